@@ -1,0 +1,206 @@
+// The one API contract between Spare's engine and everything that drives it: the CLI, the web UI
+// served by the daemon and the Electron renderer. Every method and event is declared here with a
+// zod schema. The main side validates every call before it reaches the engine (main/engine/api);
+// clients validate every result (shared/client.ts). No other channel names exist anywhere.
+//
+// This file imports neither Node nor the DOM: it runs in all three places.
+import { z } from 'zod'
+
+export const API_VERSION = 1
+
+/** Folder ids are the first 16 hex characters of the folder's discovery key: stable, public. */
+export const FolderIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{16}$/, 'a folder id is 16 hex characters (see `spare folders`)')
+
+export const FolderRoleSchema = z.enum(['owner', 'reader'])
+export type FolderRole = z.infer<typeof FolderRoleSchema>
+
+export const FolderStateSchema = z.enum(['scanning', 'syncing', 'idle', 'error'])
+export type FolderState = z.infer<typeof FolderStateSchema>
+
+export const LocalChangeSchema = z.object({
+  path: z.string(),
+  kind: z.enum(['added', 'modified', 'deleted']),
+})
+export type LocalChange = z.infer<typeof LocalChangeSchema>
+
+export const FolderSummarySchema = z.object({
+  id: FolderIdSchema,
+  name: z.string(),
+  path: z.string(),
+  role: FolderRoleSchema,
+  state: FolderStateSchema,
+  /** Set when state is 'error' (for example the disk is full); null otherwise. */
+  error: z.string().nullable(),
+  /** Files (and symlinks) in the folder's published tree. */
+  files: z.number().int().nonnegative(),
+  /** Bytes of file content in the folder's published tree. */
+  bytes: z.number().int().nonnegative(),
+  /** Bytes of that content this device already holds on disk in the folder. */
+  localBytes: z.number().int().nonnegative(),
+  peers: z.number().int().nonnegative(),
+  /** Version of the folder's tree this device has reached. */
+  version: z.number().int().nonnegative(),
+  /** A reader's own edits, which are never sent anywhere. Always empty for an owner. */
+  localChanges: z.array(LocalChangeSchema),
+  /** Entries refused from the network (hostile or invalid paths), most recent first. */
+  refused: z.array(z.object({ path: z.string(), reason: z.string() })),
+  lastSyncAt: z.string().nullable(),
+})
+export type FolderSummary = z.infer<typeof FolderSummarySchema>
+
+export const NetworkModeSchema = z.enum(['public', 'local', 'custom'])
+export type NetworkMode = z.infer<typeof NetworkModeSchema>
+
+export const NodeStatusSchema = z.object({
+  nodeId: z.string(),
+  version: z.string(),
+  network: z.object({
+    mode: NetworkModeSchema,
+    bootstrap: z.array(z.string()),
+  }),
+  peers: z.number().int().nonnegative(),
+  folders: z.number().int().nonnegative(),
+  uptime: z.number().nonnegative(),
+  dataDir: z.string(),
+})
+export type NodeStatus = z.infer<typeof NodeStatusSchema>
+
+export const PeerSchema = z.object({
+  id: z.string(),
+  /** Folder ids this peer replicates with us. */
+  folders: z.array(FolderIdSchema),
+  connectedAt: z.string(),
+  bytesUp: z.number().int().nonnegative(),
+  bytesDown: z.number().int().nonnegative(),
+})
+export type Peer = z.infer<typeof PeerSchema>
+
+const PathParam = z
+  .string()
+  .min(1, 'a folder path is required')
+  .max(4096, 'path is too long')
+  .refine((p) => !p.includes('\0'), 'path contains a NUL byte')
+
+const InviteParam = z.string().trim().min(1, 'an invite is required').max(2048, 'invite is too long')
+
+/** Every method: its params schema and its result schema. */
+export const methods = {
+  'node.status': {
+    params: z.object({}).strict(),
+    result: NodeStatusSchema,
+  },
+  'peers.list': {
+    params: z.object({}).strict(),
+    result: z.array(PeerSchema),
+  },
+  'folders.list': {
+    params: z.object({}).strict(),
+    result: z.array(FolderSummarySchema),
+  },
+  'folders.get': {
+    params: z.object({ id: FolderIdSchema }).strict(),
+    result: FolderSummarySchema,
+  },
+  'folders.share': {
+    params: z.object({ path: PathParam, name: z.string().min(1).max(255).optional() }).strict(),
+    result: z.object({ folder: FolderSummarySchema, invite: z.string() }),
+  },
+  'folders.invite': {
+    params: z.object({ id: FolderIdSchema }).strict(),
+    result: z.object({ invite: z.string() }),
+  },
+  'folders.join': {
+    params: z.object({ invite: InviteParam, path: PathParam }).strict(),
+    result: z.object({ folder: FolderSummarySchema }),
+  },
+  'folders.unshare': {
+    params: z.object({ id: FolderIdSchema }).strict(),
+    result: z.object({ id: FolderIdSchema }),
+  },
+} as const
+
+export type Methods = typeof methods
+export type MethodName = keyof Methods
+export type MethodParams<M extends MethodName> = z.input<Methods[M]['params']>
+export type MethodResult<M extends MethodName> = z.infer<Methods[M]['result']>
+
+export function isMethodName(name: unknown): name is MethodName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(methods, name)
+}
+
+/** Events pushed from the engine to every connected client. */
+export const events = {
+  /** Something about a folder changed (state, counts, peers). */
+  'folder.updated': FolderSummarySchema,
+  /** A folder was removed (unshared). */
+  'folder.removed': z.object({ id: FolderIdSchema }),
+  /** Node-wide status changed (peers, network). */
+  'node.updated': NodeStatusSchema,
+} as const
+
+export type Events = typeof events
+export type EventName = keyof Events
+export type EventPayload<E extends EventName> = z.infer<Events[E]>
+
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(events, name)
+}
+
+export const ErrorCodeSchema = z.enum([
+  'BAD_INPUT', // the caller's input is wrong: exit code 2 in the CLI, HTTP 400
+  'NOT_FOUND', // no such folder, method or resource: HTTP 404
+  'CONFLICT', // the request clashes with existing state (already shared, path in use): HTTP 409
+  'UNAUTHORIZED', // missing or wrong token, foreign Origin or Host: HTTP 401/403
+  'UNAVAILABLE', // the node is starting or closing: HTTP 503
+  'INTERNAL', // a bug or an unexpected failure: HTTP 500
+])
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>
+
+export const ErrorBodySchema = z.object({
+  error: z.object({ code: ErrorCodeSchema, message: z.string() }),
+})
+
+/** The error every transport carries from the service to a client. */
+export class ApiError extends Error {
+  readonly code: ErrorCode
+  constructor(code: ErrorCode, message: string) {
+    super(message)
+    this.name = 'ApiError'
+    this.code = code
+  }
+  toJSON(): z.infer<typeof ErrorBodySchema> {
+    return { error: { code: this.code, message: this.message } }
+  }
+}
+
+/** Turns a zod failure into one readable sentence naming the offending fields. */
+export function describeZodError(err: z.ZodError): string {
+  return err.issues
+    .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ')
+}
+
+// ---- Wire messages of the WebSocket transport (the HTTP transport posts {method, params}) ----
+
+export const WsRequestSchema = z.object({
+  id: z.number().int().nonnegative(),
+  method: z.string(),
+  params: z.unknown().optional(),
+})
+export type WsRequest = z.infer<typeof WsRequestSchema>
+
+export const WsServerMessageSchema = z.union([
+  z.object({ id: z.number().int(), result: z.unknown() }),
+  z.object({ id: z.number().int(), error: ErrorBodySchema.shape.error }),
+  z.object({ event: z.string(), data: z.unknown() }),
+])
+export type WsServerMessage = z.infer<typeof WsServerMessageSchema>
+
+/** Paths of the daemon's local API. */
+export const API_PATHS = {
+  call: '/api/call',
+  ws: '/api/ws',
+  events: '/api/events',
+} as const
