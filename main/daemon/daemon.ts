@@ -1,0 +1,88 @@
+// `spare daemon`: the node in the foreground, with the local API and web UI, until a signal.
+import { SpareNode, SettingsError, NetworkConfigError } from '../engine/node.ts'
+import { SpareService } from '../engine/api/service.ts'
+import type { LogLevel } from '../engine/logger.ts'
+import { ApiServer, loadOrCreateToken } from './server.ts'
+
+export interface DaemonOptions {
+  dataDir: string
+  network?: string
+  port?: number
+  logLevel?: LogLevel
+  uiDir?: string
+}
+
+/** Runs until SIGINT/SIGTERM; returns the process exit code. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const node = new SpareNode({
+    dataDir: opts.dataDir,
+    ...(opts.network !== undefined ? { network: opts.network } : {}),
+    ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+    logToStderr: true,
+  })
+  try {
+    await node.ready()
+  } catch (err) {
+    process.stderr.write(`spare: cannot start: ${(err as Error).message}\n`)
+    return err instanceof NetworkConfigError ? 2 : err instanceof SettingsError ? 1 : 1
+  }
+  const service = new SpareService(node)
+  let server: ApiServer
+  try {
+    const token = await loadOrCreateToken(node.dataDir)
+    server = new ApiServer(service, token, node.log, {
+      dataDir: node.dataDir,
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+      ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
+    })
+    await server.listen()
+  } catch (err) {
+    process.stderr.write(`spare: cannot start the local API: ${(err as Error).message}\n`)
+    await node.close()
+    return 1
+  }
+  const status = node.status()
+  process.stdout.write(
+    [
+      `Spare ${status.version} is running.`,
+      `  node     ${status.nodeId}`,
+      `  network  ${status.network.mode}${status.network.bootstrap.length ? ` (${status.network.bootstrap.join(', ')})` : ''}`,
+      `  data     ${status.dataDir}`,
+      `  API      ${server.address.url} (token in ${node.dataDir}/api-token)`,
+      `  web UI   ${server.loginLink()}  (one-time link; \`spare ui\` prints a new one)`,
+      'Press Ctrl+C to stop.',
+      '',
+    ].join('\n'),
+  )
+  node.log.info({ api: server.address.url }, 'daemon running')
+
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        process.stderr.write('spare: forced exit\n')
+        process.exit(1)
+      }
+      stopping = true
+      node.log.info({ signal }, 'stopping')
+      process.stderr.write(`spare: ${signal} received, closing…\n`)
+      const force = setTimeout(() => {
+        process.stderr.write('spare: close took over 20 s; exiting anyway\n')
+        process.exit(1)
+      }, 20_000)
+      force.unref()
+      ;(async () => {
+        await server.close().catch(() => {})
+        await node.close()
+      })().then(
+        () => resolve(0),
+        (err: Error) => {
+          process.stderr.write(`spare: error while closing: ${err.message}\n`)
+          resolve(1)
+        },
+      )
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+}

@@ -1,0 +1,65 @@
+// The CLI's transport: HTTP POSTs to the running daemon of a data directory, with its token.
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { API_PATHS, ApiError } from '../../shared/contract.ts'
+import { createClient, toApiError, type SpareClient, type Transport } from '../../shared/client.ts'
+import { API_FILE, TOKEN_FILE, type ApiInfo } from './server.ts'
+
+export class NoDaemonError extends Error {
+  constructor(dataDir: string, detail: string) {
+    super(`no Spare daemon is running for ${dataDir} (${detail}). Start one with \`spare daemon\`.`)
+    this.name = 'NoDaemonError'
+  }
+}
+
+export async function readApiInfo(dataDir: string): Promise<{ info: ApiInfo; token: string }> {
+  let info: ApiInfo
+  try {
+    info = JSON.parse(await fs.readFile(path.join(dataDir, API_FILE), 'utf8')) as ApiInfo
+  } catch {
+    throw new NoDaemonError(dataDir, `${API_FILE} not found`)
+  }
+  let token: string
+  try {
+    token = (await fs.readFile(path.join(dataDir, TOKEN_FILE), 'utf8')).trim()
+  } catch {
+    throw new NoDaemonError(dataDir, `${TOKEN_FILE} not readable`)
+  }
+  if (!Number.isInteger(info.port)) throw new NoDaemonError(dataDir, `${API_FILE} is damaged`)
+  return { info, token }
+}
+
+export function httpTransport(baseUrl: string, token: string, dataDir: string): Transport {
+  return {
+    async call(method, params) {
+      let res: Response
+      try {
+        res = await fetch(`${baseUrl}${API_PATHS.call}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ method, params }),
+        })
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause
+        throw new NoDaemonError(dataDir, cause?.code ?? (err as Error).message)
+      }
+      let body: unknown
+      try {
+        body = await res.json()
+      } catch {
+        throw new ApiError('INTERNAL', `the daemon answered HTTP ${res.status} without JSON`)
+      }
+      if (!res.ok) throw toApiError(body, `the daemon answered HTTP ${res.status}`)
+      return (body as { result?: unknown }).result
+    },
+    subscribe() {
+      return () => {}
+    },
+  }
+}
+
+export async function connect(dataDir: string): Promise<{ client: SpareClient; info: ApiInfo; token: string }> {
+  const { info, token } = await readApiInfo(dataDir)
+  const client = createClient(httpTransport(`http://127.0.0.1:${info.port}`, token, dataDir))
+  return { client, info, token }
+}

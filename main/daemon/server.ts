@@ -1,0 +1,352 @@
+// The daemon's local API: HTTP + WebSocket on 127.0.0.1, and the web UI (renderer/dist).
+//
+// Guards, in order, on every request:
+//  1. Host must be 127.0.0.1:PORT or localhost:PORT (defeats DNS rebinding);
+//  2. Origin, when present, must be this server's own origin (no other web page can drive it);
+//  3. a credential: `Authorization: Bearer TOKEN` (CLI, scripts) or the session cookie the browser
+//     got by opening a one-time login link.
+import http from 'node:http'
+import { promises as fs, existsSync } from 'node:fs'
+import path from 'node:path'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { API_PATHS, ApiError, WsRequestSchema, type ErrorCode } from '../../shared/contract.ts'
+import type { SpareService } from '../engine/api/service.ts'
+import type { Logger } from '../engine/logger.ts'
+import { writeFileAtomic } from '../engine/util/atomic.ts'
+
+export const TOKEN_FILE = 'api-token'
+export const API_FILE = 'api.json'
+const SESSION_COOKIE = 'spare_session'
+const MAX_BODY = 1024 * 1024
+
+const STATUS: Record<ErrorCode, number> = {
+  BAD_INPUT: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+}
+
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ')
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+}
+
+export function defaultUiDir(): string {
+  return fileURLToPath(new URL('../../renderer/dist', import.meta.url))
+}
+
+export interface ApiInfo {
+  port: number
+  pid: number
+  url: string
+}
+
+/** Reads the token, creating it (mode 0600) if absent. */
+export async function loadOrCreateToken(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, TOKEN_FILE)
+  try {
+    const t = (await fs.readFile(file, 'utf8')).trim()
+    if (/^[0-9a-f]{64}$/.test(t)) {
+      await fs.chmod(file, 0o600)
+      return t
+    }
+  } catch {
+    // absent: create below
+  }
+  const token = randomBytes(32).toString('hex')
+  await writeFileAtomic(file, token + '\n', { mode: 0o600 })
+  return token
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+function parseCookies(header: string | undefined): Map<string, string> {
+  const out = new Map<string, string>()
+  if (!header) return out
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=')
+    if (i > 0) out.set(part.slice(0, i).trim(), part.slice(i + 1).trim())
+  }
+  return out
+}
+
+export class ApiServer {
+  private server: http.Server | null = null
+  private wss: WebSocketServer | null = null
+  private readonly sessions = new Set<string>()
+  private readonly loginCodes = new Map<string, number>()
+  private port = 0
+  private readonly sockets = new Set<WebSocket>()
+
+  constructor(
+    private readonly service: SpareService,
+    private readonly token: string,
+    private readonly log: Logger,
+    private readonly opts: { dataDir: string; port?: number; uiDir?: string },
+  ) {}
+
+  get address(): ApiInfo {
+    return { port: this.port, pid: process.pid, url: `http://127.0.0.1:${this.port}` }
+  }
+
+  async listen(): Promise<ApiInfo> {
+    const server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err: Error) => {
+        this.log.error({ err: err.message }, 'api request failed')
+        if (!res.headersSent) this.sendError(res, new ApiError('INTERNAL', 'internal error'))
+        else res.end()
+      })
+    })
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY })
+    server.on('upgrade', (req, socket, head) => {
+      const denied = this.guard(req)
+      if (denied || new URL(req.url ?? '/', 'http://x').pathname !== API_PATHS.ws) {
+        socket.write(`HTTP/1.1 ${denied ? STATUS[denied.code] : 404} Denied\r\nConnection: close\r\n\r\n`)
+        socket.destroy()
+        return
+      }
+      this.wss!.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws))
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.opts.port ?? 0, '127.0.0.1', () => resolve())
+    })
+    this.server = server
+    const addr = server.address()
+    this.port = typeof addr === 'object' && addr ? addr.port : 0
+    await writeFileAtomic(path.join(this.opts.dataDir, API_FILE), JSON.stringify(this.address) + '\n', {
+      mode: 0o600,
+    })
+    return this.address
+  }
+
+  /** A one-time login link for the web UI (valid 10 minutes, once). */
+  loginLink(): string {
+    const code = randomBytes(24).toString('hex')
+    this.loginCodes.set(code, Date.now() + 10 * 60 * 1000)
+    return `${this.address.url}/auth?code=${code}`
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.sockets) ws.terminate()
+    this.wss?.close()
+    const server = this.server
+    this.server = null
+    if (server) {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+    const file = path.join(this.opts.dataDir, API_FILE)
+    // Remove api.json only if it is still ours.
+    try {
+      const info = JSON.parse(await fs.readFile(file, 'utf8')) as ApiInfo
+      if (info.pid === process.pid) await fs.rm(file, { force: true })
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Host, Origin and credential checks. Returns the error to send, or null when allowed. */
+  private guard(req: http.IncomingMessage, opts: { allowAnonymous?: boolean } = {}): ApiError | null {
+    const host = req.headers.host ?? ''
+    if (host !== `127.0.0.1:${this.port}` && host !== `localhost:${this.port}`) {
+      return new ApiError('UNAUTHORIZED', 'wrong Host header')
+    }
+    const origin = req.headers.origin
+    if (origin !== undefined && origin !== `http://127.0.0.1:${this.port}` && origin !== `http://localhost:${this.port}`) {
+      return new ApiError('UNAUTHORIZED', 'foreign Origin refused')
+    }
+    if (opts.allowAnonymous) return null
+    return this.authenticated(req) ? null : new ApiError('UNAUTHORIZED', 'missing or wrong API token')
+  }
+
+  private authenticated(req: http.IncomingMessage): boolean {
+    const auth = req.headers.authorization
+    if (auth?.startsWith('Bearer ') && safeEqual(auth.slice(7).trim(), this.token)) return true
+    const session = parseCookies(req.headers.cookie).get(SESSION_COOKIE)
+    return !!session && this.sessions.has(session)
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    res.setHeader('X-Content-Type-Options', 'nosniff')
+    res.setHeader('Referrer-Policy', 'no-referrer')
+    res.setHeader('Cache-Control', 'no-store')
+    if (url.pathname === '/auth') {
+      const denied = this.guard(req, { allowAnonymous: true })
+      if (denied) return this.sendError(res, denied)
+      return this.login(url, res)
+    }
+    const denied = this.guard(req)
+    if (denied) {
+      if (req.method === 'GET' && !url.pathname.startsWith('/api/') && denied.message.includes('token')) {
+        return this.sendLoginHelp(res)
+      }
+      return this.sendError(res, denied)
+    }
+    if (url.pathname === API_PATHS.call) {
+      if (req.method !== 'POST') return this.sendError(res, new ApiError('NOT_FOUND', 'POST only'))
+      return this.callHttp(req, res)
+    }
+    if (url.pathname === '/api/ui-link' && req.method === 'POST') {
+      return this.sendJson(res, 200, { url: this.loginLink() })
+    }
+    if (url.pathname.startsWith('/api/')) return this.sendError(res, new ApiError('NOT_FOUND', 'no such endpoint'))
+    if (req.method !== 'GET' && req.method !== 'HEAD') return this.sendError(res, new ApiError('NOT_FOUND', 'GET only'))
+    return this.serveUi(url.pathname, res)
+  }
+
+  private login(url: URL, res: http.ServerResponse): void {
+    const code = url.searchParams.get('code') ?? ''
+    const expires = this.loginCodes.get(code)
+    this.loginCodes.delete(code) // one use only, valid or not
+    if (!expires || expires < Date.now()) {
+      res.statusCode = 401
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+      res.end('This login link is not valid (links work once, for 10 minutes). Run `spare ui` for a new one.\n')
+      return
+    }
+    const session = randomBytes(32).toString('hex')
+    this.sessions.add(session)
+    res.statusCode = 303
+    res.setHeader('Set-Cookie', `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`)
+    res.setHeader('Location', '/')
+    res.end()
+  }
+
+  private async callHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let body: unknown
+    try {
+      body = JSON.parse(await readBody(req))
+    } catch (err) {
+      return this.sendError(res, new ApiError('BAD_INPUT', `the request body is not JSON: ${(err as Error).message}`))
+    }
+    const b = body as { method?: unknown; params?: unknown } | null
+    if (!b || typeof b !== 'object' || typeof b.method !== 'string') {
+      return this.sendError(res, new ApiError('BAD_INPUT', 'expected {"method": "...", "params": {...}}'))
+    }
+    try {
+      const result = await this.service.call(b.method, b.params)
+      this.sendJson(res, 200, { result })
+    } catch (err) {
+      this.sendError(res, err instanceof ApiError ? err : new ApiError('INTERNAL', String(err)))
+    }
+  }
+
+  private onSocket(ws: WebSocket): void {
+    this.sockets.add(ws)
+    const unsubscribe = this.service.subscribe((event, data) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event, data }))
+    })
+    ws.on('message', (raw) => {
+      let msg
+      try {
+        msg = WsRequestSchema.parse(JSON.parse(raw.toString()))
+      } catch {
+        ws.send(JSON.stringify({ id: -1, error: { code: 'BAD_INPUT', message: 'malformed message' } }))
+        return
+      }
+      const { id, method, params } = msg
+      this.service.call(method, params).then(
+        (result) => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ id, result })),
+        (err: unknown) => {
+          const e = err instanceof ApiError ? err : new ApiError('INTERNAL', String(err))
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, ...e.toJSON() }))
+        },
+      )
+    })
+    ws.on('close', () => {
+      unsubscribe()
+      this.sockets.delete(ws)
+    })
+    ws.on('error', () => ws.terminate())
+  }
+
+  private async serveUi(pathname: string, res: http.ServerResponse): Promise<void> {
+    const root = path.resolve(this.opts.uiDir ?? defaultUiDir())
+    if (!existsSync(path.join(root, 'index.html'))) {
+      res.statusCode = 503
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+      res.end('The web UI is not built. Run `npm run build` in the Spare folder, then reload.\n')
+      return
+    }
+    let rel: string
+    try {
+      rel = decodeURIComponent(pathname)
+    } catch {
+      return this.sendError(res, new ApiError('BAD_INPUT', 'bad path'))
+    }
+    let file = path.resolve(root, '.' + path.posix.normalize('/' + rel))
+    if (file !== root && !file.startsWith(root + path.sep)) return this.sendError(res, new ApiError('NOT_FOUND', 'not found'))
+    let st = await fs.stat(file).catch(() => null)
+    if (!st || st.isDirectory()) {
+      file = path.join(root, 'index.html') // the app routes on the client
+      st = await fs.stat(file)
+    }
+    res.statusCode = 200
+    res.setHeader('Content-Type', MIME[path.extname(file)] ?? 'application/octet-stream')
+    res.setHeader('Content-Security-Policy', CSP)
+    res.setHeader('X-Frame-Options', 'DENY')
+    res.end(await fs.readFile(file))
+  }
+
+  private sendLoginHelp(res: http.ServerResponse): void {
+    res.statusCode = 401
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+    res.end('Spare: this page needs a login link. Run `spare ui` on this machine and open the link it prints.\n')
+  }
+
+  private sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+    res.statusCode = status
+    res.setHeader('Content-Type', 'application/json')
+    res.end(JSON.stringify(body))
+  }
+
+  private sendError(res: http.ServerResponse, err: ApiError): void {
+    this.sendJson(res, STATUS[err.code], err.toJSON())
+  }
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > MAX_BODY) {
+        reject(new Error('request body too large'))
+        req.destroy()
+        return
+      }
+      chunks.push(c)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}

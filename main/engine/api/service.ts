@@ -1,0 +1,77 @@
+// The service behind the contract in shared/: one object, two transports (the daemon's
+// HTTP/WebSocket API and Electron IPC). Every call is validated here before it reaches the node.
+import {
+  ApiError,
+  describeZodError,
+  isMethodName,
+  methods,
+  type EventName,
+  type EventPayload,
+  type MethodName,
+  type MethodResult,
+} from '../../../shared/contract.ts'
+import type { SpareNode } from '../node.ts'
+
+type Handler<M extends MethodName> = (params: ReturnType<(typeof methods)[M]['params']['parse']>) =>
+  | MethodResult<M>
+  | Promise<MethodResult<M>>
+
+type Handlers = { [M in MethodName]: Handler<M> }
+
+export type EventListener = (event: EventName, data: unknown) => void
+
+export class SpareService {
+  private readonly listeners = new Set<EventListener>()
+  private readonly handlers: Handlers
+
+  constructor(private readonly node: SpareNode) {
+    this.handlers = {
+      'node.status': () => node.status(),
+      'peers.list': () => node.peers(),
+      'folders.list': () => node.listFolders(),
+      'folders.get': ({ id }) => node.getFolder(id),
+      'folders.share': ({ path, name }) => node.share(path, name),
+      'folders.invite': ({ id }) => ({ invite: node.invite(id) }),
+      'folders.join': async ({ invite, path }) => ({ folder: await node.join(invite, path) }),
+      'folders.unshare': async ({ id }) => {
+        await node.unshare(id)
+        return { id }
+      },
+    }
+    node.on('folder', (summary) => this.emit('folder.updated', summary))
+    node.on('folder-removed', (id: string) => this.emit('folder.removed', { id }))
+    node.on('node', (status) => this.emit('node.updated', status))
+  }
+
+  /** Validates and runs one call. Throws ApiError; never anything else. */
+  async call(method: string, params: unknown): Promise<unknown> {
+    if (!isMethodName(method)) throw new ApiError('NOT_FOUND', `unknown method: ${String(method).slice(0, 100)}`)
+    const spec = methods[method]
+    const parsed = spec.params.safeParse(params ?? {})
+    if (!parsed.success) throw new ApiError('BAD_INPUT', `${method}: ${describeZodError(parsed.error)}`)
+    try {
+      const handler = this.handlers[method] as (p: unknown) => unknown
+      return await handler(parsed.data)
+    } catch (err) {
+      if (err instanceof ApiError) throw err
+      const message = err instanceof Error ? err.message : String(err)
+      this.node.log?.error({ method, err: message }, 'call failed')
+      throw new ApiError('INTERNAL', message)
+    }
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private emit<E extends EventName>(event: E, data: EventPayload<E>): void {
+    for (const l of this.listeners) {
+      try {
+        l(event, data)
+      } catch {
+        // A broken listener must not stop the others.
+      }
+    }
+  }
+}

@@ -1,0 +1,603 @@
+// A reader's side of a shared folder: mirrors the owner's drive into a local path and keeps it
+// live. Every entry from the network is validated; every file is written to a temp name and
+// renamed into place; a reader's own edits are never overwritten silently (the local version is
+// kept as a conflict copy) and are reported as local changes.
+import { promises as fs, createWriteStream, type Stats } from 'node:fs'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { pipeline } from 'node:stream/promises'
+import Hyperdrive, { type DriveEntry } from 'hyperdrive'
+import Hyperblobs from 'hyperblobs'
+import { watch, type FSWatcher } from 'chokidar'
+import type { LocalChange } from '../../../shared/contract.ts'
+import { Folder, isDiskFull, type FolderContext } from './folder.ts'
+import type { FolderRecord } from '../settings.ts'
+import { TEMP_PREFIX, ensureSafeParents, parentsAreSafe, toDiskPath, toDriveKey, validateRemotePath } from './safe-path.ts'
+import { parseRemoteEntry, type RemoteEntry } from './entry.ts'
+import { writeFileAtomic } from '../util/atomic.ts'
+import { isIgnoredName } from './owner.ts'
+
+const PARALLEL_FILES = 8
+const INDEX_SAVE_MS = 1000
+const DISK_FULL_RETRY_MS = 3000
+const LOCAL_DEBOUNCE_MS = 100
+
+/** What this device last wrote for a path: tells a reader's own edits from the owner's. */
+interface IndexRecord {
+  version: string
+  kind: 'file' | 'dir' | 'symlink'
+  size: number
+  mtime: number
+}
+
+interface IndexFile {
+  format: 1
+  appliedVersion: number
+  records: Record<string, IndexRecord>
+}
+
+export class ReaderFolder extends Folder {
+  private readonly remote = new Map<string, RemoteEntry>()
+  private index = new Map<string, IndexRecord>()
+  private appliedVersion = 0
+  private readonly local = new Map<string, LocalChange['kind']>()
+  private blobs: Hyperblobs | null = null
+  private watcher: FSWatcher | null = null
+  private running: Promise<void> | null = null
+  private again = false
+  private saveTimer: NodeJS.Timeout | null = null
+  private retryTimer: NodeJS.Timeout | null = null
+  private localTimer: NodeJS.Timeout | null = null
+  private readonly localDirty = new Set<string>()
+  private readonly writing = new Set<string>()
+  private firstPassDone = false
+
+  constructor(record: FolderRecord, ctx: FolderContext) {
+    super(record, ctx)
+  }
+
+  get version(): number {
+    return this.appliedVersion
+  }
+
+  private get indexFile(): string {
+    return path.join(this.ctx.stateDir, 'index.json')
+  }
+
+  localChanges(): LocalChange[] {
+    return [...this.local].map(([p, kind]) => ({ path: p, kind })).sort((a, b) => a.path.localeCompare(b.path))
+  }
+
+  async open(): Promise<void> {
+    await fs.mkdir(this.record.path, { recursive: true })
+    await this.loadIndex()
+    await this.removeStaleTemps(this.record.path)
+    const drive = new Hyperdrive(this.ctx.store, Buffer.from(this.record.key, 'hex'), {
+      encryptionKey: Buffer.from(this.record.encryptionKey, 'hex'),
+    })
+    await drive.ready()
+    this.drive = drive
+    drive.core.on('append', () => this.schedule())
+    drive.core.on('peer-add', () => {
+      this.changed()
+      this.schedule()
+    })
+    drive.core.on('peer-remove', () => this.changed())
+    const done = drive.findingPeers()
+    this.ctx.swarm
+      .join(drive.discoveryKey)
+      .then(() => this.ctx.swarm.flush())
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'join failed'))
+      .finally(() => {
+        done()
+        this.schedule()
+      })
+    this.startWatcher()
+    this.state = 'syncing'
+    this.schedule()
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    this.stopTimers()
+    for (const t of [this.saveTimer, this.retryTimer, this.localTimer]) if (t) clearTimeout(t)
+    await this.watcher?.close()
+    await this.running?.catch(() => {})
+    await this.saveIndex().catch(() => {})
+    if (this.drive) {
+      await this.ctx.swarm.leave(this.drive.discoveryKey).catch(() => {})
+      await this.drive.close()
+    }
+  }
+
+  async purge(): Promise<void> {
+    const drive = new Hyperdrive(this.ctx.store, Buffer.from(this.record.key, 'hex'), {
+      encryptionKey: Buffer.from(this.record.encryptionKey, 'hex'),
+    })
+    await drive.ready()
+    await drive.purge()
+    await fs.rm(this.ctx.stateDir, { recursive: true, force: true })
+  }
+
+  // ---- the local index ----
+
+  private async loadIndex(): Promise<void> {
+    let text: string
+    try {
+      text = await fs.readFile(this.indexFile, 'utf8')
+    } catch {
+      return
+    }
+    try {
+      const doc = JSON.parse(text) as IndexFile
+      if (doc.format !== 1 || typeof doc.records !== 'object') throw new Error('unknown format')
+      this.index = new Map(Object.entries(doc.records))
+      this.appliedVersion = Number.isInteger(doc.appliedVersion) ? doc.appliedVersion : 0
+    } catch (err) {
+      // The index is a cache of what we wrote; the folder itself is intact. Rebuild it and say so.
+      this.log.warn({ file: this.indexFile, err: (err as Error).message }, 'sync index unreadable; rebuilding')
+      const aside = `${this.indexFile}.corrupt-${Date.now()}`
+      await fs.rename(this.indexFile, aside).catch(() => {})
+    }
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer || this.closing) return
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null
+      this.saveIndex().catch((err: Error) => this.log.warn({ err: err.message }, 'cannot save index'))
+    }, INDEX_SAVE_MS)
+  }
+
+  private async saveIndex(): Promise<void> {
+    const doc: IndexFile = { format: 1, appliedVersion: this.appliedVersion, records: Object.fromEntries(this.index) }
+    await writeFileAtomic(this.indexFile, JSON.stringify(doc))
+  }
+
+  private async removeStaleTemps(dir: string): Promise<void> {
+    let entries: import('node:fs').Dirent[]
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true })
+    } catch {
+      return
+    }
+    for (const d of entries) {
+      const abs = path.join(dir, d.name)
+      if (d.name.startsWith(TEMP_PREFIX)) await fs.rm(abs, { force: true, recursive: true })
+      else if (d.isDirectory()) await this.removeStaleTemps(abs)
+    }
+  }
+
+  // ---- the sync loop ----
+
+  private schedule(): void {
+    if (this.closing) return
+    if (this.running) {
+      this.again = true
+      return
+    }
+    this.running = this.runPasses().finally(() => {
+      this.running = null
+    })
+  }
+
+  private async runPasses(): Promise<void> {
+    do {
+      this.again = false
+      try {
+        await this.pass()
+      } catch (err) {
+        if (this.closing) return
+        if (isDiskFull(err)) {
+          this.setState('error', `disk full: cannot write into ${this.record.path}; sync paused, retrying`)
+          this.retryLater()
+          return
+        }
+        this.log.error({ err: (err as Error).message }, 'sync pass failed')
+        this.setState('error', `sync failed: ${(err as Error).message}`)
+        this.retryLater()
+        return
+      }
+    } while (this.again && !this.closing)
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer || this.closing) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      this.schedule()
+    }, DISK_FULL_RETRY_MS)
+  }
+
+  private async pass(): Promise<void> {
+    const drive = this.drive
+    if (!drive || this.closing) return
+    await drive.update({ wait: false }).catch(() => false)
+    const target = drive.version
+    if (target <= 1 && drive.core.length === 0) {
+      // Nothing known of the folder yet: wait for a peer.
+      this.setState('syncing')
+      return
+    }
+    const blobs = await drive.getBlobs()
+    if (!this.blobs) this.blobs = new Hyperblobs(blobs.core)
+    const snapshot = drive.checkout(target)
+    try {
+      let keys: Set<string>
+      if (!this.firstPassDone || this.appliedVersion === 0 || this.appliedVersion > target) {
+        keys = await this.loadRemote(snapshot)
+      } else if (this.appliedVersion === target) {
+        keys = new Set()
+      } else {
+        keys = await this.loadDiff(snapshot, this.appliedVersion)
+      }
+      this.recount()
+      if (keys.size > 0 || !this.firstPassDone) {
+        this.setState('syncing')
+        await this.applyKeys(keys)
+      }
+      this.appliedVersion = target
+      this.firstPassDone = true
+      this.lastSyncAt = new Date()
+      this.scheduleSave()
+      this.recount()
+      if (this.state !== 'error' || !this.error?.startsWith('sync failed')) this.setState('idle')
+      else this.setState('idle')
+    } finally {
+      await snapshot.close().catch(() => {})
+    }
+  }
+
+  /** Loads the whole remote tree (first pass): every key is checked against disk. */
+  private async loadRemote(snapshot: Hyperdrive): Promise<Set<string>> {
+    const keys = new Set<string>()
+    const seen = new Set<string>()
+    for await (const entry of snapshot.list('/', { recursive: true })) {
+      seen.add(entry.key)
+      this.acceptEntry(entry)
+      keys.add(entry.key)
+    }
+    for (const key of [...this.remote.keys()]) {
+      if (!seen.has(key)) {
+        this.remote.delete(key)
+        keys.add(key)
+      }
+    }
+    for (const key of this.index.keys()) if (!seen.has(key)) keys.add(key)
+    return keys
+  }
+
+  private async loadDiff(snapshot: Hyperdrive, from: number): Promise<Set<string>> {
+    const keys = new Set<string>()
+    for await (const { left, right } of snapshot.diff(from, '/')) {
+      if (left) {
+        this.acceptEntry(left)
+        keys.add(left.key)
+      } else if (right) {
+        this.remote.delete(right.key)
+        keys.add(right.key)
+      }
+    }
+    return keys
+  }
+
+  private acceptEntry(entry: DriveEntry): void {
+    try {
+      validateRemotePath(entry.key)
+      this.remote.set(entry.key, parseRemoteEntry(entry))
+    } catch (err) {
+      this.remote.delete(entry.key)
+      this.refuse(entry.key, (err as Error).message)
+    }
+  }
+
+  private recount(): void {
+    let files = 0
+    let bytes = 0
+    let have = 0
+    for (const e of this.remote.values()) {
+      if (e.meta.kind === 'dir') continue
+      files++
+      bytes += e.meta.size
+      const rec = this.index.get(e.key)
+      if (rec && rec.version === e.version) have += e.meta.size
+    }
+    this.files = files
+    this.bytes = bytes
+    this.localBytes = have
+    this.changed()
+  }
+
+  /** Brings each key on disk in line with the remote tree: deletions, then folders, then files. */
+  private async applyKeys(keys: Set<string>): Promise<void> {
+    const deletions: string[] = []
+    const dirs: RemoteEntry[] = []
+    const files: RemoteEntry[] = []
+    for (const key of keys) {
+      const e = this.remote.get(key)
+      if (!e) deletions.push(key)
+      else if (e.meta.kind === 'dir') dirs.push(e)
+      else files.push(e)
+    }
+    for (const key of deletions.sort((a, b) => b.length - a.length)) await this.applyDelete(key)
+    dirs.sort((a, b) => a.key.localeCompare(b.key))
+    for (const e of dirs) await this.applyDir(e)
+    // Follow the order of the blobs core so reads hit blocks as they arrive.
+    files.sort((a, b) => (a.blob?.blockOffset ?? 0) - (b.blob?.blockOffset ?? 0))
+    const ranges = files.filter((f) => f.blob && f.blob.blockLength > 0 && this.needsWrite(f))
+    const downloads = ranges.map((f) =>
+      this.blobs!.core.download({ start: f.blob!.blockOffset, end: f.blob!.blockOffset + f.blob!.blockLength }),
+    )
+    try {
+      let next = 0
+      let failure: unknown = null
+      const worker = async (): Promise<void> => {
+        while (next < files.length && !this.closing && !failure) {
+          const e = files[next++]!
+          try {
+            await this.applyFile(e)
+          } catch (err) {
+            if (isDiskFull(err)) failure = err
+            else if (!this.closing) {
+              this.log.warn({ path: e.key, err: (err as Error).message }, 'cannot write a file')
+              this.refuse(e.key, (err as Error).message)
+            }
+          }
+        }
+      }
+      await Promise.all(Array.from({ length: PARALLEL_FILES }, worker))
+      if (failure) throw failure
+    } finally {
+      for (const d of downloads) d.destroy()
+    }
+  }
+
+  private needsWrite(e: RemoteEntry): boolean {
+    const rec = this.index.get(e.key)
+    return !rec || rec.version !== e.version
+  }
+
+  private diskPath(key: string): { abs: string; segments: string[] } {
+    const segments = validateRemotePath(key)
+    return { abs: toDiskPath(this.record.path, segments), segments }
+  }
+
+  private async applyDelete(key: string): Promise<void> {
+    const rec = this.index.get(key)
+    if (!rec) return
+    let abs: string
+    let segments: string[]
+    try {
+      ;({ abs, segments } = this.diskPath(key))
+    } catch {
+      this.index.delete(key)
+      return
+    }
+    if (!(await parentsAreSafe(this.record.path, segments))) {
+      this.index.delete(key)
+      return
+    }
+    const st = await lstatOrNull(abs)
+    this.index.delete(key)
+    this.scheduleSave()
+    if (!st) return
+    if (rec.kind === 'dir') {
+      if (st.isDirectory()) await fs.rmdir(abs).catch(() => {}) // only when empty: local files stay
+      return
+    }
+    if (!matchesRecord(st, rec)) {
+      // The reader changed it: keep their version, now a local addition.
+      this.markLocal(key)
+      return
+    }
+    await fs.rm(abs, { force: true })
+    this.local.delete(key)
+  }
+
+  private async applyDir(e: RemoteEntry): Promise<void> {
+    let abs: string
+    let segments: string[]
+    try {
+      ;({ abs, segments } = this.diskPath(e.key))
+      await ensureSafeParents(this.record.path, segments)
+    } catch (err) {
+      this.refuse(e.key, (err as Error).message)
+      return
+    }
+    const st = await lstatOrNull(abs)
+    if (st && st.isSymbolicLink()) {
+      this.refuse(e.key, 'a local symlink stands where the folder should be')
+      return
+    }
+    if (st && !st.isDirectory()) await this.moveAside(abs, e.key)
+    if (!st || !st.isDirectory()) await fs.mkdir(abs).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err
+    })
+    this.index.set(e.key, { version: 'd', kind: 'dir', size: 0, mtime: 0 })
+  }
+
+  private async applyFile(e: RemoteEntry): Promise<void> {
+    let abs: string
+    let segments: string[]
+    try {
+      ;({ abs, segments } = this.diskPath(e.key))
+    } catch (err) {
+      this.refuse(e.key, (err as Error).message)
+      return
+    }
+    const rec = this.index.get(e.key)
+    const st = await lstatOrNull(abs)
+    if (st && rec && rec.version === e.version && matchesRecord(st, rec)) return // in sync
+    if (st && !rec && matchesRemote(st, e)) {
+      // Already there (a previous run wrote it, or the user copied it in): adopt it.
+      this.record_(e)
+      return
+    }
+    if (st && rec && rec.version === e.version && !matchesRecord(st, rec)) {
+      this.markLocal(e.key) // the reader's own edit of an unchanged file: leave it
+      return
+    }
+    if (!st && rec && rec.version === e.version) {
+      this.markLocal(e.key) // the reader deleted it; the owner didn't change it
+      return
+    }
+    let dir: string
+    try {
+      dir = await ensureSafeParents(this.record.path, segments)
+    } catch (err) {
+      this.refuse(e.key, (err as Error).message)
+      return
+    }
+    if (st) {
+      const ours = rec && matchesRecord(st, rec)
+      if (!ours) await this.moveAside(abs, e.key)
+    }
+    const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
+    this.writing.add(e.key)
+    try {
+      if (e.meta.kind === 'symlink') {
+        await fs.symlink(e.linkname!, tmp)
+      } else {
+        if (e.blob && e.blob.byteLength > 0) {
+          await pipeline(this.blobs!.createReadStream(e.blob, { wait: true }), createWriteStream(tmp, { mode: 0o600 }))
+        } else {
+          await fs.writeFile(tmp, Buffer.alloc(0), { mode: 0o600 })
+        }
+        const written = await fs.stat(tmp)
+        if (written.size !== e.meta.size) throw new Error(`short write (${written.size} of ${e.meta.size} bytes)`)
+        await fs.chmod(tmp, e.executable ? 0o755 : 0o644)
+        const t = new Date(e.meta.mtime)
+        await fs.utimes(tmp, t, t)
+      }
+      // Re-check the parents just before the rename: nothing may have been swapped for a symlink.
+      if (!(await parentsAreSafe(this.record.path, segments))) throw new Error('a parent folder became a symlink')
+      await fs.rename(tmp, abs)
+      if (e.meta.kind === 'symlink') {
+        const t = new Date(e.meta.mtime)
+        await fs.lutimes(abs, t, t).catch(() => {})
+      }
+    } catch (err) {
+      await fs.rm(tmp, { force: true }).catch(() => {})
+      throw err
+    } finally {
+      this.writing.delete(e.key)
+    }
+    this.record_(e)
+    this.local.delete(e.key)
+    this.recountSoon()
+  }
+
+  private record_(e: RemoteEntry): void {
+    this.index.set(e.key, { version: e.version, kind: e.meta.kind, size: e.meta.size, mtime: e.meta.mtime })
+    this.scheduleSave()
+  }
+
+  private recountTimer: NodeJS.Timeout | null = null
+  private recountSoon(): void {
+    if (this.recountTimer) return
+    this.recountTimer = setTimeout(() => {
+      this.recountTimer = null
+      if (!this.closing) this.recount()
+    }, 200)
+  }
+
+  /** Keeps the reader's version of a file as a conflict copy before the owner's lands. */
+  private async moveAside(abs: string, key: string): Promise<void> {
+    const ext = path.extname(abs)
+    const base = abs.slice(0, abs.length - ext.length)
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
+    let target = `${base}.sync-conflict-${stamp}-local${ext}`
+    for (let i = 1; await lstatOrNull(target); i++) target = `${base}.sync-conflict-${stamp}-local-${i}${ext}`
+    await fs.rename(abs, target)
+    this.log.warn({ path: key, keptAs: path.basename(target) }, 'kept a local edit as a conflict copy')
+    this.markLocal(toDriveKey(path.relative(this.record.path, target)))
+  }
+
+  // ---- local changes (the reader's own edits) ----
+
+  private startWatcher(): void {
+    const root = this.record.path
+    this.watcher = watch(root, {
+      ignoreInitial: true,
+      followSymlinks: false,
+      ignored: (p: string) => isIgnoredName(path.basename(p)),
+    })
+    const onPath = (p: string): void => {
+      const rel = path.relative(root, p)
+      if (!rel || rel.startsWith('..')) return
+      this.localDirty.add(toDriveKey(rel))
+      if (this.localTimer) return
+      this.localTimer = setTimeout(() => {
+        this.localTimer = null
+        this.classifyDirty().catch(() => {})
+      }, LOCAL_DEBOUNCE_MS)
+    }
+    for (const ev of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) this.watcher.on(ev, onPath)
+    this.watcher.on('error', (err: unknown) => this.log.warn({ err: String(err) }, 'watcher error'))
+  }
+
+  private markLocal(key: string): void {
+    this.localDirty.add(key)
+    if (!this.localTimer) {
+      this.localTimer = setTimeout(() => {
+        this.localTimer = null
+        this.classifyDirty().catch(() => {})
+      }, LOCAL_DEBOUNCE_MS)
+    }
+  }
+
+  private async classifyDirty(): Promise<void> {
+    const keys = [...this.localDirty]
+    this.localDirty.clear()
+    let changed = false
+    for (const key of keys) {
+      if (this.writing.has(key)) continue
+      const kind = await this.classify(key)
+      const before = this.local.get(key)
+      if (kind === before) continue
+      changed = true
+      if (kind) this.local.set(key, kind)
+      else this.local.delete(key)
+    }
+    if (changed) this.changed()
+  }
+
+  private async classify(key: string): Promise<LocalChange['kind'] | null> {
+    const abs = path.join(this.record.path, ...key.slice(1).split('/'))
+    const st = await lstatOrNull(abs)
+    const rec = this.index.get(key)
+    const e = this.remote.get(key)
+    if (!st) return rec && rec.kind !== 'dir' ? 'deleted' : null
+    if (st.isDirectory()) return rec || e ? null : 'added'
+    if (!rec) return e && matchesRemote(st, e) ? null : 'added'
+    return matchesRecord(st, rec) ? null : 'modified'
+  }
+}
+
+async function lstatOrNull(p: string): Promise<Stats | null> {
+  try {
+    return await fs.lstat(p)
+  } catch {
+    return null
+  }
+}
+
+function kindOf(st: Stats): 'file' | 'dir' | 'symlink' | null {
+  if (st.isSymbolicLink()) return 'symlink'
+  if (st.isDirectory()) return 'dir'
+  if (st.isFile()) return 'file'
+  return null
+}
+
+function matchesRecord(st: Stats, rec: IndexRecord): boolean {
+  if (kindOf(st) !== rec.kind) return false
+  if (rec.kind === 'file') return st.size === rec.size && Math.floor(st.mtimeMs) === rec.mtime
+  return true
+}
+
+function matchesRemote(st: Stats, e: RemoteEntry): boolean {
+  if (kindOf(st) !== e.meta.kind) return false
+  if (e.meta.kind === 'file') return st.size === e.meta.size && Math.floor(st.mtimeMs) === e.meta.mtime
+  return true
+}

@@ -1,0 +1,166 @@
+// Network modes: how a node finds its peers.
+//  - public: HyperDHT's default bootstrap (the packaged app; real users).
+//  - local:  an embedded bootstrap node on 127.0.0.1:PORT; every socket bound to loopback. The
+//            first local node on the machine hosts the bootstrap node; when it leaves, the next
+//            node to notice takes the port over. Every local node is a full (non-ephemeral) DHT
+//            node, so records survive the host leaving.
+//  - custom: an explicit `host:port,...` bootstrap list (private networks, tests).
+import HyperDHT from 'hyperdht'
+import type { NetworkMode } from '../../../shared/contract.ts'
+
+export interface BootstrapNode {
+  host: string
+  port: number
+}
+
+export type NetworkConfig =
+  | { mode: 'public' }
+  | { mode: 'local'; port: number }
+  | { mode: 'custom'; bootstrap: BootstrapNode[] }
+
+export class NetworkConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'NetworkConfigError'
+  }
+}
+
+const HOST_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*)$/
+
+/** Parses 'public', 'local' or 'host:port,host:port'. Throws NetworkConfigError with a clear reason. */
+export function parseNetwork(value: string, localPort: number): NetworkConfig {
+  const v = value.trim()
+  if (v === 'public') return { mode: 'public' }
+  if (v === 'local') return { mode: 'local', port: localPort }
+  if (!v) throw new NetworkConfigError('the network is empty: use public, local or HOST:PORT[,HOST:PORT...]')
+  const bootstrap: BootstrapNode[] = []
+  for (const part of v.split(',')) {
+    const item = part.trim()
+    const m = /^(.+):(\d{1,5})$/.exec(item)
+    if (!m || !m[1] || !m[2]) {
+      throw new NetworkConfigError(
+        `"${item}" is not HOST:PORT (the network is public, local or HOST:PORT[,HOST:PORT...])`,
+      )
+    }
+    const host = m[1]
+    const port = Number(m[2])
+    if (!HOST_RE.test(host)) throw new NetworkConfigError(`"${host}" is not a valid host name or IPv4 address`)
+    if (port < 1 || port > 65535) throw new NetworkConfigError(`port ${port} is out of range 1-65535`)
+    bootstrap.push({ host, port })
+  }
+  return { mode: 'custom', bootstrap }
+}
+
+export function describeNetwork(config: NetworkConfig): { mode: NetworkMode; bootstrap: string[] } {
+  switch (config.mode) {
+    case 'public':
+      return { mode: 'public', bootstrap: [] }
+    case 'local':
+      return { mode: 'local', bootstrap: [`127.0.0.1:${config.port}`] }
+    case 'custom':
+      return { mode: 'custom', bootstrap: config.bootstrap.map((b) => `${b.host}:${b.port}`) }
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || /^127\./.test(host)
+}
+
+/** True when every socket of this configuration stays on loopback. */
+export function isLoopbackOnly(config: NetworkConfig): boolean {
+  if (config.mode === 'local') return true
+  if (config.mode === 'custom') return config.bootstrap.every((b) => isLoopback(b.host))
+  return false
+}
+
+export interface OpenNetwork {
+  dht: HyperDHT
+  /** Stops the embedded bootstrap node (local mode) and the DHT. */
+  close(): Promise<void>
+}
+
+/**
+ * Creates the HyperDHT node for a configuration. On loopback the node knows it is reachable, so
+ * it starts with `firewalled: false` (a firewalled start stalls first connections by 15 s or more;
+ * see PERF-NOTES) and as a full DHT node.
+ */
+export async function openNetwork(
+  config: NetworkConfig,
+  keyPair: { publicKey: Buffer; secretKey: Buffer },
+  log: (msg: string) => void = () => {},
+): Promise<OpenNetwork> {
+  if (config.mode === 'public') {
+    const dht = new HyperDHT({ keyPair })
+    return { dht, close: () => dht.destroy() }
+  }
+  const bootstrap = config.mode === 'local' ? [{ host: '127.0.0.1', port: config.port }] : config.bootstrap
+  const loopback = isLoopbackOnly(config)
+  let host: LocalBootstrapHost | null = null
+  if (config.mode === 'local') {
+    host = new LocalBootstrapHost(config.port, log)
+    await host.tryTakeOver()
+    host.watch()
+  }
+  const dht = new HyperDHT({
+    keyPair,
+    bootstrap,
+    ...(loopback ? { host: '127.0.0.1', firewalled: false, ephemeral: false } : {}),
+  })
+  return {
+    dht,
+    async close() {
+      await dht.destroy()
+      await host?.close()
+    },
+  }
+}
+
+/** Hosts the local network's bootstrap node when its port is free; checks again every few seconds. */
+class LocalBootstrapHost {
+  private node: HyperDHT | null = null
+  private timer: NodeJS.Timeout | null = null
+  private closed = false
+  private busy = false
+
+  constructor(
+    readonly port: number,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  async tryTakeOver(): Promise<void> {
+    if (this.node || this.closed || this.busy) return
+    this.busy = true
+    try {
+      const node = HyperDHT.bootstrapper(this.port, '127.0.0.1')
+      try {
+        await node.ready()
+      } catch {
+        await node.destroy().catch(() => {})
+        return // another local node hosts it
+      }
+      if (this.closed) {
+        await node.destroy()
+        return
+      }
+      this.node = node
+      this.log(`hosting the local bootstrap node on 127.0.0.1:${this.port}`)
+    } finally {
+      this.busy = false
+    }
+  }
+
+  watch(): void {
+    this.timer = setInterval(() => {
+      this.tryTakeOver().catch(() => {})
+    }, 5000)
+    this.timer.unref()
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    if (this.timer) clearInterval(this.timer)
+    const node = this.node
+    this.node = null
+    await node?.destroy()
+  }
+}

@@ -1,0 +1,84 @@
+// The node's one Hyperswarm: replicates the Corestore over every connection, joins and leaves
+// folder topics, and keeps the peer bookkeeping the API reports.
+import { EventEmitter } from 'node:events'
+import Hyperswarm, { type SwarmConnection } from 'hyperswarm'
+import type HyperDHT from 'hyperdht'
+import type Corestore from 'corestore'
+import type { Logger } from '../logger.ts'
+
+export interface PeerRecord {
+  id: string
+  connectedAt: Date
+  conn: SwarmConnection
+}
+
+export class Swarm extends EventEmitter {
+  readonly swarm: Hyperswarm
+  readonly peers = new Map<string, PeerRecord>()
+  private readonly topics = new Map<string, number>()
+  private closed = false
+
+  constructor(
+    dht: HyperDHT,
+    keyPair: { publicKey: Buffer; secretKey: Buffer },
+    private readonly store: Corestore,
+    private readonly log: Logger,
+  ) {
+    super()
+    this.swarm = new Hyperswarm({ dht, keyPair })
+    this.swarm.on('connection', (conn) => this.onConnection(conn))
+  }
+
+  get publicKey(): Buffer {
+    return this.swarm.keyPair.publicKey
+  }
+
+  private onConnection(conn: SwarmConnection): void {
+    const id = conn.remotePublicKey.toString('hex')
+    this.log.debug({ peer: id.slice(0, 16) }, 'peer connected')
+    this.peers.set(id, { id, connectedAt: new Date(), conn })
+    conn.on('error', (err: Error) => this.log.debug({ peer: id.slice(0, 16), err: err.message }, 'connection error'))
+    conn.on('close', () => {
+      const rec = this.peers.get(id)
+      if (rec && rec.conn === conn) this.peers.delete(id)
+      this.log.debug({ peer: id.slice(0, 16) }, 'peer disconnected')
+      this.emit('peers')
+    })
+    this.store.replicate(conn)
+    this.emit('peers')
+  }
+
+  /** Joins a topic as server and client. Joins are reference counted. */
+  async join(topic: Buffer): Promise<void> {
+    if (this.closed) return
+    const k = topic.toString('hex')
+    const n = this.topics.get(k) ?? 0
+    this.topics.set(k, n + 1)
+    if (n > 0) return
+    const discovery = this.swarm.join(topic, { server: true, client: true })
+    await discovery.flushed()
+  }
+
+  async leave(topic: Buffer): Promise<void> {
+    if (this.closed) return
+    const k = topic.toString('hex')
+    const n = this.topics.get(k) ?? 0
+    if (n <= 1) {
+      this.topics.delete(k)
+      if (n === 1) await this.swarm.leave(topic)
+    } else {
+      this.topics.set(k, n - 1)
+    }
+  }
+
+  /** Resolves when pending discovery lookups are done (used while waiting for peers). */
+  flush(): Promise<void> {
+    return this.swarm.flush()
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.swarm.destroy()
+  }
+}

@@ -1,0 +1,363 @@
+// SpareNode: opens and closes everything in order. Data directory → lock → settings → logs →
+// Corestore → network (HyperDHT) → swarm → folders; close() releases them in reverse.
+// Plain Node: runs in Electron's main process, in the headless daemon and in tests.
+import { EventEmitter } from 'node:events'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import Corestore from 'corestore'
+import crypto from 'hypercore-crypto'
+import { ApiError, type FolderSummary, type NodeStatus, type Peer } from '../../shared/contract.ts'
+import { SettingsStore, SettingsError, type FolderRecord } from './settings.ts'
+import { openLogger, type Logger, type LogLevel, type OpenedLogger } from './logger.ts'
+import { describeNetwork, openNetwork, parseNetwork, NetworkConfigError, type NetworkConfig, type OpenNetwork } from './net/network.ts'
+import { Swarm } from './net/swarm.ts'
+import { OwnerFolder } from './folders/owner.ts'
+import { ReaderFolder } from './folders/reader.ts'
+import type { Folder, FolderContext } from './folders/folder.ts'
+import { decodeInvite, encodeInvite, InviteError } from './folders/invite.ts'
+import { VERSION } from './version.ts'
+
+export interface SpareNodeOptions {
+  dataDir: string
+  /** 'public' | 'local' | 'host:port,...'. Persisted when given; else the saved setting. */
+  network?: string
+  logLevel?: LogLevel
+  /** Also print warnings and errors on stderr (the foreground daemon). */
+  logToStderr?: boolean
+}
+
+type Phase = 'new' | 'opening' | 'open' | 'closing' | 'closed'
+
+export class SpareNode extends EventEmitter {
+  readonly dataDir: string
+  private readonly opts: SpareNodeOptions
+  private phase: Phase = 'new'
+  private opening: Promise<void> | null = null
+  private closingP: Promise<void> | null = null
+  private settings!: SettingsStore
+  private logs!: OpenedLogger
+  log!: Logger
+  private store!: Corestore
+  private net!: OpenNetwork
+  private swarm!: Swarm
+  private networkConfig!: NetworkConfig
+  private readonly folders = new Map<string, Folder>()
+  private startedAt = Date.now()
+  private lockFile: string
+  private readonly cleanup: Array<() => Promise<void>> = []
+
+  constructor(opts: SpareNodeOptions) {
+    super()
+    this.opts = opts
+    this.dataDir = path.resolve(opts.dataDir)
+    this.lockFile = path.join(this.dataDir, 'spare.lock')
+  }
+
+  get opened(): boolean {
+    return this.phase === 'open'
+  }
+
+  ready(): Promise<void> {
+    if (!this.opening) {
+      this.phase = 'opening'
+      this.opening = this.open().then(
+        () => {
+          this.phase = 'open'
+        },
+        async (err: unknown) => {
+          await this.release()
+          this.phase = 'closed'
+          throw err
+        },
+      )
+    }
+    return this.opening
+  }
+
+  close(): Promise<void> {
+    if (!this.closingP) {
+      this.closingP = (async () => {
+        if (this.opening) await this.opening.catch(() => {})
+        if (this.phase === 'closed') return
+        this.phase = 'closing'
+        await this.release()
+        this.phase = 'closed'
+      })()
+    }
+    return this.closingP
+  }
+
+  private async open(): Promise<void> {
+    await fs.mkdir(this.dataDir, { recursive: true, mode: 0o700 })
+    await this.acquireLock()
+    this.cleanup.push(() => fs.rm(this.lockFile, { force: true }))
+
+    this.settings = new SettingsStore(this.dataDir)
+    await this.settings.load()
+    if (this.opts.network !== undefined) {
+      // Validate before persisting, so a typo never reaches the settings file.
+      parseNetwork(this.opts.network, this.settings.value.localBootstrapPort)
+      const network = this.opts.network.trim()
+      if (network !== this.settings.value.network) await this.settings.update((s) => ({ ...s, network }))
+    }
+    const level = this.opts.logLevel ?? (process.env.SPARE_LOG_LEVEL as LogLevel | undefined) ?? this.settings.value.logLevel
+    this.logs = openLogger(this.dataDir, level, { stderr: this.opts.logToStderr ?? false })
+    this.log = this.logs.logger
+    this.cleanup.push(() => this.logs.close())
+    this.networkConfig = parseNetwork(this.settings.value.network, this.settings.value.localBootstrapPort)
+    this.log.info({ dataDir: this.dataDir, network: describeNetwork(this.networkConfig), version: VERSION }, 'starting')
+
+    this.store = new Corestore(path.join(this.dataDir, 'store'))
+    await this.store.ready()
+    this.cleanup.push(() => this.store.close())
+
+    const keyPair = await this.store.createKeyPair('spare-swarm')
+    this.net = await openNetwork(this.networkConfig, keyPair, (m) => this.log.info(m))
+    this.cleanup.push(() => this.net.close())
+    this.swarm = new Swarm(this.net.dht, keyPair, this.store, this.log)
+    this.swarm.on('peers', () => this.emit('node', this.status()))
+    this.cleanup.push(() => this.swarm.close())
+    await this.swarm.swarm.listen()
+
+    for (const rec of this.settings.value.folders) {
+      try {
+        await this.openFolder(rec)
+      } catch (err) {
+        this.log.error({ folder: rec.id, err: (err as Error).message }, 'cannot open folder')
+      }
+    }
+    this.cleanup.push(async () => {
+      for (const f of [...this.folders.values()].reverse()) await f.close().catch(() => {})
+      this.folders.clear()
+    })
+    this.startedAt = Date.now()
+    this.log.info({ nodeId: this.nodeId, folders: this.folders.size }, 'ready')
+  }
+
+  /** Runs the cleanup steps in reverse order of opening; every step runs even if one fails. */
+  private async release(): Promise<void> {
+    while (this.cleanup.length) {
+      const step = this.cleanup.pop()!
+      try {
+        await step()
+      } catch (err) {
+        this.log?.warn({ err: (err as Error).message }, 'error while closing')
+      }
+    }
+  }
+
+  private async acquireLock(): Promise<void> {
+    const mine = String(process.pid)
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await fs.writeFile(this.lockFile, mine, { flag: 'wx', mode: 0o600 })
+        return
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      }
+      const pid = Number((await fs.readFile(this.lockFile, 'utf8').catch(() => '')).trim())
+      if (pid && pid !== process.pid && isAlive(pid)) {
+        throw new Error(`another Spare (pid ${pid}) is already using the data directory ${this.dataDir}`)
+      }
+      await fs.rm(this.lockFile, { force: true }) // stale: its process is gone
+    }
+    throw new Error(`cannot lock the data directory ${this.dataDir}`)
+  }
+
+  private assertOpen(): void {
+    if (this.phase !== 'open') throw new ApiError('UNAVAILABLE', `the node is ${this.phase}`)
+  }
+
+  get nodeId(): string {
+    return this.swarm.publicKey.toString('hex')
+  }
+
+  status(): NodeStatus {
+    return {
+      nodeId: this.nodeId,
+      version: VERSION,
+      network: describeNetwork(this.networkConfig),
+      peers: this.swarm.peers.size,
+      folders: this.folders.size,
+      uptime: Math.round((Date.now() - this.startedAt) / 1000),
+      dataDir: this.dataDir,
+    }
+  }
+
+  peers(): Peer[] {
+    this.assertOpen()
+    const out: Peer[] = []
+    for (const p of this.swarm.peers.values()) {
+      const folders: string[] = []
+      for (const f of this.folders.values()) {
+        if (f.drive?.core.peers.some((cp) => cp.remotePublicKey.equals(p.conn.remotePublicKey))) folders.push(f.id)
+      }
+      out.push({ id: p.id, folders, connectedAt: p.connectedAt.toISOString(), bytesUp: 0, bytesDown: 0 })
+    }
+    return out
+  }
+
+  listFolders(): FolderSummary[] {
+    this.assertOpen()
+    return [...this.folders.values()].map((f) => f.summary())
+  }
+
+  getFolder(id: string): FolderSummary {
+    this.assertOpen()
+    return this.folder(id).summary()
+  }
+
+  private folder(id: string): Folder {
+    const f = this.folders.get(id)
+    if (!f) throw new ApiError('NOT_FOUND', `no folder with id ${id} (see \`spare folders\`)`)
+    return f
+  }
+
+  private context(rec: FolderRecord): FolderContext {
+    return {
+      store: this.store,
+      swarm: this.swarm,
+      logger: this.log,
+      stateDir: path.join(this.dataDir, 'folders', rec.id),
+    }
+  }
+
+  private async openFolder(rec: FolderRecord): Promise<Folder> {
+    const ctx = this.context(rec)
+    const folder = rec.role === 'owner' ? new OwnerFolder(rec, ctx) : new ReaderFolder(rec, ctx)
+    folder.on('update', () => this.emit('folder', folder.summary()))
+    this.folders.set(rec.id, folder)
+    try {
+      await folder.open()
+    } catch (err) {
+      this.folders.delete(rec.id)
+      await folder.close().catch(() => {})
+      throw err
+    }
+    return folder
+  }
+
+  /** Checks a local folder path for a share or join; returns it resolved. */
+  private async checkPath(p: string, mustExist: boolean): Promise<string> {
+    if (!path.isAbsolute(p)) throw new ApiError('BAD_INPUT', `the folder path must be absolute: ${p}`)
+    const abs = path.resolve(p)
+    let st
+    try {
+      st = await fs.stat(abs)
+    } catch {
+      if (mustExist) throw new ApiError('BAD_INPUT', `no such folder: ${abs}`)
+    }
+    if (st && !st.isDirectory()) throw new ApiError('BAD_INPUT', `not a folder: ${abs}`)
+    const real = st ? await fs.realpath(abs) : abs
+    const inside = (a: string, b: string): boolean => a === b || a.startsWith(b + path.sep)
+    if (inside(real, this.dataDir) || inside(this.dataDir, real)) {
+      throw new ApiError('BAD_INPUT', `the folder overlaps Spare's data directory ${this.dataDir}`)
+    }
+    for (const f of this.folders.values()) {
+      const other = f.record.path
+      if (inside(real, other) || inside(other, real)) {
+        throw new ApiError('CONFLICT', `${real} overlaps the synced folder ${other} (${f.id})`)
+      }
+    }
+    return real
+  }
+
+  async share(folderPath: string, name?: string): Promise<{ folder: FolderSummary; invite: string }> {
+    this.assertOpen()
+    const real = await this.checkPath(folderPath, true)
+    const namespace = `folder-${randomBytes(16).toString('hex')}`
+    const encryptionKey = randomBytes(32)
+    const { key, discoveryKey } = await OwnerFolder.create(this.context({ id: 'new' } as FolderRecord), namespace, encryptionKey)
+    const rec: FolderRecord = {
+      id: discoveryKey.toString('hex').slice(0, 16),
+      name: (name ?? path.basename(real)) || 'folder',
+      path: real,
+      role: 'owner',
+      key: key.toString('hex'),
+      encryptionKey: encryptionKey.toString('hex'),
+      namespace,
+      createdAt: new Date().toISOString(),
+    }
+    await this.settings.update((s) => ({ ...s, folders: [...s.folders, rec] }))
+    const folder = await this.openFolder(rec)
+    this.log.info({ folder: rec.id, path: real }, 'shared a folder')
+    this.emit('folder', folder.summary())
+    return { folder: folder.summary(), invite: this.inviteFor(rec) }
+  }
+
+  private inviteFor(rec: FolderRecord): string {
+    return encodeInvite({
+      key: Buffer.from(rec.key, 'hex'),
+      encryptionKey: Buffer.from(rec.encryptionKey, 'hex'),
+      name: rec.name,
+      writer: false,
+    })
+  }
+
+  invite(id: string): string {
+    this.assertOpen()
+    const f = this.folder(id)
+    return this.inviteFor(f.record)
+  }
+
+  async join(inviteText: string, folderPath: string): Promise<FolderSummary> {
+    this.assertOpen()
+    let invite
+    try {
+      invite = decodeInvite(inviteText)
+    } catch (err) {
+      if (err instanceof InviteError) throw new ApiError('BAD_INPUT', `invalid invite: ${err.message}`)
+      throw err
+    }
+    if (invite.writer) throw new ApiError('BAD_INPUT', 'writer invites need a newer Spare')
+    const id = crypto.discoveryKey(invite.key).toString('hex').slice(0, 16)
+    const existing = this.folders.get(id)
+    if (existing) {
+      throw new ApiError('CONFLICT', `this device already syncs that folder as ${existing.record.path} (${id})`)
+    }
+    const real = await this.checkPath(folderPath, false)
+    await fs.mkdir(real, { recursive: true })
+    const rec: FolderRecord = {
+      id,
+      name: invite.name || path.basename(real) || 'folder',
+      path: real,
+      role: 'reader',
+      key: invite.key.toString('hex'),
+      encryptionKey: invite.encryptionKey.toString('hex'),
+      namespace: null,
+      createdAt: new Date().toISOString(),
+    }
+    await this.settings.update((s) => ({ ...s, folders: [...s.folders, rec] }))
+    const folder = await this.openFolder(rec)
+    this.log.info({ folder: id, path: real }, 'joined a folder')
+    this.emit('folder', folder.summary())
+    return folder.summary()
+  }
+
+  async unshare(id: string): Promise<void> {
+    this.assertOpen()
+    const folder = this.folder(id)
+    this.folders.delete(id)
+    await folder.close()
+    await this.settings.update((s) => ({ ...s, folders: s.folders.filter((f) => f.id !== id) }))
+    try {
+      if (folder instanceof OwnerFolder || folder instanceof ReaderFolder) await folder.purge()
+    } catch (err) {
+      this.log.warn({ folder: id, err: (err as Error).message }, 'could not purge the folder cores')
+    }
+    this.log.info({ folder: id }, 'stopped syncing a folder; files on disk stay')
+    this.emit('folder-removed', id)
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+export { SettingsError, NetworkConfigError }

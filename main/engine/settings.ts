@@ -1,0 +1,161 @@
+// Settings persisted under the data directory: one JSON file with a schema, written atomically,
+// with versioned migrations. A corrupt or hand-mangled file is an error that names the file; it
+// is never silently reset (that would lose the keys of every folder).
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { z } from 'zod'
+import { describeZodError } from '../../shared/contract.ts'
+import { writeFileAtomic } from './util/atomic.ts'
+import { LOG_LEVELS } from './logger.ts'
+
+export const SETTINGS_VERSION = 1
+export const SETTINGS_FILE = 'settings.json'
+
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex characters')
+
+export const FolderRecordSchema = z.object({
+  id: z.string().regex(/^[0-9a-f]{16}$/),
+  name: z.string().min(1),
+  path: z.string().min(1),
+  role: z.enum(['owner', 'reader']),
+  /** Public key of the folder's drive. */
+  key: hex32,
+  /** Block encryption key of the folder's cores: travels only inside invites. */
+  encryptionKey: hex32,
+  /** Corestore namespace of an owner's drive (derives its key pair). */
+  namespace: z.string().nullable(),
+  createdAt: z.string(),
+})
+export type FolderRecord = z.infer<typeof FolderRecordSchema>
+
+export const NetworkSettingSchema = z.string().min(1)
+
+export const SettingsSchema = z
+  .object({
+    version: z.literal(SETTINGS_VERSION),
+    /** 'public', 'local' or 'host:port,host:port'. */
+    network: NetworkSettingSchema.default('public'),
+    /** UDP port of the embedded bootstrap node in the local network mode. */
+    localBootstrapPort: z.number().int().min(1).max(65535).default(49737),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+    folders: z.array(FolderRecordSchema).default([]),
+  })
+  .strict()
+export type Settings = z.infer<typeof SettingsSchema>
+
+export class SettingsError extends Error {
+  readonly file: string
+  constructor(file: string, message: string) {
+    super(`${file}: ${message}`)
+    this.name = 'SettingsError'
+    this.file = file
+  }
+}
+
+/** One migration takes a document of version N and returns one of version N + 1. */
+export type Migration = (doc: Record<string, unknown>) => Record<string, unknown>
+
+/**
+ * MIGRATIONS[n] upgrades version n to n + 1. Version 1 is the first released format, so the list
+ * starts empty; every format change appends one function here and bumps SETTINGS_VERSION.
+ */
+export const MIGRATIONS: Readonly<Record<number, Migration>> = {}
+
+export function migrate(
+  doc: Record<string, unknown>,
+  target: number,
+  migrations: Readonly<Record<number, Migration>>,
+  file: string,
+): Record<string, unknown> {
+  let version = doc.version
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new SettingsError(file, `"version" must be a whole number ≥ 1, got ${JSON.stringify(version)}`)
+  }
+  if (version > target) {
+    throw new SettingsError(
+      file,
+      `was written by a newer Spare (settings version ${version}; this one reads up to ${target}). Upgrade Spare.`,
+    )
+  }
+  let current = doc
+  while (version < target) {
+    const step = migrations[version]
+    if (!step) throw new SettingsError(file, `no migration from settings version ${version}`)
+    current = step(current)
+    version += 1
+    current = { ...current, version }
+  }
+  return current
+}
+
+export function defaultSettings(): Settings {
+  return SettingsSchema.parse({ version: SETTINGS_VERSION })
+}
+
+export class SettingsStore {
+  readonly file: string
+  private current: Settings | null = null
+  private writing: Promise<void> = Promise.resolve()
+
+  constructor(dataDir: string) {
+    this.file = path.join(dataDir, SETTINGS_FILE)
+  }
+
+  get value(): Settings {
+    if (!this.current) throw new Error('settings not loaded')
+    return this.current
+  }
+
+  /** Loads the file, creating it with defaults when absent. Throws SettingsError when unusable. */
+  async load(): Promise<Settings> {
+    let text: string
+    try {
+      text = await fs.readFile(this.file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new SettingsError(this.file, `cannot be read: ${(err as Error).message}`)
+      }
+      this.current = defaultSettings()
+      await this.save(this.current)
+      return this.current
+    }
+    let doc: unknown
+    try {
+      doc = JSON.parse(text)
+    } catch (err) {
+      throw new SettingsError(
+        this.file,
+        `is not valid JSON (${(err as Error).message}). Fix or move the file away; Spare will not overwrite it.`,
+      )
+    }
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+      throw new SettingsError(this.file, 'must hold a JSON object')
+    }
+    const before = (doc as Record<string, unknown>).version
+    const migrated = migrate(doc as Record<string, unknown>, SETTINGS_VERSION, MIGRATIONS, this.file)
+    const parsed = SettingsSchema.safeParse(migrated)
+    if (!parsed.success) {
+      throw new SettingsError(this.file, `is not valid: ${describeZodError(parsed.error)}`)
+    }
+    this.current = parsed.data
+    if (before !== SETTINGS_VERSION) await this.save(this.current)
+    return this.current
+  }
+
+  /** Applies a change and persists it; writes are serialized so none is lost. */
+  async update(change: (s: Settings) => Settings): Promise<Settings> {
+    const next = SettingsSchema.parse(change(structuredClone(this.value)))
+    this.current = next
+    await this.save(next)
+    return next
+  }
+
+  private save(settings: Settings): Promise<void> {
+    const text = JSON.stringify(settings, null, 2) + '\n'
+    // Settings hold folder encryption keys: owner-only permissions.
+    this.writing = this.writing
+      .catch(() => {})
+      .then(() => writeFileAtomic(this.file, text, { mode: 0o600 }))
+    return this.writing
+  }
+}

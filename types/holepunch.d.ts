@@ -1,0 +1,239 @@
+// Type declarations for the parts of the Holepunch modules Spare uses. The modules ship no types;
+// these are written against hypercore 11, hyperswarm 4, hyperdht 6, corestore 7, hyperdrive 13.
+
+declare module 'b4a' {
+  const b4a: {
+    from(input: string | Uint8Array | number[], encoding?: string): Buffer
+    alloc(size: number, fill?: number): Buffer
+    toString(buf: Uint8Array, encoding?: string): string
+    equals(a: Uint8Array, b: Uint8Array): boolean
+    isBuffer(x: unknown): x is Buffer
+    concat(list: Uint8Array[]): Buffer
+  }
+  export default b4a
+}
+
+declare module 'z32' {
+  const z32: { encode(buf: Uint8Array): string; decode(s: string): Buffer }
+  export default z32
+}
+
+declare module 'hypercore-crypto' {
+  const crypto: {
+    keyPair(seed?: Buffer): { publicKey: Buffer; secretKey: Buffer }
+    discoveryKey(publicKey: Buffer): Buffer
+    randomBytes(n: number): Buffer
+    hash(data: Buffer | Buffer[]): Buffer
+    sign(message: Buffer, secretKey: Buffer): Buffer
+    verify(message: Buffer, signature: Buffer, publicKey: Buffer): boolean
+  }
+  export default crypto
+}
+
+declare module 'hyperdht' {
+  import type { EventEmitter } from 'node:events'
+  interface KeyPair {
+    publicKey: Buffer
+    secretKey: Buffer
+  }
+  interface HyperDHTOptions {
+    keyPair?: KeyPair
+    bootstrap?: Array<{ host: string; port: number } | string>
+    host?: string
+    port?: number
+    firewalled?: boolean
+    ephemeral?: boolean
+  }
+  class HyperDHT extends EventEmitter {
+    constructor(opts?: HyperDHTOptions)
+    static bootstrapper(port: number, host: string, opts?: HyperDHTOptions): HyperDHT
+    static keyPair(seed?: Buffer): KeyPair
+    ready(): Promise<void>
+    fullyBootstrapped(): Promise<void>
+    destroy(opts?: { force?: boolean }): Promise<void>
+    address(): { host: string; port: number }
+    readonly destroyed: boolean
+    readonly firewalled: boolean
+    readonly ephemeral: boolean
+  }
+  export default HyperDHT
+}
+
+declare module 'hyperdht/testnet.js' {
+  import type HyperDHT from 'hyperdht'
+  interface Testnet {
+    nodes: HyperDHT[]
+    bootstrap: Array<{ host: string; port: number }>
+    createNode(opts?: object): HyperDHT
+    destroy(): Promise<void>
+  }
+  function createTestnet(size?: number, opts?: { host?: string; port?: number }): Promise<Testnet>
+  export default createTestnet
+}
+
+declare module 'hyperswarm' {
+  import type { EventEmitter } from 'node:events'
+  import type { Duplex } from 'node:stream'
+  import type HyperDHT from 'hyperdht'
+  export interface SwarmConnection extends Duplex {
+    remotePublicKey: Buffer
+    publicKey: Buffer
+    rawStream?: { remoteHost?: string; remotePort?: number }
+  }
+  export interface PeerInfo {
+    publicKey: Buffer
+    topics: Buffer[]
+    client: boolean
+  }
+  export interface Discovery {
+    flushed(): Promise<void>
+    destroy(): Promise<void>
+  }
+  class Hyperswarm extends EventEmitter {
+    constructor(opts?: { keyPair?: { publicKey: Buffer; secretKey: Buffer }; dht?: HyperDHT; maxPeers?: number })
+    readonly keyPair: { publicKey: Buffer; secretKey: Buffer }
+    readonly connections: Set<SwarmConnection>
+    readonly peers: Map<string, PeerInfo>
+    readonly dht: HyperDHT
+    join(topic: Buffer, opts?: { server?: boolean; client?: boolean }): Discovery
+    leave(topic: Buffer): Promise<void>
+    flush(): Promise<void>
+    listen(): Promise<void>
+    destroy(opts?: { force?: boolean }): Promise<void>
+    on(event: 'connection', listener: (conn: SwarmConnection, info: PeerInfo) => void): this
+    on(event: 'update', listener: () => void): this
+  }
+  export default Hyperswarm
+}
+
+declare module 'hypercore' {
+  import type { EventEmitter } from 'node:events'
+  export interface HypercorePeer {
+    remotePublicKey: Buffer
+  }
+  export interface Download {
+    done(): Promise<void>
+    destroy(): void
+  }
+  class Hypercore extends EventEmitter {
+    readonly key: Buffer
+    readonly discoveryKey: Buffer
+    readonly length: number
+    readonly byteLength: number
+    readonly contiguousLength: number
+    readonly writable: boolean
+    readonly peers: HypercorePeer[]
+    readonly closed: boolean
+    ready(): Promise<void>
+    close(): Promise<void>
+    update(opts?: { wait?: boolean }): Promise<boolean>
+    has(start: number, end?: number): Promise<boolean>
+    download(range?: { start?: number; end?: number; linear?: boolean }): Download
+    clear(start: number, end?: number): Promise<unknown>
+    info(opts?: { storage?: boolean }): Promise<{ byteLength: number; contiguousLength: number; storage?: unknown }>
+    on(event: 'append', listener: () => void): this
+    on(event: 'peer-add' | 'peer-remove', listener: (peer: HypercorePeer) => void): this
+    on(event: 'upload' | 'download', listener: (index: number, byteLength: number, peer: HypercorePeer) => void): this
+  }
+  export default Hypercore
+}
+
+declare module 'corestore' {
+  import type { Duplex } from 'node:stream'
+  import type Hypercore from 'hypercore'
+  class Corestore {
+    constructor(storage: string, opts?: object)
+    ready(): Promise<void>
+    close(): Promise<void>
+    namespace(name: string): Corestore
+    session(): Corestore
+    get(opts: { name?: string; key?: Buffer; encryptionKey?: Buffer | null }): Hypercore
+    replicate(stream: Duplex): Duplex
+    createKeyPair(name: string): Promise<{ publicKey: Buffer; secretKey: Buffer }>
+  }
+  export default Corestore
+}
+
+declare module 'hyperdrive' {
+  import type { Readable, Writable } from 'node:stream'
+  import type Corestore from 'corestore'
+  import type Hypercore from 'hypercore'
+  export interface BlobId {
+    blockOffset: number
+    blockLength: number
+    byteOffset: number
+    byteLength: number
+  }
+  export interface DriveEntryValue {
+    executable: boolean
+    linkname: string | null
+    blob: BlobId | null
+    metadata: unknown
+  }
+  export interface DriveEntry {
+    seq: number
+    key: string
+    value: DriveEntryValue
+  }
+  export interface DiffItem {
+    left: DriveEntry | null
+    right: DriveEntry | null
+  }
+  export interface Hyperblobs {
+    core: Hypercore
+  }
+  export interface DriveDownload {
+    done(): Promise<void>
+    destroy(): void
+  }
+  class Hyperdrive {
+    constructor(store: Corestore, key?: Buffer | null, opts?: { encryptionKey?: Buffer | null })
+    constructor(store: Corestore, opts?: { encryptionKey?: Buffer | null })
+    readonly key: Buffer
+    readonly discoveryKey: Buffer
+    readonly contentKey: Buffer | null
+    readonly version: number
+    readonly writable: boolean
+    readonly core: Hypercore
+    readonly db: {
+      put(key: string, value: DriveEntryValue): Promise<void>
+      del(key: string): Promise<void>
+      core: Hypercore
+      version: number
+    }
+    blobs: Hyperblobs | null
+    ready(): Promise<void>
+    close(): Promise<void>
+    update(opts?: { wait?: boolean }): Promise<boolean>
+    findingPeers(): () => void
+    getBlobs(): Promise<Hyperblobs>
+    entry(name: string, opts?: { wait?: boolean; timeout?: number }): Promise<DriveEntry | null>
+    put(name: string, buf: Uint8Array, opts?: { executable?: boolean; metadata?: unknown }): Promise<void>
+    putEntry(name: string, value: Partial<DriveEntryValue>): Promise<void>
+    del(name: string): Promise<void>
+    symlink(name: string, dst: string, opts?: { metadata?: unknown }): Promise<void>
+    list(folder?: string, opts?: { recursive?: boolean }): AsyncIterable<DriveEntry>
+    diff(length: number, folder?: string): AsyncIterable<DiffItem>
+    download(folder?: string): DriveDownload
+    checkout(version: number): Hyperdrive
+    batch(): Hyperdrive
+    flush(): Promise<void>
+    purge(): Promise<void>
+    createReadStream(name: string, opts?: { wait?: boolean; timeout?: number }): Readable
+    createWriteStream(name: string, opts?: { executable?: boolean; metadata?: unknown }): Writable
+    static normalizePath(name: string): string
+  }
+  export default Hyperdrive
+}
+
+declare module 'hyperblobs' {
+  import type { Readable } from 'node:stream'
+  import type Hypercore from 'hypercore'
+  import type { BlobId } from 'hyperdrive'
+  class Hyperblobs {
+    constructor(core: Hypercore, opts?: { blockSize?: number })
+    readonly core: Hypercore
+    createReadStream(id: BlobId, opts?: { wait?: boolean; timeout?: number }): Readable
+  }
+  export default Hyperblobs
+}
