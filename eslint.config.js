@@ -44,7 +44,10 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
     },
@@ -69,7 +72,10 @@ export default tseslint.config(
       ...reactHooks.configs.recommended.rules,
       'no-restricted-imports': [
         'error',
-        { paths: [electronBan, ...engineLibsBan, ...nodeBuiltinPatterns], patterns: ['**/main/**'] },
+        {
+          paths: [electronBan, ...engineLibsBan, ...nodeBuiltinPatterns],
+          patterns: ['**/main/**'],
+        },
       ],
     },
   },

@@ -83,7 +83,11 @@ const PathParam = z
   .max(4096, 'path is too long')
   .refine((p) => !p.includes('\0'), 'path contains a NUL byte')
 
-const InviteParam = z.string().trim().min(1, 'an invite is required').max(2048, 'invite is too long')
+const InviteParam = z
+  .string()
+  .trim()
+  .min(1, 'an invite is required')
+  .max(2048, 'invite is too long')
 
 /** Every method: its params schema and its result schema. */
 export const methods = {
@@ -178,7 +182,9 @@ export class ApiError extends Error {
 /** Turns a zod failure into one readable sentence naming the offending fields. */
 export function describeZodError(err: z.ZodError): string {
   return err.issues
-    .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .map((issue) =>
+      issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message,
+    )
     .join('; ')
 }
 

@@ -14,8 +14,7 @@ export const IPC_CHANNELS = {
 } as const
 
 export type BridgeResult =
-  | { ok: true; result: unknown }
-  | { ok: false; error: { code: ErrorCode; message: string } }
+  { ok: true; result: unknown } | { ok: false; error: { code: ErrorCode; message: string } }
 
 /** What `window.spare` looks like inside the Electron renderer. Absent in a plain browser. */
 export interface SpareBridge {

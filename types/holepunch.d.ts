@@ -87,10 +87,15 @@ declare module 'hyperswarm' {
   }
   export interface Discovery {
     flushed(): Promise<void>
+    refresh(opts?: { server?: boolean; client?: boolean }): Promise<void>
     destroy(): Promise<void>
   }
   class Hyperswarm extends EventEmitter {
-    constructor(opts?: { keyPair?: { publicKey: Buffer; secretKey: Buffer }; dht?: HyperDHT; maxPeers?: number })
+    constructor(opts?: {
+      keyPair?: { publicKey: Buffer; secretKey: Buffer }
+      dht?: HyperDHT
+      maxPeers?: number
+    })
     readonly keyPair: { publicKey: Buffer; secretKey: Buffer }
     readonly connections: Set<SwarmConnection>
     readonly peers: Map<string, PeerInfo>
@@ -130,10 +135,15 @@ declare module 'hypercore' {
     has(start: number, end?: number): Promise<boolean>
     download(range?: { start?: number; end?: number; linear?: boolean }): Download
     clear(start: number, end?: number): Promise<unknown>
-    info(opts?: { storage?: boolean }): Promise<{ byteLength: number; contiguousLength: number; storage?: unknown }>
+    info(opts?: {
+      storage?: boolean
+    }): Promise<{ byteLength: number; contiguousLength: number; storage?: unknown }>
     on(event: 'append', listener: () => void): this
     on(event: 'peer-add' | 'peer-remove', listener: (peer: HypercorePeer) => void): this
-    on(event: 'upload' | 'download', listener: (index: number, byteLength: number, peer: HypercorePeer) => void): this
+    on(
+      event: 'upload' | 'download',
+      listener: (index: number, byteLength: number, peer: HypercorePeer) => void,
+    ): this
   }
   export default Hypercore
 }
@@ -208,7 +218,11 @@ declare module 'hyperdrive' {
     findingPeers(): () => void
     getBlobs(): Promise<Hyperblobs>
     entry(name: string, opts?: { wait?: boolean; timeout?: number }): Promise<DriveEntry | null>
-    put(name: string, buf: Uint8Array, opts?: { executable?: boolean; metadata?: unknown }): Promise<void>
+    put(
+      name: string,
+      buf: Uint8Array,
+      opts?: { executable?: boolean; metadata?: unknown },
+    ): Promise<void>
     putEntry(name: string, value: Partial<DriveEntryValue>): Promise<void>
     del(name: string): Promise<void>
     symlink(name: string, dst: string, opts?: { metadata?: unknown }): Promise<void>

@@ -60,7 +60,8 @@ function formatStatus(s: NodeStatus): string {
 }
 
 function formatFolder(f: FolderSummary): string {
-  const progress = f.bytes > 0 && f.localBytes < f.bytes ? ` ${Math.floor((100 * f.localBytes) / f.bytes)}%` : ''
+  const progress =
+    f.bytes > 0 && f.localBytes < f.bytes ? ` ${Math.floor((100 * f.localBytes) / f.bytes)}%` : ''
   const lines = [
     `${f.id}  ${f.name}  [${f.role}]  ${f.state}${progress}`,
     `  path     ${f.path}`,
@@ -81,7 +82,12 @@ function formatFolder(f: FolderSummary): string {
 
 function formatPeers(peers: Peer[]): string {
   if (!peers.length) return 'No peers connected.'
-  return peers.map((p) => `${p.id.slice(0, 16)}…  since ${p.connectedAt}  folders: ${p.folders.join(', ') || '-'}`).join('\n')
+  return peers
+    .map(
+      (p) =>
+        `${p.id.slice(0, 16)}…  since ${p.connectedAt}  folders: ${p.folders.join(', ') || '-'}`,
+    )
+    .join('\n')
 }
 
 export function buildProgram(): Command {
@@ -98,12 +104,23 @@ export function buildProgram(): Command {
   program
     .command('daemon')
     .description('run the node in the foreground until SIGINT/SIGTERM')
-    .option('--network <mode>', 'public, local, or a bootstrap list HOST:PORT[,HOST:PORT...] (saved)')
-    .option('--port <port>', 'port of the local API on 127.0.0.1 (default: any free port)', parsePort)
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS as unknown as string[]))
-    .action(async (opts: { network?: string; port?: number; logLevel?: LogLevel }, cmd: Command) => {
-      process.exitCode = await runDaemon({ dataDir: dataDirOf(cmd), ...opts })
-    })
+    .option(
+      '--network <mode>',
+      'public, local, or a bootstrap list HOST:PORT[,HOST:PORT...] (saved)',
+    )
+    .option(
+      '--port <port>',
+      'port of the local API on 127.0.0.1 (default: any free port)',
+      parsePort,
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level').choices(LOG_LEVELS as unknown as string[]),
+    )
+    .action(
+      async (opts: { network?: string; port?: number; logLevel?: LogLevel }, cmd: Command) => {
+        process.exitCode = await runDaemon({ dataDir: dataDirOf(cmd), ...opts })
+      },
+    )
 
   program
     .command('status')
@@ -123,7 +140,10 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document')
     .action(async (p: string, opts: { json?: boolean; name?: string }, cmd: Command) => {
       const { client } = await connect(dataDirOf(cmd))
-      const res = await client.call('folders.share', { path: path.resolve(p), ...(opts.name ? { name: opts.name } : {}) })
+      const res = await client.call('folders.share', {
+        path: path.resolve(p),
+        ...(opts.name ? { name: opts.name } : {}),
+      })
       print(!!opts.json, { invite: res.invite, folder: res.folder }, () =>
         [
           `Sharing ${res.folder.path} as ${res.folder.id}.`,
@@ -154,7 +174,11 @@ export function buildProgram(): Command {
     .action(async (invite: string, p: string, opts: { json?: boolean }, cmd: Command) => {
       const { client } = await connect(dataDirOf(cmd))
       const res = await client.call('folders.join', { invite, path: path.resolve(p) })
-      print(!!opts.json, res, () => `Joined ${res.folder.name} (${res.folder.id}) into ${res.folder.path}.`)
+      print(
+        !!opts.json,
+        res,
+        () => `Joined ${res.folder.name} (${res.folder.id}) into ${res.folder.path}.`,
+      )
     })
 
   program
@@ -165,7 +189,9 @@ export function buildProgram(): Command {
       const { client } = await connect(dataDirOf(cmd))
       const folders = await client.call('folders.list')
       print(!!opts.json, folders, () =>
-        folders.length ? folders.map(formatFolder).join('\n\n') : 'No folders yet. Share one with `spare share PATH`.',
+        folders.length
+          ? folders.map(formatFolder).join('\n\n')
+          : 'No folders yet. Share one with `spare share PATH`.',
       )
     })
 
@@ -197,18 +223,26 @@ export function buildProgram(): Command {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const dataDir = dataDirOf(cmd)
       const { info, token } = await connect(dataDir)
-      const res = await fetch(`${info.url}/api/ui-link`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+      const res = await fetch(`${info.url}/api/ui-link`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      })
       if (!res.ok) throw new ApiError('INTERNAL', `the daemon answered HTTP ${res.status}`)
       const body = (await res.json()) as { url: string }
-      print(!!opts.json, body, () => `Open this link in a browser on this machine (it works once):\n${body.url}`)
+      print(
+        !!opts.json,
+        body,
+        () => `Open this link in a browser on this machine (it works once):\n${body.url}`,
+      )
     })
 
   return program
 }
 
 function parsePort(v: string): number {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0-65535, got "${v}"`)
+  const n = v.trim() === '' ? NaN : Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--port must be 0-65535, got "${v}"`)
   return n
 }
 
@@ -220,7 +254,12 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.exitCode === 0
+      )
+        return 0
       return 2 // commander already printed the message
     }
     if (err instanceof UsageError) {

@@ -58,7 +58,9 @@ export function httpTransport(baseUrl: string, token: string, dataDir: string): 
   }
 }
 
-export async function connect(dataDir: string): Promise<{ client: SpareClient; info: ApiInfo; token: string }> {
+export async function connect(
+  dataDir: string,
+): Promise<{ client: SpareClient; info: ApiInfo; token: string }> {
   const { info, token } = await readApiInfo(dataDir)
   const client = createClient(httpTransport(`http://127.0.0.1:${info.port}`, token, dataDir))
   return { client, info, token }

@@ -127,7 +127,9 @@ export class ApiServer {
     server.on('upgrade', (req, socket, head) => {
       const denied = this.guard(req)
       if (denied || new URL(req.url ?? '/', 'http://x').pathname !== API_PATHS.ws) {
-        socket.write(`HTTP/1.1 ${denied ? STATUS[denied.code] : 404} Denied\r\nConnection: close\r\n\r\n`)
+        socket.write(
+          `HTTP/1.1 ${denied ? STATUS[denied.code] : 404} Denied\r\nConnection: close\r\n\r\n`,
+        )
         socket.destroy()
         return
       }
@@ -140,9 +142,13 @@ export class ApiServer {
     this.server = server
     const addr = server.address()
     this.port = typeof addr === 'object' && addr ? addr.port : 0
-    await writeFileAtomic(path.join(this.opts.dataDir, API_FILE), JSON.stringify(this.address) + '\n', {
-      mode: 0o600,
-    })
+    await writeFileAtomic(
+      path.join(this.opts.dataDir, API_FILE),
+      JSON.stringify(this.address) + '\n',
+      {
+        mode: 0o600,
+      },
+    )
     return this.address
   }
 
@@ -173,17 +179,26 @@ export class ApiServer {
   }
 
   /** Host, Origin and credential checks. Returns the error to send, or null when allowed. */
-  private guard(req: http.IncomingMessage, opts: { allowAnonymous?: boolean } = {}): ApiError | null {
+  private guard(
+    req: http.IncomingMessage,
+    opts: { allowAnonymous?: boolean } = {},
+  ): ApiError | null {
     const host = req.headers.host ?? ''
     if (host !== `127.0.0.1:${this.port}` && host !== `localhost:${this.port}`) {
       return new ApiError('UNAUTHORIZED', 'wrong Host header')
     }
     const origin = req.headers.origin
-    if (origin !== undefined && origin !== `http://127.0.0.1:${this.port}` && origin !== `http://localhost:${this.port}`) {
+    if (
+      origin !== undefined &&
+      origin !== `http://127.0.0.1:${this.port}` &&
+      origin !== `http://localhost:${this.port}`
+    ) {
       return new ApiError('UNAUTHORIZED', 'foreign Origin refused')
     }
     if (opts.allowAnonymous) return null
-    return this.authenticated(req) ? null : new ApiError('UNAUTHORIZED', 'missing or wrong API token')
+    return this.authenticated(req)
+      ? null
+      : new ApiError('UNAUTHORIZED', 'missing or wrong API token')
   }
 
   private authenticated(req: http.IncomingMessage): boolean {
@@ -205,7 +220,11 @@ export class ApiServer {
     }
     const denied = this.guard(req)
     if (denied) {
-      if (req.method === 'GET' && !url.pathname.startsWith('/api/') && denied.message.includes('token')) {
+      if (
+        req.method === 'GET' &&
+        !url.pathname.startsWith('/api/') &&
+        denied.message.includes('token')
+      ) {
         return this.sendLoginHelp(res)
       }
       return this.sendError(res, denied)
@@ -217,8 +236,10 @@ export class ApiServer {
     if (url.pathname === '/api/ui-link' && req.method === 'POST') {
       return this.sendJson(res, 200, { url: this.loginLink() })
     }
-    if (url.pathname.startsWith('/api/')) return this.sendError(res, new ApiError('NOT_FOUND', 'no such endpoint'))
-    if (req.method !== 'GET' && req.method !== 'HEAD') return this.sendError(res, new ApiError('NOT_FOUND', 'GET only'))
+    if (url.pathname.startsWith('/api/'))
+      return this.sendError(res, new ApiError('NOT_FOUND', 'no such endpoint'))
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return this.sendError(res, new ApiError('NOT_FOUND', 'GET only'))
     return this.serveUi(url.pathname, res)
   }
 
@@ -229,7 +250,9 @@ export class ApiServer {
     if (!expires || expires < Date.now()) {
       res.statusCode = 401
       res.setHeader('Content-Type', 'text/plain; charset=utf-8')
-      res.end('This login link is not valid (links work once, for 10 minutes). Run `spare ui` for a new one.\n')
+      res.end(
+        'This login link is not valid (links work once, for 10 minutes). Run `spare ui` for a new one.\n',
+      )
       return
     }
     const session = randomBytes(32).toString('hex')
@@ -245,11 +268,21 @@ export class ApiServer {
     try {
       body = JSON.parse(await readBody(req))
     } catch (err) {
-      return this.sendError(res, new ApiError('BAD_INPUT', `the request body is not JSON: ${(err as Error).message}`))
+      if (err instanceof BodyTooLarge) {
+        res.setHeader('Connection', 'close')
+        return this.sendJson(res, 413, new ApiError('BAD_INPUT', err.message).toJSON())
+      }
+      return this.sendError(
+        res,
+        new ApiError('BAD_INPUT', `the request body is not JSON: ${(err as Error).message}`),
+      )
     }
     const b = body as { method?: unknown; params?: unknown } | null
     if (!b || typeof b !== 'object' || typeof b.method !== 'string') {
-      return this.sendError(res, new ApiError('BAD_INPUT', 'expected {"method": "...", "params": {...}}'))
+      return this.sendError(
+        res,
+        new ApiError('BAD_INPUT', 'expected {"method": "...", "params": {...}}'),
+      )
     }
     try {
       const result = await this.service.call(b.method, b.params)
@@ -269,7 +302,9 @@ export class ApiServer {
       try {
         msg = WsRequestSchema.parse(JSON.parse(raw.toString()))
       } catch {
-        ws.send(JSON.stringify({ id: -1, error: { code: 'BAD_INPUT', message: 'malformed message' } }))
+        ws.send(
+          JSON.stringify({ id: -1, error: { code: 'BAD_INPUT', message: 'malformed message' } }),
+        )
         return
       }
       const { id, method, params } = msg
@@ -303,12 +338,10 @@ export class ApiServer {
       return this.sendError(res, new ApiError('BAD_INPUT', 'bad path'))
     }
     let file = path.resolve(root, '.' + path.posix.normalize('/' + rel))
-    if (file !== root && !file.startsWith(root + path.sep)) return this.sendError(res, new ApiError('NOT_FOUND', 'not found'))
-    let st = await fs.stat(file).catch(() => null)
-    if (!st || st.isDirectory()) {
-      file = path.join(root, 'index.html') // the app routes on the client
-      st = await fs.stat(file)
-    }
+    if (file !== root && !file.startsWith(root + path.sep))
+      return this.sendError(res, new ApiError('NOT_FOUND', 'not found'))
+    const st = await fs.stat(file).catch(() => null)
+    if (!st || st.isDirectory()) file = path.join(root, 'index.html') // the app routes on the client
     res.statusCode = 200
     res.setHeader('Content-Type', MIME[path.extname(file)] ?? 'application/octet-stream')
     res.setHeader('Content-Security-Policy', CSP)
@@ -319,7 +352,9 @@ export class ApiServer {
   private sendLoginHelp(res: http.ServerResponse): void {
     res.statusCode = 401
     res.setHeader('Content-Type', 'text/plain; charset=utf-8')
-    res.end('Spare: this page needs a login link. Run `spare ui` on this machine and open the link it prints.\n')
+    res.end(
+      'Spare: this page needs a login link. Run `spare ui` on this machine and open the link it prints.\n',
+    )
   }
 
   private sendJson(res: http.ServerResponse, status: number, body: unknown): void {
@@ -333,6 +368,12 @@ export class ApiServer {
   }
 }
 
+class BodyTooLarge extends Error {
+  constructor() {
+    super('request body too large (1 MB at most)')
+  }
+}
+
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
@@ -340,8 +381,9 @@ function readBody(req: http.IncomingMessage): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length
       if (size > MAX_BODY) {
-        reject(new Error('request body too large'))
-        req.destroy()
+        reject(new BodyTooLarge())
+        req.removeAllListeners('data')
+        req.resume() // drain, so the 413 can be read
         return
       }
       chunks.push(c)

@@ -13,7 +13,11 @@ export interface OpenedLogger {
   close(): Promise<void>
 }
 
-export function openLogger(dataDir: string, level: LogLevel, opts: { stderr?: boolean } = {}): OpenedLogger {
+export function openLogger(
+  dataDir: string,
+  level: LogLevel,
+  opts: { stderr?: boolean } = {},
+): OpenedLogger {
   const dir = path.join(dataDir, 'logs')
   mkdirSync(dir, { recursive: true })
   const file = path.join(dir, 'spare.log')

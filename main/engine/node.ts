@@ -10,7 +10,15 @@ import crypto from 'hypercore-crypto'
 import { ApiError, type FolderSummary, type NodeStatus, type Peer } from '../../shared/contract.ts'
 import { SettingsStore, SettingsError, type FolderRecord } from './settings.ts'
 import { openLogger, type Logger, type LogLevel, type OpenedLogger } from './logger.ts'
-import { describeNetwork, openNetwork, parseNetwork, NetworkConfigError, type NetworkConfig, type OpenNetwork } from './net/network.ts'
+import {
+  describeNetwork,
+  isLoopbackOnly,
+  openNetwork,
+  parseNetwork,
+  NetworkConfigError,
+  type NetworkConfig,
+  type OpenNetwork,
+} from './net/network.ts'
 import { Swarm } from './net/swarm.ts'
 import { OwnerFolder } from './folders/owner.ts'
 import { ReaderFolder } from './folders/reader.ts'
@@ -39,12 +47,15 @@ export class SpareNode extends EventEmitter {
   private logs!: OpenedLogger
   log!: Logger
   private store!: Corestore
+  private identity!: { publicKey: Buffer; secretKey: Buffer }
   private net!: OpenNetwork
   private swarm!: Swarm
   private networkConfig!: NetworkConfig
   private readonly folders = new Map<string, Folder>()
   private startedAt = Date.now()
   private lockFile: string
+  /** The data directory with symlinks resolved, for overlap checks. */
+  private realDataDir = ''
   private readonly cleanup: Array<() => Promise<void>> = []
 
   constructor(opts: SpareNodeOptions) {
@@ -59,6 +70,8 @@ export class SpareNode extends EventEmitter {
   }
 
   ready(): Promise<void> {
+    if (this.closingP)
+      return Promise.reject(new Error('this node was closed; make a new SpareNode'))
     if (!this.opening) {
       this.phase = 'opening'
       this.opening = this.open().then(
@@ -90,6 +103,7 @@ export class SpareNode extends EventEmitter {
 
   private async open(): Promise<void> {
     await fs.mkdir(this.dataDir, { recursive: true, mode: 0o700 })
+    this.realDataDir = await fs.realpath(this.dataDir)
     await this.acquireLock()
     this.cleanup.push(() => fs.rm(this.lockFile, { force: true }))
 
@@ -99,24 +113,42 @@ export class SpareNode extends EventEmitter {
       // Validate before persisting, so a typo never reaches the settings file.
       parseNetwork(this.opts.network, this.settings.value.localBootstrapPort)
       const network = this.opts.network.trim()
-      if (network !== this.settings.value.network) await this.settings.update((s) => ({ ...s, network }))
+      if (network !== this.settings.value.network)
+        await this.settings.update((s) => ({ ...s, network }))
     }
-    const level = this.opts.logLevel ?? (process.env.SPARE_LOG_LEVEL as LogLevel | undefined) ?? this.settings.value.logLevel
+    const level =
+      this.opts.logLevel ??
+      (process.env.SPARE_LOG_LEVEL as LogLevel | undefined) ??
+      this.settings.value.logLevel
     this.logs = openLogger(this.dataDir, level, { stderr: this.opts.logToStderr ?? false })
     this.log = this.logs.logger
     this.cleanup.push(() => this.logs.close())
-    this.networkConfig = parseNetwork(this.settings.value.network, this.settings.value.localBootstrapPort)
-    this.log.info({ dataDir: this.dataDir, network: describeNetwork(this.networkConfig), version: VERSION }, 'starting')
+    this.networkConfig = parseNetwork(
+      this.settings.value.network,
+      this.settings.value.localBootstrapPort,
+    )
+    this.log.info(
+      { dataDir: this.dataDir, network: describeNetwork(this.networkConfig), version: VERSION },
+      'starting',
+    )
 
     this.store = new Corestore(path.join(this.dataDir, 'store'))
     await this.store.ready()
     this.cleanup.push(() => this.store.close())
 
-    const keyPair = await this.store.createKeyPair('spare-swarm')
+    // The node's identity is stable (derived from the store's primary key). Its transport key pair
+    // is fresh each start: stale DHT records of a previous run then name a key nobody answers to,
+    // instead of one that hyperswarm dedupes against the live record (which stalled reconnects).
+    this.identity = await this.store.createKeyPair('spare-identity')
+    const keyPair = crypto.keyPair()
     this.net = await openNetwork(this.networkConfig, keyPair, (m) => this.log.info(m))
     this.cleanup.push(() => this.net.close())
     this.swarm = new Swarm(this.net.dht, keyPair, this.store, this.log)
     this.swarm.on('peers', () => this.emit('node', this.status()))
+    this.net.onTopologyChange = () => {
+      this.log.info('local network changed shape; re-announcing folders')
+      this.swarm.refreshAll()
+    }
     this.cleanup.push(() => this.swarm.close())
     await this.swarm.swarm.listen()
 
@@ -131,6 +163,15 @@ export class SpareNode extends EventEmitter {
       for (const f of [...this.folders.values()].reverse()) await f.close().catch(() => {})
       this.folders.clear()
     })
+    // Hyperswarm re-announces every 10 minutes. A folder with no peers looks again much sooner:
+    // every few seconds on loopback (cheap; peers come and go in tests and dev), every 2 minutes
+    // on the public DHT.
+    const lonelyMs = isLoopbackOnly(this.networkConfig) ? 5000 : 120_000
+    const lonely = setInterval(() => {
+      if ([...this.folders.values()].some((f) => f.peers === 0)) this.swarm.refreshAll()
+    }, lonelyMs)
+    lonely.unref()
+    this.cleanup.push(async () => clearInterval(lonely))
     this.startedAt = Date.now()
     this.log.info({ nodeId: this.nodeId, folders: this.folders.size }, 'ready')
   }
@@ -157,8 +198,15 @@ export class SpareNode extends EventEmitter {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       }
       const pid = Number((await fs.readFile(this.lockFile, 'utf8').catch(() => '')).trim())
-      if (pid && pid !== process.pid && isAlive(pid)) {
-        throw new Error(`another Spare (pid ${pid}) is already using the data directory ${this.dataDir}`)
+      if (pid === process.pid) {
+        throw new Error(
+          `another Spare in this process is already using the data directory ${this.dataDir}`,
+        )
+      }
+      if (pid && isAlive(pid)) {
+        throw new Error(
+          `another Spare (pid ${pid}) is already using the data directory ${this.dataDir}`,
+        )
       }
       await fs.rm(this.lockFile, { force: true }) // stale: its process is gone
     }
@@ -169,8 +217,9 @@ export class SpareNode extends EventEmitter {
     if (this.phase !== 'open') throw new ApiError('UNAVAILABLE', `the node is ${this.phase}`)
   }
 
+  /** The node's long-lived identity (stable across restarts). */
   get nodeId(): string {
-    return this.swarm.publicKey.toString('hex')
+    return this.identity.publicKey.toString('hex')
   }
 
   status(): NodeStatus {
@@ -191,9 +240,16 @@ export class SpareNode extends EventEmitter {
     for (const p of this.swarm.peers.values()) {
       const folders: string[] = []
       for (const f of this.folders.values()) {
-        if (f.drive?.core.peers.some((cp) => cp.remotePublicKey.equals(p.conn.remotePublicKey))) folders.push(f.id)
+        if (f.drive?.core.peers.some((cp) => cp.remotePublicKey.equals(p.conn.remotePublicKey)))
+          folders.push(f.id)
       }
-      out.push({ id: p.id, folders, connectedAt: p.connectedAt.toISOString(), bytesUp: 0, bytesDown: 0 })
+      out.push({
+        id: p.id,
+        folders,
+        connectedAt: p.connectedAt.toISOString(),
+        bytesUp: 0,
+        bytesDown: 0,
+      })
     }
     return out
   }
@@ -240,7 +296,8 @@ export class SpareNode extends EventEmitter {
 
   /** Checks a local folder path for a share or join; returns it resolved. */
   private async checkPath(p: string, mustExist: boolean): Promise<string> {
-    if (!path.isAbsolute(p)) throw new ApiError('BAD_INPUT', `the folder path must be absolute: ${p}`)
+    if (!path.isAbsolute(p))
+      throw new ApiError('BAD_INPUT', `the folder path must be absolute: ${p}`)
     const abs = path.resolve(p)
     let st
     try {
@@ -251,7 +308,7 @@ export class SpareNode extends EventEmitter {
     if (st && !st.isDirectory()) throw new ApiError('BAD_INPUT', `not a folder: ${abs}`)
     const real = st ? await fs.realpath(abs) : abs
     const inside = (a: string, b: string): boolean => a === b || a.startsWith(b + path.sep)
-    if (inside(real, this.dataDir) || inside(this.dataDir, real)) {
+    if (inside(real, this.realDataDir) || inside(this.realDataDir, real)) {
       throw new ApiError('BAD_INPUT', `the folder overlaps Spare's data directory ${this.dataDir}`)
     }
     for (const f of this.folders.values()) {
@@ -263,12 +320,19 @@ export class SpareNode extends EventEmitter {
     return real
   }
 
-  async share(folderPath: string, name?: string): Promise<{ folder: FolderSummary; invite: string }> {
+  async share(
+    folderPath: string,
+    name?: string,
+  ): Promise<{ folder: FolderSummary; invite: string }> {
     this.assertOpen()
     const real = await this.checkPath(folderPath, true)
     const namespace = `folder-${randomBytes(16).toString('hex')}`
     const encryptionKey = randomBytes(32)
-    const { key, discoveryKey } = await OwnerFolder.create(this.context({ id: 'new' } as FolderRecord), namespace, encryptionKey)
+    const { key, discoveryKey } = await OwnerFolder.create(
+      this.context({ id: 'new' } as FolderRecord),
+      namespace,
+      encryptionKey,
+    )
     const rec: FolderRecord = {
       id: discoveryKey.toString('hex').slice(0, 16),
       name: (name ?? path.basename(real)) || 'folder',
@@ -307,14 +371,18 @@ export class SpareNode extends EventEmitter {
     try {
       invite = decodeInvite(inviteText)
     } catch (err) {
-      if (err instanceof InviteError) throw new ApiError('BAD_INPUT', `invalid invite: ${err.message}`)
+      if (err instanceof InviteError)
+        throw new ApiError('BAD_INPUT', `invalid invite: ${err.message}`)
       throw err
     }
     if (invite.writer) throw new ApiError('BAD_INPUT', 'writer invites need a newer Spare')
     const id = crypto.discoveryKey(invite.key).toString('hex').slice(0, 16)
     const existing = this.folders.get(id)
     if (existing) {
-      throw new ApiError('CONFLICT', `this device already syncs that folder as ${existing.record.path} (${id})`)
+      throw new ApiError(
+        'CONFLICT',
+        `this device already syncs that folder as ${existing.record.path} (${id})`,
+      )
     }
     const real = await this.checkPath(folderPath, false)
     await fs.mkdir(real, { recursive: true })

@@ -69,7 +69,10 @@ export function migrate(
 ): Record<string, unknown> {
   let version = doc.version
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-    throw new SettingsError(file, `"version" must be a whole number ≥ 1, got ${JSON.stringify(version)}`)
+    throw new SettingsError(
+      file,
+      `"version" must be a whole number ≥ 1, got ${JSON.stringify(version)}`,
+    )
   }
   if (version > target) {
     throw new SettingsError(
@@ -132,7 +135,12 @@ export class SettingsStore {
       throw new SettingsError(this.file, 'must hold a JSON object')
     }
     const before = (doc as Record<string, unknown>).version
-    const migrated = migrate(doc as Record<string, unknown>, SETTINGS_VERSION, MIGRATIONS, this.file)
+    const migrated = migrate(
+      doc as Record<string, unknown>,
+      SETTINGS_VERSION,
+      MIGRATIONS,
+      this.file,
+    )
     const parsed = SettingsSchema.safeParse(migrated)
     if (!parsed.success) {
       throw new SettingsError(this.file, `is not valid: ${describeZodError(parsed.error)}`)

@@ -12,9 +12,9 @@ import {
 } from '../../../shared/contract.ts'
 import type { SpareNode } from '../node.ts'
 
-type Handler<M extends MethodName> = (params: ReturnType<(typeof methods)[M]['params']['parse']>) =>
-  | MethodResult<M>
-  | Promise<MethodResult<M>>
+type Handler<M extends MethodName> = (
+  params: ReturnType<(typeof methods)[M]['params']['parse']>,
+) => MethodResult<M> | Promise<MethodResult<M>>
 
 type Handlers = { [M in MethodName]: Handler<M> }
 
@@ -45,10 +45,12 @@ export class SpareService {
 
   /** Validates and runs one call. Throws ApiError; never anything else. */
   async call(method: string, params: unknown): Promise<unknown> {
-    if (!isMethodName(method)) throw new ApiError('NOT_FOUND', `unknown method: ${String(method).slice(0, 100)}`)
+    if (!isMethodName(method))
+      throw new ApiError('NOT_FOUND', `unknown method: ${String(method).slice(0, 100)}`)
     const spec = methods[method]
     const parsed = spec.params.safeParse(params ?? {})
-    if (!parsed.success) throw new ApiError('BAD_INPUT', `${method}: ${describeZodError(parsed.error)}`)
+    if (!parsed.success)
+      throw new ApiError('BAD_INPUT', `${method}: ${describeZodError(parsed.error)}`)
     try {
       const handler = this.handlers[method] as (p: unknown) => unknown
       return await handler(parsed.data)

@@ -46,7 +46,14 @@ export function parseRemoteEntry(entry: DriveEntry): RemoteEntry {
     }
   }
   if (meta.data.kind === 'dir') {
-    return { key: entry.key, meta: meta.data, executable: false, linkname: null, blob: null, version: 'd' }
+    return {
+      key: entry.key,
+      meta: meta.data,
+      executable: false,
+      linkname: null,
+      blob: null,
+      version: 'd',
+    }
   }
   const blob = value.blob === null ? null : BlobSchema.safeParse(value.blob)
   if (blob && !blob.success) throw new Error('file entry has an invalid blob reference')

@@ -32,13 +32,12 @@ function checksum(data: Buffer): Buffer {
 }
 
 function clipName(name: string): Buffer {
-  let bytes = Buffer.from(name, 'utf8')
+  const bytes = Buffer.from(name, 'utf8')
   if (bytes.length <= MAX_NAME_BYTES) return bytes
-  // Cut on a character boundary.
-  let s = name
-  while (Buffer.byteLength(s, 'utf8') > MAX_NAME_BYTES) s = s.slice(0, -1)
-  bytes = Buffer.from(s, 'utf8')
-  return bytes
+  // Cut on a code point boundary, never inside a surrogate pair.
+  const chars = Array.from(name)
+  while (Buffer.byteLength(chars.join(''), 'utf8') > MAX_NAME_BYTES) chars.pop()
+  return Buffer.from(chars.join(''), 'utf8')
 }
 
 export function encodeInvite(invite: Invite): string {
@@ -63,7 +62,9 @@ export function decodeInvite(text: string): Invite {
   }
   const encoded = s.slice(INVITE_PREFIX.length)
   if (!/^[ybndrfg8ejkmcpqxot1uwisza345h769]+$/.test(encoded)) {
-    throw new InviteError('the invite contains characters that cannot appear in an invite (was it copied whole?)')
+    throw new InviteError(
+      'the invite contains characters that cannot appear in an invite (was it copied whole?)',
+    )
   }
   let raw: Buffer
   try {
@@ -72,15 +73,20 @@ export function decodeInvite(text: string): Invite {
     throw new InviteError('the invite cannot be decoded (was it copied whole?)')
   }
   const minLength = 2 + 32 + 32 + 1 + 4
-  if (raw.length < minLength) throw new InviteError('the invite is truncated (was it copied whole?)')
+  if (raw.length < minLength)
+    throw new InviteError('the invite is truncated (was it copied whole?)')
   const body = raw.subarray(0, raw.length - 4)
   const sum = raw.subarray(raw.length - 4)
   if (!checksum(body).equals(sum)) {
-    throw new InviteError('the invite is damaged: its checksum does not match (was it copied whole and unchanged?)')
+    throw new InviteError(
+      'the invite is damaged: its checksum does not match (was it copied whole and unchanged?)',
+    )
   }
   const version = body[0]
   if (version !== VERSION) {
-    throw new InviteError(`the invite has version ${version}; this Spare reads version ${VERSION}. Upgrade Spare.`)
+    throw new InviteError(
+      `the invite has version ${version}; this Spare reads version ${VERSION}. Upgrade Spare.`,
+    )
   }
   const flags = body[1] ?? 0
   if (flags & ~1) throw new InviteError('the invite has unknown flags')

@@ -1,7 +1,7 @@
 // The owner's side of a shared folder: the folder on disk is the truth; it is imported into an
 // encrypted Hyperdrive and kept live by a file watcher (milliseconds, not Syncthing's 10 s
 // batches) plus a periodic full rescan as a safety net.
-import { promises as fs, createReadStream, type Stats } from 'node:fs'
+import { promises as fs, type Dirent, createReadStream, type Stats } from 'node:fs'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import Hyperdrive from 'hyperdrive'
@@ -90,7 +90,9 @@ export class OwnerFolder extends Folder {
     await this.loadKnown()
     await fs.mkdir(this.record.path, { recursive: true })
     this.startWatcher()
-    this.ctx.swarm.join(drive.discoveryKey).catch((err: Error) => this.log.warn({ err: err.message }, 'join failed'))
+    this.ctx.swarm
+      .join(drive.discoveryKey)
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'join failed'))
     this.scheduleFullScan()
     this.rescanTimer = setInterval(() => this.scheduleFullScan(), RESCAN_INTERVAL_MS)
     this.rescanTimer.unref()
@@ -187,14 +189,12 @@ export class OwnerFolder extends Folder {
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.working = this.working
-      .then(task)
-      .catch((err: Error) => {
-        if (this.closing) return
-        this.log.error({ err: err.message }, 'import failed')
-        this.setState('error', `import failed: ${err.message}`)
-        setTimeout(() => this.scheduleFullScan(), 5000).unref()
-      })
+    this.working = this.working.then(task).catch((err: Error) => {
+      if (this.closing) return
+      this.log.error({ err: err.message }, 'import failed')
+      this.setState('error', `import failed: ${err.message}`)
+      setTimeout(() => this.scheduleFullScan(), 5000).unref()
+    })
   }
 
   scheduleFullScan(): void {
@@ -221,7 +221,12 @@ export class OwnerFolder extends Folder {
     const removed = [...this.known.keys()].filter((key) => !disk.has(key))
     await this.apply(changes, removed, disk)
     this.log.info(
-      { ms: Date.now() - started, entries: disk.size, changed: changes.length, removed: removed.length },
+      {
+        ms: Date.now() - started,
+        entries: disk.size,
+        changed: changes.length,
+        removed: removed.length,
+      },
       'full scan done',
     )
     this.finishWork()
@@ -275,7 +280,7 @@ export class OwnerFolder extends Folder {
   }
 
   private async walk(dir: string, out: Map<string, DiskItem>): Promise<void> {
-    let entries: import('node:fs').Dirent[]
+    let entries: Dirent[]
     try {
       entries = await fs.readdir(dir, { withFileTypes: true })
     } catch (err) {
@@ -300,7 +305,11 @@ export class OwnerFolder extends Folder {
   }
 
   /** Writes changed entries and deletions to the drive in batches. */
-  private async apply(changes: string[], removed: string[], disk: Map<string, DiskItem>): Promise<void> {
+  private async apply(
+    changes: string[],
+    removed: string[],
+    disk: Map<string, DiskItem>,
+  ): Promise<void> {
     const drive = this.drive
     if (!drive || (changes.length === 0 && removed.length === 0)) return
     let batch = drive.batch()
@@ -342,7 +351,10 @@ export class OwnerFolder extends Folder {
           const buf = await fs.readFile(abs)
           const st = await fs.lstat(abs)
           if (buf.length !== st.size || Math.floor(st.mtimeMs) !== item.mtime) requeue.push(key)
-          await batch.put(key, buf, { executable: item.executable, metadata: { ...meta, size: buf.length } })
+          await batch.put(key, buf, {
+            executable: item.executable,
+            metadata: { ...meta, size: buf.length },
+          })
           this.known.set(key, { ...item, size: buf.length, linkname: null })
           bytes += buf.length
         } else {
@@ -382,7 +394,8 @@ function toItem(st: Stats): DiskItem | null {
   const mtime = Math.floor(st.mtimeMs)
   if (st.isSymbolicLink()) return { kind: 'symlink', size: 0, mtime, executable: false }
   if (st.isDirectory()) return { kind: 'dir', size: 0, mtime: 0, executable: false }
-  if (st.isFile()) return { kind: 'file', size: st.size, mtime, executable: (st.mode & 0o111) !== 0 }
+  if (st.isFile())
+    return { kind: 'file', size: st.size, mtime, executable: (st.mode & 0o111) !== 0 }
   return null // sockets, FIFOs, devices: not synced
 }
 

@@ -2,7 +2,7 @@
 // live. Every entry from the network is validated; every file is written to a temp name and
 // renamed into place; a reader's own edits are never overwritten silently (the local version is
 // kept as a conflict copy) and are reported as local changes.
-import { promises as fs, createWriteStream, type Stats } from 'node:fs'
+import { promises as fs, type Dirent, createWriteStream, type Stats } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
@@ -12,7 +12,14 @@ import { watch, type FSWatcher } from 'chokidar'
 import type { LocalChange } from '../../../shared/contract.ts'
 import { Folder, isDiskFull, type FolderContext } from './folder.ts'
 import type { FolderRecord } from '../settings.ts'
-import { TEMP_PREFIX, ensureSafeParents, parentsAreSafe, toDiskPath, toDriveKey, validateRemotePath } from './safe-path.ts'
+import {
+  TEMP_PREFIX,
+  ensureSafeParents,
+  parentsAreSafe,
+  toDiskPath,
+  toDriveKey,
+  validateRemotePath,
+} from './safe-path.ts'
 import { parseRemoteEntry, type RemoteEntry } from './entry.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 import { isIgnoredName } from './owner.ts'
@@ -65,7 +72,9 @@ export class ReaderFolder extends Folder {
   }
 
   localChanges(): LocalChange[] {
-    return [...this.local].map(([p, kind]) => ({ path: p, kind })).sort((a, b) => a.path.localeCompare(b.path))
+    return [...this.local]
+      .map(([p, kind]) => ({ path: p, kind }))
+      .sort((a, b) => a.path.localeCompare(b.path))
   }
 
   async open(): Promise<void> {
@@ -136,7 +145,10 @@ export class ReaderFolder extends Folder {
       this.appliedVersion = Number.isInteger(doc.appliedVersion) ? doc.appliedVersion : 0
     } catch (err) {
       // The index is a cache of what we wrote; the folder itself is intact. Rebuild it and say so.
-      this.log.warn({ file: this.indexFile, err: (err as Error).message }, 'sync index unreadable; rebuilding')
+      this.log.warn(
+        { file: this.indexFile, err: (err as Error).message },
+        'sync index unreadable; rebuilding',
+      )
       const aside = `${this.indexFile}.corrupt-${Date.now()}`
       await fs.rename(this.indexFile, aside).catch(() => {})
     }
@@ -146,17 +158,23 @@ export class ReaderFolder extends Folder {
     if (this.saveTimer || this.closing) return
     this.saveTimer = setTimeout(() => {
       this.saveTimer = null
-      this.saveIndex().catch((err: Error) => this.log.warn({ err: err.message }, 'cannot save index'))
+      this.saveIndex().catch((err: Error) =>
+        this.log.warn({ err: err.message }, 'cannot save index'),
+      )
     }, INDEX_SAVE_MS)
   }
 
   private async saveIndex(): Promise<void> {
-    const doc: IndexFile = { format: 1, appliedVersion: this.appliedVersion, records: Object.fromEntries(this.index) }
+    const doc: IndexFile = {
+      format: 1,
+      appliedVersion: this.appliedVersion,
+      records: Object.fromEntries(this.index),
+    }
     await writeFileAtomic(this.indexFile, JSON.stringify(doc))
   }
 
   private async removeStaleTemps(dir: string): Promise<void> {
-    let entries: import('node:fs').Dirent[]
+    let entries: Dirent[]
     try {
       entries = await fs.readdir(dir, { withFileTypes: true })
     } catch {
@@ -190,7 +208,10 @@ export class ReaderFolder extends Folder {
       } catch (err) {
         if (this.closing) return
         if (isDiskFull(err)) {
-          this.setState('error', `disk full: cannot write into ${this.record.path}; sync paused, retrying`)
+          this.setState(
+            'error',
+            `disk full: cannot write into ${this.record.path}; sync paused, retrying`,
+          )
           this.retryLater()
           return
         }
@@ -327,7 +348,10 @@ export class ReaderFolder extends Folder {
     files.sort((a, b) => (a.blob?.blockOffset ?? 0) - (b.blob?.blockOffset ?? 0))
     const ranges = files.filter((f) => f.blob && f.blob.blockLength > 0 && this.needsWrite(f))
     const downloads = ranges.map((f) =>
-      this.blobs!.core.download({ start: f.blob!.blockOffset, end: f.blob!.blockOffset + f.blob!.blockLength }),
+      this.blobs!.core.download({
+        start: f.blob!.blockOffset,
+        end: f.blob!.blockOffset + f.blob!.blockLength,
+      }),
     )
     try {
       let next = 0
@@ -411,9 +435,10 @@ export class ReaderFolder extends Folder {
       return
     }
     if (st && !st.isDirectory()) await this.moveAside(abs, e.key)
-    if (!st || !st.isDirectory()) await fs.mkdir(abs).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err
-    })
+    if (!st || !st.isDirectory())
+      await fs.mkdir(abs).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err
+      })
     this.index.set(e.key, { version: 'd', kind: 'dir', size: 0, mtime: 0 })
   }
 
@@ -460,18 +485,23 @@ export class ReaderFolder extends Folder {
         await fs.symlink(e.linkname!, tmp)
       } else {
         if (e.blob && e.blob.byteLength > 0) {
-          await pipeline(this.blobs!.createReadStream(e.blob, { wait: true }), createWriteStream(tmp, { mode: 0o600 }))
+          await pipeline(
+            this.blobs!.createReadStream(e.blob, { wait: true }),
+            createWriteStream(tmp, { mode: 0o600 }),
+          )
         } else {
           await fs.writeFile(tmp, Buffer.alloc(0), { mode: 0o600 })
         }
         const written = await fs.stat(tmp)
-        if (written.size !== e.meta.size) throw new Error(`short write (${written.size} of ${e.meta.size} bytes)`)
+        if (written.size !== e.meta.size)
+          throw new Error(`short write (${written.size} of ${e.meta.size} bytes)`)
         await fs.chmod(tmp, e.executable ? 0o755 : 0o644)
         const t = new Date(e.meta.mtime)
         await fs.utimes(tmp, t, t)
       }
       // Re-check the parents just before the rename: nothing may have been swapped for a symlink.
-      if (!(await parentsAreSafe(this.record.path, segments))) throw new Error('a parent folder became a symlink')
+      if (!(await parentsAreSafe(this.record.path, segments)))
+        throw new Error('a parent folder became a symlink')
       await fs.rename(tmp, abs)
       if (e.meta.kind === 'symlink') {
         const t = new Date(e.meta.mtime)
@@ -489,7 +519,12 @@ export class ReaderFolder extends Folder {
   }
 
   private record_(e: RemoteEntry): void {
-    this.index.set(e.key, { version: e.version, kind: e.meta.kind, size: e.meta.size, mtime: e.meta.mtime })
+    this.index.set(e.key, {
+      version: e.version,
+      kind: e.meta.kind,
+      size: e.meta.size,
+      mtime: e.meta.mtime,
+    })
     this.scheduleSave()
   }
 
@@ -508,9 +543,13 @@ export class ReaderFolder extends Folder {
     const base = abs.slice(0, abs.length - ext.length)
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
     let target = `${base}.sync-conflict-${stamp}-local${ext}`
-    for (let i = 1; await lstatOrNull(target); i++) target = `${base}.sync-conflict-${stamp}-local-${i}${ext}`
+    for (let i = 1; await lstatOrNull(target); i++)
+      target = `${base}.sync-conflict-${stamp}-local-${i}${ext}`
     await fs.rename(abs, target)
-    this.log.warn({ path: key, keptAs: path.basename(target) }, 'kept a local edit as a conflict copy')
+    this.log.warn(
+      { path: key, keptAs: path.basename(target) },
+      'kept a local edit as a conflict copy',
+    )
     this.markLocal(toDriveKey(path.relative(this.record.path, target)))
   }
 
@@ -533,7 +572,8 @@ export class ReaderFolder extends Folder {
         this.classifyDirty().catch(() => {})
       }, LOCAL_DEBOUNCE_MS)
     }
-    for (const ev of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) this.watcher.on(ev, onPath)
+    for (const ev of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const)
+      this.watcher.on(ev, onPath)
     this.watcher.on('error', (err: unknown) => this.log.warn({ err: String(err) }, 'watcher error'))
   }
 
@@ -592,12 +632,17 @@ function kindOf(st: Stats): 'file' | 'dir' | 'symlink' | null {
 
 function matchesRecord(st: Stats, rec: IndexRecord): boolean {
   if (kindOf(st) !== rec.kind) return false
-  if (rec.kind === 'file') return st.size === rec.size && Math.floor(st.mtimeMs) === rec.mtime
+  if (rec.kind === 'file') return st.size === rec.size && sameMtime(st.mtimeMs, rec.mtime)
   return true
+}
+
+/** Times set through utimes come back with float error (x.9999 ms): compare within a millisecond. */
+function sameMtime(diskMs: number, recordedMs: number): boolean {
+  return Math.abs(diskMs - recordedMs) < 1
 }
 
 function matchesRemote(st: Stats, e: RemoteEntry): boolean {
   if (kindOf(st) !== e.meta.kind) return false
-  if (e.meta.kind === 'file') return st.size === e.meta.size && Math.floor(st.mtimeMs) === e.meta.mtime
+  if (e.meta.kind === 'file') return st.size === e.meta.size && sameMtime(st.mtimeMs, e.meta.mtime)
   return true
 }

@@ -16,12 +16,14 @@ export function validateRemotePath(key: string): string[] {
   if (key.includes('\\')) throw new Error('path contains a backslash')
   if (Buffer.byteLength(key, 'utf8') > MAX_PATH_BYTES) throw new Error('path is too long')
   if (!key.startsWith('/')) throw new Error('path is not rooted in the folder')
-  if (/^\/[a-zA-Z]:/.test(key) || key.startsWith('//')) throw new Error('path is absolute outside the folder')
+  if (/^\/[a-zA-Z]:/.test(key) || key.startsWith('//'))
+    throw new Error('path is absolute outside the folder')
   const segments = key.slice(1).split('/')
   for (const seg of segments) {
     if (seg === '') throw new Error('path has an empty segment')
     if (seg === '.' || seg === '..') throw new Error('path escapes the folder')
-    if (Buffer.byteLength(seg, 'utf8') > MAX_SEGMENT_BYTES) throw new Error('a path segment is too long')
+    if (Buffer.byteLength(seg, 'utf8') > MAX_SEGMENT_BYTES)
+      throw new Error('a path segment is too long')
     // Control characters are invalid on Windows and a terminal-escape hazard everywhere.
     for (let i = 0; i < seg.length; i++) {
       if (seg.charCodeAt(i) < 0x20) throw new Error('path contains a control character')
@@ -34,7 +36,9 @@ export function validateRemotePath(key: string): string[] {
 export function toDiskPath(root: string, segments: string[]): string {
   const target = path.join(root, ...segments)
   const rel = path.relative(root, target)
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) throw new Error('path escapes the folder')
+  if (rel === '' || rel === '..' || rel.startsWith('..' + path.sep) || path.isAbsolute(rel)) {
+    throw new Error('path escapes the folder')
+  }
   return target
 }
 
@@ -54,7 +58,8 @@ export async function ensureSafeParents(root: string, segments: string[]): Promi
       await fs.mkdir(dir)
       continue
     }
-    if (st.isSymbolicLink()) throw new Error(`a parent folder is a symlink: ${path.relative(root, dir)}`)
+    if (st.isSymbolicLink())
+      throw new Error(`a parent folder is a symlink: ${path.relative(root, dir)}`)
     if (!st.isDirectory()) throw new Error(`a parent is not a folder: ${path.relative(root, dir)}`)
   }
   return dir

@@ -25,14 +25,18 @@ export class NetworkConfigError extends Error {
   }
 }
 
-const HOST_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*)$/
+const HOST_RE =
+  /^(?:\d{1,3}(?:\.\d{1,3}){3}|[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*)$/
 
 /** Parses 'public', 'local' or 'host:port,host:port'. Throws NetworkConfigError with a clear reason. */
 export function parseNetwork(value: string, localPort: number): NetworkConfig {
   const v = value.trim()
   if (v === 'public') return { mode: 'public' }
   if (v === 'local') return { mode: 'local', port: localPort }
-  if (!v) throw new NetworkConfigError('the network is empty: use public, local or HOST:PORT[,HOST:PORT...]')
+  if (!v)
+    throw new NetworkConfigError(
+      'the network is empty: use public, local or HOST:PORT[,HOST:PORT...]',
+    )
   const bootstrap: BootstrapNode[] = []
   for (const part of v.split(',')) {
     const item = part.trim()
@@ -44,8 +48,10 @@ export function parseNetwork(value: string, localPort: number): NetworkConfig {
     }
     const host = m[1]
     const port = Number(m[2])
-    if (!HOST_RE.test(host)) throw new NetworkConfigError(`"${host}" is not a valid host name or IPv4 address`)
-    if (port < 1 || port > 65535) throw new NetworkConfigError(`port ${port} is out of range 1-65535`)
+    if (!HOST_RE.test(host))
+      throw new NetworkConfigError(`"${host}" is not a valid host name or IPv4 address`)
+    if (port < 1 || port > 65535)
+      throw new NetworkConfigError(`port ${port} is out of range 1-65535`)
     bootstrap.push({ host, port })
   }
   return { mode: 'custom', bootstrap }
@@ -63,7 +69,7 @@ export function describeNetwork(config: NetworkConfig): { mode: NetworkMode; boo
 }
 
 function isLoopback(host: string): boolean {
-  return host === 'localhost' || /^127\./.test(host)
+  return host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }
 
 /** True when every socket of this configuration stays on loopback. */
@@ -75,6 +81,11 @@ export function isLoopbackOnly(config: NetworkConfig): boolean {
 
 export interface OpenNetwork {
   dht: HyperDHT
+  /**
+   * Called when the DHT's shape changed under us (local mode: this node took over the bootstrap
+   * port), so announcements should be refreshed at once. Set by the swarm's owner.
+   */
+  onTopologyChange: (() => void) | null
   /** Stops the embedded bootstrap node (local mode) and the DHT. */
   close(): Promise<void>
 }
@@ -91,28 +102,40 @@ export async function openNetwork(
 ): Promise<OpenNetwork> {
   if (config.mode === 'public') {
     const dht = new HyperDHT({ keyPair })
-    return { dht, close: () => dht.destroy() }
+    return { dht, onTopologyChange: null, close: () => dht.destroy() }
   }
-  const bootstrap = config.mode === 'local' ? [{ host: '127.0.0.1', port: config.port }] : config.bootstrap
+  const bootstrap =
+    config.mode === 'local' ? [{ host: '127.0.0.1', port: config.port }] : config.bootstrap
   const loopback = isLoopbackOnly(config)
   let host: LocalBootstrapHost | null = null
   if (config.mode === 'local') {
     host = new LocalBootstrapHost(config.port, log)
-    await host.tryTakeOver()
-    host.watch()
+    await host.tryTakeOver([])
   }
   const dht = new HyperDHT({
     keyPair,
     bootstrap,
-    ...(loopback ? { host: '127.0.0.1', firewalled: false, ephemeral: false } : {}),
+    ...(loopback ? { host: '127.0.0.1', firewalled: false } : {}),
+    // In the local mode every node is a full DHT node, so records outlive the bootstrap host.
+    ...(config.mode === 'local' ? { ephemeral: false } : {}),
   })
-  return {
+  const net: OpenNetwork = {
     dht,
+    onTopologyChange: null,
     async close() {
-      await dht.destroy()
       await host?.close()
+      await dht.destroy()
     },
   }
+  if (host) {
+    await dht.ready()
+    // A bootstrap node taken over later starts out knowing this node, so the others find us again.
+    host.watch(
+      () => [{ host: '127.0.0.1', port: dht.address().port }],
+      () => net.onTopologyChange?.(),
+    )
+  }
+  return net
 }
 
 /** Hosts the local network's bootstrap node when its port is free; checks again every few seconds. */
@@ -127,32 +150,38 @@ class LocalBootstrapHost {
     private readonly log: (msg: string) => void,
   ) {}
 
-  async tryTakeOver(): Promise<void> {
-    if (this.node || this.closed || this.busy) return
+  /** Tries to bind the bootstrap port; returns true when this node now hosts it. */
+  async tryTakeOver(known: BootstrapNode[]): Promise<boolean> {
+    if (this.node || this.closed || this.busy) return false
     this.busy = true
     try {
-      const node = HyperDHT.bootstrapper(this.port, '127.0.0.1')
+      const node = HyperDHT.bootstrapper(this.port, '127.0.0.1', { bootstrap: known })
       try {
         await node.ready()
       } catch {
         await node.destroy().catch(() => {})
-        return // another local node hosts it
+        return false // another local node hosts it
       }
       if (this.closed) {
         await node.destroy()
-        return
+        return false
       }
       this.node = node
       this.log(`hosting the local bootstrap node on 127.0.0.1:${this.port}`)
+      return true
     } finally {
       this.busy = false
     }
   }
 
-  watch(): void {
+  /** Every few seconds: take the port over if its host left, then tell the swarm to re-announce. */
+  watch(known: () => BootstrapNode[], onTakeOver: () => void): void {
     this.timer = setInterval(() => {
-      this.tryTakeOver().catch(() => {})
-    }, 5000)
+      this.tryTakeOver(known()).then(
+        (took) => took && onTakeOver(),
+        () => {},
+      )
+    }, 3000)
     this.timer.unref()
   }
 

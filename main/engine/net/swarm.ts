@@ -1,7 +1,7 @@
 // The node's one Hyperswarm: replicates the Corestore over every connection, joins and leaves
 // folder topics, and keeps the peer bookkeeping the API reports.
 import { EventEmitter } from 'node:events'
-import Hyperswarm, { type SwarmConnection } from 'hyperswarm'
+import Hyperswarm, { type Discovery, type SwarmConnection } from 'hyperswarm'
 import type HyperDHT from 'hyperdht'
 import type Corestore from 'corestore'
 import type { Logger } from '../logger.ts'
@@ -15,7 +15,7 @@ export interface PeerRecord {
 export class Swarm extends EventEmitter {
   readonly swarm: Hyperswarm
   readonly peers = new Map<string, PeerRecord>()
-  private readonly topics = new Map<string, number>()
+  private readonly topics = new Map<string, { refs: number; discovery: Discovery }>()
   private closed = false
 
   constructor(
@@ -37,7 +37,9 @@ export class Swarm extends EventEmitter {
     const id = conn.remotePublicKey.toString('hex')
     this.log.debug({ peer: id.slice(0, 16) }, 'peer connected')
     this.peers.set(id, { id, connectedAt: new Date(), conn })
-    conn.on('error', (err: Error) => this.log.debug({ peer: id.slice(0, 16), err: err.message }, 'connection error'))
+    conn.on('error', (err: Error) =>
+      this.log.debug({ peer: id.slice(0, 16), err: err.message }, 'connection error'),
+    )
     conn.on('close', () => {
       const rec = this.peers.get(id)
       if (rec && rec.conn === conn) this.peers.delete(id)
@@ -52,23 +54,33 @@ export class Swarm extends EventEmitter {
   async join(topic: Buffer): Promise<void> {
     if (this.closed) return
     const k = topic.toString('hex')
-    const n = this.topics.get(k) ?? 0
-    this.topics.set(k, n + 1)
-    if (n > 0) return
+    const existing = this.topics.get(k)
+    if (existing) {
+      existing.refs++
+      return
+    }
     const discovery = this.swarm.join(topic, { server: true, client: true })
+    this.topics.set(k, { refs: 1, discovery })
     await discovery.flushed()
+  }
+
+  /** Re-announces and looks up every joined topic now (after the DHT changed shape). */
+  refreshAll(): void {
+    for (const { discovery } of this.topics.values()) {
+      discovery
+        .refresh({ server: true, client: true })
+        .catch((err: Error) => this.log.debug({ err: err.message }, 'refresh failed'))
+    }
   }
 
   async leave(topic: Buffer): Promise<void> {
     if (this.closed) return
     const k = topic.toString('hex')
-    const n = this.topics.get(k) ?? 0
-    if (n <= 1) {
-      this.topics.delete(k)
-      if (n === 1) await this.swarm.leave(topic)
-    } else {
-      this.topics.set(k, n - 1)
-    }
+    const t = this.topics.get(k)
+    if (!t) return
+    if (--t.refs > 0) return
+    this.topics.delete(k)
+    await this.swarm.leave(topic)
   }
 
   /** Resolves when pending discovery lookups are done (used while waiting for peers). */
