@@ -1,0 +1,553 @@
+// The real bundle dist/main/app/main.cjs (built by scripts/build-main.mjs), run under Node against a
+// fake `electron` module: Electron itself can't run here, but everything main.ts wires up can be
+// driven: the privileged scheme, the hardened window, the app:// protocol, IPC with sender checks,
+// the tray, hide-on-close, the login item and a quit that waits for the real node to close.
+import fs from 'node:fs'
+import Module, { createRequire } from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import createTestnet from 'hyperdht/testnet.js'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { IPC_CHANNELS, type BridgeResult } from '../../shared/ipc.ts'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+type Fn = (...args: never[]) => unknown
+type Listener = (...args: unknown[]) => unknown
+
+class Emitter {
+  readonly listeners = new Map<string, Listener[]>()
+  on(event: string, fn: Listener): this {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), fn])
+    return this
+  }
+  once(event: string, fn: Listener): this {
+    const wrapped: Listener = (...args) => {
+      this.listeners.set(
+        event,
+        (this.listeners.get(event) ?? []).filter((f) => f !== wrapped),
+      )
+      return fn(...args)
+    }
+    return this.on(event, wrapped)
+  }
+  emit(event: string, ...args: unknown[]): void {
+    for (const fn of this.listeners.get(event) ?? []) fn(...args)
+  }
+}
+
+class FakeEvent {
+  defaultPrevented = false
+  preventDefault(): void {
+    this.defaultPrevented = true
+  }
+}
+
+interface Frame {
+  processId: number
+  routingId: number
+  url: string
+  parent: Frame | null
+}
+
+let nextId = 1
+class FakeWebContents extends Emitter {
+  readonly id = nextId++
+  readonly mainFrame: Frame = {
+    processId: 7,
+    routingId: this.id,
+    url: 'app://spare/index.html',
+    parent: null,
+  }
+  readonly sent: Array<[string, unknown]> = []
+  windowOpenHandler: ((details: { url: string }) => { action: string }) | null = null
+  send(channel: string, payload: unknown): void {
+    this.sent.push([channel, payload])
+  }
+  isDestroyed(): boolean {
+    return false
+  }
+  setWindowOpenHandler(handler: (details: { url: string }) => { action: string }): void {
+    this.windowOpenHandler = handler
+  }
+}
+
+interface MenuItem {
+  label?: string
+  type?: string
+  checked?: boolean
+  enabled?: boolean
+  click?: () => void
+}
+
+function fakeElectron(paths: Record<string, string>, appRoot: string) {
+  const rec = {
+    sandbox: false,
+    schemes: [] as unknown[],
+    protocol: new Map<string, (req: { url: string; method: string }) => Promise<Response>>(),
+    ipc: new Map<string, Fn>(),
+    windows: [] as FakeBrowserWindow[],
+    trays: [] as FakeTray[],
+    opened: [] as string[],
+    notifications: [] as unknown[],
+    permissionRequest: null as null | Fn,
+    permissionCheck: null as null | Fn,
+    quits: 0,
+    quitted: false,
+  }
+  let ready!: () => void
+  const readyPromise = new Promise<void>((resolve) => (ready = resolve))
+
+  class FakeBrowserWindow extends Emitter {
+    readonly webContents = new FakeWebContents()
+    visible = false
+    destroyed = false
+    loaded: string | null = null
+    constructor(readonly options: { webPreferences: Record<string, unknown> }) {
+      super()
+      rec.windows.push(this)
+    }
+    loadURL(url: string): Promise<void> {
+      this.loaded = url
+      setImmediate(() => this.emit('ready-to-show'))
+      return Promise.resolve()
+    }
+    show(): void {
+      this.visible = true
+    }
+    hide(): void {
+      this.visible = false
+    }
+    focus(): void {}
+    isMinimized(): boolean {
+      return false
+    }
+    restore(): void {}
+    isDestroyed(): boolean {
+      return this.destroyed
+    }
+    close(): void {
+      const event = new FakeEvent()
+      this.emit('close', event)
+      if (event.defaultPrevented) return
+      this.destroyed = true
+      this.emit('closed')
+    }
+  }
+
+  class FakeTray extends Emitter {
+    image: { path: string } | null
+    tooltip = ''
+    menu: MenuItem[] = []
+    destroyed = false
+    constructor(image: { path: string }) {
+      super()
+      this.image = image
+      rec.trays.push(this)
+    }
+    setImage(image: { path: string }): void {
+      this.image = image
+    }
+    setToolTip(text: string): void {
+      this.tooltip = text
+    }
+    setContextMenu(menu: MenuItem[]): void {
+      this.menu = menu
+    }
+    isDestroyed(): boolean {
+      return this.destroyed
+    }
+    destroy(): void {
+      this.destroyed = true
+    }
+  }
+
+  class FakeNotification extends Emitter {
+    static isSupported(): boolean {
+      return true
+    }
+    constructor(readonly options: unknown) {
+      super()
+    }
+    show(): void {
+      rec.notifications.push(this.options)
+    }
+  }
+
+  const app = new (class extends Emitter {
+    isPackaged = true
+    setName(): void {}
+    setAppUserModelId(): void {}
+    setPath(name: string, value: string): void {
+      paths[name] = value
+    }
+    getPath(name: string): string {
+      const p = paths[name]
+      if (p === undefined) throw new Error(`no fake path ${name}`)
+      return p
+    }
+    getAppPath(): string {
+      return appRoot
+    }
+    enableSandbox(): void {
+      rec.sandbox = true
+    }
+    requestSingleInstanceLock(): boolean {
+      return true
+    }
+    getLoginItemSettings(): { openAtLogin: boolean; wasOpenedAtLogin: boolean } {
+      return { openAtLogin: false, wasOpenedAtLogin: false }
+    }
+    setLoginItemSettings(): void {}
+    whenReady(): Promise<void> {
+      return readyPromise
+    }
+    quit(): void {
+      rec.quits++
+      const event = new FakeEvent()
+      this.emit('before-quit', event)
+      if (!event.defaultPrevented) rec.quitted = true
+    }
+  })()
+
+  const electron = {
+    app,
+    BrowserWindow: FakeBrowserWindow,
+    Tray: FakeTray,
+    Notification: FakeNotification,
+    Menu: { buildFromTemplate: (template: MenuItem[]) => template },
+    nativeTheme: { shouldUseDarkColors: false },
+    nativeImage: {
+      createFromPath: (p: string) => ({ path: p }),
+      createEmpty: () => ({ path: '' }),
+    },
+    protocol: {
+      registerSchemesAsPrivileged: (schemes: unknown[]) => rec.schemes.push(...schemes),
+      handle: (
+        scheme: string,
+        handler: (req: { url: string; method: string }) => Promise<Response>,
+      ) => rec.protocol.set(scheme, handler),
+    },
+    session: {
+      defaultSession: {
+        setPermissionRequestHandler: (h: Fn) => (rec.permissionRequest = h),
+        setPermissionCheckHandler: (h: Fn) => (rec.permissionCheck = h),
+        setDevicePermissionHandler: () => {},
+      },
+    },
+    ipcMain: {
+      handle: (channel: string, fn: Fn) => rec.ipc.set(channel, fn),
+      removeHandler: (channel: string) => rec.ipc.delete(channel),
+    },
+    dialog: {
+      showOpenDialog: async () => ({ canceled: false, filePaths: ['/picked/folder'] }),
+    },
+    shell: {
+      openExternal: async (url: string) => {
+        rec.opened.push(url)
+      },
+    },
+  }
+  return { electron, rec, ready }
+}
+
+async function waitFor<T>(check: () => T, what: string, ms = 20_000): Promise<NonNullable<T>> {
+  const until = Date.now() + ms
+  for (;;) {
+    const v = check()
+    if (v) return v as NonNullable<T>
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+describe('dist/main/app/main.cjs under a fake electron', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'spare-app-harness-'))
+  const appRoot = path.join(tmp, 'app')
+  const userData = path.join(tmp, 'userData')
+  const configHome = path.join(tmp, 'config')
+  fs.mkdirSync(path.join(root, 'dist'), { recursive: true })
+  const outRoot = fs.mkdtempSync(path.join(root, 'dist', 'test-harness-'))
+  const outDir = path.join(outRoot, 'main', 'app')
+  const savedEnv = { ...process.env }
+  const signalListeners = new Map(
+    (['SIGINT', 'SIGTERM'] as const).map((s) => [s, new Set(process.listeners(s))]),
+  )
+  let testnet: Awaited<ReturnType<typeof createTestnet>>
+  let fake: ReturnType<typeof fakeElectron>
+
+  const win = (): InstanceType<typeof fake.electron.BrowserWindow> => {
+    const w = fake.rec.windows[0]
+    if (!w) throw new Error('no window')
+    return w
+  }
+  const tray = (): InstanceType<typeof fake.electron.Tray> => {
+    const t = fake.rec.trays[0]
+    if (!t) throw new Error('no tray')
+    return t
+  }
+  const trustedEvent = () => ({
+    sender: { id: win().webContents.id },
+    senderFrame: win().webContents.mainFrame,
+  })
+  const invoke = async (channel: string, event: unknown, ...args: unknown[]): Promise<unknown> => {
+    const handler = fake.rec.ipc.get(channel) as ((...a: unknown[]) => Promise<unknown>) | undefined
+    if (!handler) throw new Error(`no handler for ${channel}`)
+    return handler(event, ...args)
+  }
+  const call = (method: string, params: unknown = {}, event: unknown = trustedEvent()) =>
+    invoke(IPC_CHANNELS.call, event, { method, params }) as Promise<BridgeResult>
+
+  beforeAll(async () => {
+    const { buildMain } = (await import(
+      /* @vite-ignore */ new URL('../../scripts/build-main.mjs', import.meta.url).href
+    )) as { buildMain(opts: { outDir: string; quiet: boolean }): Promise<void> }
+    await buildMain({ outDir, quiet: true })
+
+    fs.mkdirSync(path.join(appRoot, 'renderer', 'dist', 'assets'), { recursive: true })
+    fs.writeFileSync(
+      path.join(appRoot, 'renderer', 'dist', 'index.html'),
+      '<!doctype html><p>spare-ui</p>',
+    )
+    fs.writeFileSync(path.join(appRoot, 'renderer', 'dist', 'assets', 'app.js'), 'console.log(1)')
+    fs.writeFileSync(path.join(appRoot, 'package.json'), '{"secret":true}')
+
+    testnet = await createTestnet(3, { host: '127.0.0.1' })
+    process.env.SPARE_NETWORK = testnet.bootstrap.map((b) => `${b.host}:${b.port}`).join(',')
+    delete process.env.SPARE_DATA_DIR
+    process.env.XDG_CONFIG_HOME = configHome
+
+    fake = fakeElectron({ userData, appData: tmp, home: tmp }, appRoot)
+    const bundle = path.join(outDir, 'main.cjs')
+    const requireFromBundle = createRequire(bundle)
+    const electronId = requireFromBundle.resolve('electron')
+    const stub = new Module(electronId)
+    stub.exports = fake.electron
+    stub.loaded = true
+    requireFromBundle.cache[electronId] = stub
+    requireFromBundle(bundle)
+  }, 60_000)
+
+  afterAll(async () => {
+    // If a test failed before quitting, close the node now.
+    if (fake && !fake.rec.quitted) {
+      fake.electron.app.quit()
+      await waitFor(() => fake.rec.quitted, 'quit').catch(() => {})
+    }
+    for (const [signal, before] of signalListeners) {
+      for (const l of process.listeners(signal)) if (!before.has(l)) process.off(signal, l)
+    }
+    process.env = savedEnv
+    await testnet?.destroy()
+    fs.rmSync(tmp, { recursive: true, force: true })
+    fs.rmSync(outRoot, { recursive: true, force: true })
+  }, 30_000)
+
+  it('sets up the sandbox and a privileged app:// scheme before ready', () => {
+    expect(fake.rec.sandbox).toBe(true)
+    expect(fake.rec.schemes).toEqual([
+      expect.objectContaining({
+        scheme: 'app',
+        privileges: expect.objectContaining({ standard: true, secure: true }),
+      }),
+    ])
+    expect(fake.rec.windows).toHaveLength(0)
+  })
+
+  it('opens a hardened window from app://spare once ready', async () => {
+    fake.ready()
+    await waitFor(() => fake.rec.windows.length > 0 && fake.rec.trays.length > 0, 'window and tray')
+    expect(win().options.webPreferences).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      preload: path.join(appRoot, 'dist', 'main', 'app', 'preload.cjs'),
+    })
+    expect(win().loaded).toBe('app://spare/index.html')
+    await waitFor(() => win().visible, 'window shown')
+    const granted: boolean[] = []
+    const request = (permission: string, requestingUrl: string): void => {
+      const args = [{}, permission, (g: boolean) => granted.push(g), { requestingUrl }]
+      fake.rec.permissionRequest?.(...(args as never[]))
+    }
+    request('notifications', 'app://spare/index.html')
+    request('media', 'app://spare/index.html')
+    request('clipboard-sanitized-write', 'app://spare/index.html')
+    request('clipboard-sanitized-write', 'https://evil.example/')
+    expect(granted).toEqual([false, false, true, false])
+    expect(fake.rec.permissionCheck?.(...([{}, 'media', 'app://spare'] as never[]))).toBe(false)
+  })
+
+  it('hardens every web contents: no popups, no navigation, no webviews', () => {
+    const contents = new FakeWebContents()
+    fake.electron.app.emit('web-contents-created', new FakeEvent(), contents)
+    expect(contents.windowOpenHandler?.({ url: 'https://example.com/docs' })).toEqual({
+      action: 'deny',
+    })
+    expect(contents.windowOpenHandler?.({ url: 'file:///etc/passwd' })).toEqual({ action: 'deny' })
+    expect(fake.rec.opened).toEqual(['https://example.com/docs'])
+    const away = new FakeEvent()
+    contents.emit('will-navigate', away, 'https://evil.example/')
+    expect(away.defaultPrevented).toBe(true)
+    const reload = new FakeEvent()
+    contents.emit('will-navigate', reload, 'app://spare/index.html')
+    expect(reload.defaultPrevented).toBe(false)
+    const webview = new FakeEvent()
+    contents.emit('will-attach-webview', webview, {}, {})
+    expect(webview.defaultPrevented).toBe(true)
+  })
+
+  it('serves renderer/dist only, with a CSP', async () => {
+    const handler = fake.rec.protocol.get('app')
+    if (!handler) throw new Error('app:// is not handled')
+    const get = (url: string, method = 'GET') => handler({ url, method })
+    const index = await get('app://spare/')
+    expect(index.status).toBe(200)
+    expect(await index.text()).toContain('spare-ui')
+    expect(index.headers.get('content-security-policy')).toMatch(/script-src 'self'/)
+    expect((await get('app://spare/assets/app.js')).headers.get('content-type')).toMatch(
+      /javascript/,
+    )
+    expect(await (await get('app://spare/folders/abc')).text()).toContain('spare-ui')
+    expect((await get('app://spare/..%2fpackage.json')).status).toBe(403)
+    expect((await get('app://spare/../package.json')).status).toBe(404)
+    expect((await get('app://spare/assets/missing.js')).status).toBe(404)
+    expect((await get('app://spare/', 'POST')).status).toBe(405)
+  })
+
+  it('runs the node and shows its state in the tray', async () => {
+    await waitFor(
+      () => /up to date/.test(tray().tooltip),
+      `a running node (tray: ${tray().tooltip})`,
+    )
+    expect(tray().tooltip).toBe('Spare: no folders yet · 0 peers · up to date')
+    expect(tray().image?.path).toBe(path.join(appRoot, 'dist', 'tray', 'tray-idle.png'))
+    expect(tray().menu.map((i) => i.label ?? i.type)).toEqual([
+      'no folders yet · 0 peers · up to date',
+      'separator',
+      'Open Spare',
+      'separator',
+      'Start at login',
+      'separator',
+      'Quit Spare',
+    ])
+  })
+
+  it('answers calls from our main frame only', async () => {
+    const status = await call('node.status')
+    expect(status.ok).toBe(true)
+    const result = status.ok ? (status.result as { version: string; dataDir: string }) : null
+    expect(result?.dataDir).toBe(path.join(userData, 'node'))
+    // version.ts finds package.json through import.meta.url, rewritten by build-main.mjs.
+    expect(result?.version).toBe(
+      JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version,
+    )
+
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const frame = win().webContents.mainFrame
+    const refused = [
+      { sender: { id: 999 }, senderFrame: frame },
+      {
+        sender: { id: win().webContents.id },
+        senderFrame: { ...frame, url: 'https://evil.example/' },
+      },
+      {
+        sender: { id: win().webContents.id },
+        senderFrame: { ...frame, routingId: 99, parent: frame },
+      },
+      { sender: { id: win().webContents.id }, senderFrame: null },
+    ]
+    for (const event of refused) {
+      expect(await call('node.status', {}, event)).toEqual({
+        ok: false,
+        error: { code: 'UNAUTHORIZED', message: expect.any(String) },
+      })
+      expect(await invoke(IPC_CHANNELS.pickFolder, event)).toBeNull()
+      expect(await invoke(IPC_CHANNELS.openExternal, event, 'https://example.com')).toBe(false)
+    }
+    expect(warned).toHaveBeenCalledTimes(refused.length * 3)
+    warned.mockRestore()
+    expect(await call('no.such.method')).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } })
+    expect(await call('folders.get', { id: 'nope' })).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_INPUT' },
+    })
+    expect(await invoke(IPC_CHANNELS.call, trustedEvent(), 'node.status')).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_INPUT' },
+    })
+  })
+
+  it('shares a folder, forwards its events and updates the tray', async () => {
+    const folder = path.join(tmp, 'Photos')
+    fs.mkdirSync(folder)
+    fs.writeFileSync(path.join(folder, 'a.txt'), 'hello')
+    const shared = await call('folders.share', { path: folder })
+    expect(shared).toMatchObject({ ok: true })
+    await waitFor(
+      () =>
+        win().webContents.sent.some(
+          ([ch, m]) =>
+            ch === IPC_CHANNELS.event && (m as { event: string }).event === 'folder.updated',
+        ),
+      'a folder.updated event in the window',
+    )
+    await waitFor(() => tray().tooltip.startsWith('Spare: 1 folder · '), 'one folder in the tray')
+  })
+
+  it('picks folders and opens only http(s) links', async () => {
+    expect(await invoke(IPC_CHANNELS.pickFolder, trustedEvent())).toBe('/picked/folder')
+    expect(await invoke(IPC_CHANNELS.openExternal, trustedEvent(), 'https://github.com/')).toBe(
+      true,
+    )
+    expect(await invoke(IPC_CHANNELS.openExternal, trustedEvent(), 'file:///etc/passwd')).toBe(
+      false,
+    )
+    expect(await invoke(IPC_CHANNELS.openExternal, trustedEvent(), 'javascript:alert(1)')).toBe(
+      false,
+    )
+    expect(fake.rec.opened.filter((u) => !u.startsWith('https://'))).toEqual([])
+  })
+
+  it('hides to the tray on close and comes back on a second launch', () => {
+    win().close()
+    expect(win().destroyed).toBe(false)
+    expect(win().visible).toBe(false)
+    fake.electron.app.emit('second-instance', new FakeEvent(), [], tmp)
+    expect(win().visible).toBe(true)
+  })
+
+  it.runIf(process.platform === 'linux')('toggles start at login (XDG autostart)', () => {
+    const item = tray().menu.find((i) => i.label === 'Start at login')
+    expect(item).toMatchObject({ type: 'checkbox', checked: false, enabled: true })
+    item?.click?.()
+    const file = path.join(configHome, 'autostart', 'dev.spare.app.desktop')
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/^Exec=.* --hidden$/m)
+    expect(tray().menu.find((i) => i.label === 'Start at login')?.checked).toBe(true)
+    tray()
+      .menu.find((i) => i.label === 'Start at login')
+      ?.click?.()
+    expect(fs.existsSync(file)).toBe(false)
+  })
+
+  it('quits from the tray only after the node has closed', async () => {
+    const lock = path.join(userData, 'node', 'spare.lock')
+    expect(fs.existsSync(lock)).toBe(true)
+    tray()
+      .menu.find((i) => i.label === 'Quit Spare')
+      ?.click?.()
+    expect(fake.rec.quitted).toBe(false) // the first quit waits for the node
+    await waitFor(() => fake.rec.quitted, 'the app to quit')
+    expect(fs.existsSync(lock)).toBe(false)
+    expect(tray().destroyed).toBe(true)
+    expect(fake.rec.quits).toBe(2)
+    // Once quitting, closing the window really closes it.
+    win().close()
+    expect(win().destroyed).toBe(true)
+  })
+})

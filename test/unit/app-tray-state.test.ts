@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest'
+import type { FolderSummary, NodeStatus } from '../../shared/contract.ts'
+import {
+  applyEvent,
+  folderErrorNotification,
+  initialTrayState,
+  snapshotFromRaw,
+  statusLine,
+  trayIcon,
+  trayMenu,
+  trayTooltip,
+  withOpenAtLogin,
+  withPhase,
+  withSnapshot,
+  type TrayState,
+} from '../../main/app/tray-state.ts'
+
+let nextId = 0
+function folder(overrides: Partial<FolderSummary> = {}): FolderSummary {
+  const id = (nextId++).toString(16).padStart(16, '0')
+  return {
+    id,
+    name: `Folder ${id.slice(-2)}`,
+    path: `/home/alice/${id}`,
+    role: 'owner',
+    state: 'idle',
+    error: null,
+    files: 1,
+    bytes: 10,
+    localBytes: 10,
+    peers: 0,
+    version: 1,
+    localChanges: [],
+    refused: [],
+    lastSyncAt: null,
+    ...overrides,
+  }
+}
+
+function status(peers: number): NodeStatus {
+  return {
+    nodeId: 'n'.repeat(52),
+    version: '0.1.0',
+    network: { mode: 'local', bootstrap: [] },
+    peers,
+    folders: 0,
+    uptime: 1,
+    dataDir: '/tmp/x',
+  }
+}
+
+function running(folders: FolderSummary[], peers = 0): TrayState {
+  return withSnapshot(withPhase(initialTrayState(), 'running'), folders, { peers }).state
+}
+
+describe('icon and status line', () => {
+  it('follows the node lifecycle', () => {
+    const s = initialTrayState()
+    expect(trayIcon(s)).toBe('paused')
+    expect(statusLine(s)).toBe('Starting…')
+    expect(trayIcon(withPhase(s, 'stopping'))).toBe('paused')
+    const failed = withPhase(s, 'failed', 'the data folder is locked by another Spare')
+    expect(trayIcon(failed)).toBe('error')
+    expect(statusLine(failed)).toBe('Could not start: the data folder is locked by another Spare')
+    expect(withPhase(failed, 'starting').nodeError).toBeNull()
+  })
+
+  it('says "up to date" when every folder is idle', () => {
+    const s = running([folder(), folder(), folder()], 2)
+    expect(trayIcon(s)).toBe('idle')
+    expect(statusLine(s)).toBe('3 folders · 2 peers · up to date')
+    expect(trayTooltip(s)).toBe('Spare: 3 folders · 2 peers · up to date')
+    expect(statusLine(running([folder()], 1))).toBe('1 folder · 1 peer · up to date')
+    expect(statusLine(running([]))).toBe('no folders yet · 0 peers · up to date')
+  })
+
+  it('prefers error over syncing over idle', () => {
+    const syncing = running([folder(), folder({ state: 'syncing' }), folder({ state: 'scanning' })])
+    expect(trayIcon(syncing)).toBe('syncing')
+    expect(statusLine(syncing)).toBe('3 folders · 0 peers · syncing 2 folders')
+    const broken = running([
+      folder({ state: 'syncing' }),
+      folder({ state: 'error', error: 'disk full' }),
+    ])
+    expect(trayIcon(broken)).toBe('error')
+    expect(statusLine(broken)).toBe('2 folders · 0 peers · 1 error')
+  })
+})
+
+describe('menu', () => {
+  it('is built from the state alone, with no pause or snooze items yet', () => {
+    const s = withOpenAtLogin(running([folder()], 1), true)
+    const menu = trayMenu(s)
+    expect(menu[0]).toEqual({ kind: 'label', label: '1 folder · 1 peer · up to date' })
+    const actions = menu.flatMap((i) => ('action' in i ? [i.action] : []))
+    expect(actions).toEqual(['open', 'toggle-open-at-login', 'quit'])
+    const login = menu.find((i) => i.kind === 'checkbox')
+    expect(login).toMatchObject({ label: 'Start at login', checked: true, enabled: true })
+    expect(JSON.stringify(menu)).not.toMatch(/pause|snooze|donat/i)
+    // Same state, same menu.
+    expect(trayMenu(s)).toEqual(menu)
+  })
+
+  it('lists folders in error under the status line, at most three', () => {
+    const failed = Array.from({ length: 5 }, (_, i) =>
+      folder({ name: `F${i}`, state: 'error', error: 'permission denied' }),
+    )
+    const labels = trayMenu(running(failed))
+      .filter((i) => i.kind === 'label')
+      .map((i) => i.label)
+    expect(labels).toEqual([
+      '5 folders · 0 peers · 5 errors',
+      'F0: permission denied',
+      'F1: permission denied',
+      'F2: permission denied',
+      'and 2 more',
+    ])
+  })
+
+  it('disables the login item where it is unsupported, and Quit while stopping', () => {
+    const s = initialTrayState({ openAtLogin: false, supported: false })
+    expect(trayMenu(s).find((i) => i.kind === 'checkbox')).toMatchObject({ enabled: false })
+    const quit = trayMenu(withPhase(s, 'stopping')).find(
+      (i) => 'action' in i && i.action === 'quit',
+    )
+    expect(quit).toMatchObject({ enabled: false })
+  })
+})
+
+describe('events', () => {
+  it('adds, updates and removes folders and tracks peers', () => {
+    const a = folder()
+    let s = running([a])
+    const b = folder({ state: 'syncing' })
+    s = applyEvent(s, 'folder.updated', b).state
+    expect(s.folders.map((f) => f.id)).toEqual([a.id, b.id])
+    s = applyEvent(s, 'folder.updated', { ...a, state: 'scanning' }).state
+    expect(s.folders[0]?.state).toBe('scanning')
+    s = applyEvent(s, 'folder.removed', { id: b.id }).state
+    expect(s.folders.map((f) => f.id)).toEqual([a.id])
+    s = applyEvent(s, 'node.updated', status(4)).state
+    expect(s.peers).toBe(4)
+  })
+
+  it('reports a folder once, when it enters the error state', () => {
+    const a = folder()
+    let s = running([a])
+    const broken = { ...a, state: 'error' as const, error: 'disk full' }
+    const first = applyEvent(s, 'folder.updated', broken)
+    expect(first.newlyFailed).toEqual([
+      { id: a.id, name: a.name, state: 'error', error: 'disk full' },
+    ])
+    s = first.state
+    expect(applyEvent(s, 'folder.updated', broken).newlyFailed).toEqual([])
+    s = applyEvent(s, 'folder.updated', { ...a, state: 'idle' }).state
+    expect(applyEvent(s, 'folder.updated', broken).newlyFailed).toHaveLength(1)
+    // A new folder that arrives broken counts too.
+    expect(applyEvent(s, 'folder.updated', folder({ state: 'error' })).newlyFailed).toHaveLength(1)
+  })
+
+  it('ignores malformed and unknown events (same state object)', () => {
+    const s = running([folder()])
+    expect(applyEvent(s, 'folder.updated', { id: 'nope' }).state).toBe(s)
+    expect(applyEvent(s, 'folder.removed', { id: 'ffffffffffffffff' }).state).toBe(s)
+    expect(applyEvent(s, 'node.updated', { peers: -1 }).state).toBe(s)
+    expect(applyEvent(s, 'something.else', {}).state).toBe(s)
+  })
+
+  it('takes a snapshot from raw answers and refuses malformed ones', () => {
+    const s = withPhase(initialTrayState(), 'running')
+    const snap = snapshotFromRaw(s, [folder({ state: 'error', error: 'x' })], status(2))
+    expect(snap?.state.peers).toBe(2)
+    expect(snap?.newlyFailed).toHaveLength(1)
+    expect(snapshotFromRaw(s, [{ bogus: true }], status(2))).toBeNull()
+    expect(snapshotFromRaw(s, [], { peers: 1 })).toBeNull()
+  })
+})
+
+describe('notification', () => {
+  it('names the folder and the error', () => {
+    const n = folderErrorNotification({
+      id: 'x',
+      name: 'Photos',
+      state: 'error',
+      error: 'disk full',
+    })
+    expect(n.title).toBe('Spare: "Photos" stopped syncing')
+    expect(n.body).toBe('disk full')
+  })
+})

@@ -1,0 +1,559 @@
+// The daemon's local API with real parts: a real SpareNode on a local testnet, the real
+// SpareService and ApiServer on 127.0.0.1 (port 0), real HTTP and WebSocket clients.
+import { describe, expect, it } from 'vitest'
+import { promises as fs, existsSync } from 'node:fs'
+import path from 'node:path'
+import WebSocket from 'ws'
+import { SpareService } from '../../main/engine/api/service.ts'
+import { API_FILE, ApiServer, loadOrCreateToken, TOKEN_FILE } from '../../main/daemon/server.ts'
+import type { SpareNode } from '../../main/engine/node.ts'
+import { modeOf, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+import { apiCall, request, type HttpResult } from '../helpers/unit-http.ts'
+
+const fx = useFixtures()
+
+interface Daemon {
+  node: SpareNode
+  service: SpareService
+  server: ApiServer
+  token: string
+  port: number
+  auth: Record<string, string>
+  dir: string
+}
+
+async function startDaemon(opts: { uiDir?: string } = {}): Promise<Daemon> {
+  const node = await fx.readyNode()
+  const service = new SpareService(node)
+  const token = await loadOrCreateToken(node.dataDir)
+  const server = new ApiServer(service, token, node.log, { dataDir: node.dataDir, ...opts })
+  const info = await server.listen()
+  fx.defer(() => server.close())
+  const dir = await fx.tmpDir('spare-unit-server-')
+  return {
+    node,
+    service,
+    server,
+    token,
+    port: info.port,
+    auth: { authorization: `Bearer ${token}` },
+    dir,
+  }
+}
+
+function json(res: HttpResult): { result?: unknown; error?: { code: string; message: string } } {
+  expect(res.headers['content-type']).toBe('application/json')
+  return JSON.parse(res.body) as { result?: unknown; error?: { code: string; message: string } }
+}
+
+function expectUnauthorized(res: HttpResult, message: string): void {
+  expect(res.status).toBe(401)
+  expect(json(res).error).toEqual({ code: 'UNAUTHORIZED', message })
+}
+
+/** A WebSocket client; closed after the test. Resolves once open, rejects with the HTTP status. */
+async function openWs(
+  port: number,
+  opts: { headers?: Record<string, string>; origin?: string; path?: string } = {},
+): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${opts.path ?? '/api/ws'}`, {
+    headers: opts.headers ?? {},
+    ...(opts.origin ? { origin: opts.origin } : {}),
+  })
+  fx.defer(() => {
+    if (ws.readyState !== WebSocket.CLOSED) ws.terminate()
+  })
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume()
+      reject(new Error(`HTTP ${res.statusCode}`))
+    })
+    ws.once('error', reject)
+  })
+  return ws
+}
+
+/** Collects every message a socket receives, and waits for one that matches. */
+function inbox(ws: WebSocket): {
+  messages: Array<Record<string, unknown>>
+  next(
+    match: (m: Record<string, unknown>) => boolean,
+    what: string,
+  ): Promise<Record<string, unknown>>
+} {
+  const messages: Array<Record<string, unknown>> = []
+  ws.on('message', (raw: Buffer) =>
+    messages.push(JSON.parse(raw.toString()) as Record<string, unknown>),
+  )
+  return {
+    messages,
+    next: (match, what) => waitFor(() => messages.find(match), 5000, what),
+  }
+}
+
+describe('ApiServer: POST /api/call and its guards', () => {
+  it('answers a call with the right token', async () => {
+    const d = await startDaemon()
+    const res = await apiCall(d.port, 'node.status', {}, d.auth)
+    expect(res.status).toBe(200)
+    const body = json(res) as { result: { nodeId: string; dataDir: string } }
+    expect(body.result.nodeId).toBe(d.node.status().nodeId)
+    expect(body.result.dataDir).toBe(d.node.dataDir)
+    expect(res.headers['x-content-type-options']).toBe('nosniff')
+    expect(res.headers['cache-control']).toBe('no-store')
+  })
+
+  it('refuses a missing or wrong token with 401', async () => {
+    const d = await startDaemon()
+    const wrong = d.token.slice(0, -1) + (d.token.endsWith('0') ? '1' : '0')
+    expectUnauthorized(await apiCall(d.port, 'node.status', {}), 'missing or wrong API token')
+    for (const authorization of [
+      `Bearer ${wrong}`,
+      `Bearer ${d.token}x`,
+      `Bearer ${d.token.slice(0, 32)}`,
+      'Bearer ',
+      `Basic ${d.token}`,
+      d.token,
+    ]) {
+      expectUnauthorized(
+        await apiCall(d.port, 'node.status', {}, { authorization }),
+        'missing or wrong API token',
+      )
+    }
+  })
+
+  it('refuses a wrong Host header even with the token (DNS rebinding)', async () => {
+    const d = await startDaemon()
+    for (const host of [
+      `evil.example:${d.port}`,
+      'evil.example',
+      `127.0.0.1:${d.port + 1}`,
+      `127.0.0.2:${d.port}`,
+      `[::1]:${d.port}`,
+      `127.0.0.1:${d.port}.evil.example`,
+    ]) {
+      const res = await apiCall(d.port, 'node.status', {}, { ...d.auth, host })
+      expectUnauthorized(res, 'wrong Host header')
+    }
+    const ok = await apiCall(d.port, 'node.status', {}, { ...d.auth, host: `localhost:${d.port}` })
+    expect(ok.status).toBe(200)
+  })
+
+  it('refuses a foreign Origin even with the token, and accepts its own origin', async () => {
+    const d = await startDaemon()
+    for (const origin of [
+      'http://evil.example',
+      `http://evil.example:${d.port}`,
+      'null',
+      `https://127.0.0.1:${d.port}`,
+      `http://127.0.0.1:${d.port + 1}`,
+      `http://127.0.0.1:${d.port}.evil.example`,
+      '',
+    ]) {
+      const res = await apiCall(d.port, 'node.status', {}, { ...d.auth, origin })
+      expectUnauthorized(res, 'foreign Origin refused')
+    }
+    for (const origin of [`http://127.0.0.1:${d.port}`, `http://localhost:${d.port}`]) {
+      const res = await apiCall(d.port, 'node.status', {}, { ...d.auth, origin })
+      expect(res.status, origin).toBe(200)
+    }
+    // Its own origin does not replace the token.
+    const noToken = await apiCall(
+      d.port,
+      'node.status',
+      {},
+      { origin: `http://127.0.0.1:${d.port}` },
+    )
+    expectUnauthorized(noToken, 'missing or wrong API token')
+  })
+
+  it('maps bad requests and service errors to HTTP statuses', async () => {
+    const d = await startDaemon()
+    const post = (body: string): Promise<HttpResult> =>
+      request(d.port, { method: 'POST', path: '/api/call', headers: d.auth, body })
+
+    const notJson = await post('method=node.status')
+    expect(notJson.status).toBe(400)
+    expect(json(notJson).error?.code).toBe('BAD_INPUT')
+    expect(json(notJson).error?.message).toMatch(/^the request body is not JSON/)
+
+    for (const body of ['', 'null', '[]', '{}', '{"method": 5}', '"node.status"']) {
+      const res = await post(body)
+      expect(res.status, body).toBe(400)
+      expect(json(res).error?.code).toBe('BAD_INPUT')
+    }
+
+    const unknown = await apiCall(d.port, 'nope', {}, d.auth)
+    expect(unknown.status).toBe(404)
+    expect(json(unknown).error).toEqual({ code: 'NOT_FOUND', message: 'unknown method: nope' })
+
+    const badParams = await apiCall(d.port, 'folders.get', { id: 'x' }, d.auth)
+    expect(badParams.status).toBe(400)
+    expect(json(badParams).error?.message).toMatch(/^folders\.get: id: /)
+
+    const missing = await apiCall(d.port, 'folders.unshare', { id: '0123456789abcdef' }, d.auth)
+    expect(missing.status).toBe(404)
+
+    await fs.mkdir(path.join(d.dir, 'a'))
+    const ok = await apiCall(d.port, 'folders.share', { path: path.join(d.dir, 'a') }, d.auth)
+    expect(ok.status).toBe(200)
+    const conflict = await apiCall(d.port, 'folders.share', { path: path.join(d.dir, 'a') }, d.auth)
+    expect(conflict.status).toBe(409)
+    expect(json(conflict).error?.code).toBe('CONFLICT')
+
+    const get = await request(d.port, { path: '/api/call', headers: d.auth })
+    expect(get.status).toBe(404)
+    const other = await request(d.port, { method: 'POST', path: '/api/other', headers: d.auth })
+    expect(other.status).toBe(404)
+  })
+
+  it('refuses a body over 1 MB and keeps serving', async () => {
+    const d = await startDaemon()
+    const body = JSON.stringify({
+      method: 'node.status',
+      params: {},
+      pad: 'x'.repeat(1024 * 1024 + 10),
+    })
+    const outcome = await request(d.port, {
+      method: 'POST',
+      path: '/api/call',
+      headers: { ...d.auth, 'content-type': 'application/json' },
+      body,
+    }).then(
+      (res) => `HTTP ${res.status}`,
+      (err: NodeJS.ErrnoException) => `connection ${err.code ?? err.message}`,
+    )
+    // Either a 4xx answer or the connection cut: never a result.
+    expect(outcome).toMatch(/^(HTTP 4\d\d|connection )/)
+    const after = await apiCall(d.port, 'node.status', {}, d.auth)
+    expect(after.status).toBe(200)
+  })
+
+  it('accepts a body just under 1 MB', async () => {
+    const d = await startDaemon()
+    const res = await request(d.port, {
+      method: 'POST',
+      path: '/api/call',
+      headers: d.auth,
+      body: JSON.stringify({ method: 'node.status', params: {}, pad: 'x'.repeat(1000 * 1000) }),
+    })
+    expect(res.status).toBe(200)
+  })
+})
+
+describe('ApiServer: browser login', () => {
+  it('GET / without a credential answers 401 with a hint to run `spare ui`', async () => {
+    const d = await startDaemon()
+    for (const p of ['/', '/index.html', '/folders']) {
+      const res = await request(d.port, { path: p })
+      expect(res.status).toBe(401)
+      expect(res.headers['content-type']).toMatch(/^text\/plain/)
+      expect(res.body).toContain('Run `spare ui`')
+    }
+  })
+
+  it('a login link sets an HttpOnly SameSite=Strict session cookie once', async () => {
+    const d = await startDaemon()
+    const link = new URL(d.server.loginLink())
+    expect(link.origin).toBe(`http://127.0.0.1:${d.port}`)
+    expect(link.pathname).toBe('/auth')
+    const target = link.pathname + link.search
+
+    const res = await request(d.port, { path: target })
+    expect(res.status).toBe(303)
+    expect(res.headers.location).toBe('/')
+    const setCookie = res.headers['set-cookie']?.[0] ?? ''
+    expect(setCookie).toMatch(/^spare_session=[0-9a-f]{64}; /)
+    const attrs = setCookie.split(';').map((s) => s.trim())
+    expect(attrs).toContain('HttpOnly')
+    expect(attrs).toContain('SameSite=Strict')
+    expect(attrs).toContain('Path=/')
+    const cookie = setCookie.split(';')[0]!
+
+    // The code works once.
+    const again = await request(d.port, { path: target })
+    expect(again.status).toBe(401)
+    expect(again.headers['set-cookie']).toBeUndefined()
+    expect(again.body).toContain('spare ui')
+
+    // The cookie authenticates API calls from the page's own origin.
+    const call = await apiCall(
+      d.port,
+      'node.status',
+      {},
+      {
+        cookie,
+        origin: `http://127.0.0.1:${d.port}`,
+      },
+    )
+    expect(call.status).toBe(200)
+    // ... but not from a foreign one.
+    expectUnauthorized(
+      await apiCall(d.port, 'node.status', {}, { cookie, origin: 'http://evil.example' }),
+      'foreign Origin refused',
+    )
+  })
+
+  it('refuses unknown codes and forged session cookies', async () => {
+    const d = await startDaemon()
+    expect((await request(d.port, { path: '/auth?code=' + 'a'.repeat(48) })).status).toBe(401)
+    expect((await request(d.port, { path: '/auth' })).status).toBe(401)
+    const forged = await apiCall(
+      d.port,
+      'node.status',
+      {},
+      { cookie: 'spare_session=' + 'f'.repeat(64) },
+    )
+    expectUnauthorized(forged, 'missing or wrong API token')
+  })
+
+  it('a login attempt with a wrong Host neither logs in nor burns the code', async () => {
+    const d = await startDaemon()
+    const link = new URL(d.server.loginLink())
+    const target = link.pathname + link.search
+    const evil = await request(d.port, {
+      path: target,
+      headers: { host: `evil.example:${d.port}` },
+    })
+    expect(evil.status).toBe(401)
+    expect(evil.headers['set-cookie']).toBeUndefined()
+    const foreign = await request(d.port, {
+      path: target,
+      headers: { origin: 'http://evil.example' },
+    })
+    expect(foreign.status).toBe(401)
+    expect((await request(d.port, { path: target })).status).toBe(303)
+  })
+
+  it('POST /api/ui-link with the token returns a working one-time link', async () => {
+    const d = await startDaemon()
+    expect((await request(d.port, { method: 'POST', path: '/api/ui-link' })).status).toBe(401)
+    const res = await request(d.port, { method: 'POST', path: '/api/ui-link', headers: d.auth })
+    expect(res.status).toBe(200)
+    const { url } = json(res) as unknown as { url: string }
+    const link = new URL(url)
+    expect((await request(d.port, { path: link.pathname + link.search })).status).toBe(303)
+  })
+})
+
+describe('ApiServer: WebSocket', () => {
+  it('answers {id, method, params} and pushes folder.updated after a share', async () => {
+    const d = await startDaemon()
+    const ws = await openWs(d.port, { headers: d.auth })
+    const box = inbox(ws)
+
+    ws.send(JSON.stringify({ id: 1, method: 'node.status' }))
+    const status = await box.next((m) => m.id === 1, 'the node.status answer')
+    expect((status.result as { nodeId: string }).nodeId).toBe(d.node.status().nodeId)
+
+    const folder = path.join(d.dir, 'shared')
+    await fs.mkdir(folder)
+    ws.send(JSON.stringify({ id: 2, method: 'folders.share', params: { path: folder } }))
+    const shared = await box.next((m) => m.id === 2, 'the share answer')
+    const id = (shared.result as { folder: { id: string } }).folder.id
+    const event = await box.next(
+      (m) => m.event === 'folder.updated' && (m.data as { id: string }).id === id,
+      'a folder.updated event',
+    )
+    expect((event.data as { path: string }).path).toBe(folder)
+
+    ws.send(JSON.stringify({ id: 3, method: 'folders.unshare', params: { id } }))
+    await box.next((m) => m.event === 'folder.removed', 'a folder.removed event')
+    expect((await box.next((m) => m.id === 3, 'the unshare answer')).result).toEqual({ id })
+  })
+
+  it('answers errors with their id, and malformed messages with id -1', async () => {
+    const d = await startDaemon()
+    const ws = await openWs(d.port, { headers: d.auth })
+    const box = inbox(ws)
+    ws.send(JSON.stringify({ id: 7, method: 'nope' }))
+    expect((await box.next((m) => m.id === 7, 'an error')).error).toEqual({
+      code: 'NOT_FOUND',
+      message: 'unknown method: nope',
+    })
+    ws.send(JSON.stringify({ id: 8, method: 'folders.get', params: { id: 'bad' } }))
+    expect(((await box.next((m) => m.id === 8, 'an error')).error as { code: string }).code).toBe(
+      'BAD_INPUT',
+    )
+    for (const raw of ['not json', '{"method":"node.status"}', '{"id":-5,"method":"x"}']) {
+      ws.send(raw)
+    }
+    await waitFor(() => box.messages.filter((m) => m.id === -1).length === 3, 5000, '3 refusals')
+    for (const m of box.messages.filter((x) => x.id === -1)) {
+      expect(m.error).toEqual({ code: 'BAD_INPUT', message: 'malformed message' })
+    }
+    // The socket still works.
+    ws.send(JSON.stringify({ id: 9, method: 'folders.list' }))
+    expect((await box.next((m) => m.id === 9, 'a list')).result).toEqual([])
+  })
+
+  it('refuses a WebSocket with a foreign Origin, without a token or with a wrong Host', async () => {
+    const d = await startDaemon()
+    await expect(
+      openWs(d.port, { headers: d.auth, origin: 'http://evil.example' }),
+    ).rejects.toThrow('HTTP 401')
+    await expect(openWs(d.port)).rejects.toThrow('HTTP 401')
+    await expect(openWs(d.port, { headers: { authorization: 'Bearer nope' } })).rejects.toThrow(
+      'HTTP 401',
+    )
+    await expect(
+      openWs(d.port, { headers: { ...d.auth, host: `evil.example:${d.port}` } }),
+    ).rejects.toThrow('HTTP 401')
+    await expect(openWs(d.port, { headers: d.auth, path: '/api/other' })).rejects.toThrow(
+      'HTTP 404',
+    )
+    // Its own origin is fine.
+    const ws = await openWs(d.port, { headers: d.auth, origin: `http://127.0.0.1:${d.port}` })
+    expect(ws.readyState).toBe(WebSocket.OPEN)
+  })
+
+  it('authenticates a WebSocket with the session cookie', async () => {
+    const d = await startDaemon()
+    const link = new URL(d.server.loginLink())
+    const login = await request(d.port, { path: link.pathname + link.search })
+    const cookie = login.headers['set-cookie']![0]!.split(';')[0]!
+    const ws = await openWs(d.port, { headers: { cookie }, origin: `http://127.0.0.1:${d.port}` })
+    const box = inbox(ws)
+    ws.send(JSON.stringify({ id: 1, method: 'folders.list' }))
+    expect((await box.next((m) => m.id === 1, 'a list')).result).toEqual([])
+  })
+
+  it('close() ends open sockets', async () => {
+    const d = await startDaemon()
+    const ws = await openWs(d.port, { headers: d.auth })
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()))
+    await d.server.close()
+    await closed
+    await expect(apiCall(d.port, 'node.status', {}, d.auth)).rejects.toThrow()
+  })
+})
+
+describe('ApiServer: files in the data directory', () => {
+  it('writes api.json with mode 0600 and removes it on close', async () => {
+    const d = await startDaemon()
+    const file = path.join(d.node.dataDir, API_FILE)
+    expect(await modeOf(file)).toBe(0o600)
+    expect(JSON.parse(await fs.readFile(file, 'utf8'))).toEqual({
+      port: d.port,
+      pid: process.pid,
+      url: `http://127.0.0.1:${d.port}`,
+    })
+    await d.server.close()
+    expect(existsSync(file)).toBe(false)
+    await d.server.close() // idempotent
+  })
+
+  it("leaves another daemon's api.json alone on close", async () => {
+    const d = await startDaemon()
+    const file = path.join(d.node.dataDir, API_FILE)
+    const foreign = JSON.stringify({
+      port: 1,
+      pid: process.pid + 100000,
+      url: 'http://127.0.0.1:1',
+    })
+    await fs.writeFile(file, foreign)
+    await d.server.close()
+    expect(await fs.readFile(file, 'utf8')).toBe(foreign)
+  })
+
+  it('the token file has mode 0600 and is stable across calls', async () => {
+    const dir = await fx.tmpDir()
+    const t1 = await loadOrCreateToken(dir)
+    expect(t1).toMatch(/^[0-9a-f]{64}$/)
+    const file = path.join(dir, TOKEN_FILE)
+    expect(await modeOf(file)).toBe(0o600)
+    expect(await loadOrCreateToken(dir)).toBe(t1)
+    expect((await fs.readFile(file, 'utf8')).trim()).toBe(t1)
+    expect(await fs.readdir(dir)).toEqual([TOKEN_FILE])
+    // Another data directory gets another token.
+    expect(await loadOrCreateToken(await fx.tmpDir())).not.toBe(t1)
+  })
+
+  it('tightens a token file left world-readable, and replaces a damaged one', async () => {
+    const dir = await fx.tmpDir()
+    const file = path.join(dir, TOKEN_FILE)
+    const t1 = await loadOrCreateToken(dir)
+    await fs.chmod(file, 0o644)
+    expect(await loadOrCreateToken(dir)).toBe(t1)
+    expect(await modeOf(file)).toBe(0o600)
+
+    await fs.writeFile(file, 'short\n')
+    const t2 = await loadOrCreateToken(dir)
+    expect(t2).toMatch(/^[0-9a-f]{64}$/)
+    expect(await modeOf(file)).toBe(0o600)
+    expect(await loadOrCreateToken(dir)).toBe(t2)
+  })
+})
+
+describe('ApiServer: the web UI files', () => {
+  async function uiDaemon(): Promise<Daemon & { secret: string }> {
+    const base = await fx.tmpDir('spare-unit-ui-')
+    const uiDir = path.join(base, 'ui')
+    await fs.mkdir(path.join(uiDir, 'assets'), { recursive: true })
+    await fs.writeFile(path.join(uiDir, 'index.html'), '<!doctype html><title>Spare UI</title>')
+    await fs.writeFile(path.join(uiDir, 'assets', 'app.js'), 'console.log("app")')
+    const secret = 'TOP-SECRET-' + Math.random().toString(36).slice(2)
+    await fs.writeFile(path.join(base, 'secret.txt'), secret)
+    await fs.writeFile(path.join(base, 'ui-secret.txt'), secret)
+    return { ...(await startDaemon({ uiDir })), secret }
+  }
+
+  it('serves index.html with a strict CSP to an authenticated client', async () => {
+    const d = await uiDaemon()
+    const res = await request(d.port, { path: '/', headers: d.auth })
+    expect(res.status).toBe(200)
+    expect(res.body).toContain('<title>Spare UI</title>')
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
+    const csp = res.headers['content-security-policy'] ?? ''
+    expect(csp).toContain("default-src 'self'")
+    expect(csp).toContain("script-src 'self'")
+    expect(csp).toContain("object-src 'none'")
+    expect(csp).toContain("frame-ancestors 'none'")
+    expect(csp).not.toMatch(/script-src[^;]*'unsafe-(inline|eval)'/)
+    expect(res.headers['x-frame-options']).toBe('DENY')
+
+    const js = await request(d.port, { path: '/assets/app.js', headers: d.auth })
+    expect(js.status).toBe(200)
+    expect(js.body).toBe('console.log("app")')
+    expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8')
+
+    // Client-side routes fall back to index.html.
+    const route = await request(d.port, { path: '/folders/abc', headers: d.auth })
+    expect(route.status).toBe(200)
+    expect(route.body).toContain('Spare UI')
+
+    // Files need a credential too.
+    expect((await request(d.port, { path: '/assets/app.js' })).status).toBe(401)
+  })
+
+  it.each([
+    '/../secret.txt',
+    '/../../secret.txt',
+    '/..%2fsecret.txt',
+    '/..%2F..%2Fsecret.txt',
+    '/%2e%2e/secret.txt',
+    '/%2e%2e%2fsecret.txt',
+    '/assets/..%2f..%2fsecret.txt',
+    '/assets/%2e%2e/%2e%2e/secret.txt',
+    '/..%5csecret.txt',
+    '/%2F..%2F..%2Fsecret.txt',
+    '//..//secret.txt',
+    '/../ui-secret.txt',
+    '/..%252fsecret.txt',
+  ])('does not serve a file outside the UI folder for %s', async (p) => {
+    const d = await uiDaemon()
+    const res = await request(d.port, { path: p, headers: d.auth })
+    expect(res.body).not.toContain(d.secret)
+    expect([200, 400, 404]).toContain(res.status)
+    if (res.status === 200) expect(res.body).toContain('Spare UI')
+  })
+
+  it('answers 503 with a hint when the UI is not built', async () => {
+    const uiDir = await fx.tmpDir('spare-unit-noui-')
+    const d = await startDaemon({ uiDir })
+    const res = await request(d.port, { path: '/', headers: d.auth })
+    expect(res.status).toBe(503)
+    expect(res.body).toContain('npm run build')
+  })
+})
