@@ -1,0 +1,232 @@
+// Sharing a folder from one owner to several readers, through real daemons and the real CLI on
+// a local testnet.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import type { FolderSummary } from '../../shared/contract.ts'
+import {
+  Cleanup,
+  localTestnet,
+  snapshotTree,
+  startDaemon,
+  tempDir,
+  waitFor,
+  waitForSameTree,
+  writeRandomFile,
+} from '../helpers/daemon.ts'
+
+let cleanup: Cleanup
+let network: string
+
+beforeEach(async () => {
+  cleanup = new Cleanup()
+  network = await localTestnet(cleanup)
+})
+afterEach(async () => {
+  await cleanup.run()
+})
+
+async function makeTree(root: string): Promise<void> {
+  await fs.mkdir(path.join(root, 'docs', 'nested', 'deeper'), { recursive: true })
+  await fs.mkdir(path.join(root, 'empty-dir', 'empty-child'), { recursive: true })
+  await fs.writeFile(path.join(root, 'hello.txt'), 'hello world\n')
+  await fs.writeFile(path.join(root, 'empty-file'), '')
+  await fs.writeFile(path.join(root, 'docs', 'nested', 'deeper', 'note.md'), '# deep\n')
+  await fs.writeFile(path.join(root, 'run.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 })
+  await fs.writeFile(path.join(root, 'ünïcødé name.txt'), 'unicode\n')
+  await fs.symlink('hello.txt', path.join(root, 'link-to-hello'))
+  await fs.symlink('/etc/passwd', path.join(root, 'absolute-link'))
+  await fs.symlink('missing-target', path.join(root, 'dangling'))
+  await writeRandomFile(path.join(root, 'docs', 'big.bin'), 6 * 1024 * 1024 + 12, 7)
+  for (let i = 0; i < 40; i++)
+    await fs.writeFile(path.join(root, 'docs', `small-${i}.txt`), `file ${i}\n`.repeat(i + 1))
+}
+
+async function share(
+  owner: Awaited<ReturnType<typeof startDaemon>>,
+  dir: string,
+): Promise<{ invite: string; folder: FolderSummary }> {
+  return owner.json<{ invite: string; folder: FolderSummary }>(['share', dir])
+}
+
+describe('sharing a folder', () => {
+  it('mirrors a tree to two readers, then keeps them live through adds, changes, deletes and moves', async () => {
+    const src = await tempDir(cleanup, 'spare-src-')
+    await makeTree(src)
+    const owner = await startDaemon(cleanup, network)
+    const r1 = await startDaemon(cleanup, network)
+    const r2 = await startDaemon(cleanup, network)
+    const { invite, folder } = await share(owner, src)
+    expect(invite).toMatch(/^spare1[a-z0-9]+$/)
+    expect(folder.role).toBe('owner')
+
+    const dst1 = path.join(await tempDir(cleanup), 'mirror-1')
+    const dst2 = path.join(await tempDir(cleanup), 'mirror-2')
+    const joined = await r1.json<{ folder: FolderSummary }>(['join', invite, dst1])
+    expect(joined.folder.id).toBe(folder.id)
+    expect(joined.folder.role).toBe('reader')
+    expect((await r2.cli(['join', invite, dst2])).code).toBe(0)
+
+    await waitForSameTree(src, dst1)
+    await waitForSameTree(src, dst2)
+    const tree = await snapshotTree(dst1)
+    expect(tree['run.sh']?.exec).toBe(true)
+    expect(tree['hello.txt']?.exec).toBe(false)
+    expect(tree['link-to-hello']).toEqual({ type: 'symlink', target: 'hello.txt' })
+    expect(tree['absolute-link']).toEqual({ type: 'symlink', target: '/etc/passwd' })
+    expect(tree['empty-dir/empty-child']).toEqual({ type: 'dir' })
+    expect(tree['empty-file']?.size).toBe(0)
+
+    // spare folders --json on a reader: counts match and it settles idle.
+    await waitFor(async () => {
+      const [f] = await r1.folders()
+      return !!f && f.state === 'idle' && f.localBytes === f.bytes
+    })
+    const [f1] = await r1.folders()
+    const [fo] = await owner.folders()
+    expect(f1).toMatchObject({
+      id: folder.id,
+      path: dst1,
+      role: 'reader',
+      files: fo!.files,
+      bytes: fo!.bytes,
+    })
+    expect(f1!.peers).toBeGreaterThan(0)
+    expect(f1!.localChanges).toEqual([])
+
+    // Live changes: add, change, delete, move a file and a folder, chmod.
+    await fs.writeFile(path.join(src, 'added.txt'), 'new file\n')
+    await fs.writeFile(path.join(src, 'hello.txt'), 'hello again, changed\n')
+    await fs.rm(path.join(src, 'docs', 'small-3.txt'))
+    await fs.rename(path.join(src, 'docs', 'small-4.txt'), path.join(src, 'moved-small-4.txt'))
+    await fs.rename(path.join(src, 'docs', 'nested'), path.join(src, 'nested-moved'))
+    await fs.chmod(path.join(src, 'hello.txt'), 0o755)
+    await fs.rm(path.join(src, 'empty-dir'), { recursive: true })
+    await fs.mkdir(path.join(src, 'new-empty'))
+    await waitForSameTree(src, dst1)
+    await waitForSameTree(src, dst2)
+    expect((await snapshotTree(dst1))['hello.txt']?.exec).toBe(true)
+  })
+
+  it('lets a late reader complete from another reader while the owner is offline', async () => {
+    const src = await tempDir(cleanup, 'spare-src-')
+    await makeTree(src)
+    const owner = await startDaemon(cleanup, network)
+    const r1 = await startDaemon(cleanup, network)
+    const { invite } = await share(owner, src)
+    const dst1 = path.join(await tempDir(cleanup), 'm1')
+    await r1.cli(['join', invite, dst1])
+    await waitForSameTree(src, dst1)
+    await waitFor(async () => (await r1.folders())[0]?.state === 'idle')
+
+    expect(await owner.stop()).toBe(0)
+    const r2 = await startDaemon(cleanup, network)
+    const dst2 = path.join(await tempDir(cleanup), 'm2')
+    expect((await r2.cli(['join', invite, dst2])).code).toBe(0)
+    await waitForSameTree(src, dst2, 90_000)
+  })
+
+  it('recovers a byte-identical tree after kill -9 of a reader mid-transfer', async () => {
+    const src = await tempDir(cleanup, 'spare-src-')
+    for (let i = 0; i < 6; i++)
+      await writeRandomFile(path.join(src, `big-${i}.bin`), 24 * 1024 * 1024, i + 1)
+    for (let i = 0; i < 200; i++) await fs.writeFile(path.join(src, `f-${i}.txt`), `x${i}`)
+    const owner = await startDaemon(cleanup, network)
+    const reader = await startDaemon(cleanup, network)
+    const { invite } = await share(owner, src)
+    await waitFor(async () => (await owner.folders())[0]?.state === 'idle', { timeoutMs: 90_000 })
+    const dst = path.join(await tempDir(cleanup), 'mirror')
+    await reader.cli(['join', invite, dst])
+    // Kill it once some but not all content has arrived.
+    await waitFor(
+      async () => {
+        const [f] = await reader.folders()
+        return !!f && f.localBytes > 0 && f.localBytes < f.bytes
+      },
+      { intervalMs: 20, timeoutMs: 60_000, what: 'a partial transfer' },
+    )
+    await reader.kill9()
+    await reader.start()
+    await waitForSameTree(src, dst, 120_000)
+    const leftovers = (await fs.readdir(dst)).filter((n) => n.startsWith('.spare-tmp-'))
+    expect(leftovers).toEqual([])
+  })
+
+  it("reports a reader's own edits as local changes, never sends them, and keeps them when the owner changes the file", async () => {
+    const src = await tempDir(cleanup, 'spare-src-')
+    await fs.writeFile(path.join(src, 'a.txt'), 'owner a\n')
+    await fs.writeFile(path.join(src, 'b.txt'), 'owner b\n')
+    await fs.writeFile(path.join(src, 'c.txt'), 'owner c\n')
+    const owner = await startDaemon(cleanup, network)
+    const reader = await startDaemon(cleanup, network)
+    const { invite } = await share(owner, src)
+    const dst = path.join(await tempDir(cleanup), 'mirror')
+    await reader.cli(['join', invite, dst])
+    await waitForSameTree(src, dst)
+
+    await fs.writeFile(path.join(dst, 'a.txt'), 'reader edit\n')
+    await fs.rm(path.join(dst, 'b.txt'))
+    await fs.writeFile(path.join(dst, 'mine.txt'), 'reader only\n')
+    await waitFor(async () => (await reader.folders())[0]!.localChanges.length === 3, {
+      what: 'local changes',
+    })
+    const [f] = await reader.folders()
+    expect(f!.localChanges).toEqual([
+      { path: '/a.txt', kind: 'modified' },
+      { path: '/b.txt', kind: 'deleted' },
+      { path: '/mine.txt', kind: 'added' },
+    ])
+    // Nothing went to the owner.
+    await new Promise((r) => setTimeout(r, 500))
+    expect(await fs.readFile(path.join(src, 'a.txt'), 'utf8')).toBe('owner a\n')
+    await expect(fs.access(path.join(src, 'mine.txt'))).rejects.toThrow()
+
+    // The owner changes the file the reader edited: the owner's version lands, the reader's is kept.
+    await fs.writeFile(path.join(src, 'a.txt'), 'owner a, version 2\n')
+    await waitFor(
+      async () => (await fs.readFile(path.join(dst, 'a.txt'), 'utf8')) === 'owner a, version 2\n',
+    )
+    const names = await fs.readdir(dst)
+    const copy = names.find((n) => /^a\.sync-conflict-\d{8}-\d{6}-local\.txt$/.test(n))
+    expect(copy, names.join(', ')).toBeDefined()
+    expect(await fs.readFile(path.join(dst, copy!), 'utf8')).toBe('reader edit\n')
+  })
+
+  it('stops syncing on unshare and leaves the files on disk', async () => {
+    const src = await tempDir(cleanup, 'spare-src-')
+    await fs.writeFile(path.join(src, 'keep.txt'), 'keep me\n')
+    const owner = await startDaemon(cleanup, network)
+    const reader = await startDaemon(cleanup, network)
+    const { invite, folder } = await share(owner, src)
+    const dst = path.join(await tempDir(cleanup), 'mirror')
+    await reader.cli(['join', invite, dst])
+    await waitForSameTree(src, dst)
+    const res = await reader.cli(['unshare', folder.id])
+    expect(res.code).toBe(0)
+    expect(await reader.folders()).toEqual([])
+    await fs.writeFile(path.join(src, 'later.txt'), 'not synced\n')
+    await new Promise((r) => setTimeout(r, 1500))
+    await expect(fs.access(path.join(dst, 'later.txt'))).rejects.toThrow()
+    expect(await fs.readFile(path.join(dst, 'keep.txt'), 'utf8')).toBe('keep me\n')
+    expect((await reader.cli(['unshare', folder.id])).code).toBe(2)
+  })
+
+  it('keeps its folders across a restart of both sides', async () => {
+    const src = await tempDir(cleanup, 'spare-src-')
+    await fs.writeFile(path.join(src, 'one.txt'), '1\n')
+    const owner = await startDaemon(cleanup, network)
+    const reader = await startDaemon(cleanup, network)
+    const { invite } = await share(owner, src)
+    const dst = path.join(await tempDir(cleanup), 'mirror')
+    await reader.cli(['join', invite, dst])
+    await waitForSameTree(src, dst)
+    await owner.stop()
+    await reader.stop()
+    // Changes made while everything was off are picked up by the owner's scan at start.
+    await fs.writeFile(path.join(src, 'two.txt'), '2\n')
+    await fs.rm(path.join(src, 'one.txt'))
+    await owner.start()
+    await reader.start()
+    await waitForSameTree(src, dst)
+  })
+})
