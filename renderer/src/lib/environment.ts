@@ -1,0 +1,47 @@
+// Picks the transport for where the UI runs: Electron IPC when the preload exposed `window.spare`,
+// else the daemon's WebSocket on the host that served the page.
+import { API_PATHS } from '../../../shared/contract.ts'
+import { createClient, type SpareClient } from '../../../shared/client.ts'
+import { createBridgeTransport, findBridge } from './bridge-transport.ts'
+import { alwaysConnected, type ConnectionSource } from './connection.ts'
+import { createWsTransport, daemonSocketUrl, type SocketFactory } from './ws-transport.ts'
+
+/** Everything the screens need from the outside world; tests build their own. */
+export interface SpareEnvironment {
+  client: SpareClient
+  connection: ConnectionSource
+  /** The native folder picker (Electron only); null in a browser. */
+  pickFolder: (() => Promise<string | null>) | null
+  /** 'app' inside Electron, 'web' in the daemon's web UI. */
+  shell: 'app' | 'web'
+}
+
+export interface EnvironmentHost {
+  spare?: unknown
+  location: Pick<Location, 'protocol' | 'host'>
+}
+
+export function createEnvironment(
+  host: EnvironmentHost,
+  createSocket?: SocketFactory,
+): SpareEnvironment {
+  const bridge = findBridge(host)
+  if (bridge) {
+    return {
+      client: createClient(createBridgeTransport(bridge)),
+      connection: alwaysConnected(),
+      pickFolder: typeof bridge.pickFolder === 'function' ? () => bridge.pickFolder() : null,
+      shell: 'app',
+    }
+  }
+  const transport = createWsTransport({
+    url: daemonSocketUrl(host.location, API_PATHS.ws),
+    ...(createSocket ? { createSocket } : {}),
+  })
+  return {
+    client: createClient(transport),
+    connection: transport.connection,
+    pickFolder: null,
+    shell: 'web',
+  }
+}

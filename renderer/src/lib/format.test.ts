@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest'
+import { formatBytes, formatDuration, formatRelative, percent } from './format.ts'
+
+describe('format', () => {
+  it('formats bytes in decimal units', () => {
+    expect(formatBytes(0)).toBe('0 B')
+    expect(formatBytes(999)).toBe('999 B')
+    expect(formatBytes(1000)).toBe('1 KB')
+    expect(formatBytes(1_234_567)).toBe('1.2 MB')
+    expect(formatBytes(250_000_000_000)).toBe('250 GB')
+    expect(formatBytes(-1)).toBe('—')
+  })
+
+  it('never shows 100 % before the end', () => {
+    expect(percent(0, 0)).toBe(0)
+    expect(percent(999, 1000)).toBe(99)
+    expect(percent(1000, 1000)).toBe(100)
+    expect(percent(250, 1000)).toBe(25)
+  })
+
+  it('formats durations from seconds', () => {
+    expect(formatDuration(12)).toBe('12 s')
+    expect(formatDuration(250)).toBe('4 min 10 s')
+    expect(formatDuration(3725)).toBe('1 h 2 min')
+    expect(formatDuration(3 * 86_400 + 4 * 3600)).toBe('3 d 4 h')
+  })
+
+  it('formats times relative to now', () => {
+    const now = Date.parse('2025-01-01T12:00:00Z')
+    expect(formatRelative('2025-01-01T11:59:58Z', now)).toBe('just now')
+    expect(formatRelative('2025-01-01T11:55:00Z', now)).toBe('5 minutes ago')
+    expect(formatRelative('2025-01-01T09:00:00Z', now)).toBe('3 hours ago')
+    expect(formatRelative('2024-12-31T12:00:00Z', now)).toBe('yesterday')
+    expect(formatRelative('garbage', now)).toBeNull()
+  })
+})

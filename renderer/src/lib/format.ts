@@ -1,0 +1,64 @@
+// Formatting of sizes, counts, durations and times for people.
+
+const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'] as const
+
+/** Decimal units like the operating systems' file managers: 1 KB = 1000 B. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '—'
+  let value = bytes
+  let unit = 0
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1000
+    unit++
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : 1
+  return `${value.toFixed(digits).replace(/\.0$/, '')} ${UNITS[unit]}`
+}
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
+
+export function formatCount(n: number): string {
+  return integer.format(n)
+}
+
+/** A whole percentage, never rounding up to 100 before the end. */
+export function percent(part: number, whole: number): number {
+  if (whole <= 0) return part > 0 ? 100 : 0
+  const p = Math.floor((Math.min(part, whole) / whole) * 100)
+  return part >= whole ? 100 : Math.min(p, 99)
+}
+
+/** "3 d 4 h", "5 h 12 min", "4 min 10 s", "12 s" from seconds. */
+export function formatDuration(totalSeconds: number): string {
+  if (!Number.isFinite(totalSeconds) || totalSeconds < 0) return '—'
+  const s = Math.floor(totalSeconds)
+  const days = Math.floor(s / 86_400)
+  const hours = Math.floor((s % 86_400) / 3_600)
+  const minutes = Math.floor((s % 3_600) / 60)
+  const seconds = s % 60
+  if (days > 0) return `${days} d ${hours} h`
+  if (hours > 0) return `${hours} h ${minutes} min`
+  if (minutes > 0) return `${minutes} min ${seconds} s`
+  return `${seconds} s`
+}
+
+const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' })
+
+/** "just now", "5 minutes ago", "yesterday", or null for an unreadable date. */
+export function formatRelative(iso: string, now: number): string | null {
+  const t = Date.parse(iso)
+  if (Number.isNaN(t)) return null
+  const diff = Math.round((t - now) / 1000)
+  const abs = Math.abs(diff)
+  if (abs < 10) return 'just now'
+  if (abs < 60) return relative.format(diff, 'second')
+  if (abs < 3_600) return relative.format(Math.round(diff / 60), 'minute')
+  if (abs < 86_400) return relative.format(Math.round(diff / 3_600), 'hour')
+  return relative.format(Math.round(diff / 86_400), 'day')
+}
+
+export function formatDateTime(iso: string): string {
+  const t = Date.parse(iso)
+  if (Number.isNaN(t)) return iso
+  return new Date(t).toLocaleString()
+}

@@ -1,0 +1,86 @@
+// Node status and peers, refreshed on node.updated events and on a timer.
+import { useEffect, useRef, useState } from 'react'
+import type { NodeStatus, Peer } from '../../../shared/contract.ts'
+import { useLiveKey } from './live.ts'
+import { useClient } from './spare-context.tsx'
+
+export interface NodeOverview {
+  status: NodeStatus | null
+  peers: Peer[] | null
+  /** Folder names by id, to name the folders peers replicate; empty if folders.list failed. */
+  folderNames: ReadonlyMap<string, string>
+  /** The last refresh's failure, cleared by the next success. */
+  error: unknown
+  loading: boolean
+  retry: () => void
+}
+
+export interface NodeOverviewOptions {
+  /** Also load peers.list and folder names (the Network screen). */
+  peers?: boolean
+  /** Refresh period in ms; 0 turns the timer off. */
+  refreshMs?: number
+}
+
+export function useNodeOverview({ peers = false, refreshMs = 5000 }: NodeOverviewOptions = {}) {
+  const client = useClient()
+  const { ready, generation } = useLiveKey()
+  const [status, setStatus] = useState<NodeStatus | null>(null)
+  const [peerList, setPeerList] = useState<Peer[] | null>(null)
+  const [folderNames, setFolderNames] = useState<ReadonlyMap<string, string>>(() => new Map())
+  const [error, setError] = useState<unknown>(null)
+  const [attempt, setAttempt] = useState(0)
+  const seq = useRef(0)
+
+  useEffect(() => {
+    if (!ready) return
+    let cancelled = false
+
+    async function refresh() {
+      const mine = ++seq.current
+      try {
+        const [nextStatus, nextPeers] = await Promise.all([
+          client.call('node.status'),
+          peers ? client.call('peers.list') : Promise.resolve(null),
+        ])
+        // Names are a nicety: a failure here must not hide the peers.
+        const names = peers
+          ? await client.call('folders.list').then(
+              (list) => new Map(list.map((f) => [f.id, f.name])),
+              () => null,
+            )
+          : null
+        if (cancelled || mine !== seq.current) return
+        setStatus(nextStatus)
+        if (nextPeers) setPeerList(nextPeers)
+        if (names) setFolderNames(names)
+        setError(null)
+      } catch (err) {
+        if (cancelled || mine !== seq.current) return
+        setError(err)
+      }
+    }
+
+    void refresh()
+    const timer = refreshMs > 0 ? setInterval(() => void refresh(), refreshMs) : null
+    const off = client.on('node.updated', (next) => {
+      if (cancelled) return
+      setStatus(next)
+      if (peers) void refresh()
+    })
+    return () => {
+      cancelled = true
+      if (timer) clearInterval(timer)
+      off()
+    }
+  }, [client, ready, generation, peers, refreshMs, attempt])
+
+  return {
+    status,
+    peers: peerList,
+    folderNames,
+    error,
+    loading: status === null && error === null,
+    retry: () => setAttempt((n) => n + 1),
+  } satisfies NodeOverview
+}

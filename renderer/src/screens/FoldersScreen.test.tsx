@@ -1,0 +1,405 @@
+import { act, screen, waitFor, within } from '@testing-library/react'
+import { userEvent } from '@testing-library/user-event'
+import { describe, expect, it, vi } from 'vitest'
+import { ApiError } from '../../../shared/contract.ts'
+import { FakeNode, deferred, folder, renderWithSpare } from '../test-utils/fake-node.tsx'
+import { FoldersScreen } from './FoldersScreen.tsx'
+
+function setup(node: FakeNode, options: Parameters<typeof renderWithSpare>[1] = {}) {
+  const user = userEvent.setup()
+  const view = renderWithSpare(<FoldersScreen />, { node, ...options })
+  return { user, ...view }
+}
+
+const INVITE = 'spare1:owmzdgf7rk3n1p9xq8c4ejyba5tw6hsu2i0lvz'
+
+describe('FoldersScreen: the list', () => {
+  it('shows every folder with its details', async () => {
+    const photos = folder({
+      name: 'Photos',
+      path: '/home/ada/Photos',
+      role: 'owner',
+      state: 'syncing',
+      files: 1234,
+      bytes: 2_000_000_000,
+      localBytes: 500_000_000,
+      peers: 3,
+      version: 57,
+      lastSyncAt: new Date(Date.now() - 3 * 60_000).toISOString(),
+    })
+    const recipes = folder({
+      name: 'Recipes',
+      path: '/home/ada/Recipes',
+      role: 'reader',
+      state: 'error',
+      error: 'The disk is full',
+      localChanges: [
+        { path: 'soup.md', kind: 'modified' },
+        { path: 'cake.md', kind: 'added' },
+      ],
+      refused: [{ path: '../../etc/passwd', reason: 'path escapes the folder' }],
+    })
+    const node = new FakeNode({ 'folders.list': () => [photos, recipes] })
+    setup(node)
+
+    const card = await screen.findByRole('article', { name: 'Photos' })
+    expect(within(card).getByRole('heading', { name: 'Photos' })).toBeInTheDocument()
+    expect(within(card).getByText('/home/ada/Photos')).toBeInTheDocument()
+    expect(within(card).getByText('Owner')).toBeInTheDocument()
+    expect(within(card).getByText('Syncing')).toBeInTheDocument()
+    const bar = within(card).getByRole('progressbar', { name: 'Sync progress of Photos' })
+    expect(bar).toHaveAttribute('aria-valuenow', '25')
+    expect(within(card).getByText('500 MB of 2 GB')).toBeInTheDocument()
+    expect(within(card).getByText('1,234')).toBeInTheDocument()
+    expect(within(card).getByText('2 GB')).toBeInTheDocument()
+    expect(within(card).getByText('57')).toBeInTheDocument()
+    expect(within(card).getByText('3 minutes ago')).toBeInTheDocument()
+    expect(within(card).getByRole('button', { name: 'Invite' })).toBeInTheDocument()
+    expect(within(card).getByRole('button', { name: 'Stop syncing' })).toBeInTheDocument()
+
+    const reader = screen.getByRole('article', { name: 'Recipes' })
+    expect(within(reader).getByText('Reader')).toBeInTheDocument()
+    expect(within(reader).getByRole('alert')).toHaveTextContent('The disk is full')
+    expect(within(reader).queryByRole('progressbar')).not.toBeInTheDocument()
+    expect(within(reader).queryByRole('button', { name: 'Invite' })).not.toBeInTheDocument()
+    expect(within(reader).getByText('Never')).toBeInTheDocument()
+
+    const changes = within(reader).getByRole('list', { name: 'Local changes in Recipes' })
+    const items = within(changes).getAllByRole('listitem')
+    expect(items.map((li) => li.textContent)).toEqual(['soup.mdmodified', 'cake.mdadded'])
+    expect(within(reader).getByText('2 local changes')).toBeInTheDocument()
+
+    const refused = within(reader).getByRole('list', { name: 'Refused entries in Recipes' })
+    expect(within(refused).getByText('../../etc/passwd')).toBeInTheDocument()
+    expect(within(refused).getByText('path escapes the folder')).toBeInTheDocument()
+    expect(within(reader).getByText('1 entry refused')).toBeInTheDocument()
+  })
+
+  it('tells a new user what to do when there are no folders', async () => {
+    setup(new FakeNode({ 'folders.list': () => [] }))
+    expect(await screen.findByRole('heading', { name: 'No folders yet' })).toBeInTheDocument()
+    expect(screen.getByText(/paste it/)).toBeInTheDocument()
+    expect(screen.getByRole('button', { name: 'Share a folder' })).toBeInTheDocument()
+    expect(screen.getByRole('button', { name: 'Join a folder' })).toBeInTheDocument()
+    expect(screen.queryByRole('article')).not.toBeInTheDocument()
+  })
+
+  it('shows a load failure and tries again on request', async () => {
+    let fail = true
+    const node = new FakeNode({
+      'folders.list': () => {
+        if (fail) throw new ApiError('UNAVAILABLE', 'the node is starting')
+        return [folder({ name: 'Docs' })]
+      },
+    })
+    const { user } = setup(node)
+    expect(await screen.findByRole('alert')).toHaveTextContent('the node is starting')
+    fail = false
+    await user.click(screen.getByRole('button', { name: 'Try again' }))
+    expect(await screen.findByRole('article', { name: 'Docs' })).toBeInTheDocument()
+    expect(node.callsOf('folders.list')).toHaveLength(2)
+  })
+})
+
+describe('FoldersScreen: live updates', () => {
+  it('re-renders on folder.updated and folder.removed', async () => {
+    const docs = folder({ name: 'Docs', state: 'idle' })
+    const node = new FakeNode({ 'folders.list': () => [docs] })
+    setup(node)
+    const card = await screen.findByRole('article', { name: 'Docs' })
+    expect(within(card).getByText('Idle')).toBeInTheDocument()
+
+    act(() =>
+      node.emit('folder.updated', { ...docs, state: 'syncing', bytes: 100, localBytes: 40 }),
+    )
+    expect(within(card).getByText('Syncing')).toBeInTheDocument()
+    expect(within(card).getByRole('progressbar')).toHaveAttribute('aria-valuenow', '40')
+
+    const music = folder({ name: 'Music' })
+    act(() => node.emit('folder.updated', music))
+    expect(screen.getByRole('article', { name: 'Music' })).toBeInTheDocument()
+    expect(screen.getAllByRole('article')).toHaveLength(2)
+
+    act(() => node.emit('folder.removed', { id: docs.id }))
+    expect(screen.queryByRole('article', { name: 'Docs' })).not.toBeInTheDocument()
+    expect(screen.getByRole('article', { name: 'Music' })).toBeInTheDocument()
+  })
+
+  it('keeps events that arrive while the list is loading', async () => {
+    const list = deferred<ReturnType<typeof folder>[]>()
+    const docs = folder({ name: 'Docs', version: 1 })
+    const node = new FakeNode({ 'folders.list': () => list.promise })
+    setup(node)
+    await waitFor(() => expect(node.callsOf('folders.list')).toHaveLength(1))
+    act(() => node.emit('folder.updated', { ...docs, version: 2 }))
+    await act(async () => list.resolve([docs]))
+    const card = await screen.findByRole('article', { name: 'Docs' })
+    expect(within(card).getByText('2')).toBeInTheDocument()
+  })
+
+  it('reloads the list after a reconnect, and unsubscribes on unmount', async () => {
+    const node = new FakeNode({ 'folders.list': () => [] })
+    const { connection, unmount } = setup(node)
+    await screen.findByRole('heading', { name: 'No folders yet' })
+    expect(node.listenerCount).toBe(2)
+
+    act(() => connection.set({ status: 'retrying', attempt: 1 }))
+    node.handlers['folders.list'] = () => [folder({ name: 'Back' })]
+    act(() => connection.set({ status: 'open', attempt: 0, generation: 2 }))
+    expect(await screen.findByRole('article', { name: 'Back' })).toBeInTheDocument()
+    expect(node.callsOf('folders.list')).toHaveLength(2)
+
+    unmount()
+    expect(node.listenerCount).toBe(0)
+  })
+})
+
+describe('FoldersScreen: share', () => {
+  it('shares a typed path in the browser and shows the invite', async () => {
+    const shared = folder({ name: 'Photos', path: '/home/ada/Photos' })
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.share': () => ({ folder: shared, invite: INVITE }),
+    })
+    const { user } = setup(node)
+    await screen.findByRole('heading', { name: 'No folders yet' })
+
+    await user.click(screen.getByRole('button', { name: 'Share a folder' }))
+    const dialog = screen.getByRole('dialog', { name: 'Share a folder' })
+    expect(within(dialog).getByLabelText('Folder path')).toHaveFocus()
+
+    // Nothing is sent without a path.
+    await user.click(within(dialog).getByRole('button', { name: 'Share' }))
+    expect(within(dialog).getByText('A folder path is required.')).toBeInTheDocument()
+    expect(node.callsOf('folders.share')).toEqual([])
+
+    await user.type(within(dialog).getByLabelText('Folder path'), '  /home/ada/Photos ')
+    await user.type(within(dialog).getByLabelText('Name (optional)'), 'Holiday photos')
+    await user.click(within(dialog).getByRole('button', { name: 'Share' }))
+
+    expect(node.callsOf('folders.share')).toEqual([
+      { path: '/home/ada/Photos', name: 'Holiday photos' },
+    ])
+    const result = await screen.findByRole('dialog', { name: '“Photos” is shared' })
+    expect(within(result).getByTestId('invite-text')).toHaveTextContent(INVITE)
+    const qr = await within(result).findByRole('img', { name: /QR code of the invite/ })
+    expect(qr.getAttribute('src')).toMatch(/^data:image\/svg\+xml/)
+
+    await user.click(within(result).getByRole('button', { name: 'Copy invite' }))
+    await expect(navigator.clipboard.readText()).resolves.toBe(INVITE)
+    expect(within(result).getByRole('button', { name: 'Copied' })).toBeInTheDocument()
+
+    // The new folder is in the list behind the dialog, without waiting for its event.
+    expect(screen.getByRole('article', { name: 'Photos' })).toBeInTheDocument()
+    await user.click(within(result).getByRole('button', { name: 'Done' }))
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
+  })
+
+  it('omits an empty name', async () => {
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.share': () => ({ folder: folder(), invite: INVITE }),
+    })
+    const { user } = setup(node)
+    await user.click(await screen.findByRole('button', { name: 'Share a folder' }))
+    await user.type(screen.getByLabelText('Folder path'), '/srv/data{Enter}')
+    await screen.findByTestId('invite-text')
+    expect(node.callsOf('folders.share')).toEqual([{ path: '/srv/data' }])
+  })
+
+  it('shows the node’s error inside the dialog and keeps the form', async () => {
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.share': () => {
+        throw new ApiError('CONFLICT', 'this folder is already shared')
+      },
+    })
+    const { user } = setup(node)
+    await user.click(await screen.findByRole('button', { name: 'Share a folder' }))
+    const dialog = screen.getByRole('dialog', { name: 'Share a folder' })
+    await user.type(within(dialog).getByLabelText('Folder path'), '/home/ada/Photos')
+    await user.click(within(dialog).getByRole('button', { name: 'Share' }))
+    expect(await within(dialog).findByRole('alert')).toHaveTextContent(
+      'this folder is already shared',
+    )
+    expect(within(dialog).getByLabelText('Folder path')).toHaveValue('/home/ada/Photos')
+    expect(within(dialog).getByRole('button', { name: 'Share' })).toBeEnabled()
+  })
+
+  it('uses the native picker in the app and shares the chosen folder', async () => {
+    const shared = folder({ name: 'Music', path: '/home/ada/Music' })
+    const pickFolder = vi.fn(async () => '/home/ada/Music')
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.share': () => ({ folder: shared, invite: INVITE }),
+    })
+    const { user } = setup(node, { pickFolder, shell: 'app' })
+    await user.click(await screen.findByRole('button', { name: 'Share a folder' }))
+    expect(pickFolder).toHaveBeenCalledOnce()
+    expect(await screen.findByTestId('invite-text')).toHaveTextContent(INVITE)
+    expect(node.callsOf('folders.share')).toEqual([{ path: '/home/ada/Music' }])
+  })
+
+  it('does nothing when the native picker is cancelled', async () => {
+    const pickFolder = vi.fn(async () => null)
+    const node = new FakeNode({ 'folders.list': () => [] })
+    const { user } = setup(node, { pickFolder, shell: 'app' })
+    await user.click(await screen.findByRole('button', { name: 'Share a folder' }))
+    expect(pickFolder).toHaveBeenCalledOnce()
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
+    expect(node.callsOf('folders.share')).toEqual([])
+  })
+})
+
+describe('FoldersScreen: invite', () => {
+  it('fetches an invite for an owner folder and shows it with a QR code', async () => {
+    const photos = folder({ name: 'Photos' })
+    const node = new FakeNode({
+      'folders.list': () => [photos],
+      'folders.invite': () => ({ invite: INVITE }),
+    })
+    const { user } = setup(node)
+    const card = await screen.findByRole('article', { name: 'Photos' })
+    await user.click(within(card).getByRole('button', { name: 'Invite' }))
+    expect(node.callsOf('folders.invite')).toEqual([{ id: photos.id }])
+    const dialog = await screen.findByRole('dialog', { name: 'Invite to “Photos”' })
+    expect(within(dialog).getByTestId('invite-text')).toHaveTextContent(INVITE)
+    expect(await within(dialog).findByRole('img', { name: /QR code/ })).toBeInTheDocument()
+  })
+
+  it('explains when copying is not allowed', async () => {
+    const node = new FakeNode({
+      'folders.list': () => [folder({ name: 'Photos' })],
+      'folders.invite': () => ({ invite: INVITE }),
+    })
+    const { user } = setup(node)
+    await user.click(await screen.findByRole('button', { name: 'Invite' }))
+    const dialog = await screen.findByRole('dialog')
+    vi.spyOn(navigator.clipboard, 'writeText').mockRejectedValue(new Error('denied'))
+    await user.click(within(dialog).getByRole('button', { name: 'Copy invite' }))
+    expect(await within(dialog).findByText(/Couldn’t copy automatically/)).toBeInTheDocument()
+  })
+
+  it('shows an invite failure on the card', async () => {
+    const node = new FakeNode({
+      'folders.list': () => [folder({ name: 'Photos' })],
+      'folders.invite': () => {
+        throw new ApiError('NOT_FOUND', 'no such folder')
+      },
+    })
+    const { user } = setup(node)
+    const card = await screen.findByRole('article', { name: 'Photos' })
+    await user.click(within(card).getByRole('button', { name: 'Invite' }))
+    expect(await within(card).findByRole('alert')).toHaveTextContent('no such folder')
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
+  })
+})
+
+describe('FoldersScreen: join', () => {
+  it('joins with the pasted invite and destination path', async () => {
+    const joined = folder({ name: 'Shared', path: '/home/ada/Shared', role: 'reader', peers: 0 })
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.join': () => ({ folder: joined }),
+    })
+    const { user } = setup(node)
+    await user.click(await screen.findByRole('button', { name: 'Join a folder' }))
+    const dialog = screen.getByRole('dialog', { name: 'Join a folder' })
+    expect(within(dialog).getByLabelText('Invite')).toHaveFocus()
+
+    await user.click(within(dialog).getByRole('button', { name: 'Join' }))
+    expect(within(dialog).getByText('An invite is required.')).toBeInTheDocument()
+    expect(within(dialog).getByText('A folder path is required.')).toBeInTheDocument()
+    expect(node.callsOf('folders.join')).toEqual([])
+
+    await user.type(within(dialog).getByLabelText('Invite'), `${INVITE}\n`)
+    await user.type(within(dialog).getByLabelText('Destination path'), '/home/ada/Shared')
+    await user.click(within(dialog).getByRole('button', { name: 'Join' }))
+
+    expect(node.callsOf('folders.join')).toEqual([{ invite: INVITE, path: '/home/ada/Shared' }])
+    const card = await screen.findByRole('article', { name: 'Shared' })
+    expect(within(card).getByText('Reader')).toBeInTheDocument()
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
+    expect(screen.getByText(/Joined “Shared”/)).toBeInTheDocument()
+  })
+
+  it('shows a join failure in the dialog', async () => {
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.join': () => {
+        throw new ApiError('BAD_INPUT', 'this is not a Spare invite')
+      },
+    })
+    const { user } = setup(node)
+    await user.click(await screen.findByRole('button', { name: 'Join a folder' }))
+    const dialog = screen.getByRole('dialog', { name: 'Join a folder' })
+    await user.type(within(dialog).getByLabelText('Invite'), 'garbage')
+    await user.type(within(dialog).getByLabelText('Destination path'), '/tmp/x')
+    await user.click(within(dialog).getByRole('button', { name: 'Join' }))
+    expect(await within(dialog).findByRole('alert')).toHaveTextContent('this is not a Spare invite')
+    expect(screen.queryByRole('article')).not.toBeInTheDocument()
+  })
+
+  it('offers the native picker for the destination in the app', async () => {
+    const pickFolder = vi.fn(async () => '/home/ada/Inbox')
+    const { user } = setup(new FakeNode({ 'folders.list': () => [] }), {
+      pickFolder,
+      shell: 'app',
+    })
+    await user.click(await screen.findByRole('button', { name: 'Join a folder' }))
+    await user.click(screen.getByRole('button', { name: 'Choose destination folder' }))
+    expect(screen.getByLabelText('Destination path')).toHaveValue('/home/ada/Inbox')
+  })
+})
+
+describe('FoldersScreen: stop syncing', () => {
+  it('asks first, says files stay, then unshares', async () => {
+    const photos = folder({ name: 'Photos', path: '/home/ada/Photos' })
+    const node = new FakeNode({
+      'folders.list': () => [photos],
+      'folders.unshare': ({ id }) => ({ id }),
+    })
+    const { user } = setup(node)
+    const card = await screen.findByRole('article', { name: 'Photos' })
+
+    await user.click(within(card).getByRole('button', { name: 'Stop syncing' }))
+    let dialog = screen.getByRole('dialog', { name: 'Stop syncing “Photos”?' })
+    expect(dialog).toHaveTextContent('The files on disk stay where they are')
+    expect(within(dialog).getByRole('button', { name: 'Cancel' })).toHaveFocus()
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel' }))
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
+    expect(node.callsOf('folders.unshare')).toEqual([])
+
+    await user.click(within(card).getByRole('button', { name: 'Stop syncing' }))
+    dialog = screen.getByRole('dialog', { name: 'Stop syncing “Photos”?' })
+    await user.click(within(dialog).getByRole('button', { name: 'Stop syncing' }))
+    expect(node.callsOf('folders.unshare')).toEqual([{ id: photos.id }])
+    await waitFor(() => expect(screen.queryByRole('article', { name: 'Photos' })).toBeNull())
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
+    expect(screen.getByText(/Its files are still in \/home\/ada\/Photos/)).toBeInTheDocument()
+  })
+
+  it('shows an unshare failure in the dialog and keeps the folder', async () => {
+    const node = new FakeNode({
+      'folders.list': () => [folder({ name: 'Photos' })],
+      'folders.unshare': () => {
+        throw new ApiError('UNAVAILABLE', 'the node is closing')
+      },
+    })
+    const { user } = setup(node)
+    const card = await screen.findByRole('article', { name: 'Photos' })
+    await user.click(within(card).getByRole('button', { name: 'Stop syncing' }))
+    const dialog = screen.getByRole('dialog')
+    await user.click(within(dialog).getByRole('button', { name: 'Stop syncing' }))
+    expect(await within(dialog).findByRole('alert')).toHaveTextContent('the node is closing')
+    expect(screen.getByRole('article', { name: 'Photos' })).toBeInTheDocument()
+  })
+
+  it('closes the dialog with Escape', async () => {
+    const { user } = setup(new FakeNode({ 'folders.list': () => [folder({ name: 'Photos' })] }))
+    await user.click(await screen.findByRole('button', { name: 'Stop syncing' }))
+    expect(screen.getByRole('dialog')).toBeInTheDocument()
+    await user.keyboard('{Escape}')
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
+  })
+})

@@ -1,0 +1,128 @@
+import { act, screen, waitFor, within } from '@testing-library/react'
+import { userEvent } from '@testing-library/user-event'
+import { describe, expect, it } from 'vitest'
+import { ApiError } from '../../../shared/contract.ts'
+import { FakeNode, folder, nodeStatus, peer, renderWithSpare } from '../test-utils/fake-node.tsx'
+import { NetworkScreen } from './NetworkScreen.tsx'
+
+describe('NetworkScreen', () => {
+  it('shows the node’s status and its peers', async () => {
+    const photos = folder({ name: 'Photos' })
+    const alice = peer({
+      id: 'a'.repeat(64),
+      folders: [photos.id],
+      bytesUp: 2_500_000,
+      bytesDown: 1000,
+    })
+    const node = new FakeNode({
+      'node.status': () =>
+        nodeStatus({
+          nodeId: 'f'.repeat(64),
+          uptime: 3725,
+          peers: 1,
+          network: { mode: 'custom', bootstrap: ['10.0.0.2:49737', '10.0.0.3:49737'] },
+        }),
+      'peers.list': () => [alice],
+      'folders.list': () => [photos],
+    })
+    renderWithSpare(<NetworkScreen refreshMs={0} />, { node })
+
+    expect(await screen.findByTestId('node-id')).toHaveTextContent('f'.repeat(64))
+    expect(screen.getByText('1 h 2 min')).toBeInTheDocument()
+    expect(screen.getByText('Private')).toBeInTheDocument()
+    const bootstrap = screen.getByRole('list', { name: 'Bootstrap nodes' })
+    expect(
+      within(bootstrap)
+        .getAllByRole('listitem')
+        .map((li) => li.textContent),
+    ).toEqual(['10.0.0.2:49737', '10.0.0.3:49737'])
+
+    const peers = await screen.findByRole('list', { name: 'Peers' })
+    const row = within(peers).getByRole('listitem', { name: `Peer ${'a'.repeat(64)}` })
+    expect(within(row).getByText('Photos')).toBeInTheDocument()
+    expect(within(row).getByText('2.5 MB')).toBeInTheDocument()
+    expect(within(row).getByText('1 KB')).toBeInTheDocument()
+    expect(within(row).getByText('5 minutes ago')).toBeInTheDocument()
+    expect(screen.getByText('1 connected')).toBeInTheDocument()
+  })
+
+  it('names the default bootstrap on the public network and says when no peer is connected', async () => {
+    const node = new FakeNode({
+      'node.status': () => nodeStatus({ network: { mode: 'public', bootstrap: [] } }),
+      'peers.list': () => [],
+      'folders.list': () => [],
+    })
+    renderWithSpare(<NetworkScreen refreshMs={0} />, { node })
+    expect(await screen.findByText(/No peers connected/)).toBeInTheDocument()
+    expect(screen.getByText('Public')).toBeInTheDocument()
+    expect(screen.getByText('HyperDHT’s default bootstrap nodes')).toBeInTheDocument()
+  })
+
+  it('still lists peers when folder names can’t be loaded', async () => {
+    const id = '00000000000000aa'
+    const node = new FakeNode({
+      'node.status': () => nodeStatus(),
+      'peers.list': () => [peer({ folders: [id] })],
+      'folders.list': () => {
+        throw new ApiError('INTERNAL', 'boom')
+      },
+    })
+    renderWithSpare(<NetworkScreen refreshMs={0} />, { node })
+    const peers = await screen.findByRole('list', { name: 'Peers' })
+    expect(within(peers).getByText(id)).toBeInTheDocument()
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument()
+  })
+
+  it('refreshes on node.updated', async () => {
+    let peers = [peer()]
+    const node = new FakeNode({
+      'node.status': () => nodeStatus({ peers: peers.length }),
+      'peers.list': () => peers,
+      'folders.list': () => [],
+    })
+    renderWithSpare(<NetworkScreen refreshMs={0} />, { node })
+    const list = await screen.findByRole('list', { name: 'Peers' })
+    expect(within(list).getAllByRole('listitem', { name: /^Peer / })).toHaveLength(1)
+
+    peers = [peer(), peer()]
+    act(() => node.emit('node.updated', nodeStatus({ peers: 2, uptime: 7200 })))
+    // The status comes with the event; the peers are fetched again.
+    expect(screen.getByText('2 h 0 min')).toBeInTheDocument()
+    await waitFor(() =>
+      expect(
+        within(screen.getByRole('list', { name: 'Peers' })).getAllByRole('listitem', {
+          name: /^Peer /,
+        }),
+      ).toHaveLength(2),
+    )
+  })
+
+  it('polls every few seconds', async () => {
+    const node = new FakeNode({
+      'node.status': () => nodeStatus(),
+      'peers.list': () => [],
+      'folders.list': () => [],
+    })
+    renderWithSpare(<NetworkScreen refreshMs={30} />, { node })
+    await waitFor(() => expect(node.callsOf('peers.list').length).toBeGreaterThanOrEqual(3))
+    expect(node.callsOf('node.status').length).toBeGreaterThanOrEqual(3)
+  })
+
+  it('shows a failure and recovers with Try again', async () => {
+    let fail = true
+    const node = new FakeNode({
+      'node.status': () => {
+        if (fail) throw new ApiError('UNAVAILABLE', 'the node is starting')
+        return nodeStatus({ nodeId: 'recovered' })
+      },
+      'peers.list': () => [],
+      'folders.list': () => [],
+    })
+    renderWithSpare(<NetworkScreen refreshMs={0} />, { node })
+    expect(await screen.findByRole('alert')).toHaveTextContent('the node is starting')
+    fail = false
+    await userEvent.setup().click(screen.getByRole('button', { name: 'Try again' }))
+    expect(await screen.findByTestId('node-id')).toHaveTextContent('recovered')
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument()
+  })
+})

@@ -1,0 +1,171 @@
+// Test doubles at the process edge: a fake node behind the real createClient, so component tests
+// exercise the contract's result validation too. Every call's params are checked with the
+// contract's own schemas, like the real service does.
+import { render, type RenderResult } from '@testing-library/react'
+import type { ReactElement } from 'react'
+import { vi } from 'vitest'
+import { createClient, type SpareClient } from '../../../shared/client.ts'
+import {
+  ApiError,
+  describeZodError,
+  methods,
+  type EventName,
+  type EventPayload,
+  type FolderSummary,
+  type MethodName,
+  type MethodParams,
+  type MethodResult,
+  type NodeStatus,
+  type Peer,
+} from '../../../shared/contract.ts'
+import { OPEN_STATE, type ConnectionSource, type ConnectionState } from '../lib/connection.ts'
+import type { SpareEnvironment } from '../lib/environment.ts'
+import { SpareProvider } from '../lib/spare-context.tsx'
+
+export type Handlers = {
+  [M in MethodName]?: (params: MethodParams<M>) => MethodResult<M> | Promise<MethodResult<M>>
+}
+
+export interface Call {
+  method: string
+  params: unknown
+}
+
+export class FakeNode {
+  readonly calls: Call[] = []
+  private readonly listeners = new Set<(event: string, data: unknown) => void>()
+  readonly client: SpareClient
+
+  constructor(public handlers: Handlers = {}) {
+    this.client = createClient({
+      call: (method, params) => this.handle(method, params),
+      subscribe: (listener) => {
+        this.listeners.add(listener)
+        return () => this.listeners.delete(listener)
+      },
+    })
+  }
+
+  private async handle(method: string, params: unknown): Promise<unknown> {
+    this.calls.push({ method, params })
+    if (!(method in methods)) throw new ApiError('NOT_FOUND', `no method ${method}`)
+    const name = method as MethodName
+    const checked = methods[name].params.safeParse(params)
+    if (!checked.success) throw new ApiError('BAD_INPUT', describeZodError(checked.error))
+    const handler = this.handlers[name] as ((p: unknown) => unknown) | undefined
+    if (!handler) throw new ApiError('INTERNAL', `the fake node has no handler for ${method}`)
+    return await handler(checked.data)
+  }
+
+  /** Calls of one method, with their params. */
+  callsOf(method: MethodName): unknown[] {
+    return this.calls.filter((c) => c.method === method).map((c) => c.params)
+  }
+
+  emit<E extends EventName>(event: E, data: EventPayload<E>): void {
+    for (const listener of [...this.listeners]) listener(event, data)
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size
+  }
+}
+
+/** A connection whose state a test sets by hand. */
+export class FakeConnection implements ConnectionSource {
+  private state: ConnectionState = OPEN_STATE
+  private readonly listeners = new Set<() => void>()
+  readonly retryNow = vi.fn()
+  getState = () => this.state
+  subscribe = (listener: () => void) => {
+    this.listeners.add(listener)
+    return () => {
+      this.listeners.delete(listener)
+    }
+  }
+  set(patch: Partial<ConnectionState>): void {
+    this.state = { ...this.state, ...patch }
+    for (const l of [...this.listeners]) l()
+  }
+}
+
+export interface RenderOptions {
+  node?: FakeNode
+  connection?: FakeConnection
+  pickFolder?: (() => Promise<string | null>) | null
+  shell?: 'app' | 'web'
+}
+
+export function renderWithSpare(
+  ui: ReactElement,
+  options: RenderOptions = {},
+): RenderResult & { node: FakeNode; connection: FakeConnection; env: SpareEnvironment } {
+  const node = options.node ?? new FakeNode()
+  const connection = options.connection ?? new FakeConnection()
+  const env: SpareEnvironment = {
+    client: node.client,
+    connection,
+    pickFolder: options.pickFolder ?? null,
+    shell: options.shell ?? 'web',
+  }
+  const result = render(<SpareProvider env={env}>{ui}</SpareProvider>)
+  return { ...result, node, connection, env }
+}
+
+/** A promise and its settle functions, to hold a call open. */
+export function deferred<T>() {
+  let resolve!: (value: T) => void
+  let reject!: (err: unknown) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+let seq = 0
+export function folder(overrides: Partial<FolderSummary> = {}): FolderSummary {
+  seq++
+  return {
+    id: seq.toString(16).padStart(16, '0'),
+    name: `Folder ${seq}`,
+    path: `/home/ada/folder-${seq}`,
+    role: 'owner',
+    state: 'idle',
+    error: null,
+    files: 12,
+    bytes: 3_400_000,
+    localBytes: 3_400_000,
+    peers: 1,
+    version: 7,
+    localChanges: [],
+    refused: [],
+    lastSyncAt: null,
+    ...overrides,
+  }
+}
+
+export function nodeStatus(overrides: Partial<NodeStatus> = {}): NodeStatus {
+  return {
+    nodeId: 'b1f0c9a4e2d7b3f85a6c1e0d9f4b2a7c3e8d5f1a0b6c9e2d4f7a8b1c3e5d7f90',
+    version: '0.1.0',
+    network: { mode: 'local', bootstrap: ['127.0.0.1:49737'] },
+    peers: 2,
+    folders: 3,
+    uptime: 3_725,
+    dataDir: '/home/ada/.local/share/spare',
+    ...overrides,
+  }
+}
+
+export function peer(overrides: Partial<Peer> = {}): Peer {
+  seq++
+  return {
+    id: `peer${seq.toString(16).padStart(60, 'a')}`,
+    folders: [],
+    connectedAt: new Date(Date.now() - 5 * 60_000).toISOString(),
+    bytesUp: 1_500_000,
+    bytesDown: 42_000,
+    ...overrides,
+  }
+}
