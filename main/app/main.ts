@@ -1,0 +1,230 @@
+// Spare's Electron main process: one instance, the node running in this process, a tray, and one
+// window that shows the renderer from app://spare/. The decisions live in small pure modules
+// (security, bridge, tray-state, node-controller, app-options, login-item); this file wires them to
+// Electron. Bundled by scripts/build-main.mjs into dist/main/app/main.cjs.
+import path from 'node:path'
+import { Notification, app, session, type BrowserWindow } from 'electron'
+import { SpareService } from '../engine/api/service.ts'
+import { SpareNode } from '../engine/node.ts'
+import { HIDDEN_FLAG, appLayout, nodeDataDir, parseAppOptions } from './app-options.ts'
+import { forwardEvent, registerIpc } from './ipc.ts'
+import {
+  loginItemKind,
+  readXdgAutostart,
+  writeXdgAutostart,
+  xdgAutostartCommand,
+  xdgAutostartFile,
+} from './login-item.ts'
+import { NodeController, settlesWithin, type ServiceLike } from './node-controller.ts'
+import { handleAppProtocol, registerAppScheme } from './protocol.ts'
+import {
+  applyEvent,
+  folderErrorNotification,
+  initialTrayState,
+  snapshotFromRaw,
+  withOpenAtLogin,
+  withPhase,
+  type TrayAction,
+  type TrayFolder,
+  type TrayState,
+} from './tray-state.ts'
+import { TrayView } from './tray.ts'
+import { createMainWindow, hardenSession, hardenWebContents } from './window.ts'
+
+/** How long quitting waits for the node to close before giving up on it. */
+const STOP_TIMEOUT_MS = 15_000
+
+const options = parseAppOptions(process.argv.slice(1), process.env)
+
+app.setName('Spare')
+if (process.platform === 'win32') app.setAppUserModelId('dev.spare.app')
+// From source (npm start), keep data apart from an installed Spare: another folder, and the
+// local network by default (scripts/start.mjs).
+if (!app.isPackaged)
+  app.setPath('userData', path.join(app.getPath('appData'), 'Spare (development)'))
+app.enableSandbox()
+registerAppScheme()
+
+if (!app.requestSingleInstanceLock()) {
+  // Another Spare runs: it gets 'second-instance' and shows its window; this one leaves.
+  app.quit()
+} else {
+  runApp()
+}
+
+function runApp(): void {
+  const layout = appLayout(app.getAppPath())
+  const dataDir = nodeDataDir(app.getPath('userData'), options)
+  const controller = new NodeController(async () => {
+    const node = new SpareNode({
+      dataDir,
+      ...(options.network !== null ? { network: options.network } : {}),
+      logToStderr: !app.isPackaged,
+    })
+    try {
+      await node.ready()
+    } catch (err) {
+      await node.close().catch(() => {})
+      throw err
+    }
+    return { service: new SpareService(node), close: () => node.close() }
+  })
+
+  let win: BrowserWindow | null = null
+  let tray: TrayView | null = null
+  let state: TrayState = initialTrayState()
+  let quitting = false
+  let shutdown: 'no' | 'closing' | 'done' = 'no'
+  let unsubscribe: (() => void) | null = null
+
+  // ---- login item ----
+  const loginKind = loginItemKind(process.platform, app.isPackaged)
+  const xdgFile = (): string => xdgAutostartFile(process.env, app.getPath('home'))
+  const readOpenAtLogin = (): boolean => {
+    if (loginKind === 'electron')
+      return app.getLoginItemSettings({ args: [HIDDEN_FLAG] }).openAtLogin
+    if (loginKind === 'xdg') return readXdgAutostart(xdgFile())
+    return false
+  }
+  const setOpenAtLogin = (openAtLogin: boolean): void => {
+    try {
+      if (loginKind === 'electron') app.setLoginItemSettings({ openAtLogin, args: [HIDDEN_FLAG] })
+      if (loginKind === 'xdg') {
+        writeXdgAutostart(
+          xdgFile(),
+          openAtLogin,
+          xdgAutostartCommand(process.execPath, process.env.APPIMAGE),
+        )
+      }
+    } catch (err) {
+      console.error('spare: could not change the login item', err)
+    }
+  }
+
+  // ---- one state, one render ----
+  const notifyFailed = (folder: TrayFolder): void => {
+    if (!Notification.isSupported()) return
+    const notification = new Notification(folderErrorNotification(folder))
+    notification.on('click', showWindow)
+    notification.show()
+  }
+  const update = (next: TrayState, newlyFailed: readonly TrayFolder[] = []): void => {
+    state = next
+    tray?.render(state)
+    newlyFailed.forEach(notifyFailed)
+  }
+
+  // ---- window ----
+  function createWindow(show: boolean): BrowserWindow {
+    const created = createMainWindow({ preload: layout.preload, show, devTools: !app.isPackaged })
+    created.on('close', (event) => {
+      // Closing hides to the tray; only Quit (or the OS quitting the app) ends Spare.
+      if (quitting) return
+      event.preventDefault()
+      created.hide()
+    })
+    created.on('closed', () => {
+      if (win === created) win = null
+    })
+    win = created
+    return created
+  }
+  function showWindow(): void {
+    if (quitting) return
+    if (win === null || win.isDestroyed()) {
+      createWindow(true)
+      return
+    }
+    if (win.isMinimized()) win.restore()
+    win.show()
+    win.focus()
+  }
+
+  const onTrayAction = (action: TrayAction): void => {
+    switch (action) {
+      case 'open':
+        showWindow()
+        return
+      case 'toggle-open-at-login':
+        setOpenAtLogin(!state.openAtLogin)
+        update(withOpenAtLogin(state, readOpenAtLogin()))
+        return
+      case 'quit':
+        app.quit()
+        return
+    }
+  }
+
+  // ---- node ----
+  const onNodeRunning = (service: ServiceLike): void => {
+    unsubscribe?.()
+    unsubscribe = service.subscribe((event, data) => {
+      forwardEvent(win, event, data)
+      const next = applyEvent(state, event, data)
+      if (next.state !== state) update(next.state, next.newlyFailed)
+    })
+    Promise.all([service.call('folders.list', {}), service.call('node.status', {})])
+      .then(([folders, status]) => {
+        const next = snapshotFromRaw(state, folders, status)
+        if (next !== null) update(next.state, next.newlyFailed)
+      })
+      .catch((err: unknown) => console.error('spare: could not read the node state', err))
+  }
+  controller.onPhase((phase, error) => {
+    if (phase === 'stopping') {
+      unsubscribe?.()
+      unsubscribe = null
+    }
+    update(withPhase(state, phase, error?.message ?? null))
+    const service = controller.service
+    if (phase === 'running' && service !== null) onNodeRunning(service)
+  })
+
+  // ---- app lifecycle ----
+  app.on('second-instance', showWindow)
+  app.on('activate', showWindow)
+  app.on('web-contents-created', (_event, contents) => hardenWebContents(contents))
+  // The tray keeps Spare alive with no window open.
+  app.on('window-all-closed', () => {})
+  app.on('before-quit', (event) => {
+    quitting = true
+    if (shutdown === 'done') return
+    event.preventDefault()
+    if (shutdown === 'closing') return
+    shutdown = 'closing'
+    void settlesWithin(controller.stop(), STOP_TIMEOUT_MS).then((closed) => {
+      if (!closed) console.error(`spare: the node did not close within ${STOP_TIMEOUT_MS} ms`)
+      shutdown = 'done'
+      unsubscribe?.()
+      tray?.destroy()
+      app.quit()
+    })
+  })
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit())
+
+  void app.whenReady().then(() => {
+    hardenSession(session.defaultSession)
+    handleAppProtocol(layout.rendererDir)
+    registerIpc({
+      window: () => win,
+      async service() {
+        if (controller.phase === 'starting') await controller.start().catch(() => {})
+        return controller.service
+      },
+    })
+    state = initialTrayState({
+      openAtLogin: readOpenAtLogin(),
+      supported: loginKind !== 'unsupported',
+    })
+    tray = new TrayView(layout.trayIconDir, onTrayAction, showWindow)
+    update(withPhase(state, controller.phase === 'stopped' ? 'starting' : controller.phase))
+    // Started at login (--hidden on Windows and Linux, the login item itself on macOS): tray only.
+    const startHidden =
+      options.hidden ||
+      (process.platform === 'darwin' && app.getLoginItemSettings().wasOpenedAtLogin === true)
+    if (!startHidden) createWindow(true)
+    controller
+      .start()
+      .catch((err: unknown) => console.error('spare: the node failed to start', err))
+  })
+}

@@ -1,0 +1,244 @@
+// The tray's one state object and everything derived from it, as pure functions (the ipfs-desktop
+// pattern: every change produces a new state, and the tray's icon, tooltip and menu are rebuilt from
+// it as a whole). No electron import: tested in test/unit/app-tray-state.test.ts; main/app/tray.ts
+// turns the result into a real Tray and Menu.
+import {
+  events,
+  methods,
+  type FolderState,
+  type FolderSummary,
+  type NodeStatus,
+} from '../../shared/contract.ts'
+
+/** Where the node is in its lifecycle (node-controller.ts). */
+export type NodePhase = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
+
+export interface TrayFolder {
+  id: string
+  name: string
+  state: FolderState
+  error: string | null
+}
+
+export interface TrayState {
+  phase: NodePhase
+  /** Why the node failed to start, when phase is 'failed'. */
+  nodeError: string | null
+  /** Every folder, in the order the node listed them (new ones appended). */
+  folders: readonly TrayFolder[]
+  peers: number
+  openAtLogin: boolean
+  /** False where the login item can't be set (e.g. Linux when not packaged). */
+  loginItemSupported: boolean
+}
+
+export function initialTrayState(
+  login: { openAtLogin: boolean; supported: boolean } = { openAtLogin: false, supported: true },
+): TrayState {
+  return {
+    phase: 'starting',
+    nodeError: null,
+    folders: [],
+    peers: 0,
+    openAtLogin: login.openAtLogin,
+    loginItemSupported: login.supported,
+  }
+}
+
+/** The tray icons in build/tray/ (tray-NAME.png and tray-NAME@2x.png). */
+export type TrayIconName = 'idle' | 'syncing' | 'paused' | 'error'
+export const TRAY_ICON_NAMES: readonly TrayIconName[] = ['idle', 'syncing', 'paused', 'error']
+
+/**
+ * Error wins over syncing, syncing over idle. While the node isn't running (starting, stopping)
+ * nothing syncs, which is what the 'paused' icon says; a failed start is an error.
+ */
+export function trayIcon(state: TrayState): TrayIconName {
+  if (state.phase === 'failed') return 'error'
+  if (state.phase !== 'running') return 'paused'
+  if (state.folders.some((f) => f.state === 'error')) return 'error'
+  if (state.folders.some((f) => f.state === 'syncing' || f.state === 'scanning')) return 'syncing'
+  return 'idle'
+}
+
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`
+}
+
+function shorten(text: string, max: number): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim()
+  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`
+}
+
+/** The first line of the menu, e.g. "3 folders · 2 peers · up to date". */
+export function statusLine(state: TrayState): string {
+  switch (state.phase) {
+    case 'starting':
+      return 'Starting…'
+    case 'stopping':
+      return 'Stopping…'
+    case 'stopped':
+      return 'Stopped'
+    case 'failed':
+      return shorten(`Could not start: ${state.nodeError ?? 'unknown error'}`, 80)
+    case 'running':
+      break
+  }
+  const folders =
+    state.folders.length === 0 ? 'no folders yet' : count(state.folders.length, 'folder', 'folders')
+  const peers = count(state.peers, 'peer', 'peers')
+  const failed = state.folders.filter((f) => f.state === 'error').length
+  const busy = state.folders.filter((f) => f.state === 'syncing' || f.state === 'scanning').length
+  const summary =
+    failed > 0
+      ? `${count(failed, 'error', 'errors')}`
+      : busy > 0
+        ? `syncing ${count(busy, 'folder', 'folders')}`
+        : 'up to date'
+  return `${folders} · ${peers} · ${summary}`
+}
+
+export function trayTooltip(state: TrayState): string {
+  return `Spare: ${statusLine(state)}`
+}
+
+/** What a menu item does; main/app/tray.ts maps each to a handler. */
+export type TrayAction = 'open' | 'toggle-open-at-login' | 'quit'
+
+export type TrayMenuItem =
+  | { kind: 'label'; label: string }
+  | { kind: 'separator' }
+  | { kind: 'action'; action: TrayAction; label: string; enabled: boolean }
+  | { kind: 'checkbox'; action: TrayAction; label: string; checked: boolean; enabled: boolean }
+
+/** Folders in error are listed by name under the status line, at most this many. */
+const MAX_ERROR_LINES = 3
+
+export function trayMenu(state: TrayState): TrayMenuItem[] {
+  const items: TrayMenuItem[] = [{ kind: 'label', label: statusLine(state) }]
+  if (state.phase === 'running') {
+    const failed = state.folders.filter((f) => f.state === 'error')
+    for (const f of failed.slice(0, MAX_ERROR_LINES)) {
+      items.push({ kind: 'label', label: shorten(`${f.name}: ${f.error ?? 'error'}`, 60) })
+    }
+    if (failed.length > MAX_ERROR_LINES) {
+      items.push({ kind: 'label', label: `and ${failed.length - MAX_ERROR_LINES} more` })
+    }
+  }
+  items.push(
+    { kind: 'separator' },
+    { kind: 'action', action: 'open', label: 'Open Spare', enabled: true },
+    { kind: 'separator' },
+    {
+      kind: 'checkbox',
+      action: 'toggle-open-at-login',
+      label: 'Start at login',
+      checked: state.openAtLogin,
+      enabled: state.loginItemSupported,
+    },
+    { kind: 'separator' },
+    {
+      kind: 'action',
+      action: 'quit',
+      label: 'Quit Spare',
+      enabled: state.phase !== 'stopping',
+    },
+  )
+  return items
+}
+
+// ---- State transitions ----
+
+export interface TrayUpdate {
+  state: TrayState
+  /** Folders that have just entered the 'error' state: one desktop notification each. */
+  newlyFailed: TrayFolder[]
+}
+
+function toTrayFolder(f: FolderSummary): TrayFolder {
+  return { id: f.id, name: f.name, state: f.state, error: f.error }
+}
+
+function failedSince(prev: readonly TrayFolder[], next: readonly TrayFolder[]): TrayFolder[] {
+  const before = new Map(prev.map((f) => [f.id, f.state]))
+  return next.filter((f) => f.state === 'error' && before.get(f.id) !== 'error')
+}
+
+export function withPhase(
+  state: TrayState,
+  phase: NodePhase,
+  nodeError: string | null = null,
+): TrayState {
+  return { ...state, phase, nodeError: phase === 'failed' ? nodeError : null }
+}
+
+export function withOpenAtLogin(state: TrayState, openAtLogin: boolean): TrayState {
+  return { ...state, openAtLogin }
+}
+
+/** The node's full picture (folders.list and node.status right after it started). */
+export function withSnapshot(
+  state: TrayState,
+  folders: readonly FolderSummary[],
+  status: Pick<NodeStatus, 'peers'>,
+): TrayUpdate {
+  const next = folders.map(toTrayFolder)
+  return {
+    state: { ...state, folders: next, peers: status.peers },
+    newlyFailed: failedSince(state.folders, next),
+  }
+}
+
+/** withSnapshot from the raw answers of folders.list and node.status; null if either is malformed. */
+export function snapshotFromRaw(
+  state: TrayState,
+  foldersRaw: unknown,
+  statusRaw: unknown,
+): TrayUpdate | null {
+  const folders = methods['folders.list'].result.safeParse(foldersRaw)
+  const status = methods['node.status'].result.safeParse(statusRaw)
+  if (!folders.success || !status.success) return null
+  return withSnapshot(state, folders.data, status.data)
+}
+
+/**
+ * Applies one service event. Payloads are checked against the contract's event schemas; an event
+ * that doesn't parse, or that the tray doesn't care about, leaves the state as it is (same object).
+ */
+export function applyEvent(state: TrayState, event: string, data: unknown): TrayUpdate {
+  const unchanged: TrayUpdate = { state, newlyFailed: [] }
+  switch (event) {
+    case 'folder.updated': {
+      const parsed = events['folder.updated'].safeParse(data)
+      if (!parsed.success) return unchanged
+      const folder = toTrayFolder(parsed.data)
+      const exists = state.folders.some((f) => f.id === folder.id)
+      const folders = exists
+        ? state.folders.map((f) => (f.id === folder.id ? folder : f))
+        : [...state.folders, folder]
+      return { state: { ...state, folders }, newlyFailed: failedSince(state.folders, [folder]) }
+    }
+    case 'folder.removed': {
+      const parsed = events['folder.removed'].safeParse(data)
+      if (!parsed.success) return unchanged
+      const folders = state.folders.filter((f) => f.id !== parsed.data.id)
+      if (folders.length === state.folders.length) return unchanged
+      return { state: { ...state, folders }, newlyFailed: [] }
+    }
+    case 'node.updated': {
+      const parsed = events['node.updated'].safeParse(data)
+      if (!parsed.success || parsed.data.peers === state.peers) return unchanged
+      return { state: { ...state, peers: parsed.data.peers }, newlyFailed: [] }
+    }
+    default:
+      return unchanged
+  }
+}
+
+/** The desktop notification for a folder that entered the error state. */
+export function folderErrorNotification(folder: TrayFolder): { title: string; body: string } {
+  return {
+    title: `Spare: "${shorten(folder.name, 40)}" stopped syncing`,
+    body: shorten(folder.error ?? 'The folder hit an error. Open Spare for details.', 200),
+  }
+}
