@@ -61,6 +61,7 @@ export function decodeInvite(text: string): Invite {
     throw new InviteError(`not a Spare invite: it should start with "${INVITE_PREFIX}"`)
   }
   const encoded = s.slice(INVITE_PREFIX.length)
+  if (encoded.length === 0) throw new InviteError('the invite is truncated (was it copied whole?)')
   if (!/^[ybndrfg8ejkmcpqxot1uwisza345h769]+$/.test(encoded)) {
     throw new InviteError(
       'the invite contains characters that cannot appear in an invite (was it copied whole?)',

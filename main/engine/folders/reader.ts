@@ -451,6 +451,13 @@ export class ReaderFolder extends Folder {
       this.refuse(e.key, (err as Error).message)
       return
     }
+    // A path below a symlink of the remote tree would be written through that link: refuse it.
+    for (let i = 1; i < segments.length; i++) {
+      if (this.remote.get('/' + segments.slice(0, i).join('/'))?.meta.kind === 'symlink') {
+        this.refuse(e.key, 'a parent folder is a symlink')
+        return
+      }
+    }
     const rec = this.index.get(e.key)
     const st = await lstatOrNull(abs)
     if (st && rec && rec.version === e.version && matchesRecord(st, rec)) return // in sync

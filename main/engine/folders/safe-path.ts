@@ -55,8 +55,13 @@ export async function ensureSafeParents(root: string, segments: string[]): Promi
       st = await fs.lstat(dir)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      await fs.mkdir(dir)
-      continue
+      try {
+        await fs.mkdir(dir)
+        continue
+      } catch (mkdirErr) {
+        if ((mkdirErr as NodeJS.ErrnoException).code !== 'EEXIST') throw mkdirErr
+        st = await fs.lstat(dir) // something appeared meanwhile: check what it is
+      }
     }
     if (st.isSymbolicLink())
       throw new Error(`a parent folder is a symlink: ${path.relative(root, dir)}`)
