@@ -1,0 +1,185 @@
+// `npm run bench`: shares one dataset from one daemon to another on loopback, with Spare and with
+// Syncthing in the same run, and prints their figures side by side with the ratio Spare/Syncthing.
+// Run it inside ../shared/tools/offline (a network namespace with only loopback):
+//   ../shared/tools/offline npm run bench -- [--small] [--only spare|syncthing] [--json FILE]
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { FULL, SMALL, ensureDataset } from './dataset.ts'
+import { describeMachine, killAllDaemons, probeMachine, type RunContext } from './measure.ts'
+import { emptyResult, formatReport, writeJson, type ToolName, type ToolResult } from './report.ts'
+import { runSpare } from './spare.ts'
+import { ensureSyncthing, runSyncthing } from './syncthing.ts'
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const REPO = path.resolve(HERE, '..', '..')
+
+const USAGE = `usage: node --import tsx test/bench/run.ts [options]   (npm run bench -- [options])
+
+Run it inside ../shared/tools/offline: it starts daemons, a DHT node and Syncthing.
+
+  --small              quick smoke dataset (2 × 5 MB + 200 × 4 KiB) instead of the full one
+                       (20 × 25 MB + 5,000 × 4 KiB in 50 folders)
+  --only TOOL          spare or syncthing (default: both, Spare first)
+  --work DIR           work directory: cached datasets and runs (default: ${path.join(os.tmpdir(), 'spare-bench')})
+  --json FILE          also write the results as JSON to FILE
+  --runs N             new-file runs (default 5; the figure is their median)
+  --gap MS             pause before each new-file run (default 1000)
+  --timeout S          limit for each long wait: import, delivery (default 600)
+  --spare-bin PATH     the Spare CLI (default: bin/spare of this repo)
+  --spare-probe HOW    how to poll Spare's state: api (the CLI's own HTTP client, in this
+                       process; default) or cli (a \`spare folders\` process per poll)
+  --keep               keep the run directories (folders, data dirs, logs)
+  --no-install         do not try to apt-get install syncthing when it is missing
+  --allow-network      run even though this process can reach a non-loopback network
+  -h, --help           this text`
+
+function fail(msg: string): never {
+  console.error(msg)
+  process.exit(2)
+}
+
+/** Non-loopback interfaces with an address: none inside ../shared/tools/offline. */
+function outsideInterfaces(): string[] {
+  const out: string[] = []
+  for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
+    if (addrs?.some((a) => !a.internal)) out.push(name)
+  }
+  return out
+}
+
+async function main(): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      options: {
+        small: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        work: { type: 'string' },
+        json: { type: 'string' },
+        runs: { type: 'string', default: '5' },
+        gap: { type: 'string', default: '1000' },
+        timeout: { type: 'string', default: '600' },
+        'spare-bin': { type: 'string' },
+        'spare-probe': { type: 'string', default: 'api' },
+        keep: { type: 'boolean', default: false },
+        'no-install': { type: 'boolean', default: false },
+        'allow-network': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: false,
+    })
+  } catch (err) {
+    fail(`${(err as Error).message}\n\n${USAGE}`)
+  }
+  const o = parsed.values
+  if (o.help) {
+    console.log(USAGE)
+    return 0
+  }
+  const only = o.only
+  if (only !== undefined && only !== 'spare' && only !== 'syncthing') {
+    fail(`--only takes spare or syncthing, not "${only}"`)
+  }
+  const num = (name: string, v: string | undefined, min: number) => {
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < min) fail(`--${name} must be a number >= ${min}`)
+    return n
+  }
+  const probe = o['spare-probe']
+  if (probe !== 'api' && probe !== 'cli') fail(`--spare-probe takes api or cli, not "${probe}"`)
+  const runs = num('runs', o.runs, 1)
+  const gapMs = num('gap', o.gap, 0)
+  const timeoutMs = num('timeout', o.timeout, 1) * 1000
+  const outside = outsideInterfaces()
+  if (outside.length && !o['allow-network']) {
+    fail(
+      `refusing to run with network interfaces up (${outside.join(', ')}): run it inside ` +
+        '../shared/tools/offline, e.g.\n  ../shared/tools/offline npm run bench\n' +
+        '(or pass --allow-network; every address the bench uses is on 127.0.0.1)',
+    )
+  }
+
+  const started = Date.now()
+  const log = (msg: string) =>
+    console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${msg}`)
+  const work = path.resolve(o.work ?? path.join(os.tmpdir(), 'spare-bench'))
+  await fs.mkdir(work, { recursive: true })
+  const dataset = await ensureDataset(work, o.small ? SMALL : FULL, log)
+  const machineBefore = await probeMachine(work)
+  log(`machine: ${describeMachine(machineBefore)}`)
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const runRoot = path.join(work, 'runs', stamp)
+  const spareBin = path.resolve(o['spare-bin'] ?? path.join(REPO, 'bin', 'spare'))
+
+  const tools: ToolName[] = only ? [only] : ['spare', 'syncthing']
+  const results: ToolResult[] = []
+  let kept = false
+  for (const tool of tools) {
+    const runDir = path.join(runRoot, tool)
+    await fs.mkdir(runDir, { recursive: true })
+    const ctx: RunContext = {
+      files: dataset.files,
+      totalBytes: dataset.totalBytes,
+      datasetRoot: dataset.root,
+      runDir,
+      runs,
+      gapMs,
+      pollMs: 20,
+      timeoutMs,
+      log,
+    }
+    log(`---- ${tool} ----`)
+    if (tool === 'spare') {
+      results.push(await runSpare(ctx, spareBin, probe))
+    } else {
+      const version = await ensureSyncthing(!o['no-install'], log)
+      if (version) results.push(await runSyncthing(ctx, version))
+      else {
+        const r = emptyResult('syncthing')
+        r.skipped = true
+        r.error = 'syncthing is not installed (see above)'
+        results.push(r)
+      }
+    }
+    const last = results[results.length - 1]
+    if (last && !last.ok && !last.skipped) {
+      log(`${tool}: run directory kept for its logs: ${runDir}`)
+      kept = true
+    } else if (!o.keep) await fs.rm(runDir, { recursive: true, force: true })
+  }
+  if (!o.keep && !kept)
+    await fs.rm(runRoot, { recursive: true, force: true }).catch(() => undefined)
+
+  console.log('')
+  const machineAfter = await probeMachine(work)
+  const machine = `before ${describeMachine(machineBefore)}; after: load ${machineAfter.load.map((x) => x.toFixed(1)).join(' ')}`
+  console.log(formatReport(dataset, results, machine))
+  if (o.keep) console.log(`\nrun directories kept under ${runRoot}`)
+  if (o.json) {
+    await writeJson(o.json, dataset, results, {
+      machine: { before: machineBefore, after: machineAfter, node: process.version },
+      options: { small: o.small, only: only ?? null, runs, gapMs },
+    })
+    console.log(`\nJSON written to ${path.resolve(o.json)}`)
+  }
+  return results.every((r) => r.ok || r.skipped) ? 0 : 1
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    killAllDaemons()
+    process.exit(130)
+  })
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    killAllDaemons()
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err)
+    process.exit(1)
+  },
+)

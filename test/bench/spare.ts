@@ -1,0 +1,402 @@
+// The Spare side of the benchmark: two `spare daemon` processes on a HyperDHT bootstrap node
+// that this process hosts on 127.0.0.1. Commands go through the CLI (its documented contract):
+//   spare daemon --data-dir DIR --network HOST:PORT     (foreground until SIGINT/SIGTERM)
+//   spare status --json --data-dir DIR                  (exit 0 once the daemon's API is up)
+//   spare share PATH --json --data-dir DIR              → {"invite": "...", "folder": {...}}
+//   spare join INVITE PATH --json --data-dir DIR
+//   spare folders --json --data-dir DIR                 → [{id, path, role, state, files, bytes,
+//                                                          localBytes, peers, ...}]
+// Polling state through the CLI costs a Node start per call (a second or more on two busy
+// cores), which would both blur the figures and load the machine. So the bench polls through
+// the project's own HTTP client (main/daemon/http-client.ts, the CLI's transport) when it can
+// import it, and falls back to the CLI otherwise (or with --spare-probe cli).
+import HyperDHT from 'hyperdht'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { copyDataset } from './dataset.ts'
+import {
+  BenchError,
+  Daemon,
+  TreeSampler,
+  deliverAndCheck,
+  describeCheck,
+  diskUsage,
+  freePort,
+  median,
+  newFileLatency,
+  now,
+  pollUntil,
+  runCommand,
+  type CommandResult,
+  type RunContext,
+} from './measure.ts'
+import { emptyResult, type ToolResult } from './report.ts'
+import type * as HttpClient from '../../main/daemon/http-client.ts'
+
+/** The fields of a `spare folders --json` entry the bench reads. */
+interface SpareFolder {
+  id: string
+  path: string
+  role: string
+  state: string
+  files: number
+  bytes: number
+  localBytes?: number
+  peers: number
+  error?: string | null
+}
+
+interface SparePeer {
+  folders: string[]
+  connectedAt: string
+}
+
+/** Nothing of Spare's own is expected inside a synced folder. */
+const spareIgnore = () => false
+
+export type ProbeKind = 'api' | 'cli'
+
+class SpareCli {
+  readonly calls: number[] = []
+  constructor(
+    private readonly bin: string,
+    private readonly dataDir: string,
+  ) {}
+
+  async run(args: string[], timeoutMs = 60_000): Promise<CommandResult> {
+    const r = await runCommand(process.execPath, [this.bin, ...args, '--data-dir', this.dataDir], {
+      timeoutMs,
+    })
+    this.calls.push(r.ms)
+    return r
+  }
+
+  /** Runs a --json command that must succeed and parses its one JSON document. */
+  async json<T>(args: string[], timeoutMs = 60_000): Promise<T> {
+    const r = await this.run([...args, '--json'], timeoutMs)
+    const cmd = `spare ${args[0] ?? ''}`
+    if (r.code !== 0) {
+      throw new BenchError(
+        `${cmd} exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 500)}`,
+      )
+    }
+    try {
+      return JSON.parse(r.stdout) as T
+    } catch {
+      throw new BenchError(
+        `${cmd} --json did not print one JSON document: ${r.stdout.slice(0, 300)}`,
+      )
+    }
+  }
+}
+
+/** Reads a daemon's state: folders, peers, whether its API is up. Null when it can't tell. */
+interface Probe {
+  kind: ProbeKind
+  up(): Promise<boolean>
+  folders(): Promise<SpareFolder[] | null>
+  peers(): Promise<SparePeer[] | null>
+}
+
+function cliProbe(cli: SpareCli): Probe {
+  return {
+    kind: 'cli',
+    async up() {
+      return (await cli.run(['status', '--json'], 30_000)).code === 0
+    },
+    async folders() {
+      const list = await cli.json<unknown>(['folders'], 30_000).catch(() => null)
+      return Array.isArray(list) ? (list as SpareFolder[]) : null
+    },
+    async peers() {
+      const list = await cli.json<unknown>(['peers'], 30_000).catch(() => null)
+      return Array.isArray(list) ? (list as SparePeer[]) : null
+    },
+  }
+}
+
+type HttpClientModule = typeof HttpClient
+
+async function loadHttpClient(log: (msg: string) => void): Promise<HttpClientModule | null> {
+  try {
+    return (await import('../../main/daemon/http-client.ts')) as HttpClientModule
+  } catch (err) {
+    log(
+      `spare: cannot import main/daemon/http-client.ts (${(err as Error).message}); polling with the CLI`,
+    )
+    return null
+  }
+}
+
+function apiProbe(mod: HttpClientModule, dataDir: string): Probe {
+  type Client = Awaited<ReturnType<HttpClientModule['connect']>>['client']
+  let client: Client | null = null
+  const get = async (): Promise<Client | null> => {
+    if (client) return client
+    try {
+      client = (await mod.connect(dataDir)).client
+    } catch {
+      client = null
+    }
+    return client
+  }
+  const call = async <T>(fn: (c: Client) => Promise<T>): Promise<T | null> => {
+    const c = await get()
+    if (!c) return null
+    try {
+      return await fn(c)
+    } catch {
+      return null
+    }
+  }
+  return {
+    kind: 'api',
+    async up() {
+      return (await call((c) => c.call('node.status'))) !== null
+    },
+    folders: () => call((c) => c.call('folders.list')),
+    peers: () => call((c) => c.call('peers.list')),
+  }
+}
+
+/** Matches our folder in `spare folders` by id when `share`/`join` told us one, else by path. */
+async function findFolder(list: SpareFolder[] | null, id: string | null, dir: string) {
+  if (!list) return null
+  if (id) return list.find((f) => f.id === id) ?? null
+  const real = await fs.realpath(dir).catch(() => path.resolve(dir))
+  return list.find((f) => path.resolve(f.path) === path.resolve(dir) || f.path === real) ?? null
+}
+
+function idFrom(doc: unknown): string | null {
+  if (!doc || typeof doc !== 'object') return null
+  const d = doc as { id?: unknown; folder?: { id?: unknown } }
+  if (typeof d.id === 'string') return d.id
+  if (d.folder && typeof d.folder.id === 'string') return d.folder.id
+  return null
+}
+
+interface Side {
+  d: Daemon
+  cli: SpareCli
+  probe: Probe
+  apiMs: number
+  dataDir: string
+}
+
+async function startDaemon(
+  name: string,
+  bin: string,
+  dataDir: string,
+  network: string,
+  ctx: RunContext,
+  http: HttpClientModule | null,
+): Promise<Side> {
+  await fs.mkdir(dataDir, { recursive: true })
+  const d = new Daemon(
+    name,
+    process.execPath,
+    [bin, 'daemon', '--data-dir', dataDir, '--network', network],
+    {
+      logFile: path.join(ctx.runDir, `${name}.log`),
+    },
+  )
+  const cli = new SpareCli(bin, dataDir)
+  const probe = http ? apiProbe(http, dataDir) : cliProbe(cli)
+  const apiMs = await pollUntil(
+    `${name}'s API`,
+    async () => {
+      if (!d.running) {
+        throw new BenchError(
+          `${name} exited (${d.exitCode ?? d.exitSignal}); log ${d.logFile}:\n${await d.tail()}`,
+        )
+      }
+      return (await probe.up()) ? now() - d.startedAt : null
+    },
+    { intervalMs: http ? 20 : 100, timeoutMs: 60_000 },
+  )
+  if (probe.kind === 'api') {
+    // The contract says `spare status` exits 0 once the API is up: check it once.
+    const r = await cli.run(['status', '--json'], 60_000)
+    if (r.code !== 0)
+      throw new BenchError(`spare status exited ${r.code} with the API up: ${r.stderr.trim()}`)
+  }
+  return { d, cli, probe, apiMs, dataDir }
+}
+
+export async function runSpare(
+  ctx: RunContext,
+  bin: string,
+  probeKind: ProbeKind = 'api',
+): Promise<ToolResult> {
+  const result = emptyResult('spare')
+  const { log, runDir } = ctx
+  const sides: Side[] = []
+  let bootstrap: HyperDHT | null = null
+  let ownerSampler: TreeSampler | null = null
+  let readerSampler: TreeSampler | null = null
+  try {
+    try {
+      await fs.access(bin)
+    } catch {
+      throw new BenchError(`${bin} does not exist: the Spare CLI is not there yet`)
+    }
+    const v = await runCommand(process.execPath, [bin, '--version'], { timeoutMs: 30_000 })
+    result.version = v.code === 0 ? v.stdout.trim() : null
+    const http = probeKind === 'api' ? await loadHttpClient(log) : null
+    const pollMs = http ? 50 : 100
+    result.notes.push(
+      http
+        ? 'state polled every 50 ms through the HTTP client the CLI uses (main/daemon/http-client.ts)'
+        : 'state polled through the CLI: the import and connection times have the resolution of one CLI call',
+    )
+
+    const port = await freePort()
+    bootstrap = HyperDHT.bootstrapper(port, '127.0.0.1')
+    await bootstrap.ready()
+    const network = `127.0.0.1:${port}`
+    log(`spare: HyperDHT bootstrap node on ${network}`)
+
+    const ownerDir = path.join(runDir, 'a-folder')
+    const readerDir = path.join(runDir, 'b-folder')
+    log(`spare: copying the dataset into ${ownerDir}`)
+    await copyDataset(ctx.datasetRoot, ownerDir)
+
+    // The owner's daemon, then figure 1: share until idle with every file counted.
+    const a = await startDaemon('spare-a', bin, path.join(runDir, 'a-data'), network, ctx, http)
+    sides.push(a)
+    result.logs.push(a.d.logFile)
+    ownerSampler = new TreeSampler(a.d.pid)
+    result.ownerStartMs = a.apiMs
+    log(`spare: A's API up after ${(a.apiMs / 1000).toFixed(2)} s; sharing the folder`)
+    const n = ctx.files.length
+    const t1 = now()
+    const shared = await a.cli.json<{ invite?: unknown }>(['share', ownerDir], ctx.timeoutMs)
+    if (typeof shared.invite !== 'string' || !shared.invite) {
+      throw new BenchError(
+        `spare share --json printed no invite: ${JSON.stringify(shared).slice(0, 300)}`,
+      )
+    }
+    const shareMs = now() - t1
+    const invite = shared.invite
+    const ownerId = idFrom(shared)
+    let lastOwner: SpareFolder | null = null
+    const imported = await pollUntil(
+      `A to import ${n} files (state idle, files = ${n})`,
+      async () => {
+        const f = await findFolder(await a.probe.folders(), ownerId, ownerDir)
+        lastOwner = f
+        if (f?.state === 'error') {
+          throw new BenchError(`A's folder is in state error: ${f.error ?? '?'}`)
+        }
+        return f && f.state === 'idle' && f.files === n ? now() : null
+      },
+      { intervalMs: pollMs, timeoutMs: ctx.timeoutMs },
+    ).catch((err: Error) => {
+      throw new BenchError(`${err.message}; last seen: ${JSON.stringify(lastOwner)}`)
+    })
+    result.importMs = imported - t1
+    result.notes.push(`\`spare share\` itself returned after ${(shareMs / 1000).toFixed(2)} s`)
+    log(`spare: A imported ${n} files in ${(result.importMs / 1000).toFixed(2)} s`)
+
+    // Figure 2: the reader's daemon from its start, then join, until every byte is there.
+    const ownerCpu0 = ownerSampler.cpu()
+    const b = await startDaemon('spare-b', bin, path.join(runDir, 'b-data'), network, ctx, http)
+    sides.push(b)
+    result.logs.push(b.d.logFile)
+    readerSampler = new TreeSampler(b.d.pid)
+    result.readerStartMs = b.apiMs
+    const t0 = b.d.startedAt
+    log(`spare: B's API up after ${(b.apiMs / 1000).toFixed(2)} s; joining`)
+    const tJoin = now()
+    const joined = await b.cli.json<unknown>(['join', invite, readerDir], ctx.timeoutMs)
+    const readerId = idFrom(joined)
+    // First connection: the peer's own connectedAt when the daemon reports it, else the first
+    // poll that shows a peer on the folder. Stops once seen.
+    let stopConn = false
+    const conn = pollUntil(
+      'B to see a peer',
+      async () => {
+        if (stopConn) return -1
+        const f = await findFolder(await b.probe.folders(), readerId, readerDir)
+        if (!f || f.peers === 0) return null
+        const seen = now() - t0
+        const peers = (await b.probe.peers()) ?? []
+        const at = peers
+          .filter((p) => !f.id || p.folders.includes(f.id))
+          .map((p) => Date.parse(p.connectedAt))
+          .filter((x) => Number.isFinite(x))
+        const reported = at.length ? Math.min(...at) - b.d.startedWall : null
+        return reported !== null && reported >= 0 && reported <= seen ? reported : seen
+      },
+      { intervalMs: pollMs, timeoutMs: ctx.timeoutMs },
+    ).catch(() => -1)
+    let ownerCpu1 = 0
+    let readerCpu1 = 0
+    const delivered = await deliverAndCheck(readerDir, ctx, spareIgnore, () => {
+      ownerCpu1 = ownerSampler?.cpu() ?? 0
+      readerCpu1 = readerSampler?.cpu() ?? 0
+    })
+    stopConn = true
+    const connected = await conn
+    result.connectMs = connected >= 0 ? connected : null
+    result.deliverMs = delivered.doneAt - t0
+    result.deliverFromToldMs = delivered.doneAt - tJoin
+    result.mbps = ctx.totalBytes / 1e6 / (result.deliverMs / 1000)
+    result.ownerCpuDeliver = ownerCpu1 - ownerCpu0
+    result.readerCpuDeliver = readerCpu1
+    const check = delivered.check
+    result.check = `${describeCheck(check)} (${check.hashed} files checksummed)`
+    if (delivered.note) result.notes.push(delivered.note)
+    if (!check.ok) throw new BenchError(`B's tree differs from the dataset: ${result.check}`)
+    log(`spare: B complete in ${(result.deliverMs / 1000).toFixed(2)} s; content checked`)
+    const rf = await findFolder(await b.probe.folders(), readerId, readerDir)
+    if (rf) {
+      result.notes.push(
+        `B's own view after the check: state ${rf.state}, files ${rf.files}, ` +
+          `localBytes ${rf.localBytes ?? '?'} of ${rf.bytes}, peers ${rf.peers}`,
+      )
+    }
+
+    // Figure 4: new 4 KiB files.
+    log(`spare: ${ctx.runs} new 4 KiB files, A → B`)
+    result.newFileRuns = await newFileLatency({
+      ownerDir,
+      readerDir,
+      runs: ctx.runs,
+      gapMs: ctx.gapMs,
+      pollMs: ctx.pollMs,
+      timeoutMs: 60_000,
+      log,
+    })
+    result.newFileMs = median(result.newFileRuns.filter((v): v is number => v !== null))
+
+    // Figures 5 and 6.
+    result.ownerProc = ownerSampler.stop()
+    result.readerProc = readerSampler.stop()
+    ownerSampler = readerSampler = null
+    result.ownerDisk = await diskUsage(a.dataDir)
+    result.readerDisk = await diskUsage(b.dataDir)
+    result.ok = true
+  } catch (err) {
+    result.error = (err as Error).message
+    log(`spare: FAILED: ${result.error}`)
+  } finally {
+    ownerSampler?.stop()
+    readerSampler?.stop()
+    for (const { d } of [...sides].reverse()) {
+      const clean = await d.stop(15_000)
+      if (!clean) result.notes.push(`${d.name} did not stop within 15 s of SIGTERM (killed)`)
+      else if (d.exitCode !== 0 && d.exitCode !== null) {
+        result.notes.push(`${d.name} exited with code ${d.exitCode} on SIGTERM`)
+      }
+    }
+    if (bootstrap) await bootstrap.destroy()
+    const calls = sides.flatMap((s) => s.cli.calls)
+    if (calls.length) {
+      result.notes.push(
+        `${calls.length} CLI calls, median ${((median(calls) ?? 0) / 1000).toFixed(2)} s each`,
+      )
+    }
+  }
+  return result
+}
