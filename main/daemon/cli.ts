@@ -5,9 +5,8 @@ import path from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { ApiError, type FolderSummary, type NodeStatus, type Peer } from '../../shared/contract.ts'
 import { defaultDataDir } from '../engine/paths.ts'
-import { LOG_LEVELS, type LogLevel } from '../engine/logger.ts'
+import { LOG_LEVELS, type LogLevel } from '../engine/log-levels.ts'
 import { connect, NoDaemonError } from './http-client.ts'
-import { runDaemon } from './daemon.ts'
 import { VERSION } from '../engine/version.ts'
 
 export class UsageError extends Error {}
@@ -118,6 +117,8 @@ export function buildProgram(): Command {
     )
     .action(
       async (opts: { network?: string; port?: number; logLevel?: LogLevel }, cmd: Command) => {
+        // Loaded here so the other commands never load the engine.
+        const { runDaemon } = await import('./daemon.ts')
         process.exitCode = await runDaemon({ dataDir: dataDirOf(cmd), ...opts })
       },
     )

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { API_PATHS, ApiError } from '../../shared/contract.ts'
 import { createClient, toApiError, type SpareClient, type Transport } from '../../shared/client.ts'
-import { API_FILE, TOKEN_FILE, type ApiInfo } from './server.ts'
+import { API_FILE, TOKEN_FILE, type ApiInfo } from './api-files.ts'
 
 export class NoDaemonError extends Error {
   constructor(dataDir: string, detail: string) {

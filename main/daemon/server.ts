@@ -15,9 +15,11 @@ import { API_PATHS, ApiError, WsRequestSchema, type ErrorCode } from '../../shar
 import type { SpareService } from '../engine/api/service.ts'
 import type { Logger } from '../engine/logger.ts'
 import { writeFileAtomic } from '../engine/util/atomic.ts'
+import { findPackageRoot } from '../engine/util/root.ts'
 
-export const TOKEN_FILE = 'api-token'
-export const API_FILE = 'api.json'
+import { API_FILE, TOKEN_FILE, type ApiInfo } from './api-files.ts'
+
+export { API_FILE, TOKEN_FILE, type ApiInfo }
 const SESSION_COOKIE = 'spare_session'
 const MAX_BODY = 1024 * 1024
 
@@ -54,13 +56,10 @@ const MIME: Record<string, string> = {
 }
 
 export function defaultUiDir(): string {
-  return fileURLToPath(new URL('../../renderer/dist', import.meta.url))
-}
-
-export interface ApiInfo {
-  port: number
-  pid: number
-  url: string
+  const root = findPackageRoot(import.meta.url)
+  return root
+    ? path.join(root, 'renderer', 'dist')
+    : fileURLToPath(new URL('../../renderer/dist', import.meta.url))
 }
 
 /** Reads the token, creating it (mode 0600) if absent. */

@@ -4,8 +4,8 @@ import { mkdirSync } from 'node:fs'
 import pino from 'pino'
 
 export type Logger = pino.Logger
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
+export { LOG_LEVELS, type LogLevel } from './log-levels.ts'
+import type { LogLevel } from './log-levels.ts'
 
 export interface OpenedLogger {
   logger: Logger

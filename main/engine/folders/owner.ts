@@ -5,7 +5,7 @@ import { promises as fs, type Dirent, createReadStream, type Stats } from 'node:
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import Hyperdrive from 'hyperdrive'
-import { watch, type FSWatcher } from 'chokidar'
+import { watchFolder, type FolderWatcher } from './watcher.ts'
 import type { LocalChange } from '../../../shared/contract.ts'
 import { Folder, type FolderContext } from './folder.ts'
 import type { FolderRecord } from '../settings.ts'
@@ -42,7 +42,7 @@ export function isIgnoredName(name: string): boolean {
 }
 
 export class OwnerFolder extends Folder {
-  private watcher: FSWatcher | null = null
+  private watcher: FolderWatcher | null = null
   private readonly known = new Map<string, Known>()
   private readonly dirty = new Set<string>()
   private debounce: NodeJS.Timeout | null = null
@@ -89,7 +89,7 @@ export class OwnerFolder extends Folder {
     drive.core.on('peer-remove', () => this.changed())
     await this.loadKnown()
     await fs.mkdir(this.record.path, { recursive: true })
-    this.startWatcher()
+    await this.startWatcher()
     this.ctx.swarm
       .join(drive.discoveryKey)
       .catch((err: Error) => this.log.warn({ err: err.message }, 'join failed'))
@@ -154,29 +154,18 @@ export class OwnerFolder extends Folder {
     this.localBytes = bytes
   }
 
-  private startWatcher(): void {
-    const root = this.record.path
-    this.watcher = watch(root, {
-      ignoreInitial: true,
-      followSymlinks: false,
-      persistent: true,
-      ignored: (p: string) => isIgnoredName(path.basename(p)),
-    })
-    const onPath = (p: string): void => {
-      const rel = path.relative(root, p)
-      if (!rel || rel.startsWith('..')) return
-      this.dirty.add(toDriveKey(rel))
-      this.kick()
-    }
-    this.watcher.on('add', onPath)
-    this.watcher.on('change', onPath)
-    this.watcher.on('unlink', onPath)
-    this.watcher.on('addDir', onPath)
-    this.watcher.on('unlinkDir', onPath)
-    this.watcher.on('error', (err: unknown) => {
-      this.log.warn({ err: String(err) }, 'watcher error; rescanning')
-      this.scheduleFullScan()
-    })
+  private async startWatcher(): Promise<void> {
+    this.watcher = await watchFolder(
+      this.record.path,
+      (keys) => {
+        for (const key of keys) this.dirty.add(key)
+        this.kick()
+      },
+      (err) => {
+        this.log.warn({ err: err.message }, 'watcher error; rescanning')
+        this.scheduleFullScan()
+      },
+    )
   }
 
   private kick(): void {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
 import Hyperdrive, { type DriveEntry } from 'hyperdrive'
 import Hyperblobs from 'hyperblobs'
-import { watch, type FSWatcher } from 'chokidar'
+import { watchFolder, type FolderWatcher } from './watcher.ts'
 import type { LocalChange } from '../../../shared/contract.ts'
 import { Folder, isDiskFull, type FolderContext } from './folder.ts'
 import type { FolderRecord } from '../settings.ts'
@@ -22,12 +22,13 @@ import {
 } from './safe-path.ts'
 import { parseRemoteEntry, type RemoteEntry } from './entry.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
-import { isIgnoredName } from './owner.ts'
 
 const PARALLEL_FILES = 8
 const INDEX_SAVE_MS = 1000
 const DISK_FULL_RETRY_MS = 3000
 const LOCAL_DEBOUNCE_MS = 100
+/** Blocks of old versions between wanted ranges are fetched too when the hole is this small. */
+const RANGE_GAP_BLOCKS = 16
 
 /** What this device last wrote for a path: tells a reader's own edits from the owner's. */
 interface IndexRecord {
@@ -49,7 +50,7 @@ export class ReaderFolder extends Folder {
   private appliedVersion = 0
   private readonly local = new Map<string, LocalChange['kind']>()
   private blobs: Hyperblobs | null = null
-  private watcher: FSWatcher | null = null
+  private watcher: FolderWatcher | null = null
   private running: Promise<void> | null = null
   private again = false
   private saveTimer: NodeJS.Timeout | null = null
@@ -101,7 +102,7 @@ export class ReaderFolder extends Folder {
         done()
         this.schedule()
       })
-    this.startWatcher()
+    await this.startWatcher()
     this.state = 'syncing'
     this.schedule()
   }
@@ -346,12 +347,13 @@ export class ReaderFolder extends Folder {
     for (const e of dirs) await this.applyDir(e)
     // Follow the order of the blobs core so reads hit blocks as they arrive.
     files.sort((a, b) => (a.blob?.blockOffset ?? 0) - (b.blob?.blockOffset ?? 0))
-    const ranges = files.filter((f) => f.blob && f.blob.blockLength > 0 && this.needsWrite(f))
-    const downloads = ranges.map((f) =>
-      this.blobs!.core.download({
-        start: f.blob!.blockOffset,
-        end: f.blob!.blockOffset + f.blob!.blockLength,
-      }),
+    // One download per run of neighbouring blocks, not one per file: thousands of small ranges
+    // cost the replicator more than the blocks themselves.
+    const wanted = files
+      .filter((f) => f.blob && f.blob.blockLength > 0 && this.needsWrite(f))
+      .map((f) => [f.blob!.blockOffset, f.blob!.blockOffset + f.blob!.blockLength] as const)
+    const downloads = mergeRanges(wanted, RANGE_GAP_BLOCKS).map(([start, end]) =>
+      this.blobs!.core.download({ start, end }),
     )
     try {
       let next = 0
@@ -562,26 +564,19 @@ export class ReaderFolder extends Folder {
 
   // ---- local changes (the reader's own edits) ----
 
-  private startWatcher(): void {
-    const root = this.record.path
-    this.watcher = watch(root, {
-      ignoreInitial: true,
-      followSymlinks: false,
-      ignored: (p: string) => isIgnoredName(path.basename(p)),
-    })
-    const onPath = (p: string): void => {
-      const rel = path.relative(root, p)
-      if (!rel || rel.startsWith('..')) return
-      this.localDirty.add(toDriveKey(rel))
-      if (this.localTimer) return
-      this.localTimer = setTimeout(() => {
-        this.localTimer = null
-        this.classifyDirty().catch(() => {})
-      }, LOCAL_DEBOUNCE_MS)
-    }
-    for (const ev of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const)
-      this.watcher.on(ev, onPath)
-    this.watcher.on('error', (err: unknown) => this.log.warn({ err: String(err) }, 'watcher error'))
+  private async startWatcher(): Promise<void> {
+    this.watcher = await watchFolder(
+      this.record.path,
+      (keys) => {
+        for (const key of keys) this.localDirty.add(key)
+        if (this.localTimer) return
+        this.localTimer = setTimeout(() => {
+          this.localTimer = null
+          this.classifyDirty().catch(() => {})
+        }, LOCAL_DEBOUNCE_MS)
+      },
+      (err) => this.log.warn({ err: err.message }, 'watcher error'),
+    )
   }
 
   private markLocal(key: string): void {
@@ -620,6 +615,21 @@ export class ReaderFolder extends Folder {
     if (!rec) return e && matchesRemote(st, e) ? null : 'added'
     return matchesRecord(st, rec) ? null : 'modified'
   }
+}
+
+/** Merges sorted [start, end) ranges whose gap is at most `gap` blocks. */
+export function mergeRanges(
+  ranges: ReadonlyArray<readonly [number, number]>,
+  gap: number,
+): Array<[number, number]> {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0])
+  const out: Array<[number, number]> = []
+  for (const [start, end] of sorted) {
+    const last = out[out.length - 1]
+    if (last && start <= last[1] + gap) last[1] = Math.max(last[1], end)
+    else out.push([start, end])
+  }
+  return out
 }
 
 async function lstatOrNull(p: string): Promise<Stats | null> {
