@@ -1,0 +1,533 @@
+// End-to-end tests of the web UI: two real daemons on a local HyperDHT testnet, each driven
+// through its own web UI in Debian's Chromium (playwright-core). Screenshots of every screen land
+// in test/e2e/screenshots/ (git-ignored). Run offline, so nothing can reach the public DHT:
+//   /work/shared/tools/offline npx vitest run --project e2e
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { promises as fs } from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import type { FolderSummary } from '../../shared/contract.ts'
+import {
+  Cleanup,
+  ROOT,
+  localTestnet,
+  snapshotTree,
+  startDaemon,
+  tempDir,
+  waitForSameTree,
+  type TestDaemon,
+} from '../helpers/daemon.ts'
+import {
+  SCREENSHOTS,
+  apiUrl,
+  ensureRendererBuilt,
+  folderCard,
+  folderListLoaded,
+  launchBrowser,
+  loginLink,
+  newPage,
+  openUi,
+  printedLoginLink,
+  screenshot,
+  stat,
+  textOf,
+  tryWebSocket,
+} from './browser.ts'
+
+const SYNC_TIMEOUT = 60_000
+
+// One testnet and one browser for the file; daemons, contexts and folders are per test.
+const suite = new Cleanup()
+let network: string
+let browser: Browser
+let cleanup: Cleanup
+
+beforeAll(async () => {
+  await ensureRendererBuilt()
+  await fs.mkdir(SCREENSHOTS, { recursive: true })
+  network = await localTestnet(suite)
+  browser = await launchBrowser(suite)
+})
+afterAll(async () => {
+  await suite.run()
+})
+beforeEach(() => {
+  cleanup = new Cleanup()
+})
+afterEach(async () => {
+  await cleanup.run()
+})
+
+async function shareWithCli(
+  daemon: TestDaemon,
+  dir: string,
+): Promise<{ invite: string; folder: FolderSummary }> {
+  return daemon.json<{ invite: string; folder: FolderSummary }>(['share', dir])
+}
+
+/** A folder to share, with hello.txt in it; its name is the folder's basename. */
+async function sourceFolder(content = 'hello from A\n'): Promise<{ dir: string; name: string }> {
+  const dir = await tempDir(cleanup, 'spare-src-')
+  await fs.writeFile(path.join(dir, 'hello.txt'), content)
+  return { dir, name: path.basename(dir) }
+}
+
+async function readOrNull(file: string): Promise<string | null> {
+  return fs.readFile(file, 'utf8').catch(() => null)
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    () => true,
+    () => false,
+  )
+}
+
+describe('web UI: login', () => {
+  it('refuses the app and the WebSocket without a session, and a login link works once', async () => {
+    const daemon = await startDaemon(cleanup, network)
+    const base = await apiUrl(daemon)
+    const wsUrl = `${base.replace(/^http/, 'ws')}/api/ws`
+
+    // No cookie: GET / is the 401 help page, not the app.
+    const anon = await newPage(browser, cleanup)
+    const res = await anon.page.goto(`${base}/`)
+    expect(res?.status()).toBe(401)
+    expect(await anon.page.locator('body').innerText()).toContain('needs a login link')
+    expect(await anon.page.locator('#root').count()).toBe(0)
+    expect(await anon.page.locator('script').count()).toBe(0)
+    // The app's files are refused too.
+    const assets = await fs.readdir(path.join(ROOT, 'renderer', 'dist', 'assets'))
+    expect(assets.some((f) => f.endsWith('.js'))).toBe(true)
+    for (const p of ['/index.html', '/favicon.svg', ...assets.map((f) => `/assets/${f}`)]) {
+      const r = await anon.page.request.get(`${base}${p}`)
+      expect(r.status(), p).toBe(401)
+    }
+    // The API refuses a cookieless call from the page's own origin.
+    const call = await anon.page.evaluate(
+      async (url) =>
+        (
+          await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ method: 'folders.list', params: {} }),
+          })
+        ).status,
+      `${base}/api/call`,
+    )
+    expect(call).toBe(401)
+    // A WebSocket from the page's origin, without the cookie, never opens.
+    expect(await tryWebSocket(anon.page, wsUrl)).toBe('error')
+
+    // The link printed at start logs in once: the app loads and its WebSocket opens.
+    const link = printedLoginLink(daemon)
+    const user = await newPage(browser, cleanup)
+    const login = await user.page.goto(link)
+    expect(login?.status()).toBe(200)
+    expect(new URL(user.page.url()).pathname).toBe('/')
+    await user.page.getByRole('heading', { level: 1, name: 'Folders' }).waitFor()
+    await folderListLoaded(user.page)
+    expect(await tryWebSocket(user.page, wsUrl)).toBe('open')
+    // The session cookie is HttpOnly: page scripts cannot read it.
+    expect(await user.page.evaluate(() => document.cookie)).not.toContain('spare_session')
+    const cookies = await user.context.cookies(base)
+    expect(cookies.find((c) => c.name === 'spare_session')).toMatchObject({
+      httpOnly: true,
+      sameSite: 'Strict',
+    })
+
+    expect(user.problems).toEqual([])
+
+    // The same link again, from another browser: refused, and no session comes with it.
+    const replay = await newPage(browser, cleanup)
+    const again = await replay.page.goto(link)
+    expect(again?.status()).toBe(401)
+    expect(await replay.page.locator('body').innerText()).toMatch(/login link is not valid/i)
+    expect(await replay.context.cookies(base)).toEqual([])
+    expect((await replay.page.goto(`${base}/`))?.status()).toBe(401)
+    expect(await tryWebSocket(replay.page, wsUrl)).toBe('error')
+    // …and from the browser that used it (a replay must not mint a second session either).
+    const before = await user.context.cookies(base)
+    expect((await user.page.goto(link))?.status()).toBe(401)
+    expect(await user.context.cookies(base)).toEqual(before)
+
+    // A fresh link from `spare ui --json` works, once.
+    const fresh = await loginLink(daemon)
+    expect(fresh).toMatch(new RegExp(`^${base}/auth\\?code=[0-9a-f]+$`))
+    expect((await replay.page.goto(fresh))?.status()).toBe(200)
+    await replay.page.getByRole('heading', { level: 1, name: 'Folders' }).waitFor()
+    const third = await newPage(browser, cleanup)
+    expect((await third.page.goto(fresh))?.status()).toBe(401)
+  })
+
+  it('refuses a logged-in browser’s requests from another origin on the same host', async () => {
+    const daemon = await startDaemon(cleanup, network)
+    const base = await apiUrl(daemon)
+    const wsUrl = `${base.replace(/^http/, 'ws')}/api/ws`
+    const ui = await openUi(browser, cleanup, daemon)
+    await folderListLoaded(ui.page)
+    const mine = await tempDir(cleanup, 'spare-mine-')
+    const theirs = await tempDir(cleanup, 'spare-theirs-')
+
+    // A "simple" cross-site-style request (no CORS preflight) that would share a folder.
+    const simpleShare = (page: Page, dir: string) =>
+      page.evaluate(
+        async ([url, body]) => {
+          try {
+            const r = await fetch(url, {
+              method: 'POST',
+              mode: 'no-cors',
+              credentials: 'include',
+              headers: { 'content-type': 'text/plain' },
+              body,
+            })
+            return r.type
+          } catch (err) {
+            return `failed: ${String(err)}`
+          }
+        },
+        [
+          `${base}/api/call`,
+          JSON.stringify({ method: 'folders.share', params: { path: dir } }),
+        ] as const,
+      )
+
+    // Control: from the daemon's own origin, with the session, the request does share.
+    expect(await simpleShare(ui.page, mine)).not.toMatch(/^failed/)
+    await expect
+      .poll(async () => (await daemon.folders()).map((f) => f.path), { timeout: 15_000 })
+      .toEqual([mine])
+
+    // Another web page on 127.0.0.1 (another port is the same site, so the SameSite cookie
+    // goes along): only the daemon's Origin check stands between it and the API.
+    const evil = http.createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html')
+      res.end('<!doctype html><title>elsewhere</title><p>elsewhere</p>')
+    })
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', () => resolve()))
+    cleanup.add(() => new Promise<void>((resolve) => evil.close(() => resolve())))
+    const addr = evil.address()
+    const evilPort = typeof addr === 'object' && addr ? addr.port : 0
+    const other = await ui.context.newPage()
+    await other.goto(`http://127.0.0.1:${evilPort}/`)
+    expect(await tryWebSocket(other, wsUrl)).toBe('error')
+    expect(await simpleShare(other, theirs)).toBe('opaque')
+    // Give a wrongly accepted request time to land before checking that it did not.
+    await new Promise((r) => setTimeout(r, 1000))
+    expect((await daemon.folders()).map((f) => f.path)).toEqual([mine])
+    // The logged-in page itself is unaffected.
+    expect(await tryWebSocket(ui.page, wsUrl)).toBe('open')
+  })
+})
+
+describe('web UI: sharing between two daemons', () => {
+  it('shares a folder from A’s UI, joins it from B’s UI, and shows live updates', async () => {
+    const a = await startDaemon(cleanup, network)
+    const b = await startDaemon(cleanup, network)
+    const src = await sourceFolder('hello from A\n')
+    const dst = path.join(await tempDir(cleanup, 'spare-dst-'), 'joined')
+
+    // A: log in, empty state, share by path.
+    const uiA = await openUi(browser, cleanup, a)
+    const pageA = uiA.page
+    await pageA.getByRole('heading', { name: 'No folders yet' }).waitFor()
+    await pageA.getByRole('button', { name: 'Share a folder' }).click()
+    const shareDialog = pageA.getByRole('dialog', { name: 'Share a folder' })
+    await shareDialog.getByLabel('Folder path').fill(src.dir)
+    await screenshot(pageA, 'share-dialog')
+    await shareDialog.getByRole('button', { name: 'Share', exact: true }).click()
+    const shared = pageA.getByRole('dialog', { name: `“${src.name}” is shared` })
+    await shared.waitFor()
+    const invite = await textOf(shared.getByTestId('invite-text'))
+    expect(invite).toMatch(/^spare1[a-z0-9]+$/)
+    const qr = shared.getByRole('img', { name: `QR code of the invite to ${src.name}` })
+    await qr.waitFor()
+    expect(await qr.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0)
+    await shared.getByRole('button', { name: 'Done' }).click()
+    await shared.waitFor({ state: 'detached' })
+    const cardA = folderCard(pageA, src.name)
+    await cardA.waitFor()
+    expect(await cardA.getByText('Owner').count()).toBe(1)
+    expect(await pageA.getByRole('heading', { name: 'No folders yet' }).count()).toBe(0)
+    const [ownerFolder] = await a.folders()
+    expect(ownerFolder).toMatchObject({ name: src.name, path: src.dir, role: 'owner' })
+    expect(await cardA.getAttribute('data-folder-id')).toBe(ownerFolder?.id)
+
+    // B: its own login link, in a separate browser context.
+    const uiB = await openUi(browser, cleanup, b)
+    const pageB = uiB.page
+    await pageB.getByRole('heading', { name: 'No folders yet' }).waitFor()
+    await pageB.getByRole('button', { name: 'Join a folder' }).click()
+    const joinDialog = pageB.getByRole('dialog', { name: 'Join a folder' })
+    await joinDialog.getByLabel('Invite').fill(invite)
+    await joinDialog.getByLabel('Destination path').fill(dst)
+    await joinDialog.getByRole('button', { name: 'Join', exact: true }).click()
+    await joinDialog.waitFor({ state: 'detached' })
+    expect(await textOf(pageB.getByRole('status').filter({ hasText: 'Joined' }))).toContain(
+      `Joined “${src.name}”`,
+    )
+    const cardB = folderCard(pageB, src.name)
+    await cardB.waitFor()
+    expect(await cardB.getByText('Reader').count()).toBe(1)
+    expect(await cardB.getAttribute('data-folder-id')).toBe(ownerFolder?.id)
+
+    // The file arrives on B's disk and B's card settles idle with it counted.
+    await expect
+      .poll(() => readOrNull(path.join(dst, 'hello.txt')), { timeout: SYNC_TIMEOUT })
+      .toBe('hello from A\n')
+    await expect
+      .poll(() => cardB.getAttribute('data-state'), { timeout: SYNC_TIMEOUT })
+      .toBe('idle')
+    await expect.poll(() => textOf(stat(cardB, 'Files')), { timeout: SYNC_TIMEOUT }).toBe('1')
+    await expect.poll(() => textOf(stat(cardB, 'Size')), { timeout: SYNC_TIMEOUT }).toBe('13 B')
+    await expect.poll(() => textOf(stat(cardB, 'Peers')), { timeout: SYNC_TIMEOUT }).toBe('1')
+    await expect.poll(() => textOf(stat(cardA, 'Peers')), { timeout: SYNC_TIMEOUT }).toBe('1')
+    await screenshot(pageB, 'folders-reader')
+
+    // A new file at A's folder on disk: both cards count it, B gets it on disk.
+    await fs.writeFile(path.join(src.dir, 'second.txt'), 'a second file\n')
+    await expect.poll(() => textOf(stat(cardA, 'Files')), { timeout: SYNC_TIMEOUT }).toBe('2')
+    await expect.poll(() => textOf(stat(cardB, 'Files')), { timeout: SYNC_TIMEOUT }).toBe('2')
+    await expect
+      .poll(() => readOrNull(path.join(dst, 'second.txt')), { timeout: SYNC_TIMEOUT })
+      .toBe('a second file\n')
+    await expect
+      .poll(() => cardB.getAttribute('data-state'), { timeout: SYNC_TIMEOUT })
+      .toBe('idle')
+    await waitForSameTree(src.dir, dst)
+    // The card's numbers are the node's numbers.
+    const [readerFolder] = await b.folders()
+    expect(readerFolder).toMatchObject({ files: 2, role: 'reader', state: 'idle', path: dst })
+    expect(await textOf(stat(cardB, 'Version'))).toBe(String(readerFolder?.version))
+
+    expect(uiA.problems).toEqual([])
+    expect(uiB.problems).toEqual([])
+  })
+})
+
+describe('web UI: bad input', () => {
+  it('shows the engine’s errors inline and adds nothing', async () => {
+    const daemon = await startDaemon(cleanup, network)
+    const scratch = await tempDir(cleanup, 'spare-bad-')
+    const dst = path.join(scratch, 'never-created')
+    const ui = await openUi(browser, cleanup, daemon)
+    const { page } = ui
+    await page.getByRole('heading', { name: 'No folders yet' }).waitFor()
+
+    // Join: garbage, then something shaped like an invite whose checksum is wrong.
+    await page.getByRole('button', { name: 'Join a folder' }).click()
+    const join = page.getByRole('dialog', { name: 'Join a folder' })
+    const cases: Array<[string, string]> = [
+      ['this is not an invite', 'not a Spare invite'],
+      ['spare1' + 'y'.repeat(120), 'checksum does not match'],
+    ]
+    for (const [garbage, reason] of cases) {
+      await join.getByLabel('Invite').fill(garbage)
+      await join.getByLabel('Destination path').fill(dst)
+      await join.getByRole('button', { name: 'Join', exact: true }).click()
+      const alert = join.getByRole('alert')
+      await alert.filter({ hasText: reason }).waitFor()
+      expect(await textOf(alert)).toMatch(/^Couldn’t join this folder\s*invalid invite: /)
+      expect(await join.isVisible()).toBe(true)
+    }
+    await screenshot(page, 'join-dialog-error')
+    // An empty invite is caught next to the field, before anything is sent.
+    await join.getByLabel('Invite').fill('   ')
+    await join.getByRole('button', { name: 'Join', exact: true }).click()
+    await join.getByText('An invite is required.').waitFor()
+    expect(await join.getByLabel('Invite').getAttribute('aria-invalid')).toBe('true')
+    await join.getByRole('button', { name: 'Cancel' }).click()
+    await join.waitFor({ state: 'detached' })
+
+    // Share: a path that does not exist, then a relative one.
+    await page.getByRole('button', { name: 'Share a folder' }).click()
+    const share = page.getByRole('dialog', { name: 'Share a folder' })
+    const missing = path.join(scratch, 'does-not-exist')
+    await share.getByLabel('Folder path').fill(missing)
+    await share.getByRole('button', { name: 'Share', exact: true }).click()
+    const shareAlert = share.getByRole('alert')
+    await shareAlert.filter({ hasText: 'no such folder' }).waitFor()
+    expect(await textOf(shareAlert)).toContain(`Couldn’t share this folder`)
+    expect(await textOf(shareAlert)).toContain(missing)
+    await screenshot(page, 'share-dialog-error')
+    await share.getByLabel('Folder path').fill('relative/path')
+    await share.getByRole('button', { name: 'Share', exact: true }).click()
+    await shareAlert.filter({ hasText: 'must be absolute' }).waitFor()
+    await page.keyboard.press('Escape')
+    await share.waitFor({ state: 'detached' })
+
+    // Nothing was added: not in the UI, not in the node, not on disk.
+    expect(await page.getByRole('heading', { name: 'No folders yet' }).isVisible()).toBe(true)
+    expect(await page.getByRole('article').count()).toBe(0)
+    expect(await daemon.folders()).toEqual([])
+    expect(await exists(dst)).toBe(false)
+    expect(await exists(missing)).toBe(false)
+    await page.reload()
+    await page.getByRole('heading', { name: 'No folders yet' }).waitFor()
+    // The engine's refusals are answers, not failures of the page.
+    expect(ui.problems).toEqual([])
+  })
+})
+
+describe('web UI: stop syncing', () => {
+  it('removes the card after confirming, and leaves the files on disk', async () => {
+    const a = await startDaemon(cleanup, network)
+    const b = await startDaemon(cleanup, network)
+    const src = await sourceFolder()
+    await fs.mkdir(path.join(src.dir, 'sub'))
+    await fs.writeFile(path.join(src.dir, 'sub', 'deep.txt'), 'deep\n')
+    const dst = path.join(await tempDir(cleanup, 'spare-dst-'), 'joined')
+    const { invite, folder } = await shareWithCli(a, src.dir)
+    expect((await b.cli(['join', invite, dst])).code).toBe(0)
+    await waitForSameTree(src.dir, dst, SYNC_TIMEOUT)
+
+    const uiB = await openUi(browser, cleanup, b)
+    const pageB = uiB.page
+    const cardB = folderCard(pageB, src.name)
+    await expect
+      .poll(() => cardB.getAttribute('data-state'), { timeout: SYNC_TIMEOUT })
+      .toBe('idle')
+
+    // Cancel keeps the folder.
+    await cardB.getByRole('button', { name: 'Stop syncing' }).click()
+    const confirm = pageB.getByRole('dialog', { name: `Stop syncing “${src.name}”?` })
+    expect(await confirm.getByText(dst, { exact: true }).count()).toBe(1)
+    await screenshot(pageB, 'stop-syncing-dialog')
+    await confirm.getByRole('button', { name: 'Cancel' }).click()
+    await confirm.waitFor({ state: 'detached' })
+    expect(await cardB.isVisible()).toBe(true)
+    expect((await b.folders()).map((f) => f.id)).toEqual([folder.id])
+
+    // Confirming removes it.
+    const before = await snapshotTree(dst)
+    await cardB.getByRole('button', { name: 'Stop syncing' }).click()
+    await confirm.getByRole('button', { name: 'Stop syncing' }).click()
+    await confirm.waitFor({ state: 'detached' })
+    await cardB.waitFor({ state: 'detached' })
+    await pageB
+      .getByRole('status')
+      .filter({ hasText: `Stopped syncing “${src.name}”` })
+      .waitFor()
+    await pageB.getByRole('heading', { name: 'No folders yet' }).waitFor()
+    expect(await b.folders()).toEqual([])
+    expect(await snapshotTree(dst)).toEqual(before)
+    expect(await readOrNull(path.join(dst, 'hello.txt'))).toBe('hello from A\n')
+    // It stays gone after a reload (the node forgot it, not just the page).
+    await pageB.reload()
+    await folderListLoaded(pageB)
+    expect(await folderCard(pageB, src.name).count()).toBe(0)
+
+    // The owner can stop too; its files stay as well.
+    const uiA = await openUi(browser, cleanup, a)
+    const cardA = folderCard(uiA.page, src.name)
+    await cardA.getByRole('button', { name: 'Stop syncing' }).click()
+    const confirmA = uiA.page.getByRole('dialog', { name: `Stop syncing “${src.name}”?` })
+    await confirmA.getByRole('button', { name: 'Stop syncing' }).click()
+    await cardA.waitFor({ state: 'detached' })
+    expect(await a.folders()).toEqual([])
+    expect(await readOrNull(path.join(src.dir, 'sub', 'deep.txt'))).toBe('deep\n')
+
+    expect(uiA.problems).toEqual([])
+    expect(uiB.problems).toEqual([])
+  })
+})
+
+describe('web UI: connection', () => {
+  it('shows the not-connected banner when the daemon goes away', async () => {
+    const daemon = await startDaemon(cleanup, network)
+    const ui = await openUi(browser, cleanup, daemon)
+    await folderListLoaded(ui.page)
+    const banner = ui.page.getByRole('alert').filter({ hasText: 'Not connected to the Spare node' })
+    expect(await banner.count()).toBe(0)
+    expect(await daemon.stop()).toBe(0)
+    await banner.waitFor()
+    expect(await textOf(banner)).toContain('spare daemon')
+    await screenshot(ui.page, 'not-connected')
+  })
+})
+
+describe('web UI: screenshots', () => {
+  it('captures every screen, light and dark', async () => {
+    const a = await startDaemon(cleanup, network)
+    const b = await startDaemon(cleanup, network)
+
+    const light = await openUi(browser, cleanup, a, { colorScheme: 'light' })
+    const page = light.page
+    await page.getByRole('heading', { name: 'No folders yet' }).waitFor()
+    await screenshot(page, 'folders-empty')
+
+    const src = await sourceFolder()
+    await fs.writeFile(path.join(src.dir, 'notes.md'), '# notes\n'.repeat(200))
+    const { invite } = await shareWithCli(a, src.dir)
+    const dst = path.join(await tempDir(cleanup, 'spare-dst-'), 'joined')
+    expect((await b.cli(['join', invite, dst])).code).toBe(0)
+    await waitForSameTree(src.dir, dst, SYNC_TIMEOUT)
+
+    const card = folderCard(page, src.name)
+    await expect.poll(() => textOf(stat(card, 'Peers')), { timeout: SYNC_TIMEOUT }).toBe('1')
+    await screenshot(page, 'folders')
+
+    await card.getByRole('button', { name: 'Invite' }).click()
+    const inviteDialog = page.getByRole('dialog', { name: `Invite to “${src.name}”` })
+    expect(await textOf(inviteDialog.getByTestId('invite-text'))).toBe(invite)
+    const qr = inviteDialog.getByRole('img', { name: /^QR code of the invite/ })
+    await qr.waitFor()
+    expect(await qr.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0)
+    await screenshot(page, 'invite-dialog')
+    await inviteDialog.getByRole('button', { name: 'Done' }).click()
+
+    await page.getByRole('button', { name: 'Join a folder' }).click()
+    const joinDialog = page.getByRole('dialog', { name: 'Join a folder' })
+    await joinDialog.getByLabel('Invite').waitFor()
+    await screenshot(page, 'join-dialog')
+    await joinDialog.getByRole('button', { name: 'Cancel' }).click()
+
+    await page.getByRole('link', { name: 'Network' }).click()
+    await page.getByRole('heading', { level: 1, name: 'Network' }).waitFor()
+    const peers = page.getByRole('list', { name: 'Peers' })
+    await peers.waitFor({ timeout: SYNC_TIMEOUT })
+    expect(await peers.getByRole('listitem', { name: /^Peer / }).count()).toBe(1)
+    expect(await textOf(page.getByTestId('node-id'))).toMatch(/\S{16,}/)
+    await screenshot(page, 'network')
+
+    await page.getByRole('link', { name: 'Settings' }).click()
+    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor()
+    expect(await textOf(page.getByTestId('data-dir'))).toBe(a.dataDir)
+    await screenshot(page, 'settings')
+    expect(light.problems).toEqual([])
+
+    // Dark: the system preference is followed by default.
+    const dark = await openUi(browser, cleanup, b, { colorScheme: 'dark' })
+    const darkPage = dark.page
+    const darkCard = folderCard(darkPage, src.name)
+    await expect
+      .poll(() => darkCard.getAttribute('data-state'), { timeout: SYNC_TIMEOUT })
+      .toBe('idle')
+    const background = await darkPage.evaluate(
+      () => getComputedStyle(document.body).backgroundColor,
+    )
+    expect(background).not.toMatch(/rgb\(255, 255, 255\)/)
+    await screenshot(darkPage, 'folders-dark')
+    await darkPage.getByRole('link', { name: 'Network' }).click()
+    await darkPage.getByRole('list', { name: 'Peers' }).waitFor({ timeout: SYNC_TIMEOUT })
+    await screenshot(darkPage, 'network-dark')
+    await darkPage.getByRole('link', { name: 'Settings' }).click()
+    await darkPage.getByTestId('data-dir').waitFor()
+    await screenshot(darkPage, 'settings-dark')
+    expect(dark.problems).toEqual([])
+
+    // Narrow window: the nav becomes a top bar.
+    const narrow = await openUi(browser, cleanup, a, { viewport: { width: 390, height: 844 } })
+    await folderCard(narrow.page, src.name).waitFor()
+    await screenshot(narrow.page, 'folders-narrow')
+    await folderCard(narrow.page, src.name).getByRole('button', { name: 'Invite' }).click()
+    await narrow.page.getByRole('img', { name: /^QR code of the invite/ }).waitFor()
+    await screenshot(narrow.page, 'invite-dialog-narrow')
+    expect(narrow.problems).toEqual([])
+
+    const files = await fs.readdir(SCREENSHOTS)
+    for (const name of ['folders-empty', 'folders', 'invite-dialog', 'join-dialog', 'network'])
+      expect(files).toContain(`${name}.png`)
+  })
+})
