@@ -243,12 +243,13 @@ export class SpareNode extends EventEmitter {
         if (f.drive?.core.peers.some((cp) => cp.remotePublicKey.equals(p.conn.remotePublicKey)))
           folders.push(f.id)
       }
+      const t = this.swarm.traffic.get(p.id)
       out.push({
         id: p.id,
         folders,
         connectedAt: p.connectedAt.toISOString(),
-        bytesUp: 0,
-        bytesDown: 0,
+        bytesUp: t?.up ?? 0,
+        bytesDown: t?.down ?? 0,
       })
     }
     return out

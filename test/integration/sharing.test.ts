@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import type { FolderSummary } from '../../shared/contract.ts'
+import type { FolderSummary, Peer } from '../../shared/contract.ts'
 import {
   Cleanup,
   localTestnet,
@@ -93,6 +93,13 @@ describe('sharing a folder', () => {
     })
     expect(f1!.peers).toBeGreaterThan(0)
     expect(f1!.localChanges).toEqual([])
+    // Peer bookkeeping: the reader received the content, the owner sent it.
+    const readerPeers = await r1.json<Peer[]>(['peers'])
+    expect(
+      readerPeers.some((p) => p.folders.includes(folder.id) && p.bytesDown > 6 * 1024 * 1024),
+    ).toBe(true)
+    const ownerPeers = await owner.json<Peer[]>(['peers'])
+    expect(ownerPeers.reduce((n, p) => n + p.bytesUp, 0)).toBeGreaterThan(6 * 1024 * 1024)
 
     // Live changes: add, change, delete, move a file and a folder, chmod.
     await fs.writeFile(path.join(src, 'added.txt'), 'new file\n')

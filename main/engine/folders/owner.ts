@@ -83,8 +83,10 @@ export class OwnerFolder extends Folder {
       encryptionKey: Buffer.from(encryptionKey, 'hex'),
     })
     await drive.ready()
-    await drive.getBlobs()
+    const blobs = await drive.getBlobs()
     this.drive = drive
+    this.ctx.swarm.countTraffic(drive.core)
+    this.ctx.swarm.countTraffic(blobs.core)
     drive.core.on('peer-add', () => this.changed())
     drive.core.on('peer-remove', () => this.changed())
     await this.loadKnown()

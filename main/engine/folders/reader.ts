@@ -87,6 +87,11 @@ export class ReaderFolder extends Folder {
     })
     await drive.ready()
     this.drive = drive
+    this.ctx.swarm.countTraffic(drive.core)
+    drive.getBlobs().then(
+      (blobs) => this.ctx.swarm.countTraffic(blobs.core),
+      () => {},
+    )
     drive.core.on('append', () => this.schedule())
     drive.core.on('peer-add', () => {
       this.changed()

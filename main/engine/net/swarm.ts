@@ -4,6 +4,8 @@ import { EventEmitter } from 'node:events'
 import Hyperswarm, { type Discovery, type SwarmConnection } from 'hyperswarm'
 import type HyperDHT from 'hyperdht'
 import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import type { HypercorePeer } from 'hypercore'
 import type { Logger } from '../logger.ts'
 
 export interface PeerRecord {
@@ -12,9 +14,16 @@ export interface PeerRecord {
   conn: SwarmConnection
 }
 
+/** Bytes of Hypercore blocks sent to and received from each peer (by its public key, hex). */
+export interface PeerTraffic {
+  up: number
+  down: number
+}
+
 export class Swarm extends EventEmitter {
   readonly swarm: Hyperswarm
   readonly peers = new Map<string, PeerRecord>()
+  readonly traffic = new Map<string, PeerTraffic>()
   private readonly topics = new Map<string, { refs: number; discovery: Discovery }>()
   private closed = false
 
@@ -62,6 +71,19 @@ export class Swarm extends EventEmitter {
     const discovery = this.swarm.join(topic, { server: true, client: true })
     this.topics.set(k, { refs: 1, discovery })
     await discovery.flushed()
+  }
+
+  /** Counts block traffic of a core (a folder's db and blobs cores) per peer. */
+  countTraffic(core: Hypercore): void {
+    const add = (peer: HypercorePeer, up: number, down: number): void => {
+      const id = peer.remotePublicKey.toString('hex')
+      const t = this.traffic.get(id) ?? { up: 0, down: 0 }
+      t.up += up
+      t.down += down
+      this.traffic.set(id, t)
+    }
+    core.on('upload', (_index, byteLength, peer) => add(peer, byteLength, 0))
+    core.on('download', (_index, byteLength, peer) => add(peer, 0, byteLength))
   }
 
   /** Re-announces and looks up every joined topic now (after the DHT changed shape). */
