@@ -199,6 +199,45 @@ describe('sharing a folder', () => {
     expect(await fs.readFile(path.join(dst, copy!), 'utf8')).toBe('reader edit\n')
   })
 
+  it('keeps no plaintext name or content in any data directory', async () => {
+    const src = await tempDir(cleanup, 'spare-src-')
+    const secretName = 'quarterly-secret-plan-7f3a.txt'
+    const secretText = 'the launch code is tangerine-42, do not tell anyone\n'.repeat(20)
+    await fs.mkdir(path.join(src, 'private-folder-name-91c2'))
+    await fs.writeFile(path.join(src, 'private-folder-name-91c2', secretName), secretText)
+    const owner = await startDaemon(cleanup, network)
+    const reader = await startDaemon(cleanup, network)
+    const { invite } = await share(owner, src)
+    const dst = path.join(await tempDir(cleanup), 'mirror')
+    await reader.cli(['join', invite, dst])
+    await waitForSameTree(src, dst)
+    await owner.stop()
+    await reader.stop()
+    const needles = ['quarterly-secret-plan', 'private-folder-name-91c2', 'tangerine-42'].map((n) =>
+      Buffer.from(n),
+    )
+    async function grep(dir: string): Promise<string[]> {
+      const hits: string[] = []
+      for (const d of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+        if (!d.isFile()) continue
+        const file = path.join(d.parentPath, d.name)
+        if (
+          file.includes(`${path.sep}logs${path.sep}`) ||
+          file.endsWith('settings.json') ||
+          file.endsWith('index.json')
+        )
+          continue
+        const buf = await fs.readFile(file)
+        for (const n of needles) if (buf.includes(n)) hits.push(`${file}: ${n.toString()}`)
+      }
+      return hits
+    }
+    // The cores (blocks, tree, headers) are encrypted at rest too; only the local settings, the
+    // reader's own index of the folder it mirrors, and the logs may name paths.
+    expect(await grep(owner.dataDir)).toEqual([])
+    expect(await grep(reader.dataDir)).toEqual([])
+  })
+
   it('stops syncing on unshare and leaves the files on disk', async () => {
     const src = await tempDir(cleanup, 'spare-src-')
     await fs.writeFile(path.join(src, 'keep.txt'), 'keep me\n')
