@@ -16,7 +16,8 @@ export const FolderIdSchema = z
 export const FolderRoleSchema = z.enum(['owner', 'reader'])
 export type FolderRole = z.infer<typeof FolderRoleSchema>
 
-export const FolderStateSchema = z.enum(['scanning', 'syncing', 'idle', 'error'])
+/** 'paused': syncing is paused node-wide (no network); an owner still records local changes. */
+export const FolderStateSchema = z.enum(['scanning', 'syncing', 'idle', 'error', 'paused'])
 export type FolderState = z.infer<typeof FolderStateSchema>
 
 export const LocalChangeSchema = z.object({
@@ -62,6 +63,8 @@ export const NodeStatusSchema = z.object({
   }),
   peers: z.number().int().nonnegative(),
   folders: z.number().int().nonnegative(),
+  /** Syncing paused node-wide: no folder talks to the network until resumed. Survives restarts. */
+  paused: z.boolean(),
   uptime: z.number().nonnegative(),
   dataDir: z.string(),
 })
@@ -98,6 +101,14 @@ export const methods = {
   'peers.list': {
     params: z.object({}).strict(),
     result: z.array(PeerSchema),
+  },
+  'sync.pause': {
+    params: z.object({}).strict(),
+    result: NodeStatusSchema,
+  },
+  'sync.resume': {
+    params: z.object({}).strict(),
+    result: NodeStatusSchema,
   },
   'folders.list': {
     params: z.object({}).strict(),

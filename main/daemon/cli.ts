@@ -52,6 +52,7 @@ function formatStatus(s: NodeStatus): string {
     `Version   ${s.version}`,
     `Network   ${s.network.mode}${s.network.bootstrap.length ? ` (${s.network.bootstrap.join(', ')})` : ''}`,
     `Peers     ${s.peers}`,
+    `Syncing   ${s.paused ? 'paused (spare resume)' : 'on'}`,
     `Folders   ${s.folders}`,
     `Uptime    ${formatDuration(s.uptime)}`,
     `Data dir  ${s.dataDir}`,
@@ -205,6 +206,25 @@ export function buildProgram(): Command {
       const peers = await client.call('peers.list')
       print(!!opts.json, peers, () => formatPeers(peers))
     })
+
+  for (const [name, method, done] of [
+    ['pause', 'sync.pause', 'Syncing is paused for every folder (until `spare resume`).'],
+    ['resume', 'sync.resume', 'Syncing resumed.'],
+  ] as const) {
+    program
+      .command(name)
+      .description(
+        name === 'pause'
+          ? 'pause syncing of every folder (saved across restarts)'
+          : 'resume syncing',
+      )
+      .option('--json', 'print one JSON document')
+      .action(async (opts: { json?: boolean }, cmd: Command) => {
+        const { client } = await connect(dataDirOf(cmd))
+        const status = await client.call(method)
+        print(!!opts.json, status, () => done)
+      })
+  }
 
   program
     .command('unshare')

@@ -151,6 +151,7 @@ export class SpareNode extends EventEmitter {
     }
     this.cleanup.push(() => this.swarm.close())
     await this.swarm.swarm.listen()
+    if (this.settings.value.syncPaused) await this.swarm.setPaused(true)
 
     for (const rec of this.settings.value.folders) {
       try {
@@ -229,6 +230,7 @@ export class SpareNode extends EventEmitter {
       network: describeNetwork(this.networkConfig),
       peers: this.swarm.peers.size,
       folders: this.folders.size,
+      paused: this.settings.value.syncPaused,
       uptime: Math.round((Date.now() - this.startedAt) / 1000),
       dataDir: this.dataDir,
     }
@@ -283,6 +285,7 @@ export class SpareNode extends EventEmitter {
   private async openFolder(rec: FolderRecord): Promise<Folder> {
     const ctx = this.context(rec)
     const folder = rec.role === 'owner' ? new OwnerFolder(rec, ctx) : new ReaderFolder(rec, ctx)
+    folder.paused = this.settings.value.syncPaused
     folder.on('update', () => this.emit('folder', folder.summary()))
     this.folders.set(rec.id, folder)
     try {
@@ -319,6 +322,23 @@ export class SpareNode extends EventEmitter {
       }
     }
     return real
+  }
+
+  /** Pauses or resumes syncing for every folder; saved, so it survives restarts. */
+  async setPaused(paused: boolean): Promise<NodeStatus> {
+    this.assertOpen()
+    if (paused !== this.settings.value.syncPaused) {
+      await this.settings.update((s) => ({ ...s, syncPaused: paused }))
+      await this.swarm.setPaused(paused)
+      for (const f of this.folders.values()) {
+        f.paused = paused
+        this.emit('folder', f.summary())
+      }
+      this.log.info({ paused }, paused ? 'syncing paused' : 'syncing resumed')
+    }
+    const status = this.status()
+    this.emit('node', status)
+    return status
   }
 
   async share(

@@ -39,6 +39,8 @@ export const SettingsSchema = z
     localBootstrapPort: z.number().int().min(1).max(65535).default(49737),
     logLevel: z.enum(LOG_LEVELS).default('info'),
     folders: z.array(FolderRecordSchema).default([]),
+    /** Syncing paused node-wide (tray: Pause syncing). */
+    syncPaused: z.boolean().default(false),
   })
   .strict()
 export type Settings = z.infer<typeof SettingsSchema>

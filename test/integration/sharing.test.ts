@@ -6,6 +6,7 @@ import path from 'node:path'
 import type { FolderSummary, Peer } from '../../shared/contract.ts'
 import {
   Cleanup,
+  type TestDaemon,
   localTestnet,
   snapshotTree,
   startDaemon,
@@ -43,10 +44,27 @@ async function makeTree(root: string): Promise<void> {
 }
 
 async function share(
-  owner: Awaited<ReturnType<typeof startDaemon>>,
+  owner: TestDaemon,
   dir: string,
 ): Promise<{ invite: string; folder: FolderSummary }> {
   return owner.json<{ invite: string; folder: FolderSummary }>(['share', dir])
+}
+
+/** An owner sharing `src` and a reader that has mirrored it completely. */
+async function syncedPair(src: string): Promise<{
+  owner: TestDaemon
+  reader: TestDaemon
+  dst: string
+  invite: string
+  folder: FolderSummary
+}> {
+  const owner = await startDaemon(cleanup, network)
+  const reader = await startDaemon(cleanup, network)
+  const { invite, folder } = await share(owner, src)
+  const dst = path.join(await tempDir(cleanup), 'mirror')
+  expect((await reader.cli(['join', invite, dst])).code).toBe(0)
+  await waitForSameTree(src, dst)
+  return { owner, reader, dst, invite, folder }
 }
 
 describe('sharing a folder', () => {
@@ -164,18 +182,21 @@ describe('sharing a folder', () => {
     await fs.writeFile(path.join(src, 'a.txt'), 'owner a\n')
     await fs.writeFile(path.join(src, 'b.txt'), 'owner b\n')
     await fs.writeFile(path.join(src, 'c.txt'), 'owner c\n')
-    const owner = await startDaemon(cleanup, network)
-    const reader = await startDaemon(cleanup, network)
-    const { invite } = await share(owner, src)
-    const dst = path.join(await tempDir(cleanup), 'mirror')
-    await reader.cli(['join', invite, dst])
-    await waitForSameTree(src, dst)
+    const { reader, dst } = await syncedPair(src)
 
     await fs.writeFile(path.join(dst, 'a.txt'), 'reader edit\n')
     await fs.rm(path.join(dst, 'b.txt'))
     await fs.writeFile(path.join(dst, 'mine.txt'), 'reader only\n')
-    await waitFor(async () => (await reader.folders())[0]!.localChanges.length === 3, {
-      what: 'local changes',
+    let seen: unknown = null
+    await waitFor(
+      async () => {
+        const [f] = await reader.folders()
+        seen = f!.localChanges
+        return f!.localChanges.length === 3
+      },
+      { what: 'local changes' },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen ${JSON.stringify(seen)}`)
     })
     const [f] = await reader.folders()
     expect(f!.localChanges).toEqual([
@@ -205,12 +226,7 @@ describe('sharing a folder', () => {
     const secretText = 'the launch code is tangerine-42, do not tell anyone\n'.repeat(20)
     await fs.mkdir(path.join(src, 'private-folder-name-91c2'))
     await fs.writeFile(path.join(src, 'private-folder-name-91c2', secretName), secretText)
-    const owner = await startDaemon(cleanup, network)
-    const reader = await startDaemon(cleanup, network)
-    const { invite } = await share(owner, src)
-    const dst = path.join(await tempDir(cleanup), 'mirror')
-    await reader.cli(['join', invite, dst])
-    await waitForSameTree(src, dst)
+    const { owner, reader } = await syncedPair(src)
     await owner.stop()
     await reader.stop()
     const needles = ['quarterly-secret-plan', 'private-folder-name-91c2', 'tangerine-42'].map((n) =>
@@ -241,12 +257,7 @@ describe('sharing a folder', () => {
   it('stops syncing on unshare and leaves the files on disk', async () => {
     const src = await tempDir(cleanup, 'spare-src-')
     await fs.writeFile(path.join(src, 'keep.txt'), 'keep me\n')
-    const owner = await startDaemon(cleanup, network)
-    const reader = await startDaemon(cleanup, network)
-    const { invite, folder } = await share(owner, src)
-    const dst = path.join(await tempDir(cleanup), 'mirror')
-    await reader.cli(['join', invite, dst])
-    await waitForSameTree(src, dst)
+    const { reader, dst, folder } = await syncedPair(src)
     const res = await reader.cli(['unshare', folder.id])
     expect(res.code).toBe(0)
     expect(await reader.folders()).toEqual([])
@@ -257,15 +268,35 @@ describe('sharing a folder', () => {
     expect((await reader.cli(['unshare', folder.id])).code).toBe(2)
   })
 
+  it('pauses and resumes syncing, and stays paused across a restart', async () => {
+    const src = await tempDir(cleanup, 'spare-src-')
+    await fs.writeFile(path.join(src, 'first.txt'), '1\n')
+    const { reader, dst } = await syncedPair(src)
+
+    expect((await reader.cli(['pause'])).code).toBe(0)
+    await waitFor(async () => {
+      const [f] = await reader.folders()
+      return f!.state === 'paused' && f!.peers === 0
+    })
+    await fs.writeFile(path.join(src, 'while-paused.txt'), 'later\n')
+    await new Promise((r) => setTimeout(r, 2000))
+    await expect(fs.access(path.join(dst, 'while-paused.txt'))).rejects.toThrow()
+
+    await reader.stop()
+    await reader.start()
+    expect((await reader.json<{ paused: boolean }>(['status'])).paused).toBe(true)
+    await new Promise((r) => setTimeout(r, 1500))
+    await expect(fs.access(path.join(dst, 'while-paused.txt'))).rejects.toThrow()
+
+    expect((await reader.cli(['resume'])).code).toBe(0)
+    await waitForSameTree(src, dst)
+    await waitFor(async () => (await reader.folders())[0]!.state === 'idle')
+  })
+
   it('keeps its folders across a restart of both sides', async () => {
     const src = await tempDir(cleanup, 'spare-src-')
     await fs.writeFile(path.join(src, 'one.txt'), '1\n')
-    const owner = await startDaemon(cleanup, network)
-    const reader = await startDaemon(cleanup, network)
-    const { invite } = await share(owner, src)
-    const dst = path.join(await tempDir(cleanup), 'mirror')
-    await reader.cli(['join', invite, dst])
-    await waitForSameTree(src, dst)
+    const { owner, reader, dst } = await syncedPair(src)
     await owner.stop()
     await reader.stop()
     // Changes made while everything was off are picked up by the owner's scan at start.

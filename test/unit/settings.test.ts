@@ -62,6 +62,7 @@ describe('SettingsStore', () => {
       localBootstrapPort: 49737,
       logLevel: 'info',
       folders: [],
+      syncPaused: false,
     })
     expect(await modeOf(store.file)).toBe(0o600)
     expect(JSON.parse(await fs.readFile(store.file, 'utf8'))).toEqual(s)

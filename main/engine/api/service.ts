@@ -28,6 +28,8 @@ export class SpareService {
     this.handlers = {
       'node.status': () => node.status(),
       'peers.list': () => node.peers(),
+      'sync.pause': () => node.setPaused(true),
+      'sync.resume': () => node.setPaused(false),
       'folders.list': () => node.listFolders(),
       'folders.get': ({ id }) => node.getFolder(id),
       'folders.share': ({ path, name }) => node.share(path, name),

@@ -31,6 +31,8 @@ export abstract class Folder extends EventEmitter {
   lastSyncAt: Date | null = null
   refused: Array<{ path: string; reason: string }> = []
   protected closing = false
+  /** Syncing paused node-wide: reported as the 'paused' state unless the folder is in error. */
+  paused = false
   private updateTimer: NodeJS.Timeout | null = null
 
   constructor(record: FolderRecord, ctx: FolderContext) {
@@ -59,7 +61,7 @@ export abstract class Folder extends EventEmitter {
       name: this.record.name,
       path: this.record.path,
       role: this.record.role,
-      state: this.state,
+      state: this.paused && this.state !== 'error' ? 'paused' : this.state,
       error: this.error,
       files: this.files,
       bytes: this.bytes,

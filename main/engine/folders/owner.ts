@@ -9,7 +9,7 @@ import { watchFolder, type FolderWatcher } from './watcher.ts'
 import type { LocalChange } from '../../../shared/contract.ts'
 import { Folder, type FolderContext } from './folder.ts'
 import type { FolderRecord } from '../settings.ts'
-import { TEMP_PREFIX, toDriveKey } from './safe-path.ts'
+import { TEMP_PREFIX, parentKey, toDriveKey } from './safe-path.ts'
 import { EntryMetaSchema, type EntryMeta } from './entry.ts'
 
 /** Files up to this size are read whole and put in a batch; larger ones are streamed. */
@@ -225,6 +225,10 @@ export class OwnerFolder extends Folder {
 
   private async processDirty(): Promise<void> {
     if (this.closing || this.dirty.size === 0) return
+    // Watchers can name the wrong sibling (seen with @parcel/watcher after renames into place):
+    // every entry we know in a folder that had an event is looked at again too.
+    const dirs = new Set([...this.dirty].map(parentKey))
+    for (const key of this.known.keys()) if (dirs.has(parentKey(key))) this.dirty.add(key)
     const keys = [...this.dirty]
     this.dirty.clear()
     this.setState('syncing')

@@ -14,6 +14,7 @@ import { Folder, isDiskFull, type FolderContext } from './folder.ts'
 import type { FolderRecord } from '../settings.ts'
 import {
   TEMP_PREFIX,
+  parentKey,
   ensureSafeParents,
   parentsAreSafe,
   toDiskPath,
@@ -57,6 +58,7 @@ export class ReaderFolder extends Folder {
   private retryTimer: NodeJS.Timeout | null = null
   private localTimer: NodeJS.Timeout | null = null
   private readonly localDirty = new Set<string>()
+  private localDirtyDirs = new Set<string>()
   private readonly writing = new Set<string>()
   private firstPassDone = false
 
@@ -573,7 +575,12 @@ export class ReaderFolder extends Folder {
     this.watcher = await watchFolder(
       this.record.path,
       (keys) => {
-        for (const key of keys) this.localDirty.add(key)
+        for (const key of keys) {
+          this.localDirty.add(key)
+          // Watchers can name the wrong sibling (seen with @parcel/watcher after renames into
+          // place), so every file we know in the same folder is checked again too.
+          this.localDirtyDirs.add(parentKey(key))
+        }
         if (this.localTimer) return
         this.localTimer = setTimeout(() => {
           this.localTimer = null
@@ -595,6 +602,11 @@ export class ReaderFolder extends Folder {
   }
 
   private async classifyDirty(): Promise<void> {
+    const dirs = this.localDirtyDirs
+    this.localDirtyDirs = new Set()
+    if (dirs.size) {
+      for (const key of this.index.keys()) if (dirs.has(parentKey(key))) this.localDirty.add(key)
+    }
     const keys = [...this.localDirty]
     this.localDirty.clear()
     let changed = false

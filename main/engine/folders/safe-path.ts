@@ -89,3 +89,9 @@ export async function parentsAreSafe(root: string, segments: string[]): Promise<
 export function toDriveKey(rel: string): string {
   return '/' + rel.split(path.sep).join('/')
 }
+
+/** '/a/b' -> '/a'; '/a' -> '/'. */
+export function parentKey(key: string): string {
+  const i = key.lastIndexOf('/')
+  return i <= 0 ? '/' : key.slice(0, i)
+}

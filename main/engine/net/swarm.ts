@@ -24,8 +24,9 @@ export class Swarm extends EventEmitter {
   readonly swarm: Hyperswarm
   readonly peers = new Map<string, PeerRecord>()
   readonly traffic = new Map<string, PeerTraffic>()
-  private readonly topics = new Map<string, { refs: number; discovery: Discovery }>()
+  private readonly topics = new Map<string, { refs: number; discovery: Discovery | null }>()
   private closed = false
+  private paused = false
 
   constructor(
     dht: HyperDHT,
@@ -43,6 +44,10 @@ export class Swarm extends EventEmitter {
   }
 
   private onConnection(conn: SwarmConnection): void {
+    if (this.paused) {
+      conn.destroy()
+      return
+    }
     const id = conn.remotePublicKey.toString('hex')
     this.log.debug({ peer: id.slice(0, 16) }, 'peer connected')
     this.peers.set(id, { id, connectedAt: new Date(), conn })
@@ -68,9 +73,28 @@ export class Swarm extends EventEmitter {
       existing.refs++
       return
     }
-    const discovery = this.swarm.join(topic, { server: true, client: true })
-    this.topics.set(k, { refs: 1, discovery })
-    await discovery.flushed()
+    const entry: { refs: number; discovery: Discovery | null } = { refs: 1, discovery: null }
+    this.topics.set(k, entry)
+    if (this.paused) return
+    entry.discovery = this.swarm.join(topic, { server: true, client: true })
+    await entry.discovery.flushed()
+  }
+
+  /** Pausing leaves every topic and drops every connection; resuming joins them again. */
+  async setPaused(paused: boolean): Promise<void> {
+    if (this.closed || paused === this.paused) return
+    this.paused = paused
+    if (paused) {
+      for (const [k, entry] of this.topics) {
+        entry.discovery = null
+        await this.swarm.leave(Buffer.from(k, 'hex'))
+      }
+      for (const conn of this.swarm.connections) conn.destroy()
+    } else {
+      for (const [k, entry] of this.topics) {
+        entry.discovery = this.swarm.join(Buffer.from(k, 'hex'), { server: true, client: true })
+      }
+    }
   }
 
   /** Counts block traffic of a core (a folder's db and blobs cores) per peer. */
@@ -90,7 +114,7 @@ export class Swarm extends EventEmitter {
   refreshAll(): void {
     for (const { discovery } of this.topics.values()) {
       discovery
-        .refresh({ server: true, client: true })
+        ?.refresh({ server: true, client: true })
         .catch((err: Error) => this.log.debug({ err: err.message }, 'refresh failed'))
     }
   }
@@ -102,7 +126,7 @@ export class Swarm extends EventEmitter {
     if (!t) return
     if (--t.refs > 0) return
     this.topics.delete(k)
-    await this.swarm.leave(topic)
+    if (t.discovery) await this.swarm.leave(topic)
   }
 
   /** Resolves when pending discovery lookups are done (used while waiting for peers). */
