@@ -18,10 +18,13 @@ import {
 import { NodeController, settlesWithin, type ServiceLike } from './node-controller.ts'
 import { handleAppProtocol, registerAppScheme } from './protocol.ts'
 import {
+  SYNC_ACTION_METHOD,
   applyEvent,
   folderErrorNotification,
   initialTrayState,
   snapshotFromRaw,
+  syncActionFailedNotification,
+  withNodeStatus,
   withOpenAtLogin,
   withPhase,
   type TrayAction,
@@ -140,10 +143,32 @@ function runApp(): void {
     win.focus()
   }
 
+  // Pause or resume through the service, like any client: the node also emits node.updated and
+  // folder.updated, which reach the window and the tray; the answer updates the tray at once.
+  const setSyncPaused = (action: keyof typeof SYNC_ACTION_METHOD): void => {
+    const service = controller.service
+    if (service === null) return
+    service
+      .call(SYNC_ACTION_METHOD[action], {})
+      .then((status) => update(withNodeStatus(state, status)))
+      .catch((err: unknown) => {
+        console.error(`spare: ${SYNC_ACTION_METHOD[action]} failed`, err)
+        if (!Notification.isSupported()) return
+        const message = err instanceof Error ? err.message : String(err)
+        const notification = new Notification(syncActionFailedNotification(action, message))
+        notification.on('click', showWindow)
+        notification.show()
+      })
+  }
+
   const onTrayAction = (action: TrayAction): void => {
     switch (action) {
       case 'open':
         showWindow()
+        return
+      case 'pause-sync':
+      case 'resume-sync':
+        setSyncPaused(action)
         return
       case 'toggle-open-at-login':
         setOpenAtLogin(!state.openAtLogin)

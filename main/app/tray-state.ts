@@ -27,6 +27,8 @@ export interface TrayState {
   /** Every folder, in the order the node listed them (new ones appended). */
   folders: readonly TrayFolder[]
   peers: number
+  /** NodeStatus.paused: syncing is paused node-wide (sync.pause, `spare pause`, the tray). */
+  paused: boolean
   openAtLogin: boolean
   /** False where the login item can't be set (e.g. Linux when not packaged). */
   loginItemSupported: boolean
@@ -40,6 +42,7 @@ export function initialTrayState(
     nodeError: null,
     folders: [],
     peers: 0,
+    paused: false,
     openAtLogin: login.openAtLogin,
     loginItemSupported: login.supported,
   }
@@ -50,13 +53,15 @@ export type TrayIconName = 'idle' | 'syncing' | 'paused' | 'error'
 export const TRAY_ICON_NAMES: readonly TrayIconName[] = ['idle', 'syncing', 'paused', 'error']
 
 /**
- * Error wins over syncing, syncing over idle. While the node isn't running (starting, stopping)
- * nothing syncs, which is what the 'paused' icon says; a failed start is an error.
+ * Error wins over paused, paused over syncing, syncing over idle. While the node isn't running
+ * (starting, stopping) nothing syncs either, which is what the 'paused' icon says; a failed start
+ * is an error.
  */
 export function trayIcon(state: TrayState): TrayIconName {
   if (state.phase === 'failed') return 'error'
   if (state.phase !== 'running') return 'paused'
   if (state.folders.some((f) => f.state === 'error')) return 'error'
+  if (state.paused) return 'paused'
   if (state.folders.some((f) => f.state === 'syncing' || f.state === 'scanning')) return 'syncing'
   return 'idle'
 }
@@ -70,7 +75,10 @@ function shorten(text: string, max: number): string {
   return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`
 }
 
-/** The first line of the menu, e.g. "3 folders · 2 peers · up to date". */
+/**
+ * The first line of the menu, e.g. "3 folders · 2 peers · up to date", or "Syncing paused" (the
+ * folders in error are still listed under it).
+ */
 export function statusLine(state: TrayState): string {
   switch (state.phase) {
     case 'starting':
@@ -84,6 +92,7 @@ export function statusLine(state: TrayState): string {
     case 'running':
       break
   }
+  if (state.paused) return 'Syncing paused'
   const folders =
     state.folders.length === 0 ? 'no folders yet' : count(state.folders.length, 'folder', 'folders')
   const peers = count(state.peers, 'peer', 'peers')
@@ -102,8 +111,17 @@ export function trayTooltip(state: TrayState): string {
   return `Spare: ${statusLine(state)}`
 }
 
-/** What a menu item does; main/app/tray.ts maps each to a handler. */
-export type TrayAction = 'open' | 'toggle-open-at-login' | 'quit'
+/**
+ * What a menu item does; main/app/main.ts maps each to a handler. Pausing and resuming are two
+ * actions, not one toggle, so that a click does what its label said even if the state moved on.
+ */
+export type TrayAction = 'open' | 'pause-sync' | 'resume-sync' | 'toggle-open-at-login' | 'quit'
+
+/** The service method behind each of the pause actions. */
+export const SYNC_ACTION_METHOD = {
+  'pause-sync': 'sync.pause',
+  'resume-sync': 'sync.resume',
+} as const satisfies Partial<Record<TrayAction, keyof typeof methods>>
 
 export type TrayMenuItem =
   | { kind: 'label'; label: string }
@@ -128,6 +146,19 @@ export function trayMenu(state: TrayState): TrayMenuItem[] {
   items.push(
     { kind: 'separator' },
     { kind: 'action', action: 'open', label: 'Open Spare', enabled: true },
+    state.paused
+      ? {
+          kind: 'action',
+          action: 'resume-sync',
+          label: 'Resume syncing',
+          enabled: state.phase === 'running',
+        }
+      : {
+          kind: 'action',
+          action: 'pause-sync',
+          label: 'Pause syncing',
+          enabled: state.phase === 'running',
+        },
     { kind: 'separator' },
     {
       kind: 'checkbox',
@@ -180,11 +211,11 @@ export function withOpenAtLogin(state: TrayState, openAtLogin: boolean): TraySta
 export function withSnapshot(
   state: TrayState,
   folders: readonly FolderSummary[],
-  status: Pick<NodeStatus, 'peers'>,
+  status: Pick<NodeStatus, 'peers' | 'paused'>,
 ): TrayUpdate {
   const next = folders.map(toTrayFolder)
   return {
-    state: { ...state, folders: next, peers: status.peers },
+    state: { ...state, folders: next, peers: status.peers, paused: status.paused },
     newlyFailed: failedSince(state.folders, next),
   }
 }
@@ -199,6 +230,18 @@ export function snapshotFromRaw(
   const status = methods['node.status'].result.safeParse(statusRaw)
   if (!folders.success || !status.success) return null
   return withSnapshot(state, folders.data, status.data)
+}
+
+/**
+ * Applies a NodeStatus: a node.updated payload, or the answer of sync.pause / sync.resume. One that
+ * doesn't parse, or changes nothing the tray shows, leaves the state as it is (same object).
+ */
+export function withNodeStatus(state: TrayState, statusRaw: unknown): TrayState {
+  const parsed = events['node.updated'].safeParse(statusRaw)
+  if (!parsed.success) return state
+  const { peers, paused } = parsed.data
+  if (peers === state.peers && paused === state.paused) return state
+  return { ...state, peers, paused }
 }
 
 /**
@@ -226,12 +269,25 @@ export function applyEvent(state: TrayState, event: string, data: unknown): Tray
       return { state: { ...state, folders }, newlyFailed: [] }
     }
     case 'node.updated': {
-      const parsed = events['node.updated'].safeParse(data)
-      if (!parsed.success || parsed.data.peers === state.peers) return unchanged
-      return { state: { ...state, peers: parsed.data.peers }, newlyFailed: [] }
+      const next = withNodeStatus(state, data)
+      return next === state ? unchanged : { state: next, newlyFailed: [] }
     }
     default:
       return unchanged
+  }
+}
+
+/** The desktop notification for a pause or resume from the tray that the node refused. */
+export function syncActionFailedNotification(
+  action: keyof typeof SYNC_ACTION_METHOD,
+  message: string,
+): { title: string; body: string } {
+  return {
+    title:
+      action === 'pause-sync'
+        ? 'Spare: could not pause syncing'
+        : 'Spare: could not resume syncing',
+    body: shorten(message || 'Open Spare for details.', 200),
   }
 }
 

@@ -1,10 +1,18 @@
-import { act, screen, within } from '@testing-library/react'
+import { act, screen, waitFor, within } from '@testing-library/react'
 import { userEvent } from '@testing-library/user-event'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FolderSync, Settings } from 'lucide-react'
+import { ApiError } from '../../shared/contract.ts'
 import { App } from './App.tsx'
 import type { NavItem } from './nav.tsx'
-import { FakeConnection, FakeNode, nodeStatus, renderWithSpare } from './test-utils/fake-node.tsx'
+import {
+  FakeConnection,
+  FakeNode,
+  deferred,
+  folder,
+  nodeStatus,
+  renderWithSpare,
+} from './test-utils/fake-node.tsx'
 
 function fullNode() {
   return new FakeNode({
@@ -89,5 +97,136 @@ describe('App', () => {
     renderWithSpare(<App />, { node: fullNode(), connection })
     expect(screen.queryByRole('alert')).not.toBeInTheDocument()
     expect(screen.getByText('Waiting for the Spare node…')).toBeInTheDocument()
+  })
+})
+
+describe('App: pause syncing', () => {
+  // node.status, sync.pause and sync.resume are the fake node's built-ins unless a test sets them.
+  function pausableNode(handlers: ConstructorParameters<typeof FakeNode>[0] = {}) {
+    return new FakeNode({ 'folders.list': () => [], 'peers.list': () => [], ...handlers })
+  }
+
+  it('pauses with the keyboard, calling sync.pause, and then offers to resume', async () => {
+    const user = userEvent.setup()
+    const node = pausableNode()
+    renderWithSpare(<App />, { node })
+    const toggle = await screen.findByRole('button', { name: 'Pause syncing' })
+    // Right after the skip link: the first control of the page.
+    await user.tab()
+    expect(screen.getByRole('link', { name: 'Skip to content' })).toHaveFocus()
+    await user.tab()
+    expect(toggle).toHaveFocus()
+    await user.keyboard('{Enter}')
+
+    expect(await screen.findByRole('button', { name: 'Resume syncing' })).toHaveFocus()
+    expect(node.callsOf('sync.pause')).toEqual([{}])
+    expect(node.callsOf('sync.resume')).toEqual([])
+    expect(screen.queryByRole('button', { name: 'Pause syncing' })).not.toBeInTheDocument()
+    expect(await screen.findByText('Syncing is paused')).toBeInTheDocument()
+  })
+
+  it('resumes with sync.resume when the node is paused', async () => {
+    const user = userEvent.setup()
+    const node = pausableNode()
+    node.paused = true
+    renderWithSpare(<App />, { node })
+    expect(await screen.findByText('Syncing is paused')).toBeInTheDocument()
+    await user.click(await screen.findByRole('button', { name: 'Resume syncing' }))
+    expect(await screen.findByRole('button', { name: 'Pause syncing' })).toBeInTheDocument()
+    expect(node.callsOf('sync.resume')).toEqual([{}])
+    expect(node.callsOf('sync.pause')).toEqual([])
+    expect(node.paused).toBe(false)
+    expect(screen.queryByText('Syncing is paused')).not.toBeInTheDocument()
+  })
+
+  it('follows node.updated events from elsewhere (the tray, `spare pause`)', async () => {
+    // node.status keeps answering "not paused": only the events can flip the label.
+    const node = pausableNode({ 'node.status': () => nodeStatus({ paused: false }) })
+    renderWithSpare(<App />, { node })
+    await screen.findByRole('button', { name: 'Pause syncing' })
+
+    act(() => node.emit('node.updated', nodeStatus({ paused: true })))
+    expect(screen.getByRole('button', { name: 'Resume syncing' })).toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: 'Pause syncing' })).not.toBeInTheDocument()
+
+    act(() => node.emit('node.updated', nodeStatus({ paused: false })))
+    expect(screen.getByRole('button', { name: 'Pause syncing' })).toBeInTheDocument()
+    expect(node.callsOf('sync.pause')).toEqual([])
+    expect(node.callsOf('sync.resume')).toEqual([])
+  })
+
+  it('reloads the paused state after a reconnect', async () => {
+    const node = pausableNode()
+    const connection = new FakeConnection()
+    renderWithSpare(<App />, { node, connection })
+    await screen.findByRole('button', { name: 'Pause syncing' })
+    act(() => connection.set({ status: 'retrying', attempt: 1, retryAt: Date.now() + 4000 }))
+    expect(screen.getByRole('button', { name: 'Pause syncing' })).toBeDisabled()
+    // Paused elsewhere while the link was down: the event was lost.
+    node.paused = true
+    act(() => connection.set({ status: 'open', attempt: 0, retryAt: null, generation: 2 }))
+    expect(await screen.findByRole('button', { name: 'Resume syncing' })).toBeEnabled()
+  })
+
+  it('shows a failure inline and keeps the label and focus', async () => {
+    const user = userEvent.setup()
+    const node = pausableNode({
+      'sync.pause': () => {
+        throw new ApiError('UNAVAILABLE', 'the node is closing')
+      },
+    })
+    renderWithSpare(<App />, { node })
+    const toggle = await screen.findByRole('button', { name: 'Pause syncing' })
+    await user.click(toggle)
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('Couldn’t pause syncing')
+    expect(alert).toHaveTextContent('the node is closing')
+    expect(toggle).toHaveAccessibleName('Pause syncing')
+    expect(toggle).toHaveFocus()
+    expect(screen.queryByText('Syncing is paused')).not.toBeInTheDocument()
+
+    // The next attempt clears it.
+    delete node.handlers['sync.pause']
+    await user.click(toggle)
+    expect(await screen.findByRole('button', { name: 'Resume syncing' })).toBeInTheDocument()
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument()
+  })
+
+  it('sends one call for a double click while the first is in flight', async () => {
+    const user = userEvent.setup()
+    const answer = deferred<ReturnType<typeof nodeStatus>>()
+    const node = pausableNode({ 'sync.pause': () => answer.promise })
+    renderWithSpare(<App />, { node })
+    const toggle = await screen.findByRole('button', { name: 'Pause syncing' })
+    await user.dblClick(toggle)
+    expect(toggle).toHaveAttribute('aria-busy', 'true')
+    expect(node.callsOf('sync.pause')).toEqual([{}])
+    await act(async () => answer.resolve(nodeStatus({ paused: true })))
+    expect(toggle).toHaveAccessibleName('Resume syncing')
+    expect(toggle).not.toHaveAttribute('aria-busy')
+    expect(node.calls.filter((c) => c.method.startsWith('sync.'))).toHaveLength(1)
+  })
+
+  it('marks folder cards "Paused" through the node’s folder.updated events', async () => {
+    const user = userEvent.setup()
+    const docs = folder({ name: 'Docs', state: 'idle' })
+    const node = pausableNode({ 'folders.list': () => [docs] })
+    renderWithSpare(<App />, { node })
+    const card = await screen.findByRole('article', { name: 'Docs' })
+    expect(within(card).getByText('Idle')).toBeInTheDocument()
+    await user.click(await screen.findByRole('button', { name: 'Pause syncing' }))
+    await waitFor(() => expect(within(card).getByText('Paused')).toBeInTheDocument())
+    await user.click(screen.getByRole('button', { name: 'Resume syncing' }))
+    await waitFor(() => expect(within(card).getByText('Idle')).toBeInTheDocument())
+  })
+
+  it('has a fake node that checks pause params with the contract', async () => {
+    const node = pausableNode()
+    await expect(
+      node.client.call('sync.pause', { forever: true } as unknown as Record<string, never>),
+    ).rejects.toMatchObject({ code: 'BAD_INPUT' })
+    expect(node.paused).toBe(false)
+    await expect(node.client.call('sync.pause')).resolves.toMatchObject({ paused: true })
+    await expect(node.client.call('node.status')).resolves.toMatchObject({ paused: true })
   })
 })

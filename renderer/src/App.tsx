@@ -1,8 +1,9 @@
-// The shell: a left nav (a top bar on narrow windows and at high zoom), the connection banner,
-// and the current screen.
+// The shell: a left nav (a top bar on narrow windows and at high zoom) with the node-wide
+// pause toggle, the connection banner, and the current screen.
 import { useEffect, useRef } from 'react'
 import { HardDrive } from 'lucide-react'
 import { ConnectionBanner } from './components/ConnectionBanner.tsx'
+import { SyncPauseToggle } from './components/SyncPauseToggle.tsx'
 import { cx } from './components/ui.tsx'
 import { routeHref, useHashRoute } from './lib/route.ts'
 import { useConnection, useSpare } from './lib/spare-context.tsx'
@@ -74,16 +75,20 @@ export function App({ navItems = NAV_ITEMS }: { navItems?: readonly NavItem[] })
         Skip to content
       </a>
       <aside className="flex shrink-0 flex-wrap items-center gap-x-4 gap-y-1 border-b border-zinc-200 bg-zinc-50/80 px-3 py-2 md:w-60 md:flex-col md:flex-nowrap md:items-stretch md:border-r md:border-b-0 md:px-3 md:py-4 dark:border-zinc-800 dark:bg-zinc-900/50">
-        <div className="flex items-center gap-2.5 px-2 md:mb-6">
-          <div
-            aria-hidden="true"
-            className="flex size-8 items-center justify-center rounded-lg bg-gradient-to-br from-indigo-500 to-violet-600 text-white shadow-sm"
-          >
-            <HardDrive className="size-4" />
+        {/* Brand and pause toggle: one row above the nav when narrow, stacked in the sidebar. */}
+        <div className="flex w-full flex-wrap items-center justify-between gap-x-4 gap-y-2 md:mb-4 md:w-auto md:flex-col md:flex-nowrap md:items-stretch md:gap-6">
+          <div className="flex items-center gap-2.5 px-2">
+            <div
+              aria-hidden="true"
+              className="flex size-8 items-center justify-center rounded-lg bg-gradient-to-br from-indigo-500 to-violet-600 text-white shadow-sm"
+            >
+              <HardDrive className="size-4" />
+            </div>
+            <span className="text-[15px] font-semibold tracking-tight text-zinc-900 dark:text-zinc-50">
+              Spare
+            </span>
           </div>
-          <span className="text-[15px] font-semibold tracking-tight text-zinc-900 dark:text-zinc-50">
-            Spare
-          </span>
+          <SyncPauseToggle className="md:px-2" />
         </div>
         <nav aria-label="Main" className="min-w-0 flex-1 md:flex-none">
           <ul className="flex flex-wrap gap-1 md:flex-col">

@@ -447,6 +447,47 @@ describe('web UI: connection', () => {
   })
 })
 
+describe('web UI: pause syncing', () => {
+  it('pauses and resumes the node from the top area, and follows `spare pause`', async () => {
+    const daemon = await startDaemon(cleanup, network)
+    const src = await sourceFolder()
+    await shareWithCli(daemon, src.dir)
+    const ui = await openUi(browser, cleanup, daemon, { colorScheme: 'light' })
+    const page = ui.page
+    const card = folderCard(page, src.name)
+    await expect.poll(() => card.getAttribute('data-state'), { timeout: SYNC_TIMEOUT }).toBe('idle')
+    const notice = page.getByText('Syncing is paused', { exact: true })
+    expect(await notice.count()).toBe(0)
+
+    await page.getByRole('button', { name: 'Pause syncing' }).click()
+    await page.getByRole('button', { name: 'Resume syncing' }).waitFor()
+    await notice.waitFor()
+    await expect.poll(() => card.getAttribute('data-state')).toBe('paused')
+    expect(await textOf(card.getByText('Paused', { exact: true }))).toBe('Paused')
+    expect((await daemon.json<{ paused: boolean }>(['status'])).paused).toBe(true)
+    await screenshot(page, 'folders-paused')
+
+    await page.getByRole('button', { name: 'Resume syncing' }).click()
+    await page.getByRole('button', { name: 'Pause syncing' }).waitFor()
+    await notice.waitFor({ state: 'detached' })
+    await expect.poll(() => card.getAttribute('data-state')).not.toBe('paused')
+    expect((await daemon.json<{ paused: boolean }>(['status'])).paused).toBe(false)
+
+    // Paused from the CLI: the page hears node.updated and folder.updated.
+    expect((await daemon.cli(['pause'])).code).toBe(0)
+    await page.getByRole('button', { name: 'Resume syncing' }).waitFor()
+    await notice.waitFor()
+    await expect.poll(() => card.getAttribute('data-state')).toBe('paused')
+    const narrow = await openUi(browser, cleanup, daemon, { viewport: { width: 390, height: 844 } })
+    await narrow.page.getByRole('button', { name: 'Resume syncing' }).waitFor()
+    await screenshot(narrow.page, 'folders-paused-narrow')
+    expect((await daemon.cli(['resume'])).code).toBe(0)
+    await page.getByRole('button', { name: 'Pause syncing' }).waitFor()
+    expect(ui.problems).toEqual([])
+    expect(narrow.problems).toEqual([])
+  })
+})
+
 describe('web UI: screenshots', () => {
   it('captures every screen, light and dark', async () => {
     const a = await startDaemon(cleanup, network)

@@ -431,6 +431,7 @@ describe('dist/main/app/main.cjs under a fake electron', () => {
       'no folders yet · 0 peers · up to date',
       'separator',
       'Open Spare',
+      'Pause syncing',
       'separator',
       'Start at login',
       'separator',
@@ -498,6 +499,43 @@ describe('dist/main/app/main.cjs under a fake electron', () => {
       'a folder.updated event in the window',
     )
     await waitFor(() => tray().tooltip.startsWith('Spare: 1 folder · '), 'one folder in the tray')
+  })
+
+  it('pauses and resumes syncing from the tray, through the node', async () => {
+    const sentEvents = () =>
+      win()
+        .webContents.sent.filter(([ch]) => ch === IPC_CHANNELS.event)
+        .map(([, m]) => m as { event: string; data: { paused?: boolean; state?: string } })
+    const before = sentEvents().length
+    const menuItem = (label: string) => tray().menu.find((i) => i.label === label)
+    expect(menuItem('Resume syncing')).toBeUndefined()
+    menuItem('Pause syncing')?.click?.()
+    await waitFor(() => tray().tooltip === 'Spare: Syncing paused', 'a paused tray')
+    expect(tray().image?.path).toBe(path.join(appRoot, 'dist', 'tray', 'tray-paused.png'))
+    expect(tray().menu[0]?.label).toBe('Syncing paused')
+    expect(menuItem('Pause syncing')).toBeUndefined()
+    expect(menuItem('Resume syncing')).toMatchObject({ enabled: true })
+    // The window hears it too, like any client of the node.
+    const fresh = sentEvents().slice(before)
+    expect(fresh).toContainEqual(
+      expect.objectContaining({
+        event: 'node.updated',
+        data: expect.objectContaining({ paused: true }),
+      }),
+    )
+    expect(fresh).toContainEqual(
+      expect.objectContaining({
+        event: 'folder.updated',
+        data: expect.objectContaining({ state: 'paused' }),
+      }),
+    )
+    expect(await call('node.status')).toMatchObject({ ok: true, result: { paused: true } })
+
+    menuItem('Resume syncing')?.click?.()
+    await waitFor(() => tray().tooltip.startsWith('Spare: 1 folder · '), 'a resumed tray')
+    expect(tray().image?.path).not.toBe(path.join(appRoot, 'dist', 'tray', 'tray-paused.png'))
+    expect(menuItem('Pause syncing')).toMatchObject({ enabled: true })
+    expect(await call('node.status')).toMatchObject({ ok: true, result: { paused: false } })
   })
 
   it('picks folders and opens only http(s) links', async () => {

@@ -4,11 +4,14 @@ import {
   applyEvent,
   folderErrorNotification,
   initialTrayState,
+  SYNC_ACTION_METHOD,
   snapshotFromRaw,
   statusLine,
+  syncActionFailedNotification,
   trayIcon,
   trayMenu,
   trayTooltip,
+  withNodeStatus,
   withOpenAtLogin,
   withPhase,
   withSnapshot,
@@ -37,21 +40,24 @@ function folder(overrides: Partial<FolderSummary> = {}): FolderSummary {
   }
 }
 
-function status(peers: number): NodeStatus {
+function status(peers: number, paused = false): NodeStatus {
   return {
     nodeId: 'n'.repeat(52),
     version: '0.1.0',
     network: { mode: 'local', bootstrap: [] },
     peers,
     folders: 0,
+    paused,
     uptime: 1,
     dataDir: '/tmp/x',
   }
 }
 
-function running(folders: FolderSummary[], peers = 0): TrayState {
-  return withSnapshot(withPhase(initialTrayState(), 'running'), folders, { peers }).state
+function running(folders: FolderSummary[], peers = 0, paused = false): TrayState {
+  return withSnapshot(withPhase(initialTrayState(), 'running'), folders, { peers, paused }).state
 }
+
+const actionsOf = (s: TrayState) => trayMenu(s).flatMap((i) => ('action' in i ? [i.action] : []))
 
 describe('icon and status line', () => {
   it('follows the node lifecycle', () => {
@@ -85,20 +91,74 @@ describe('icon and status line', () => {
     expect(trayIcon(broken)).toBe('error')
     expect(statusLine(broken)).toBe('2 folders · 0 peers · 1 error')
   })
+
+  it('shows the paused icon and "Syncing paused" while syncing is paused', () => {
+    const s = running([folder({ state: 'paused' }), folder({ state: 'paused' })], 0, true)
+    expect(s.paused).toBe(true)
+    expect(trayIcon(s)).toBe('paused')
+    expect(statusLine(s)).toBe('Syncing paused')
+    expect(trayTooltip(s)).toBe('Spare: Syncing paused')
+    expect(statusLine(running([], 0, true))).toBe('Syncing paused')
+    // The node's flag decides, not the folders' states (a folder may still report 'syncing').
+    expect(trayIcon(running([folder({ state: 'syncing' })], 0, true))).toBe('paused')
+    expect(trayIcon(running([folder({ state: 'paused' })], 0, false))).toBe('idle')
+  })
+
+  it('still prefers error over paused', () => {
+    const s = running(
+      [folder({ state: 'paused' }), folder({ state: 'error', error: 'x' })],
+      0,
+      true,
+    )
+    expect(trayIcon(s)).toBe('error')
+    expect(statusLine(s)).toBe('Syncing paused')
+    expect(trayIcon(withPhase(s, 'failed', 'boom'))).toBe('error')
+    expect(trayIcon(withPhase(s, 'stopping'))).toBe('paused')
+    expect(statusLine(withPhase(s, 'stopping'))).toBe('Stopping…')
+  })
 })
 
 describe('menu', () => {
-  it('is built from the state alone, with no pause or snooze items yet', () => {
+  it('is built from the state alone, with no snooze items yet', () => {
     const s = withOpenAtLogin(running([folder()], 1), true)
     const menu = trayMenu(s)
     expect(menu[0]).toEqual({ kind: 'label', label: '1 folder · 1 peer · up to date' })
-    const actions = menu.flatMap((i) => ('action' in i ? [i.action] : []))
-    expect(actions).toEqual(['open', 'toggle-open-at-login', 'quit'])
+    expect(actionsOf(s)).toEqual(['open', 'pause-sync', 'toggle-open-at-login', 'quit'])
     const login = menu.find((i) => i.kind === 'checkbox')
     expect(login).toMatchObject({ label: 'Start at login', checked: true, enabled: true })
-    expect(JSON.stringify(menu)).not.toMatch(/pause|snooze|donat/i)
+    expect(JSON.stringify(menu)).not.toMatch(/snooze|donat/i)
     // Same state, same menu.
     expect(trayMenu(s)).toEqual(menu)
+  })
+
+  it('offers "Pause syncing", or "Resume syncing" while paused, right after "Open Spare"', () => {
+    const syncing = trayMenu(running([folder()]))
+    expect(syncing.slice(2, 4)).toEqual([
+      { kind: 'action', action: 'open', label: 'Open Spare', enabled: true },
+      { kind: 'action', action: 'pause-sync', label: 'Pause syncing', enabled: true },
+    ])
+    const paused = running([folder({ state: 'paused' })], 0, true)
+    expect(trayMenu(paused)[0]).toEqual({ kind: 'label', label: 'Syncing paused' })
+    expect(trayMenu(paused).slice(2, 4)).toEqual([
+      { kind: 'action', action: 'open', label: 'Open Spare', enabled: true },
+      { kind: 'action', action: 'resume-sync', label: 'Resume syncing', enabled: true },
+    ])
+    expect(actionsOf(paused)).toEqual(['open', 'resume-sync', 'toggle-open-at-login', 'quit'])
+    expect(JSON.stringify(trayMenu(paused))).not.toMatch(/Pause syncing/)
+    expect(SYNC_ACTION_METHOD).toEqual({ 'pause-sync': 'sync.pause', 'resume-sync': 'sync.resume' })
+  })
+
+  it('disables pausing and resuming while the node is not running', () => {
+    for (const phase of ['starting', 'stopping', 'stopped', 'failed'] as const) {
+      const item = trayMenu(withPhase(initialTrayState(), phase)).find(
+        (i) => 'action' in i && i.action === 'pause-sync',
+      )
+      expect(item, phase).toMatchObject({ label: 'Pause syncing', enabled: false })
+    }
+    const paused = withPhase(running([], 0, true), 'stopping')
+    expect(trayMenu(paused).find((i) => 'action' in i && i.action === 'resume-sync')).toMatchObject(
+      { label: 'Resume syncing', enabled: false },
+    )
   })
 
   it('lists folders in error under the status line, at most three', () => {
@@ -140,6 +200,37 @@ describe('events', () => {
     expect(s.folders.map((f) => f.id)).toEqual([a.id])
     s = applyEvent(s, 'node.updated', status(4)).state
     expect(s.peers).toBe(4)
+  })
+
+  it('follows NodeStatus.paused from node.updated events and call answers', () => {
+    let s = running([folder()], 1)
+    expect(s.paused).toBe(false)
+    const paused = applyEvent(s, 'node.updated', status(0, true))
+    expect(paused.newlyFailed).toEqual([])
+    s = paused.state
+    expect(s).toMatchObject({ paused: true, peers: 0 })
+    expect(trayIcon(s)).toBe('paused')
+    expect(actionsOf(s)).toContain('resume-sync')
+    // The same status again changes nothing (same object), so the tray isn't rebuilt.
+    expect(applyEvent(s, 'node.updated', status(0, true)).state).toBe(s)
+    expect(withNodeStatus(s, status(0, true))).toBe(s)
+    // sync.resume's answer is a NodeStatus too.
+    s = withNodeStatus(s, status(3, false))
+    expect(s).toMatchObject({ paused: false, peers: 3 })
+    expect(trayIcon(s)).toBe('idle')
+    expect(withNodeStatus(s, { paused: 'yes' })).toBe(s)
+    expect(withNodeStatus(s, null)).toBe(s)
+  })
+
+  it('takes the paused flag from the snapshot', () => {
+    const s = withPhase(initialTrayState(), 'running')
+    const snap = snapshotFromRaw(s, [folder({ state: 'paused' })], status(0, true))
+    expect(snap?.state.paused).toBe(true)
+    expect(snap?.newlyFailed).toEqual([])
+    expect(snap && trayIcon(snap.state)).toBe('paused')
+    // A status from before the pause field existed is malformed now.
+    const { paused: _dropped, ...old } = status(1)
+    expect(snapshotFromRaw(s, [], old)).toBeNull()
   })
 
   it('reports a folder once, when it enters the error state', () => {
@@ -186,5 +277,16 @@ describe('notification', () => {
     })
     expect(n.title).toBe('Spare: "Photos" stopped syncing')
     expect(n.body).toBe('disk full')
+  })
+
+  it('says which of pause or resume failed', () => {
+    expect(syncActionFailedNotification('pause-sync', 'the node is closing')).toEqual({
+      title: 'Spare: could not pause syncing',
+      body: 'the node is closing',
+    })
+    expect(syncActionFailedNotification('resume-sync', '').title).toBe(
+      'Spare: could not resume syncing',
+    )
+    expect(syncActionFailedNotification('resume-sync', '').body).toBe('Open Spare for details.')
   })
 })

@@ -13,6 +13,8 @@ export interface NodeOverview {
   error: unknown
   loading: boolean
   retry: () => void
+  /** Shows a status the UI got from a call (sync.pause, sync.resume) without waiting for events. */
+  apply: (status: NodeStatus) => void
 }
 
 export interface NodeOverviewOptions {
@@ -65,6 +67,8 @@ export function useNodeOverview({ peers = false, refreshMs = 5000 }: NodeOvervie
     const timer = refreshMs > 0 ? setInterval(() => void refresh(), refreshMs) : null
     const off = client.on('node.updated', (next) => {
       if (cancelled) return
+      // Newer than any refresh still in flight: that one must not overwrite it.
+      seq.current++
       setStatus(next)
       if (peers) void refresh()
     })
@@ -82,5 +86,10 @@ export function useNodeOverview({ peers = false, refreshMs = 5000 }: NodeOvervie
     error,
     loading: status === null && error === null,
     retry: () => setAttempt((n) => n + 1),
+    apply: (next: NodeStatus) => {
+      seq.current++
+      setStatus(next)
+      setError(null)
+    },
   } satisfies NodeOverview
 }

@@ -2,7 +2,13 @@ import { act, screen, waitFor, within } from '@testing-library/react'
 import { userEvent } from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../../../shared/contract.ts'
-import { FakeNode, deferred, folder, renderWithSpare } from '../test-utils/fake-node.tsx'
+import {
+  FakeNode,
+  deferred,
+  folder,
+  nodeStatus,
+  renderWithSpare,
+} from '../test-utils/fake-node.tsx'
 import { FoldersScreen } from './FoldersScreen.tsx'
 
 function setup(node: FakeNode, options: Parameters<typeof renderWithSpare>[1] = {}) {
@@ -141,7 +147,8 @@ describe('FoldersScreen: live updates', () => {
     const node = new FakeNode({ 'folders.list': () => [] })
     const { connection, unmount } = setup(node)
     await screen.findByRole('heading', { name: 'No folders yet' })
-    expect(node.listenerCount).toBe(2)
+    // folder.updated and folder.removed for the list, node.updated for the paused notice.
+    expect(node.listenerCount).toBe(3)
 
     act(() => connection.set({ status: 'retrying', attempt: 1 }))
     node.handlers['folders.list'] = () => [folder({ name: 'Back' })]
@@ -151,6 +158,55 @@ describe('FoldersScreen: live updates', () => {
 
     unmount()
     expect(node.listenerCount).toBe(0)
+  })
+})
+
+describe('FoldersScreen: paused syncing', () => {
+  it('labels paused folders "Paused" and says that syncing is paused', async () => {
+    const docs = folder({ name: 'Docs', state: 'paused', bytes: 100, localBytes: 40 })
+    const broken = folder({ name: 'Broken', state: 'error', error: 'The disk is full' })
+    const node = new FakeNode({ 'folders.list': () => [docs, broken] })
+    node.paused = true
+    setup(node)
+    const card = await screen.findByRole('article', { name: 'Docs' })
+    expect(card).toHaveAttribute('data-state', 'paused')
+    expect(within(card).getByText('Paused')).toBeInTheDocument()
+    expect(within(card).queryByText('Idle')).not.toBeInTheDocument()
+    expect(within(card).queryByRole('progressbar')).not.toBeInTheDocument()
+    expect(within(card).queryByRole('alert')).not.toBeInTheDocument()
+    // A folder in error keeps reporting its error while paused.
+    const brokenCard = screen.getByRole('article', { name: 'Broken' })
+    expect(within(brokenCard).getByText('Error')).toBeInTheDocument()
+    expect(within(brokenCard).queryByText('Paused')).not.toBeInTheDocument()
+
+    const notice = await screen.findByText('Syncing is paused')
+    expect(notice.closest('[role="status"]')).not.toBeNull()
+  })
+
+  it('shows and hides the notice on node.updated, and cards follow folder.updated', async () => {
+    const docs = folder({ name: 'Docs', state: 'idle' })
+    const node = new FakeNode({
+      'folders.list': () => [docs],
+      'node.status': () => nodeStatus({ paused: false }),
+    })
+    setup(node)
+    const card = await screen.findByRole('article', { name: 'Docs' })
+    await waitFor(() => expect(node.callsOf('node.status')).toHaveLength(1))
+    expect(screen.queryByText('Syncing is paused')).not.toBeInTheDocument()
+
+    act(() => {
+      node.emit('folder.updated', { ...docs, state: 'paused' })
+      node.emit('node.updated', nodeStatus({ paused: true }))
+    })
+    expect(screen.getByText('Syncing is paused')).toBeInTheDocument()
+    expect(within(card).getByText('Paused')).toBeInTheDocument()
+
+    act(() => {
+      node.emit('folder.updated', { ...docs, state: 'idle' })
+      node.emit('node.updated', nodeStatus({ paused: false }))
+    })
+    expect(screen.queryByText('Syncing is paused')).not.toBeInTheDocument()
+    expect(within(card).getByText('Idle')).toBeInTheDocument()
   })
 })
 

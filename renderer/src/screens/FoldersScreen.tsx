@@ -1,11 +1,12 @@
 // Folders: what this node shares and receives, live from folder events.
 import { useState } from 'react'
-import { FolderInput, FolderPlus, FolderSync, RefreshCw } from 'lucide-react'
+import { CirclePause, FolderInput, FolderPlus, FolderSync, RefreshCw } from 'lucide-react'
 import type { FolderSummary } from '../../../shared/contract.ts'
 import { Button, ErrorAlert, PageHeader, Spinner } from '../components/ui.tsx'
 import { errorMessage } from '../lib/errors.ts'
 import { useLiveKey } from '../lib/live.ts'
 import { useNow, useSpare } from '../lib/spare-context.tsx'
+import { useNodeOverview } from '../lib/useNodeOverview.ts'
 import { FolderCard } from './folders/FolderCard.tsx'
 import { InviteDialog } from './folders/InviteDialog.tsx'
 import { JoinDialog } from './folders/JoinDialog.tsx'
@@ -19,6 +20,29 @@ type Dialog =
   | { kind: 'invite'; folder: FolderSummary; invite: string }
   | { kind: 'stop'; folder: FolderSummary }
   | null
+
+/** Shown above the list while syncing is paused node-wide (the toggle is in the app's top area). */
+function PausedNotice() {
+  // node.updated events keep it live and every reconnect reloads it: no timer needed.
+  const { status } = useNodeOverview({ refreshMs: 0 })
+  return (
+    <div role="status" aria-live="polite" className="empty:hidden">
+      {status?.paused ? (
+        <p className="mb-4 flex items-start gap-2.5 rounded-lg border border-zinc-200 bg-zinc-50 px-3 py-2.5 text-sm text-zinc-700 dark:border-zinc-800 dark:bg-zinc-900/60 dark:text-zinc-300">
+          <CirclePause aria-hidden="true" className="mt-0.5 size-4 shrink-0 text-zinc-500" />
+          <span>
+            <strong className="font-medium text-zinc-900 dark:text-zinc-100">
+              Syncing is paused
+            </strong>{' '}
+            <span className="text-zinc-600 dark:text-zinc-400">
+              — no folder sends or receives changes until you resume syncing.
+            </span>
+          </span>
+        </p>
+      ) : null}
+    </div>
+  )
+}
 
 function EmptyState() {
   return (
@@ -88,6 +112,7 @@ export function FoldersScreen() {
         }
       />
 
+      <PausedNotice />
       <div role="status" aria-live="polite" className="empty:hidden">
         {notice ? (
           <p className="mb-4 rounded-lg border border-emerald-200 bg-emerald-50 px-3 py-2.5 text-sm text-emerald-800 dark:border-emerald-900/70 dark:bg-emerald-950/50 dark:text-emerald-200">

@@ -1,6 +1,7 @@
 // Test doubles at the process edge: a fake node behind the real createClient, so component tests
 // exercise the contract's result validation too. Every call's params are checked with the
-// contract's own schemas, like the real service does.
+// contract's own schemas, like the real service does. node.status, sync.pause and sync.resume have
+// built-in handlers (node-wide pause, as the engine keeps it) that a test's own handlers replace.
 import { render, type RenderResult } from '@testing-library/react'
 import type { ReactElement } from 'react'
 import { vi } from 'vitest'
@@ -32,6 +33,8 @@ export interface Call {
 }
 
 export class FakeNode {
+  /** Node-wide pause, as the built-in node.status, sync.pause and sync.resume keep it. */
+  paused = false
   readonly calls: Call[] = []
   private readonly listeners = new Set<(event: string, data: unknown) => void>()
   readonly client: SpareClient
@@ -52,9 +55,46 @@ export class FakeNode {
     const name = method as MethodName
     const checked = methods[name].params.safeParse(params)
     if (!checked.success) throw new ApiError('BAD_INPUT', describeZodError(checked.error))
-    const handler = this.handlers[name] as ((p: unknown) => unknown) | undefined
+    const handler =
+      (this.handlers[name] as ((p: unknown) => unknown) | undefined) ?? this.builtIn(name)
     if (!handler) throw new ApiError('INTERNAL', `the fake node has no handler for ${method}`)
     return await handler(checked.data)
+  }
+
+  private builtIn(name: MethodName): ((p: unknown) => unknown) | undefined {
+    switch (name) {
+      case 'node.status':
+        return () => nodeStatus({ paused: this.paused })
+      case 'sync.pause':
+        return () => this.setPaused(true)
+      case 'sync.resume':
+        return () => this.setPaused(false)
+      default:
+        return undefined
+    }
+  }
+
+  /**
+   * What the engine does: answers with the node's status and emits folder.updated for every folder
+   * whose state changed (paused, unless in error; back to idle on resume) and node.updated. The
+   * status and folders come from the test's node.status and folders.list handlers when it has them.
+   */
+  private async setPaused(paused: boolean): Promise<NodeStatus> {
+    const changed = paused !== this.paused
+    this.paused = paused
+    const statusHandler = this.handlers['node.status']
+    const status: NodeStatus = statusHandler
+      ? { ...(await statusHandler({})), paused }
+      : nodeStatus({ paused })
+    const listHandler = this.handlers['folders.list']
+    if (changed && listHandler) {
+      for (const f of await listHandler({})) {
+        if (f.state === 'error') continue
+        this.emit('folder.updated', { ...f, state: paused ? 'paused' : 'idle' })
+      }
+    }
+    this.emit('node.updated', status)
+    return status
   }
 
   /** Calls of one method, with their params. */
@@ -152,6 +192,7 @@ export function nodeStatus(overrides: Partial<NodeStatus> = {}): NodeStatus {
     network: { mode: 'local', bootstrap: ['127.0.0.1:49737'] },
     peers: 2,
     folders: 3,
+    paused: false,
     uptime: 3_725,
     dataDir: '/home/ada/.local/share/spare',
     ...overrides,

@@ -27,6 +27,7 @@ const STATE_LABEL: Record<FolderState, { label: string; tone: BadgeTone }> = {
   syncing: { label: 'Syncing', tone: 'blue' },
   idle: { label: 'Idle', tone: 'green' },
   error: { label: 'Error', tone: 'red' },
+  paused: { label: 'Paused', tone: 'neutral' },
 }
 
 const CHANGE_TONE: Record<LocalChange['kind'], BadgeTone> = {
