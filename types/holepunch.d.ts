@@ -150,9 +150,10 @@ declare module 'hypercore' {
 
 declare module 'corestore' {
   import type { Duplex } from 'node:stream'
+  import type CoreStorage from 'hypercore-storage'
   import type Hypercore from 'hypercore'
   class Corestore {
-    constructor(storage: string, opts?: object)
+    constructor(storage: string | CoreStorage, opts?: object)
     ready(): Promise<void>
     close(): Promise<void>
     namespace(name: string): Corestore
@@ -250,4 +251,12 @@ declare module 'hyperblobs' {
     createReadStream(id: BlobId, opts?: { wait?: boolean; timeout?: number }): Readable
   }
   export default Hyperblobs
+}
+
+declare module 'hypercore-storage' {
+  class CoreStorage {
+    constructor(dir: string, opts?: { writeBufferSize?: number; blockCache?: boolean })
+    close(): Promise<void>
+  }
+  export default CoreStorage
 }
