@@ -133,6 +133,7 @@ declare module 'hypercore' {
     close(): Promise<void>
     update(opts?: { wait?: boolean }): Promise<boolean>
     has(start: number, end?: number): Promise<boolean>
+    get(index: number, opts?: { wait?: boolean; timeout?: number }): Promise<Buffer | null>
     download(range?: { start?: number; end?: number; linear?: boolean }): Download
     clear(start: number, end?: number): Promise<unknown>
     info(opts?: {
@@ -190,8 +191,13 @@ declare module 'hyperdrive' {
     left: DriveEntry | null
     right: DriveEntry | null
   }
+  export interface HyperblobsBatch {
+    put(buf: Uint8Array): Promise<BlobId>
+    flush(): Promise<void>
+  }
   export interface Hyperblobs {
     core: Hypercore
+    batch(): HyperblobsBatch
   }
   export interface DriveDownload {
     done(): Promise<void>

@@ -4,7 +4,7 @@
 import { promises as fs, type Dirent, createReadStream, type Stats } from 'node:fs'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import Hyperdrive from 'hyperdrive'
+import Hyperdrive, { type HyperblobsBatch } from 'hyperdrive'
 import { watchFolder, type FolderWatcher } from './watcher.ts'
 import type { LocalChange } from '../../../shared/contract.ts'
 import { Folder, type FolderContext } from './folder.ts'
@@ -20,6 +20,8 @@ const CHUNK = 256 * 1024
 const BATCH_ENTRIES = 1000
 const BATCH_BYTES = 64 * 1024 * 1024
 const WATCH_DEBOUNCE_MS = 30
+/** Small files read ahead of the one being stored. */
+const READ_AHEAD = 16
 const RESCAN_INTERVAL_MS = 10 * 60 * 1000
 
 interface DiskItem {
@@ -307,10 +309,21 @@ export class OwnerFolder extends Folder {
   ): Promise<void> {
     const drive = this.drive
     if (!drive || (changes.length === 0 && removed.length === 0)) return
+    const blobs = await drive.getBlobs()
     let batch = drive.batch()
+    // Small files' content goes into one blob batch: one append (one signature, one write) per
+    // flush instead of one per file. Nothing else may append to the blobs core while it holds
+    // blocks, so it is flushed before any streamed file and before the entries are committed.
+    let blobBatch: HyperblobsBatch | null = null
     let entries = 0
     let bytes = 0
+    const flushBlobs = async (): Promise<void> => {
+      const pending = blobBatch
+      blobBatch = null
+      if (pending) await pending.flush()
+    }
     const flush = async (): Promise<void> => {
+      await flushBlobs()
       if (entries === 0) return
       await batch.flush()
       batch = drive.batch()
@@ -328,55 +341,85 @@ export class OwnerFolder extends Folder {
     // Parents before children.
     changes.sort()
     const requeue: string[] = []
-    for (const key of changes) {
-      if (this.closing) break
-      const item = disk.get(key)
-      if (!item) continue
-      const abs = path.join(this.record.path, ...key.slice(1).split('/'))
-      const meta: EntryMeta = { kind: item.kind, mtime: item.mtime, size: item.size }
-      try {
-        if (item.kind === 'dir') {
-          await batch.put(key, Buffer.alloc(0), { metadata: meta })
-          this.known.set(key, { ...item, linkname: null })
-        } else if (item.kind === 'symlink') {
-          const linkname = await fs.readlink(abs)
-          await batch.symlink(key, linkname, { metadata: meta })
-          this.known.set(key, { ...item, linkname })
-        } else if (item.size <= SMALL_FILE) {
-          const buf = await fs.readFile(abs)
-          const st = await fs.lstat(abs)
-          if (buf.length !== st.size || Math.floor(st.mtimeMs) !== item.mtime) requeue.push(key)
-          await batch.put(key, buf, {
-            executable: item.executable,
-            metadata: { ...meta, size: buf.length },
-          })
-          this.known.set(key, { ...item, size: buf.length, linkname: null })
-          bytes += buf.length
-        } else {
-          // Stream big files straight from disk: never buffered whole.
-          await pipeline(
-            createReadStream(abs, { highWaterMark: CHUNK }),
-            batch.createWriteStream(key, { executable: item.executable, metadata: meta }),
-          )
-          const st = await fs.lstat(abs)
-          if (st.size !== item.size || Math.floor(st.mtimeMs) !== item.mtime) requeue.push(key)
-          this.known.set(key, { ...item, linkname: null })
-          bytes += item.size
-        }
-        entries++
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code
-        if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
-          requeue.push(key) // it moved while we read it: look again
-          continue
-        }
-        if (code === 'EACCES' || code === 'EPERM') {
-          this.log.warn({ path: key, code }, 'cannot read a file; skipped')
-          continue
-        }
-        throw err
+    const absOf = (key: string): string => path.join(this.record.path, ...key.slice(1).split('/'))
+    // Read small files a few ahead of the one being stored: the disk works while we hash.
+    const reads = new Map<string, Promise<Buffer>>()
+    let ahead = 0
+    const readAhead = (): void => {
+      for (; ahead < changes.length && reads.size < READ_AHEAD; ahead++) {
+        const key = changes[ahead]!
+        const item = disk.get(key)
+        if (!item || item.kind !== 'file' || item.size > SMALL_FILE) continue
+        const p = fs.readFile(absOf(key))
+        p.catch(() => {}) // awaited (and its error handled) when its turn comes
+        reads.set(key, p)
       }
-      if (entries >= BATCH_ENTRIES || bytes >= BATCH_BYTES) await flush()
+    }
+    try {
+      for (let i = 0; i < changes.length; i++) {
+        if (this.closing) break
+        const key = changes[i]!
+        if (ahead <= i) ahead = i
+        readAhead()
+        const item = disk.get(key)
+        if (!item) continue
+        const abs = absOf(key)
+        const meta: EntryMeta = { kind: item.kind, mtime: item.mtime, size: item.size }
+        try {
+          if (item.kind === 'dir') {
+            await batch.putEntry(key, { blob: null, metadata: meta })
+            this.known.set(key, { ...item, linkname: null })
+          } else if (item.kind === 'symlink') {
+            const linkname = await fs.readlink(abs)
+            await batch.symlink(key, linkname, { metadata: meta })
+            this.known.set(key, { ...item, linkname })
+          } else if (item.size <= SMALL_FILE) {
+            const pending = reads.get(key)
+            reads.delete(key)
+            const buf = await (pending ?? fs.readFile(abs))
+            const st = await fs.lstat(abs)
+            if (buf.length !== st.size || Math.floor(st.mtimeMs) !== item.mtime) requeue.push(key)
+            if (!blobBatch) blobBatch = blobs.batch()
+            const blob = buf.length > 0 ? await blobBatch.put(buf) : null
+            await batch.putEntry(key, {
+              blob,
+              executable: item.executable,
+              metadata: { ...meta, size: buf.length },
+            })
+            this.known.set(key, { ...item, size: buf.length, linkname: null })
+            bytes += buf.length
+          } else {
+            await flushBlobs()
+            // Stream big files straight from disk: never buffered whole.
+            await pipeline(
+              createReadStream(abs, { highWaterMark: CHUNK }),
+              batch.createWriteStream(key, { executable: item.executable, metadata: meta }),
+            )
+            const st = await fs.lstat(abs)
+            if (st.size !== item.size || Math.floor(st.mtimeMs) !== item.mtime) requeue.push(key)
+            this.known.set(key, { ...item, linkname: null })
+            bytes += item.size
+          }
+          entries++
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code
+          if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
+            requeue.push(key) // it moved while we read it: look again
+            continue
+          }
+          if (code === 'EACCES' || code === 'EPERM') {
+            this.log.warn({ path: key, code }, 'cannot read a file; skipped')
+            continue
+          }
+          throw err
+        }
+        if (entries >= BATCH_ENTRIES || bytes >= BATCH_BYTES) await flush()
+      }
+    } catch (err) {
+      // Keep the blobs core consistent with what was committed: store the pending blocks (they
+      // are referenced by nothing yet, which is harmless) before giving up this run.
+      await flushBlobs().catch(() => {})
+      throw err
     }
     await flush()
     await batch.flush().catch(() => {})
