@@ -272,8 +272,8 @@ export class ReaderFolder extends Folder {
       this.lastSyncAt = new Date()
       this.scheduleSave()
       this.recount()
-      if (this.state !== 'error' || !this.error?.startsWith('sync failed')) this.setState('idle')
-      else this.setState('idle')
+      // A whole pass went through: whatever error stood (a full disk, a failed pass) is over.
+      this.setState('idle')
     } finally {
       await snapshot.close().catch(() => {})
     }
