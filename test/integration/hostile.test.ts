@@ -236,6 +236,46 @@ describe('the local API', () => {
   })
 })
 
+describe('damaged files on disk', () => {
+  it("rebuilds a reader's damaged sync index without touching the folder, and keeps syncing", async () => {
+    const src = await tempDir(cleanup, 'spare-src-')
+    await fs.writeFile(path.join(src, 'a.txt'), 'a\n')
+    const owner = await startDaemon(cleanup, network)
+    const reader = await startDaemon(cleanup, network)
+    const { invite, folder } = await owner.json<{ invite: string; folder: FolderSummary }>([
+      'share',
+      src,
+    ])
+    const dst = path.join(await tempDir(cleanup), 'mirror')
+    await reader.cli(['join', invite, dst])
+    await waitForSameTree(src, dst)
+    await reader.stop()
+    const index = path.join(reader.dataDir, 'folders', folder.id, 'index.json')
+    await fs.writeFile(index, '{"format": 1, "records": [garbage')
+    await reader.start()
+    await fs.writeFile(path.join(src, 'b.txt'), 'b\n')
+    await waitForSameTree(src, dst)
+    const [f] = await reader.folders()
+    expect(f!.localChanges).toEqual([])
+    // The damaged file was kept aside for inspection, and the log says what happened.
+    const kept = (await fs.readdir(path.dirname(index))).filter((n) =>
+      n.startsWith('index.json.corrupt-'),
+    )
+    expect(kept).toHaveLength(1)
+    const log = await fs.readFile(path.join(reader.dataDir, 'logs', 'spare.log'), 'utf8')
+    expect(log).toContain('sync index unreadable; rebuilding')
+  })
+
+  it('says clearly when the daemon file is damaged', async () => {
+    const dir = await tempDir(cleanup)
+    await fs.writeFile(path.join(dir, 'api.json'), '{"port": "nope"}')
+    await fs.writeFile(path.join(dir, 'api-token'), 'x'.repeat(64))
+    const res = await runCli(['status', '--data-dir', dir])
+    expect(res.code).toBe(1)
+    expect(res.stderr).toMatch(/api\.json is damaged/)
+  })
+})
+
 describe('settings on disk', () => {
   it('refuses to start on a hand-mangled settings file, names it, and leaves it untouched', async () => {
     const dir = await tempDir(cleanup)
