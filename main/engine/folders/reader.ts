@@ -252,6 +252,12 @@ export class ReaderFolder extends Folder {
     }
     const blobs = await drive.getBlobs()
     if (!this.blobs) this.blobs = new Hyperblobs(blobs.core)
+    // A fresh mirror needs (nearly) every block: start fetching them now, while the tree is
+    // still being listed, instead of after.
+    const early =
+      !this.firstPassDone && this.index.size === 0 && blobs.core.length > 0
+        ? blobs.core.download({ start: 0, end: blobs.core.length })
+        : null
     const snapshot = drive.checkout(target)
     try {
       let keys: Set<string>
@@ -275,6 +281,7 @@ export class ReaderFolder extends Folder {
       // A whole pass went through: whatever error stood (a full disk, a failed pass) is over.
       this.setState('idle')
     } finally {
+      early?.destroy()
       await snapshot.close().catch(() => {})
     }
   }
