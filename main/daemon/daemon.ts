@@ -26,6 +26,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.stderr.write(`spare: cannot start: ${(err as Error).message}\n`)
     return err instanceof NetworkConfigError ? 2 : err instanceof SettingsError ? 1 : 1
   }
+  // A stray rejection deep in a library (a request cancelled by a peer leaving, say) must not
+  // take the whole node down: log it loudly, with its stack, and keep serving.
+  const onStray = (err: unknown): void => {
+    const e = err instanceof Error ? err : new Error(String(err))
+    node.log.error(
+      { err: e.message, stack: e.stack },
+      'unhandled rejection (a bug; the node keeps running)',
+    )
+    process.stderr.write(`spare: unhandled rejection: ${e.message}\n`)
+  }
+  process.on('unhandledRejection', onStray)
   const service = new SpareService(node)
   let server: ApiServer
   try {

@@ -177,6 +177,29 @@ describe('sharing a folder', () => {
     expect(leftovers).toEqual([])
   })
 
+  it('stops promptly while waiting for blocks from a peer that left', async () => {
+    const src = await tempDir(cleanup, 'spare-src-')
+    for (let i = 0; i < 4; i++)
+      await writeRandomFile(path.join(src, `big-${i}.bin`), 32 * 1024 * 1024, i + 11)
+    const owner = await startDaemon(cleanup, network)
+    const reader = await startDaemon(cleanup, network)
+    const { invite } = await share(owner, src)
+    await waitFor(async () => (await owner.folders())[0]?.state === 'idle', { timeoutMs: 90_000 })
+    const dst = path.join(await tempDir(cleanup), 'mirror')
+    await reader.cli(['join', invite, dst])
+    // Files are being written (temp files exist) but not all are done.
+    await waitFor(
+      async () => (await fs.readdir(dst).catch(() => [])).some((n) => n.startsWith('.spare-tmp-')),
+      { intervalMs: 10, timeoutMs: 60_000, what: 'a transfer in progress' },
+    )
+    await owner.kill9()
+    expect((await reader.folders())[0]!.localBytes).toBeLessThan(4 * 32 * 1024 * 1024)
+    const started = Date.now()
+    const code = await reader.stop()
+    expect(code, reader.output.slice(-2000)).toBe(0)
+    expect(Date.now() - started).toBeLessThan(10_000)
+  })
+
   it("reports a reader's own edits as local changes, never sends them, and keeps them when the owner changes the file", async () => {
     const src = await tempDir(cleanup, 'spare-src-')
     await fs.writeFile(path.join(src, 'a.txt'), 'owner a\n')

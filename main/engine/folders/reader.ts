@@ -121,12 +121,14 @@ export class ReaderFolder extends Folder {
     this.stopTimers()
     for (const t of [this.saveTimer, this.retryTimer, this.localTimer]) if (t) clearTimeout(t)
     await this.watcher?.close()
-    await this.running?.catch(() => {})
-    await this.saveIndex().catch(() => {})
+    // Close the drive before waiting for the running pass: a pass waiting for blocks from a
+    // peer that left would otherwise wait forever; closing makes those reads fail at once.
     if (this.drive) {
       await this.ctx.swarm.leave(this.drive.discoveryKey).catch(() => {})
       await this.drive.close()
     }
+    await this.running?.catch(() => {})
+    await this.saveIndex().catch(() => {})
   }
 
   async purge(): Promise<void> {
@@ -545,7 +547,13 @@ export class ReaderFolder extends Folder {
         let next = blob.blockOffset
         const ahead: Array<Promise<Buffer | null>> = []
         const fill = (): void => {
-          while (next < end && ahead.length < BLOCKS_AHEAD) ahead.push(core.get(next++))
+          while (next < end && ahead.length < BLOCKS_AHEAD) {
+            const block = core.get(next++)
+            // Awaited in turn below; when an earlier read fails, these are dropped unawaited and
+            // must not become unhandled rejections (they reject when the drive closes).
+            block.catch(() => {})
+            ahead.push(block)
+          }
         }
         fill()
         while (ahead.length) {
