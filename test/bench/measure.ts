@@ -16,6 +16,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { ManifestEntry } from './dataset.ts'
+import type { ToolResult } from './report.ts'
 import { keystream } from './dataset.ts'
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -669,4 +670,38 @@ export function describeMachine(m: MachineProbe): string {
     `${m.cpus} cores, ${(m.memory / 2 ** 30).toFixed(0)} GiB, load ${m.load.map((x) => x.toFixed(1)).join(' ')}, ` +
     `4 KiB write + fdatasync ${m.fsyncMs.toFixed(2)} ms`
   )
+}
+
+/**
+ * The last figures of a run, the same for both tools: 4 (new-file latency, median of the runs)
+ * and 5-6 (peak RSS from the samplers, which are stopped, and disk used by each data dir).
+ */
+export async function finishFigures(
+  ctx: RunContext,
+  result: ToolResult,
+  opts: {
+    tool: string
+    ownerDir: string
+    readerDir: string
+    ownerData: string
+    readerData: string
+    ownerSampler: TreeSampler
+    readerSampler: TreeSampler
+  },
+): Promise<void> {
+  ctx.log(`${opts.tool}: ${ctx.runs} new 4 KiB files, A → B`)
+  result.newFileRuns = await newFileLatency({
+    ownerDir: opts.ownerDir,
+    readerDir: opts.readerDir,
+    runs: ctx.runs,
+    gapMs: ctx.gapMs,
+    pollMs: ctx.pollMs,
+    timeoutMs: 60_000,
+    log: ctx.log,
+  })
+  result.newFileMs = median(result.newFileRuns.filter((v): v is number => v !== null))
+  result.ownerProc = opts.ownerSampler.stop()
+  result.readerProc = opts.readerSampler.stop()
+  result.ownerDisk = await diskUsage(opts.ownerData)
+  result.readerDisk = await diskUsage(opts.readerData)
 }

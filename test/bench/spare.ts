@@ -19,11 +19,10 @@ import {
   Daemon,
   TreeSampler,
   deliverAndCheck,
+  finishFigures,
   describeCheck,
-  diskUsage,
   freePort,
   median,
-  newFileLatency,
   now,
   pollUntil,
   runCommand,
@@ -357,25 +356,17 @@ export async function runSpare(
       )
     }
 
-    // Figure 4: new 4 KiB files.
-    log(`spare: ${ctx.runs} new 4 KiB files, A → B`)
-    result.newFileRuns = await newFileLatency({
+    // Figures 4, 5 and 6.
+    await finishFigures(ctx, result, {
+      tool: 'spare',
       ownerDir,
       readerDir,
-      runs: ctx.runs,
-      gapMs: ctx.gapMs,
-      pollMs: ctx.pollMs,
-      timeoutMs: 60_000,
-      log,
+      ownerData: a.dataDir,
+      readerData: b.dataDir,
+      ownerSampler,
+      readerSampler,
     })
-    result.newFileMs = median(result.newFileRuns.filter((v): v is number => v !== null))
-
-    // Figures 5 and 6.
-    result.ownerProc = ownerSampler.stop()
-    result.readerProc = readerSampler.stop()
     ownerSampler = readerSampler = null
-    result.ownerDisk = await diskUsage(a.dataDir)
-    result.readerDisk = await diskUsage(b.dataDir)
     result.ok = true
   } catch (err) {
     result.error = (err as Error).message

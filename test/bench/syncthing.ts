@@ -11,11 +11,9 @@ import {
   Daemon,
   TreeSampler,
   deliverAndCheck,
+  finishFigures,
   describeCheck,
-  diskUsage,
   freePort,
-  median,
-  newFileLatency,
   now,
   pollUntil,
   runCommand,
@@ -385,25 +383,18 @@ export async function runSyncthing(ctx: RunContext, version: string): Promise<To
     log(`syncthing: B complete in ${(result.deliverMs / 1000).toFixed(2)} s; content checked`)
 
     // 4. New 4 KiB files.
-    log(`syncthing: ${ctx.runs} new 4 KiB files, A → B`)
-    result.newFileRuns = await newFileLatency({
+    // Figures 4, 5 and 6: new files, then peak RSS and disk.
+    await finishFigures(ctx, result, {
+      tool: 'syncthing',
       ownerDir: a.folder,
       readerDir: b.folder,
-      runs: ctx.runs,
-      gapMs: ctx.gapMs,
-      pollMs: ctx.pollMs,
-      timeoutMs: 60_000,
-      log,
+      ownerData: a.home,
+      readerData: b.home,
+      ownerSampler,
+      readerSampler,
     })
-    result.newFileMs = median(result.newFileRuns.filter((v): v is number => v !== null))
-
-    // 5 and 6: peak RSS and disk, then stop.
-    result.ownerProc = ownerSampler.stop()
-    result.readerProc = readerSampler.stop()
     ownerSampler = readerSampler = null
-    result.ownerDisk = await diskUsage(a.home)
-    result.readerDisk = await diskUsage(b.home)
-    const procs = result.ownerProc.processes.length
+    const procs = result.ownerProc?.processes.length ?? 0
     result.notes.push(
       procs > 1
         ? `each instance ran as ${procs} processes (Syncthing forks a monitor and a worker even ` +
