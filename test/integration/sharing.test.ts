@@ -67,6 +67,19 @@ async function syncedPair(src: string): Promise<{
   return { owner, reader, dst, invite, folder }
 }
 
+/** An owner that has imported all of `src`, and a reader that has just joined it. */
+async function joinAfterImport(
+  src: string,
+): Promise<{ owner: TestDaemon; reader: TestDaemon; dst: string }> {
+  const owner = await startDaemon(cleanup, network)
+  const reader = await startDaemon(cleanup, network)
+  const { invite } = await share(owner, src)
+  await waitFor(async () => (await owner.folders())[0]?.state === 'idle', { timeoutMs: 90_000 })
+  const dst = path.join(await tempDir(cleanup), 'mirror')
+  expect((await reader.cli(['join', invite, dst])).code).toBe(0)
+  return { owner, reader, dst }
+}
+
 describe('sharing a folder', () => {
   it('mirrors a tree to two readers, then keeps them live through adds, changes, deletes and moves', async () => {
     const src = await tempDir(cleanup, 'spare-src-')
@@ -156,12 +169,7 @@ describe('sharing a folder', () => {
     for (let i = 0; i < 6; i++)
       await writeRandomFile(path.join(src, `big-${i}.bin`), 24 * 1024 * 1024, i + 1)
     for (let i = 0; i < 200; i++) await fs.writeFile(path.join(src, `f-${i}.txt`), `x${i}`)
-    const owner = await startDaemon(cleanup, network)
-    const reader = await startDaemon(cleanup, network)
-    const { invite } = await share(owner, src)
-    await waitFor(async () => (await owner.folders())[0]?.state === 'idle', { timeoutMs: 90_000 })
-    const dst = path.join(await tempDir(cleanup), 'mirror')
-    await reader.cli(['join', invite, dst])
+    const { reader, dst } = await joinAfterImport(src)
     // Kill it once some but not all content has arrived.
     await waitFor(
       async () => {
@@ -181,12 +189,7 @@ describe('sharing a folder', () => {
     const src = await tempDir(cleanup, 'spare-src-')
     for (let i = 0; i < 4; i++)
       await writeRandomFile(path.join(src, `big-${i}.bin`), 32 * 1024 * 1024, i + 11)
-    const owner = await startDaemon(cleanup, network)
-    const reader = await startDaemon(cleanup, network)
-    const { invite } = await share(owner, src)
-    await waitFor(async () => (await owner.folders())[0]?.state === 'idle', { timeoutMs: 90_000 })
-    const dst = path.join(await tempDir(cleanup), 'mirror')
-    await reader.cli(['join', invite, dst])
+    const { owner, reader, dst } = await joinAfterImport(src)
     // Files are being written (temp files exist) but not all are done.
     await waitFor(
       async () => (await fs.readdir(dst).catch(() => [])).some((n) => n.startsWith('.spare-tmp-')),
