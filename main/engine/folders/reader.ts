@@ -24,7 +24,12 @@ import { parseRemoteEntry, type RemoteEntry } from './entry.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 
 const PARALLEL_FILES = 8
-const INDEX_SAVE_MS = 1000
+/**
+ * The index is rewritten whole, so not after every file or pass: at most every few seconds, and
+ * at close. What a crash loses is found again by the next start's first pass (files that match
+ * the remote entry by size and mtime are adopted, not fetched again).
+ */
+const INDEX_SAVE_MS = 5000
 const DISK_FULL_RETRY_MS = 3000
 const LOCAL_DEBOUNCE_MS = 100
 /** Blocks of old versions between wanted ranges are fetched too when the hole is this small. */
