@@ -102,6 +102,18 @@ export const methods = {
     params: z.object({}).strict(),
     result: z.array(PeerSchema),
   },
+  'node.setNetwork': {
+    params: z
+      .object({
+        network: z
+          .string()
+          .trim()
+          .min(1, 'a network is required: public, local or HOST:PORT[,HOST:PORT...]')
+          .max(2048, 'the bootstrap list is too long'),
+      })
+      .strict(),
+    result: NodeStatusSchema,
+  },
   'sync.pause': {
     params: z.object({}).strict(),
     result: NodeStatusSchema,

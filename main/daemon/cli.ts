@@ -207,6 +207,17 @@ export function buildProgram(): Command {
       print(!!opts.json, peers, () => formatPeers(peers))
     })
 
+  program
+    .command('network')
+    .description('change the network mode of the running daemon, live (saved)')
+    .argument('<mode>', 'public, local, or a bootstrap list HOST:PORT[,HOST:PORT...]')
+    .option('--json', 'print one JSON document')
+    .action(async (mode: string, opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      const status = await client.call('node.setNetwork', { network: mode })
+      print(!!opts.json, status, () => formatStatus(status))
+    })
+
   for (const [name, method, done] of [
     ['pause', 'sync.pause', 'Syncing is paused for every folder (until `spare resume`).'],
     ['resume', 'sync.resume', 'Syncing resumed.'],

@@ -331,6 +331,37 @@ export class SpareNode extends EventEmitter {
     return real
   }
 
+  /**
+   * Changes the network mode live: saved, then a new DHT and swarm replace the old ones and every
+   * folder joins its topic again. No restart needed.
+   */
+  async setNetwork(value: string): Promise<NodeStatus> {
+    this.assertOpen()
+    let config: NetworkConfig
+    try {
+      config = parseNetwork(value, this.settings.value.localBootstrapPort)
+    } catch (err) {
+      if (err instanceof NetworkConfigError) throw new ApiError('BAD_INPUT', err.message)
+      throw err
+    }
+    const network = value.trim()
+    if (network !== this.settings.value.network) {
+      await this.settings.update((s) => ({ ...s, network }))
+      const keyPair = crypto.keyPair()
+      const next = await openNetwork(config, keyPair, (m) => this.log.info(m))
+      const prev = this.net
+      this.net = next
+      this.networkConfig = config
+      next.onTopologyChange = () => this.swarm.refreshAll()
+      await this.swarm.switchTo(next.dht, keyPair)
+      await prev.close().catch(() => {})
+      this.log.info({ network: describeNetwork(config) }, 'network changed')
+    }
+    const status = this.status()
+    this.emit('node', status)
+    return status
+  }
+
   /** Pauses or resumes syncing for every folder; saved, so it survives restarts. */
   async setPaused(paused: boolean): Promise<NodeStatus> {
     this.assertOpen()

@@ -319,6 +319,34 @@ describe('sharing a folder', () => {
     await waitFor(async () => (await reader.folders())[0]!.state === 'idle')
   })
 
+  it('changes the network mode live, without a restart', async () => {
+    const src = await tempDir(cleanup, 'spare-src-')
+    await fs.writeFile(path.join(src, 'hello.txt'), 'hello\n')
+    const owner = await startDaemon(cleanup, network)
+    const { invite } = await share(owner, src)
+    // The reader starts on a network of its own, where nobody has the folder.
+    const elsewhere = await localTestnet(cleanup)
+    const reader = await startDaemon(cleanup, elsewhere)
+    const dst = path.join(await tempDir(cleanup), 'mirror')
+    expect((await reader.cli(['join', invite, dst])).code).toBe(0)
+    await new Promise((r) => setTimeout(r, 1500))
+    await expect(fs.access(path.join(dst, 'hello.txt'))).rejects.toThrow()
+    // Bad input is refused and changes nothing.
+    const bad = await reader.cli(['network', 'no-port-here'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/HOST:PORT/)
+    // Moving to the owner's network: the folder syncs, and the choice is saved.
+    const status = await reader.json<{ network: { bootstrap: string[] } }>(['network', network])
+    expect(status.network.bootstrap.join(',')).toBe(network)
+    await waitForSameTree(src, dst)
+    const saved = JSON.parse(
+      await fs.readFile(path.join(reader.dataDir, 'settings.json'), 'utf8'),
+    ) as {
+      network: string
+    }
+    expect(saved.network).toBe(network)
+  })
+
   it('keeps its folders across a restart of both sides', async () => {
     const src = await tempDir(cleanup, 'spare-src-')
     await fs.writeFile(path.join(src, 'one.txt'), '1\n')

@@ -28,6 +28,7 @@ export class SpareService {
     this.handlers = {
       'node.status': () => node.status(),
       'peers.list': () => node.peers(),
+      'node.setNetwork': ({ network }) => node.setNetwork(network),
       'sync.pause': () => node.setPaused(true),
       'sync.resume': () => node.setPaused(false),
       'folders.list': () => node.listFolders(),

@@ -21,7 +21,7 @@ export interface PeerTraffic {
 }
 
 export class Swarm extends EventEmitter {
-  readonly swarm: Hyperswarm
+  swarm: Hyperswarm
   readonly peers = new Map<string, PeerRecord>()
   readonly traffic = new Map<string, PeerTraffic>()
   private readonly topics = new Map<string, { refs: number; discovery: Discovery | null }>()
@@ -37,6 +37,26 @@ export class Swarm extends EventEmitter {
     super()
     this.swarm = new Hyperswarm({ dht, keyPair })
     this.swarm.on('connection', (conn) => this.onConnection(conn))
+  }
+
+  /**
+   * Moves to another DHT (a network-mode change): a new Hyperswarm on `dht`, every connection of
+   * the old one dropped, every topic joined again (unless paused). The old DHT is destroyed.
+   */
+  async switchTo(dht: HyperDHT, keyPair: { publicKey: Buffer; secretKey: Buffer }): Promise<void> {
+    if (this.closed) return
+    const old = this.swarm
+    this.swarm = new Hyperswarm({ dht, keyPair })
+    this.swarm.on('connection', (conn) => this.onConnection(conn))
+    for (const conn of old.connections) conn.destroy()
+    await old.destroy()
+    await this.swarm.listen()
+    for (const [k, entry] of this.topics) {
+      entry.discovery = this.paused
+        ? null
+        : this.swarm.join(Buffer.from(k, 'hex'), { server: true, client: true })
+    }
+    this.emit('peers')
   }
 
   get publicKey(): Buffer {
