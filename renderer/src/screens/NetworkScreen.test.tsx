@@ -29,7 +29,7 @@ describe('NetworkScreen', () => {
 
     expect(await screen.findByTestId('node-id')).toHaveTextContent('f'.repeat(64))
     expect(screen.getByText('1 h 2 min')).toBeInTheDocument()
-    expect(screen.getByText('Private')).toBeInTheDocument()
+    expect(screen.getByText('Custom bootstrap')).toBeInTheDocument()
     const bootstrap = screen.getByRole('list', { name: 'Bootstrap nodes' })
     expect(
       within(bootstrap)

@@ -24,7 +24,7 @@ export const NETWORK_MODES: Record<NetworkMode, { label: string; description: st
     description: 'A local test network on 127.0.0.1: only nodes on this machine can connect.',
   },
   custom: {
-    label: 'Private',
+    label: 'Custom bootstrap',
     description: 'A private network reached through the bootstrap nodes below.',
   },
 }

@@ -1,9 +1,9 @@
 // Settings: where the node keeps its data, which network it is on, and the look of this window.
-import { useState, type ReactNode } from 'react'
+import { useId, useState, type FormEvent, type ReactNode } from 'react'
 import { Database, Globe, Monitor, Moon, Palette, Sun, type LucideIcon } from 'lucide-react'
-import { API_VERSION } from '../../../shared/contract.ts'
+import { API_VERSION, type NetworkMode, type NodeStatus } from '../../../shared/contract.ts'
 import { CopyButton } from '../components/CopyButton.tsx'
-import { Badge, ErrorAlert, PageHeader, Panel, Spinner, cx } from '../components/ui.tsx'
+import { Button, ErrorAlert, Field, PageHeader, Panel, Spinner, cx } from '../components/ui.tsx'
 import { errorMessage } from '../lib/errors.ts'
 import {
   THEME_OPTIONS,
@@ -15,7 +15,6 @@ import {
 } from '../lib/theme.ts'
 import { useSpare } from '../lib/spare-context.tsx'
 import { useNodeOverview } from '../lib/useNodeOverview.ts'
-import { NETWORK_MODES } from './NetworkScreen.tsx'
 
 const THEME_ICONS: Record<ThemeSetting, LucideIcon> = { system: Monitor, light: Sun, dark: Moon }
 
@@ -49,8 +48,161 @@ function Row({
   )
 }
 
+const NETWORK_OPTIONS: ReadonlyArray<{ value: NetworkMode; label: string; description: string }> = [
+  { value: 'public', label: 'Public', description: 'HyperDHT’s public bootstrap — for real use.' },
+  { value: 'local', label: 'Local', description: 'Only this machine, 127.0.0.1.' },
+  {
+    value: 'custom',
+    label: 'Custom bootstrap',
+    description: 'Your own bootstrap nodes, for a private network.',
+  },
+]
+
+interface NetworkDraft {
+  mode: NetworkMode
+  /** The bootstrap list typed for 'custom', kept while another mode is picked. */
+  bootstrap: string
+}
+
+function draftOf(network: NodeStatus['network']): NetworkDraft {
+  return {
+    mode: network.mode,
+    bootstrap: network.mode === 'custom' ? network.bootstrap.join(',') : '',
+  }
+}
+
+/** The value node.setNetwork takes: 'public', 'local' or 'HOST:PORT,HOST:PORT'. */
+function networkValue(draft: NetworkDraft): string {
+  if (draft.mode !== 'custom') return draft.mode
+  return draft.bootstrap
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .join(',')
+}
+
+/** Picks the network mode and applies it live through node.setNetwork. */
+function NetworkForm({
+  status,
+  onApplied,
+}: {
+  status: NodeStatus
+  onApplied: (status: NodeStatus) => void
+}) {
+  const { client } = useSpare()
+  const id = useId()
+  // null: untouched, so the form follows the node (also when the network changes elsewhere).
+  const [draft, setDraft] = useState<NetworkDraft | null>(null)
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<unknown>(null)
+  const [done, setDone] = useState(false)
+
+  const current = draftOf(status.network)
+  const value = draft ?? current
+  const network = networkValue(value)
+  const changed = network !== networkValue(current)
+
+  function edit(next: NetworkDraft) {
+    setDraft(next)
+    setError(null)
+    setDone(false)
+  }
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault()
+    if (busy || !changed || !network) return
+    setBusy(true)
+    setError(null)
+    setDone(false)
+    try {
+      const next = await client.call('node.setNetwork', { network })
+      onApplied(next)
+      setDraft(null)
+      setDone(true)
+    } catch (err) {
+      setError(err)
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <form onSubmit={(e) => void submit(e)} className="space-y-3">
+      <fieldset disabled={busy}>
+        <legend className="sr-only">Network</legend>
+        <div className="space-y-2">
+          {NETWORK_OPTIONS.map((option) => {
+            const checked = value.mode === option.value
+            const labelId = `${id}-${option.value}-label`
+            const descriptionId = `${id}-${option.value}-description`
+            return (
+              <label
+                key={option.value}
+                className={cx(
+                  'flex cursor-pointer items-start gap-2.5 rounded-lg px-3 py-2 ring-1 ring-inset transition-colors has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-indigo-500',
+                  checked
+                    ? 'bg-indigo-50/60 ring-indigo-300 dark:bg-indigo-950/40 dark:ring-indigo-800'
+                    : 'ring-zinc-200 hover:bg-zinc-50 dark:ring-zinc-800 dark:hover:bg-zinc-900',
+                )}
+              >
+                <input
+                  type="radio"
+                  name={`${id}-network`}
+                  value={option.value}
+                  checked={checked}
+                  aria-labelledby={labelId}
+                  aria-describedby={descriptionId}
+                  onChange={() => edit({ ...value, mode: option.value })}
+                  className="mt-0.5 size-4 accent-indigo-600"
+                />
+                <span className="min-w-0">
+                  <span id={labelId} className="block font-medium text-zinc-900 dark:text-zinc-100">
+                    {option.label}
+                  </span>
+                  <span
+                    id={descriptionId}
+                    className="block text-xs text-zinc-500 dark:text-zinc-400"
+                  >
+                    {option.description}
+                  </span>
+                </span>
+              </label>
+            )
+          })}
+        </div>
+      </fieldset>
+      {value.mode === 'custom' ? (
+        <Field
+          label="Bootstrap nodes"
+          value={value.bootstrap}
+          onChange={(bootstrap) => edit({ ...value, bootstrap })}
+          placeholder="203.0.113.7:49737,203.0.113.8:49737"
+          hint="HOST:PORT, separated by commas."
+          mono
+          disabled={busy}
+        />
+      ) : null}
+      <div className="flex flex-wrap items-center gap-3">
+        <Button type="submit" variant="primary" busy={busy} disabled={!changed || !network}>
+          Apply network
+        </Button>
+        <p role="status" className="text-xs text-zinc-500 empty:hidden dark:text-zinc-400">
+          {done ? 'Network changed' : ''}
+        </p>
+      </div>
+      {error ? (
+        <ErrorAlert title="Couldn’t change the network">{errorMessage(error)}</ErrorAlert>
+      ) : null}
+      <p className="text-xs text-zinc-500 dark:text-zinc-400">
+        Applied right away and kept across restarts: the node reconnects and every folder looks for
+        its peers again.
+      </p>
+    </form>
+  )
+}
+
 export function SettingsScreen() {
-  const { status, error } = useNodeOverview({ refreshMs: 0 })
+  const { status, error, apply } = useNodeOverview({ refreshMs: 0 })
   const [theme, setTheme] = useThemeSetting()
   const { shell } = useSpare()
 
@@ -86,21 +238,7 @@ export function SettingsScreen() {
                 </p>
               </Row>
               <Row icon={Globe} title="Network">
-                <div className="flex flex-wrap items-center gap-2">
-                  <Badge tone={status.network.mode === 'public' ? 'green' : 'amber'}>
-                    {NETWORK_MODES[status.network.mode].label}
-                  </Badge>
-                  <span className="text-zinc-700 dark:text-zinc-300">
-                    {NETWORK_MODES[status.network.mode].description}
-                  </span>
-                </div>
-                <p className="mt-2 text-xs text-zinc-500 dark:text-zinc-400">
-                  The network is chosen when the node starts, with{' '}
-                  <code className="rounded bg-zinc-100 px-1 py-0.5 font-mono text-[11px] text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300">
-                    spare daemon --network public|local|host:port,…
-                  </code>
-                  . It can’t be changed here yet.
-                </p>
+                <NetworkForm status={status} onApplied={apply} />
               </Row>
             </div>
           )}

@@ -1,7 +1,8 @@
 // Test doubles at the process edge: a fake node behind the real createClient, so component tests
 // exercise the contract's result validation too. Every call's params are checked with the
-// contract's own schemas, like the real service does. node.status, sync.pause and sync.resume have
-// built-in handlers (node-wide pause, as the engine keeps it) that a test's own handlers replace.
+// contract's own schemas, like the real service does. node.status, node.setNetwork, sync.pause and
+// sync.resume have built-in handlers (node-wide pause and network mode, as the engine keeps them)
+// that a test's own handlers replace.
 import { render, type RenderResult } from '@testing-library/react'
 import type { ReactElement } from 'react'
 import { vi } from 'vitest'
@@ -35,6 +36,8 @@ export interface Call {
 export class FakeNode {
   /** Node-wide pause, as the built-in node.status, sync.pause and sync.resume keep it. */
   paused = false
+  /** The network set through node.setNetwork; null until then (the status's own network). */
+  network: NodeStatus['network'] | null = null
   readonly calls: Call[] = []
   private readonly listeners = new Set<(event: string, data: unknown) => void>()
   readonly client: SpareClient
@@ -64,7 +67,10 @@ export class FakeNode {
   private builtIn(name: MethodName): ((p: unknown) => unknown) | undefined {
     switch (name) {
       case 'node.status':
-        return () => nodeStatus({ paused: this.paused })
+        return () =>
+          nodeStatus({ paused: this.paused, ...(this.network ? { network: this.network } : {}) })
+      case 'node.setNetwork':
+        return (p) => this.setNetwork(methods['node.setNetwork'].params.parse(p).network)
       case 'sync.pause':
         return () => this.setPaused(true)
       case 'sync.resume':
@@ -97,6 +103,21 @@ export class FakeNode {
     return status
   }
 
+  /**
+   * What the engine does: rejects a value that is not public, local or HOST:PORT[,HOST:PORT...]
+   * with BAD_INPUT, otherwise switches, answers with the node's status and emits node.updated.
+   */
+  private async setNetwork(value: string): Promise<NodeStatus> {
+    const network = parseFakeNetwork(value)
+    this.network = network
+    const statusHandler = this.handlers['node.status']
+    const status: NodeStatus = statusHandler
+      ? { ...(await statusHandler({})), network }
+      : nodeStatus({ paused: this.paused, network })
+    this.emit('node.updated', status)
+    return status
+  }
+
   /** Calls of one method, with their params. */
   callsOf(method: MethodName): unknown[] {
     return this.calls.filter((c) => c.method === method).map((c) => c.params)
@@ -109,6 +130,24 @@ export class FakeNode {
   get listenerCount(): number {
     return this.listeners.size
   }
+}
+
+/** The engine's network parsing, simplified: enough to tell a valid value from a malformed one. */
+function parseFakeNetwork(value: string): NodeStatus['network'] {
+  const v = value.trim()
+  if (v === 'public') return { mode: 'public', bootstrap: [] }
+  if (v === 'local') return { mode: 'local', bootstrap: ['127.0.0.1:49737'] }
+  const bootstrap = v.split(',').map((part) => part.trim())
+  for (const item of bootstrap) {
+    const m = /^([a-zA-Z0-9.-]+):(\d{1,5})$/.exec(item)
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      throw new ApiError(
+        'BAD_INPUT',
+        `"${item}" is not HOST:PORT (the network is public, local or HOST:PORT[,HOST:PORT...])`,
+      )
+    }
+  }
+  return { mode: 'custom', bootstrap }
 }
 
 /** A connection whose state a test sets by hand. */
