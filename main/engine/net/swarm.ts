@@ -59,10 +59,6 @@ export class Swarm extends EventEmitter {
     this.emit('peers')
   }
 
-  get publicKey(): Buffer {
-    return this.swarm.keyPair.publicKey
-  }
-
   private onConnection(conn: SwarmConnection): void {
     if (this.paused) {
       conn.destroy()
