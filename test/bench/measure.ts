@@ -705,3 +705,34 @@ export async function finishFigures(
   result.ownerDisk = await diskUsage(opts.ownerData)
   result.readerDisk = await diskUsage(opts.readerData)
 }
+
+/**
+ * Figures 2 and 3 for either tool, from what deliverAndCheck() saw: delivery time from the
+ * reader's start and from being told, throughput, the CPU spent meanwhile, and the tree check
+ * (a differing tree ends the run).
+ */
+export function recordDelivery(
+  ctx: RunContext,
+  result: ToolResult,
+  d: {
+    tool: string
+    delivered: { doneAt: number; check: TreeCheck; note: string | null }
+    startedAt: number
+    toldAt: number
+    connectedMs: number
+    ownerCpu: number
+    readerCpu: number
+  },
+): void {
+  result.connectMs = d.connectedMs >= 0 ? d.connectedMs : null
+  result.deliverMs = d.delivered.doneAt - d.startedAt
+  result.deliverFromToldMs = d.delivered.doneAt - d.toldAt
+  result.mbps = ctx.totalBytes / 1e6 / (result.deliverMs / 1000)
+  result.ownerCpuDeliver = d.ownerCpu
+  result.readerCpuDeliver = d.readerCpu
+  const check = d.delivered.check
+  result.check = `${describeCheck(check)} (${check.hashed} files checksummed)`
+  if (d.delivered.note) result.notes.push(d.delivered.note)
+  if (!check.ok) throw new BenchError(`B's tree differs from the dataset: ${result.check}`)
+  ctx.log(`${d.tool}: B complete in ${(result.deliverMs / 1000).toFixed(2)} s; content checked`)
+}

@@ -19,8 +19,8 @@ import {
   Daemon,
   TreeSampler,
   deliverAndCheck,
+  recordDelivery,
   finishFigures,
-  describeCheck,
   freePort,
   median,
   now,
@@ -336,18 +336,15 @@ export async function runSpare(
       readerCpu1 = readerSampler?.cpu() ?? 0
     })
     stopConn = true
-    const connected = await conn
-    result.connectMs = connected >= 0 ? connected : null
-    result.deliverMs = delivered.doneAt - t0
-    result.deliverFromToldMs = delivered.doneAt - tJoin
-    result.mbps = ctx.totalBytes / 1e6 / (result.deliverMs / 1000)
-    result.ownerCpuDeliver = ownerCpu1 - ownerCpu0
-    result.readerCpuDeliver = readerCpu1
-    const check = delivered.check
-    result.check = `${describeCheck(check)} (${check.hashed} files checksummed)`
-    if (delivered.note) result.notes.push(delivered.note)
-    if (!check.ok) throw new BenchError(`B's tree differs from the dataset: ${result.check}`)
-    log(`spare: B complete in ${(result.deliverMs / 1000).toFixed(2)} s; content checked`)
+    recordDelivery(ctx, result, {
+      tool: 'spare',
+      delivered,
+      startedAt: t0,
+      toldAt: tJoin,
+      connectedMs: await conn,
+      ownerCpu: ownerCpu1 - ownerCpu0,
+      readerCpu: readerCpu1,
+    })
     const rf = await findFolder(await b.probe.folders(), readerId, readerDir)
     if (rf) {
       result.notes.push(

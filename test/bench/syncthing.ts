@@ -11,8 +11,8 @@ import {
   Daemon,
   TreeSampler,
   deliverAndCheck,
+  recordDelivery,
   finishFigures,
-  describeCheck,
   freePort,
   now,
   pollUntil,
@@ -367,22 +367,18 @@ export async function runSyncthing(ctx: RunContext, version: string): Promise<To
       ownerCpu1 = ownerSampler?.cpu() ?? 0
       readerCpu1 = readerSampler?.cpu() ?? 0
     })
-    const done = delivered.doneAt
     stopConn = true
-    const connected = await conn
-    result.connectMs = connected >= 0 ? connected : null
-    result.deliverMs = done - t0
-    result.deliverFromToldMs = result.deliverMs
-    result.mbps = ctx.totalBytes / 1e6 / (result.deliverMs / 1000)
-    result.ownerCpuDeliver = ownerCpu1 - ownerCpu0
-    result.readerCpuDeliver = readerCpu1
-    const check = delivered.check
-    result.check = `${describeCheck(check)} (${check.hashed} files checksummed)`
-    if (delivered.note) result.notes.push(delivered.note)
-    if (!check.ok) throw new BenchError(`B's tree differs from the dataset: ${result.check}`)
-    log(`syncthing: B complete in ${(result.deliverMs / 1000).toFixed(2)} s; content checked`)
+    recordDelivery(ctx, result, {
+      tool: 'syncthing',
+      delivered,
+      startedAt: t0,
+      // Syncthing is told about the folder by its config, before it starts.
+      toldAt: t0,
+      connectedMs: await conn,
+      ownerCpu: ownerCpu1 - ownerCpu0,
+      readerCpu: readerCpu1,
+    })
 
-    // 4. New 4 KiB files.
     // Figures 4, 5 and 6: new files, then peak RSS and disk.
     await finishFigures(ctx, result, {
       tool: 'syncthing',
