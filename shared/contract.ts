@@ -13,7 +13,7 @@ export const FolderIdSchema = z
   .string()
   .regex(/^[0-9a-f]{16}$/, 'a folder id is 16 hex characters (see `spare folders`)')
 
-export const FolderRoleSchema = z.enum(['owner', 'reader'])
+export const FolderRoleSchema = z.enum(['owner', 'reader', 'writer'])
 export type FolderRole = z.infer<typeof FolderRoleSchema>
 
 /** 'paused': syncing is paused node-wide (no network); an owner still records local changes. */
@@ -48,6 +48,16 @@ export const FolderSummarySchema = z.object({
   /** Entries refused from the network (hostile or invalid paths), most recent first. */
   refused: z.array(z.object({ path: z.string(), reason: z.string() })),
   lastSyncAt: z.string().nullable(),
+  /** 'publish': one owner, readers mirror it. 'sync': two-way, every writer can change it. */
+  kind: z.enum(['publish', 'sync']).default('publish'),
+  /** Conflict copies in the tree (sync folders). */
+  conflicts: z.number().int().nonnegative().default(0),
+  /** Names that cannot exist on another OS, case-only clashes, unreadable files. */
+  problems: z.array(z.object({ path: z.string(), reason: z.string() })).default([]),
+  /** Writer devices of a sync folder (not removed). */
+  members: z.number().int().nonnegative().default(0),
+  /** A joined writer no member has accepted yet (none online since it joined). */
+  waitingForAccept: z.boolean().default(false),
 })
 export type FolderSummary = z.infer<typeof FolderSummarySchema>
 
@@ -92,6 +102,48 @@ const InviteParam = z
   .min(1, 'an invite is required')
   .max(2048, 'invite is too long')
 
+/** A path inside a folder, as a user types it ('notes/a.txt' or '/notes/a.txt'). */
+const FilePathParam = z
+  .string()
+  .min(1, 'a path inside the folder is required')
+  .max(4096, 'path is too long')
+  .refine((p) => !p.includes('\0'), 'path contains a NUL byte')
+
+export const MemberSchema = z.object({
+  /** Short device id: the first 12 hex characters of the member's log key. */
+  device: z.string(),
+  key: z.string(),
+  label: z.string(),
+  removed: z.boolean(),
+  /** This device. */
+  you: z.boolean(),
+  /** The device that added this member (null for the folder's creator). */
+  addedBy: z.string().nullable(),
+})
+export type Member = z.infer<typeof MemberSchema>
+
+export const ConflictSchema = z.object({
+  /** The conflict copy: NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE.EXT */
+  path: z.string(),
+  /** The path it is a copy of. */
+  original: z.string(),
+})
+export type Conflict = z.infer<typeof ConflictSchema>
+
+export const VersionSchema = z.object({
+  /** DEVICE.INDEX: the writer log and position of this version. */
+  id: z.string(),
+  kind: z.enum(['file', 'dir', 'symlink', 'deleted']),
+  size: z.number().int().nonnegative(),
+  mtime: z.number(),
+  /** When the version was recorded (ms since the epoch). */
+  at: z.number(),
+  /** The device whose content this is. */
+  device: z.string(),
+  current: z.boolean(),
+})
+export type Version = z.infer<typeof VersionSchema>
+
 /** Every method: its params schema and its result schema. */
 export const methods = {
   'node.status': {
@@ -131,12 +183,73 @@ export const methods = {
     result: FolderSummarySchema,
   },
   'folders.share': {
-    params: z.object({ path: PathParam, name: z.string().min(1).max(255).optional() }).strict(),
+    params: z
+      .object({
+        path: PathParam,
+        name: z.string().min(1).max(255).optional(),
+        /** 'sync' (default): two-way. 'publish': only this device writes. */
+        mode: z.enum(['sync', 'publish']).optional(),
+      })
+      .strict(),
     result: z.object({ folder: FolderSummarySchema, invite: z.string() }),
   },
   'folders.invite': {
-    params: z.object({ id: FolderIdSchema }).strict(),
+    params: z.object({ id: FolderIdSchema, readOnly: z.boolean().optional() }).strict(),
     result: z.object({ invite: z.string() }),
+  },
+  'folders.members': {
+    params: z.object({ id: FolderIdSchema }).strict(),
+    result: z.array(MemberSchema),
+  },
+  'folders.removeMember': {
+    params: z
+      .object({
+        id: FolderIdSchema,
+        member: z
+          .string()
+          .trim()
+          .regex(/^[0-9a-f]{6,64}$/, 'a member is named by its device id (see `spare members`)'),
+      })
+      .strict(),
+    result: MemberSchema,
+  },
+  'folders.conflicts': {
+    params: z.object({ id: FolderIdSchema }).strict(),
+    result: z.array(ConflictSchema),
+  },
+  'folders.versions': {
+    params: z.object({ id: FolderIdSchema, path: FilePathParam }).strict(),
+    result: z.array(VersionSchema),
+  },
+  'folders.restore': {
+    params: z
+      .object({
+        id: FolderIdSchema,
+        path: FilePathParam,
+        version: z
+          .string()
+          .regex(
+            /^[0-9a-f]{12}\.\d+$/,
+            'a version id looks like 1a2b3c4d5e6f.42 (see `spare versions`)',
+          )
+          .optional(),
+        to: PathParam.optional(),
+      })
+      .strict(),
+    result: z.object({ version: z.string(), path: z.string() }),
+  },
+  'folders.configure': {
+    params: z
+      .object({
+        id: FolderIdSchema,
+        versionsDays: z
+          .number()
+          .min(0, 'days must be 0 or more')
+          .max(36500, 'days must be at most 36500')
+          .optional(),
+      })
+      .strict(),
+    result: FolderSummarySchema,
   },
   'folders.join': {
     params: z.object({ invite: InviteParam, path: PathParam }).strict(),

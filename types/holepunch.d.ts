@@ -116,6 +116,11 @@ declare module 'hypercore' {
   export interface HypercorePeer {
     remotePublicKey: Buffer
   }
+  export interface HypercoreExtension<T> {
+    send(message: T, peer: HypercorePeer): void
+    broadcast(message: T): void
+    destroy(): void
+  }
   export interface Download {
     done(): Promise<void>
     destroy(): void
@@ -136,6 +141,14 @@ declare module 'hypercore' {
     get(index: number, opts?: { wait?: boolean; timeout?: number }): Promise<Buffer | null>
     download(range?: { start?: number; end?: number; linear?: boolean }): Download
     clear(start: number, end?: number): Promise<unknown>
+    append(blocks: Buffer | Buffer[]): Promise<{ length: number; byteLength: number }>
+    registerExtension<T>(
+      name: string,
+      handlers: {
+        encoding?: unknown
+        onmessage?: (message: T, peer: HypercorePeer) => void
+      },
+    ): HypercoreExtension<T>
     info(opts?: {
       storage?: boolean
     }): Promise<{ byteLength: number; contiguousLength: number; storage?: unknown }>

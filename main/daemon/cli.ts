@@ -63,11 +63,21 @@ function formatFolder(f: FolderSummary): string {
   const progress =
     f.bytes > 0 && f.localBytes < f.bytes ? ` ${Math.floor((100 * f.localBytes) / f.bytes)}%` : ''
   const lines = [
-    `${f.id}  ${f.name}  [${f.role}]  ${f.state}${progress}`,
+    `${f.id}  ${f.name}  [${f.kind === 'sync' ? `two-way, ${f.role}` : f.role}]  ${f.state}${progress}`,
     `  path     ${f.path}`,
     `  content  ${f.files} files, ${formatBytes(f.bytes)}   peers ${f.peers}   version ${f.version}`,
   ]
+  if (f.kind === 'sync') {
+    lines.push(`  writers  ${f.members}   conflicts ${f.conflicts}`)
+    if (f.waitingForAccept) {
+      lines.push('  waiting  for a writer of the folder to come online and accept this device')
+    }
+  }
   if (f.error) lines.push(`  error    ${f.error}`)
+  if (f.problems.length) {
+    lines.push(`  problems: ${f.problems.length}`)
+    for (const r of f.problems.slice(0, 5)) lines.push(`    ${JSON.stringify(r.path)}: ${r.reason}`)
+  }
   if (f.localChanges.length) {
     lines.push(`  local changes (not sent anywhere): ${f.localChanges.length}`)
     for (const c of f.localChanges.slice(0, 10)) lines.push(`    ${c.kind.padEnd(8)} ${c.path}`)
@@ -136,41 +146,52 @@ export function buildProgram(): Command {
 
   program
     .command('share')
-    .description('start sharing a folder; prints its invite')
+    .description('share a folder two-way (every writer you invite can change it); prints an invite')
     .argument('<path>', 'the folder to share')
     .option('--name <name>', 'a name for the folder (default: its base name)')
+    .option('--publish', 'only this device writes; the others mirror it (one-way)')
     .option('--json', 'print one JSON document')
-    .action(async (p: string, opts: { json?: boolean; name?: string }, cmd: Command) => {
-      const { client } = await connect(dataDirOf(cmd))
-      const res = await client.call('folders.share', {
-        path: path.resolve(p),
-        ...(opts.name ? { name: opts.name } : {}),
-      })
-      print(!!opts.json, { invite: res.invite, folder: res.folder }, () =>
-        [
-          `Sharing ${res.folder.path} as ${res.folder.id}.`,
-          'Invite (give it to the devices that should receive this folder; it carries the key to read it):',
-          '',
-          res.invite,
-        ].join('\n'),
-      )
-    })
+    .action(
+      async (
+        p: string,
+        opts: { json?: boolean; name?: string; publish?: boolean },
+        cmd: Command,
+      ) => {
+        const { client } = await connect(dataDirOf(cmd))
+        const res = await client.call('folders.share', {
+          path: path.resolve(p),
+          mode: opts.publish ? 'publish' : 'sync',
+          ...(opts.name ? { name: opts.name } : {}),
+        })
+        print(!!opts.json, { invite: res.invite, folder: res.folder }, () =>
+          [
+            `Sharing ${res.folder.path} as ${res.folder.id}.`,
+            opts.publish
+              ? 'Invite (for devices that mirror this folder; it carries the key to read it):'
+              : 'Invite for one more writer (single use, valid 7 days; `spare invite ID --read-only` for a reader):',
+            '',
+            res.invite,
+          ].join('\n'),
+        )
+      },
+    )
 
   program
     .command('invite')
-    .description("print an owned folder's invite again")
+    .description('print a new invite to a folder: for a writer, or --read-only for a reader')
     .argument('<id>', 'folder id (see `spare folders`)')
+    .option('--read-only', 'the invited device receives the folder but cannot change it')
     .option('--json', 'print one JSON document')
-    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+    .action(async (id: string, opts: { json?: boolean; readOnly?: boolean }, cmd: Command) => {
       const { client } = await connect(dataDirOf(cmd))
-      const res = await client.call('folders.invite', { id })
+      const res = await client.call('folders.invite', { id, readOnly: !!opts.readOnly })
       print(!!opts.json, res, () => res.invite)
     })
 
   program
     .command('join')
-    .description('mirror a shared folder into PATH (created if missing)')
-    .argument('<invite>', 'the invite printed by `spare share`')
+    .description('join a shared folder into PATH (created if missing), as writer or reader')
+    .argument('<invite>', 'the invite printed by `spare share` or `spare invite`')
     .argument('<path>', 'where to put the folder')
     .option('--json', 'print one JSON document')
     .action(async (invite: string, p: string, opts: { json?: boolean }, cmd: Command) => {
@@ -179,8 +200,119 @@ export function buildProgram(): Command {
       print(
         !!opts.json,
         res,
-        () => `Joined ${res.folder.name} (${res.folder.id}) into ${res.folder.path}.`,
+        () =>
+          `Joined ${res.folder.name} (${res.folder.id}) into ${res.folder.path} as ${res.folder.role === 'writer' ? 'a writer' : 'a reader'}.`,
       )
+    })
+
+  program
+    .command('members')
+    .description('list the writer devices of a two-way folder')
+    .argument('<id>', 'folder id (see `spare folders`)')
+    .option('--json', 'print one JSON document')
+    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      const members = await client.call('folders.members', { id })
+      print(!!opts.json, members, () =>
+        members
+          .map(
+            (m) =>
+              `${m.device}  ${m.removed ? 'removed' : 'writer '}  ${m.label || '-'}${m.you ? '  (this device)' : ''}`,
+          )
+          .join('\n'),
+      )
+    })
+
+  program
+    .command('remove')
+    .description('remove a writer from a two-way folder: every member refuses its later changes')
+    .argument('<id>', 'folder id (see `spare folders`)')
+    .argument('<device>', 'the device id (see `spare members ID`)')
+    .option('--json', 'print one JSON document')
+    .action(async (id: string, device: string, opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      const m = await client.call('folders.removeMember', { id, member: device })
+      print(!!opts.json, m, () => `Removed ${m.device} from ${id}. Its later changes are refused.`)
+    })
+
+  program
+    .command('conflicts')
+    .description('list the conflict copies in a two-way folder')
+    .argument('<id>', 'folder id (see `spare folders`)')
+    .option('--json', 'print one JSON document')
+    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      const list = await client.call('folders.conflicts', { id })
+      print(!!opts.json, list, () =>
+        list.length
+          ? list.map((c) => `${c.path}\n  copy of ${c.original}`).join('\n')
+          : 'No conflicts.',
+      )
+    })
+
+  program
+    .command('versions')
+    .description('list the kept versions of a file in a two-way folder, newest first')
+    .argument('<id>', 'folder id (see `spare folders`)')
+    .argument('<path>', 'the file, relative to the folder')
+    .option('--json', 'print one JSON document')
+    .action(async (id: string, p: string, opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      const list = await client.call('folders.versions', { id, path: p })
+      print(!!opts.json, list, () =>
+        list.length
+          ? list
+              .map(
+                (v) =>
+                  `${v.id.padEnd(20)} ${new Date(v.at).toISOString()}  ${v.kind === 'deleted' ? 'deleted' : formatBytes(v.size).padStart(9)}  by ${v.device}${v.current ? '  (current)' : ''}`,
+              )
+              .join('\n')
+          : `No versions of ${p}.`,
+      )
+    })
+
+  program
+    .command('restore')
+    .description(
+      'restore a kept version of a file (default: the newest earlier one) in place or to DEST',
+    )
+    .argument('<id>', 'folder id (see `spare folders`)')
+    .argument('<path>', 'the file, relative to the folder')
+    .option('--version <v>', 'the version id (see `spare versions ID PATH`)')
+    .option('--to <dest>', 'write the version to DEST instead of into the folder')
+    .option('--json', 'print one JSON document')
+    .action(
+      async (
+        id: string,
+        p: string,
+        opts: { json?: boolean; version?: string; to?: string },
+        cmd: Command,
+      ) => {
+        const { client } = await connect(dataDirOf(cmd))
+        const res = await client.call('folders.restore', {
+          id,
+          path: p,
+          ...(opts.version ? { version: opts.version } : {}),
+          ...(opts.to ? { to: path.resolve(opts.to) } : {}),
+        })
+        print(!!opts.json, res, () => `Restored version ${res.version} to ${res.path}.`)
+      },
+    )
+
+  program
+    .command('keep-versions')
+    .description('set how many days replaced and deleted files stay restorable (default 30)')
+    .argument('<id>', 'folder id (see `spare folders`)')
+    .argument('<days>', 'days (0 keeps none)')
+    .option('--json', 'print one JSON document')
+    .action(async (id: string, days: string, opts: { json?: boolean }, cmd: Command) => {
+      const n = Number(days)
+      if (!/^\d+(\.\d+)?$/.test(days) || !Number.isFinite(n)) {
+        throw new ApiError('BAD_INPUT', `days must be a number of days, got "${days}"`)
+      }
+      const { client } = await connect(dataDirOf(cmd))
+      const f = await client.call('folders.configure', { id, versionsDays: n })
+      print(!!opts.json, f, () => `Versions in ${id} are kept for ${n} days.`)
     })
 
   program

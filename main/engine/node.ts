@@ -24,6 +24,7 @@ import { Swarm } from './net/swarm.ts'
 import { OwnerFolder } from './folders/owner.ts'
 import { ReaderFolder } from './folders/reader.ts'
 import type { Folder, FolderContext } from './folders/folder.ts'
+import { SyncFolder, joinMessage, type MemberInfo, type VersionInfo } from './sync/sync-folder.ts'
 import { decodeInvite, encodeInvite, InviteError } from './folders/invite.ts'
 import { VERSION } from './version.ts'
 
@@ -291,7 +292,12 @@ export class SpareNode extends EventEmitter {
 
   private async openFolder(rec: FolderRecord): Promise<Folder> {
     const ctx = this.context(rec)
-    const folder = rec.role === 'owner' ? new OwnerFolder(rec, ctx) : new ReaderFolder(rec, ctx)
+    const folder =
+      rec.kind === 'sync'
+        ? new SyncFolder(rec, ctx)
+        : rec.role === 'owner'
+          ? new OwnerFolder(rec, ctx)
+          : new ReaderFolder(rec, ctx)
     folder.paused = this.settings.value.syncPaused
     folder.on('update', () => this.emit('folder', folder.summary()))
     this.folders.set(rec.id, folder)
@@ -379,49 +385,68 @@ export class SpareNode extends EventEmitter {
     return status
   }
 
+  /**
+   * Shares a folder. 'sync' (the default): a two-way folder every writer member can change.
+   * 'publish': only this device writes; members mirror it.
+   */
   async share(
     folderPath: string,
     name?: string,
+    mode: 'sync' | 'publish' = 'sync',
   ): Promise<{ folder: FolderSummary; invite: string }> {
     this.assertOpen()
     const real = await this.checkPath(folderPath, true)
     const namespace = `folder-${randomBytes(16).toString('hex')}`
     const encryptionKey = randomBytes(32)
-    const { key, discoveryKey } = await OwnerFolder.create(
-      this.context({ id: 'new' } as FolderRecord),
-      namespace,
-      encryptionKey,
-    )
+    const ctx = this.context({ id: 'new' } as FolderRecord)
+    const key =
+      mode === 'sync'
+        ? await SyncFolder.create(ctx, namespace, encryptionKey)
+        : (await OwnerFolder.create(ctx, namespace, encryptionKey)).key
     const rec: FolderRecord = {
-      id: discoveryKey.toString('hex').slice(0, 16),
+      id: crypto.discoveryKey(key).toString('hex').slice(0, 16),
       name: (name ?? path.basename(real)) || 'folder',
       path: real,
-      role: 'owner',
+      kind: mode,
+      role: mode === 'sync' ? 'writer' : 'owner',
       key: key.toString('hex'),
       encryptionKey: encryptionKey.toString('hex'),
       namespace,
+      versionsDays: 30,
+      proof: null,
       createdAt: new Date().toISOString(),
     }
     await this.settings.update((s) => ({ ...s, folders: [...s.folders, rec] }))
     const folder = await this.openFolder(rec)
-    this.log.info({ folder: rec.id, path: real }, 'shared a folder')
+    this.log.info({ folder: rec.id, path: real, mode }, 'shared a folder')
     this.emit('folder', folder.summary())
-    return { folder: folder.summary(), invite: this.inviteFor(rec) }
+    return { folder: folder.summary(), invite: await this.inviteFor(folder, false) }
   }
 
-  private inviteFor(rec: FolderRecord): string {
-    return encodeInvite({
+  private async inviteFor(folder: Folder, readOnly: boolean): Promise<string> {
+    const rec = folder.record
+    const base = {
       key: Buffer.from(rec.key, 'hex'),
       encryptionKey: Buffer.from(rec.encryptionKey, 'hex'),
       name: rec.name,
-      writer: false,
-    })
+      sync: rec.kind === 'sync',
+    }
+    if (!readOnly && folder instanceof SyncFolder && folder.writable) {
+      return encodeInvite({ ...base, writer: true, seed: await folder.createWriterInvite() })
+    }
+    if (!readOnly && rec.kind === 'sync') {
+      throw new ApiError(
+        'CONFLICT',
+        'this device is not a writer of the folder (yet); it can give read-only invites (--read-only)',
+      )
+    }
+    return encodeInvite({ ...base, writer: false, seed: null })
   }
 
-  invite(id: string): string {
+  /** An invite to the folder: for a writer (two-way folders) unless `readOnly`. */
+  async invite(id: string, readOnly = false): Promise<string> {
     this.assertOpen()
-    const f = this.folder(id)
-    return this.inviteFor(f.record)
+    return this.inviteFor(this.folder(id), readOnly)
   }
 
   async join(inviteText: string, folderPath: string): Promise<FolderSummary> {
@@ -434,7 +459,6 @@ export class SpareNode extends EventEmitter {
         throw new ApiError('BAD_INPUT', `invalid invite: ${err.message}`)
       throw err
     }
-    if (invite.writer) throw new ApiError('BAD_INPUT', 'writer invites need a newer Spare')
     const id = crypto.discoveryKey(invite.key).toString('hex').slice(0, 16)
     const existing = this.folders.get(id)
     if (existing) {
@@ -445,21 +469,118 @@ export class SpareNode extends EventEmitter {
     }
     const real = await this.checkPath(folderPath, false)
     await fs.mkdir(real, { recursive: true })
+    let namespace: string | null = null
+    let proof: FolderRecord['proof'] = null
+    if (invite.writer && invite.seed) {
+      namespace = `folder-${randomBytes(16).toString('hex')}`
+      const own = await SyncFolder.ownLogKey(
+        this.context({ id } as FolderRecord),
+        namespace,
+        invite.encryptionKey,
+      )
+      const kp = crypto.keyPair(invite.seed)
+      proof = {
+        invite: kp.publicKey.toString('hex'),
+        sig: crypto.sign(joinMessage(invite.key, own), kp.secretKey).toString('hex'),
+      }
+    }
     const rec: FolderRecord = {
       id,
       name: invite.name || path.basename(real) || 'folder',
       path: real,
-      role: 'reader',
+      kind: invite.sync ? 'sync' : 'publish',
+      role: invite.writer ? 'writer' : 'reader',
       key: invite.key.toString('hex'),
       encryptionKey: invite.encryptionKey.toString('hex'),
-      namespace: null,
+      namespace,
+      versionsDays: 30,
+      proof,
       createdAt: new Date().toISOString(),
     }
     await this.settings.update((s) => ({ ...s, folders: [...s.folders, rec] }))
     const folder = await this.openFolder(rec)
-    this.log.info({ folder: id, path: real }, 'joined a folder')
+    this.log.info({ folder: id, path: real, role: rec.role }, 'joined a folder')
     this.emit('folder', folder.summary())
     return folder.summary()
+  }
+
+  private syncFolder(id: string): SyncFolder {
+    const f = this.folder(id)
+    if (!(f instanceof SyncFolder)) {
+      throw new ApiError('BAD_INPUT', `${id} is a published folder; only two-way folders have this`)
+    }
+    return f
+  }
+
+  members(id: string): MemberInfo[] {
+    this.assertOpen()
+    return this.syncFolder(id).members()
+  }
+
+  async removeMember(id: string, member: string): Promise<MemberInfo> {
+    this.assertOpen()
+    try {
+      return await this.syncFolder(id).removeMember(member)
+    } catch (err) {
+      if (err instanceof RangeError) throw new ApiError('NOT_FOUND', err.message)
+      if (err instanceof ApiError) throw err
+      throw new ApiError('CONFLICT', (err as Error).message)
+    }
+  }
+
+  conflicts(id: string): Array<{ path: string; original: string }> {
+    this.assertOpen()
+    return this.syncFolder(id).conflicts()
+  }
+
+  versions(id: string, file: string): VersionInfo[] {
+    this.assertOpen()
+    return this.syncFolder(id).versions(normalizeKey(file))
+  }
+
+  async restore(
+    id: string,
+    file: string,
+    version: string | null,
+    to: string | null,
+  ): Promise<{ version: string; path: string }> {
+    this.assertOpen()
+    if (to !== null && !path.isAbsolute(to)) {
+      throw new ApiError('BAD_INPUT', `the destination must be an absolute path: ${to}`)
+    }
+    const folder = this.syncFolder(id)
+    if (to !== null) {
+      const real = path.resolve(to)
+      if (real === folder.record.path || real.startsWith(folder.record.path + path.sep)) {
+        throw new ApiError(
+          'BAD_INPUT',
+          'restore into the folder without --to; --to is for a copy outside it',
+        )
+      }
+    }
+    try {
+      return await folder.restore(normalizeKey(file), version, to)
+    } catch (err) {
+      if (err instanceof RangeError) throw new ApiError('NOT_FOUND', err.message)
+      throw new ApiError('UNAVAILABLE', (err as Error).message)
+    }
+  }
+
+  /** Per-folder settings of a two-way folder (how long versions are kept). */
+  async configure(id: string, opts: { versionsDays?: number }): Promise<FolderSummary> {
+    this.assertOpen()
+    const folder = this.syncFolder(id)
+    if (opts.versionsDays !== undefined) {
+      const days = opts.versionsDays
+      await this.settings.update((s) => ({
+        ...s,
+        folders: s.folders.map((f) => (f.id === id ? { ...f, versionsDays: days } : f)),
+      }))
+      folder.record.versionsDays = days
+    }
+    const summary = folder.summary()
+    this.emit('folder', summary)
+    return summary
   }
 
   async unshare(id: string): Promise<void> {
@@ -476,6 +597,15 @@ export class SpareNode extends EventEmitter {
     this.log.info({ folder: id }, 'stopped syncing a folder; files on disk stay')
     this.emit('folder-removed', id)
   }
+}
+
+/** A folder path as the user types it ('a/b', '/a/b', './a/b') → the folder's key ('/a/b'). */
+function normalizeKey(file: string): string {
+  const clean = path.posix.normalize('/' + file.replace(/\\/g, '/').replace(/^\.\//, ''))
+  if (clean === '/' || clean.startsWith('/..')) {
+    throw new ApiError('BAD_INPUT', `not a path inside the folder: ${file}`)
+  }
+  return clean.replace(/\/$/, '')
 }
 
 function isAlive(pid: number): boolean {

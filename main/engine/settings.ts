@@ -17,13 +17,26 @@ export const FolderRecordSchema = z.object({
   id: z.string().regex(/^[0-9a-f]{16}$/),
   name: z.string().min(1),
   path: z.string().min(1),
-  role: z.enum(['owner', 'reader']),
-  /** Public key of the folder's drive. */
+  /**
+   * 'publish': one owner writes, readers mirror (a Hyperdrive). 'sync': two-way, every writer
+   * device keeps its own log (main/engine/sync).
+   */
+  kind: z.enum(['publish', 'sync']).default('publish'),
+  /** publish: owner or reader. sync: writer or reader (a read-only member). */
+  role: z.enum(['owner', 'reader', 'writer']),
+  /** Public key of the folder's drive (publish) or of its first writer's log (sync). */
   key: hex32,
   /** Block encryption key of the folder's cores: travels only inside invites. */
   encryptionKey: hex32,
-  /** Corestore namespace of an owner's drive (derives its key pair). */
+  /** Corestore namespace of an owner's drive or a writer's log and blobs (derives key pairs). */
   namespace: z.string().nullable(),
+  /** sync: how long replaced and deleted versions stay restorable. */
+  versionsDays: z.number().min(0).max(36500).default(30),
+  /** sync: a joining writer's proof (invite public key and signature over its log key). */
+  proof: z
+    .object({ invite: hex32, sig: z.string().regex(/^[0-9a-f]{128}$/) })
+    .nullable()
+    .default(null),
   createdAt: z.string(),
 })
 export type FolderRecord = z.infer<typeof FolderRecordSchema>

@@ -13,7 +13,14 @@ import {
 const Z32_ALPHABET = 'ybndrfg8ejkmcpqxot1uwisza345h769'
 
 function sample(name = 'Photos', writer = false): Invite {
-  return { key: randomBytes(32), encryptionKey: randomBytes(32), name, writer }
+  return {
+    key: randomBytes(32),
+    encryptionKey: randomBytes(32),
+    name,
+    writer,
+    sync: writer,
+    seed: writer ? randomBytes(32) : null,
+  }
 }
 
 /** Builds an invite from a raw body with a correct checksum, to reach the checks after it. */
@@ -62,10 +69,28 @@ describe('invite round trip', () => {
     expect(back.writer).toBe(false)
   })
 
-  it('carries the writer flag', () => {
+  it('carries the writer flag and seed, and the two-way flag', () => {
     const inv = sample('w', true)
-    expect(decodeInvite(encodeInvite(inv)).writer).toBe(true)
-    expect(decodeInvite(encodeInvite({ ...inv, writer: false })).writer).toBe(false)
+    const back = decodeInvite(encodeInvite(inv))
+    expect(back.writer).toBe(true)
+    expect(back.sync).toBe(true)
+    expect(back.seed?.equals(inv.seed as Buffer)).toBe(true)
+    expect(back.name).toBe('w')
+    const reader = decodeInvite(encodeInvite({ ...inv, writer: false, seed: null }))
+    expect(reader.writer).toBe(false)
+    expect(reader.sync).toBe(true)
+    expect(reader.seed).toBeNull()
+  })
+
+  it('refuses to encode a writer invite without a seed or for a published folder', () => {
+    expect(() => encodeInvite({ ...sample('w', true), seed: null })).toThrow(InviteError)
+    expect(() => encodeInvite({ ...sample('w', true), sync: false })).toThrow(InviteError)
+  })
+
+  it('refuses a writer flag without the two-way flag, and a writer invite cut before its seed', () => {
+    expect(refusal(rawInvite(body({ flags: 1 }))).message).toMatch(/unknown flags/)
+    const short = Buffer.concat([Buffer.from([1, 3]), randomBytes(64), Buffer.from([0])])
+    expect(refusal(rawInvite(short)).message).toMatch(/truncated/)
   })
 
   it('different keys give different invites', () => {
@@ -216,12 +241,24 @@ describe('invite refusals', () => {
     )
   })
 
-  it.each([2, 3, 0x80, 0xff])('refuses unknown flags 0x%s', (flags) => {
+  it.each([4, 0x80, 0xff])('refuses unknown flags 0x%s', (flags) => {
     expect(refusal(rawInvite(body({ flags }))).message).toBe('the invite has unknown flags')
   })
 
-  it('accepts the writer flag built by hand', () => {
-    expect(decodeInvite(rawInvite(body({ flags: 1 }))).writer).toBe(true)
+  it('accepts the two-way flag and a writer invite built by hand', () => {
+    expect(decodeInvite(rawInvite(body({ flags: 2 }))).sync).toBe(true)
+    const seed = randomBytes(32)
+    const w = Buffer.concat([
+      Buffer.from([1, 3]),
+      randomBytes(64),
+      seed,
+      Buffer.from([1]),
+      Buffer.from('W'),
+    ])
+    const back = decodeInvite(rawInvite(w))
+    expect(back.writer).toBe(true)
+    expect(back.seed?.equals(seed)).toBe(true)
+    expect(back.name).toBe('W')
   })
 
   it('refuses a name length that does not match the payload', () => {

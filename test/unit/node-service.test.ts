@@ -58,6 +58,8 @@ function randomInvite(writer = false): string {
     encryptionKey: randomBytes(32),
     name: 'Remote',
     writer,
+    sync: writer,
+    seed: writer ? randomBytes(32) : null,
   })
 }
 

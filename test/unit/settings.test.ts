@@ -24,6 +24,9 @@ function folder(n: number): FolderRecord {
     key: 'a'.repeat(64),
     encryptionKey: 'b'.repeat(64),
     namespace: `folder-${n}`,
+    kind: 'publish',
+    versionsDays: 30,
+    proof: null,
     createdAt: new Date(0).toISOString(),
   }
 }

@@ -33,8 +33,15 @@ export class SpareService {
       'sync.resume': () => node.setPaused(false),
       'folders.list': () => node.listFolders(),
       'folders.get': ({ id }) => node.getFolder(id),
-      'folders.share': ({ path, name }) => node.share(path, name),
-      'folders.invite': ({ id }) => ({ invite: node.invite(id) }),
+      'folders.share': ({ path, name, mode }) => node.share(path, name, mode ?? 'sync'),
+      'folders.invite': async ({ id, readOnly }) => ({ invite: await node.invite(id, !!readOnly) }),
+      'folders.members': ({ id }) => node.members(id),
+      'folders.removeMember': ({ id, member }) => node.removeMember(id, member),
+      'folders.conflicts': ({ id }) => node.conflicts(id),
+      'folders.versions': ({ id, path }) => node.versions(id, path),
+      'folders.restore': ({ id, path, version, to }) =>
+        node.restore(id, path, version ?? null, to ?? null),
+      'folders.configure': ({ id, versionsDays }) => node.configure(id, { versionsDays }),
       'folders.join': async ({ invite, path }) => ({ folder: await node.join(invite, path) }),
       'folders.unshare': async ({ id }) => {
         await node.unshare(id)

@@ -71,6 +71,11 @@ export abstract class Folder extends EventEmitter {
       localChanges: this.localChanges(),
       refused: this.refused.slice(0, MAX_REFUSED),
       lastSyncAt: this.lastSyncAt ? this.lastSyncAt.toISOString() : null,
+      kind: 'publish',
+      conflicts: 0,
+      problems: [],
+      members: 0,
+      waitingForAccept: false,
     }
   }
 

@@ -1,11 +1,14 @@
 // Invites: one copy-pasteable string carrying a folder's key and its encryption key.
 //
 //   spare1<z-base-32 payload>
-//   payload = version(1) | flags(1) | driveKey(32) | encryptionKey(32) | nameLen(1) | name | checksum(4)
+//   payload = version(1) | flags(1) | key(32) | encryptionKey(32) | [seed(32)] | nameLen(1) | name
+//             | checksum(4)
 //
 // The checksum (first 4 bytes of BLAKE2b-256 of everything before it) catches truncation, typos
-// and tampering before anything touches the network. Flag bit 0 marks a writer invite (reserved
-// for multi-writer folders; this version only issues read invites).
+// and tampering before anything touches the network. Flag bit 1 marks a two-way (sync) folder,
+// whose key is its first writer's log. Flag bit 0 marks a writer invite: it carries the seed of
+// an invite key pair the inviting writer recorded in its log; the joiner signs its own log key
+// with it, and any writer that sees the signature adds the joiner (once per invite).
 import crypto from 'hypercore-crypto'
 import z32 from 'z32'
 
@@ -18,6 +21,10 @@ export interface Invite {
   encryptionKey: Buffer
   name: string
   writer: boolean
+  /** A two-way folder (sync) rather than a one-writer published one. */
+  sync: boolean
+  /** Writer invites only: the seed of the invite key pair. */
+  seed: Buffer | null
 }
 
 export class InviteError extends Error {
@@ -44,11 +51,15 @@ export function encodeInvite(invite: Invite): string {
   if (invite.key.length !== 32 || invite.encryptionKey.length !== 32) {
     throw new InviteError('keys must be 32 bytes')
   }
+  if (invite.writer && (!invite.sync || !invite.seed || invite.seed.length !== 32)) {
+    throw new InviteError('a writer invite needs a two-way folder and a 32-byte seed')
+  }
   const name = clipName(invite.name)
   const body = Buffer.concat([
-    Buffer.from([VERSION, invite.writer ? 1 : 0]),
+    Buffer.from([VERSION, (invite.writer ? 1 : 0) | (invite.sync ? 2 : 0)]),
     invite.key,
     invite.encryptionKey,
+    invite.writer && invite.seed ? invite.seed : Buffer.alloc(0),
     Buffer.from([name.length]),
     name,
   ])
@@ -90,11 +101,22 @@ export function decodeInvite(text: string): Invite {
     )
   }
   const flags = body[1] ?? 0
-  if (flags & ~1) throw new InviteError('the invite has unknown flags')
+  if (flags & ~3) throw new InviteError('the invite has unknown flags')
+  const writer = (flags & 1) === 1
+  const sync = (flags & 2) === 2
+  if (writer && !sync) throw new InviteError('the invite has unknown flags')
   const key = Buffer.from(body.subarray(2, 34))
   const encryptionKey = Buffer.from(body.subarray(34, 66))
-  const nameLen = body[66] ?? 0
-  if (body.length !== 67 + nameLen) throw new InviteError('the invite has a bad length')
-  const name = body.subarray(67, 67 + nameLen).toString('utf8')
-  return { key, encryptionKey, name, writer: (flags & 1) === 1 }
+  let at = 66
+  let seed: Buffer | null = null
+  if (writer) {
+    if (body.length < at + 33)
+      throw new InviteError('the invite is truncated (was it copied whole?)')
+    seed = Buffer.from(body.subarray(at, at + 32))
+    at += 32
+  }
+  const nameLen = body[at] ?? 0
+  if (body.length !== at + 1 + nameLen) throw new InviteError('the invite has a bad length')
+  const name = body.subarray(at + 1, at + 1 + nameLen).toString('utf8')
+  return { key, encryptionKey, name, writer, sync, seed }
 }

@@ -1,0 +1,64 @@
+// Chunk content lives in each writer's blobs core: a chunk is stored once, as one or more blocks,
+// and any op in the folder may point at it. Readers fetch chunks by (core, first block, count) and
+// check them against the chunk hash the op names, whoever wrote it.
+import crypto from 'hypercore-crypto'
+import type Hypercore from 'hypercore'
+
+/** Blocks of at most this size: big blocks replicate faster (PERF-NOTES), small ones dedup. */
+export const BLOCK_SIZE = 256 * 1024
+/** Pending blocks are appended once they reach this many bytes. */
+const FLUSH_BYTES = 8 * 1024 * 1024
+
+export interface ChunkLocation {
+  core: string
+  block: number
+  blocks: number
+  size: number
+}
+
+export function hashChunk(buf: Uint8Array): string {
+  return crypto.hash(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)).toString('hex')
+}
+
+/** The whole-content hash: BLAKE2b-256 of every chunk hash, then the size (8 bytes, LE). */
+export function contentHash(chunkHashes: string[], size: number): string {
+  const parts = chunkHashes.map((h) => Buffer.from(h, 'hex'))
+  const len = Buffer.alloc(8)
+  len.writeBigUInt64LE(BigInt(size))
+  parts.push(len)
+  return crypto.hash(parts).toString('hex')
+}
+
+/** Appends chunks to a writer's blobs core in batches; knows where each will land. */
+export class BlobWriter {
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+
+  constructor(
+    private readonly core: Hypercore,
+    private readonly coreHex: string,
+  ) {}
+
+  /** Queues a chunk; returns where it will be once flushed. The buffer is copied. */
+  async put(chunk: Uint8Array): Promise<ChunkLocation> {
+    const block = this.core.length + this.pending.length
+    let blocks = 0
+    for (let i = 0; i < chunk.byteLength || (i === 0 && chunk.byteLength === 0); i += BLOCK_SIZE) {
+      this.pending.push(Buffer.from(chunk.subarray(i, i + BLOCK_SIZE)))
+      blocks++
+      if (chunk.byteLength === 0) break
+    }
+    this.pendingBytes += chunk.byteLength
+    const loc = { core: this.coreHex, block, blocks, size: chunk.byteLength }
+    if (this.pendingBytes >= FLUSH_BYTES) await this.flush()
+    return loc
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return
+    const blocks = this.pending
+    this.pending = []
+    this.pendingBytes = 0
+    await this.core.append(blocks)
+  }
+}

@@ -1,0 +1,28 @@
+// Conflict copies follow Syncthing's convention: NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE.EXT,
+// where the time is the losing version's modification time (UTC) and DEVICE the device that wrote
+// it. Both come from the version itself, so every device names a copy the same way.
+import path from 'node:path'
+
+const MARK = '.sync-conflict-'
+
+function two(n: number): string {
+  return String(n).padStart(2, '0')
+}
+
+export function conflictName(key: string, mtime: number, device: string): string {
+  const d = new Date(mtime)
+  const stamp =
+    `${d.getUTCFullYear()}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}-` +
+    `${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}`
+  const dir = path.posix.dirname(key)
+  const base = path.posix.basename(key)
+  // A leading dot is part of the name, not an extension (".bashrc").
+  const dot = base.lastIndexOf('.')
+  const [stem, ext] = dot > 0 ? [base.slice(0, dot), base.slice(dot)] : [base, '']
+  const name = `${stem}${MARK}${stamp}-${device}${ext}`
+  return dir === '/' ? `/${name}` : `${dir}/${name}`
+}
+
+export function isConflictName(key: string): boolean {
+  return /\.sync-conflict-\d{8}-\d{6}-[0-9A-Za-z]+(\.[^/]*)?$/.test(key)
+}

@@ -1,0 +1,154 @@
+// What this device last saw on disk for every path of a two-way folder, and which version that
+// was. It tells the device's own edits (disk differs from the index) from versions that arrive
+// from the network (the merged state differs from the index), and names the version an edit
+// starts from. Saved whole, atomically, at most every few seconds and at close; a crash loses at
+// most that much, and the next scan re-adopts files whose content matches the current version.
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { z } from 'zod'
+import { writeFileAtomic } from '../util/atomic.ts'
+import type { VersionVector } from './vv.ts'
+
+export interface LocalEntry {
+  vv: VersionVector
+  kind: 'file' | 'dir' | 'symlink' | 'deleted'
+  size: number
+  mtime: number
+  ino: number
+  x: boolean
+  hash: string | null
+  /** [chunk hash, size] in file order: where the bytes of each chunk are, for local copies. */
+  chunks: Array<[string, number]>
+  link: string | null
+  /** A read-only member's own change, never sent. */
+  local: 'added' | 'modified' | 'deleted' | null
+}
+
+const EntrySchema = z.object({
+  vv: z.record(z.string(), z.number()),
+  kind: z.enum(['file', 'dir', 'symlink', 'deleted']),
+  size: z.number(),
+  mtime: z.number(),
+  ino: z.number(),
+  x: z.boolean(),
+  hash: z.string().nullable(),
+  chunks: z.array(z.tuple([z.string(), z.number()])),
+  link: z.string().nullable(),
+  local: z.enum(['added', 'modified', 'deleted']).nullable(),
+})
+
+const FileSchema = z.object({ format: z.literal(2), entries: z.record(z.string(), EntrySchema) })
+
+const SAVE_MS = 5000
+
+export class LocalIndex {
+  readonly entries = new Map<string, LocalEntry>()
+  /** chunk hash → paths whose local content has it. */
+  private readonly byChunk = new Map<string, Set<string>>()
+  private saveTimer: NodeJS.Timeout | null = null
+  private dirty = false
+  private saving: Promise<void> = Promise.resolve()
+
+  constructor(private readonly file: string) {}
+
+  /** Loads the index; a damaged file is set aside (the folder is rescanned) and reported. */
+  async load(): Promise<string | null> {
+    let text: string
+    try {
+      text = await fs.readFile(this.file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw err
+    }
+    const parsed = FileSchema.safeParse(safeJson(text))
+    if (!parsed.success) {
+      const aside = `${this.file}.damaged-${Date.now()}`
+      await fs.rename(this.file, aside).catch(() => {})
+      return `the folder index was damaged and has been set aside as ${path.basename(aside)}; the folder is rescanned`
+    }
+    for (const [k, e] of Object.entries(parsed.data.entries)) this.set(k, e, false)
+    return null
+  }
+
+  get(key: string): LocalEntry | undefined {
+    return this.entries.get(key)
+  }
+
+  set(key: string, entry: LocalEntry, save = true): void {
+    this.unlinkChunks(key)
+    this.entries.set(key, entry)
+    if (entry.kind === 'file') {
+      for (const [h] of entry.chunks) {
+        let s = this.byChunk.get(h)
+        if (!s) {
+          s = new Set()
+          this.byChunk.set(h, s)
+        }
+        s.add(key)
+      }
+    }
+    if (save) this.touch()
+  }
+
+  delete(key: string): void {
+    this.unlinkChunks(key)
+    if (this.entries.delete(key)) this.touch()
+  }
+
+  /** Local files that hold a chunk, with its offset in each. */
+  *sources(hash: string): Generator<{ key: string; offset: number; size: number }> {
+    for (const key of this.byChunk.get(hash) ?? []) {
+      const e = this.entries.get(key)
+      if (!e || e.kind !== 'file') continue
+      let offset = 0
+      for (const [h, size] of e.chunks) {
+        if (h === hash) {
+          yield { key, offset, size }
+          break
+        }
+        offset += size
+      }
+    }
+  }
+
+  private unlinkChunks(key: string): void {
+    const prev = this.entries.get(key)
+    if (!prev || prev.kind !== 'file') return
+    for (const [h] of prev.chunks) {
+      const s = this.byChunk.get(h)
+      if (!s) continue
+      s.delete(key)
+      if (s.size === 0) this.byChunk.delete(h)
+    }
+  }
+
+  private touch(): void {
+    this.dirty = true
+    if (this.saveTimer) return
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null
+      void this.save()
+    }, SAVE_MS)
+    this.saveTimer.unref()
+  }
+
+  async save(): Promise<void> {
+    if (this.saveTimer) clearTimeout(this.saveTimer)
+    this.saveTimer = null
+    if (!this.dirty) return this.saving
+    this.dirty = false
+    const doc = { format: 2, entries: Object.fromEntries(this.entries) }
+    this.saving = this.saving
+      .catch(() => {})
+      .then(() => writeFileAtomic(this.file, JSON.stringify(doc), { mode: 0o600 }))
+    return this.saving
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
+}

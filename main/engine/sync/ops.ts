@@ -1,0 +1,125 @@
+// The operations each writer appends to its own log (one Hypercore per device per folder,
+// encrypted with the folder's key). A folder's state is a pure function of the set of valid ops
+// in its members' logs, so every device that has seen the same ops computes the same tree.
+//
+// Ops come from peers: every one is parsed with a schema and bounded before it is used.
+import { z } from 'zod'
+
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/)
+const hexHash = z.string().regex(/^[0-9a-f]{64}$/)
+const deviceId = z.string().regex(/^[0-9a-f]{12}$/)
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+
+export const DEVICE_ID_LENGTH = 12
+/** A device's name in version vectors and conflict file names: the start of its log key. */
+export function deviceOf(logKeyHex: string): string {
+  return logKeyHex.slice(0, DEVICE_ID_LENGTH)
+}
+
+const VersionVectorSchema = z
+  .record(deviceId, z.number().int().positive().max(Number.MAX_SAFE_INTEGER))
+  .refine((v) => Object.keys(v).length <= 1024, 'too many devices in a version vector')
+
+/** [chunk hash, index into op.cores, first block, block count, byte size] */
+export const ChunkRefSchema = z.tuple([hexHash, count, count, count, count])
+export type ChunkRef = z.infer<typeof ChunkRefSchema>
+
+export const InitOpSchema = z.object({
+  t: z.literal('init'),
+  /** Key of this writer's blobs core (chunk content). */
+  blobs: hex32,
+  /** The device's label, for people (not trusted for anything). */
+  label: z.string().max(200),
+  at: count,
+  /** A joiner's proof: the invite's public key and its signature over this log's key. */
+  proof: z.object({ invite: hex32, sig: z.string().regex(/^[0-9a-f]{128}$/) }).nullable(),
+})
+
+export const FileOpSchema = z.object({
+  t: z.literal('file'),
+  path: z.string().min(2).max(4096),
+  vv: VersionVectorSchema,
+  kind: z.enum(['file', 'dir', 'symlink', 'deleted']),
+  /** Modification time in whole milliseconds. */
+  mtime: count,
+  size: count,
+  x: z.boolean(),
+  /** Whole-content hash (files only). */
+  hash: hexHash.nullable(),
+  chunkSize: count,
+  cores: z.array(hex32).max(1024),
+  chunks: z.array(ChunkRefSchema).max(1_000_000),
+  link: z.string().max(4096).nullable(),
+  /** The device whose content this is (a merge op copies it from the version it keeps). */
+  origin: deviceId,
+  /** When the op was recorded (wall clock, ms): how long a replaced version is kept. */
+  at: count,
+})
+
+export const InviteOpSchema = z.object({
+  t: z.literal('invite'),
+  pub: hex32,
+  expires: count,
+})
+
+export const AddOpSchema = z.object({ t: z.literal('add'), key: hex32, invite: hex32 })
+
+export const RemoveOpSchema = z.object({
+  t: z.literal('remove'),
+  key: hex32,
+  /** The removed log's ops from this index on are refused. */
+  upTo: count,
+})
+
+export const OpSchema = z.discriminatedUnion('t', [
+  InitOpSchema,
+  FileOpSchema,
+  InviteOpSchema,
+  AddOpSchema,
+  RemoveOpSchema,
+])
+
+export type InitOp = z.infer<typeof InitOpSchema>
+export type FileOp = z.infer<typeof FileOpSchema>
+export type InviteOp = z.infer<typeof InviteOpSchema>
+export type AddOp = z.infer<typeof AddOpSchema>
+export type RemoveOp = z.infer<typeof RemoveOpSchema>
+export type Op = z.infer<typeof OpSchema>
+
+export function encodeOp(op: Op): Buffer {
+  return Buffer.from(JSON.stringify(op), 'utf8')
+}
+
+/** Parses a block from a log; throws with a reason when it is not a valid op. */
+export function decodeOp(block: Buffer): Op {
+  let raw: unknown
+  try {
+    raw = JSON.parse(block.toString('utf8'))
+  } catch {
+    throw new Error('not JSON')
+  }
+  const res = OpSchema.safeParse(raw)
+  if (!res.success) throw new Error(`not a valid op: ${res.error.issues[0]?.message ?? 'invalid'}`)
+  const op = res.data
+  if (op.t === 'file') {
+    for (const c of op.chunks) {
+      if (c[1] >= op.cores.length) throw new Error('a chunk names a core the op does not list')
+    }
+    if (op.kind === 'file' && op.hash === null) throw new Error('a file op has no content hash')
+  }
+  return op
+}
+
+/** What makes two versions the same content (attributes included). */
+export function contentKey(op: FileOp): string {
+  switch (op.kind) {
+    case 'deleted':
+      return 'deleted'
+    case 'dir':
+      return 'dir'
+    case 'symlink':
+      return `l:${op.link ?? ''}`
+    case 'file':
+      return `f:${op.hash ?? ''}:${op.x ? 'x' : '-'}`
+  }
+}

@@ -1,0 +1,259 @@
+// The merged state of a two-way folder, computed from the members' logs and nothing else:
+//
+// - Membership: the creator's log, plus every log a member added ('add'), minus removals. A
+//   removal names how much of the removed log is kept ('upTo'); its later ops are refused by
+//   everyone. Removals are applied one at a time in a fixed order (author key, then index) and
+//   only while their author is still a member, so mutual removals resolve the same everywhere.
+// - Files: every valid 'file' op for a path is a version. Versions another version dominates (by
+//   version vector) are history; the rest are the path's frontier. One frontier version is the
+//   current one: a deterministic total order (a live version beats a deletion, then the later
+//   mtime, then the device, then the content) picks it, so concurrent edits resolve the same way
+//   on every device. Writers then record the resolution: a merge op (winner content, merged
+//   vector) and a conflict copy of each losing content.
+import {
+  contentKey,
+  deviceOf,
+  type FileOp,
+  type InitOp,
+  type InviteOp,
+  type Op,
+  type RemoveOp,
+  type AddOp,
+} from './ops.ts'
+import { compare, merge, vvKey, type VersionVector } from './vv.ts'
+import { conflictName } from './conflict-name.ts'
+
+export interface OpRef {
+  writer: string
+  seq: number
+  op: FileOp
+}
+
+interface LogState {
+  init: InitOp | null
+  /** Membership ops with their index in the log. */
+  membership: Array<{ seq: number; op: InviteOp | AddOp | RemoveOp }>
+  /** Highest op counter this log used in any version vector (its own device's entry). */
+  clock: number
+}
+
+export interface Member {
+  key: string
+  device: string
+  /** Ops at this index and beyond are refused (Infinity while the member is not removed). */
+  upTo: number
+  removed: boolean
+  label: string
+  blobs: string | null
+  addedBy: string | null
+}
+
+export interface ResolutionPlan {
+  merge: FileOp
+  copies: FileOp[]
+}
+
+export class SyncState {
+  readonly root: string
+  private readonly logs = new Map<string, LogState>()
+  private readonly history = new Map<string, OpRef[]>()
+  private membersCache: Map<string, Member> | null = null
+  /** Paths whose frontier may have changed since the caller last drained them. */
+  readonly dirty = new Set<string>()
+
+  constructor(rootKey: string) {
+    this.root = rootKey
+    this.logs.set(rootKey, { init: null, membership: [], clock: 0 })
+  }
+
+  knownLogs(): string[] {
+    return [...this.logs.keys()]
+  }
+
+  hasLog(key: string): boolean {
+    return this.logs.has(key)
+  }
+
+  /** Starts tracking a log (its ops count only once the log is a member). */
+  addLog(key: string): void {
+    if (!this.logs.has(key)) this.logs.set(key, { init: null, membership: [], clock: 0 })
+  }
+
+  /** Records op `seq` of log `writer`. Ops must be added in order per log. */
+  apply(writer: string, seq: number, op: Op): void {
+    const log = this.logs.get(writer)
+    if (!log) throw new Error('apply to an unknown log')
+    switch (op.t) {
+      case 'init':
+        if (seq === 0) log.init = op
+        break
+      case 'file': {
+        const own = op.vv[deviceOf(writer)] ?? 0
+        if (own > log.clock) log.clock = own
+        let list = this.history.get(op.path)
+        if (!list) {
+          list = []
+          this.history.set(op.path, list)
+        }
+        list.push({ writer, seq, op })
+        this.dirty.add(op.path)
+        break
+      }
+      case 'invite':
+      case 'add':
+      case 'remove':
+        log.membership.push({ seq, op })
+        if (op.t === 'add') this.addLog(op.key)
+        this.membersCache = null
+        // A membership change can change which versions count anywhere.
+        for (const p of this.history.keys()) this.dirty.add(p)
+        break
+    }
+  }
+
+  /** The clock a device continues from: above every counter its own log ever used. */
+  clockOf(writer: string): number {
+    return this.logs.get(writer)?.clock ?? 0
+  }
+
+  members(): Map<string, Member> {
+    if (this.membersCache) return this.membersCache
+    const removals = new Map<string, number>()
+    const reach = (): Map<string, { addedBy: string | null }> => {
+      const found = new Map<string, { addedBy: string | null }>([[this.root, { addedBy: null }]])
+      const queue = [this.root]
+      while (queue.length) {
+        const key = queue.shift() as string
+        const limit = removals.get(key) ?? Infinity
+        for (const { seq, op } of this.logs.get(key)?.membership ?? []) {
+          if (seq >= limit || op.t !== 'add' || found.has(op.key)) continue
+          found.set(op.key, { addedBy: key })
+          queue.push(op.key)
+        }
+      }
+      return found
+    }
+    let found = reach()
+    const removes: Array<{ author: string; seq: number; op: RemoveOp }> = []
+    for (const key of found.keys()) {
+      for (const { seq, op } of this.logs.get(key)?.membership ?? []) {
+        if (op.t === 'remove') removes.push({ author: key, seq, op })
+      }
+    }
+    removes.sort((a, b) => (a.author === b.author ? a.seq - b.seq : a.author < b.author ? -1 : 1))
+    for (const r of removes) {
+      if (!found.has(r.op.key)) continue
+      if (r.seq >= (removals.get(r.author) ?? Infinity)) continue
+      removals.set(r.op.key, Math.min(r.op.upTo, removals.get(r.op.key) ?? Infinity))
+      found = reach()
+    }
+    const out = new Map<string, Member>()
+    for (const [key, { addedBy }] of [...found].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      const init = this.logs.get(key)?.init ?? null
+      const upTo = removals.get(key) ?? Infinity
+      out.set(key, {
+        key,
+        device: deviceOf(key),
+        upTo,
+        removed: upTo !== Infinity,
+        label: init?.label ?? '',
+        blobs: init?.blobs ?? null,
+        addedBy,
+      })
+    }
+    this.membersCache = out
+    return out
+  }
+
+  /** Invites recorded by members (public key → expiry), and the invites already used. */
+  invites(): { open: Map<string, number>; used: Set<string> } {
+    const open = new Map<string, number>()
+    const used = new Set<string>()
+    for (const m of this.members().values()) {
+      for (const { seq, op } of this.logs.get(m.key)?.membership ?? []) {
+        if (seq >= m.upTo) continue
+        if (op.t === 'invite') open.set(op.pub, op.expires)
+        if (op.t === 'add') used.add(op.invite)
+      }
+    }
+    return { open, used }
+  }
+
+  isValid(ref: OpRef): boolean {
+    const m = this.members().get(ref.writer)
+    return !!m && ref.seq < m.upTo
+  }
+
+  paths(): IterableIterator<string> {
+    return this.history.keys()
+  }
+
+  /** Every valid version of a path, oldest first by the time it was recorded. */
+  versions(path: string): OpRef[] {
+    return (this.history.get(path) ?? [])
+      .filter((r) => this.isValid(r))
+      .sort((a, b) => a.op.at - b.op.at || cmpRef(a, b))
+  }
+
+  /** The path's current versions: valid, undominated, one per distinct (vector, content). */
+  frontier(path: string): OpRef[] {
+    const valid = (this.history.get(path) ?? []).filter((r) => this.isValid(r))
+    const max = valid.filter(
+      (r) => !valid.some((o) => o !== r && compare(r.op.vv, o.op.vv) === 'before'),
+    )
+    const groups = new Map<string, OpRef>()
+    for (const r of max) {
+      const k = `${vvKey(r.op.vv)}|${contentKey(r.op)}`
+      const prev = groups.get(k)
+      if (!prev || cmpRef(r, prev) < 0) groups.set(k, r)
+    }
+    return [...groups.values()].sort((a, b) => rank(b.op, a.op))
+  }
+
+  /** The version that is current for a path (null when the path was never seen). */
+  current(path: string): OpRef | null {
+    return this.frontier(path)[0] ?? null
+  }
+
+  /**
+   * What a writer records to settle a path with concurrent versions: null when there is nothing
+   * to settle. `now` is the recording time.
+   */
+  resolution(path: string, now: number): ResolutionPlan | null {
+    const front = this.frontier(path)
+    if (front.length < 2) return null
+    const [win, ...losers] = front as [OpRef, ...OpRef[]]
+    const mergedVv: VersionVector = merge(...front.map((r) => r.op.vv))
+    const mergeOp: FileOp = { ...win.op, vv: mergedVv, at: now }
+    const copies: FileOp[] = []
+    const winKey = contentKey(win.op)
+    const seen = new Set<string>()
+    for (const l of losers) {
+      if (l.op.kind !== 'file' && l.op.kind !== 'symlink') continue
+      if (contentKey(l.op) === winKey) continue
+      const name = conflictName(path, l.op.mtime, l.op.origin)
+      if (seen.has(name) || this.history.has(name)) continue
+      seen.add(name)
+      copies.push({ ...l.op, path: name, at: now })
+    }
+    return { merge: mergeOp, copies }
+  }
+}
+
+/** Orders versions: positive when `a` beats `b`. */
+export function rank(a: FileOp, b: FileOp): number {
+  const la = a.kind === 'deleted' ? 0 : 1
+  const lb = b.kind === 'deleted' ? 0 : 1
+  if (la !== lb) return la - lb
+  if (a.mtime !== b.mtime) return a.mtime - b.mtime
+  if (a.origin !== b.origin) return a.origin < b.origin ? -1 : 1
+  const ca = contentKey(a)
+  const cb = contentKey(b)
+  if (ca !== cb) return ca < cb ? -1 : 1
+  return 0
+}
+
+function cmpRef(a: OpRef, b: OpRef): number {
+  if (a.writer !== b.writer) return a.writer < b.writer ? -1 : 1
+  return a.seq - b.seq
+}

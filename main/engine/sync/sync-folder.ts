@@ -1,0 +1,1376 @@
+// A two-way folder: every writer device keeps its own log of ops and its own blobs core of chunk
+// content; every member replicates all members' logs, computes the same merged state from them
+// (state.ts) and makes its folder on disk match it. One loop per folder does the work in order:
+// read new ops, record local changes, settle conflicts (writers), apply the merged state to disk.
+// Doing these in one loop means a local edit is always recorded before a remote version may
+// replace it, so nothing is overwritten unseen.
+import { promises as fs, type Stats } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import crypto from 'hypercore-crypto'
+import type Hypercore from 'hypercore'
+import type { HypercoreExtension } from 'hypercore'
+import type { LocalChange } from '../../../shared/contract.ts'
+import { Folder, isDiskFull, type FolderContext } from '../folders/folder.ts'
+import type { FolderRecord } from '../settings.ts'
+import { watchFolder, type FolderWatcher } from '../folders/watcher.ts'
+import {
+  TEMP_PREFIX,
+  ensureSafeParents,
+  parentsAreSafe,
+  toDiskPath,
+  toDriveKey,
+  validateRemotePath,
+} from '../folders/safe-path.ts'
+import { contentKey, decodeOp, deviceOf, encodeOp, type FileOp, type Op } from './ops.ts'
+import { SyncState, type Member, type OpRef } from './state.ts'
+import { bump, vvKey } from './vv.ts'
+import { LocalIndex, type LocalEntry } from './local-index.ts'
+import { BlobWriter, contentHash, hashChunk, type ChunkLocation } from './blobs.ts'
+import { chunkSizeFor } from './chunks.ts'
+import { IGNORE_FILE, IgnoreRules } from './ignore.ts'
+import { findCaseClashes, portabilityProblem } from './names.ts'
+import { conflictName, isConflictName } from './conflict-name.ts'
+
+const WATCH_DEBOUNCE_MS = 30
+const RESCAN_INTERVAL_MS = 10 * 60 * 1000
+const RETRY_MS = 3000
+/** How long a chunk fetch waits for a peer before the file is retried later. */
+const FETCH_TIMEOUT_MS = 20_000
+/** Chunks of one file fetched ahead of the one being written. */
+const CHUNKS_AHEAD = 6
+const OPS_PER_APPEND = 500
+const JOIN_RETRY_MS = 3000
+export const INVITE_LIFETIME_MS = 7 * 24 * 3600 * 1000
+export const JOIN_EXTENSION = 'spare-sync/join'
+
+export function joinMessage(rootKey: Buffer, logKey: Buffer): Buffer {
+  return Buffer.concat([Buffer.from('spare-sync-join\0'), rootKey, logKey])
+}
+
+export interface VersionInfo {
+  id: string
+  kind: FileOp['kind']
+  size: number
+  mtime: number
+  at: number
+  device: string
+  current: boolean
+}
+
+export interface MemberInfo {
+  device: string
+  key: string
+  label: string
+  removed: boolean
+  you: boolean
+  addedBy: string | null
+}
+
+interface OpenLog {
+  core: Hypercore
+  read: number
+}
+
+class FetchUnavailable extends Error {}
+
+export class SyncFolder extends Folder {
+  private root!: Hypercore
+  private ownLog: Hypercore | null = null
+  private ownBlobs: Hypercore | null = null
+  private writer: BlobWriter | null = null
+  private readonly logs = new Map<string, OpenLog>()
+  private readonly blobCores = new Map<string, Hypercore>()
+  private readonly sessions: Hypercore[] = []
+  private sync!: SyncState
+  private index!: LocalIndex
+  private readonly chunkMap = new Map<string, ChunkLocation>()
+  private rules = IgnoreRules.parse(null)
+  private ownKey: string | null = null
+  private device = 'local'
+  private ext: HypercoreExtension<Buffer> | null = null
+  private readonly checking = new Set<string>()
+
+  private readonly pendingScan = new Set<string>()
+  private fullScanPending = true
+  private readonly pendingApply = new Set<string>()
+  private readonly waiting = new Set<string>()
+  private readonly problems = new Map<string, string>()
+  private clashProblems: Array<{ path: string; reason: string }> = []
+  private treeChanged = true
+
+  private watcher: FolderWatcher | null = null
+  private debounce: NodeJS.Timeout | null = null
+  private timers: NodeJS.Timeout[] = []
+  private wanted = false
+  private running: Promise<void> | null = null
+  private opsRead = 0
+  private totals = { files: 0, bytes: 0, localBytes: 0, conflicts: 0, at: 0 }
+
+  constructor(record: FolderRecord, ctx: FolderContext) {
+    super(record, ctx)
+  }
+
+  get version(): number {
+    return this.opsRead
+  }
+
+  override get peers(): number {
+    return this.root ? this.root.peers.length : 0
+  }
+
+  get writable(): boolean {
+    if (!this.ownKey || !this.sync) return false
+    const m = this.sync.members().get(this.ownKey)
+    return !!m && !m.removed
+  }
+
+  localChanges(): LocalChange[] {
+    const out: LocalChange[] = []
+    if (!this.index) return out
+    for (const [p, e] of this.index.entries) if (e.local) out.push({ path: p, kind: e.local })
+    return out.sort((a, b) => (a.path < b.path ? -1 : 1)).slice(0, 1000)
+  }
+
+  override summary(): ReturnType<Folder['summary']> {
+    this.recount()
+    const base = super.summary()
+    const problems = [
+      ...[...this.problems].map(([p, reason]) => ({ path: p, reason })),
+      ...this.clashProblems,
+    ]
+    return {
+      ...base,
+      files: this.totals.files,
+      bytes: this.totals.bytes,
+      localBytes: Math.min(this.totals.localBytes, this.totals.bytes),
+      kind: 'sync',
+      conflicts: this.totals.conflicts,
+      problems: problems.slice(0, 100),
+      members: this.sync ? [...this.sync.members().values()].filter((m) => !m.removed).length : 0,
+      waitingForAccept: !!this.ownKey && !this.writable && !this.removedSelf(),
+    }
+  }
+
+  // ---------------------------------------------------------------- creation and opening
+
+  /** Creates a new folder's first writer log; returns its key (the folder's root key). */
+  static async create(
+    ctx: FolderContext,
+    namespace: string,
+    encryptionKey: Buffer,
+  ): Promise<Buffer> {
+    const store = ctx.store.namespace(namespace)
+    const log = store.get({ name: 'log', encryptionKey })
+    const blobs = store.get({ name: 'blobs', encryptionKey })
+    await Promise.all([log.ready(), blobs.ready()])
+    if (log.length === 0) {
+      const init: Op = {
+        t: 'init',
+        blobs: blobs.key.toString('hex'),
+        label: os.hostname().slice(0, 200),
+        at: Date.now(),
+        proof: null,
+      }
+      await log.append(encodeOp(init))
+    }
+    const key = log.key
+    await Promise.all([log.close(), blobs.close()])
+    return key
+  }
+
+  /** A joiner's own log key for a namespace (to sign the join proof before opening). */
+  static async ownLogKey(
+    ctx: FolderContext,
+    namespace: string,
+    encryptionKey: Buffer,
+  ): Promise<Buffer> {
+    const log = ctx.store.namespace(namespace).get({ name: 'log', encryptionKey })
+    await log.ready()
+    const key = log.key
+    await log.close()
+    return key
+  }
+
+  private get encKey(): Buffer {
+    return Buffer.from(this.record.encryptionKey, 'hex')
+  }
+
+  private getCore(key: string): Hypercore {
+    const core = this.ctx.store.get({ key: Buffer.from(key, 'hex'), encryptionKey: this.encKey })
+    this.sessions.push(core)
+    return core
+  }
+
+  async open(): Promise<void> {
+    const rec = this.record
+    await fs.mkdir(rec.path, { recursive: true })
+    await fs.mkdir(this.ctx.stateDir, { recursive: true })
+    await this.cleanTemp(rec.path)
+    this.index = new LocalIndex(path.join(this.ctx.stateDir, 'sync-index.json'))
+    const damaged = await this.index.load()
+    if (damaged) this.problems.set('/', damaged)
+    this.sync = new SyncState(rec.key)
+
+    if (rec.role === 'writer' && rec.namespace) {
+      const store = this.ctx.store.namespace(rec.namespace)
+      this.ownLog = store.get({ name: 'log', encryptionKey: this.encKey })
+      this.ownBlobs = store.get({ name: 'blobs', encryptionKey: this.encKey })
+      this.sessions.push(this.ownLog, this.ownBlobs)
+      await Promise.all([this.ownLog.ready(), this.ownBlobs.ready()])
+      this.ownKey = this.ownLog.key.toString('hex')
+      this.device = deviceOf(this.ownKey)
+      this.writer = new BlobWriter(this.ownBlobs, this.ownBlobs.key.toString('hex'))
+      this.blobCores.set(this.ownBlobs.key.toString('hex'), this.ownBlobs)
+      if (this.ownLog.length === 0) {
+        const init: Op = {
+          t: 'init',
+          blobs: this.ownBlobs.key.toString('hex'),
+          label: os.hostname().slice(0, 200),
+          at: Date.now(),
+          proof: rec.proof ?? null,
+        }
+        await this.ownLog.append(encodeOp(init))
+      }
+      this.sync.addLog(this.ownKey)
+      this.logs.set(this.ownKey, { core: this.ownLog, read: 0 })
+      this.ownLog.on('append', () => this.kick())
+    }
+
+    const root = this.ownKey === rec.key && this.ownLog ? this.ownLog : this.getCore(rec.key)
+    await root.ready()
+    this.root = root
+    this.ctx.swarm.countTraffic(root)
+    root.on('peer-add', () => {
+      this.changed()
+      this.announceJoin()
+      this.retryWaiting()
+    })
+    root.on('peer-remove', () => this.changed())
+    this.ext = root.registerExtension<Buffer>(JOIN_EXTENSION, {
+      onmessage: (msg) => this.onJoinMessage(msg),
+    })
+    this.openLogs()
+    await this.readLogs()
+
+    await this.loadIgnore()
+    this.watcher = await watchFolder(
+      rec.path,
+      (keys) => this.onLocalEvents(keys),
+      (err) => this.log.warn({ err: err.message }, 'watcher error'),
+    )
+    this.ctx.swarm
+      .join(root.discoveryKey)
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'join failed'))
+    const rescan = setInterval(() => {
+      this.fullScanPending = true
+      this.kick()
+    }, RESCAN_INTERVAL_MS)
+    const retry = setInterval(() => {
+      if (this.waiting.size) this.retryWaiting()
+      if (this.ownKey && !this.writable && !this.removedSelf()) this.announceJoin()
+    }, JOIN_RETRY_MS)
+    for (const t of [rescan, retry]) {
+      t.unref()
+      this.timers.push(t)
+    }
+    this.kick()
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    this.stopTimers()
+    for (const t of this.timers) clearInterval(t)
+    if (this.debounce) clearTimeout(this.debounce)
+    await this.watcher?.close().catch(() => {})
+    // Closing the cores makes a pending fetch fail at once instead of waiting for its timeout.
+    if (this.root) await this.ctx.swarm.leave(this.root.discoveryKey).catch(() => {})
+    const running = this.running
+    await this.writer?.flush().catch(() => {})
+    await Promise.all(this.sessions.map((c) => c.close().catch(() => {})))
+    await running?.catch(() => {})
+    await this.index?.save().catch(() => {})
+  }
+
+  private async cleanTemp(dir: string): Promise<void> {
+    let list
+    try {
+      list = await fs.readdir(dir, { withFileTypes: true })
+    } catch {
+      return
+    }
+    for (const d of list) {
+      const abs = path.join(dir, d.name)
+      if (d.name.startsWith(TEMP_PREFIX)) await fs.rm(abs, { force: true, recursive: true })
+      else if (d.isDirectory()) await this.cleanTemp(abs)
+    }
+  }
+
+  // ---------------------------------------------------------------- the loop
+
+  private kick(): void {
+    if (this.closing) return
+    this.wanted = true
+    if (!this.running) this.running = this.run()
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.wanted && !this.closing) {
+        this.wanted = false
+        await this.cycle()
+      }
+    } catch (err) {
+      if (this.closing) return
+      const e = err as Error
+      if (isDiskFull(err))
+        this.setState('error', 'the disk is full; syncing resumes when there is room')
+      else this.setState('error', e.message)
+      this.log.error({ err: e.message, stack: e.stack }, 'sync cycle failed')
+      const t = setTimeout(() => this.kick(), RETRY_MS)
+      t.unref()
+    } finally {
+      this.running = null
+      if (this.wanted && !this.closing) this.kick()
+    }
+  }
+
+  private async cycle(): Promise<void> {
+    await this.readLogs()
+    for (const p of this.sync.dirty) this.pendingApply.add(p)
+    this.sync.dirty.clear()
+    if (this.fullScanPending || this.pendingScan.size) {
+      if (this.fullScanPending && this.state !== 'error') this.setState('scanning')
+      await this.scan()
+      await this.readLogs()
+      for (const p of this.sync.dirty) this.pendingApply.add(p)
+      this.sync.dirty.clear()
+    }
+    if (this.writable) await this.resolveConflicts()
+    if (this.pendingApply.size) {
+      if (this.state !== 'error') this.setState('syncing')
+      await this.applyPending()
+    }
+    if (this.treeChanged) this.checkClashes()
+    if (this.closing) return
+    const busy = this.pendingApply.size > 0 || this.waiting.size > 0 || this.pendingScan.size > 0
+    if (!busy) {
+      this.lastSyncAt = new Date()
+      this.setState('idle')
+    } else if (this.waiting.size && !this.wanted) this.setState('syncing')
+    this.changed()
+  }
+
+  // ---------------------------------------------------------------- logs and membership
+
+  private openLogs(): void {
+    for (const key of this.sync.knownLogs()) {
+      if (this.logs.has(key)) continue
+      const core = key === this.root?.key.toString('hex') ? this.root : this.getCore(key)
+      this.logs.set(key, { core, read: 0 })
+      this.ctx.swarm.countTraffic(core)
+      core.on('append', () => this.kick())
+      core.on('download', () => this.kick())
+      // Logs are small and everyone needs all of them: keep them whole and live.
+      core
+        .ready()
+        .then(() => core.download({ start: 0, end: -1 }))
+        .catch(() => {})
+    }
+    for (const m of this.sync.members().values()) {
+      if (m.blobs && !this.blobCores.has(m.blobs)) this.openBlobs(m.blobs)
+    }
+  }
+
+  private openBlobs(key: string): Hypercore {
+    let core = this.blobCores.get(key)
+    if (!core) {
+      core = this.getCore(key)
+      this.blobCores.set(key, core)
+      this.ctx.swarm.countTraffic(core)
+    }
+    return core
+  }
+
+  /** Reads every op that has arrived, in order per log, into the merged state. */
+  private async readLogs(): Promise<void> {
+    for (;;) {
+      let progressed = false
+      for (const [key, log] of this.logs) {
+        await log.core.ready()
+        const end = log.core.contiguousLength
+        while (log.read < end && !this.closing) {
+          const block = await log.core.get(log.read, { wait: false })
+          if (!block) break
+          const seq = log.read++
+          this.opsRead++
+          progressed = true
+          let op: Op
+          try {
+            op = decodeOp(block)
+          } catch (err) {
+            this.refuse(`log ${deviceOf(key)}#${seq}`, (err as Error).message)
+            continue
+          }
+          if (op.t === 'file') {
+            try {
+              validateRemotePath(op.path)
+            } catch (err) {
+              this.refuse(op.path, (err as Error).message)
+              continue
+            }
+            op.chunks.forEach((c) => {
+              if (!this.chunkMap.has(c[0])) {
+                const core = op.cores[c[1]] as string
+                this.chunkMap.set(c[0], { core, block: c[2], blocks: c[3], size: c[4] })
+              }
+            })
+          }
+          this.sync.apply(key, seq, op)
+          if (op.t !== 'file' && op.t !== 'init') this.treeChanged = true
+        }
+      }
+      const before = this.logs.size
+      this.openLogs()
+      if (!progressed && this.logs.size === before) break
+    }
+    this.treeChanged ||= this.sync.dirty.size > 0
+  }
+
+  private removedSelf(): boolean {
+    if (!this.ownKey) return false
+    const m = this.sync.members().get(this.ownKey)
+    return !!m && m.removed
+  }
+
+  /** A writer that is not yet a member tells the folder's peers its log key. */
+  private announceJoin(): void {
+    if (!this.ext || !this.ownKey || this.closing) return
+    if (this.ownKey === this.record.key || this.writable || this.removedSelf()) return
+    this.ext.broadcast(Buffer.from(JSON.stringify({ key: this.ownKey })))
+  }
+
+  private onJoinMessage(msg: Buffer): void {
+    if (!this.writable || this.closing || msg.length > 1024) return
+    let key: string
+    try {
+      const parsed = JSON.parse(msg.toString('utf8')) as { key?: unknown }
+      if (typeof parsed.key !== 'string' || !/^[0-9a-f]{64}$/.test(parsed.key)) return
+      key = parsed.key
+    } catch {
+      return
+    }
+    if (this.sync.members().has(key) || this.checking.has(key)) return
+    this.checking.add(key)
+    this.checkJoin(key)
+      .catch((err: Error) =>
+        this.log.warn({ key: key.slice(0, 12), err: err.message }, 'join refused'),
+      )
+      .finally(() => this.checking.delete(key))
+  }
+
+  /** Checks a joiner's proof against the folder's open invites and adds it as a writer. */
+  private async checkJoin(key: string): Promise<void> {
+    const core = this.getCore(key)
+    await core.ready()
+    const block = await core.get(0, { timeout: 15_000 })
+    if (!block) throw new Error('no first op')
+    const op = decodeOp(block)
+    if (op.t !== 'init' || !op.proof) throw new Error('the log has no join proof')
+    const { open, used } = this.sync.invites()
+    const expires = open.get(op.proof.invite)
+    if (expires === undefined) throw new Error('the invite is not one of this folder')
+    if (used.has(op.proof.invite)) throw new Error('the invite was already used')
+    if (expires < Date.now()) throw new Error('the invite has expired')
+    const ok = crypto.verify(
+      joinMessage(Buffer.from(this.record.key, 'hex'), Buffer.from(key, 'hex')),
+      Buffer.from(op.proof.sig, 'hex'),
+      Buffer.from(op.proof.invite, 'hex'),
+    )
+    if (!ok) throw new Error('the join proof does not verify')
+    if (this.sync.members().has(key) || !this.writable || !this.ownLog) return
+    await this.ownLog.append(encodeOp({ t: 'add', key, invite: op.proof.invite }))
+    this.log.info({ device: deviceOf(key), label: op.label }, 'added a writer')
+  }
+
+  /** Records a new writer invite; returns the invite's secret seed. */
+  async createWriterInvite(): Promise<Buffer> {
+    if (!this.ownLog || !this.writable) {
+      throw new Error('only a writer of this folder can invite writers')
+    }
+    const seed = randomBytes(32)
+    const kp = crypto.keyPair(seed)
+    await this.ownLog.append(
+      encodeOp({
+        t: 'invite',
+        pub: kp.publicKey.toString('hex'),
+        expires: Date.now() + INVITE_LIFETIME_MS,
+      }),
+    )
+    return seed
+  }
+
+  members(): MemberInfo[] {
+    return [...this.sync.members().values()].map((m: Member) => ({
+      device: m.device,
+      key: m.key,
+      label: m.label,
+      removed: m.removed,
+      you: m.key === this.ownKey,
+      addedBy: m.addedBy ? deviceOf(m.addedBy) : null,
+    }))
+  }
+
+  /** Removes a member (by device id or key prefix): its later ops are refused by everyone. */
+  async removeMember(who: string): Promise<MemberInfo> {
+    if (!this.ownLog || !this.writable)
+      throw new Error('only a writer of this folder can remove members')
+    const matches = [...this.sync.members().values()].filter(
+      (m) => !m.removed && (m.key.startsWith(who) || m.device === who),
+    )
+    if (matches.length === 0) throw new RangeError(`no member ${who} (see \`spare members\`)`)
+    if (matches.length > 1) throw new RangeError(`${who} matches more than one member`)
+    const m = matches[0] as Member
+    const upTo = this.logs.get(m.key)?.read ?? 0
+    await this.ownLog.append(encodeOp({ t: 'remove', key: m.key, upTo }))
+    await this.settle()
+    return this.members().find((x) => x.key === m.key) as MemberInfo
+  }
+
+  /** Waits until the loop has caught up with everything queued so far. */
+  async settle(): Promise<void> {
+    this.kick()
+    while (this.running) await this.running
+  }
+
+  // ---------------------------------------------------------------- local changes
+
+  private async loadIgnore(): Promise<void> {
+    let text: string | null
+    try {
+      text = await fs.readFile(path.join(this.record.path, IGNORE_FILE), 'utf8')
+    } catch {
+      text = null
+    }
+    this.rules = IgnoreRules.parse(text)
+    if (this.rules.errors.length) this.problems.set('/' + IGNORE_FILE, this.rules.errors.join('; '))
+    else this.problems.delete('/' + IGNORE_FILE)
+  }
+
+  private ignored(key: string, isDir: boolean): boolean {
+    return this.rules.ignores(key, isDir)
+  }
+
+  private onLocalEvents(keys: string[]): void {
+    for (const k of keys) this.pendingScan.add(k)
+    if (this.debounce) return
+    this.debounce = setTimeout(() => {
+      this.debounce = null
+      this.kick()
+    }, WATCH_DEBOUNCE_MS)
+  }
+
+  /** Queues a path for a scan (for example after a restore into the folder). */
+  rescanPath(key: string): void {
+    this.pendingScan.add(key)
+    this.kick()
+  }
+
+  private async scan(): Promise<void> {
+    const batch: FileOp[] = []
+    let keys: string[]
+    if (this.fullScanPending) {
+      this.fullScanPending = false
+      this.pendingScan.clear()
+      const seen = new Set<string>()
+      await this.walk(this.record.path, seen)
+      for (const [k, e] of this.index.entries) {
+        if (e.kind !== 'deleted' && !seen.has(k) && !e.local) seen.add(k)
+      }
+      keys = [...seen]
+    } else {
+      keys = [...this.pendingScan]
+      this.pendingScan.clear()
+    }
+    if (keys.includes('/' + IGNORE_FILE)) await this.loadIgnore()
+    keys.sort()
+    // Renames: a new path whose inode, size and mtime match a path that is gone keeps its digest.
+    const byIno = new Map<number, string>()
+    for (const [k, e] of this.index.entries) if (e.kind === 'file' && e.ino) byIno.set(e.ino, k)
+    const extra: string[] = []
+    for (let i = 0; i < keys.length || extra.length; i++) {
+      if (this.closing) return
+      const key = i < keys.length ? (keys[i] as string) : (extra.shift() as string)
+      try {
+        const added = await this.scanOne(key, batch, byIno)
+        if (added) extra.push(...added)
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        if (code === 'ECHANGED' || code === 'EBUSY') {
+          // Still being written: look again shortly.
+          setTimeout(() => this.rescanPath(key), 200).unref()
+        } else if (isDiskFull(err)) {
+          throw err
+        } else {
+          this.log.warn({ path: key, err: (err as Error).message }, 'cannot read a local change')
+          this.problems.set(key, `cannot read: ${(err as Error).message}`)
+        }
+      }
+      if (batch.length >= OPS_PER_APPEND) await this.flushOps(batch)
+    }
+    await this.flushOps(batch)
+  }
+
+  private async walk(dir: string, seen: Set<string>): Promise<void> {
+    let list
+    try {
+      list = await fs.readdir(dir, { withFileTypes: true })
+    } catch {
+      return
+    }
+    for (const d of list) {
+      if (d.name.startsWith(TEMP_PREFIX)) continue
+      const abs = path.join(dir, d.name)
+      const key = toDriveKey(path.relative(this.record.path, abs))
+      if (this.ignored(key, d.isDirectory())) continue
+      seen.add(key)
+      if (d.isDirectory()) await this.walk(abs, seen)
+    }
+  }
+
+  private async flushOps(batch: FileOp[]): Promise<void> {
+    if (!batch.length) return
+    await this.writer?.flush()
+    const ops = batch.splice(0, batch.length)
+    if (this.ownLog) await this.ownLog.append(ops.map((o) => encodeOp(o)))
+  }
+
+  private nextVersion(base: Record<string, number>): Record<string, number> {
+    const clock = Math.max(this.sync.clockOf(this.ownKey ?? ''), this.localClock) + 1
+    this.localClock = clock
+    return bump(base, this.device, clock)
+  }
+  private localClock = 0
+
+  /**
+   * Looks at one path on disk and records what changed. Returns keys below a directory that
+   * appeared (they need a look too).
+   */
+  private async scanOne(
+    key: string,
+    batch: FileOp[],
+    byIno: Map<number, string>,
+  ): Promise<string[] | null> {
+    const segments = key.slice(1).split('/')
+    if (segments.some((s) => s.startsWith(TEMP_PREFIX))) return null
+    const abs = path.join(this.record.path, ...segments)
+    const st = await lstatOrNull(abs)
+    const idx = this.index.get(key)
+    if (st && this.ignored(key, st.isDirectory())) return null
+    if (!st && idx && this.ignored(key, idx.kind === 'dir')) return null
+    if (st && !(await parentsAreSafe(this.record.path, segments))) return null
+    const problem = portabilityProblem(key)
+    if (problem) this.problems.set(key, problem)
+    else if (this.problems.get(key)?.startsWith('cannot read')) this.problems.delete(key)
+
+    const readOnly = !this.writable
+    if (!st) {
+      if (!idx || idx.kind === 'deleted') return null
+      if (readOnly) {
+        if (idx.local === 'added') this.index.delete(key)
+        else this.index.set(key, { ...idx, local: 'deleted' })
+        this.changed()
+        return null
+      }
+      const op = this.makeOp(key, idx.vv, {
+        kind: 'deleted',
+        mtime: Date.now(),
+        size: 0,
+        x: false,
+        hash: null,
+        chunkSize: 0,
+        cores: [],
+        chunks: [],
+        link: null,
+      })
+      batch.push(op)
+      this.index.set(key, { ...entryOf(op, null), local: null })
+      this.treeChanged = true
+      return null
+    }
+
+    const kind = st.isDirectory()
+      ? 'dir'
+      : st.isSymbolicLink()
+        ? 'symlink'
+        : st.isFile()
+          ? 'file'
+          : null
+    if (!kind) return null
+    const x = kind === 'file' && (st.mode & 0o100) !== 0
+    if (kind === 'dir') {
+      if (idx && idx.kind === 'dir') return null
+      const cur = this.sync.current(key)?.op
+      if (readOnly || (cur && cur.kind === 'dir' && (!idx || idx.kind === 'deleted'))) {
+        // Adopt (a folder that exists here and in the merged tree) or, read-only, report.
+        if (cur?.kind === 'dir') this.index.set(key, { ...entryOf(cur, st), local: null })
+        else if (readOnly) this.index.set(key, { ...emptyEntry('dir', st), local: 'added' })
+      } else {
+        const op = this.makeOp(key, idx?.vv ?? cur?.vv ?? {}, {
+          kind: 'dir',
+          mtime: Math.floor(st.mtimeMs),
+          size: 0,
+          x: false,
+          hash: null,
+          chunkSize: 0,
+          cores: [],
+          chunks: [],
+          link: null,
+        })
+        batch.push(op)
+        this.index.set(key, { ...entryOf(op, st), local: null })
+        this.treeChanged = true
+      }
+      const seen = new Set<string>()
+      await this.walk(abs, seen)
+      return [...seen]
+    }
+    if (
+      idx &&
+      idx.kind === kind &&
+      idx.size === st.size &&
+      idx.mtime === st.mtimeMs &&
+      idx.ino === st.ino &&
+      idx.x === x
+    ) {
+      return null
+    }
+    let fields: Omit<FileOp, 't' | 'path' | 'vv' | 'origin' | 'at'>
+    if (kind === 'symlink') {
+      const link = await fs.readlink(abs)
+      fields = {
+        kind,
+        mtime: Math.floor(st.mtimeMs),
+        size: 0,
+        x: false,
+        hash: null,
+        chunkSize: 0,
+        cores: [],
+        chunks: [],
+        link,
+      }
+    } else {
+      fields = await this.digestAndStore(abs, st, key, byIno)
+      fields.x = x
+    }
+    // The same content as the current version (a restart, or a file both sides already had).
+    const cur = this.sync.current(key)?.op
+    const probe = { ...fields, t: 'file', path: key, vv: {}, origin: this.device, at: 0 } as FileOp
+    if (cur && contentKey(cur) === contentKey(probe)) {
+      this.index.set(key, { ...entryOf(cur, st), local: null })
+      return null
+    }
+    if (idx && idx.kind === kind && contentKey(probe) === contentKeyOfEntry(idx)) {
+      this.index.set(key, { ...idx, size: st.size, mtime: st.mtimeMs, ino: st.ino })
+      return null
+    }
+    if (readOnly) {
+      const local = !idx || idx.kind === 'deleted' ? 'added' : 'modified'
+      this.index.set(key, {
+        ...(idx ?? emptyEntry(kind, st)),
+        local,
+        size: st.size,
+        mtime: st.mtimeMs,
+        ino: st.ino,
+      })
+      this.changed()
+      return null
+    }
+    const op = this.makeOp(key, idx?.vv ?? {}, fields)
+    batch.push(op)
+    this.index.set(key, { ...entryOf(op, st), local: null })
+    this.treeChanged = true
+    return null
+  }
+
+  private makeOp(
+    key: string,
+    base: Record<string, number>,
+    fields: Omit<FileOp, 't' | 'path' | 'vv' | 'origin' | 'at'>,
+  ): FileOp {
+    return {
+      t: 'file',
+      path: key,
+      vv: this.nextVersion({ ...base }),
+      ...fields,
+      origin: this.device,
+      at: Date.now(),
+    }
+  }
+
+  /** Reads a file once: hashes its chunks and stores the ones no op in the folder has yet. */
+  private async digestAndStore(
+    abs: string,
+    st: Stats,
+    key: string,
+    byIno: Map<number, string>,
+  ): Promise<Omit<FileOp, 't' | 'path' | 'vv' | 'origin' | 'at'>> {
+    const chunkSize = chunkSizeFor(st.size)
+    const moved = byIno.get(st.ino)
+    if (moved && moved !== key) {
+      const prev = this.index.get(moved)
+      if (
+        prev &&
+        prev.kind === 'file' &&
+        prev.size === st.size &&
+        prev.mtime === st.mtimeMs &&
+        prev.hash
+      ) {
+        const gone = !(await lstatOrNull(path.join(this.record.path, ...moved.slice(1).split('/'))))
+        const locs = prev.chunks.map(([h]) => this.chunkMap.get(h))
+        if (gone && locs.every(Boolean)) {
+          return this.fieldsFor(
+            prev.hash,
+            chunkSize,
+            st,
+            prev.chunks.map(([h], i) => [h, locs[i] as ChunkLocation]),
+          )
+        }
+      }
+    }
+    const fh = await fs.open(abs, 'r')
+    const located: Array<[string, ChunkLocation]> = []
+    let total = 0
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(chunkSize, Math.max(st.size, 1)))
+      for (;;) {
+        let n = 0
+        while (n < buf.length) {
+          const { bytesRead } = await fh.read(buf, n, buf.length - n, total + n)
+          if (bytesRead === 0) break
+          n += bytesRead
+        }
+        if (n === 0) break
+        const chunk = buf.subarray(0, n)
+        const h = hashChunk(chunk)
+        let loc = this.chunkMap.get(h)
+        if (!loc) {
+          if (!this.writer) throw new Error('this device cannot store content')
+          loc = await this.writer.put(chunk)
+          this.chunkMap.set(h, loc)
+        }
+        located.push([h, loc])
+        total += n
+        if (n < buf.length) break
+      }
+    } finally {
+      await fh.close()
+    }
+    if (total !== st.size) {
+      const err = new Error('the file changed while it was read') as NodeJS.ErrnoException
+      err.code = 'ECHANGED'
+      throw err
+    }
+    return this.fieldsFor(
+      contentHash(
+        located.map(([h]) => h),
+        total,
+      ),
+      chunkSize,
+      st,
+      located,
+    )
+  }
+
+  private fieldsFor(
+    hash: string,
+    chunkSize: number,
+    st: Stats,
+    located: Array<[string, ChunkLocation]>,
+  ): Omit<FileOp, 't' | 'path' | 'vv' | 'origin' | 'at'> {
+    const cores: string[] = []
+    const chunks: FileOp['chunks'] = located.map(([h, loc]) => {
+      let i = cores.indexOf(loc.core)
+      if (i < 0) i = cores.push(loc.core) - 1
+      return [h, i, loc.block, loc.blocks, loc.size]
+    })
+    return {
+      kind: 'file',
+      mtime: Math.floor(st.mtimeMs),
+      size: st.size,
+      x: false,
+      hash,
+      chunkSize,
+      cores,
+      chunks,
+      link: null,
+    }
+  }
+
+  // ---------------------------------------------------------------- conflicts
+
+  private async resolveConflicts(): Promise<void> {
+    if (!this.ownLog) return
+    const ops: FileOp[] = []
+    const now = Date.now()
+    for (const key of this.pendingApply) {
+      const plan = this.sync.resolution(key, now)
+      if (!plan) continue
+      ops.push(...plan.copies, plan.merge)
+      this.log.info({ path: key, copies: plan.copies.map((c) => c.path) }, 'settled a conflict')
+    }
+    if (ops.length) {
+      await this.ownLog.append(ops.map((o) => encodeOp(o)))
+      await this.readLogs()
+      for (const p of this.sync.dirty) this.pendingApply.add(p)
+      this.sync.dirty.clear()
+    }
+  }
+
+  conflicts(): Array<{ path: string; original: string }> {
+    const out: Array<{ path: string; original: string }> = []
+    for (const key of this.sync.paths()) {
+      if (!isConflictName(key)) continue
+      const cur = this.sync.current(key)?.op
+      if (!cur || cur.kind === 'deleted') continue
+      out.push({ path: key, original: key.replace(/\.sync-conflict-\d{8}-\d{6}-[0-9A-Za-z]+/, '') })
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : 1))
+  }
+
+  // ---------------------------------------------------------------- applying the merged state
+
+  private retryWaiting(): void {
+    if (!this.waiting.size) return
+    for (const k of this.waiting) this.pendingApply.add(k)
+    this.waiting.clear()
+    this.kick()
+  }
+
+  private async applyPending(): Promise<void> {
+    const keys = [...this.pendingApply]
+    this.pendingApply.clear()
+    const current = new Map<string, FileOp>()
+    for (const k of keys) {
+      const cur = this.sync.current(k)
+      if (cur) current.set(k, cur.op)
+    }
+    const puts = keys.filter((k) => current.get(k) && current.get(k)?.kind !== 'deleted').sort()
+    const dels = keys
+      .filter((k) => current.get(k)?.kind === 'deleted')
+      .sort()
+      .reverse()
+    // Content that moved: a local file about to be deleted whose content a new path wants.
+    const renameFrom = new Map<string, string>()
+    for (const k of dels) {
+      const e = this.index.get(k)
+      if (e && e.kind === 'file' && e.hash && !e.local) renameFrom.set(`${e.hash}:${e.x}`, k)
+    }
+    for (const k of [...puts, ...dels]) {
+      if (this.closing) return
+      const op = current.get(k) as FileOp
+      try {
+        await this.applyOne(k, op, renameFrom)
+      } catch (err) {
+        if (err instanceof FetchUnavailable) {
+          this.waiting.add(k)
+        } else if (isDiskFull(err)) {
+          for (const rest of keys) this.pendingApply.add(rest)
+          throw err
+        } else if ((err as NodeJS.ErrnoException).code === 'SESSION_CLOSED' || this.closing) {
+          return
+        } else {
+          this.refuse(k, (err as Error).message)
+        }
+      }
+    }
+    if (this.state === 'error' && this.error?.startsWith('the disk is full'))
+      this.setState('syncing')
+  }
+
+  private async applyOne(key: string, op: FileOp, renameFrom: Map<string, string>): Promise<void> {
+    if (this.ignored(key, op.kind === 'dir')) return
+    const segments = validateRemotePath(key)
+    const problem = portabilityProblem(key)
+    if (problem) this.problems.set(key, problem)
+    const idx = this.index.get(key)
+    if (idx && !idx.local && sameContent(idx, op)) {
+      if (vvKey(idx.vv) !== vvKey(op.vv)) this.index.set(key, { ...idx, vv: op.vv })
+      return
+    }
+    if (!idx && op.kind === 'deleted') return
+    const abs = toDiskPath(this.record.path, segments)
+    const st = await lstatOrNull(abs)
+    if (!matchesDisk(idx, st)) {
+      if (this.writable) {
+        // A local change not recorded yet: record it first; it may conflict with this version.
+        this.pendingScan.add(key)
+        this.pendingApply.add(key)
+        this.wanted = true
+        return
+      }
+      if (st && (st.isFile() || st.isSymbolicLink()) && op.kind !== 'dir') {
+        // Read-only: keep the local edit beside the folder's version, never overwrite it.
+        const keep = conflictName(key, Date.now(), 'local')
+        await fs.rename(abs, toDiskPath(this.record.path, validateRemotePath(keep)))
+        this.log.info({ path: key, keptAs: keep }, 'kept a local change as a conflict copy')
+      }
+    }
+    switch (op.kind) {
+      case 'deleted':
+        await this.removeLocal(abs, st)
+        this.index.set(key, { ...entryOf(op, null), local: null })
+        break
+      case 'dir':
+        await ensureSafeParents(this.record.path, segments)
+        if (!st || !st.isDirectory()) {
+          if (st) await fs.rm(abs, { force: true })
+          await fs.mkdir(abs)
+        }
+        this.index.set(key, { ...entryOf(op, await fs.lstat(abs)), local: null })
+        break
+      case 'symlink': {
+        const dir = await ensureSafeParents(this.record.path, segments)
+        const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
+        await fs.symlink(op.link ?? '', tmp)
+        await this.placeFile(tmp, abs, segments)
+        this.index.set(key, { ...entryOf(op, await fs.lstat(abs)), local: null })
+        break
+      }
+      case 'file': {
+        const from = renameFrom.get(`${op.hash}:${op.x}`)
+        if (from && from !== key) {
+          const src = toDiskPath(this.record.path, validateRemotePath(from))
+          const e = this.index.get(from)
+          const sst = await lstatOrNull(src)
+          if (e && matchesDisk(e, sst)) {
+            await ensureSafeParents(this.record.path, segments)
+            await this.placeFile(src, abs, segments)
+            await fs.utimes(abs, new Date(), new Date(op.mtime))
+            renameFrom.delete(`${op.hash}:${op.x}`)
+            this.index.set(key, { ...entryOf(op, await fs.lstat(abs)), local: null })
+            const gone = this.sync.current(from)?.op
+            if (gone) this.index.set(from, { ...entryOf(gone, null), local: null })
+            break
+          }
+        }
+        const dir = await ensureSafeParents(this.record.path, segments)
+        const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
+        try {
+          await this.writeContent(op, tmp)
+          await fs.utimes(tmp, new Date(), new Date(op.mtime))
+          await this.placeFile(tmp, abs, segments)
+        } catch (err) {
+          await fs.rm(tmp, { force: true })
+          throw err
+        }
+        this.index.set(key, { ...entryOf(op, await fs.lstat(abs)), local: null })
+        break
+      }
+    }
+    this.treeChanged = true
+  }
+
+  private async placeFile(from: string, to: string, segments: string[]): Promise<void> {
+    if (!(await parentsAreSafe(this.record.path, segments))) {
+      throw new Error('a parent folder became a symlink')
+    }
+    const st = await lstatOrNull(to)
+    if (st && st.isDirectory()) await fs.rm(to, { recursive: true, force: true })
+    await fs.rename(from, to)
+  }
+
+  private async removeLocal(abs: string, st: Stats | null): Promise<void> {
+    if (!st) return
+    if (st.isDirectory()) {
+      try {
+        await fs.rmdir(abs)
+      } catch (err) {
+        // Something this device keeps (ignored or unsynced files) is still inside: leave it.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err
+      }
+      return
+    }
+    await fs.rm(abs, { force: true })
+  }
+
+  /** Writes a version's content to `target`: local copies first, the network for the rest. */
+  private async writeContent(op: FileOp, target: string): Promise<void> {
+    const fh = await fs.open(target, 'w', op.x ? 0o755 : 0o644)
+    try {
+      let offset = 0
+      const offsets = op.chunks.map((c) => {
+        const o = offset
+        offset += c[4]
+        return o
+      })
+      const fetches: Array<Promise<Buffer>> = []
+      const start = (i: number): void => {
+        const c = op.chunks[i]
+        if (!c) return
+        const p = this.chunkData(op, c)
+        p.catch(() => {})
+        fetches[i] = p
+      }
+      for (let i = 0; i < Math.min(CHUNKS_AHEAD, op.chunks.length); i++) start(i)
+      for (let i = 0; i < op.chunks.length; i++) {
+        const data = await (fetches[i] as Promise<Buffer>)
+        start(i + CHUNKS_AHEAD)
+        let written = 0
+        while (written < data.length) {
+          const { bytesWritten } = await fh.write(
+            data,
+            written,
+            data.length - written,
+            (offsets[i] as number) + written,
+          )
+          written += bytesWritten
+        }
+      }
+      if (op.x) await fh.chmod(0o755)
+    } finally {
+      await fh.close()
+    }
+  }
+
+  private async chunkData(op: FileOp, c: FileOp['chunks'][number]): Promise<Buffer> {
+    const [hash, coreIdx, block, blocks, size] = c
+    for (const src of this.index.sources(hash)) {
+      try {
+        const fh = await fs.open(path.join(this.record.path, ...src.key.slice(1).split('/')), 'r')
+        try {
+          const buf = Buffer.allocUnsafe(size)
+          const { bytesRead } = await fh.read(buf, 0, size, src.offset)
+          if (bytesRead === size && hashChunk(buf) === hash) return buf
+        } finally {
+          await fh.close()
+        }
+      } catch {
+        // The local copy is gone or changed: fetch it instead.
+      }
+    }
+    const core = this.openBlobs(op.cores[coreIdx] as string)
+    await core.ready()
+    const parts: Buffer[] = []
+    for (let i = 0; i < blocks; i++) {
+      parts.push(core.get(block + i, { timeout: FETCH_TIMEOUT_MS }) as unknown as Buffer)
+    }
+    let got: Array<Buffer | null>
+    try {
+      got = await Promise.all(parts as unknown as Array<Promise<Buffer | null>>)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (
+        code === 'REQUEST_TIMEOUT' ||
+        code === 'SNAPSHOT_NOT_AVAILABLE' ||
+        code === 'BLOCK_NOT_AVAILABLE'
+      ) {
+        throw new FetchUnavailable('no peer has this content right now')
+      }
+      throw err
+    }
+    if (got.some((b) => !b)) throw new FetchUnavailable('no peer has this content right now')
+    const buf = got.length === 1 ? (got[0] as Buffer) : Buffer.concat(got as Buffer[])
+    if (buf.length !== size || hashChunk(buf) !== hash) {
+      throw new Error('a chunk does not match the hash its version names')
+    }
+    return buf
+  }
+
+  // ---------------------------------------------------------------- versions and restore
+
+  private retentionMs(): number {
+    return (this.record.versionsDays ?? 30) * 24 * 3600 * 1000
+  }
+
+  /** Versions of a path still kept, newest first. */
+  versions(key: string): VersionInfo[] {
+    const all = this.sync.versions(key)
+    const current = this.sync.current(key)
+    const cutoff = Date.now() - this.retentionMs()
+    const out: VersionInfo[] = []
+    all.forEach((r: OpRef, i) => {
+      const replacedAt = all[i + 1]?.op.at ?? Infinity
+      const isCurrent = !!current && current.writer === r.writer && current.seq === r.seq
+      if (!isCurrent && replacedAt < cutoff) return
+      out.push({
+        id: `${deviceOf(r.writer)}.${r.seq}`,
+        kind: r.op.kind,
+        size: r.op.size,
+        mtime: r.op.mtime,
+        at: r.op.at,
+        device: r.op.origin,
+        current: isCurrent,
+      })
+    })
+    return out.reverse()
+  }
+
+  /**
+   * Writes a kept version of a path to `dest` (default: the path in the folder, which then syncs
+   * as a new change). Without `versionId`, the newest kept version with content that is not the
+   * current one.
+   */
+  async restore(
+    key: string,
+    versionId: string | null,
+    dest: string | null,
+  ): Promise<{ version: string; path: string }> {
+    const all = this.sync.versions(key)
+    const listed = new Set(this.versions(key).map((v) => v.id))
+    const idOf = (r: OpRef): string => `${deviceOf(r.writer)}.${r.seq}`
+    let pick: OpRef | undefined
+    if (versionId) {
+      pick = all.find((r) => idOf(r) === versionId && listed.has(idOf(r)))
+      if (!pick)
+        throw new RangeError(`no kept version ${versionId} of ${key} (see \`spare versions\`)`)
+    } else {
+      const cur = this.sync.current(key)
+      const curKey = cur ? contentKey(cur.op) : null
+      pick = [...all]
+        .reverse()
+        .find(
+          (r) =>
+            listed.has(idOf(r)) &&
+            r.op.kind !== 'deleted' &&
+            r.op.kind !== 'dir' &&
+            contentKey(r.op) !== curKey,
+        )
+      if (!pick) throw new RangeError(`${key} has no earlier version to restore`)
+    }
+    if (pick.op.kind === 'deleted' || pick.op.kind === 'dir') {
+      throw new RangeError(
+        `version ${idOf(pick)} of ${key} is a ${pick.op.kind === 'dir' ? 'folder' : 'deletion'}; it has no content`,
+      )
+    }
+    const segments = validateRemotePath(key)
+    const target = dest ?? toDiskPath(this.record.path, segments)
+    if (!dest) await ensureSafeParents(this.record.path, segments)
+    else await fs.mkdir(path.dirname(target), { recursive: true })
+    const tmp = path.join(path.dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
+    try {
+      if (pick.op.kind === 'symlink') await fs.symlink(pick.op.link ?? '', tmp)
+      else await this.writeContent(pick.op, tmp)
+      await fs.rename(tmp, target)
+    } catch (err) {
+      await fs.rm(tmp, { force: true })
+      if (err instanceof FetchUnavailable)
+        throw new Error('that version is not on this device and no peer has it right now', {
+          cause: err,
+        })
+      throw err
+    }
+    if (!dest) this.rescanPath(key)
+    return { version: idOf(pick), path: target }
+  }
+
+  // ---------------------------------------------------------------- reporting
+
+  private checkClashes(): void {
+    this.treeChanged = false
+    const live: string[] = []
+    for (const key of this.sync.paths()) {
+      const cur = this.sync.current(key)?.op
+      if (cur && cur.kind !== 'deleted') live.push(key)
+    }
+    this.clashProblems = findCaseClashes(live).map((group) => ({
+      path: group[0] as string,
+      reason: `differs only in case from ${group.slice(1).join(', ')}: these cannot all exist on Windows or macOS`,
+    }))
+    this.totals.at = 0
+  }
+
+  private recount(): void {
+    if (!this.sync || Date.now() - this.totals.at < 500) return
+    let files = 0
+    let bytes = 0
+    let localBytes = 0
+    let conflicts = 0
+    for (const key of this.sync.paths()) {
+      const cur = this.sync.current(key)?.op
+      if (!cur || cur.kind === 'deleted' || cur.kind === 'dir') continue
+      if (this.ignored(key, false)) continue
+      files++
+      bytes += cur.size
+      if (isConflictName(key)) conflicts++
+      const idx = this.index.get(key)
+      if (idx && sameContent(idx, cur)) localBytes += cur.size
+    }
+    this.totals = { files, bytes, localBytes, conflicts, at: Date.now() }
+  }
+}
+
+async function lstatOrNull(p: string): Promise<Stats | null> {
+  try {
+    return await fs.lstat(p)
+  } catch (err) {
+    if (
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ||
+      (err as NodeJS.ErrnoException).code === 'ENOTDIR'
+    )
+      return null
+    throw err
+  }
+}
+
+function entryOf(op: FileOp, st: Stats | null): Omit<LocalEntry, 'local'> {
+  return {
+    vv: op.vv,
+    kind: op.kind,
+    size: st ? st.size : op.size,
+    mtime: st ? st.mtimeMs : op.mtime,
+    ino: st ? st.ino : 0,
+    x: op.x,
+    hash: op.hash,
+    chunks: op.chunks.map((c) => [c[0], c[4]]),
+    link: op.link,
+  }
+}
+
+function emptyEntry(kind: LocalEntry['kind'], st: Stats): LocalEntry {
+  return {
+    vv: {},
+    kind,
+    size: st.size,
+    mtime: st.mtimeMs,
+    ino: st.ino,
+    x: false,
+    hash: null,
+    chunks: [],
+    link: null,
+    local: null,
+  }
+}
+
+function contentKeyOfEntry(e: LocalEntry): string {
+  switch (e.kind) {
+    case 'deleted':
+      return 'deleted'
+    case 'dir':
+      return 'dir'
+    case 'symlink':
+      return `l:${e.link ?? ''}`
+    case 'file':
+      return `f:${e.hash ?? ''}:${e.x ? 'x' : '-'}`
+  }
+}
+
+function sameContent(e: LocalEntry, op: FileOp): boolean {
+  return contentKeyOfEntry(e) === contentKey(op)
+}
+
+/** True when the disk still shows what the index recorded for the path. */
+function matchesDisk(e: LocalEntry | undefined, st: Stats | null): boolean {
+  if (!e || e.kind === 'deleted') return !st
+  if (!st) return false
+  switch (e.kind) {
+    case 'dir':
+      return st.isDirectory()
+    case 'symlink':
+      return st.isSymbolicLink()
+    case 'file':
+      return st.isFile() && st.size === e.size && st.mtimeMs === e.mtime && st.ino === e.ino
+  }
+}
