@@ -105,7 +105,8 @@ export function buildProgram(): Command {
   program
     .name('spare')
     .description('Spare: a peer-to-peer personal cloud. Sync folders, donate disk and CPU.')
-    .version(VERSION)
+    // No commander .version(): its --version would swallow `spare restore --version V`.
+    .addHelpText('after', '\n`spare --version` prints the version.')
     .option('--data-dir <dir>', 'data directory (default: $SPARE_DATA_DIR or the app data folder)')
     .showHelpAfterError()
     .exitOverride()
@@ -412,6 +413,10 @@ function parsePort(v: string): number {
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`${VERSION}\n`)
+    return 0
+  }
   const program = buildProgram()
   try {
     await program.parseAsync(argv, { from: 'user' })

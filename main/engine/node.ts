@@ -250,8 +250,7 @@ export class SpareNode extends EventEmitter {
     for (const p of this.swarm.peers.values()) {
       const folders: string[] = []
       for (const f of this.folders.values()) {
-        if (f.drive?.core.peers.some((cp) => cp.remotePublicKey.equals(p.conn.remotePublicKey)))
-          folders.push(f.id)
+        if (f.hasPeer(p.conn.remotePublicKey)) folders.push(f.id)
       }
       const t = this.swarm.traffic.get(p.id)
       out.push({
@@ -601,11 +600,14 @@ export class SpareNode extends EventEmitter {
 
 /** A folder path as the user types it ('a/b', '/a/b', './a/b') → the folder's key ('/a/b'). */
 function normalizeKey(file: string): string {
-  const clean = path.posix.normalize('/' + file.replace(/\\/g, '/').replace(/^\.\//, ''))
-  if (clean === '/' || clean.startsWith('/..')) {
+  const parts = file
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((p) => p !== '' && p !== '.')
+  if (parts.length === 0 || parts.includes('..')) {
     throw new ApiError('BAD_INPUT', `not a path inside the folder: ${file}`)
   }
-  return clean.replace(/\/$/, '')
+  return '/' + parts.join('/')
 }
 
 function isAlive(pid: number): boolean {

@@ -14,6 +14,8 @@ export interface DatasetSpec {
   smallFiles: number
   smallSize: number
   smallFolders: number
+  /** More files at fixed paths (the two-way seed's file edited in place). */
+  extra?: Array<{ path: string; size: number }>
 }
 
 export interface ManifestEntry {
@@ -52,6 +54,63 @@ export const SMALL: DatasetSpec = {
   smallFolders: 4,
 }
 
+/**
+ * The two-way section's data: the seed of a folder that three writers share, and a tree of many
+ * small files for the initial-index figure. Both are cached like the one-way dataset.
+ */
+export interface TwoWaySpec {
+  /** Device A's folder at the start: big files in `renameDir` (renamed in figure 9), one 25 MB
+   *  file (changed in place in figure 8) and small files (changed during figure 11). */
+  seed: DatasetSpec
+  /** The file changed in place, and the change: `editLength` bytes at `editOffset`. */
+  editFile: string
+  editOffset: number
+  editLength: number
+  /** The folder renamed in figure 9, and its bytes. */
+  renameDir: string
+  renameBytes: number
+  /** Figure 10: small files indexed from scratch. */
+  index: DatasetSpec
+}
+
+/** Full: a 1 GB folder to rename and 100,000 files to index. Small (--small): 64 MB, 10,000. */
+export function twoWaySpec(
+  small: boolean,
+  opts: { renameMb?: number; indexFiles?: number } = {},
+): TwoWaySpec {
+  const renameMb = opts.renameMb ?? (small ? 64 : 1000)
+  const indexFiles = opts.indexFiles ?? (small ? 10_000 : 100_000)
+  const bigFiles = 4
+  const bigSize = Math.max(1, Math.round((renameMb * 1e6) / bigFiles))
+  return {
+    seed: {
+      name: `two-way-${renameMb}mb`,
+      seed: 'spare-bench-1',
+      bigFiles,
+      bigSize,
+      smallFiles: 200,
+      smallSize: 4096,
+      smallFolders: 10,
+      extra: [{ path: 'edit/file-25mb.bin', size: 25_000_000 }],
+    },
+    editFile: 'edit/file-25mb.bin',
+    // 1 MiB in the middle, on a 128 KiB boundary: the block size both tools use for 25 MB.
+    editOffset: 12 * 1024 * 1024,
+    editLength: 1024 * 1024,
+    renameDir: 'big',
+    renameBytes: bigFiles * bigSize,
+    index: {
+      name: `index-${indexFiles}`,
+      seed: 'spare-bench-1',
+      bigFiles: 0,
+      bigSize: 0,
+      smallFiles: indexFiles,
+      smallSize: 4096,
+      smallFolders: Math.max(1, Math.ceil(indexFiles / 100)),
+    },
+  }
+}
+
 const MANIFEST = 'manifest.json'
 const MANIFEST_VERSION = 1
 const CHUNK = 1 << 20
@@ -80,6 +139,7 @@ function layout(spec: DatasetSpec): Array<{ path: string; size: number }> {
       size: spec.smallSize,
     })
   }
+  for (const e of spec.extra ?? []) out.push({ path: e.path, size: e.size })
   return out
 }
 
@@ -156,4 +216,27 @@ export async function ensureDataset(
 export async function copyDataset(root: string, dest: string): Promise<void> {
   await fs.rm(dest, { recursive: true, force: true })
   await fs.cp(root, dest, { recursive: true, preserveTimestamps: true })
+}
+
+/**
+ * Gives `dest` the dataset's tree with every file hard-linked to the cache: 100,000 files in a
+ * couple of seconds instead of a copy. Only for tools that read the files and never write them
+ * (the index figure); the cache's manifest check would not notice a file changed in place.
+ */
+export async function linkDataset(root: string, dest: string): Promise<void> {
+  await fs.rm(dest, { recursive: true, force: true })
+  const walk = async (from: string, to: string): Promise<void> => {
+    await fs.mkdir(to, { recursive: true })
+    const entries = await fs.readdir(from, { withFileTypes: true })
+    const files = entries.filter((e) => e.isFile())
+    for (let i = 0; i < files.length; i += 64) {
+      await Promise.all(
+        files.slice(i, i + 64).map((e) => fs.link(path.join(from, e.name), path.join(to, e.name))),
+      )
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) await walk(path.join(from, e.name), path.join(to, e.name))
+    }
+  }
+  await walk(root, dest)
 }

@@ -736,3 +736,94 @@ export function recordDelivery(
   if (!check.ok) throw new BenchError(`B's tree differs from the dataset: ${result.check}`)
   ctx.log(`${d.tool}: B complete in ${(result.deliverMs / 1000).toFixed(2)} s; content checked`)
 }
+
+// ---- Two-way helpers: loopback traffic and comparing live trees ----
+
+/**
+ * Bytes that crossed the loopback interface of this network namespace so far, from
+ * /proc/self/net/dev: every process's traffic, IP and transport headers included. Inside
+ * ../shared/tools/offline only the bench and the daemons it starts use it. Null when unreadable.
+ */
+export function loopbackBytes(): number | null {
+  try {
+    const line = readText('/proc/self/net/dev')
+      .split('\n')
+      .find((l) => l.trim().startsWith('lo:'))
+    const fields = line?.split(':')[1]?.trim().split(/\s+/).map(Number) ?? []
+    // Receive bytes come first; on loopback every byte sent is also received.
+    const rx = fields[0]
+    return rx !== undefined && Number.isFinite(rx) ? rx : null
+  } catch {
+    return null
+  }
+}
+
+/** Relative path → 'd', 'l:TARGET' or 'f:SIZE' (files larger than `hashUpTo` by size only). */
+async function treeShape(
+  root: string,
+  ignore: (rel: string) => boolean,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  const walk = async (dir: string, rel: string) => {
+    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => [])
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name
+      if (ignore(r)) continue
+      const full = path.join(dir, e.name)
+      if (e.isDirectory()) {
+        out.set(r, 'd')
+        await walk(full, r)
+      } else if (e.isSymbolicLink()) {
+        out.set(r, `l:${await fs.readlink(full).catch(() => '?')}`)
+      } else {
+        const st = await fs.lstat(full).catch(() => null)
+        if (st) out.set(r, `f:${st.size}`)
+      }
+    }
+  }
+  await walk(root, '')
+  return out
+}
+
+function diffShapes(a: Map<string, string>, b: Map<string, string>, names: [string, string]) {
+  const lines: string[] = []
+  for (const k of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const x = a.get(k)
+    const y = b.get(k)
+    if (x !== y)
+      lines.push(`${k}: ${x ?? 'missing'} at ${names[0]}, ${y ?? 'missing'} at ${names[1]}`)
+  }
+  return lines
+}
+
+/**
+ * Whether the trees under `roots` are the same: names, kinds, sizes and symlink targets, then the
+ * content (SHA-256) of every file up to `hashUpTo` bytes. Bigger files are compared by size here;
+ * check their content separately where it matters. `diff` names the first differences.
+ */
+export async function compareTrees(
+  roots: string[],
+  names: string[],
+  ignore: (rel: string) => boolean,
+  hashUpTo = 1 << 20,
+): Promise<{ same: boolean; diff: string }> {
+  const shapes = await Promise.all(roots.map((r) => treeShape(r, ignore)))
+  const first = shapes[0] ?? new Map<string, string>()
+  const name = (i: number) => names[i] ?? String(i)
+  for (let i = 1; i < shapes.length; i++) {
+    const lines = diffShapes(first, shapes[i] ?? new Map(), [name(0), name(i)])
+    if (lines.length) {
+      const more = lines.length > 5 ? ` (and ${lines.length - 5} more)` : ''
+      return { same: false, diff: lines.slice(0, 5).join('; ') + more }
+    }
+  }
+  for (const [rel, kind] of first) {
+    if (!kind.startsWith('f:') || Number(kind.slice(2)) > hashUpTo) continue
+    const sums = await Promise.all(
+      roots.map((r) => sha256File(path.join(r, rel)).catch(() => 'unreadable')),
+    )
+    const odd = sums.findIndex((s) => s !== sums[0])
+    if (odd > 0) return { same: false, diff: `${rel}: content differs at ${name(odd)}` }
+  }
+  return { same: true, diff: '' }
+}

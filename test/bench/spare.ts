@@ -33,7 +33,7 @@ import { emptyResult, type ToolResult } from './report.ts'
 import type * as HttpClient from '../../main/daemon/http-client.ts'
 
 /** The fields of a `spare folders --json` entry the bench reads. */
-interface SpareFolder {
+export interface SpareFolder {
   id: string
   path: string
   role: string
@@ -45,17 +45,37 @@ interface SpareFolder {
   error?: string | null
 }
 
-interface SparePeer {
+export interface SparePeer {
   folders: string[]
   connectedAt: string
+  bytesUp?: number
+  bytesDown?: number
+}
+
+/** The fields of `spare members ID --json` and `spare versions ID PATH --json` the bench reads. */
+export interface SpareMember {
+  device: string
+  you: boolean
+  removed: boolean
+}
+export interface SpareVersion {
+  id: string
+  kind: string
+  device: string
+  current: boolean
 }
 
 /** Nothing of Spare's own is expected inside a synced folder. */
 const spareIgnore = () => false
 
+/** Spare's temporary files inside a folder while it writes one (two-way trees compare without). */
+export function spareTempIgnore(rel: string): boolean {
+  return (rel.split('/').pop() ?? rel).startsWith('.spare-tmp-')
+}
+
 export type ProbeKind = 'api' | 'cli'
 
-class SpareCli {
+export class SpareCli {
   readonly calls: number[] = []
   constructor(
     private readonly bin: string,
@@ -90,11 +110,15 @@ class SpareCli {
 }
 
 /** Reads a daemon's state: folders, peers, whether its API is up. Null when it can't tell. */
-interface Probe {
+export interface Probe {
   kind: ProbeKind
   up(): Promise<boolean>
   folders(): Promise<SpareFolder[] | null>
   peers(): Promise<SparePeer[] | null>
+  members(id: string): Promise<SpareMember[] | null>
+  versions(id: string, file: string): Promise<SpareVersion[] | null>
+  /** `spare pause` / `spare resume`; throws when the daemon refuses. */
+  setPaused(paused: boolean): Promise<void>
 }
 
 function cliProbe(cli: SpareCli): Probe {
@@ -111,12 +135,23 @@ function cliProbe(cli: SpareCli): Probe {
       const list = await cli.json<unknown>(['peers'], 30_000).catch(() => null)
       return Array.isArray(list) ? (list as SparePeer[]) : null
     },
+    async members(id) {
+      const list = await cli.json<unknown>(['members', id], 30_000).catch(() => null)
+      return Array.isArray(list) ? (list as SpareMember[]) : null
+    },
+    async versions(id, file) {
+      const list = await cli.json<unknown>(['versions', id, file], 30_000).catch(() => null)
+      return Array.isArray(list) ? (list as SpareVersion[]) : null
+    },
+    async setPaused(paused) {
+      await cli.json<unknown>([paused ? 'pause' : 'resume'], 30_000)
+    },
   }
 }
 
 type HttpClientModule = typeof HttpClient
 
-async function loadHttpClient(log: (msg: string) => void): Promise<HttpClientModule | null> {
+export async function loadHttpClient(log: (msg: string) => void): Promise<HttpClientModule | null> {
   try {
     return (await import('../../main/daemon/http-client.ts')) as HttpClientModule
   } catch (err) {
@@ -127,7 +162,7 @@ async function loadHttpClient(log: (msg: string) => void): Promise<HttpClientMod
   }
 }
 
-function apiProbe(mod: HttpClientModule, dataDir: string): Probe {
+export function apiProbe(mod: HttpClientModule, dataDir: string): Probe {
   type Client = Awaited<ReturnType<HttpClientModule['connect']>>['client']
   let client: Client | null = null
   const get = async (): Promise<Client | null> => {
@@ -155,18 +190,25 @@ function apiProbe(mod: HttpClientModule, dataDir: string): Probe {
     },
     folders: () => call((c) => c.call('folders.list')),
     peers: () => call((c) => c.call('peers.list')),
+    members: (id) => call((c) => c.call('folders.members', { id })),
+    versions: (id, file) => call((c) => c.call('folders.versions', { id, path: file })),
+    async setPaused(paused) {
+      const c = await get()
+      if (!c) throw new BenchError(`no API client for ${dataDir}`)
+      await c.call(paused ? 'sync.pause' : 'sync.resume')
+    },
   }
 }
 
 /** Matches our folder in `spare folders` by id when `share`/`join` told us one, else by path. */
-async function findFolder(list: SpareFolder[] | null, id: string | null, dir: string) {
+export async function findFolder(list: SpareFolder[] | null, id: string | null, dir: string) {
   if (!list) return null
   if (id) return list.find((f) => f.id === id) ?? null
   const real = await fs.realpath(dir).catch(() => path.resolve(dir))
   return list.find((f) => path.resolve(f.path) === path.resolve(dir) || f.path === real) ?? null
 }
 
-function idFrom(doc: unknown): string | null {
+export function idFrom(doc: unknown): string | null {
   if (!doc || typeof doc !== 'object') return null
   const d = doc as { id?: unknown; folder?: { id?: unknown } }
   if (typeof d.id === 'string') return d.id
@@ -174,7 +216,7 @@ function idFrom(doc: unknown): string | null {
   return null
 }
 
-interface Side {
+export interface Side {
   d: Daemon
   cli: SpareCli
   probe: Probe
@@ -182,7 +224,7 @@ interface Side {
   dataDir: string
 }
 
-async function startDaemon(
+export async function startDaemon(
   name: string,
   bin: string,
   dataDir: string,
@@ -269,7 +311,11 @@ export async function runSpare(
     log(`spare: A's API up after ${(a.apiMs / 1000).toFixed(2)} s; sharing the folder`)
     const n = ctx.files.length
     const t1 = now()
-    const shared = await a.cli.json<{ invite?: unknown }>(['share', ownerDir], ctx.timeoutMs)
+    // One-way: a published folder (`spare share` alone makes a two-way one; see two-way.ts).
+    const shared = await a.cli.json<{ invite?: unknown }>(
+      ['share', ownerDir, '--publish'],
+      ctx.timeoutMs,
+    )
     if (typeof shared.invite !== 'string' || !shared.invite) {
       throw new BenchError(
         `spare share --json printed no invite: ${JSON.stringify(shared).slice(0, 300)}`,

@@ -55,6 +55,11 @@ export abstract class Folder extends EventEmitter {
     return this.drive ? this.drive.core.peers.length : 0
   }
 
+  /** True when the peer with this public key replicates this folder with us. */
+  hasPeer(remotePublicKey: Buffer): boolean {
+    return !!this.drive?.core.peers.some((cp) => cp.remotePublicKey.equals(remotePublicKey))
+  }
+
   summary(): FolderSummary {
     return {
       id: this.record.id,

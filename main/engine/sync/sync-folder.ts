@@ -120,6 +120,18 @@ export class SyncFolder extends Folder {
     return this.root ? this.root.peers.length : 0
   }
 
+  override hasPeer(remotePublicKey: Buffer): boolean {
+    return !!this.root?.peers.some((cp) => cp.remotePublicKey.equals(remotePublicKey))
+  }
+
+  /** Counts a core's traffic per peer, once per core. */
+  private track(core: Hypercore): void {
+    if (this.tracked.has(core)) return
+    this.tracked.add(core)
+    this.ctx.swarm.countTraffic(core)
+  }
+  private readonly tracked = new Set<Hypercore>()
+
   get writable(): boolean {
     if (!this.ownKey || !this.sync) return false
     const m = this.sync.members().get(this.ownKey)
@@ -223,6 +235,8 @@ export class SyncFolder extends Folder {
       this.device = deviceOf(this.ownKey)
       this.writer = new BlobWriter(this.ownBlobs, this.ownBlobs.key.toString('hex'))
       this.blobCores.set(this.ownBlobs.key.toString('hex'), this.ownBlobs)
+      this.track(this.ownLog)
+      this.track(this.ownBlobs)
       if (this.ownLog.length === 0) {
         const init: Op = {
           t: 'init',
@@ -241,7 +255,7 @@ export class SyncFolder extends Folder {
     const root = this.ownKey === rec.key && this.ownLog ? this.ownLog : this.getCore(rec.key)
     await root.ready()
     this.root = root
-    this.ctx.swarm.countTraffic(root)
+    this.track(root)
     root.on('peer-add', () => {
       this.changed()
       this.announceJoin()
@@ -370,7 +384,7 @@ export class SyncFolder extends Folder {
       if (this.logs.has(key)) continue
       const core = key === this.root?.key.toString('hex') ? this.root : this.getCore(key)
       this.logs.set(key, { core, read: 0 })
-      this.ctx.swarm.countTraffic(core)
+      this.track(core)
       core.on('append', () => this.kick())
       core.on('download', () => this.kick())
       // Logs are small and everyone needs all of them: keep them whole and live.
@@ -389,7 +403,7 @@ export class SyncFolder extends Folder {
     if (!core) {
       core = this.getCore(key)
       this.blobCores.set(key, core)
-      this.ctx.swarm.countTraffic(core)
+      this.track(core)
     }
     return core
   }
@@ -856,11 +870,12 @@ export class SyncFolder extends Folder {
         const chunk = buf.subarray(0, n)
         const h = hashChunk(chunk)
         let loc = this.chunkMap.get(h)
-        if (!loc) {
-          if (!this.writer) throw new Error('this device cannot store content')
+        if (!loc && this.writer) {
           loc = await this.writer.put(chunk)
           this.chunkMap.set(h, loc)
         }
+        // A read-only member only needs the digest (its edits are never sent).
+        loc ??= { core: '', block: 0, blocks: 0, size: n }
         located.push([h, loc])
         total += n
         if (n < buf.length) break

@@ -161,6 +161,8 @@ interface FieldProps {
   /** Something to put next to the input, like a "Browse…" button. */
   addon?: ReactNode
   name?: string
+  /** The on-screen keyboard to offer (a single-line input only). */
+  inputMode?: 'numeric' | 'decimal'
 }
 
 /** A labelled text input or textarea, with an optional hint and error tied to it by ARIA. */
@@ -177,6 +179,7 @@ export function Field({
   autoFocus,
   addon,
   name,
+  inputMode,
 }: FieldProps) {
   const id = useId()
   const hintId = `${id}-hint`
@@ -210,7 +213,12 @@ export function Field({
             onChange={(e) => onChange(e.target.value)}
           />
         ) : (
-          <input {...common} type="text" onChange={(e) => onChange(e.target.value)} />
+          <input
+            {...common}
+            type="text"
+            inputMode={inputMode}
+            onChange={(e) => onChange(e.target.value)}
+          />
         )}
         {addon}
       </div>

@@ -234,7 +234,7 @@ describe('FoldersScreen: share', () => {
     await user.click(within(dialog).getByRole('button', { name: 'Share' }))
 
     expect(node.callsOf('folders.share')).toEqual([
-      { path: '/home/ada/Photos', name: 'Holiday photos' },
+      { path: '/home/ada/Photos', name: 'Holiday photos', mode: 'sync' },
     ])
     const result = await screen.findByRole('dialog', { name: '“Photos” is shared' })
     expect(within(result).getByTestId('invite-text')).toHaveTextContent(INVITE)
@@ -260,7 +260,7 @@ describe('FoldersScreen: share', () => {
     await user.click(await screen.findByRole('button', { name: 'Share a folder' }))
     await user.type(screen.getByLabelText('Folder path'), '/srv/data{Enter}')
     await screen.findByTestId('invite-text')
-    expect(node.callsOf('folders.share')).toEqual([{ path: '/srv/data' }])
+    expect(node.callsOf('folders.share')).toEqual([{ path: '/srv/data', mode: 'sync' }])
   })
 
   it('shows the node’s error inside the dialog and keeps the form', async () => {
@@ -282,7 +282,7 @@ describe('FoldersScreen: share', () => {
     expect(within(dialog).getByRole('button', { name: 'Share' })).toBeEnabled()
   })
 
-  it('uses the native picker in the app and shares the chosen folder', async () => {
+  it('uses the native picker in the app, then asks two-way or publish and shares', async () => {
     const shared = folder({ name: 'Music', path: '/home/ada/Music' })
     const pickFolder = vi.fn(async () => '/home/ada/Music')
     const node = new FakeNode({
@@ -292,8 +292,13 @@ describe('FoldersScreen: share', () => {
     const { user } = setup(node, { pickFolder, shell: 'app' })
     await user.click(await screen.findByRole('button', { name: 'Share a folder' }))
     expect(pickFolder).toHaveBeenCalledOnce()
+    const dialog = await screen.findByRole('dialog', { name: 'Share a folder' })
+    expect(within(dialog).getByLabelText('Folder path')).toHaveValue('/home/ada/Music')
+    expect(node.callsOf('folders.share')).toEqual([])
+    await user.click(within(dialog).getByRole('radio', { name: 'Publish' }))
+    await user.click(within(dialog).getByRole('button', { name: 'Share' }))
     expect(await screen.findByTestId('invite-text')).toHaveTextContent(INVITE)
-    expect(node.callsOf('folders.share')).toEqual([{ path: '/home/ada/Music' }])
+    expect(node.callsOf('folders.share')).toEqual([{ path: '/home/ada/Music', mode: 'publish' }])
   })
 
   it('does nothing when the native picker is cancelled', async () => {

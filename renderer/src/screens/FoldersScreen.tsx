@@ -15,9 +15,10 @@ import { StopSyncingDialog } from './folders/StopSyncingDialog.tsx'
 import { useFolders } from './folders/useFolders.ts'
 
 type Dialog =
-  | { kind: 'share'; initialPath?: string; autoSubmit?: boolean }
+  | { kind: 'share'; initialPath?: string }
   | { kind: 'join' }
-  | { kind: 'invite'; folder: FolderSummary; invite: string }
+  /** `invite`: fetched before opening (a published folder); else the dialog asks what kind. */
+  | { kind: 'invite'; folder: FolderSummary; invite?: string }
   | { kind: 'stop'; folder: FolderSummary }
   | null
 
@@ -55,8 +56,8 @@ function EmptyState() {
       </h2>
       <p className="mx-auto mt-2 max-w-md text-sm text-zinc-500 dark:text-zinc-400">
         Use <strong className="font-medium text-zinc-700 dark:text-zinc-200">Share a folder</strong>{' '}
-        to publish a folder from this device and get an invite for your other devices or friends.
-        Got an invite from someone? Use{' '}
+        to sync a folder from this device and get an invite for your other devices or friends. Got
+        an invite from someone? Use{' '}
         <strong className="font-medium text-zinc-700 dark:text-zinc-200">Join a folder</strong> and
         paste it.
       </p>
@@ -82,18 +83,26 @@ export function FoldersScreen() {
     }
     try {
       const picked = await pickFolder()
-      if (picked) setDialog({ kind: 'share', initialPath: picked, autoSubmit: true })
+      // The dialog still opens: whether the folder is two-way or published is asked there.
+      if (picked) setDialog({ kind: 'share', initialPath: picked })
     } catch (err) {
       setPickError(err)
     }
   }
 
   async function showInvite(folder: FolderSummary) {
+    if (folder.kind === 'sync') {
+      // Writer invites are single use: the dialog creates one only once asked to.
+      setDialog({ kind: 'invite', folder })
+      return
+    }
     const { invite } = await client.call('folders.invite', { id: folder.id })
     setDialog({ kind: 'invite', folder, invite })
   }
 
   const close = () => setDialog(null)
+  /** The dialog's folder as it is now (events keep updating it while the dialog is open). */
+  const live = (f: FolderSummary) => folders.folders.find((x) => x.id === f.id) ?? f
 
   return (
     <>
@@ -164,7 +173,6 @@ export function FoldersScreen() {
           onClose={close}
           onShared={folders.upsert}
           {...(dialog.initialPath ? { initialPath: dialog.initialPath } : {})}
-          autoSubmit={dialog.autoSubmit ?? false}
         />
       ) : null}
       {dialog?.kind === 'join' ? (
@@ -180,7 +188,11 @@ export function FoldersScreen() {
         />
       ) : null}
       {dialog?.kind === 'invite' ? (
-        <InviteDialog folder={dialog.folder} invite={dialog.invite} onClose={close} />
+        <InviteDialog
+          folder={live(dialog.folder)}
+          {...(dialog.invite !== undefined ? { invite: dialog.invite } : {})}
+          onClose={close}
+        />
       ) : null}
       {dialog?.kind === 'stop' ? (
         <StopSyncingDialog

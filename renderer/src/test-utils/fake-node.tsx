@@ -2,7 +2,9 @@
 // exercise the contract's result validation too. Every call's params are checked with the
 // contract's own schemas, like the real service does. node.status, node.setNetwork, sync.pause and
 // sync.resume have built-in handlers (node-wide pause and network mode, as the engine keeps them)
-// that a test's own handlers replace.
+// that a test's own handlers replace. So do the folders.* methods: they work on the fake's own
+// in-memory folders (addFolder), two-way ones with members, kept versions, conflicts and retention
+// behaving as the engine's do (main/engine/node.ts, main/engine/sync/sync-folder.ts).
 import { render, type RenderResult } from '@testing-library/react'
 import type { ReactElement } from 'react'
 import { vi } from 'vitest'
@@ -14,11 +16,13 @@ import {
   type EventName,
   type EventPayload,
   type FolderSummary,
+  type Member,
   type MethodName,
   type MethodParams,
   type MethodResult,
   type NodeStatus,
   type Peer,
+  type Version,
 } from '../../../shared/contract.ts'
 import { OPEN_STATE, type ConnectionSource, type ConnectionState } from '../lib/connection.ts'
 import type { SpareEnvironment } from '../lib/environment.ts'
@@ -33,9 +37,32 @@ export interface Call {
   params: unknown
 }
 
+/** What the fake keeps for a two-way folder, besides its summary. */
+export interface FakeSyncState {
+  /** Writer devices, including removed ones; the one with `you` is this device. */
+  members: Member[]
+  /** Every version of every path ('/a/b.txt'), newest first, before retention is applied. */
+  versions: Record<string, Version[]>
+  /** How long replaced and deleted versions stay listed (folders.configure). */
+  versionsDays: number
+  /** Writer invites handed out so far: each is single use. */
+  writerInvites: string[]
+}
+
+interface FakeFolder {
+  summary: FolderSummary
+  sync: FakeSyncState | null
+}
+
+const CONFLICT_NAME = /\.sync-conflict-\d{8}-\d{6}-[0-9A-Za-z]+/
+const DAY_MS = 24 * 3600 * 1000
+
 export class FakeNode {
   /** Node-wide pause, as the built-in node.status, sync.pause and sync.resume keep it. */
   paused = false
+  /** The fake's own folders, used by the built-in folders.* handlers. */
+  readonly folders = new Map<string, FakeFolder>()
+  private invites = 0
   /** The network set through node.setNetwork; null until then (the status's own network). */
   network: NodeStatus['network'] | null = null
   readonly calls: Call[] = []
@@ -75,9 +102,231 @@ export class FakeNode {
         return () => this.setPaused(true)
       case 'sync.resume':
         return () => this.setPaused(false)
+      case 'folders.list':
+        return () => [...this.folders.keys()].map((id) => this.summaryOf(id))
+      case 'folders.get':
+        return (p) => this.summaryOf(methods['folders.get'].params.parse(p).id)
+      case 'folders.share':
+        return (p) => this.share(methods['folders.share'].params.parse(p))
+      case 'folders.invite':
+        return (p) => this.invite(methods['folders.invite'].params.parse(p))
+      case 'folders.members':
+        return (p) => this.syncOf(methods['folders.members'].params.parse(p).id).sync.members
+      case 'folders.removeMember':
+        return (p) => this.removeMember(methods['folders.removeMember'].params.parse(p))
+      case 'folders.conflicts':
+        return (p) => this.conflicts(this.syncOf(methods['folders.conflicts'].params.parse(p).id))
+      case 'folders.versions':
+        return (p) => {
+          const { id, path } = methods['folders.versions'].params.parse(p)
+          return this.keptVersions(this.syncOf(id).sync, fakeKey(path))
+        }
+      case 'folders.restore':
+        return (p) => this.restore(methods['folders.restore'].params.parse(p))
+      case 'folders.configure':
+        return (p) => this.configure(methods['folders.configure'].params.parse(p))
       default:
         return undefined
     }
+  }
+
+  /**
+   * Adds a folder to the fake's own ones. A two-way folder ('sync') gets `sync` state; without
+   * members it has one: this device, a writer unless its role is 'reader' or it waits for accept.
+   */
+  addFolder(summary: FolderSummary, sync: Partial<FakeSyncState> = {}): FolderSummary {
+    let state: FakeSyncState | null = null
+    if (summary.kind === 'sync') {
+      const own = member({ label: 'this device', you: true, addedBy: null })
+      state = {
+        members: summary.role === 'reader' || summary.waitingForAccept ? [] : [own],
+        versions: {},
+        versionsDays: 30,
+        writerInvites: [],
+        ...sync,
+      }
+    }
+    this.folders.set(summary.id, { summary, sync: state })
+    return this.summaryOf(summary.id)
+  }
+
+  /** A folder's summary, with its member and conflict counts worked out from its state. */
+  summaryOf(id: string): FolderSummary {
+    const { summary, sync } = this.need(id)
+    if (!sync) return summary
+    return {
+      ...summary,
+      members: sync.members.filter((m) => !m.removed).length,
+      conflicts: this.conflicts({ sync }).length,
+    }
+  }
+
+  private need(id: string): FakeFolder {
+    const f = this.folders.get(id)
+    if (!f) throw new ApiError('NOT_FOUND', `no folder with id ${id} (see \`spare folders\`)`)
+    return f
+  }
+
+  private syncOf(id: string): { summary: FolderSummary; sync: FakeSyncState } {
+    const { summary, sync } = this.need(id)
+    if (!sync) {
+      throw new ApiError('BAD_INPUT', `${id} is a published folder; only two-way folders have this`)
+    }
+    return { summary, sync }
+  }
+
+  private writable({ summary, sync }: { summary: FolderSummary; sync: FakeSyncState }): boolean {
+    return sync.members.some((m) => m.you && !m.removed) && summary.role === 'writer'
+  }
+
+  private changed(id: string): FolderSummary {
+    const summary = this.summaryOf(id)
+    this.emit('folder.updated', summary)
+    return summary
+  }
+
+  private share({
+    path,
+    name,
+    mode = 'sync',
+  }: MethodParams<'folders.share'>): MethodResult<'folders.share'> {
+    if (!path.startsWith('/')) {
+      throw new ApiError('BAD_INPUT', `the folder path must be absolute: ${path}`)
+    }
+    for (const f of this.folders.values()) {
+      const other = f.summary.path
+      if (path === other || path.startsWith(other + '/') || other.startsWith(path + '/')) {
+        throw new ApiError(
+          'CONFLICT',
+          `${path} overlaps the synced folder ${other} (${f.summary.id})`,
+        )
+      }
+    }
+    const summary = folder({
+      name: name ?? (path.split('/').filter(Boolean).pop() || 'folder'),
+      path,
+      kind: mode,
+      role: mode === 'sync' ? 'writer' : 'owner',
+      files: 0,
+      bytes: 0,
+      localBytes: 0,
+      peers: 0,
+      version: 0,
+    })
+    this.addFolder(summary)
+    const invite = this.invite({ id: summary.id }).invite
+    return { folder: this.changed(summary.id), invite }
+  }
+
+  private invite({ id, readOnly }: MethodParams<'folders.invite'>): { invite: string } {
+    const f = this.need(id)
+    const sync = f.sync
+    if (!readOnly && sync) {
+      if (!this.writable({ summary: f.summary, sync })) {
+        throw new ApiError(
+          'CONFLICT',
+          'this device is not a writer of the folder (yet); it can give read-only invites (--read-only)',
+        )
+      }
+      // A fresh key pair every time: a writer invite works once.
+      const invite = `spare1w${id}${(++this.invites).toString(36).padStart(8, '0')}`
+      sync.writerInvites.push(invite)
+      return { invite }
+    }
+    return { invite: `spare1r${id}` }
+  }
+
+  private removeMember({ id, member: who }: MethodParams<'folders.removeMember'>): Member {
+    const f = this.syncOf(id)
+    if (!this.writable(f)) {
+      throw new ApiError('CONFLICT', 'only a writer of this folder can remove members')
+    }
+    const matches = f.sync.members.filter(
+      (m) => !m.removed && (m.key.startsWith(who) || m.device === who),
+    )
+    if (matches.length === 0)
+      throw new ApiError('NOT_FOUND', `no member ${who} (see \`spare members\`)`)
+    if (matches.length > 1) throw new ApiError('NOT_FOUND', `${who} matches more than one member`)
+    const removed = { ...(matches[0] as Member), removed: true }
+    f.sync.members = f.sync.members.map((m) => (m.key === removed.key ? removed : m))
+    this.changed(id)
+    return removed
+  }
+
+  private conflicts({ sync }: { sync: FakeSyncState }): MethodResult<'folders.conflicts'> {
+    return Object.entries(sync.versions)
+      .filter(([p, vs]) => CONFLICT_NAME.test(p) && vs[0] && vs[0].kind !== 'deleted')
+      .map(([p]) => ({ path: p, original: p.replace(CONFLICT_NAME, '') }))
+      .sort((a, b) => (a.path < b.path ? -1 : 1))
+  }
+
+  /** The engine's retention: a replaced version stays listed until `versionsDays` after it was replaced. */
+  private keptVersions(sync: FakeSyncState, key: string): Version[] {
+    const all = sync.versions[key] ?? []
+    const cutoff = Date.now() - sync.versionsDays * DAY_MS
+    return all.filter((v, i) => v.current || (all[i - 1]?.at ?? Infinity) >= cutoff)
+  }
+
+  private restore({ id, path, version, to }: MethodParams<'folders.restore'>): {
+    version: string
+    path: string
+  } {
+    if (to !== undefined && !to.startsWith('/')) {
+      throw new ApiError('BAD_INPUT', `the destination must be an absolute path: ${to}`)
+    }
+    const { summary, sync } = this.syncOf(id)
+    if (to !== undefined && (to === summary.path || to.startsWith(summary.path + '/'))) {
+      throw new ApiError(
+        'BAD_INPUT',
+        'restore into the folder without --to; --to is for a copy outside it',
+      )
+    }
+    const key = fakeKey(path)
+    const kept = this.keptVersions(sync, key)
+    const current = kept.find((v) => v.current)
+    const pick = version
+      ? kept.find((v) => v.id === version)
+      : kept.find(
+          (v) => !v.current && v.kind !== 'deleted' && v.kind !== 'dir' && v.size !== current?.size,
+        )
+    if (!pick) {
+      throw new ApiError(
+        'NOT_FOUND',
+        version
+          ? `no kept version ${version} of ${key} (see \`spare versions\`)`
+          : `${key} has no earlier version to restore`,
+      )
+    }
+    if (pick.kind === 'deleted' || pick.kind === 'dir') {
+      throw new ApiError(
+        'NOT_FOUND',
+        `version ${pick.id} of ${key} is a ${pick.kind === 'dir' ? 'folder' : 'deletion'}; it has no content`,
+      )
+    }
+    if (to !== undefined) return { version: pick.id, path: to }
+    // Into the folder: the restored content becomes a new change by this device.
+    const own = sync.members.find((m) => m.you)?.device ?? '000000000000'
+    const now = Date.now()
+    const restored: Version = {
+      ...pick,
+      id: `${own}.${++this.invites}`,
+      at: now,
+      mtime: now,
+      device: own,
+      current: true,
+    }
+    sync.versions[key] = [
+      restored,
+      ...(sync.versions[key] ?? []).map((v) => ({ ...v, current: false })),
+    ]
+    this.changed(id)
+    return { version: pick.id, path: summary.path + key }
+  }
+
+  private configure({ id, versionsDays }: MethodParams<'folders.configure'>): FolderSummary {
+    const { sync } = this.syncOf(id)
+    if (versionsDays !== undefined) sync.versionsDays = versionsDays
+    return this.changed(id)
   }
 
   /**
@@ -93,8 +342,11 @@ export class FakeNode {
       ? { ...(await statusHandler({})), paused }
       : nodeStatus({ paused })
     const listHandler = this.handlers['folders.list']
-    if (changed && listHandler) {
-      for (const f of await listHandler({})) {
+    if (changed) {
+      const list = listHandler
+        ? await listHandler({})
+        : [...this.folders.keys()].map((id) => this.summaryOf(id))
+      for (const f of list) {
         if (f.state === 'error') continue
         this.emit('folder.updated', { ...f, state: paused ? 'paused' : 'idle' })
       }
@@ -130,6 +382,19 @@ export class FakeNode {
   get listenerCount(): number {
     return this.listeners.size
   }
+}
+
+/** A path as a user types it ('a/b', '/a/b', './a/b') → the folder's key ('/a/b'), as the engine does. */
+function fakeKey(file: string): string {
+  const parts: string[] = []
+  for (const part of file.replace(/\\/g, '/').split('/')) {
+    if (part === '' || part === '.') continue
+    if (part === '..') {
+      if (!parts.pop()) throw new ApiError('BAD_INPUT', `not a path inside the folder: ${file}`)
+    } else parts.push(part)
+  }
+  if (parts.length === 0) throw new ApiError('BAD_INPUT', `not a path inside the folder: ${file}`)
+  return '/' + parts.join('/')
 }
 
 /** The engine's network parsing, simplified: enough to tell a valid value from a malformed one. */
@@ -251,6 +516,37 @@ export function peer(overrides: Partial<Peer> = {}): Peer {
     connectedAt: new Date(Date.now() - 5 * 60_000).toISOString(),
     bytesUp: 1_500_000,
     bytesDown: 42_000,
+    ...overrides,
+  }
+}
+
+/** A writer of a two-way folder. */
+export function member(overrides: Partial<Member> = {}): Member {
+  seq++
+  const key = seq.toString(16).padStart(4, '0').repeat(16)
+  return {
+    device: key.slice(0, 12),
+    key,
+    label: `device-${seq}`,
+    removed: false,
+    you: false,
+    addedBy: null,
+    ...overrides,
+  }
+}
+
+/** One kept version of a path in a two-way folder. */
+export function version(overrides: Partial<Version> = {}): Version {
+  seq++
+  const at = Date.now() - seq * 60_000
+  return {
+    id: `${'a1b2c3d4e5f6'}.${seq}`,
+    kind: 'file',
+    size: 1_200,
+    mtime: at,
+    at,
+    device: 'a1b2c3d4e5f6',
+    current: false,
     ...overrides,
   }
 }

@@ -1,19 +1,28 @@
-// One synced folder: who owns it, where it is, how far it has synced, and what it refused.
+// One synced folder: who owns it, where it is, how far it has synced, what it refused and which
+// names are a problem. A two-way folder's card also opens its details: members, conflicts,
+// versions.
 import { useState, type ReactNode } from 'react'
 import {
+  ArrowLeftRight,
+  ArrowRight,
   Ban,
+  ChevronDown,
   ChevronRight,
   Crown,
   Eye,
+  FileWarning,
   FolderClosed,
   FolderSync,
+  Hourglass,
   PencilLine,
+  SquarePen,
   Unplug,
   UserPlus,
 } from 'lucide-react'
 import type { FolderState, FolderSummary, LocalChange } from '../../../../shared/contract.ts'
 import { Badge, Button, ErrorAlert, Stat, cx, type BadgeTone } from '../../components/ui.tsx'
 import { errorMessage } from '../../lib/errors.ts'
+import { FolderDetail } from './FolderDetail.tsx'
 import {
   formatBytes,
   formatCount,
@@ -36,7 +45,7 @@ const CHANGE_TONE: Record<LocalChange['kind'], BadgeTone> = {
   deleted: 'red',
 }
 
-function plural(n: number, one: string, many: string): string {
+export function plural(n: number, one: string, many: string): string {
   return `${formatCount(n)} ${n === 1 ? one : many}`
 }
 
@@ -124,10 +133,60 @@ export interface FolderCardProps {
   onStopSyncing: (folder: FolderSummary) => void
 }
 
+function localChangesNote(folder: FolderSummary): string {
+  if (folder.kind === 'sync' && folder.waitingForAccept)
+    return 'Your own edits in this folder. They stay on this device until a writer accepts it.'
+  if (folder.kind === 'sync')
+    return 'Your own edits in this folder. This device is read-only here: they stay on it and are never sent to the other devices.'
+  return 'Your own edits in this folder. They stay on this device and are never sent to the owner.'
+}
+
+function RoleBadge({ folder }: { folder: FolderSummary }) {
+  if (folder.role === 'owner') {
+    return (
+      <Badge tone="indigo">
+        <Crown aria-hidden="true" className="size-3" />
+        Owner
+      </Badge>
+    )
+  }
+  if (folder.role === 'writer') {
+    return (
+      <Badge tone="indigo">
+        <SquarePen aria-hidden="true" className="size-3" />
+        Writer
+      </Badge>
+    )
+  }
+  return (
+    <Badge tone="neutral">
+      <Eye aria-hidden="true" className="size-3" />
+      Reader
+    </Badge>
+  )
+}
+
+function KindBadge({ folder }: { folder: FolderSummary }) {
+  return folder.kind === 'sync' ? (
+    <Badge tone="blue">
+      <ArrowLeftRight aria-hidden="true" className="size-3" />
+      Two-way
+    </Badge>
+  ) : (
+    <Badge tone="neutral">
+      <ArrowRight aria-hidden="true" className="size-3" />
+      One-way
+    </Badge>
+  )
+}
+
 export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardProps) {
   const [inviting, setInviting] = useState(false)
   const [inviteError, setInviteError] = useState<unknown>(null)
+  const [open, setOpen] = useState(false)
   const headingId = `folder-${folder.id}-name`
+  const detailId = `folder-${folder.id}-detail`
+  const twoWay = folder.kind === 'sync'
   const lastSync = folder.lastSyncAt ? formatRelative(folder.lastSyncAt, now) : null
 
   async function invite() {
@@ -154,7 +213,7 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
           aria-hidden="true"
           className={cx(
             'flex size-10 shrink-0 items-center justify-center rounded-lg',
-            folder.role === 'owner'
+            folder.role !== 'reader'
               ? 'bg-indigo-50 text-indigo-600 dark:bg-indigo-950/60 dark:text-indigo-300'
               : 'bg-teal-50 text-teal-600 dark:bg-teal-950/60 dark:text-teal-300',
           )}
@@ -173,18 +232,12 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
             >
               {folder.name}
             </h2>
-            {folder.role === 'owner' ? (
-              <Badge tone="indigo">
-                <Crown aria-hidden="true" className="size-3" />
-                Owner
-              </Badge>
-            ) : (
-              <Badge tone="neutral">
-                <Eye aria-hidden="true" className="size-3" />
-                Reader
-              </Badge>
-            )}
+            <RoleBadge folder={folder} />
+            <KindBadge folder={folder} />
             <StateBadge state={folder.state} />
+            {folder.conflicts > 0 ? (
+              <Badge tone="amber">{plural(folder.conflicts, 'conflict', 'conflicts')}</Badge>
+            ) : null}
           </div>
           <p
             className="mt-0.5 font-mono text-xs break-all text-zinc-500 dark:text-zinc-400"
@@ -194,7 +247,7 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
           </p>
         </div>
         <div className="flex flex-wrap gap-2">
-          {folder.role === 'owner' ? (
+          {folder.role === 'owner' || twoWay ? (
             <Button
               size="sm"
               icon={UserPlus}
@@ -203,6 +256,19 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
               aria-describedby={headingId}
             >
               Invite
+            </Button>
+          ) : null}
+          {twoWay ? (
+            <Button
+              size="sm"
+              variant="ghost"
+              icon={open ? ChevronDown : ChevronRight}
+              aria-expanded={open}
+              aria-controls={detailId}
+              aria-describedby={headingId}
+              onClick={() => setOpen((o) => !o)}
+            >
+              Details
             </Button>
           ) : null}
           <Button
@@ -229,6 +295,21 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
         </ErrorAlert>
       ) : null}
 
+      {folder.waitingForAccept ? (
+        <p
+          role="status"
+          className="mt-4 flex items-start gap-2.5 rounded-lg border border-sky-200 bg-sky-50 px-3 py-2.5 text-sm text-sky-900 dark:border-sky-900/70 dark:bg-sky-950/50 dark:text-sky-100"
+        >
+          <Hourglass aria-hidden="true" className="mt-0.5 size-4 shrink-0" />
+          <span>
+            <strong className="font-medium">
+              Waiting for a writer to come online and accept this device.
+            </strong>{' '}
+            Until then, changes made here stay on this device.
+          </span>
+        </p>
+      ) : null}
+
       {folder.state === 'syncing' ? (
         <div className="mt-4">
           <SyncProgress folder={folder} />
@@ -240,7 +321,12 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
         </p>
       ) : null}
 
-      <dl className="mt-4 grid grid-cols-2 gap-x-4 gap-y-3 border-t border-zinc-100 pt-4 sm:grid-cols-3 lg:grid-cols-5 dark:border-zinc-800">
+      <dl
+        className={cx(
+          'mt-4 grid grid-cols-2 gap-x-4 gap-y-3 border-t border-zinc-100 pt-4 sm:grid-cols-3 dark:border-zinc-800',
+          twoWay ? 'lg:grid-cols-6' : 'lg:grid-cols-5',
+        )}
+      >
         <Stat label="Files">{formatCount(folder.files)}</Stat>
         <Stat label="Size">
           {folder.localBytes < folder.bytes && folder.state !== 'syncing' ? (
@@ -254,6 +340,7 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
             formatBytes(folder.bytes)
           )}
         </Stat>
+        {twoWay ? <Stat label="Writers">{formatCount(folder.members)}</Stat> : null}
         <Stat label="Peers">{formatCount(folder.peers)}</Stat>
         <Stat label="Version">{formatCount(folder.version)}</Stat>
         <Stat label="Last sync">
@@ -267,7 +354,7 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
         </Stat>
       </dl>
 
-      {folder.localChanges.length > 0 || folder.refused.length > 0 ? (
+      {folder.localChanges.length > 0 || folder.refused.length > 0 || folder.problems.length > 0 ? (
         <div className="mt-4 space-y-2">
           {folder.localChanges.length > 0 ? (
             <Disclosure
@@ -276,8 +363,7 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
               summary={plural(folder.localChanges.length, 'local change', 'local changes')}
             >
               <p className="mb-2 text-xs text-zinc-500 dark:text-zinc-400">
-                Your own edits in this folder. They stay on this device and are never sent to the
-                owner.
+                {localChangesNote(folder)}
               </p>
               <ul
                 aria-label={`Local changes in ${folder.name}`}
@@ -290,6 +376,30 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
                   >
                     <span className="min-w-0 font-mono text-xs break-all">{change.path}</span>
                     <Badge tone={CHANGE_TONE[change.kind]}>{change.kind}</Badge>
+                  </li>
+                ))}
+              </ul>
+            </Disclosure>
+          ) : null}
+          {folder.problems.length > 0 ? (
+            <Disclosure
+              tone="amber"
+              icon={FileWarning}
+              summary={plural(folder.problems.length, 'name problem', 'name problems')}
+            >
+              <p className="mb-2 text-xs text-zinc-500 dark:text-zinc-400">
+                Names that can’t exist on another operating system (Windows, macOS), names that
+                differ only in case, and files Spare can’t read. Other devices may not get these:
+                rename them here to fix it.
+              </p>
+              <ul
+                aria-label={`Problems in ${folder.name}`}
+                className="divide-y divide-zinc-100 dark:divide-zinc-800"
+              >
+                {folder.problems.map((problem, i) => (
+                  <li key={`${i}:${problem.path}`} className="py-1.5">
+                    <p className="font-mono text-xs break-all">{problem.path}</p>
+                    <p className="text-xs text-amber-800 dark:text-amber-300">{problem.reason}</p>
                   </li>
                 ))}
               </ul>
@@ -317,6 +427,12 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
               </ul>
             </Disclosure>
           ) : null}
+        </div>
+      ) : null}
+
+      {twoWay ? (
+        <div id={detailId} hidden={!open}>
+          {open ? <FolderDetail folder={folder} /> : null}
         </div>
       ) : null}
     </article>

@@ -1,44 +1,49 @@
-// "Share a folder": choose a folder (native picker in the app, a path field in the browser),
-// share it, then show the invite.
-import { useEffect, useRef, useState, type FormEvent } from 'react'
+// "Share a folder": choose a folder (native picker in the app, a path field in the browser) and
+// whether it is two-way or published from this device, share it, then show the invite.
+import { useState, type FormEvent } from 'react'
 import { FolderOpen, Share2 } from 'lucide-react'
 import type { FolderSummary, MethodParams } from '../../../../shared/contract.ts'
+import { ChoiceGroup, type Choice } from '../../components/ChoiceGroup.tsx'
 import { InviteView } from '../../components/InviteView.tsx'
 import { Modal } from '../../components/Modal.tsx'
 import { Button, ErrorAlert, Field } from '../../components/ui.tsx'
 import { errorMessage } from '../../lib/errors.ts'
 import { useSpare } from '../../lib/spare-context.tsx'
+import { WriterInviteNote } from './InviteDialog.tsx'
 import { checkParams, type FieldErrors } from './validation.ts'
+
+export type ShareMode = NonNullable<MethodParams<'folders.share'>['mode']>
+
+export const SHARE_MODES: ReadonlyArray<Choice<ShareMode>> = [
+  {
+    value: 'sync',
+    label: 'Two-way',
+    description:
+      'Every invited writer can change it: edits on any of your devices reach all the others.',
+  },
+  {
+    value: 'publish',
+    label: 'Publish',
+    description: 'Only this device writes. The people and devices you invite get a read-only copy.',
+  },
+]
 
 export interface ShareDialogProps {
   onClose: () => void
   onShared: (folder: FolderSummary) => void
   /** A path chosen before the dialog opened (the app's native picker). */
   initialPath?: string
-  /** Share `initialPath` right away, without waiting for a click. */
-  autoSubmit?: boolean
 }
 
-export function ShareDialog({
-  onClose,
-  onShared,
-  initialPath = '',
-  autoSubmit = false,
-}: ShareDialogProps) {
+export function ShareDialog({ onClose, onShared, initialPath = '' }: ShareDialogProps) {
   const { client, pickFolder } = useSpare()
   const [path, setPath] = useState(initialPath)
   const [name, setName] = useState('')
+  const [mode, setMode] = useState<ShareMode>('sync')
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({})
   const [error, setError] = useState<unknown>(null)
-  const [busy, setBusy] = useState(autoSubmit && initialPath !== '')
+  const [busy, setBusy] = useState(false)
   const [result, setResult] = useState<{ folder: FolderSummary; invite: string } | null>(null)
-  const autoSubmitted = useRef(false)
-
-  function paramsFrom(p: string, n: string): MethodParams<'folders.share'> {
-    const params: MethodParams<'folders.share'> = { path: p.trim() }
-    if (n.trim()) params.name = n.trim()
-    return params
-  }
 
   async function share(params: MethodParams<'folders.share'>) {
     try {
@@ -52,18 +57,11 @@ export function ShareDialog({
     }
   }
 
-  useEffect(() => {
-    if (!autoSubmit || !initialPath || autoSubmitted.current) return
-    autoSubmitted.current = true
-    void share(paramsFrom(initialPath, ''))
-    // Runs once, for the path the picker returned before the dialog opened.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [])
-
   function onSubmit(e: FormEvent) {
     e.preventDefault()
     if (busy) return
-    const params = paramsFrom(path, name)
+    const params: MethodParams<'folders.share'> = { path: path.trim(), mode }
+    if (name.trim()) params.name = name.trim()
     const invalid = checkParams('folders.share', params)
     setFieldErrors(invalid ?? {})
     setError(null)
@@ -83,14 +81,22 @@ export function ShareDialog({
   }
 
   if (result) {
+    const twoWay = result.folder.kind === 'sync'
     return (
       <Modal
         title={`“${result.folder.name}” is shared`}
-        description="Send this invite to your other devices or to the people who should get the folder."
+        description={
+          twoWay
+            ? 'Open this invite in Spare on your other device, or send it to the person who should help keep the folder.'
+            : 'Send this invite to your other devices or to the people who should get the folder.'
+        }
         onClose={onClose}
         footer={<Button onClick={onClose}>Done</Button>}
       >
-        <InviteView invite={result.invite} folderName={result.folder.name} />
+        <div className="space-y-4">
+          {twoWay ? <WriterInviteNote /> : null}
+          <InviteView invite={result.invite} folderName={result.folder.name} />
+        </div>
       </Modal>
     )
   }
@@ -98,7 +104,7 @@ export function ShareDialog({
   return (
     <Modal
       title="Share a folder"
-      description="Spare publishes the folder from this device. You get an invite to send to other devices or people."
+      description="Spare syncs the folder from this device. You get an invite to send to other devices or people."
       onClose={onClose}
       onSubmit={onSubmit}
       footer={
@@ -144,9 +150,16 @@ export function ShareDialog({
           error={fieldErrors.name ?? null}
           disabled={busy}
         />
+        <ChoiceGroup
+          legend="Who can change it"
+          value={mode}
+          onChange={setMode}
+          options={SHARE_MODES}
+          disabled={busy}
+        />
         {busy ? (
           <p role="status" className="text-sm text-zinc-500 dark:text-zinc-400">
-            Sharing {path.trim() || initialPath}…
+            Sharing {path.trim()}…
           </p>
         ) : null}
         {error ? (

@@ -55,7 +55,9 @@ export function StopSyncingDialog({ folder, onClose, onStopped }: StopSyncingDia
         <p>
           {folder.role === 'owner'
             ? 'This device stops sharing the folder: devices and people you invited no longer get its changes from here.'
-            : 'This device stops receiving changes to the folder.'}
+            : folder.role === 'writer'
+              ? 'This device stops sending and receiving changes to the folder. The other members keep syncing with each other.'
+              : 'This device stops receiving changes to the folder.'}
         </p>
         <p className="font-medium text-zinc-900 dark:text-zinc-100">
           The files on disk stay where they are: nothing is deleted.
