@@ -279,3 +279,8 @@ declare module 'hypercore-storage' {
   }
   export default CoreStorage
 }
+
+declare module 'sodium-native' {
+  /** BLAKE2b: writes the hash of `input` into `output` (its length is the hash length). */
+  export function crypto_generichash(output: Uint8Array, input: Uint8Array, key?: Uint8Array): void
+}

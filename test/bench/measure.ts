@@ -758,7 +758,7 @@ export function loopbackBytes(): number | null {
   }
 }
 
-/** Relative path → 'd', 'l:TARGET' or 'f:SIZE' (files larger than `hashUpTo` by size only). */
+/** Relative path → 'd', 'l:TARGET' or 'f:SIZE' for everything under `root`. */
 async function treeShape(
   root: string,
   ignore: (rel: string) => boolean,

@@ -147,10 +147,11 @@ export function emptyResult(tool: ToolName): ToolResult {
   }
 }
 
-/** The one-way section passed (or did not run) and so did the two-way one (or it did not run). */
+/** Every section that ran passed: the one-way run, and the two-way one with each of its figures. */
 export function resultOk(r: ToolResult): boolean {
   if (r.skipped) return true
-  return (!r.oneWay || r.ok) && (!r.twoWay || r.twoWay.ok)
+  const twoWayOk = !r.twoWay || (r.twoWay.ok && Object.keys(r.twoWay.failed).length === 0)
+  return (!r.oneWay || r.ok) && twoWayOk
 }
 
 const MiB = 1024 * 1024

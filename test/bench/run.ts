@@ -1,17 +1,37 @@
-// `npm run bench`: shares one dataset from one daemon to another on loopback, with Spare and with
-// Syncthing in the same run, and prints their figures side by side with the ratio Spare/Syncthing.
-// Run it inside ../shared/tools/offline (a network namespace with only loopback):
-//   ../shared/tools/offline npm run bench -- [--small] [--only spare|syncthing] [--json FILE]
+// `npm run bench`: shares one dataset from one daemon to another on loopback (one-way, figures 1
+// to 6), then runs three devices that all write one folder (two-way, figures 7 to 11), with Spare
+// and with Syncthing in the same run, and prints their figures side by side with the ratio
+// Spare/Syncthing. Run it inside ../shared/tools/offline (a network namespace with only loopback):
+//   ../shared/tools/offline npm run bench -- [--small] [--only spare|syncthing]
+//     [--section one-way|two-way] [--json FILE]
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { FULL, SMALL, ensureDataset } from './dataset.ts'
-import { describeMachine, killAllDaemons, probeMachine, type RunContext } from './measure.ts'
-import { emptyResult, formatReport, writeJson, type ToolName, type ToolResult } from './report.ts'
+import { FULL, SMALL, ensureDataset, twoWaySpec, type Dataset } from './dataset.ts'
+import {
+  describeMachine,
+  killAllDaemons,
+  probeMachine,
+  runCommand,
+  type RunContext,
+} from './measure.ts'
+import {
+  emptyResult,
+  emptyTwoWay,
+  formatReport,
+  resultOk,
+  writeJson,
+  type ReportData,
+  type ToolName,
+  type ToolResult,
+} from './report.ts'
 import { runSpare } from './spare.ts'
+import { runSpareTwoWay } from './spare-two-way.ts'
 import { ensureSyncthing, runSyncthing } from './syncthing.ts'
+import { runSyncthingTwoWay } from './syncthing-two-way.ts'
+import type { TwoWayContext } from './two-way.ts'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.resolve(HERE, '..', '..')
@@ -20,12 +40,17 @@ const USAGE = `usage: node --import tsx test/bench/run.ts [options]   (npm run b
 
 Run it inside ../shared/tools/offline: it starts daemons, a DHT node and Syncthing.
 
-  --small              quick smoke dataset (2 × 5 MB + 200 × 4 KiB) instead of the full one
-                       (20 × 25 MB + 5,000 × 4 KiB in 50 folders)
+  --small              quick smoke datasets: one-way 2 × 5 MB + 200 × 4 KiB instead of 20 × 25 MB
+                       + 5,000 × 4 KiB in 50 folders; two-way a 64 MB folder to rename instead of
+                       1 GB and 10,000 files to index instead of 100,000
   --only TOOL          spare or syncthing (default: both, Spare first)
+  --section PART       one-way (figures 1-6) or two-way (figures 7-11; three writers of one
+                       folder); default: both
+  --rename-mb N        size of the folder renamed in figure 9, MB (default 1000; 64 with --small)
+  --index-files N      files indexed in figure 10 (default 100000; 10000 with --small)
   --work DIR           work directory: cached datasets and runs (default: ${path.join(os.tmpdir(), 'spare-bench')})
   --json FILE          also write the results as JSON to FILE
-  --runs N             new-file runs (default 5; the figure is their median)
+  --runs N             new-file runs, one-way and two-way (default 5; the figure is their median)
   --gap MS             pause before each new-file run (default 1000)
   --timeout S          limit for each long wait: import, delivery (default 600)
   --spare-bin PATH     the Spare CLI (default: bin/spare of this repo)
@@ -57,6 +82,9 @@ async function main(): Promise<number> {
       options: {
         small: { type: 'boolean', default: false },
         only: { type: 'string' },
+        section: { type: 'string' },
+        'rename-mb': { type: 'string' },
+        'index-files': { type: 'string' },
         work: { type: 'string' },
         json: { type: 'string' },
         runs: { type: 'string', default: '5' },
@@ -88,6 +116,15 @@ async function main(): Promise<number> {
     if (!Number.isFinite(n) || n < min) fail(`--${name} must be a number >= ${min}`)
     return n
   }
+  const section = o.section
+  if (section !== undefined && section !== 'one-way' && section !== 'two-way') {
+    fail(`--section takes one-way or two-way, not "${section}"`)
+  }
+  const oneWay = section !== 'two-way'
+  const twoWay = section !== 'one-way'
+  const renameMb = o['rename-mb'] === undefined ? undefined : num('rename-mb', o['rename-mb'], 1)
+  const indexFiles =
+    o['index-files'] === undefined ? undefined : num('index-files', o['index-files'], 1)
   const probe = o['spare-probe']
   if (probe !== 'api' && probe !== 'cli') fail(`--spare-probe takes api or cli, not "${probe}"`)
   const runs = num('runs', o.runs, 1)
@@ -107,7 +144,14 @@ async function main(): Promise<number> {
     console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${msg}`)
   const work = path.resolve(o.work ?? path.join(os.tmpdir(), 'spare-bench'))
   await fs.mkdir(work, { recursive: true })
-  const dataset = await ensureDataset(work, o.small ? SMALL : FULL, log)
+  const dataset = oneWay ? await ensureDataset(work, o.small ? SMALL : FULL, log) : null
+  const spec = twoWay ? twoWaySpec(o.small, { renameMb, indexFiles }) : null
+  let seed: Dataset | null = null
+  let index: Dataset | null = null
+  if (spec) {
+    seed = await ensureDataset(work, spec.seed, log)
+    index = await ensureDataset(work, spec.index, log)
+  }
   const machineBefore = await probeMachine(work)
   log(`machine: ${describeMachine(machineBefore)}`)
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
@@ -118,37 +162,83 @@ async function main(): Promise<number> {
   const results: ToolResult[] = []
   let kept = false
   for (const tool of tools) {
-    const runDir = path.join(runRoot, tool)
-    await fs.mkdir(runDir, { recursive: true })
-    const ctx: RunContext = {
-      files: dataset.files,
-      totalBytes: dataset.totalBytes,
-      datasetRoot: dataset.root,
-      runDir,
-      runs,
-      gapMs,
-      pollMs: 20,
-      timeoutMs,
-      log,
-    }
-    log(`---- ${tool} ----`)
-    if (tool === 'spare') {
-      results.push(await runSpare(ctx, spareBin, probe))
-    } else {
-      const version = await ensureSyncthing(!o['no-install'], log)
-      if (version) results.push(await runSyncthing(ctx, version))
-      else {
-        const r = emptyResult('syncthing')
-        r.skipped = true
-        r.error = 'syncthing is not installed (see above)'
-        results.push(r)
+    let result = emptyResult(tool)
+    let syncthingVersion: string | null = null
+    if (tool === 'syncthing') {
+      syncthingVersion = await ensureSyncthing(!o['no-install'], log)
+      if (!syncthingVersion) {
+        result.skipped = true
+        result.error = 'syncthing is not installed (see above)'
+        results.push(result)
+        continue
       }
     }
-    const last = results[results.length - 1]
-    if (last && !last.ok && !last.skipped) {
-      log(`${tool}: run directory kept for its logs: ${runDir}`)
-      kept = true
-    } else if (!o.keep) await fs.rm(runDir, { recursive: true, force: true })
+    const runDir = path.join(runRoot, tool)
+    if (dataset) {
+      await fs.mkdir(runDir, { recursive: true })
+      const ctx: RunContext = {
+        files: dataset.files,
+        totalBytes: dataset.totalBytes,
+        datasetRoot: dataset.root,
+        runDir,
+        runs,
+        gapMs,
+        pollMs: 20,
+        timeoutMs,
+        log,
+      }
+      log(`---- ${tool}: one-way ----`)
+      result =
+        tool === 'spare'
+          ? await runSpare(ctx, spareBin, probe)
+          : await runSyncthing(ctx, syncthingVersion ?? '?')
+    } else {
+      result.oneWay = false
+      if (tool === 'spare') {
+        const v = await runCommand(process.execPath, [spareBin, '--version'], { timeoutMs: 30_000 })
+        result.version = v.code === 0 ? v.stdout.trim() : null
+      } else result.version = syncthingVersion
+    }
+    const twoWayDir = path.join(runRoot, `${tool}-two-way`)
+    if (spec && seed && index) {
+      await fs.mkdir(twoWayDir, { recursive: true })
+      const ctx: TwoWayContext = {
+        spec,
+        seed,
+        index,
+        runDir: twoWayDir,
+        runs,
+        gapMs,
+        pollMs: 20,
+        timeoutMs,
+        log,
+      }
+      log(`---- ${tool}: two-way ----`)
+      try {
+        result.twoWay =
+          tool === 'spare'
+            ? await runSpareTwoWay(ctx, spareBin, probe)
+            : await runSyncthingTwoWay(ctx)
+      } catch (err) {
+        result.twoWay = emptyTwoWay()
+        result.twoWay.error = (err as Error).message
+        log(`${tool}: two-way FAILED: ${result.twoWay.error}`)
+      }
+    }
+    results.push(result)
+    const dirs: Array<[string, boolean]> = [
+      [runDir, result.oneWay && !result.ok],
+      [
+        twoWayDir,
+        !!result.twoWay && (!result.twoWay.ok || Object.keys(result.twoWay.failed).length > 0),
+      ],
+    ]
+    for (const [dir, failed] of dirs) {
+      if (failed) {
+        log(`${tool}: run directory kept for its logs: ${dir}`)
+        kept = true
+      } else if (!o.keep) await fs.rm(dir, { recursive: true, force: true })
+    }
   }
   if (!o.keep && !kept)
     await fs.rm(runRoot, { recursive: true, force: true }).catch(() => undefined)
@@ -156,16 +246,17 @@ async function main(): Promise<number> {
   console.log('')
   const machineAfter = await probeMachine(work)
   const machine = `before ${describeMachine(machineBefore)}; after: load ${machineAfter.load.map((x) => x.toFixed(1)).join(' ')}`
-  console.log(formatReport(dataset, results, machine))
+  const data: ReportData = { dataset, twoWay: spec }
+  console.log(formatReport(data, results, machine))
   if (o.keep) console.log(`\nrun directories kept under ${runRoot}`)
   if (o.json) {
-    await writeJson(o.json, dataset, results, {
+    await writeJson(o.json, data, results, {
       machine: { before: machineBefore, after: machineAfter, node: process.version },
-      options: { small: o.small, only: only ?? null, runs, gapMs },
+      options: { small: o.small, only: only ?? null, section: section ?? null, runs, gapMs },
     })
     console.log(`\nJSON written to ${path.resolve(o.json)}`)
   }
-  return results.every((r) => r.ok || r.skipped) ? 0 : 1
+  return results.every(resultOk) ? 0 : 1
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -229,7 +229,7 @@ export async function startDaemon(
   bin: string,
   dataDir: string,
   network: string,
-  ctx: RunContext,
+  ctx: { runDir: string },
   http: HttpClientModule | null,
 ): Promise<Side> {
   await fs.mkdir(dataDir, { recursive: true })

@@ -22,7 +22,7 @@ import {
 } from './measure.ts'
 import { emptyResult, type ToolResult } from './report.ts'
 
-const FOLDER_ID = 'spare-bench'
+export const FOLDER_ID = 'spare-bench'
 
 /** Names Syncthing keeps inside a synced folder, not part of the dataset. */
 export function syncthingIgnore(rel: string): boolean {
@@ -89,7 +89,7 @@ function setOption(xml: string, name: string, value: string): string {
   return xml.replace(re, `<${name}>${xmlEscape(value)}</${name}>`)
 }
 
-interface Instance {
+export interface Instance {
   home: string
   folder: string
   deviceId: string
@@ -128,8 +128,27 @@ async function generateHome(home: string): Promise<string> {
   return id
 }
 
-/** Rewrites a generated config.xml: loopback only, no discovery, one folder shared with `peer`. */
-async function writeConfig(self: Instance, peer: Instance, type: 'sendreceive' | 'receiveonly') {
+/** A new instance's home (generated), folder path, ports and API key under `runDir`. */
+export async function makeInstance(runDir: string, name: string): Promise<Instance> {
+  return {
+    home: path.join(runDir, `${name}-home`),
+    folder: path.join(runDir, `${name}-folder`),
+    deviceId: await generateHome(path.join(runDir, `${name}-home`)),
+    listenPort: await freePort(),
+    guiPort: await freePort(),
+    apiKey: randomBytes(16).toString('hex'),
+  }
+}
+
+/**
+ * Rewrites a generated config.xml: loopback only, no discovery, the `peers` as devices and, unless
+ * `type` is null, one folder of that type shared with all of them.
+ */
+export async function writeConfig(
+  self: Instance,
+  peers: Instance[],
+  type: 'sendreceive' | 'receiveonly' | null,
+) {
   const file = path.join(self.home, 'config.xml')
   let xml = await fs.readFile(file, 'utf8')
   for (const [k, v] of Object.entries(OPTIONS)) xml = setOption(xml, k, v)
@@ -151,28 +170,53 @@ async function writeConfig(self: Instance, peer: Instance, type: 'sendreceive' |
   if (!folderTpl || !deviceTpl) throw new BenchError(`unexpected config.xml layout in ${file}`)
   const member = (id: string) =>
     `<device id="${id}" introducedBy=""><encryptionPassword></encryptionPassword></device>`
-  const folder = folderTpl
-    .replace(/ id=""/, ` id="${FOLDER_ID}"`)
-    .replace(/ label="[^"]*"/, ` label="${FOLDER_ID}"`)
-    .replace(/ path="[^"]*"/, ` path="${xmlEscape(self.folder)}"`)
-    .replace(/ type="[^"]*"/, ` type="${type}"`)
-    .replace(/ fsWatcherEnabled="[^"]*"/, ' fsWatcherEnabled="true"')
-    .replace(
-      /<device [\s\S]*?<\/device>/,
-      `${member(self.deviceId)}\n            ${member(peer.deviceId)}`,
-    )
-  const device = deviceTpl
-    .replace(/ id=""/, ` id="${peer.deviceId}" name="peer"`)
-    .replace(/<address>[^<]*<\/address>/, `<address>tcp://127.0.0.1:${peer.listenPort}</address>`)
-  xml = xml.replace(/(\n\s*<gui )/, `\n    ${folder}\n    ${device}$1`)
+  const folder = type
+    ? folderTpl
+        .replace(/ id=""/, ` id="${FOLDER_ID}"`)
+        .replace(/ label="[^"]*"/, ` label="${FOLDER_ID}"`)
+        .replace(/ path="[^"]*"/, ` path="${xmlEscape(self.folder)}"`)
+        .replace(/ type="[^"]*"/, ` type="${type}"`)
+        .replace(/ fsWatcherEnabled="[^"]*"/, ' fsWatcherEnabled="true"')
+        .replace(
+          /<device [\s\S]*?<\/device>/,
+          [self, ...peers].map((d) => member(d.deviceId)).join('\n            '),
+        )
+    : null
+  const devices = peers.map((peer, i) =>
+    deviceTpl
+      .replace(/ id=""/, ` id="${peer.deviceId}" name="peer-${i + 1}"`)
+      .replace(
+        /<address>[^<]*<\/address>/,
+        `<address>tcp://127.0.0.1:${peer.listenPort}</address>`,
+      ),
+  )
+  const parts = [...(folder ? [folder] : []), ...devices].map((x) => `\n    ${x}`).join('')
+  xml = xml.replace(/(\n\s*<gui )/, `${parts}$1`)
   await fs.writeFile(file, xml)
 }
 
-class Rest {
+export class Rest {
   constructor(
     private readonly inst: Instance,
     private readonly timeoutMs = 5000,
   ) {}
+
+  /** A request with a JSON body (or none); throws with Syncthing's answer when it is not 2xx. */
+  async send(method: string, route: string, body?: unknown, timeoutMs = this.timeoutMs) {
+    const res = await fetch(`http://127.0.0.1:${this.inst.guiPort}${route}`, {
+      method,
+      headers: {
+        'X-API-Key': this.inst.apiKey,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    })
+    if (!res.ok) {
+      const text = await res.text().catch(() => '')
+      throw new BenchError(`syncthing ${method} ${route}: HTTP ${res.status} ${text.trim()}`)
+    }
+  }
 
   async get<T>(route: string): Promise<T | null> {
     try {
@@ -201,7 +245,7 @@ class Rest {
   }
 }
 
-interface DbStatus {
+export interface DbStatus {
   state: string
   globalFiles: number
   globalBytes: number
@@ -211,11 +255,15 @@ interface DbStatus {
   needBytes: number
 }
 
-interface Connections {
-  connections: Record<string, { connected: boolean; address?: string }>
+export interface Connections {
+  total?: { inBytesTotal?: number; outBytesTotal?: number }
+  connections: Record<
+    string,
+    { connected: boolean; paused?: boolean; address?: string; inBytesTotal?: number }
+  >
 }
 
-function start(inst: Instance, name: string, runDir: string): Daemon {
+export function start(inst: Instance, name: string, runDir: string): Daemon {
   return new Daemon(
     name,
     'syncthing',
@@ -233,7 +281,7 @@ function start(inst: Instance, name: string, runDir: string): Daemon {
   )
 }
 
-async function waitApi(d: Daemon, rest: Rest, timeoutMs: number): Promise<number> {
+export async function waitApi(d: Daemon, rest: Rest, timeoutMs: number): Promise<number> {
   return pollUntil(
     `${d.name}'s REST API`,
     async () => {
@@ -247,7 +295,7 @@ async function waitApi(d: Daemon, rest: Rest, timeoutMs: number): Promise<number
 }
 
 /** Refuses to go on if the running config has any outward-facing feature on. */
-async function assertIsolated(rest: Rest, name: string): Promise<void> {
+export async function assertIsolated(rest: Rest, name: string): Promise<void> {
   const opts = await rest.get<Record<string, unknown>>('/rest/config/options')
   if (!opts) throw new BenchError(`${name}: could not read /rest/config/options`)
   const bad = Object.entries(OPTIONS)
@@ -266,7 +314,7 @@ interface StateChanged {
 }
 
 /** How long the folder was in state 'scanning', from Syncthing's own StateChanged events. */
-async function scanDuration(rest: Rest): Promise<number | null> {
+export async function scanDuration(rest: Rest): Promise<number | null> {
   const events = await rest.get<StateChanged[]>(
     '/rest/events?events=StateChanged&since=0&timeout=1',
   )
@@ -276,7 +324,7 @@ async function scanDuration(rest: Rest): Promise<number | null> {
   return typeof scan?.data.duration === 'number' ? scan.data.duration * 1000 : null
 }
 
-async function stopInstance(d: Daemon, rest: Rest): Promise<void> {
+export async function stopInstance(d: Daemon, rest: Rest): Promise<void> {
   if (!d.running) return
   await rest.post('/rest/system/shutdown')
   const done = await Promise.race([d.exited.then(() => true), sleep(10_000).then(() => false)])
@@ -291,24 +339,16 @@ export async function runSyncthing(ctx: RunContext, version: string): Promise<To
   let ownerSampler: TreeSampler | null = null
   let readerSampler: TreeSampler | null = null
   try {
-    const make = async (name: string): Promise<Instance> => ({
-      home: path.join(runDir, `${name}-home`),
-      folder: path.join(runDir, `${name}-folder`),
-      deviceId: await generateHome(path.join(runDir, `${name}-home`)),
-      listenPort: await freePort(),
-      guiPort: await freePort(),
-      apiKey: randomBytes(16).toString('hex'),
-    })
-    const a = await make('a')
-    const b = await make('b')
+    const a = await makeInstance(runDir, 'a')
+    const b = await makeInstance(runDir, 'b')
     log(`syncthing: copying the dataset into ${a.folder}`)
     await copyDataset(ctx.datasetRoot, a.folder)
     await fs.mkdir(b.folder, { recursive: true })
     // The folder marker Syncthing expects in every folder root.
     await fs.mkdir(path.join(a.folder, '.stfolder'), { recursive: true })
     await fs.mkdir(path.join(b.folder, '.stfolder'), { recursive: true })
-    await writeConfig(a, b, 'sendreceive')
-    await writeConfig(b, a, 'receiveonly')
+    await writeConfig(a, [b], 'sendreceive')
+    await writeConfig(b, [a], 'receiveonly')
     const restA = new Rest(a)
     const restB = new Rest(b)
 

@@ -15,7 +15,13 @@
 import { createHash } from 'node:crypto'
 import { existsSync, promises as fs, statSync } from 'node:fs'
 import path from 'node:path'
-import { keystream, linkDataset, type Dataset, type ManifestEntry, type TwoWaySpec } from './dataset.ts'
+import {
+  keystream,
+  linkDataset,
+  type Dataset,
+  type ManifestEntry,
+  type TwoWaySpec,
+} from './dataset.ts'
 import {
   BenchError,
   checkTree,
@@ -104,7 +110,8 @@ export async function prepareIndexTree(ctx: TwoWayContext, dir: string): Promise
 }
 
 /**
- * Figures 7, 8, 9 and 11 on a running cluster whose devices were started at `startedAt`. Throws
+ * Figures 7, 8, 9 and 11 on a running cluster whose devices were started at `startedAt`;
+ * `ready` resolves once every device may write (after the seed is everywhere). Throws
  * only when the cluster never gets going (setup); each figure's own failure is recorded in
  * `fig.failed` and the next figure still runs.
  */
@@ -114,6 +121,7 @@ export async function clusterFigures(
   cluster: Cluster,
   fig: TwoWayFigures,
   startedAt: number,
+  ready: () => Promise<void> = async () => {},
 ): Promise<void> {
   const { spec, seed, log } = ctx
   const [a, b, c] = cluster.dirs
@@ -135,7 +143,9 @@ export async function clusterFigures(
         { intervalMs: 100, timeoutMs },
       )
     } catch (err) {
-      throw new BenchError(`${(err as Error).message}; last difference: ${last}; ${await cluster.describe()}`)
+      throw new BenchError(
+        `${(err as Error).message}; last difference: ${last}; ${await cluster.describe()}`,
+      )
     }
   }
 
@@ -150,13 +160,18 @@ export async function clusterFigures(
       throw new BenchError(`${err.message}; ${await cluster.describe()}`)
     })
     fig.setupMs = Math.max(...at) - startedAt
-    log(`${tool}: B and C hold the seed after ${(fig.setupMs / 1000).toFixed(2)} s; checking content`)
+    log(
+      `${tool}: B and C hold the seed after ${(fig.setupMs / 1000).toFixed(2)} s; checking content`,
+    )
     for (const [i, dir] of [b, c].entries()) {
       const check = await checkTree(dir, seed.files, cluster.ignore)
       if (!check.ok) {
-        throw new BenchError(`${names[i + 1]}'s tree differs from the seed: ${describeCheck(check)}`)
+        throw new BenchError(
+          `${names[i + 1]}'s tree differs from the seed: ${describeCheck(check)}`,
+        )
       }
     }
+    await ready()
   })
   if (!setupOk) throw new BenchError(`setup failed: ${fig.failed.setup ?? '?'}`)
 
@@ -191,7 +206,9 @@ export async function clusterFigures(
     await sleep(ctx.gapMs)
     const bytes0 = await cluster.bytesIn(1)
     const wire0 = loopbackBytes()
-    log(`${tool}: overwriting ${spec.editLength} bytes at ${spec.editOffset} of A's ${spec.editFile}`)
+    log(
+      `${tool}: overwriting ${spec.editLength} bytes at ${spec.editOffset} of A's ${spec.editFile}`,
+    )
     const t0 = now()
     const fh = await fs.open(src, 'r+')
     try {
@@ -240,7 +257,9 @@ export async function clusterFigures(
     await sleep(ctx.gapMs)
     const bytes0 = await cluster.bytesIn(1)
     const wire0 = loopbackBytes()
-    log(`${tool}: renaming A's ${from}/ (${moved.length} files, ${spec.renameBytes} bytes) to ${to}/`)
+    log(
+      `${tool}: renaming A's ${from}/ (${moved.length} files, ${spec.renameBytes} bytes) to ${to}/`,
+    )
     const t0 = now()
     await fs.rename(path.join(a, from), path.join(a, to))
     const fail = async (err: Error): Promise<never> => {
@@ -330,6 +349,7 @@ export async function clusterFigures(
       `figure 11: ${added.length} new files, 1 deletion, 1 rename and 1 file edited on both A ` +
         `and C; the converged tree has ${copies.length} conflict ${copies.length === 1 ? 'copy' : 'copies'} of it`,
     )
-    if (lost.length) throw new BenchError(`the trees agree but changes were lost: ${lost.join('; ')}`)
+    if (lost.length)
+      throw new BenchError(`the trees agree but changes were lost: ${lost.join('; ')}`)
   })
 }

@@ -135,7 +135,7 @@ describe('bad invites', () => {
     const src = await tempDir(cleanup, 'spare-src-')
     const owner = await startDaemon(cleanup, network)
     const reader = await startDaemon(cleanup, network)
-    const { invite } = await owner.json<{ invite: string }>(['share', src])
+    const { invite } = await owner.json<{ invite: string }>(['share', src, '--publish'])
     const dst = path.join(await tempDir(cleanup), 'mirror')
     const flip = (s: string, i: number): string =>
       s.slice(0, i) + (s[i] === 'y' ? 'b' : 'y') + s.slice(i + 1)
@@ -326,7 +326,7 @@ describe('a full disk', () => {
       })
       const owner = await startDaemon(cleanup, network)
       const reader = await startDaemon(cleanup, network)
-      const { invite } = await owner.json<{ invite: string }>(['share', src])
+      const { invite } = await owner.json<{ invite: string }>(['share', src, '--publish'])
       const dst = path.join(mnt, 'mirror')
       expect((await reader.cli(['join', invite, dst])).code).toBe(0)
       await waitFor(async () => (await reader.folders())[0]!.state === 'error', {
@@ -361,7 +361,11 @@ describe('big files', () => {
     await h.close()
     const owner = await startDaemon(cleanup, network)
     const reader = await startDaemon(cleanup, network)
-    const { invite } = await owner.json<{ invite: string; folder: FolderSummary }>(['share', src])
+    const { invite } = await owner.json<{ invite: string; folder: FolderSummary }>([
+      'share',
+      src,
+      '--publish',
+    ])
     const dst = path.join(await tempDir(cleanup), 'mirror')
     await reader.cli(['join', invite, dst])
     const peak = { owner: 0, reader: 0 }

@@ -23,7 +23,7 @@ describe('the local network mode', () => {
     const status = await owner.json<NodeStatus>(['status'])
     expect(status.network).toEqual({ mode: 'local', bootstrap: ['127.0.0.1:49737'] })
     const r1 = await startDaemon(cleanup, 'local')
-    const { invite } = await owner.json<{ invite: string }>(['share', src])
+    const { invite } = await owner.json<{ invite: string }>(['share', src, '--publish'])
     const dst1 = path.join(await tempDir(cleanup), 'm1')
     expect((await r1.cli(['join', invite, dst1])).code).toBe(0)
     await waitForSameTree(src, dst1)

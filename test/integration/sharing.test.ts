@@ -47,7 +47,7 @@ async function share(
   owner: TestDaemon,
   dir: string,
 ): Promise<{ invite: string; folder: FolderSummary }> {
-  return owner.json<{ invite: string; folder: FolderSummary }>(['share', dir])
+  return owner.json<{ invite: string; folder: FolderSummary }>(['share', dir, '--publish'])
 }
 
 /** An owner sharing `src` and a reader that has mirrored it completely. */

@@ -332,6 +332,38 @@ describe('two-way folders', () => {
   })
 })
 
+describe('two-way folders under stress', () => {
+  it('syncs a file larger than a daemon may hold in memory', async () => {
+    const size = 1200 * 1024 * 1024 + 77
+    const { ws } = await writers(2)
+    const [a, b] = ws as [Writer, Writer]
+    // Random head and tail, zeros between (sparse: no disk spent): every chunk is read and hashed.
+    const h = await fs.open(path.join(a.dir, 'huge.img'), 'w')
+    await h.truncate(size)
+    const { randomBytes } = await import('node:crypto')
+    await h.write(randomBytes(3 << 20), 0, 3 << 20, 0)
+    await h.write(Buffer.from('tail'), 0, 4, size - 4)
+    await h.close()
+    const peak = { a: 0, b: 0 }
+    const rss = async (pid: number): Promise<number> => {
+      const status = await fs.readFile(`/proc/${pid}/status`, 'utf8')
+      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024
+    }
+    await waitFor(
+      async () => {
+        peak.a = Math.max(peak.a, await rss(a.daemon.proc!.pid!))
+        peak.b = Math.max(peak.b, await rss(b.daemon.proc!.pid!))
+        const st = await fs.stat(path.join(b.dir, 'huge.img')).catch(() => null)
+        return st?.size === size
+      },
+      { timeoutMs: 240_000, intervalMs: 250, what: 'the big file' },
+    )
+    await allSame(ws, 240_000)
+    expect(peak.a).toBeLessThan(400 * 1024 * 1024)
+    expect(peak.b).toBeLessThan(400 * 1024 * 1024)
+  }, 300_000)
+})
+
 async function exists(p: string): Promise<boolean> {
   return fs.lstat(p).then(
     () => true,

@@ -5,13 +5,7 @@
 // The content hash is BLAKE2b-256 over all chunk hashes (raw, 32 bytes each, in order) followed
 // by the size as 8 bytes little-endian, so an empty file has a well-defined hash as well.
 import { promises as fs } from 'node:fs'
-// @ts-expect-error -- sodium-native ships no type declarations: the part used is typed below
-import sodiumUntyped from 'sodium-native'
-
-interface Sodium {
-  crypto_generichash(output: Uint8Array, input: Uint8Array, key?: Uint8Array): void
-}
-const sodium: Sodium = sodiumUntyped
+import * as sodium from 'sodium-native'
 
 const HASH_BYTES = 32
 const SIZE_BYTES = 8

@@ -28,7 +28,7 @@ import { SyncState, type Member, type OpRef } from './state.ts'
 import { bump, vvKey } from './vv.ts'
 import { LocalIndex, type LocalEntry } from './local-index.ts'
 import { BlobWriter, contentHash, hashChunk, type ChunkLocation } from './blobs.ts'
-import { chunkSizeFor } from './chunks.ts'
+import { chunkSizeFor, digestFile } from './chunks.ts'
 import { IGNORE_FILE, IgnoreRules } from './ignore.ts'
 import { findCaseClashes, portabilityProblem } from './names.ts'
 import { conflictName, isConflictName } from './conflict-name.ts'
@@ -339,8 +339,7 @@ export class SyncFolder extends Folder {
     } catch (err) {
       if (this.closing) return
       const e = err as Error
-      if (isDiskFull(err))
-        this.setState('error', 'the disk is full; syncing resumes when there is room')
+      if (isDiskFull(err)) this.setState('error', 'disk full: syncing resumes when there is room')
       else this.setState('error', e.message)
       this.log.error({ err: e.message, stack: e.stack }, 'sync cycle failed')
       const t = setTimeout(() => this.kick(), RETRY_MS)
@@ -854,6 +853,16 @@ export class SyncFolder extends Folder {
         }
       }
     }
+    if (!this.writer) {
+      // A read-only member only needs the digest (its edits are never sent).
+      const d = await digestFile(abs)
+      return this.fieldsFor(
+        d.hash,
+        d.chunkSize,
+        st,
+        d.chunks.map((c) => [c.hash, { core: '', block: 0, blocks: 0, size: c.size }]),
+      )
+    }
     const fh = await fs.open(abs, 'r')
     const located: Array<[string, ChunkLocation]> = []
     let total = 0
@@ -870,12 +879,10 @@ export class SyncFolder extends Folder {
         const chunk = buf.subarray(0, n)
         const h = hashChunk(chunk)
         let loc = this.chunkMap.get(h)
-        if (!loc && this.writer) {
+        if (!loc) {
           loc = await this.writer.put(chunk)
           this.chunkMap.set(h, loc)
         }
-        // A read-only member only needs the digest (its edits are never sent).
-        loc ??= { core: '', block: 0, blocks: 0, size: n }
         located.push([h, loc])
         total += n
         if (n < buf.length) break
@@ -1001,8 +1008,7 @@ export class SyncFolder extends Folder {
         }
       }
     }
-    if (this.state === 'error' && this.error?.startsWith('the disk is full'))
-      this.setState('syncing')
+    if (this.state === 'error' && this.error?.startsWith('disk full')) this.setState('syncing')
   }
 
   private async applyOne(key: string, op: FileOp, renameFrom: Map<string, string>): Promise<void> {
@@ -1121,17 +1127,19 @@ export class SyncFolder extends Folder {
         offset += c[4]
         return o
       })
-      const fetches: Array<Promise<Buffer>> = []
+      // Only the chunks in flight are held: each is dropped once written.
+      const fetches = new Map<number, Promise<Buffer>>()
       const start = (i: number): void => {
         const c = op.chunks[i]
         if (!c) return
         const p = this.chunkData(op, c)
         p.catch(() => {})
-        fetches[i] = p
+        fetches.set(i, p)
       }
       for (let i = 0; i < Math.min(CHUNKS_AHEAD, op.chunks.length); i++) start(i)
       for (let i = 0; i < op.chunks.length; i++) {
-        const data = await (fetches[i] as Promise<Buffer>)
+        const data = await (fetches.get(i) as Promise<Buffer>)
+        fetches.delete(i)
         start(i + CHUNKS_AHEAD)
         let written = 0
         while (written < data.length) {

@@ -307,9 +307,14 @@ export class FakeNode {
     // Into the folder: the restored content becomes a new change by this device.
     const own = sync.members.find((m) => m.you)?.device ?? '000000000000'
     const now = Date.now()
+    // The next position in this device's log.
+    const positions = Object.values(sync.versions)
+      .flat()
+      .filter((v) => v.id.startsWith(own + '.'))
+      .map((v) => Number(v.id.slice(own.length + 1)))
     const restored: Version = {
       ...pick,
-      id: `${own}.${++this.invites}`,
+      id: `${own}.${Math.max(0, ...positions) + 1}`,
       at: now,
       mtime: now,
       device: own,
@@ -319,6 +324,8 @@ export class FakeNode {
       restored,
       ...(sync.versions[key] ?? []).map((v) => ({ ...v, current: false })),
     ]
+    const f = this.need(id)
+    f.summary = { ...f.summary, version: f.summary.version + 1 }
     this.changed(id)
     return { version: pick.id, path: summary.path + key }
   }
@@ -386,14 +393,13 @@ export class FakeNode {
 
 /** A path as a user types it ('a/b', '/a/b', './a/b') → the folder's key ('/a/b'), as the engine does. */
 function fakeKey(file: string): string {
-  const parts: string[] = []
-  for (const part of file.replace(/\\/g, '/').split('/')) {
-    if (part === '' || part === '.') continue
-    if (part === '..') {
-      if (!parts.pop()) throw new ApiError('BAD_INPUT', `not a path inside the folder: ${file}`)
-    } else parts.push(part)
+  const parts = file
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((p) => p !== '' && p !== '.')
+  if (parts.length === 0 || parts.includes('..')) {
+    throw new ApiError('BAD_INPUT', `not a path inside the folder: ${file}`)
   }
-  if (parts.length === 0) throw new ApiError('BAD_INPUT', `not a path inside the folder: ${file}`)
   return '/' + parts.join('/')
 }
 

@@ -63,7 +63,7 @@ export function KeepVersionsForm({
       title="Keep versions"
       description="How long replaced and deleted files stay restorable on this device. New folders keep them 30 days; 0 keeps none."
     >
-      <form noValidate onSubmit={(e) => void submit(e)} className="space-y-2">
+      <form noValidate onSubmit={(e) => void submit(e)} className="max-w-sm space-y-2">
         <Field
           label="Keep versions for (days)"
           name="versions-days"

@@ -13,6 +13,11 @@ export function memberName(member: Member): string {
   return member.label || `Device ${member.device}`
 }
 
+/** The name with the device id: labels (host names) need not be unique. */
+function memberTitle(member: Member): string {
+  return member.label ? `${member.label} (${member.device})` : `device ${member.device}`
+}
+
 /** Why this device cannot remove members, or null when it can. */
 function cannotRemove(folder: FolderSummary): string | null {
   if (folder.role === 'reader')
@@ -51,7 +56,7 @@ function RemoveMemberDialog({
   return (
     <Modal
       size="sm"
-      title={`Remove ${memberName(member)} from “${folder.name}”?`}
+      title={`Remove ${memberTitle(member)} from “${folder.name}”?`}
       onClose={onClose}
       icon={
         <div className="flex size-9 shrink-0 items-center justify-center rounded-full bg-red-50 text-red-600 dark:bg-red-950/60 dark:text-red-300">
@@ -77,9 +82,6 @@ function RemoveMemberDialog({
         <p>
           Removing can’t take back the files it already has. This can’t be undone: to let it write
           again, invite it anew.
-        </p>
-        <p className="rounded-lg bg-zinc-50 px-3 py-2 font-mono text-xs break-all text-zinc-600 dark:bg-zinc-950 dark:text-zinc-400">
-          {member.device}
         </p>
         {error ? (
           <ErrorAlert title="Couldn’t remove this member">{errorMessage(error)}</ErrorAlert>
@@ -205,7 +207,7 @@ export function MembersSection({ folder }: { folder: FolderSummary }) {
             if (members.data) {
               members.set(members.data.map((m) => (m.key === removed.key ? removed : m)))
             }
-            setNotice(`Removed ${memberName(removed)}. Its later changes are refused.`)
+            setNotice(`Removed ${memberTitle(removed)}. Its later changes are refused.`)
           }}
         />
       ) : null}

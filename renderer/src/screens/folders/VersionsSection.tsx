@@ -168,7 +168,6 @@ function RestoreDialog({
               setToError(null)
             }}
             mono
-            autoFocus
             placeholder="/home/you/restored.txt"
             hint="The full path of the file to write, on the machine that runs the Spare node."
             error={toError}
