@@ -142,6 +142,7 @@ declare module 'hypercore' {
     download(range?: { start?: number; end?: number; linear?: boolean }): Download
     clear(start: number, end?: number): Promise<unknown>
     append(blocks: Buffer | Buffer[]): Promise<{ length: number; byteLength: number }>
+    purge(): Promise<void>
     registerExtension<T>(
       name: string,
       handlers: {

@@ -576,6 +576,7 @@ export class SpareNode extends EventEmitter {
         folders: s.folders.map((f) => (f.id === id ? { ...f, versionsDays: days } : f)),
       }))
       folder.record.versionsDays = days
+      folder.collectSoon()
     }
     const summary = folder.summary()
     this.emit('folder', summary)
@@ -589,7 +590,12 @@ export class SpareNode extends EventEmitter {
     await folder.close()
     await this.settings.update((s) => ({ ...s, folders: s.folders.filter((f) => f.id !== id) }))
     try {
-      if (folder instanceof OwnerFolder || folder instanceof ReaderFolder) await folder.purge()
+      if (
+        folder instanceof OwnerFolder ||
+        folder instanceof ReaderFolder ||
+        folder instanceof SyncFolder
+      )
+        await folder.purge()
     } catch (err) {
       this.log.warn({ folder: id, err: (err as Error).message }, 'could not purge the folder cores')
     }

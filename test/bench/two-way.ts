@@ -7,10 +7,12 @@
 //   7      C goes away (sync paused on it); new 4 KiB files written at B, until each is at A
 //   8      1 MiB overwritten in place in the middle of a 25 MB file at A, until B holds the new
 //          content; bytes B received (the tool's count) and bytes on the loopback meanwhile
-//   9      A's folder of big files renamed, until B shows it renamed; bytes as in 8
-//          C comes back: until its tree is A's again (catch-up, informational)
+//          C comes back: until its tree is A's again (catch-up)
 //   11     C goes away again; changes on all three (new files on each, an edit on A and C to the
 //          same file, a deletion on B, a rename on C); C comes back: until the trees are equal
+//   9      C goes away again; A's folder of big files renamed, until B shows it renamed (every
+//          file under its new name, the old folder gone); bytes as in 8. Last, because a tool
+//          that gets it wrong leaves trees that differ for good.
 // Figure 10 (indexing many small files) needs a device of its own: see each tool's module.
 import { createHash } from 'node:crypto'
 import { existsSync, promises as fs, statSync } from 'node:fs'
@@ -73,8 +75,10 @@ export interface Cluster {
 
 export const DEVICES = ['A', 'B', 'C'] as const
 
-/** Waits for figures 8, 9 and 11 and the checks between them end after this long at most. */
+/** The timed waits of figures 8, 9 and 11 end after this long at most. */
 const FIGURE_LIMIT_MS = 180_000
+/** Untimed checks that devices agree before a step (they should already). */
+const AGREE_LIMIT_MS = 60_000
 
 /** Runs one figure; a failure is recorded against it and does not stop the others. */
 async function figure(
@@ -195,7 +199,7 @@ export async function clusterFigures(
 
   // Figure 8: 1 MiB overwritten inside a 25 MB file at A.
   await figure(ctx, fig, 'edit', async () => {
-    await same([a, b], 'A and B to agree before the edit')
+    await same([a, b], 'A and B to agree before the edit', AGREE_LIMIT_MS)
     const src = path.join(a, spec.editFile)
     const dst = path.join(b, spec.editFile)
     const patch = keystream(seed.spec.seed, `edit:${spec.editFile}`)(spec.editLength)
@@ -246,46 +250,9 @@ export async function clusterFigures(
     )
   })
 
-  // Figure 9: A's folder of big files renamed.
-  await figure(ctx, fig, 'rename', async () => {
-    await same([a, b], 'A and B to agree before the rename')
-    const from = spec.renameDir
-    const to = `${spec.renameDir}-renamed`
-    const moved: ManifestEntry[] = seed.files
-      .filter((f) => f.path.startsWith(`${from}/`))
-      .map((f) => ({ ...f, path: to + f.path.slice(from.length) }))
-    await sleep(ctx.gapMs)
-    const bytes0 = await cluster.bytesIn(1)
-    const wire0 = loopbackBytes()
-    log(
-      `${tool}: renaming A's ${from}/ (${moved.length} files, ${spec.renameBytes} bytes) to ${to}/`,
-    )
-    const t0 = now()
-    await fs.rename(path.join(a, from), path.join(a, to))
-    const fail = async (err: Error): Promise<never> => {
-      throw new BenchError(`${err.message}; ${await cluster.describe()}`)
-    }
-    await waitForFiles(b, moved, { intervalMs: 50, timeoutMs: limit }).catch(fail)
-    const at = await pollUntil(
-      `B's ${from}/ to be gone`,
-      () => (existsSync(path.join(b, from)) ? null : now()),
-      { intervalMs: 50, timeoutMs: limit },
-    ).catch(fail)
-    fig.renameMs = at - t0
-    await sleep(1000)
-    fig.renameBytes = delta(bytes0, await cluster.bytesIn(1))
-    fig.renameWireBytes = delta(wire0, loopbackBytes())
-    log(
-      `${tool}: B shows the rename after ${(fig.renameMs / 1000).toFixed(2)} s; ` +
-        `B received ${fig.renameBytes ?? '?'} bytes (tool count), loopback ${fig.renameWireBytes ?? '?'}`,
-    )
-    const check = await checkTree(b, moved, cluster.ignore)
-    if (!check.ok) throw new BenchError(`B's renamed files are wrong: ${describeCheck(check)}`)
-  })
-
-  // C comes back after figures 7 to 9.
+  // C comes back after figures 7 and 8.
   await figure(ctx, fig, 'catchUp', async () => {
-    await same([a, b], 'A and B to agree before C comes back')
+    await same([a, b], 'A and B to agree before C comes back', AGREE_LIMIT_MS)
     const t0 = now()
     await cluster.reconnect(2)
     log(`${tool}: C is back; waiting for it to match A and B`)
@@ -328,7 +295,7 @@ export async function clusterFigures(
     await fs.writeFile(path.join(c, edited), keystream('partition-edit-c', edited)(4096))
     changes[2]?.push(edited)
     await Promise.all(changes.map((rels, i) => cluster.recorded(i, rels)))
-    await same([a, b], 'A and B to agree while C is away')
+    await same([a, b], 'A and B to agree while C is away', AGREE_LIMIT_MS)
     await sleep(ctx.gapMs)
     const t0 = now()
     await cluster.reconnect(2)
@@ -351,5 +318,46 @@ export async function clusterFigures(
     )
     if (lost.length)
       throw new BenchError(`the trees agree but changes were lost: ${lost.join('; ')}`)
+  })
+
+  // Figure 9, last: a failure here leaves trees that no later step could compare. C is away.
+  await figure(ctx, fig, 'rename', async () => {
+    await same([a, b, c], 'A, B and C to agree before the rename', AGREE_LIMIT_MS)
+    await cluster.disconnect(2)
+    const from = spec.renameDir
+    const to = `${spec.renameDir}-renamed`
+    const moved: ManifestEntry[] = seed.files
+      .filter((f) => f.path.startsWith(`${from}/`))
+      .map((f) => ({ ...f, path: to + f.path.slice(from.length) }))
+    await sleep(ctx.gapMs)
+    const bytes0 = await cluster.bytesIn(1)
+    const wire0 = loopbackBytes()
+    log(
+      `${tool}: renaming A's ${from}/ (${moved.length} files, ${spec.renameBytes} bytes) to ${to}/`,
+    )
+    const t0 = now()
+    await fs.rename(path.join(a, from), path.join(a, to))
+    const fail = async (err: Error): Promise<never> => {
+      throw new BenchError(`${err.message}; ${await cluster.describe()}`)
+    }
+    await waitForFiles(b, moved, { intervalMs: 50, timeoutMs: limit }).catch(fail)
+    const at = await pollUntil(
+      `B's ${from}/ to be gone (B holds the files under their new names)`,
+      () => (existsSync(path.join(b, from)) ? null : now()),
+      { intervalMs: 50, timeoutMs: limit },
+    ).catch(async (err: Error) => {
+      const left = await fs.readdir(path.join(b, from)).catch(() => [])
+      return fail(new Error(`${err.message}: it still holds ${left.length} entries`))
+    })
+    fig.renameMs = at - t0
+    await sleep(1000)
+    fig.renameBytes = delta(bytes0, await cluster.bytesIn(1))
+    fig.renameWireBytes = delta(wire0, loopbackBytes())
+    log(
+      `${tool}: B shows the rename after ${(fig.renameMs / 1000).toFixed(2)} s; ` +
+        `B received ${fig.renameBytes ?? '?'} bytes (tool count), loopback ${fig.renameWireBytes ?? '?'}`,
+    )
+    const check = await checkTree(b, moved, cluster.ignore)
+    if (!check.ok) throw new BenchError(`B's renamed files are wrong: ${describeCheck(check)}`)
   })
 }

@@ -42,6 +42,8 @@ const FETCH_TIMEOUT_MS = 20_000
 const CHUNKS_AHEAD = 6
 const OPS_PER_APPEND = 500
 const JOIN_RETRY_MS = 3000
+/** How often blocks of versions past their retention are dropped. */
+const GC_INTERVAL_MS = 60 * 60 * 1000
 export const INVITE_LIFETIME_MS = 7 * 24 * 3600 * 1000
 export const JOIN_EXTENSION = 'spare-sync/join'
 
@@ -308,6 +310,15 @@ export class SyncFolder extends Folder {
     await this.index?.save().catch(() => {})
   }
 
+  /** Drops every core of the folder from the store (unshare); call after close(). */
+  async purge(): Promise<void> {
+    const keys = new Set<string>([...this.logs.keys(), ...this.blobCores.keys()])
+    for (const key of keys) {
+      const core = this.ctx.store.get({ key: Buffer.from(key, 'hex'), encryptionKey: this.encKey })
+      await core.purge().catch((err: Error) => this.log.warn({ err: err.message }, 'purge failed'))
+    }
+  }
+
   private async cleanTemp(dir: string): Promise<void> {
     let list
     try {
@@ -367,6 +378,9 @@ export class SyncFolder extends Folder {
       await this.applyPending()
     }
     if (this.treeChanged) this.checkClashes()
+    if (Date.now() - this.lastGc > GC_INTERVAL_MS && this.pendingApply.size === 0) {
+      await this.collectGarbage()
+    }
     if (this.closing) return
     const busy = this.pendingApply.size > 0 || this.waiting.size > 0 || this.pendingScan.size > 0
     if (!busy) {
@@ -594,6 +608,8 @@ export class SyncFolder extends Folder {
   private async scan(): Promise<void> {
     const batch: FileOp[] = []
     let keys: string[]
+    // A full scan walks every path itself; a watcher batch must look below new folders.
+    const expand = !this.fullScanPending
     if (this.fullScanPending) {
       this.fullScanPending = false
       this.pendingScan.clear()
@@ -617,7 +633,7 @@ export class SyncFolder extends Folder {
       if (this.closing) return
       const key = i < keys.length ? (keys[i] as string) : (extra.shift() as string)
       try {
-        const added = await this.scanOne(key, batch, byIno)
+        const added = await this.scanOne(key, batch, byIno, expand)
         if (added) extra.push(...added)
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code
@@ -666,6 +682,37 @@ export class SyncFolder extends Folder {
     return bump(base, this.device, clock)
   }
   private localClock = 0
+  private lastGc = Date.now()
+
+  /** Runs the retention sweep at the next turn of the loop (after a retention change). */
+  collectSoon(): void {
+    this.lastGc = 0
+    this.kick()
+  }
+
+  /**
+   * Drops the blocks that no kept version needs: neither a current version nor one replaced less
+   * than `versionsDays` ago names them. Blocks are dropped from every blobs core this device
+   * holds, its own included, so expired versions stop costing disk everywhere.
+   */
+  private async collectGarbage(): Promise<void> {
+    this.lastGc = Date.now()
+    await this.writer?.flush()
+    const { blocks: keep, chunks } = keptContent(this.sync, Date.now() - this.retentionMs())
+    // New files may only reuse chunks that stay.
+    for (const h of [...this.chunkMap.keys()]) if (!chunks.has(h)) this.chunkMap.delete(h)
+    let cleared = 0
+    for (const [key, core] of this.blobCores) {
+      await core.ready()
+      const ranges = unkeptRanges(keep.get(key), core.length)
+      for (const [start, end] of ranges) {
+        if (this.closing) return
+        await core.clear(start, end)
+        cleared += end - start
+      }
+    }
+    if (cleared) this.log.info({ blocks: cleared }, 'dropped blocks of expired versions')
+  }
 
   /**
    * Looks at one path on disk and records what changed. Returns keys below a directory that
@@ -675,6 +722,7 @@ export class SyncFolder extends Folder {
     key: string,
     batch: FileOp[],
     byIno: Map<number, string>,
+    expand: boolean,
   ): Promise<string[] | null> {
     const segments = key.slice(1).split('/')
     if (segments.some((s) => s.startsWith(TEMP_PREFIX))) return null
@@ -746,6 +794,7 @@ export class SyncFolder extends Folder {
         this.index.set(key, { ...entryOf(op, st), local: null })
         this.treeChanged = true
       }
+      if (!expand) return null
       const seen = new Set<string>()
       await this.walk(abs, seen)
       return [...seen]
@@ -1396,4 +1445,54 @@ function matchesDisk(e: LocalEntry | undefined, st: Stats | null): boolean {
     case 'file':
       return st.isFile() && st.size === e.size && st.mtimeMs === e.mtime && st.ino === e.ino
   }
+}
+
+/**
+ * What kept versions need (current ones and those replaced after `cutoff`): their blocks per
+ * blobs core, and their chunk hashes.
+ */
+export function keptContent(
+  state: SyncState,
+  cutoff: number,
+): { blocks: Map<string, Set<number>>; chunks: Set<string> } {
+  const keep = new Map<string, Set<number>>()
+  const chunks = new Set<string>()
+  for (const key of state.paths()) {
+    const all = state.versions(key)
+    const front = new Set(state.frontier(key))
+    all.forEach((r, i) => {
+      const replacedAt = all[i + 1]?.op.at ?? Infinity
+      if (!front.has(r) && replacedAt < cutoff) return
+      for (const c of r.op.chunks) {
+        chunks.add(c[0])
+        const core = r.op.cores[c[1]] as string
+        let set = keep.get(core)
+        if (!set) {
+          set = new Set()
+          keep.set(core, set)
+        }
+        for (let b = c[2]; b < c[2] + c[3]; b++) set.add(b)
+      }
+    })
+  }
+  return { blocks: keep, chunks }
+}
+
+/** [start, end) runs of blocks below `length` that are not in `keep`. */
+export function unkeptRanges(
+  keep: Set<number> | undefined,
+  length: number,
+): Array<[number, number]> {
+  const out: Array<[number, number]> = []
+  let start = -1
+  for (let i = 0; i < length; i++) {
+    const kept = keep?.has(i) ?? false
+    if (!kept && start < 0) start = i
+    if (kept && start >= 0) {
+      out.push([start, i])
+      start = -1
+    }
+  }
+  if (start >= 0) out.push([start, length])
+  return out
 }

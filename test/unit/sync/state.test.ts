@@ -256,3 +256,35 @@ describe('content hashes', () => {
     }
   })
 })
+
+describe('retention', () => {
+  it('keeps the blocks of current versions and of versions replaced after the cutoff', async () => {
+    const { keptContent, unkeptRanges } = await import('../../../main/engine/sync/sync-folder.ts')
+    const s = group()
+    const core = h('7')
+    const v = (n: number, at: number, blocks: [number, number]): FileOp =>
+      file(
+        '/f',
+        { [dA]: n },
+        {
+          at,
+          hash: h(String(n)),
+          cores: [core],
+          chunks: [[h(String(n)), 0, blocks[0], blocks[1], 10]],
+        },
+      )
+    s.apply(A, 5, v(1, 100, [0, 2])) // replaced at 200: expired with cutoff 250
+    s.apply(A, 6, v(2, 200, [2, 2])) // replaced at 300: kept
+    s.apply(A, 7, v(3, 300, [4, 1])) // current
+    const { blocks, chunks } = keptContent(s, 250)
+    expect([...(blocks.get(core) ?? [])].sort()).toEqual([2, 3, 4])
+    expect(chunks.has(h('1'))).toBe(false)
+    expect(chunks.has(h('3'))).toBe(true)
+    expect(unkeptRanges(blocks.get(core), 8)).toEqual([
+      [0, 2],
+      [5, 8],
+    ])
+    expect(unkeptRanges(undefined, 3)).toEqual([[0, 3]])
+    expect(unkeptRanges(new Set([0, 1, 2]), 3)).toEqual([])
+  })
+})

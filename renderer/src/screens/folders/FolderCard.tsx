@@ -45,7 +45,7 @@ const CHANGE_TONE: Record<LocalChange['kind'], BadgeTone> = {
   deleted: 'red',
 }
 
-export function plural(n: number, one: string, many: string): string {
+function plural(n: number, one: string, many: string): string {
   return `${formatCount(n)} ${n === 1 ? one : many}`
 }
 
