@@ -230,11 +230,15 @@ describe('spare: against a running daemon', () => {
     const list = await run('folders', '--json', '--data-dir', dataDir)
     expect(list.code).toBe(0)
     const folders = JSON.parse(list.out) as Array<{ id: string; role: string; state: string }>
-    expect(folders.map((f) => [f.id, f.role])).toEqual([[doc.folder.id, 'owner']])
+    expect(folders.map((f) => [f.id, f.role])).toEqual([[doc.folder.id, 'writer']])
 
+    // A new single-use writer invite each time; --read-only for a reader.
     const invite = await run('invite', doc.folder.id, '--data-dir', dataDir)
     expect(invite.code).toBe(0)
-    expect(invite.out.trim()).toBe(doc.invite)
+    expect(invite.out.trim()).not.toBe(doc.invite)
+    expect(decodeInvite(invite.out.trim()).writer).toBe(true)
+    const ro = await run('invite', doc.folder.id, '--read-only', '--data-dir', dataDir)
+    expect(decodeInvite(ro.out.trim()).writer).toBe(false)
 
     const un = await run('unshare', doc.folder.id, '--data-dir', dataDir)
     expect(un.code).toBe(0)

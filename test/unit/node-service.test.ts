@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { promises as fs, existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
+import crypto from 'hypercore-crypto'
 import { ApiError, NodeStatusSchema, type ErrorCode } from '../../shared/contract.ts'
 import { SpareService } from '../../main/engine/api/service.ts'
 import { SpareNode, SettingsError, NetworkConfigError } from '../../main/engine/node.ts'
@@ -142,16 +143,39 @@ describe('SpareService: folders.share', () => {
     service.subscribe((e, d) => events.push([e, d]))
 
     const res = (await service.call('folders.share', { path: folderPath })) as ShareResult
-    expect(res.folder.role).toBe('owner')
+    // Two-way by default: this device is a writer and the invite admits one more writer.
+    expect(res.folder.role).toBe('writer')
     expect(res.folder.path).toBe(folderPath)
     expect(res.folder.name).toBe('Photos')
     expect(res.folder.id).toMatch(/^[0-9a-f]{16}$/)
-    expect(decodeInvite(res.invite).name).toBe('Photos')
-    expect(decodeInvite(res.invite).writer).toBe(false)
+    const first = decodeInvite(res.invite)
+    expect(first.name).toBe('Photos')
+    expect(first.writer).toBe(true)
+    expect(first.sync).toBe(true)
 
-    expect(await service.call('folders.invite', { id: res.folder.id })).toEqual({
-      invite: res.invite,
+    // Every writer invite is new (single use); a read-only one carries no seed.
+    const again = (await service.call('folders.invite', { id: res.folder.id })) as {
+      invite: string
+    }
+    expect(again.invite).not.toBe(res.invite)
+    expect(decodeInvite(again.invite).key.equals(first.key)).toBe(true)
+    const ro = (await service.call('folders.invite', { id: res.folder.id, readOnly: true })) as {
+      invite: string
+    }
+    expect(decodeInvite(ro.invite)).toMatchObject({ writer: false, sync: true, seed: null })
+
+    // One-way publishing: an owner, and the same reader invite every time.
+    await mkdirs(path.join(dir, 'Pub'))
+    const pub = (await service.call('folders.share', {
+      path: path.join(dir, 'Pub'),
+      mode: 'publish',
+    })) as ShareResult
+    expect(pub.folder.role).toBe('owner')
+    expect(decodeInvite(pub.invite)).toMatchObject({ writer: false, sync: false })
+    expect(await service.call('folders.invite', { id: pub.folder.id })).toEqual({
+      invite: pub.invite,
     })
+    await service.call('folders.unshare', { id: pub.folder.id })
     const list = (await service.call('folders.list', {})) as Array<{ id: string }>
     expect(list.map((f) => f.id)).toEqual([res.folder.id])
     expect(((await service.call('folders.get', { id: res.folder.id })) as { id: string }).id).toBe(
@@ -318,15 +342,29 @@ describe('SpareService: folders.join', () => {
     )
   })
 
-  it('refuses a writer invite as BAD_INPUT', async () => {
-    const { service, dir } = await setup()
-    await expectCode(
-      service,
-      'folders.join',
-      { invite: randomInvite(true), path: path.join(dir, 't') },
-      'BAD_INPUT',
-      'writer invites',
-    )
+  it('joins with a writer invite as a writer, with a proof signed by the invite key', async () => {
+    const { node, service, dir } = await setup()
+    const seed = randomBytes(32)
+    const key = randomBytes(32)
+    const invite = encodeInvite({
+      key,
+      encryptionKey: randomBytes(32),
+      name: 'Team',
+      writer: true,
+      sync: true,
+      seed,
+    })
+    const res = (await service.call('folders.join', {
+      invite,
+      path: path.join(dir, 't'),
+    })) as ShareResult
+    expect(res.folder.role).toBe('writer')
+    const settings = JSON.parse(
+      await fs.readFile(path.join(node.dataDir, 'settings.json'), 'utf8'),
+    ) as { folders: Array<{ proof: { invite: string; sig: string } | null; namespace: string }> }
+    const proof = settings.folders[0]!.proof!
+    expect(proof.invite).toBe(crypto.keyPair(seed).publicKey.toString('hex'))
+    expect(proof.sig).toMatch(/^[0-9a-f]{128}$/)
   })
 
   it('joins an invite into a new folder, and refuses the same folder twice', async () => {
@@ -559,7 +597,8 @@ describe('SpareNode lifecycle', () => {
       .map((f) => f.id)
       .sort()
     expect(ids).toEqual([shared.folder.id, joined.folder.id].sort())
-    expect(again.invite(shared.folder.id)).toBe(shared.invite)
+    const invite = decodeInvite(await again.invite(shared.folder.id))
+    expect(invite.key.equals(decodeInvite(shared.invite).key)).toBe(true)
   })
 
   it('persists the network option it was given', async () => {
