@@ -248,10 +248,15 @@ describe('web UI: sharing between two daemons', () => {
     await shared.waitFor({ state: 'detached' })
     const cardA = folderCard(pageA, src.name)
     await cardA.waitFor()
-    expect(await cardA.getByText('Owner').count()).toBe(1)
+    expect(await cardA.getByText('Writer', { exact: true }).count()).toBe(1)
     expect(await pageA.getByRole('heading', { name: 'No folders yet' }).count()).toBe(0)
     const [ownerFolder] = await a.folders()
-    expect(ownerFolder).toMatchObject({ name: src.name, path: src.dir, role: 'owner' })
+    expect(ownerFolder).toMatchObject({
+      name: src.name,
+      path: src.dir,
+      role: 'writer',
+      kind: 'sync',
+    })
     expect(await cardA.getAttribute('data-folder-id')).toBe(ownerFolder?.id)
 
     // B: its own login link, in a separate browser context.
@@ -269,7 +274,7 @@ describe('web UI: sharing between two daemons', () => {
     )
     const cardB = folderCard(pageB, src.name)
     await cardB.waitFor()
-    expect(await cardB.getByText('Reader').count()).toBe(1)
+    expect(await cardB.getByText('Writer', { exact: true }).count()).toBe(1)
     expect(await cardB.getAttribute('data-folder-id')).toBe(ownerFolder?.id)
 
     // The file arrives on B's disk and B's card settles idle with it counted.
@@ -298,8 +303,15 @@ describe('web UI: sharing between two daemons', () => {
     await waitForSameTree(src.dir, dst)
     // The card's numbers are the node's numbers.
     const [readerFolder] = await b.folders()
-    expect(readerFolder).toMatchObject({ files: 2, role: 'reader', state: 'idle', path: dst })
+    expect(readerFolder).toMatchObject({ files: 2, role: 'writer', state: 'idle', path: dst })
     expect(await textOf(stat(cardB, 'Version'))).toBe(String(readerFolder?.version))
+
+    // Two-way: a file written at B reaches A, and A's card counts it.
+    await fs.writeFile(path.join(dst, 'from-b.txt'), 'written at B\n')
+    await expect
+      .poll(() => readOrNull(path.join(src.dir, 'from-b.txt')), { timeout: SYNC_TIMEOUT })
+      .toBe('written at B\n')
+    await expect.poll(() => textOf(stat(cardA, 'Files')), { timeout: SYNC_TIMEOUT }).toBe('3')
 
     expect(uiA.problems).toEqual([])
     expect(uiB.problems).toEqual([])
@@ -511,12 +523,23 @@ describe('web UI: screenshots', () => {
 
     await card.getByRole('button', { name: 'Invite' }).click()
     const inviteDialog = page.getByRole('dialog', { name: `Invite to “${src.name}”` })
-    expect(await textOf(inviteDialog.getByTestId('invite-text'))).toBe(invite)
+    await inviteDialog.getByRole('button', { name: 'Create invite' }).click()
+    const second = await textOf(inviteDialog.getByTestId('invite-text'))
+    // Writer invites are single use: a new one each time.
+    expect(second).toMatch(/^spare1[a-z0-9]+$/)
+    expect(second).not.toBe(invite)
     const qr = inviteDialog.getByRole('img', { name: /^QR code of the invite/ })
     await qr.waitFor()
     expect(await qr.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0)
     await screenshot(page, 'invite-dialog')
     await inviteDialog.getByRole('button', { name: 'Done' }).click()
+
+    // The two-way folder's details: members, conflicts, versions.
+    await card.getByRole('button', { name: 'Details' }).click()
+    await expect
+      .poll(() => card.getByText('This device').count(), { timeout: SYNC_TIMEOUT })
+      .toBeGreaterThan(0)
+    await screenshot(page, 'folder-details')
 
     await page.getByRole('button', { name: 'Join a folder' }).click()
     const joinDialog = page.getByRole('dialog', { name: 'Join a folder' })
@@ -563,6 +586,7 @@ describe('web UI: screenshots', () => {
     await folderCard(narrow.page, src.name).waitFor()
     await screenshot(narrow.page, 'folders-narrow')
     await folderCard(narrow.page, src.name).getByRole('button', { name: 'Invite' }).click()
+    await narrow.page.getByRole('button', { name: 'Create invite' }).click()
     await narrow.page.getByRole('img', { name: /^QR code of the invite/ }).waitFor()
     await screenshot(narrow.page, 'invite-dialog-narrow')
     expect(narrow.problems).toEqual([])

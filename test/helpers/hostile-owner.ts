@@ -68,7 +68,14 @@ const dht = new HyperDHT({ bootstrap, host: '127.0.0.1', firewalled: false })
 const swarm = new Hyperswarm({ dht })
 swarm.on('connection', (conn) => store.replicate(conn))
 await swarm.join(drive.discoveryKey, { server: true, client: true }).flushed()
-const invite = encodeInvite({ key: drive.key, encryptionKey, name: 'hostile', writer: false, sync: false, seed: null })
+const invite = encodeInvite({
+  key: drive.key,
+  encryptionKey,
+  name: 'hostile',
+  writer: false,
+  sync: false,
+  seed: null,
+})
 process.stdout.write(JSON.stringify({ invite }) + '\n')
 
 process.once('SIGTERM', () => {

@@ -12,6 +12,7 @@ import {
   ROOT,
   localTestnet,
   runCli,
+  snapshotTree,
   startDaemon,
   tempDir,
   waitFor,
@@ -237,34 +238,41 @@ describe('the local API', () => {
 })
 
 describe('damaged files on disk', () => {
-  it("rebuilds a reader's damaged sync index without touching the folder, and keeps syncing", async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
-    await fs.writeFile(path.join(src, 'a.txt'), 'a\n')
-    const owner = await startDaemon(cleanup, network)
-    const reader = await startDaemon(cleanup, network)
-    const { invite, folder } = await owner.json<{ invite: string; folder: FolderSummary }>([
-      'share',
-      src,
-    ])
-    const dst = path.join(await tempDir(cleanup), 'mirror')
-    await reader.cli(['join', invite, dst])
-    await waitForSameTree(src, dst)
-    await reader.stop()
-    const index = path.join(reader.dataDir, 'folders', folder.id, 'index.json')
-    await fs.writeFile(index, '{"format": 1, "records": [garbage')
-    await reader.start()
-    await fs.writeFile(path.join(src, 'b.txt'), 'b\n')
-    await waitForSameTree(src, dst)
-    const [f] = await reader.folders()
-    expect(f!.localChanges).toEqual([])
-    // The damaged file was kept aside for inspection, and the log says what happened.
-    const kept = (await fs.readdir(path.dirname(index))).filter((n) =>
-      n.startsWith('index.json.corrupt-'),
-    )
-    expect(kept).toHaveLength(1)
-    const log = await fs.readFile(path.join(reader.dataDir, 'logs', 'spare.log'), 'utf8')
-    expect(log).toContain('sync index unreadable; rebuilding')
-  })
+  it.each([
+    ['publish', 'index.json'],
+    ['sync', 'sync-index.json'],
+  ])(
+    "rebuilds a reader's damaged sync index without touching the folder, and keeps syncing (%s)",
+    async (mode, indexName) => {
+      const src = await tempDir(cleanup, 'spare-src-')
+      await fs.writeFile(path.join(src, 'a.txt'), 'a\n')
+      const owner = await startDaemon(cleanup, network)
+      const reader = await startDaemon(cleanup, network)
+      const { invite, folder } = await owner.json<{ invite: string; folder: FolderSummary }>(
+        mode === 'publish' ? ['share', src, '--publish'] : ['share', src],
+      )
+      const dst = path.join(await tempDir(cleanup), 'mirror')
+      await reader.cli(['join', invite, dst])
+      await waitForSameTree(src, dst)
+      await reader.stop()
+      const index = path.join(reader.dataDir, 'folders', folder.id, indexName)
+      await fs.writeFile(index, '{"format": 1, "records": [garbage')
+      await reader.start()
+      await fs.writeFile(path.join(src, 'b.txt'), 'b\n')
+      await waitForSameTree(src, dst)
+      const [f] = await reader.folders()
+      expect(f!.localChanges).toEqual([])
+      // Nothing was sent back as a change: the owner's folder has exactly its own two files.
+      expect(Object.keys(await snapshotTree(src)).sort()).toEqual(['a.txt', 'b.txt'])
+      // The damaged file was kept aside for inspection, and the log says what happened.
+      const kept = (await fs.readdir(path.dirname(index))).filter((n) =>
+        n.startsWith(`${indexName}.corrupt-`),
+      )
+      expect(kept).toHaveLength(1)
+      const log = await fs.readFile(path.join(reader.dataDir, 'logs', 'spare.log'), 'utf8')
+      expect(log).toContain('sync index unreadable; rebuilding')
+    },
+  )
 
   it('says clearly when the daemon file is damaged', async () => {
     const dir = await tempDir(cleanup)

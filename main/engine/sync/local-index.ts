@@ -4,7 +4,6 @@
 // starts from. Saved whole, atomically, at most every few seconds and at close; a crash loses at
 // most that much, and the next scan re-adopts files whose content matches the current version.
 import { promises as fs } from 'node:fs'
-import path from 'node:path'
 import { z } from 'zod'
 import { writeFileAtomic } from '../util/atomic.ts'
 import type { VersionVector } from './vv.ts'
@@ -51,7 +50,10 @@ export class LocalIndex {
 
   constructor(private readonly file: string) {}
 
-  /** Loads the index; a damaged file is set aside (the folder is rescanned) and reported. */
+  /**
+   * Loads the index. A damaged file is set aside for inspection and its new name returned; the
+   * folder's full scan then adopts every file whose content matches the current version.
+   */
   async load(): Promise<string | null> {
     let text: string
     try {
@@ -62,9 +64,9 @@ export class LocalIndex {
     }
     const parsed = FileSchema.safeParse(safeJson(text))
     if (!parsed.success) {
-      const aside = `${this.file}.damaged-${Date.now()}`
+      const aside = `${this.file}.corrupt-${Date.now()}`
       await fs.rename(this.file, aside).catch(() => {})
-      return `the folder index was damaged and has been set aside as ${path.basename(aside)}; the folder is rescanned`
+      return aside
     }
     for (const [k, e] of Object.entries(parsed.data.entries)) this.set(k, e, false)
     return null

@@ -223,8 +223,8 @@ export class SyncFolder extends Folder {
     await fs.mkdir(this.ctx.stateDir, { recursive: true })
     await this.cleanTemp(rec.path)
     this.index = new LocalIndex(path.join(this.ctx.stateDir, 'sync-index.json'))
-    const damaged = await this.index.load()
-    if (damaged) this.problems.set('/', damaged)
+    const aside = await this.index.load()
+    if (aside) this.log.warn({ keptAs: aside }, 'sync index unreadable; rebuilding')
     this.sync = new SyncState(rec.key)
 
     if (rec.role === 'writer' && rec.namespace) {
