@@ -58,6 +58,8 @@ export const FolderSummarySchema = z.object({
   members: z.number().int().nonnegative().default(0),
   /** A joined writer no member has accepted yet (none online since it joined). */
   waitingForAccept: z.boolean().default(false),
+  /** Two-way folders: days replaced and deleted versions stay restorable (null: publish). */
+  versionsDays: z.number().nullable().default(null),
 })
 export type FolderSummary = z.infer<typeof FolderSummarySchema>
 

@@ -31,6 +31,7 @@ function folder(overrides: Partial<FolderSummary> = {}): FolderSummary {
     problems: [],
     members: 0,
     waitingForAccept: false,
+    versionsDays: null,
     state: 'idle',
     error: null,
     files: 1,

@@ -81,6 +81,7 @@ export abstract class Folder extends EventEmitter {
       problems: [],
       members: 0,
       waitingForAccept: false,
+      versionsDays: null,
     }
   }
 

@@ -164,6 +164,7 @@ export class SyncFolder extends Folder {
       problems: problems.slice(0, 100),
       members: this.sync ? [...this.sync.members().values()].filter((m) => !m.removed).length : 0,
       waitingForAccept: !!this.ownKey && !this.writable && !this.removedSelf(),
+      versionsDays: this.record.versionsDays,
     }
   }
 

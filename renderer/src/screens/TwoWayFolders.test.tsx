@@ -607,6 +607,9 @@ describe('Two-way folders: keep versions', () => {
     const input = within(form).getByLabelText('Keep versions for (days)')
     const save = within(form).getByRole('button', { name: 'Save' })
 
+    // The field starts at the folder's current setting.
+    expect(input).toHaveValue('30')
+    await user.clear(input)
     await user.click(save)
     expect(within(form).getByText(/Enter a number of days/)).toBeInTheDocument()
     for (const [typed, message] of [
@@ -634,6 +637,7 @@ describe('Two-way folders: keep versions', () => {
     expect(within(list).getAllByRole('listitem')).toHaveLength(4)
 
     const form = section(card, 'Keep versions')
+    await user.clear(within(form).getByLabelText('Keep versions for (days)'))
     await user.type(within(form).getByLabelText('Keep versions for (days)'), '7')
     await user.click(within(form).getByRole('button', { name: 'Save' }))
     expect(node.callsOf('folders.configure')).toEqual([{ id: notes.id, versionsDays: 7 }])
@@ -659,6 +663,7 @@ describe('Two-way folders: keep versions', () => {
     const { user } = setup(node)
     const card = await openDetails(user)
     const form = section(card, 'Keep versions')
+    await user.clear(within(form).getByLabelText('Keep versions for (days)'))
     await user.type(within(form).getByLabelText('Keep versions for (days)'), '90')
     await user.click(within(form).getByRole('button', { name: 'Save' }))
     const alert = await within(form).findByRole('alert')

@@ -141,7 +141,7 @@ export class FakeNode {
       state = {
         members: summary.role === 'reader' || summary.waitingForAccept ? [] : [own],
         versions: {},
-        versionsDays: 30,
+        versionsDays: summary.versionsDays ?? 30,
         writerInvites: [],
         ...sync,
       }
@@ -158,6 +158,7 @@ export class FakeNode {
       ...summary,
       members: sync.members.filter((m) => !m.removed).length,
       conflicts: this.conflicts({ sync }).length,
+      versionsDays: sync.versionsDays,
     }
   }
 
@@ -486,6 +487,7 @@ export function folder(overrides: Partial<FolderSummary> = {}): FolderSummary {
     problems: [],
     members: 0,
     waitingForAccept: false,
+    versionsDays: null,
     state: 'idle',
     error: null,
     files: 12,

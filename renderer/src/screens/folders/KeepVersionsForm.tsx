@@ -27,7 +27,7 @@ export function KeepVersionsForm({
   onSaved: (days: number) => void
 }) {
   const client = useClient()
-  const [text, setText] = useState('')
+  const [text, setText] = useState(folder.versionsDays === null ? '' : String(folder.versionsDays))
   const [fieldError, setFieldError] = useState<string | null>(null)
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
@@ -61,7 +61,7 @@ export function KeepVersionsForm({
     <DetailSection
       id={titleId}
       title="Keep versions"
-      description="How long replaced and deleted files stay restorable on this device. New folders keep them 30 days; 0 keeps none."
+      description={`How long replaced and deleted files stay restorable on this device (now: ${folder.versionsDays ?? 30} ${folder.versionsDays === 1 ? 'day' : 'days'}); 0 keeps none.`}
     >
       <form noValidate onSubmit={(e) => void submit(e)} className="max-w-sm space-y-2">
         <Field
