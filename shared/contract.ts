@@ -26,6 +26,22 @@ export const LocalChangeSchema = z.object({
 })
 export type LocalChange = z.infer<typeof LocalChangeSchema>
 
+export const FolderHostSchema = z.object({
+  /** The host's identity (node id). */
+  host: z.string(),
+  /** Bytes of the folder it reports holding. */
+  bytes: z.number().nonnegative(),
+  /** Bytes it agreed to keep. */
+  agreedBytes: z.number().nonnegative(),
+  connected: z.boolean(),
+  since: z.number(),
+  lastAudit: z
+    .object({ at: z.number(), ok: z.boolean(), reason: z.string().nullable() })
+    .nullable(),
+  auditsPassed: z.number().int().nonnegative(),
+})
+export type FolderHost = z.infer<typeof FolderHostSchema>
+
 export const FolderSummarySchema = z.object({
   id: FolderIdSchema,
   name: z.string(),
@@ -60,6 +76,9 @@ export const FolderSummarySchema = z.object({
   waitingForAccept: z.boolean().default(false),
   /** Two-way folders: days replaced and deleted versions stay restorable (null: publish). */
   versionsDays: z.number().nullable().default(null),
+  /** Two-way folders: donor hosts keeping its encrypted cores, and how many it wants. */
+  hosts: z.array(FolderHostSchema).default([]),
+  hostsWanted: z.number().int().nonnegative().default(0),
 })
 export type FolderSummary = z.infer<typeof FolderSummarySchema>
 
@@ -145,6 +164,92 @@ export const VersionSchema = z.object({
   current: z.boolean(),
 })
 export type Version = z.infer<typeof VersionSchema>
+
+const limitBytes = z.number().int('bytes must be whole').min(0).max(1e18).nullable()
+
+/** Donation limits; null means that kind of limit is off. */
+export const DonateLimitsSchema = z.object({
+  diskBytes: limitBytes,
+  diskPercent: z.number().gt(0).max(100).nullable(),
+  leaveFreeBytes: limitBytes,
+  upBytesPerSec: limitBytes,
+  downBytesPerSec: limitBytes,
+})
+
+/** A change of limits: only the fields given change. */
+export const DonateLimitsChangeSchema = DonateLimitsSchema.partial().strict()
+
+export const DonateStatusSchema = z.object({
+  limits: DonateLimitsSchema,
+  usedBytes: z.number(),
+  fs: z.object({ total: z.number(), free: z.number() }),
+  disk: z.object({
+    budget: z.number(),
+    byRule: z.object({
+      disk: z.number().nullable(),
+      percent: z.number().nullable(),
+      leaveFree: z.number().nullable(),
+    }),
+    binding: z.enum(['disk', 'percent', 'leaveFree', 'none']),
+  }),
+  hosting: z.array(
+    z.object({
+      folder: z.string(),
+      owner: z.string(),
+      cores: z.number(),
+      bytes: z.number(),
+      agreedBytes: z.number(),
+      since: z.number(),
+      lastNeededAt: z.number(),
+      overAgreed: z.boolean(),
+    }),
+  ),
+})
+export type DonateStatus = z.infer<typeof DonateStatusSchema>
+
+export const ReceiptSchema = z.object({
+  body: z.object({
+    v: z.number(),
+    kind: z.enum(['storage', 'served']),
+    host: z.string(),
+    owner: z.string(),
+    folder: z.string(),
+    bytes: z.number(),
+    from: z.number(),
+    to: z.number(),
+    audits: z.number(),
+    nonce: z.string(),
+  }),
+  hostSig: z.string(),
+  ownerSig: z.string(),
+})
+
+export const LedgerSchema = z.object({
+  key: z.string(),
+  identity: z.string(),
+  given: z.number(),
+  received: z.number(),
+  balance: z.number(),
+  receipts: z.number(),
+  recent: z.array(ReceiptSchema),
+  /** Peers that sent forged, one-sided or overclaiming receipts or bad messages: count each. */
+  strikes: z.record(z.string(), z.number()),
+})
+export type Ledger = z.infer<typeof LedgerSchema>
+
+export const LedgerReportSchema = z.object({
+  identity: z.string().nullable(),
+  key: z.string(),
+  entries: z.number(),
+  valid: z.boolean(),
+  errors: z.array(z.object({ index: z.number(), reason: z.string() })),
+  given: z.number(),
+  received: z.number(),
+  balance: z.number(),
+  receiptCount: z.number(),
+  receipts: z.array(ReceiptSchema),
+})
+export type LedgerReport = z.infer<typeof LedgerReportSchema>
 
 /** Every method: its params schema and its result schema. */
 export const methods = {
@@ -249,9 +354,38 @@ export const methods = {
           .min(0, 'days must be 0 or more')
           .max(36500, 'days must be at most 36500')
           .optional(),
+        hostsWanted: z
+          .number()
+          .int('hosts must be a whole number')
+          .min(0, 'hosts must be 0 or more')
+          .max(16, 'hosts must be at most 16')
+          .optional(),
       })
       .strict(),
     result: FolderSummarySchema,
+  },
+  'donate.get': {
+    params: z.object({}).strict(),
+    result: DonateStatusSchema,
+  },
+  'donate.set': {
+    params: DonateLimitsChangeSchema,
+    result: DonateStatusSchema,
+  },
+  'ledger.get': {
+    params: z.object({}).strict(),
+    result: LedgerSchema,
+  },
+  'ledger.verify': {
+    params: z
+      .object({
+        key: z
+          .string()
+          .trim()
+          .regex(/^[0-9a-f]{64}$/, 'a ledger key is 64 hex characters (see `spare ledger`)'),
+      })
+      .strict(),
+    result: LedgerReportSchema,
   },
   'folders.join': {
     params: z.object({ invite: InviteParam, path: PathParam }).strict(),

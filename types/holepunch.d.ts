@@ -78,6 +78,7 @@ declare module 'hyperswarm' {
   export interface SwarmConnection extends Duplex {
     remotePublicKey: Buffer
     publicKey: Buffer
+    isInitiator: boolean
     rawStream?: { remoteHost?: string; remotePort?: number }
   }
   export interface PeerInfo {
@@ -175,6 +176,8 @@ declare module 'corestore' {
     session(): Corestore
     get(opts: { name?: string; key?: Buffer; encryptionKey?: Buffer | null }): Hypercore
     replicate(stream: Duplex): Duplex
+    /** A protocol stream to pipe over a transport; its noise stream's userData is the mux. */
+    replicate(isInitiator: boolean): Duplex & { noiseStream: { userData: unknown } }
     createKeyPair(name: string): Promise<{ publicKey: Buffer; secretKey: Buffer }>
   }
   export default Corestore
@@ -284,4 +287,27 @@ declare module 'hypercore-storage' {
 declare module 'sodium-native' {
   /** BLAKE2b: writes the hash of `input` into `output` (its length is the hash length). */
   export function crypto_generichash(output: Uint8Array, input: Uint8Array, key?: Uint8Array): void
+}
+
+declare module 'protomux' {
+  export interface ProtomuxMessage {
+    send(message: Buffer): boolean
+  }
+  export interface ProtomuxChannel {
+    open(handshake?: unknown): void
+    close(): void
+    addMessage(opts: { encoding?: unknown; onmessage?: (message: Buffer) => void }): ProtomuxMessage
+    readonly closed: boolean
+  }
+  class Protomux {
+    static from(stream: unknown): Protomux
+    createChannel(opts: {
+      protocol: string
+      id?: Buffer | null
+      unique?: boolean
+      onopen?: () => void
+      onclose?: () => void
+    }): ProtomuxChannel | null
+  }
+  export default Protomux
 }

@@ -3,7 +3,14 @@
 // Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input (message on stderr).
 import path from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
-import { ApiError, type FolderSummary, type NodeStatus, type Peer } from '../../shared/contract.ts'
+import {
+  ApiError,
+  type DonateStatus,
+  type FolderSummary,
+  type NodeStatus,
+  type Peer,
+} from '../../shared/contract.ts'
+import { parsePercent, parseRate, parseSize } from '../engine/limits/units.ts'
 import { defaultDataDir } from '../engine/paths.ts'
 import { LOG_LEVELS, type LogLevel } from '../engine/log-levels.ts'
 import { connect, NoDaemonError } from './http-client.ts'
@@ -88,6 +95,48 @@ function formatFolder(f: FolderSummary): string {
     for (const r of f.refused.slice(0, 5)) lines.push(`    ${JSON.stringify(r.path)}: ${r.reason}`)
   }
   return lines.join('\n')
+}
+
+function formatDonate(st: DonateStatus): string {
+  const l = st.limits
+  const rule = (name: string, v: number | null): string =>
+    v === null ? `${name} off` : `${name} ${formatBytes(v)}`
+  const lines = [
+    `donating ${st.disk.budget > 0 ? formatBytes(st.disk.budget) : 'nothing (set a disk limit: spare donate set --disk 50GB)'}   used ${formatBytes(st.usedBytes)}   binding rule: ${st.disk.binding}`,
+    `  limits  disk ${l.diskBytes === null ? 'off' : formatBytes(l.diskBytes)}, ${l.diskPercent === null ? 'percent off' : `${l.diskPercent}% of disk`}, leave free ${l.leaveFreeBytes === null ? 'off' : formatBytes(l.leaveFreeBytes)}, up ${l.upBytesPerSec === null ? 'unlimited' : `${formatBytes(l.upBytesPerSec)}/s`}, down ${l.downBytesPerSec === null ? 'unlimited' : `${formatBytes(l.downBytesPerSec)}/s`}`,
+    `  caps    ${rule('disk', st.disk.byRule.disk)}, ${rule('percent', st.disk.byRule.percent)}, ${rule('leave-free', st.disk.byRule.leaveFree)}   disk ${formatBytes(st.fs.free)} free of ${formatBytes(st.fs.total)}`,
+  ]
+  if (st.hosting.length) {
+    lines.push(`  keeping ${st.hosting.length} folders for others:`)
+    for (const h of st.hosting) {
+      lines.push(
+        `    ${h.folder}  ${formatBytes(h.bytes)} of ${formatBytes(h.agreedBytes)} agreed  ${h.cores} cores  for ${h.owner.slice(0, 16)}…`,
+      )
+    }
+  }
+  return lines.join('\n')
+}
+
+/** Ledger credit is in byte-hours: 1 GB kept for an hour, or 1 GB served. */
+function formatCredit(n: number): string {
+  const sign = n < 0 ? '-' : ''
+  return `${sign}${formatBytes(Math.abs(n))}·h`
+}
+
+function formatReceipt(r: {
+  body: {
+    kind: string
+    host: string
+    owner: string
+    bytes: number
+    from: number
+    to: number
+    audits: number
+    folder: string
+  }
+}): string {
+  const b = r.body
+  return `  ${new Date(b.to).toISOString()}  ${b.kind} ${formatBytes(b.bytes)} of ${b.folder}  host ${b.host.slice(0, 12)} → owner ${b.owner.slice(0, 12)}  audits ${b.audits}`
 }
 
 function formatPeers(peers: Peer[]): string {
@@ -379,6 +428,124 @@ export function buildProgram(): Command {
       const { client } = await connect(dataDirOf(cmd))
       const res = await client.call('folders.unshare', { id })
       print(!!opts.json, res, () => `Stopped syncing ${id}. Its files stay on disk.`)
+    })
+
+  const donate = program
+    .command('donate')
+    .description(
+      'show donated disk: limits, usage against each, and what this node keeps for others',
+    )
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      const st = await client.call('donate.get')
+      print(!!opts.json, st, () => formatDonate(st))
+    })
+  donate
+    .command('set')
+    .description('set donation limits (the smallest disk limit wins; "off" clears one)')
+    .option('--disk <size>', 'at most this much, e.g. 50GB')
+    .option('--disk-percent <p>', 'at most this share of the disk, e.g. 20')
+    .option('--leave-free <size>', 'always leave this much free, e.g. 10GB')
+    .option('--up <rate>', 'hosting upload limit, e.g. 2MB/s')
+    .option('--down <rate>', 'hosting download limit, e.g. 5MB/s')
+    .option('--json', 'print one JSON document')
+    .action(
+      async (
+        opts: {
+          json?: boolean
+          disk?: string
+          diskPercent?: string
+          leaveFree?: string
+          up?: string
+          down?: string
+        },
+        cmd: Command,
+      ) => {
+        const change: Record<string, number | null> = {}
+        const off = (v: string): boolean => /^(off|none|unlimited)$/i.test(v.trim())
+        try {
+          if (opts.disk !== undefined)
+            change.diskBytes = off(opts.disk) ? null : parseSize(opts.disk)
+          if (opts.diskPercent !== undefined)
+            change.diskPercent = off(opts.diskPercent) ? null : parsePercent(opts.diskPercent)
+          if (opts.leaveFree !== undefined)
+            change.leaveFreeBytes = off(opts.leaveFree) ? null : parseSize(opts.leaveFree)
+          if (opts.up !== undefined) change.upBytesPerSec = parseRate(opts.up)
+          if (opts.down !== undefined) change.downBytesPerSec = parseRate(opts.down)
+        } catch (err) {
+          throw new UsageError((err as Error).message)
+        }
+        if (Object.keys(change).length === 0) {
+          throw new UsageError(
+            'give at least one limit: --disk, --disk-percent, --leave-free, --up or --down',
+          )
+        }
+        const { client } = await connect(dataDirOf(cmd))
+        const st = await client.call('donate.set', change)
+        // --json may be parsed by `donate` itself: look at the parents' options too.
+        print(!!cmd.optsWithGlobals<{ json?: boolean }>().json, st, () => formatDonate(st))
+      },
+    )
+
+  const ledger = program
+    .command('ledger')
+    .description("show this node's ledger: its key, balance and recent receipts")
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      const l = await client.call('ledger.get')
+      print(!!opts.json, l, () =>
+        [
+          `ledger   ${l.key}`,
+          `identity ${l.identity}`,
+          `given ${formatCredit(l.given)}   received ${formatCredit(l.received)}   balance ${formatCredit(l.balance)}   receipts ${l.receipts}`,
+          ...l.recent.slice(0, 10).map(formatReceipt),
+        ].join('\n'),
+      )
+    })
+  ledger
+    .command('verify')
+    .description("fetch another node's ledger by its key and check every signature")
+    .argument('<key>', 'the ledger key (64 hex characters, from `spare ledger` on that node)')
+    .option('--json', 'print one JSON document')
+    .action(async (key: string, opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      const r = await client.call('ledger.verify', { key })
+      print(!!cmd.optsWithGlobals<{ json?: boolean }>().json, r, () =>
+        [
+          `${r.valid ? 'VALID' : 'INVALID'}  ledger ${r.key} of ${r.identity ?? 'an unproven identity'}`,
+          `entries ${r.entries}   receipts ${r.receiptCount}   given ${formatCredit(r.given)}   received ${formatCredit(r.received)}   balance ${formatCredit(r.balance)}`,
+          ...r.errors.slice(0, 20).map((e) => `  entry ${e.index}: ${e.reason}`),
+        ].join('\n'),
+      )
+      if (!r.valid) process.exitCode = 1
+    })
+
+  program
+    .command('hosts')
+    .description('show the donor hosts keeping a two-way folder; with N, how many it should have')
+    .argument('<id>', 'folder id (see `spare folders`)')
+    .argument('[n]', 'how many hosts to keep (0-16; default 2)')
+    .option('--json', 'print one JSON document')
+    .action(async (id: string, n: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      let f
+      if (n !== undefined) {
+        if (!/^\d+$/.test(n)) throw new UsageError(`N must be a whole number, got "${n}"`)
+        f = await client.call('folders.configure', { id, hostsWanted: Number(n) })
+      } else {
+        f = await client.call('folders.get', { id })
+      }
+      print(!!opts.json, { hostsWanted: f.hostsWanted, hosts: f.hosts }, () =>
+        [
+          `${f.hosts.length} of ${f.hostsWanted} hosts`,
+          ...f.hosts.map(
+            (h) =>
+              `${h.host.slice(0, 16)}…  ${formatBytes(h.bytes)} of ${formatBytes(h.agreedBytes)}  ${h.connected ? 'online' : 'offline'}  audits passed ${h.auditsPassed}${h.lastAudit ? `  last ${h.lastAudit.ok ? 'ok' : `FAILED (${h.lastAudit.reason})`}` : ''}`,
+          ),
+        ].join('\n'),
+      )
     })
 
   program

@@ -25,6 +25,9 @@ import { OwnerFolder } from './folders/owner.ts'
 import { ReaderFolder } from './folders/reader.ts'
 import type { Folder, FolderContext } from './folders/folder.ts'
 import { SyncFolder, joinMessage, type MemberInfo, type VersionInfo } from './sync/sync-folder.ts'
+import { Hosting, parseTimers, type DonateInfo, type HostableFolder } from './hosting/hosting.ts'
+import { DonateLimitsSchema, type DonateLimits } from './limits/governor.ts'
+import type { LedgerReport } from './ledger/ledger.ts'
 import { decodeInvite, encodeInvite, InviteError } from './folders/invite.ts'
 import { VERSION } from './version.ts'
 
@@ -52,6 +55,7 @@ export class SpareNode extends EventEmitter {
   log!: Logger
   private store!: Corestore
   private identity!: { publicKey: Buffer; secretKey: Buffer }
+  private hosting: Hosting | null = null
   private net!: OpenNetwork
   private swarm!: Swarm
   private networkConfig!: NetworkConfig
@@ -161,6 +165,30 @@ export class SpareNode extends EventEmitter {
     await this.swarm.swarm.listen()
     if (this.settings.value.syncPaused) await this.swarm.setPaused(true)
 
+    this.hosting = new Hosting({
+      store: this.store,
+      dht: this.net.dht,
+      identity: this.identity,
+      log: this.log.child({ part: 'hosting' }),
+      dataDir: this.dataDir,
+      limits: this.settings.value.donate,
+      timers: parseTimers(process.env.SPARE_HOSTING_TIMERS),
+      folders: () => this.hostableFolders(),
+      memberTopics: () => this.syncTopics(),
+    })
+    await this.hosting.open()
+    this.cleanup.push(async () => {
+      await this.hosting?.close()
+      this.hosting = null
+    })
+    this.hosting.on('changed', () => {
+      for (const f of this.folders.values())
+        if (f instanceof SyncFolder) this.emit('folder', this.summarize(f))
+    })
+    if (this.settings.value.syncPaused) await this.hosting.setPaused(true)
+    // Anyone with this node's ledger key finds it here to check it (`spare ledger verify`).
+    await this.swarm.join(this.hosting.ledger.core.discoveryKey, { server: true, client: false })
+
     for (const rec of this.settings.value.folders) {
       try {
         await this.openFolder(rec)
@@ -266,12 +294,19 @@ export class SpareNode extends EventEmitter {
 
   listFolders(): FolderSummary[] {
     this.assertOpen()
-    return [...this.folders.values()].map((f) => f.summary())
+    return [...this.folders.values()].map((f) => this.summarize(f))
   }
 
   getFolder(id: string): FolderSummary {
     this.assertOpen()
     return this.folder(id).summary()
+  }
+
+  /** A folder's summary plus what the hosting layer knows of it (its hosts). */
+  private summarize(f: Folder): FolderSummary {
+    const base = f.summary()
+    if (!(f instanceof SyncFolder) || !this.hosting) return base
+    return { ...base, hosts: this.hosting.hostsOf(f.id), hostsWanted: f.record.hostsWanted }
   }
 
   private folder(id: string): Folder {
@@ -298,7 +333,7 @@ export class SpareNode extends EventEmitter {
           ? new OwnerFolder(rec, ctx)
           : new ReaderFolder(rec, ctx)
     folder.paused = this.settings.value.syncPaused
-    folder.on('update', () => this.emit('folder', folder.summary()))
+    folder.on('update', () => this.emit('folder', this.summarize(folder)))
     this.folders.set(rec.id, folder)
     try {
       await folder.open()
@@ -359,6 +394,7 @@ export class SpareNode extends EventEmitter {
       this.networkConfig = config
       next.onTopologyChange = () => this.swarm.refreshAll()
       await this.swarm.switchTo(next.dht, keyPair)
+      await this.hosting?.switchTo(next.dht)
       await prev.close().catch(() => {})
       this.log.info({ network: describeNetwork(config) }, 'network changed')
     }
@@ -373,9 +409,10 @@ export class SpareNode extends EventEmitter {
     if (paused !== this.settings.value.syncPaused) {
       await this.settings.update((s) => ({ ...s, syncPaused: paused }))
       await this.swarm.setPaused(paused)
+      await this.hosting?.setPaused(paused)
       for (const f of this.folders.values()) {
         f.paused = paused
-        this.emit('folder', f.summary())
+        this.emit('folder', this.summarize(f))
       }
       this.log.info({ paused }, paused ? 'syncing paused' : 'syncing resumed')
     }
@@ -412,14 +449,15 @@ export class SpareNode extends EventEmitter {
       encryptionKey: encryptionKey.toString('hex'),
       namespace,
       versionsDays: 30,
+      hostsWanted: 2,
       proof: null,
       createdAt: new Date().toISOString(),
     }
     await this.settings.update((s) => ({ ...s, folders: [...s.folders, rec] }))
     const folder = await this.openFolder(rec)
     this.log.info({ folder: rec.id, path: real, mode }, 'shared a folder')
-    this.emit('folder', folder.summary())
-    return { folder: folder.summary(), invite: await this.inviteFor(folder, false) }
+    this.emit('folder', this.summarize(folder))
+    return { folder: this.summarize(folder), invite: await this.inviteFor(folder, false) }
   }
 
   private async inviteFor(folder: Folder, readOnly: boolean): Promise<string> {
@@ -493,14 +531,15 @@ export class SpareNode extends EventEmitter {
       encryptionKey: invite.encryptionKey.toString('hex'),
       namespace,
       versionsDays: 30,
+      hostsWanted: 2,
       proof,
       createdAt: new Date().toISOString(),
     }
     await this.settings.update((s) => ({ ...s, folders: [...s.folders, rec] }))
     const folder = await this.openFolder(rec)
     this.log.info({ folder: id, path: real, role: rec.role }, 'joined a folder')
-    this.emit('folder', folder.summary())
-    return folder.summary()
+    this.emit('folder', this.summarize(folder))
+    return this.summarize(folder)
   }
 
   private syncFolder(id: string): SyncFolder {
@@ -566,7 +605,10 @@ export class SpareNode extends EventEmitter {
   }
 
   /** Per-folder settings of a two-way folder (how long versions are kept). */
-  async configure(id: string, opts: { versionsDays?: number }): Promise<FolderSummary> {
+  async configure(
+    id: string,
+    opts: { versionsDays?: number; hostsWanted?: number },
+  ): Promise<FolderSummary> {
     this.assertOpen()
     const folder = this.syncFolder(id)
     if (opts.versionsDays !== undefined) {
@@ -578,9 +620,95 @@ export class SpareNode extends EventEmitter {
       folder.record.versionsDays = days
       folder.collectSoon()
     }
-    const summary = folder.summary()
+    if (opts.hostsWanted !== undefined) {
+      const n = opts.hostsWanted
+      await this.settings.update((s) => ({
+        ...s,
+        folders: s.folders.map((f) => (f.id === id ? { ...f, hostsWanted: n } : f)),
+      }))
+      folder.record.hostsWanted = n
+      void this.hosting?.updateTopics()
+    }
+    const summary = this.summarize(folder)
     this.emit('folder', summary)
     return summary
+  }
+
+  private hostableFolders(): HostableFolder[] {
+    const out: HostableFolder[] = []
+    for (const f of this.folders.values()) {
+      if (!(f instanceof SyncFolder) || !f.writable || !f.topic) continue
+      out.push({
+        id: f.id,
+        topic: f.topic,
+        hostsWanted: f.record.hostsWanted,
+        coreKeys: () => f.coreKeys(),
+        sizeBytes: () => f.sizeBytes(),
+        auditSample: (have) => f.auditSample(have),
+      })
+    }
+    return out
+  }
+
+  private syncTopics(): Buffer[] {
+    const out: Buffer[] = []
+    for (const f of this.folders.values()) if (f instanceof SyncFolder && f.topic) out.push(f.topic)
+    return out
+  }
+
+  private needHosting(): Hosting {
+    if (!this.hosting) throw new ApiError('UNAVAILABLE', 'the node is not open')
+    return this.hosting
+  }
+
+  /** Donation limits, usage against each, and the folders this node keeps for others. */
+  async donateStatus(): Promise<DonateInfo> {
+    this.assertOpen()
+    return this.needHosting().donateStatus()
+  }
+
+  /** Changes donation limits (null clears one); saved; applied at once (evicting if needed). */
+  async setDonateLimits(change: Partial<DonateLimits>): Promise<DonateInfo> {
+    this.assertOpen()
+    const next = DonateLimitsSchema.parse({ ...this.settings.value.donate, ...change })
+    await this.settings.update((s) => ({ ...s, donate: next }))
+    return this.needHosting().setLimits(next)
+  }
+
+  /** This node's ledger: key, totals, recent receipts, and refused peers. */
+  ledger(): {
+    key: string
+    identity: string
+    given: number
+    received: number
+    balance: number
+    receipts: number
+    recent: unknown[]
+    strikes: Record<string, number>
+  } {
+    this.assertOpen()
+    const h = this.needHosting()
+    const sum = h.ledger.summary()
+    return {
+      key: h.ledger.core.key.toString('hex'),
+      identity: this.nodeId,
+      given: sum.given,
+      received: sum.received,
+      balance: sum.balance,
+      receipts: sum.receipts,
+      recent: h.ledger.recent(20),
+      strikes: h.strikes(),
+    }
+  }
+
+  /** Fetches another node's ledger by key and checks every signature. */
+  async verifyLedger(key: string): Promise<LedgerReport> {
+    this.assertOpen()
+    try {
+      return await this.needHosting().verifyRemote(Buffer.from(key, 'hex'), this.swarm)
+    } catch (err) {
+      throw new ApiError('UNAVAILABLE', (err as Error).message)
+    }
   }
 
   async unshare(id: string): Promise<void> {
@@ -599,6 +727,7 @@ export class SpareNode extends EventEmitter {
     } catch (err) {
       this.log.warn({ folder: id, err: (err as Error).message }, 'could not purge the folder cores')
     }
+    this.hosting?.forgetFolder(id)
     this.log.info({ folder: id }, 'stopped syncing a folder; files on disk stay')
     this.emit('folder-removed', id)
   }

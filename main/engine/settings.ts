@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { describeZodError } from '../../shared/contract.ts'
 import { writeFileAtomic } from './util/atomic.ts'
 import { LOG_LEVELS } from './logger.ts'
+import { DonateLimitsSchema, noLimits } from './limits/governor.ts'
 
 export const SETTINGS_VERSION = 1
 export const SETTINGS_FILE = 'settings.json'
@@ -32,6 +33,8 @@ export const FolderRecordSchema = z.object({
   namespace: z.string().nullable(),
   /** sync: how long replaced and deleted versions stay restorable. */
   versionsDays: z.number().min(0).max(36500).default(30),
+  /** sync: how many donor hosts should keep the folder's encrypted cores (0: none). */
+  hostsWanted: z.number().int().min(0).max(16).default(2),
   /** sync: a joining writer's proof (invite public key and signature over its log key). */
   proof: z
     .object({ invite: hex32, sig: z.string().regex(/^[0-9a-f]{128}$/) })
@@ -54,6 +57,8 @@ export const SettingsSchema = z
     folders: z.array(FolderRecordSchema).default([]),
     /** Syncing paused node-wide (tray: Pause syncing). */
     syncPaused: z.boolean().default(false),
+    /** Donated disk and hosting bandwidth (main/engine/limits). Donating is opt-in. */
+    donate: DonateLimitsSchema.default(noLimits()),
   })
   .strict()
 export type Settings = z.infer<typeof SettingsSchema>

@@ -32,6 +32,8 @@ function folder(overrides: Partial<FolderSummary> = {}): FolderSummary {
     members: 0,
     waitingForAccept: false,
     versionsDays: null,
+    hosts: [],
+    hostsWanted: 0,
     state: 'idle',
     error: null,
     files: 1,

@@ -26,6 +26,7 @@ function folder(n: number): FolderRecord {
     namespace: `folder-${n}`,
     kind: 'publish',
     versionsDays: 30,
+    hostsWanted: 2,
     proof: null,
     createdAt: new Date(0).toISOString(),
   }

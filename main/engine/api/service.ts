@@ -41,7 +41,12 @@ export class SpareService {
       'folders.versions': ({ id, path }) => node.versions(id, path),
       'folders.restore': ({ id, path, version, to }) =>
         node.restore(id, path, version ?? null, to ?? null),
-      'folders.configure': ({ id, versionsDays }) => node.configure(id, { versionsDays }),
+      'folders.configure': ({ id, versionsDays, hostsWanted }) =>
+        node.configure(id, { versionsDays, hostsWanted }),
+      'donate.get': () => node.donateStatus(),
+      'donate.set': (change) => node.setDonateLimits(change),
+      'ledger.get': () => node.ledger() as MethodResult<'ledger.get'>,
+      'ledger.verify': ({ key }) => node.verifyLedger(key),
       'folders.join': async ({ invite, path }) => ({ folder: await node.join(invite, path) }),
       'folders.unshare': async ({ id }) => {
         await node.unshare(id)

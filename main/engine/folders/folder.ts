@@ -82,6 +82,8 @@ export abstract class Folder extends EventEmitter {
       members: 0,
       waitingForAccept: false,
       versionsDays: null,
+      hosts: [],
+      hostsWanted: 0,
     }
   }
 

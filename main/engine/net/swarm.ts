@@ -20,11 +20,24 @@ export interface PeerTraffic {
   down: number
 }
 
+export interface JoinMode {
+  server: boolean
+  client: boolean
+}
+
+export interface SwarmOptions {
+  /** Replaces the default `store.replicate(conn)` (the hosting swarm throttles its streams). */
+  replicate?: (conn: SwarmConnection) => void
+}
+
 export class Swarm extends EventEmitter {
   swarm: Hyperswarm
   readonly peers = new Map<string, PeerRecord>()
   readonly traffic = new Map<string, PeerTraffic>()
-  private readonly topics = new Map<string, { refs: number; discovery: Discovery | null }>()
+  private readonly topics = new Map<
+    string,
+    { refs: number; discovery: Discovery | null; mode: JoinMode }
+  >()
   private closed = false
   private paused = false
 
@@ -33,6 +46,7 @@ export class Swarm extends EventEmitter {
     keyPair: { publicKey: Buffer; secretKey: Buffer },
     private readonly store: Corestore,
     private readonly log: Logger,
+    private readonly opts: SwarmOptions = {},
   ) {
     super()
     this.swarm = new Hyperswarm({ dht, keyPair })
@@ -52,9 +66,7 @@ export class Swarm extends EventEmitter {
     await old.destroy()
     await this.swarm.listen()
     for (const [k, entry] of this.topics) {
-      entry.discovery = this.paused
-        ? null
-        : this.swarm.join(Buffer.from(k, 'hex'), { server: true, client: true })
+      entry.discovery = this.paused ? null : this.swarm.join(Buffer.from(k, 'hex'), entry.mode)
     }
     this.emit('peers')
   }
@@ -76,12 +88,14 @@ export class Swarm extends EventEmitter {
       this.log.debug({ peer: id.slice(0, 16) }, 'peer disconnected')
       this.emit('peers')
     })
-    this.store.replicate(conn)
+    if (this.opts.replicate) this.opts.replicate(conn)
+    else this.store.replicate(conn)
+    this.emit('connection', conn)
     this.emit('peers')
   }
 
-  /** Joins a topic as server and client. Joins are reference counted. */
-  async join(topic: Buffer): Promise<void> {
+  /** Joins a topic (as server and client unless told). Joins are reference counted. */
+  async join(topic: Buffer, mode: JoinMode = { server: true, client: true }): Promise<void> {
     if (this.closed) return
     const k = topic.toString('hex')
     const existing = this.topics.get(k)
@@ -89,10 +103,10 @@ export class Swarm extends EventEmitter {
       existing.refs++
       return
     }
-    const entry: { refs: number; discovery: Discovery | null } = { refs: 1, discovery: null }
+    const entry = { refs: 1, discovery: null as Discovery | null, mode }
     this.topics.set(k, entry)
     if (this.paused) return
-    entry.discovery = this.swarm.join(topic, { server: true, client: true })
+    entry.discovery = this.swarm.join(topic, mode)
     await entry.discovery.flushed()
   }
 
@@ -108,7 +122,7 @@ export class Swarm extends EventEmitter {
       for (const conn of this.swarm.connections) conn.destroy()
     } else {
       for (const [k, entry] of this.topics) {
-        entry.discovery = this.swarm.join(Buffer.from(k, 'hex'), { server: true, client: true })
+        entry.discovery = this.swarm.join(Buffer.from(k, 'hex'), entry.mode)
       }
     }
   }

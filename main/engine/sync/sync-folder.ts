@@ -1339,6 +1339,54 @@ export class SyncFolder extends Folder {
     return { version: idOf(pick), path: target }
   }
 
+  // ---------------------------------------------------------------- hosting (donated disk)
+
+  /** The folder's swarm topic (its root log's discovery key). */
+  get topic(): Buffer | null {
+    return this.root ? this.root.discoveryKey : null
+  }
+
+  /** Keys of every core of the folder: the members' logs and blobs cores. */
+  coreKeys(): string[] {
+    return [...new Set([...this.logs.keys(), ...this.blobCores.keys()])].sort()
+  }
+
+  /** Bytes of all the folder's cores (what a host keeps). */
+  sizeBytes(): number {
+    let n = 0
+    for (const log of this.logs.values()) n += log.core.byteLength
+    for (const core of this.blobCores.values()) n += core.byteLength
+    return n
+  }
+
+  /**
+   * A random block this device holds, among the blocks a host says it holds, as stored (the
+   * ciphertext a host keeps: read through a session without the encryption key).
+   */
+  async auditSample(
+    have: Record<string, number>,
+  ): Promise<{ core: string; index: number; block: Buffer } | null> {
+    const mine = new Set([...this.logs.keys(), ...this.blobCores.keys()])
+    const candidates = Object.entries(have).filter(([k, n]) => n > 0 && mine.has(k))
+    for (let attempt = 0; attempt < 8 && candidates.length; attempt++) {
+      const [key, length] = candidates[Math.floor(Math.random() * candidates.length)] as [
+        string,
+        number,
+      ]
+      const raw = this.ctx.store.get({ key: Buffer.from(key, 'hex') })
+      try {
+        await raw.ready()
+        const index = Math.floor(Math.random() * Math.min(length, raw.length))
+        if (!(await raw.has(index))) continue
+        const block = await raw.get(index, { wait: false })
+        if (block) return { core: key, index, block }
+      } finally {
+        await raw.close().catch(() => {})
+      }
+    }
+    return null
+  }
+
   // ---------------------------------------------------------------- reporting
 
   private checkClashes(): void {
