@@ -4,9 +4,11 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { spawn } from 'node:child_process'
 import type { DonateStatus, FolderSummary, Ledger, LedgerReport } from '../../shared/contract.ts'
 import {
   Cleanup,
+  ROOT,
   type TestDaemon,
   localTestnet,
   startDaemon,
@@ -120,4 +122,134 @@ describe('donated disk', () => {
       ).toEqual([])
     }
   })
+
+  it('replaces a host that drops what it keeps: it fails its audits, and the folder keeps R hosts', async () => {
+    const liar = await lyingHost()
+    const [h1, h2] = [await donor(), await donor()]
+    const a = await startDaemon(cleanup, network)
+    const src = await secretFolder()
+    const { folder } = await a.json<{ folder: FolderSummary }>(['share', src])
+    // It has the most room, so the owner takes it first.
+    await waitFor(async () => (await hostsOf(a, folder.id)).some((h) => h.host === liar.identity), {
+      timeoutMs: 60_000,
+      what: 'the lying host to be chosen',
+    })
+    await liar.dropped
+    await waitFor(
+      async () => {
+        const hosts = await hostsOf(a, folder.id)
+        return (
+          hosts.length === 2 &&
+          !hosts.some((h) => h.host === liar.identity) &&
+          hosts.every((h) => h.auditsPassed > 0)
+        )
+      },
+      { timeoutMs: 90_000, what: 'the liar replaced by honest hosts that pass audits' },
+    )
+    const ids = new Set([
+      (await h1.json<Ledger>(['ledger'])).identity,
+      (await h2.json<Ledger>(['ledger'])).identity,
+    ])
+    expect(new Set((await hostsOf(a, folder.id)).map((h) => h.host))).toEqual(ids)
+    // Its overclaiming receipts were refused and counted against it; none reached the ledger.
+    const ledger = await a.json<Ledger>(['ledger'])
+    expect(ledger.strikes[liar.identity]).toBeGreaterThan(0)
+    expect(ledger.recent.some((r) => r.body.host === liar.identity)).toBe(false)
+  })
+
+  it('keeps to its limits: refuses when full, evicts when the limit drops, cuts off growth past what was agreed', async () => {
+    const h = await donor('6MB')
+    const a1 = await startDaemon(cleanup, network)
+    const a2 = await startDaemon(cleanup, network)
+    const src1 = path.join(await tempDir(cleanup), 'one')
+    const src2 = path.join(await tempDir(cleanup), 'two')
+    await writeRandomFile(path.join(src1, 'a.bin'), 3 * 1024 * 1024, 1)
+    await writeRandomFile(path.join(src2, 'b.bin'), 3 * 1024 * 1024, 2)
+    const f1 = (await a1.json<{ folder: FolderSummary }>(['share', src1])).folder
+    await waitFor(async () => (await hostsOf(a1, f1.id)).length === 1, {
+      timeoutMs: 60_000,
+      what: 'the first folder hosted',
+    })
+    // Full: the second folder is refused.
+    const f2 = (await a2.json<{ folder: FolderSummary }>(['share', src2])).folder
+    await new Promise((r) => setTimeout(r, 5000))
+    expect(await hostsOf(a2, f2.id)).toEqual([])
+    expect((await h.json<DonateStatus>(['donate'])).hosting.map((x) => x.folder)).toEqual([f1.id])
+    // More room: the second folder is taken too.
+    await h.json(['donate', 'set', '--disk', '20MB'])
+    await waitFor(async () => (await hostsOf(a2, f2.id)).length === 1, {
+      timeoutMs: 60_000,
+      what: 'the second folder hosted',
+    })
+    await waitFor(async () => (await h.json<DonateStatus>(['donate'])).usedBytes > 6e6, {
+      timeoutMs: 60_000,
+      what: 'both folders fetched',
+    })
+    // Less room: evicted down to the limit, and the owner hears of it.
+    const shrunk = await h.json<DonateStatus>(['donate', 'set', '--disk', '4MB'])
+    expect(shrunk.hosting).toHaveLength(1)
+    expect(shrunk.usedBytes).toBeLessThanOrEqual(4e6)
+    const kept = shrunk.hosting[0]!.folder
+    const [gone, owner] = kept === f1.id ? [f2, a2] : [f1, a1]
+    await waitFor(async () => (await hostsOf(owner, gone.id)).length === 0, {
+      what: 'the owner told of the eviction',
+    })
+    // Growth past the agreed size: refused, and the host stops at it (one batch at most).
+    const keptOwner = kept === f1.id ? a1 : a2
+    const keptDir = kept === f1.id ? src1 : src2
+    await h.json(['donate', 'set', '--disk', '8MB'])
+    await writeRandomFile(path.join(keptDir, 'more.bin'), 12 * 1024 * 1024, 3)
+    await waitFor(
+      async () =>
+        ((await keptOwner.folders()).find((f) => f.id === kept)?.bytes ?? 0) > 14 * 1024 * 1024,
+      { what: 'the owner to import the new file' },
+    )
+    await new Promise((r) => setTimeout(r, 6000))
+    const after = await h.json<DonateStatus>(['donate'])
+    const entry = after.hosting.find((x) => x.folder === kept)!
+    expect(entry.bytes).toBeLessThanOrEqual(entry.agreedBytes + 4 * 1024 * 1024)
+    expect(after.usedBytes).toBeLessThanOrEqual(8e6 + 4 * 1024 * 1024)
+    // Bad limits are refused with a clear message, and nothing changes.
+    const bad = await h.cli(['donate', 'set', '--disk', '5 XB'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/unknown unit/)
+    expect((await h.cli(['donate', 'set'])).code).toBe(2)
+    expect((await h.json<DonateStatus>(['donate'])).limits.diskBytes).toBe(8e6)
+  })
 })
+
+/** Starts the lying host; resolves with its identity and a promise of the moment it drops. */
+async function lyingHost(): Promise<{ identity: string; dropped: Promise<void> }> {
+  const dir = await tempDir(cleanup, 'spare-liar-')
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'test/helpers/lying-host.ts'), network, dir],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env },
+  )
+  cleanup.add(
+    () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  )
+  let out = ''
+  let err = ''
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  let onDrop: () => void = () => {}
+  const dropped = new Promise<void>((r) => (onDrop = r))
+  const identity = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      for (const line of out.split('\n')) {
+        if (!line.startsWith('{')) continue
+        const m = JSON.parse(line) as { identity?: string; dropped?: number }
+        if (m.identity) resolve(m.identity)
+        if (m.dropped) onDrop()
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`lying host exited ${code}: ${err}`)))
+  })
+  return { identity, dropped }
+}

@@ -54,7 +54,8 @@ import {
 export const HOSTING_TOPIC = crypto.hash(Buffer.from('spare-hosting-topic-v1'))
 /** A newcomer's ledger may be this far below zero (byte-hours) and still be served. */
 export const STARTING_ALLOWANCE = 50e9
-const BATCH_BLOCKS = 64
+/** Blocks fetched per batch: usage may pass the agreed size by at most one batch (≤ 4 MiB). */
+const BATCH_BLOCKS = 16
 
 export interface HostingTimers {
   /** How often the owner looks for hosts and audits each (ms). */
@@ -902,8 +903,11 @@ export class Hosting extends EventEmitter {
     if (!r) return refuse('that host does not keep that folder for this node')
     if (body.from < r.lastReceiptTo) return refuse('the period overlaps one already signed')
     if (body.to > Date.now() + 60_000) return refuse('the period ends in the future')
-    if (body.bytes > Math.max(r.agreedBytes, r.bytes) * 1.05 + 1_000_000) {
-      return refuse('the receipt claims more bytes than were agreed or reported')
+    // What the host may claim: no more than was agreed, nor than the folder's cores hold.
+    const folder = this.deps.folders().find((f) => f.id === body.folder)
+    const cap = Math.min(r.agreedBytes, folder ? folder.sizeBytes() : r.agreedBytes)
+    if (body.bytes > cap * 1.05 + 1_000_000) {
+      return refuse('the receipt claims more bytes than the folder holds or was agreed')
     }
     if (body.audits > r.auditsSinceReceipt)
       return refuse('the receipt claims more audits than passed')
@@ -960,7 +964,8 @@ export class Hosting extends EventEmitter {
 
     const size = f.sizeBytes()
     const cores = f.coreKeys()
-    const wantBytes = Math.ceil(size * 1.5) + 64 * 1024 * 1024
+    // Room to grow a little before asking again.
+    const wantBytes = Math.ceil(size * 1.25) + 1024 * 1024
     // Ask current hosts for more room before the folder outgrows what they agreed to.
     for (const r of records) {
       const s = this.sessionOf(r.host)
@@ -1047,14 +1052,20 @@ export class Hosting extends EventEmitter {
       if (r.lastAudit && now - r.lastAudit.at < this.timers.auditMs) continue
       const s = this.sessionOf(r.host)
       if (!s) continue
-      if (Object.keys(r.have).length === 0) continue // nothing held yet to audit
+      // A host gets a grace period to fetch; after it, claiming nothing is no excuse.
+      if (Object.keys(r.have).length === 0 && now - r.since < 2 * this.timers.auditMs) continue
       await this.audit(f, r, s)
     }
     this.saveSoon()
   }
 
   private async audit(f: HostableFolder, r: HostRecord, s: Session): Promise<void> {
-    const sample = await f.auditSample(r.have)
+    let have = r.have
+    if (Object.keys(have).length === 0) {
+      // It claims nothing: audit it on anything it agreed to keep.
+      have = Object.fromEntries(f.coreKeys().map((k) => [k, Number.MAX_SAFE_INTEGER]))
+    }
+    const sample = await f.auditSample(have)
     if (!sample) return
     const nonce = randomBytes(16).toString('hex')
     const started = Date.now()

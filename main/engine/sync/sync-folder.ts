@@ -46,6 +46,10 @@ const JOIN_RETRY_MS = 3000
 const GC_INTERVAL_MS = 60 * 60 * 1000
 export const INVITE_LIFETIME_MS = 7 * 24 * 3600 * 1000
 export const JOIN_EXTENSION = 'spare-sync/join'
+const MAX_JOIN_CHECKS = 4
+/** How long an op may wait for the logs it names to arrive before it is refused as made up. */
+const CAUSAL_WAIT_MS = 20_000
+const JOIN_REFUSAL_MEMORY_MS = 10 * 60 * 1000
 
 export function joinMessage(rootKey: Buffer, logKey: Buffer): Buffer {
   return Buffer.concat([Buffer.from('spare-sync-join\0'), rootKey, logKey])
@@ -76,6 +80,8 @@ interface OpenLog {
 }
 
 class FetchUnavailable extends Error {}
+/** A join announcement refused for good (as opposed to a log that could not be fetched yet). */
+class JoinRefused extends Error {}
 
 export class SyncFolder extends Folder {
   private root!: Hypercore
@@ -93,11 +99,18 @@ export class SyncFolder extends Folder {
   private device = 'local'
   private ext: HypercoreExtension<Buffer> | null = null
   private readonly checking = new Set<string>()
+  /** Join announcements refused recently (key → when), oldest first. */
+  private readonly refusedJoins = new Map<string, number>()
 
   private readonly pendingScan = new Set<string>()
   private fullScanPending = true
   private readonly pendingApply = new Set<string>()
   private readonly waiting = new Set<string>()
+  /** Ops read ahead of the logs they name (log:index → since when), waiting for them. */
+  private readonly deferred = new Map<string, number>()
+  private retryTimer: NodeJS.Timeout | null = null
+  /** Paths sent back to the scanner before applying, and how often in a row. */
+  private readonly bounces = new Map<string, number>()
   private readonly problems = new Map<string, string>()
   private clashProblems: Array<{ path: string; reason: string }> = []
   private treeChanged = true
@@ -300,6 +313,7 @@ export class SyncFolder extends Folder {
     this.closing = true
     this.stopTimers()
     for (const t of this.timers) clearInterval(t)
+    if (this.retryTimer) clearTimeout(this.retryTimer)
     if (this.debounce) clearTimeout(this.debounce)
     await this.watcher?.close().catch(() => {})
     // Closing the cores makes a pending fetch fail at once instead of waiting for its timeout.
@@ -432,29 +446,50 @@ export class SyncFolder extends Folder {
         while (log.read < end && !this.closing) {
           const block = await log.core.get(log.read, { wait: false })
           if (!block) break
-          const seq = log.read++
-          this.opsRead++
-          progressed = true
-          let op: Op
+          const seq = log.read
+          let op: Op | null = null
           try {
             op = decodeOp(block)
           } catch (err) {
             this.refuse(`log ${deviceOf(key)}#${seq}`, (err as Error).message)
-            continue
           }
-          if (op.t === 'file') {
+          if (op?.t === 'file') {
             try {
               validateRemotePath(op.path)
             } catch (err) {
               this.refuse(op.path, (err as Error).message)
-              continue
+              op = null
             }
-            op.chunks.forEach((c) => {
+          }
+          // A version may only name counters of other devices that those devices' logs reached:
+          // it is read once they have (causal order), so no one can inflate another's counter.
+          if (op?.t === 'file') {
+            const ahead = this.aheadOfLogs(op, key)
+            if (ahead) {
+              const since = this.deferred.get(`${key}:${seq}`) ?? Date.now()
+              this.deferred.set(`${key}:${seq}`, since)
+              if (Date.now() - since < CAUSAL_WAIT_MS) {
+                this.scheduleRetry()
+                break
+              }
+              // Still ahead after a while: not late, made up.
+              this.refuse(op.path, `it names ${ahead}, which that device never wrote`)
+              op = null
+            }
+            this.deferred.delete(`${key}:${seq}`)
+          }
+          log.read++
+          this.opsRead++
+          progressed = true
+          if (!op) continue
+          if (op.t === 'file' && key === this.ownKey) {
+            // New files reuse only chunks this device stored itself (or fetched and checked).
+            for (const c of op.chunks) {
+              const core = op.cores[c[1]] as string
               if (!this.chunkMap.has(c[0])) {
-                const core = op.cores[c[1]] as string
                 this.chunkMap.set(c[0], { core, block: c[2], blocks: c[3], size: c[4] })
               }
-            })
+            }
           }
           this.sync.apply(key, seq, op)
           if (op.t !== 'file' && op.t !== 'init') this.treeChanged = true
@@ -465,6 +500,34 @@ export class SyncFolder extends Folder {
       if (!progressed && this.logs.size === before) break
     }
     this.treeChanged ||= this.sync.dirty.size > 0
+  }
+
+  /**
+   * What `op` (from log `writer`) names that another device's log has not reached, as
+   * "version N of device D"; null when it names nothing ahead.
+   */
+  private aheadOfLogs(op: FileOp, writer: string): string | null {
+    const own = deviceOf(writer)
+    for (const [device, counter] of Object.entries(op.vv)) {
+      if (device === own) continue
+      const log = this.logByDevice(device)
+      if (!log || this.sync.clockOf(log) < counter) return `version ${counter} of device ${device}`
+    }
+    return null
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closing) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      this.kick()
+    }, 1000)
+    this.retryTimer.unref()
+  }
+
+  private logByDevice(device: string): string | null {
+    for (const key of this.logs.keys()) if (deviceOf(key) === device) return key
+    return null
   }
 
   private removedSelf(): boolean {
@@ -491,36 +554,67 @@ export class SyncFolder extends Folder {
       return
     }
     if (this.sync.members().has(key) || this.checking.has(key)) return
+    // A refused key is not looked at again for a while; only a few checks run at once.
+    const refusedAt = this.refusedJoins.get(key)
+    if (refusedAt !== undefined && Date.now() - refusedAt < JOIN_REFUSAL_MEMORY_MS) return
+    if (this.checking.size >= MAX_JOIN_CHECKS) return
     this.checking.add(key)
     this.checkJoin(key)
-      .catch((err: Error) =>
-        this.log.warn({ key: key.slice(0, 12), err: err.message }, 'join refused'),
-      )
+      .catch((err: Error) => {
+        // A log that could not be fetched yet is looked at again at its next announcement.
+        if (!(err instanceof JoinRefused)) {
+          this.log.debug({ key: key.slice(0, 12), err: err.message }, 'join not checked yet')
+          return
+        }
+        if (this.refusedJoins.size >= 1000) {
+          const oldest = this.refusedJoins.keys().next().value
+          if (oldest !== undefined) this.refusedJoins.delete(oldest)
+        }
+        const again = this.refusedJoins.has(key)
+        this.refusedJoins.set(key, Date.now())
+        const fields = { key: key.slice(0, 12), err: err.message }
+        if (again) this.log.debug(fields, 'join refused again')
+        else this.log.warn(fields, 'join refused')
+      })
       .finally(() => this.checking.delete(key))
   }
 
   /** Checks a joiner's proof against the folder's open invites and adds it as a writer. */
   private async checkJoin(key: string): Promise<void> {
-    const core = this.getCore(key)
-    await core.ready()
-    const block = await core.get(0, { timeout: 15_000 })
-    if (!block) throw new Error('no first op')
-    const op = decodeOp(block)
-    if (op.t !== 'init' || !op.proof) throw new Error('the log has no join proof')
-    const { open, used } = this.sync.invites()
-    const expires = open.get(op.proof.invite)
-    if (expires === undefined) throw new Error('the invite is not one of this folder')
-    if (used.has(op.proof.invite)) throw new Error('the invite was already used')
-    if (expires < Date.now()) throw new Error('the invite has expired')
-    const ok = crypto.verify(
-      joinMessage(Buffer.from(this.record.key, 'hex'), Buffer.from(key, 'hex')),
-      Buffer.from(op.proof.sig, 'hex'),
-      Buffer.from(op.proof.invite, 'hex'),
-    )
-    if (!ok) throw new Error('the join proof does not verify')
-    if (this.sync.members().has(key) || !this.writable || !this.ownLog) return
-    await this.ownLog.append(encodeOp({ t: 'add', key, invite: op.proof.invite }))
-    this.log.info({ device: deviceOf(key), label: op.label }, 'added a writer')
+    // A plain session, closed after the check (and its storage dropped when refused): a stream
+    // of made-up keys must not pile up cores.
+    const core = this.ctx.store.get({ key: Buffer.from(key, 'hex'), encryptionKey: this.encKey })
+    let accepted = false
+    try {
+      await core.ready()
+      const block = await core.get(0, { timeout: 15_000 })
+      if (!block) throw new Error('no first op')
+      let op: Op
+      try {
+        op = decodeOp(block)
+      } catch (err) {
+        throw new JoinRefused((err as Error).message)
+      }
+      if (op.t !== 'init' || !op.proof) throw new JoinRefused('the log has no join proof')
+      const { open, used } = this.sync.invites()
+      const expires = open.get(op.proof.invite)
+      if (expires === undefined) throw new JoinRefused('the invite is not one of this folder')
+      if (used.has(op.proof.invite)) throw new JoinRefused('the invite was already used')
+      if (expires < Date.now()) throw new JoinRefused('the invite has expired')
+      const ok = crypto.verify(
+        joinMessage(Buffer.from(this.record.key, 'hex'), Buffer.from(key, 'hex')),
+        Buffer.from(op.proof.sig, 'hex'),
+        Buffer.from(op.proof.invite, 'hex'),
+      )
+      if (!ok) throw new JoinRefused('the join proof does not verify')
+      if (this.sync.members().has(key) || !this.writable || !this.ownLog) return
+      await this.ownLog.append(encodeOp({ t: 'add', key, invite: op.proof.invite }))
+      accepted = true
+      this.log.info({ device: deviceOf(key), label: op.label }, 'added a writer')
+    } finally {
+      if (!accepted && !this.sync.members().has(key)) await core.purge().catch(() => {})
+      else await core.close().catch(() => {})
+    }
   }
 
   /** Records a new writer invite; returns the invite's secret seed. */
@@ -1067,6 +1161,16 @@ export class SyncFolder extends Folder {
     const problem = portabilityProblem(key)
     if (problem) this.problems.set(key, problem)
     const idx = this.index.get(key)
+    // Nothing is ever read, written or deleted through a symlinked parent.
+    if (!(await parentsAreSafe(this.record.path, segments))) {
+      if (op.kind === 'deleted') {
+        if (idx) this.index.set(key, { ...entryOf(op, null), local: null })
+        return
+      }
+      throw new Error(
+        `a parent folder is a symlink: ${await symlinkedParent(this.record.path, segments)}`,
+      )
+    }
     if (idx && !idx.local && sameContent(idx, op)) {
       if (vvKey(idx.vv) !== vvKey(op.vv)) this.index.set(key, { ...idx, vv: op.vv })
       return
@@ -1077,6 +1181,12 @@ export class SyncFolder extends Folder {
     if (!matchesDisk(idx, st)) {
       if (this.writable) {
         // A local change not recorded yet: record it first; it may conflict with this version.
+        const bounces = (this.bounces.get(key) ?? 0) + 1
+        this.bounces.set(key, bounces)
+        if (bounces > 3) {
+          this.bounces.delete(key)
+          throw new Error('the local file here changed and could not be recorded; left as it is')
+        }
         this.pendingScan.add(key)
         this.pendingApply.add(key)
         this.wanted = true
@@ -1141,6 +1251,7 @@ export class SyncFolder extends Folder {
         break
       }
     }
+    this.bounces.delete(key)
     this.treeChanged = true
   }
 
@@ -1212,7 +1323,9 @@ export class SyncFolder extends Folder {
     const [hash, coreIdx, block, blocks, size] = c
     for (const src of this.index.sources(hash)) {
       try {
-        const fh = await fs.open(path.join(this.record.path, ...src.key.slice(1).split('/')), 'r')
+        const segs = src.key.slice(1).split('/')
+        if (!(await parentsAreSafe(this.record.path, segs))) continue
+        const fh = await fs.open(path.join(this.record.path, ...segs), 'r')
         try {
           const buf = Buffer.allocUnsafe(size)
           const { bytesRead } = await fh.read(buf, 0, size, src.offset)
@@ -1248,6 +1361,9 @@ export class SyncFolder extends Folder {
     const buf = got.length === 1 ? (got[0] as Buffer) : Buffer.concat(got as Buffer[])
     if (buf.length !== size || hashChunk(buf) !== hash) {
       throw new Error('a chunk does not match the hash its version names')
+    }
+    if (!this.chunkMap.has(hash)) {
+      this.chunkMap.set(hash, { core: op.cores[coreIdx] as string, block, blocks, size })
     }
     return buf
   }
@@ -1421,6 +1537,15 @@ export class SyncFolder extends Folder {
     }
     this.totals = { files, bytes, localBytes, conflicts, at: Date.now() }
   }
+}
+
+/** The first parent of `segments` (folder-relative) that is a symlink, for messages. */
+async function symlinkedParent(root: string, segments: string[]): Promise<string> {
+  for (let i = 1; i < segments.length; i++) {
+    const st = await lstatOrNull(path.join(root, ...segments.slice(0, i)))
+    if (st?.isSymbolicLink()) return segments.slice(0, i).join('/')
+  }
+  return segments.slice(0, -1).join('/')
 }
 
 async function lstatOrNull(p: string): Promise<Stats | null> {
