@@ -27,14 +27,14 @@ afterEach(() => {
 })
 
 describe('App', () => {
-  it('has a nav with Folders, Network and Settings, Folders first', async () => {
+  it('has a nav with Folders, Network, Donate, Ledger and Settings, Folders first', async () => {
     renderWithSpare(<App />, { node: fullNode() })
     const nav = screen.getByRole('navigation', { name: 'Main' })
     expect(
       within(nav)
         .getAllByRole('link')
         .map((a) => a.textContent),
-    ).toEqual(['Folders', 'Network', 'Settings'])
+    ).toEqual(['Folders', 'Network', 'Donate', 'Ledger', 'Settings'])
     expect(screen.getByRole('link', { name: 'Folders' })).toHaveAttribute('aria-current', 'page')
     expect(screen.getByRole('heading', { level: 1, name: 'Folders' })).toBeInTheDocument()
     await screen.findByText('No folders yet')
@@ -52,6 +52,21 @@ describe('App', () => {
 
     await user.click(screen.getByRole('link', { name: 'Settings' }))
     expect(await screen.findByRole('heading', { level: 1, name: 'Settings' })).toBeInTheDocument()
+  })
+
+  it('opens the Donate and Ledger screens', async () => {
+    const user = userEvent.setup()
+    renderWithSpare(<App />, { node: fullNode() })
+    await user.click(screen.getByRole('link', { name: 'Donate' }))
+    expect(await screen.findByRole('heading', { level: 1, name: 'Donate' })).toHaveFocus()
+    expect(document.title).toBe('Donate · Spare')
+    expect(window.location.hash).toBe('#/donate')
+    expect(await screen.findByText('Donating nothing until you set a disk limit.')).toBeVisible()
+
+    await user.click(screen.getByRole('link', { name: 'Ledger' }))
+    expect(await screen.findByRole('heading', { level: 1, name: 'Ledger' })).toHaveFocus()
+    expect(screen.getByRole('link', { name: 'Ledger' })).toHaveAttribute('aria-current', 'page')
+    expect(await screen.findByTestId('ledger-key')).toBeInTheDocument()
   })
 
   it('falls back to the first screen for an unknown route', () => {

@@ -144,7 +144,7 @@ export function Spinner({ label }: { label: string }) {
   )
 }
 
-const inputClass =
+export const inputClass =
   'block w-full rounded-lg border-0 bg-white px-3 py-2 text-sm text-zinc-900 shadow-xs ring-1 ring-inset ring-zinc-300 placeholder:text-zinc-400 focus:ring-2 focus:ring-inset focus:ring-indigo-500 focus:outline-none disabled:opacity-60 dark:bg-zinc-900 dark:text-zinc-100 dark:ring-zinc-700 dark:placeholder:text-zinc-500'
 
 interface FieldProps {

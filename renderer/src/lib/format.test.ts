@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytes, formatDuration, formatRelative, percent } from './format.ts'
+import {
+  formatBytes,
+  formatCredit,
+  formatDuration,
+  formatRelative,
+  formatRelativeMs,
+  percent,
+  shortId,
+} from './format.ts'
 
 describe('format', () => {
   it('formats bytes in decimal units', () => {
@@ -32,5 +40,21 @@ describe('format', () => {
     expect(formatRelative('2025-01-01T09:00:00Z', now)).toBe('3 hours ago')
     expect(formatRelative('2024-12-31T12:00:00Z', now)).toBe('yesterday')
     expect(formatRelative('garbage', now)).toBeNull()
+  })
+
+  it('formats ledger credit in byte-hours', () => {
+    expect(formatCredit(3_200_000_000)).toBe('3.2 GB·h')
+    expect(formatCredit(0)).toBe('0 B·h')
+    expect(formatCredit(-1_500_000)).toBe('-1.5 MB·h')
+    expect(formatCredit(Number.NaN)).toBe('—')
+  })
+
+  it('shortens long ids and formats times given in ms', () => {
+    expect(shortId('0123456789abcdef0123')).toBe('0123456789ab…')
+    expect(shortId('abc')).toBe('abc')
+    const now = Date.parse('2025-01-01T12:00:00Z')
+    expect(formatRelativeMs(now - 5 * 60_000, now)).toBe('5 minutes ago')
+    expect(formatRelativeMs(Number.NaN, now)).toBe('—')
+    expect(formatRelativeMs(1e20, now)).toBe('—')
   })
 })

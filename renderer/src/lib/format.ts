@@ -62,3 +62,39 @@ export function formatDateTime(iso: string): string {
   if (Number.isNaN(t)) return iso
   return new Date(t).toLocaleString()
 }
+
+/**
+ * Ledger credit, in byte-hours: 1 GB kept for an hour, or 1 GB served, is 1 GB·h. Negative for a
+ * balance in debt: "-3.2 GB·h".
+ */
+export function formatCredit(byteHours: number): string {
+  if (!Number.isFinite(byteHours)) return '—'
+  const sign = byteHours < 0 ? '-' : ''
+  return `${sign}${formatBytes(Math.abs(byteHours))}·h`
+}
+
+/** The start of a long id (a node's identity, a key) for a list; the whole id goes in a title. */
+export function shortId(id: string, length = 12): string {
+  return id.length > length ? `${id.slice(0, length)}…` : id
+}
+
+/** "5 minutes ago" for a time in ms since the epoch. */
+export function formatRelativeMs(ms: number, now: number): string {
+  if (!validTime(ms)) return '—'
+  return formatRelative(new Date(ms).toISOString(), now) ?? new Date(ms).toLocaleString()
+}
+
+/** A time in ms since the epoch, in the user's locale; '—' for an unreadable one. */
+export function formatTimeMs(ms: number): string {
+  return validTime(ms) ? new Date(ms).toLocaleString() : '—'
+}
+
+/** The ISO form of a time in ms, for <time dateTime>; undefined for an unreadable one. */
+export function isoOf(ms: number): string | undefined {
+  return validTime(ms) ? new Date(ms).toISOString() : undefined
+}
+
+/** Dates go up to ±8.64·10^15 ms; past that (or NaN) there is no date to show. */
+function validTime(ms: number): boolean {
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15
+}

@@ -3,8 +3,11 @@
 // contract's own schemas, like the real service does. node.status, node.setNetwork, sync.pause and
 // sync.resume have built-in handlers (node-wide pause and network mode, as the engine keeps them)
 // that a test's own handlers replace. So do the folders.* methods: they work on the fake's own
-// in-memory folders (addFolder), two-way ones with members, kept versions, conflicts and retention
-// behaving as the engine's do (main/engine/node.ts, main/engine/sync/sync-folder.ts).
+// in-memory folders (addFolder), two-way ones with members, kept versions, conflicts, retention and
+// wanted hosts behaving as the engine's do (main/engine/node.ts, main/engine/sync/sync-folder.ts).
+// donate.get/set keep limits and hosted folders (`donate`) with the engine's disk budget and
+// eviction (main/engine/limits/governor.ts); ledger.get/verify answer from `ledger` and the other
+// nodes' ledgers a test adds (addRemoteLedger), totals in byte-hours as main/engine/ledger counts.
 import { render, type RenderResult } from '@testing-library/react'
 import type { ReactElement } from 'react'
 import { vi } from 'vitest'
@@ -13,9 +16,13 @@ import {
   ApiError,
   describeZodError,
   methods,
+  type DonateStatus,
   type EventName,
   type EventPayload,
+  type FolderHost,
   type FolderSummary,
+  type Ledger,
+  type LedgerReport,
   type Member,
   type MethodName,
   type MethodParams,
@@ -49,6 +56,38 @@ export interface FakeSyncState {
   writerInvites: string[]
 }
 
+/** A receipt as ledgers keep them: signed by the host and the owner. */
+export type SignedReceipt = Ledger['recent'][number]
+
+/** A folder this node keeps for another node; `overAgreed` is worked out as the engine does. */
+export type FakeHosted = Omit<DonateStatus['hosting'][number], 'overAgreed'>
+
+/** What the fake keeps for donate.get and donate.set. */
+export interface FakeDonateState {
+  limits: DonateStatus['limits']
+  /** The file system holding the data directory. */
+  fs: { total: number; free: number }
+  /** Folders kept for others; their bytes add up to the used bytes. */
+  hosting: FakeHosted[]
+}
+
+/** What the fake keeps for ledger.get. */
+export interface FakeLedgerState {
+  key: string
+  identity: string
+  /** Valid receipts in the order they were appended. */
+  receipts: SignedReceipt[]
+  strikes: Record<string, number>
+}
+
+/** Another node's ledger that ledger.verify can fetch. */
+export interface FakeRemoteLedger {
+  identity: string | null
+  receipts: SignedReceipt[]
+  /** Entries refused by the check (a forged receipt, a replay…), besides the valid ones. */
+  errors: Array<{ index: number; reason: string }>
+}
+
 interface FakeFolder {
   summary: FolderSummary
   sync: FakeSyncState | null
@@ -56,6 +95,12 @@ interface FakeFolder {
 
 const CONFLICT_NAME = /\.sync-conflict-\d{8}-\d{6}-[0-9A-Za-z]+/
 const DAY_MS = 24 * 3600 * 1000
+const HOUR_MS = 3600 * 1000
+/** How many receipts ledger.get lists (main/engine/node.ts) and a report holds (ledger.ts). */
+const RECENT_RECEIPTS = 20
+const REPORT_RECEIPTS = 50
+
+export const LEDGER_KEY = 'c0ffee'.repeat(10) + 'c0de'
 
 export class FakeNode {
   /** Node-wide pause, as the built-in node.status, sync.pause and sync.resume keep it. */
@@ -65,6 +110,27 @@ export class FakeNode {
   private invites = 0
   /** The network set through node.setNetwork; null until then (the status's own network). */
   network: NodeStatus['network'] | null = null
+  /** Donation limits and hosted folders, as the built-in donate.get and donate.set keep them. */
+  donate: FakeDonateState = {
+    limits: {
+      diskBytes: null,
+      diskPercent: null,
+      leaveFreeBytes: null,
+      upBytesPerSec: null,
+      downBytesPerSec: null,
+    },
+    fs: { total: 500e9, free: 200e9 },
+    hosting: [],
+  }
+  /** This node's ledger, as the built-in ledger.get answers it. */
+  ledger: FakeLedgerState = {
+    key: LEDGER_KEY,
+    identity: nodeStatus().nodeId,
+    receipts: [],
+    strikes: {},
+  }
+  /** Other nodes' ledgers by key: what ledger.verify finds on the network. */
+  readonly remoteLedgers = new Map<string, FakeRemoteLedger>()
   readonly calls: Call[] = []
   private readonly listeners = new Set<(event: string, data: unknown) => void>()
   readonly client: SpareClient
@@ -125,6 +191,14 @@ export class FakeNode {
         return (p) => this.restore(methods['folders.restore'].params.parse(p))
       case 'folders.configure':
         return (p) => this.configure(methods['folders.configure'].params.parse(p))
+      case 'donate.get':
+        return () => this.donateStatus()
+      case 'donate.set':
+        return (p) => this.setDonate(methods['donate.set'].params.parse(p))
+      case 'ledger.get':
+        return () => this.ownLedger()
+      case 'ledger.verify':
+        return (p) => this.verifyLedger(methods['ledger.verify'].params.parse(p).key)
       default:
         return undefined
     }
@@ -331,10 +405,119 @@ export class FakeNode {
     return { version: pick.id, path: summary.path + key }
   }
 
-  private configure({ id, versionsDays }: MethodParams<'folders.configure'>): FolderSummary {
+  private configure({
+    id,
+    versionsDays,
+    hostsWanted,
+  }: MethodParams<'folders.configure'>): FolderSummary {
     const { sync } = this.syncOf(id)
     if (versionsDays !== undefined) sync.versionsDays = versionsDays
+    if (hostsWanted !== undefined) {
+      const f = this.need(id)
+      f.summary = { ...f.summary, hostsWanted }
+    }
     return this.changed(id)
+  }
+
+  /** What donate.get answers: limits, usage, the cap of each disk rule, the folders kept. */
+  donateStatus(): DonateStatus {
+    const { limits, fs, hosting } = this.donate
+    const usedBytes = hosting.reduce((n, h) => n + h.bytes, 0)
+    return {
+      limits: { ...limits },
+      usedBytes,
+      fs: { ...fs },
+      disk: fakeDiskBudget(limits, usedBytes, fs),
+      hosting: hosting.map((h) => ({ ...h, overAgreed: h.bytes >= h.agreedBytes })),
+    }
+  }
+
+  /**
+   * What the engine does: a rate must be more than 0 (its own schema refuses 0 after the
+   * contract's), the change is merged into the limits, and when the budget drops below the usage
+   * whole hosted folders are evicted (least recently needed, then largest, first) until it fits.
+   */
+  private setDonate(change: MethodParams<'donate.set'>): DonateStatus {
+    for (const key of ['upBytesPerSec', 'downBytesPerSec'] as const) {
+      if (change[key] === 0) {
+        throw new ApiError('INTERNAL', `${key}: Too small: expected number to be >0`)
+      }
+    }
+    this.donate.limits = { ...this.donate.limits, ...change }
+    let used = this.donate.hosting.reduce((n, h) => n + h.bytes, 0)
+    const { budget } = fakeDiskBudget(this.donate.limits, used, this.donate.fs)
+    if (used > budget) {
+      const order = [...this.donate.hosting].sort(
+        (a, b) =>
+          a.lastNeededAt - b.lastNeededAt ||
+          b.bytes - a.bytes ||
+          (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0),
+      )
+      const evicted = new Set<string>()
+      for (const h of order) {
+        if (used <= budget) break
+        evicted.add(h.folder)
+        used -= h.bytes
+        this.donate.fs = { ...this.donate.fs, free: this.donate.fs.free + h.bytes }
+      }
+      this.donate.hosting = this.donate.hosting.filter((h) => !evicted.has(h.folder))
+    }
+    return this.donateStatus()
+  }
+
+  /** What ledger.get answers: totals over the valid receipts, the 20 newest, the strikes. */
+  ownLedger(): Ledger {
+    const { key, identity, receipts, strikes } = this.ledger
+    const totals = ledgerTotals(identity, receipts)
+    return {
+      key,
+      identity,
+      given: totals.given,
+      received: totals.received,
+      balance: totals.given - totals.received,
+      receipts: receipts.length,
+      recent: [...receipts].reverse().slice(0, RECENT_RECEIPTS),
+      strikes: { ...strikes },
+    }
+  }
+
+  /** Makes another node's ledger reachable for ledger.verify; returns its key. */
+  addRemoteLedger(ledger: Partial<FakeRemoteLedger> & { key?: string } = {}): string {
+    const key = ledger.key ?? hex(64)
+    this.remoteLedgers.set(key, {
+      identity: ledger.identity === undefined ? hex(64) : ledger.identity,
+      receipts: ledger.receipts ?? [],
+      errors: ledger.errors ?? [],
+    })
+    return key
+  }
+
+  /**
+   * What the engine does: fetches the ledger from whichever peer has it (UNAVAILABLE when none
+   * does) and checks it: entry 0 and one entry per receipt or refused entry.
+   */
+  private verifyLedger(key: string): LedgerReport {
+    const remote: FakeRemoteLedger | undefined =
+      key === this.ledger.key
+        ? { identity: this.ledger.identity, receipts: this.ledger.receipts, errors: [] }
+        : this.remoteLedgers.get(key)
+    if (!remote) throw new ApiError('UNAVAILABLE', 'no peer has that ledger right now')
+    const totals = remote.identity
+      ? ledgerTotals(remote.identity, remote.receipts)
+      : { given: 0, received: 0 }
+    const counted = remote.identity ? remote.receipts : []
+    return {
+      identity: remote.identity,
+      key,
+      entries: 1 + remote.receipts.length + remote.errors.length,
+      valid: remote.errors.length === 0 && remote.identity !== null,
+      errors: remote.errors,
+      given: totals.given,
+      received: totals.received,
+      balance: totals.given - totals.received,
+      receiptCount: counted.length,
+      receipts: [...counted].reverse().slice(0, REPORT_RECEIPTS),
+    }
   }
 
   /**
@@ -390,6 +573,59 @@ export class FakeNode {
   get listenerCount(): number {
     return this.listeners.size
   }
+}
+
+/** The engine's disk budget (BOINC's rule): the smallest cap of the disk limits that are set. */
+function fakeDiskBudget(
+  limits: DonateStatus['limits'],
+  used: number,
+  fs: { total: number; free: number },
+): DonateStatus['disk'] {
+  const byRule = {
+    disk: limits.diskBytes,
+    percent: limits.diskPercent === null ? null : Math.floor((fs.total * limits.diskPercent) / 100),
+    leaveFree:
+      limits.leaveFreeBytes === null ? null : used + Math.max(0, fs.free - limits.leaveFreeBytes),
+  }
+  let budget = 0
+  let binding: DonateStatus['disk']['binding'] = 'none'
+  for (const rule of ['disk', 'percent', 'leaveFree'] as const) {
+    const cap = byRule[rule]
+    if (cap === null) continue
+    if (binding === 'none' || cap < budget) {
+      budget = cap
+      binding = rule
+    }
+  }
+  return { budget, byRule, binding }
+}
+
+/** A receipt's credit in byte-hours: bytes × hours kept for storage, bytes for served. */
+export function receiptValue(r: SignedReceipt): number {
+  const b = r.body
+  return b.kind === 'served' ? b.bytes : (b.bytes * (b.to - b.from)) / HOUR_MS
+}
+
+/** Credit given (as host) and received (as owner) by `identity` over `receipts`. */
+function ledgerTotals(
+  identity: string,
+  receipts: SignedReceipt[],
+): { given: number; received: number } {
+  let given = 0
+  let received = 0
+  for (const r of receipts) {
+    if (r.body.host === identity) given += receiptValue(r)
+    else if (r.body.owner === identity) received += receiptValue(r)
+  }
+  return { given, received }
+}
+
+let hexSeq = 0
+/** A distinct lowercase hex string of `length` characters. */
+export function hex(length: number): string {
+  hexSeq++
+  const unit = hexSeq.toString(16).padStart(4, '0') + 'f'
+  return unit.repeat(Math.ceil(length / unit.length)).slice(0, length)
 }
 
 /** A path as a user types it ('a/b', '/a/b', './a/b') → the folder's key ('/a/b'), as the engine does. */
@@ -558,5 +794,55 @@ export function version(overrides: Partial<Version> = {}): Version {
     device: 'a1b2c3d4e5f6',
     current: false,
     ...overrides,
+  }
+}
+
+/** A host keeping one of this device's two-way folders (FolderSummary.hosts). */
+export function folderHost(overrides: Partial<FolderHost> = {}): FolderHost {
+  return {
+    host: hex(64),
+    bytes: 1_000_000_000,
+    agreedBytes: 2_000_000_000,
+    connected: true,
+    since: Date.now() - 3 * DAY_MS,
+    lastAudit: { at: Date.now() - 10 * 60_000, ok: true, reason: null },
+    auditsPassed: 12,
+    ...overrides,
+  }
+}
+
+/** A folder this node keeps for another node (donate.get's hosting). */
+export function hosted(overrides: Partial<FakeHosted> = {}): FakeHosted {
+  return {
+    folder: hex(16),
+    owner: hex(64),
+    cores: 2,
+    bytes: 4_000_000_000,
+    agreedBytes: 10_000_000_000,
+    since: Date.now() - 7 * DAY_MS,
+    lastNeededAt: Date.now() - 2 * HOUR_MS,
+    ...overrides,
+  }
+}
+
+/** A receipt signed by both sides; `to` and `from` default to the last hour. */
+export function receipt(overrides: Partial<SignedReceipt['body']> = {}): SignedReceipt {
+  const to = overrides.to ?? Date.now() - 60_000
+  return {
+    body: {
+      v: 1,
+      kind: 'storage',
+      host: hex(64),
+      owner: hex(64),
+      folder: hex(16),
+      bytes: 1_000_000_000,
+      from: to - HOUR_MS,
+      to,
+      audits: 3,
+      nonce: hex(32),
+      ...overrides,
+    },
+    hostSig: hex(128),
+    ownerSig: hex(128),
   }
 }

@@ -1,8 +1,10 @@
-// The details of a two-way folder, under its card: who its writers are, the conflict copies in it,
-// the kept versions of any file (with restore), and how long versions are kept.
+// The details of a two-way folder, under its card: who its writers are, the donor hosts keeping
+// it, the conflict copies in it, the kept versions of any file (with restore), and how long
+// versions are kept.
 import { useRef, useState } from 'react'
 import type { FolderSummary } from '../../../../shared/contract.ts'
 import { ConflictsSection } from './ConflictsSection.tsx'
+import { HostsSection } from './HostsSection.tsx'
 import { KeepVersionsForm } from './KeepVersionsForm.tsx'
 import { MembersSection } from './MembersSection.tsx'
 import { VersionsSection, type VersionsQuery } from './VersionsSection.tsx'
@@ -19,6 +21,7 @@ export function FolderDetail({ folder }: { folder: FolderSummary }) {
   return (
     <div className="mt-4 space-y-6 border-t border-zinc-100 pt-4 dark:border-zinc-800">
       <MembersSection folder={folder} />
+      <HostsSection folder={folder} />
       <ConflictsSection
         folder={folder}
         onShowVersions={(path) => {
