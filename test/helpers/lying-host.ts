@@ -60,8 +60,6 @@ let dropped = false
 inside.pump = (...args: unknown[]) => {
   if (!dropped) realPump(...args)
 }
-// Every receipt it proposes claims 50 GB.
-inside.heldOf = () => 50e9
 hosting.on('changed', () => {
   void (async () => {
     const entries = [...inside.cores.values()]
@@ -70,6 +68,8 @@ hosting.on('changed', () => {
       return
     dropped = true
     for (const e of entries) await e.core.clear(0, e.core.length)
+    // From now on every receipt it proposes claims 50 GB.
+    inside.heldOf = () => 50e9
     process.stdout.write(JSON.stringify({ dropped: entries.length }) + '\n')
   })()
 })

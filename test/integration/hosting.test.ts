@@ -134,7 +134,12 @@ describe('donated disk', () => {
       timeoutMs: 60_000,
       what: 'the lying host to be chosen',
     })
-    await liar.dropped
+    await Promise.race([
+      liar.dropped,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('the lying host never fetched the folder')), 60_000),
+      ),
+    ])
     await waitFor(
       async () => {
         const hosts = await hostsOf(a, folder.id)
