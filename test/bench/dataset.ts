@@ -59,8 +59,9 @@ export const SMALL: DatasetSpec = {
  * small files for the initial-index figure. Both are cached like the one-way dataset.
  */
 export interface TwoWaySpec {
-  /** Device A's folder at the start: big files in `renameDir` (renamed in figure 9), one 25 MB
-   *  file (changed in place in figure 8) and small files (changed during figure 11). */
+  /** One 25 MB file (changed in place in figure 8) and small files (changed in figure 11): A's
+   *  folder at the start. Also big files in `renameDir`, moved into A's folder and then renamed
+   *  in figure 9. */
   seed: DatasetSpec
   /** The file changed in place, and the change: `editLength` bytes at `editOffset`. */
   editFile: string

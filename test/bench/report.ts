@@ -29,17 +29,18 @@ export interface TwoWayFigures {
   editBytes: number | null
   /** Bytes that crossed the loopback interface meanwhile (every process, IP headers too). */
   editWireBytes: number | null
+  /** Before figure 9: the folder of big files moved into A's folder, until B holds it. */
+  bigAddMs: number | null
   /** Figure 9: A's folder of big files renamed, until B's tree shows it renamed. */
   renameMs: number | null
   renameBytes: number | null
   renameWireBytes: number | null
-  /** C, away during figures 7 to 9, back until its tree is A's again. */
-  catchUpMs: number | null
   /** Figure 10: a new folder of small files until the device reports it idle with all counted. */
   indexMs: number | null
   indexFiles: number | null
   indexProc: TreeStats | null
-  /** Figure 11: C cut off, changes on all three, C back: until the three trees are identical. */
+  /** Figure 11: C away (since figure 7), changes on all three, C back: until the three trees
+   *  are identical. */
   partitionMs: number | null
   logs: string[]
   notes: string[]
@@ -56,10 +57,10 @@ export function emptyTwoWay(): TwoWayFigures {
     editMs: null,
     editBytes: null,
     editWireBytes: null,
+    bigAddMs: null,
     renameMs: null,
     renameBytes: null,
     renameWireBytes: null,
-    catchUpMs: null,
     indexMs: null,
     indexFiles: null,
     indexProc: null,
@@ -325,7 +326,7 @@ const ROWS: Array<Row | Heading> = [
       r.readerDisk === null || !c.dataset ? null : r.readerDisk / c.dataset.totalBytes,
     format: times,
   },
-  { heading: 'two-way: 3 writers A, B, C (C away during 7, 8 and 9)' },
+  { heading: 'two-way: 3 writers A, B, C (C away during 7, 8, 9 and the changes of 11)' },
   {
     key: 'twoWaySetup',
     label: '   setup: B and C hold the seed (from start)',
@@ -368,12 +369,12 @@ const ROWS: Array<Row | Heading> = [
     figure: 'edit',
   },
   {
-    key: 'twoWayCatchUp',
-    label: '   C back after 7 and 8, until it matches A',
+    key: 'twoWayBigAdd',
+    label: (c) => `   ${c.twoWay ? mb(c.twoWay.renameBytes) : 'big'} folder moved into A, at B`,
     better: 'lower',
-    value: (r) => tw(r, 'catchUpMs'),
+    value: (r) => tw(r, 'bigAddMs'),
     format: secs,
-    figure: 'catchUp',
+    figure: 'rename',
   },
   {
     key: 'twoWayRename',
@@ -482,7 +483,7 @@ function describeData(c: ReportData): string[] {
     const s = t.seed
     const idx = t.index
     lines.push(
-      `two-way seed "${s.name}": ${s.bigFiles} × ${mb(s.bigSize)} in ${t.renameDir}/ (renamed in 9), ` +
+      `two-way seed "${s.name}": ${s.bigFiles} × ${mb(s.bigSize)} in ${t.renameDir}/ (moved into A, then renamed, in 9), ` +
         `${t.editFile} (${mb(t.editLength)} at offset ${t.editOffset} changed in 8), ` +
         `${s.smallFiles} × ${(s.smallSize / 1024).toFixed(0)} KiB in ${s.smallFolders} folders; ` +
         `index tree "${idx.name}": ${idx.smallFiles.toLocaleString('en-US')} × ` +

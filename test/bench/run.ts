@@ -51,8 +51,10 @@ Run it inside ../shared/tools/offline: it starts daemons, a DHT node and Syncthi
   --work DIR           work directory: cached datasets and runs (default: ${path.join(os.tmpdir(), 'spare-bench')})
   --json FILE          also write the results as JSON to FILE
   --runs N             new-file runs, one-way and two-way (default 5; the figure is their median)
-  --gap MS             pause before each new-file run (default 1000)
-  --timeout S          limit for each long wait: import, delivery (default 600)
+  --gap MS             pause before each new-file run and each timed two-way change
+                       (default 1000)
+  --timeout S          limit for each long wait: import, delivery, two-way setup and
+                       indexing (default 600)
   --spare-bin PATH     the Spare CLI (default: bin/spare of this repo)
   --spare-probe HOW    how to poll Spare's state: api (the CLI's own HTTP client, in this
                        process; default) or cli (a \`spare folders\` process per poll)

@@ -3,13 +3,12 @@
 //   A: spare share PATH --json            → a writer invite (single use)
 //   A: spare invite ID --json             → one more writer invite
 //   B, C: spare join INVITE PATH --json
-// Then the steps of two-way.ts, and figure 10 on a fourth daemon of its own. Away (figures 7 to
-// 9 and 11) is `spare pause` on C: it leaves every topic and drops its connections, and still
-// records local changes; back is `spare resume`.
+// Then the steps of two-way.ts, and figure 10 on a fourth daemon of its own. C away is
+// `spare pause` on C (through the API): it leaves every topic and drops its connections, and
+// still records local changes; back is `spare resume`.
 import HyperDHT from 'hyperdht'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { copyDataset } from './dataset.ts'
 import { BenchError, TreeSampler, freePort, now, pollUntil } from './measure.ts'
 import { emptyTwoWay, type TwoWayFigures } from './report.ts'
 import {
@@ -24,8 +23,11 @@ import {
 } from './spare.ts'
 import {
   DEVICES,
+  INDEX_POLL_MS,
+  describePolls,
   clusterFigures,
   prepareIndexTree,
+  prepareSeed,
   type Cluster,
   type TwoWayContext,
 } from './two-way.ts'
@@ -65,7 +67,7 @@ async function startCluster(
     string,
   ]
   log(`spare: copying the two-way seed into ${dirs[0]}`)
-  await copyDataset(ctx.seed.root, dirs[0])
+  await prepareSeed(ctx, dirs[0])
   const startedAt = now()
   const started = await Promise.all(
     ['a', 'b', 'c'].map((n) =>
@@ -189,22 +191,27 @@ async function indexFigure(
     const shareMs = now() - t0
     const id = idFrom(shared)
     let last: SpareFolder | null = null
+    const polls: number[] = []
     const done = await pollUntil(
       `the new daemon to index ${n} files (state idle, files = ${n})`,
       async () => {
-        const f = await findFolder(await side.probe.folders(), id, dir)
+        const p0 = now()
+        const list = await side.probe.folders()
+        polls.push(now() - p0)
+        const f = await findFolder(list, id, dir)
         last = f
         if (f?.state === 'error') throw new BenchError(`the folder is in state error: ${f.error}`)
         return f && f.state === 'idle' && f.files === n ? now() : null
       },
-      { intervalMs: 100, timeoutMs: ctx.timeoutMs },
+      { intervalMs: INDEX_POLL_MS, timeoutMs: ctx.timeoutMs },
     ).catch((err: Error) => {
       throw new BenchError(`${err.message}; last seen: ${describeFolder('index', last)}`)
     })
     fig.indexMs = done - t0
     fig.indexFiles = n
     fig.notes.push(
-      `figure 10: \`spare share\` itself returned after ${(shareMs / 1000).toFixed(2)} s`,
+      `figure 10: \`spare share\` itself returned after ${(shareMs / 1000).toFixed(2)} s; ` +
+        `${describePolls(polls)} (folders.list)`,
     )
     ctx.log(`spare: indexed ${n} files in ${(fig.indexMs / 1000).toFixed(2)} s`)
   } finally {

@@ -162,7 +162,7 @@ export async function loadHttpClient(log: (msg: string) => void): Promise<HttpCl
   }
 }
 
-export function apiProbe(mod: HttpClientModule, dataDir: string): Probe {
+function apiProbe(mod: HttpClientModule, dataDir: string): Probe {
   type Client = Awaited<ReturnType<HttpClientModule['connect']>>['client']
   let client: Client | null = null
   const get = async (): Promise<Client | null> => {

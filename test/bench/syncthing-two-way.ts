@@ -6,7 +6,6 @@
 // device paused: connections dropped, local scans go on); back is POST /rest/system/resume.
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { copyDataset } from './dataset.ts'
 import { BenchError, TreeSampler, now, pollUntil, type Daemon } from './measure.ts'
 import { emptyTwoWay, type TwoWayFigures } from './report.ts'
 import {
@@ -26,8 +25,11 @@ import {
 } from './syncthing.ts'
 import {
   DEVICES,
+  INDEX_POLL_MS,
+  describePolls,
   clusterFigures,
   prepareIndexTree,
+  prepareSeed,
   type Cluster,
   type TwoWayContext,
 } from './two-way.ts'
@@ -56,7 +58,7 @@ async function startCluster(
   const insts = await Promise.all(['a', 'b', 'c'].map((n) => makeInstance(runDir, n)))
   const [a] = insts as [Instance, Instance, Instance]
   log(`syncthing: copying the two-way seed into ${a.folder}`)
-  await copyDataset(ctx.seed.root, a.folder)
+  await prepareSeed(ctx, a.folder)
   for (const inst of insts) {
     await fs.mkdir(path.join(inst.folder, '.stfolder'), { recursive: true })
     await writeConfig(
@@ -139,19 +141,23 @@ async function indexFigure(ctx: TwoWayContext, fig: TwoWayFigures): Promise<void
     const t0 = now()
     await rest.send('POST', '/rest/config/folders', folder, 30_000)
     let last: DbStatus | null = null
+    const polls: number[] = []
     const done = await pollUntil(
       `the new instance to scan ${n} files (state idle, local files = ${n})`,
       async () => {
+        const p0 = now()
         const s = await rest.get<DbStatus>(`/rest/db/status?folder=${FOLDER_ID}`)
+        polls.push(now() - p0)
         last = s
         return s && s.state === 'idle' && s.localFiles === n ? now() : null
       },
-      { intervalMs: 100, timeoutMs: ctx.timeoutMs },
+      { intervalMs: INDEX_POLL_MS, timeoutMs: ctx.timeoutMs },
     ).catch((err: Error) => {
       throw new BenchError(`${err.message}; last seen: ${describeStatus('index', last, null)}`)
     })
     fig.indexMs = done - t0
     fig.indexFiles = n
+    fig.notes.push(`figure 10: ${describePolls(polls)} (/rest/db/status)`)
     const scan = await scanDuration(rest)
     if (scan !== null) {
       fig.notes.push(

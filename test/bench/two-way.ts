@@ -3,16 +3,17 @@
 // answers a few questions through a Cluster; what is measured here looks only at the folders,
 // the loopback interface and the byte counters the tools report themselves.
 //
-//   setup  from starting the devices until B and C hold the whole seed
+//   setup  from starting the devices until B and C hold the seed (its big files excepted)
 //   7      C goes away (sync paused on it); new 4 KiB files written at B, until each is at A
 //   8      1 MiB overwritten in place in the middle of a 25 MB file at A, until B holds the new
 //          content; bytes B received (the tool's count) and bytes on the loopback meanwhile
-//          C comes back: until its tree is A's again (catch-up)
-//   11     C goes away again; changes on all three (new files on each, an edit on A and C to the
-//          same file, a deletion on B, a rename on C); C comes back: until the trees are equal
-//   9      C goes away again; A's folder of big files renamed, until B shows it renamed (every
-//          file under its new name, the old folder gone); bytes as in 8. Last, because a tool
-//          that gets it wrong leaves trees that differ for good.
+//   11     changes on all three while C is still away (new files on each, an edit on A and C to
+//          the same file, a deletion on B, a rename on C); C comes back: until the three trees
+//          are identical (C also gets what it missed of 7 and 8)
+//   9      C goes away again; the seed's folder of big files moved into A's folder, until B holds
+//          it; then renamed at A, until B shows it renamed (every file under its new name, the
+//          old folder gone); bytes as in 8. C never needs the big files: the bench moves 1 GB
+//          once, not twice. Last, because a tool that gets it wrong leaves trees that differ.
 // Figure 10 (indexing many small files) needs a device of its own: see each tool's module.
 import { createHash } from 'node:crypto'
 import { existsSync, promises as fs, statSync } from 'node:fs'
@@ -76,16 +77,50 @@ export interface Cluster {
 export const DEVICES = ['A', 'B', 'C'] as const
 
 /** The timed waits of figures 8, 9 and 11 end after this long at most. */
-const FIGURE_LIMIT_MS = 120_000
+const FIGURE_LIMIT_MS = 90_000
 /**
- * How long C stays away at least. Syncthing dials an address at most once a minute, so a device
- * back within a minute of its last connection waits up to a minute for a peer's next dial (a
- * 3 s partition took it 55 s to converge, all of it that wait). Real partitions last longer, so
- * both tools get one that does: the figures measure converging, not that timer.
+ * C comes back this long after it connected (at the start) at the earliest. Syncthing dials an
+ * address at most once a minute, so a device back within a minute of its last connection waits
+ * up to a minute for a peer's next dial (a 3 s partition took it 55 s to converge, nearly all of
+ * it that wait). Real partitions last longer, so both tools get one that does: the figure
+ * measures converging, not that timer.
  */
 const AWAY_MIN_MS = 65_000
+/**
+ * Figure 10 polls the indexing device's state this often (both tools). Spare computes a folder's
+ * summary by walking all its files, so polling every 100 ms would slow the very thing measured.
+ */
+export const INDEX_POLL_MS = 250
+/** "N polls took median X ms, max Y ms": how long a tool took to answer its state. */
+export function describePolls(ms: number[]): string {
+  if (!ms.length) return 'no polls'
+  const sorted = [...ms].sort((x, y) => x - y)
+  const mid = sorted[Math.floor(sorted.length / 2)] ?? 0
+  const max = sorted[sorted.length - 1] ?? 0
+  return `${ms.length} state polls took median ${mid.toFixed(0)} ms, max ${max.toFixed(0)} ms`
+}
 /** Untimed checks that devices agree before a step (they should already). */
 const AGREE_LIMIT_MS = 60_000
+
+/** A file's SHA-256, computed again only when its inode, size or mtime changed. */
+function contentProbe(file: string): () => Promise<string | null> {
+  let seen = ''
+  let sum: string | null = null
+  return async () => {
+    let key: string
+    try {
+      const st = statSync(file)
+      key = `${st.ino}:${st.size}:${st.mtimeMs}`
+    } catch {
+      return null
+    }
+    if (key !== seen) {
+      sum = await sha256File(file).catch(() => null)
+      seen = key
+    }
+    return sum
+  }
+}
 
 /** Runs one figure; a failure is recorded against it and does not stop the others. */
 async function figure(
@@ -110,6 +145,22 @@ function sha256(buf: Buffer): string {
 }
 
 const delta = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a)
+
+/** The part of the seed that A's folder starts with: all but the folder of big files. */
+export function baseFiles(ctx: TwoWayContext): ManifestEntry[] {
+  return ctx.seed.files.filter((f) => !f.path.startsWith(`${ctx.spec.renameDir}/`))
+}
+
+/** A's folder at the start: a copy of the cached seed without its folder of big files. */
+export async function prepareSeed(ctx: TwoWayContext, dir: string): Promise<void> {
+  const skip = path.join(ctx.seed.root, ctx.spec.renameDir)
+  await fs.rm(dir, { recursive: true, force: true })
+  await fs.cp(ctx.seed.root, dir, {
+    recursive: true,
+    preserveTimestamps: true,
+    filter: (src) => src !== skip && !src.startsWith(skip + path.sep),
+  })
+}
 
 /** Figure 10's folder: the cached tree of small files, hard-linked (see linkDataset). */
 export async function prepareIndexTree(ctx: TwoWayContext, dir: string): Promise<void> {
@@ -139,8 +190,16 @@ export async function clusterFigures(
   const limit = Math.min(ctx.timeoutMs, FIGURE_LIMIT_MS)
   const names = [...DEVICES]
 
-  /** Polls until the trees are equal; returns the moment a poll found them so. */
-  const same = async (roots: string[], what: string, timeoutMs = limit): Promise<number> => {
+  /**
+   * Polls until the trees are equal (and `extra`, when given, names no difference); returns the
+   * moment a poll found them so.
+   */
+  const same = async (
+    roots: string[],
+    what: string,
+    timeoutMs = limit,
+    extra?: () => Promise<string | null>,
+  ): Promise<number> => {
     let last = ''
     const which = roots.map((r) => names[cluster.dirs.indexOf(r)] ?? r)
     try {
@@ -148,8 +207,8 @@ export async function clusterFigures(
         what,
         async () => {
           const res = await compareTrees(roots, which, cluster.ignore)
-          last = res.diff
-          return res.same ? now() : null
+          last = res.diff || ((await extra?.()) ?? '')
+          return last ? null : now()
         },
         { intervalMs: 100, timeoutMs },
       )
@@ -161,12 +220,12 @@ export async function clusterFigures(
   }
 
   // Setup: B and C receive the seed.
-  log(`${tool}: waiting for B and C to hold the seed (${(seed.totalBytes / 1e6).toFixed(0)} MB)`)
+  const base = baseFiles(ctx)
+  const baseBytes = base.reduce((sum, f) => sum + f.size, 0)
+  log(`${tool}: waiting for B and C to hold the seed (${(baseBytes / 1e6).toFixed(0)} MB)`)
   const setupOk = await figure(ctx, fig, 'setup', async () => {
     const at = await Promise.all(
-      [b, c].map((dir) =>
-        waitForFiles(dir, seed.files, { intervalMs: 100, timeoutMs: ctx.timeoutMs }),
-      ),
+      [b, c].map((dir) => waitForFiles(dir, base, { intervalMs: 100, timeoutMs: ctx.timeoutMs })),
     ).catch(async (err: Error) => {
       throw new BenchError(`${err.message}; ${await cluster.describe()}`)
     })
@@ -175,7 +234,7 @@ export async function clusterFigures(
       `${tool}: B and C hold the seed after ${(fig.setupMs / 1000).toFixed(2)} s; checking content`,
     )
     for (const [i, dir] of [b, c].entries()) {
-      const check = await checkTree(dir, seed.files, cluster.ignore)
+      const check = await checkTree(dir, base, cluster.ignore)
       if (!check.ok) {
         throw new BenchError(
           `${names[i + 1]}'s tree differs from the seed: ${describeCheck(check)}`,
@@ -186,15 +245,17 @@ export async function clusterFigures(
   })
   if (!setupOk) throw new BenchError(`setup failed: ${fig.failed.setup ?? '?'}`)
 
+  fig.notes.push(
+    `C comes back ${AWAY_MIN_MS / 1000} s after its last connection at the earliest (Syncthing redials at most once a minute)`,
+  )
   // Figure 7: C away; new files from B to A.
   await cluster.disconnect(2)
-  let awaySince = now()
-  /** Keeps C away until AWAY_MIN_MS have passed since it left. */
+  /** Keeps C away until AWAY_MIN_MS have passed since it connected (at the start). */
   const stayAway = async () => {
-    const left = AWAY_MIN_MS - (now() - awaySince)
+    const left = AWAY_MIN_MS - (now() - startedAt)
     if (left > 0) {
       log(
-        `${tool}: keeping C away ${(left / 1000).toFixed(0)} s more (away ${AWAY_MIN_MS / 1000} s at least)`,
+        `${tool}: keeping C away ${(left / 1000).toFixed(0)} s more (${AWAY_MIN_MS / 1000} s since its last connection)`,
       )
       await sleep(left)
     }
@@ -268,22 +329,9 @@ export async function clusterFigures(
     )
   })
 
-  // C comes back after figures 7 and 8.
-  await figure(ctx, fig, 'catchUp', async () => {
-    await same([a, b], 'A and B to agree before C comes back', AGREE_LIMIT_MS)
-    await stayAway()
-    const t0 = now()
-    await cluster.reconnect(2)
-    log(`${tool}: C is back; waiting for it to match A and B`)
-    fig.catchUpMs = (await same([a, b, c], 'C to match A and B')) - t0
-    log(`${tool}: C matches after ${(fig.catchUpMs / 1000).toFixed(2)} s`)
-  })
-
-  // Figure 11: a partition with changes on every side.
+  // Figure 11: C, away since figure 7, missed 7 and 8; now changes on every side.
   await figure(ctx, fig, 'partition', async () => {
-    if (fig.failed.catchUp !== undefined) {
-      throw new BenchError('not run: the three devices did not agree before it (see catchUp)')
-    }
+    await same([a, b], 'A and B to agree before the changes of figure 11', AGREE_LIMIT_MS)
     const small = seed.files.filter((f) => f.path.startsWith('small/')).map((f) => f.path)
     const edited = small[0]
     const deleted = small[Math.floor(small.length / 2)]
@@ -292,9 +340,7 @@ export async function clusterFigures(
       throw new BenchError('the seed has too few small files for figure 11')
     }
     const movedTo = movedFrom.replace(/\.bin$/, '-moved.bin')
-    await cluster.disconnect(2)
-    awaySince = now()
-    log(`${tool}: C is away; changes on A, B and C`)
+    log(`${tool}: changes on A, B and C while C is away`)
     const changes: string[][] = [[], [], []]
     const added: string[] = []
     for (const [i, dir] of cluster.dirs.entries()) {
@@ -318,10 +364,16 @@ export async function clusterFigures(
     await same([a, b], 'A and B to agree while C is away', AGREE_LIMIT_MS)
     await sleep(ctx.gapMs)
     await stayAway()
+    // Trees compare big files by size: C must also hold figure 8's content.
+    const editWant = await sha256File(path.join(a, spec.editFile))
+    const editAtC = contentProbe(path.join(c, spec.editFile))
     const t0 = now()
     await cluster.reconnect(2)
     log(`${tool}: C is back; waiting for the three trees to be identical`)
-    fig.partitionMs = (await same([a, b, c], 'the three trees to be identical')) - t0
+    const at = await same([a, b, c], 'the three trees to be identical', limit, async () => {
+      return (await editAtC()) === editWant ? null : `${spec.editFile} at C is not A's`
+    })
+    fig.partitionMs = at - t0
     log(`${tool}: identical after ${(fig.partitionMs / 1000).toFixed(2)} s`)
     // Identical is not enough: nobody's change may be lost.
     const lost = [
@@ -343,13 +395,33 @@ export async function clusterFigures(
 
   // Figure 9, last: a failure here leaves trees that no later step could compare. C is away.
   await figure(ctx, fig, 'rename', async () => {
-    await same([a, b, c], 'A, B and C to agree before the rename', AGREE_LIMIT_MS)
+    await same([a, b, c], 'A, B and C to agree before figure 9', AGREE_LIMIT_MS)
     await cluster.disconnect(2)
     const from = spec.renameDir
     const to = `${spec.renameDir}-renamed`
-    const moved: ManifestEntry[] = seed.files
-      .filter((f) => f.path.startsWith(`${from}/`))
-      .map((f) => ({ ...f, path: to + f.path.slice(from.length) }))
+    const big = seed.files.filter((f) => f.path.startsWith(`${from}/`))
+    const moved: ManifestEntry[] = big.map((f) => ({ ...f, path: to + f.path.slice(from.length) }))
+    // The big files appear at A at once: copied next to the folder, then moved in.
+    const staging = path.join(ctx.runDir, 'staging')
+    await fs.rm(staging, { recursive: true, force: true })
+    await fs.mkdir(staging, { recursive: true })
+    await fs.cp(path.join(seed.root, from), path.join(staging, from), {
+      recursive: true,
+      preserveTimestamps: true,
+    })
+    log(`${tool}: moving ${big.length} files (${spec.renameBytes} bytes) into A's ${from}/`)
+    const t1 = now()
+    await fs.rename(path.join(staging, from), path.join(a, from))
+    const held = await waitForFiles(b, big, { intervalMs: 100, timeoutMs: ctx.timeoutMs }).catch(
+      async (err: Error) => {
+        throw new BenchError(`${err.message}; ${await cluster.describe()}`)
+      },
+    )
+    fig.bigAddMs = held - t1
+    log(`${tool}: B holds them after ${(fig.bigAddMs / 1000).toFixed(2)} s; checking content`)
+    const got = await checkTree(b, big, cluster.ignore)
+    if (!got.ok) throw new BenchError(`B's copy of the big files is wrong: ${describeCheck(got)}`)
+    await same([a, b], 'A and B to agree before the rename', AGREE_LIMIT_MS)
     await sleep(ctx.gapMs)
     const bytes0 = await cluster.bytesIn(1)
     const wire0 = loopbackBytes()
@@ -367,6 +439,12 @@ export async function clusterFigures(
       () => (existsSync(path.join(b, from)) ? null : now()),
       { intervalMs: 50, timeoutMs: limit },
     ).catch(async (err: Error) => {
+      // What crossed anyway says whether the content moved without being sent again.
+      fig.renameBytes = delta(bytes0, await cluster.bytesIn(1))
+      fig.renameWireBytes = delta(wire0, loopbackBytes())
+      fig.notes.push(
+        'figure 9 failed; its byte counts cover the time until the wait for the old folder ended',
+      )
       const left = await fs.readdir(path.join(b, from)).catch(() => [])
       return fail(new Error(`${err.message}: it still holds ${left.length} entries`))
     })

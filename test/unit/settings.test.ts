@@ -67,6 +67,14 @@ describe('SettingsStore', () => {
       logLevel: 'info',
       folders: [],
       syncPaused: false,
+      // Donating is opt-in: no limit set, nothing kept for others.
+      donate: {
+        diskBytes: null,
+        diskPercent: null,
+        leaveFreeBytes: null,
+        upBytesPerSec: null,
+        downBytesPerSec: null,
+      },
     })
     expect(await modeOf(store.file)).toBe(0o600)
     expect(JSON.parse(await fs.readFile(store.file, 'utf8'))).toEqual(s)
