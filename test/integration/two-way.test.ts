@@ -247,6 +247,36 @@ describe('two-way folders', () => {
     expect(sent).toBeLessThan(3 * 1024 * 1024)
   })
 
+  it('renaming or deleting a folder takes everything below it along, on every device', async () => {
+    const { ws } = await writers(2, async (d) => {
+      await fs.mkdir(path.join(d, 'album', 'day1'), { recursive: true })
+      await writeRandom(path.join(d, 'album', 'a.jpg'), 2 * 1024 * 1024, 5)
+      await writeRandom(path.join(d, 'album', 'day1', 'b.jpg'), 1024 * 1024, 6)
+      await fs.mkdir(path.join(d, 'trash', 'deep'), { recursive: true })
+      await fs.writeFile(path.join(d, 'trash', 'deep', 'x.txt'), 'x')
+    })
+    const [a, b] = ws as [Writer, Writer]
+    await allSame(ws)
+    const down = async (): Promise<number> =>
+      (await b.daemon.json<Array<{ bytesDown: number }>>(['peers'])).reduce(
+        (n, p) => n + p.bytesDown,
+        0,
+      )
+    const before = await down()
+    await fs.rename(path.join(a.dir, 'album'), path.join(a.dir, 'album-2026'))
+    await fs.rm(path.join(a.dir, 'trash'), { recursive: true })
+    await allSame(ws)
+    expect(Object.keys(await snapshotTree(b.dir)).sort()).toEqual([
+      'album-2026',
+      'album-2026/a.jpg',
+      'album-2026/day1',
+      'album-2026/day1/b.jpg',
+    ])
+    expect((await down()) - before).toBeLessThan(256 * 1024)
+    // The renaming device counts each file once.
+    await waitFor(async () => (await a.daemon.folders())[0]!.files === 2)
+  })
+
   it("a removed writer's later changes are refused by everyone", async () => {
     const { ws, id } = await writers(3)
     const [a, b, c] = ws as [Writer, Writer, Writer]

@@ -17,6 +17,7 @@ import type { FolderRecord } from '../settings.ts'
 import { watchFolder, type FolderWatcher } from '../folders/watcher.ts'
 import {
   TEMP_PREFIX,
+  parentKey,
   ensureSafeParents,
   parentsAreSafe,
   toDiskPath,
@@ -99,6 +100,10 @@ export class SyncFolder extends Folder {
   private device = 'local'
   private ext: HypercoreExtension<Buffer> | null = null
   private readonly checking = new Set<string>()
+  /** Invites this device recorded (public key → expiry), known before its log is read back. */
+  private readonly invitesMade = new Map<string, number>()
+  /** Invites this device admitted a writer with, known before its log is read back. */
+  private readonly invitesUsed = new Set<string>()
   /** Join announcements refused recently (key → when), oldest first. */
   private readonly refusedJoins = new Map<string, number>()
 
@@ -597,9 +602,13 @@ export class SyncFolder extends Folder {
       }
       if (op.t !== 'init' || !op.proof) throw new JoinRefused('the log has no join proof')
       const { open, used } = this.sync.invites()
-      const expires = open.get(op.proof.invite)
-      if (expires === undefined) throw new JoinRefused('the invite is not one of this folder')
-      if (used.has(op.proof.invite)) throw new JoinRefused('the invite was already used')
+      // Invites and adds this device appended but has not read back yet count too.
+      const expires = open.get(op.proof.invite) ?? this.invitesMade.get(op.proof.invite)
+      // Not (yet) known: perhaps recorded by a writer whose log has not arrived. Not final.
+      if (expires === undefined) throw new Error('the invite is not one of this folder (yet)')
+      if (used.has(op.proof.invite) || this.invitesUsed.has(op.proof.invite)) {
+        throw new JoinRefused('the invite was already used')
+      }
       if (expires < Date.now()) throw new JoinRefused('the invite has expired')
       const ok = crypto.verify(
         joinMessage(Buffer.from(this.record.key, 'hex'), Buffer.from(key, 'hex')),
@@ -608,6 +617,8 @@ export class SyncFolder extends Folder {
       )
       if (!ok) throw new JoinRefused('the join proof does not verify')
       if (this.sync.members().has(key) || !this.writable || !this.ownLog) return
+      // Claimed before the append: a second claim checked meanwhile sees it at once.
+      this.invitesUsed.add(op.proof.invite)
       await this.ownLog.append(encodeOp({ t: 'add', key, invite: op.proof.invite }))
       accepted = true
       this.log.info({ device: deviceOf(key), label: op.label }, 'added a writer')
@@ -624,13 +635,9 @@ export class SyncFolder extends Folder {
     }
     const seed = randomBytes(32)
     const kp = crypto.keyPair(seed)
-    await this.ownLog.append(
-      encodeOp({
-        t: 'invite',
-        pub: kp.publicKey.toString('hex'),
-        expires: Date.now() + INVITE_LIFETIME_MS,
-      }),
-    )
+    const expires = Date.now() + INVITE_LIFETIME_MS
+    this.invitesMade.set(kp.publicKey.toString('hex'), expires)
+    await this.ownLog.append(encodeOp({ t: 'invite', pub: kp.publicKey.toString('hex'), expires }))
     return seed
   }
 
@@ -721,8 +728,11 @@ export class SyncFolder extends Folder {
     if (keys.includes('/' + IGNORE_FILE)) await this.loadIgnore()
     keys.sort()
     // Renames: a new path whose inode, size and mtime match a path that is gone keeps its digest.
-    const byIno = new Map<number, string>()
-    for (const [k, e] of this.index.entries) if (e.kind === 'file' && e.ino) byIno.set(e.ino, k)
+    // (Entries as they were at the start of the batch: a move is seen as a delete and a create.)
+    const byIno = new Map<number, { key: string; entry: LocalEntry }>()
+    for (const [k, e] of this.index.entries) {
+      if (e.kind === 'file' && e.ino) byIno.set(e.ino, { key: k, entry: e })
+    }
     const extra: string[] = []
     for (let i = 0; i < keys.length || extra.length; i++) {
       if (this.closing) return
@@ -742,7 +752,10 @@ export class SyncFolder extends Folder {
           this.problems.set(key, `cannot read: ${(err as Error).message}`)
         }
       }
-      if (batch.length >= OPS_PER_APPEND) await this.flushOps(batch)
+      // Publish as we go, so peers start fetching while the rest is still being read.
+      if (batch.length >= OPS_PER_APPEND || (batch.length && Date.now() - this.lastFlush > 1000)) {
+        await this.flushOps(batch)
+      }
     }
     await this.flushOps(batch)
   }
@@ -764,7 +777,10 @@ export class SyncFolder extends Folder {
     }
   }
 
+  private lastFlush = 0
+
   private async flushOps(batch: FileOp[]): Promise<void> {
+    this.lastFlush = Date.now()
     if (!batch.length) return
     await this.writer?.flush()
     const ops = batch.splice(0, batch.length)
@@ -816,7 +832,7 @@ export class SyncFolder extends Folder {
   private async scanOne(
     key: string,
     batch: FileOp[],
-    byIno: Map<number, string>,
+    byIno: Map<number, { key: string; entry: LocalEntry }>,
     expand: boolean,
   ): Promise<string[] | null> {
     const segments = key.slice(1).split('/')
@@ -826,7 +842,8 @@ export class SyncFolder extends Folder {
     const idx = this.index.get(key)
     if (st && this.ignored(key, st.isDirectory())) return null
     if (!st && idx && this.ignored(key, idx.kind === 'dir')) return null
-    if (st && !(await parentsAreSafe(this.record.path, segments))) return null
+    // A full scan's paths come from its own walk, which never enters a symlink; others are checked.
+    if (st && expand && !(await parentsAreSafe(this.record.path, segments))) return null
     const problem = portabilityProblem(key)
     if (problem) this.problems.set(key, problem)
     else if (this.problems.get(key)?.startsWith('cannot read')) this.problems.delete(key)
@@ -854,7 +871,15 @@ export class SyncFolder extends Folder {
       batch.push(op)
       this.index.set(key, { ...entryOf(op, null), local: null })
       this.treeChanged = true
-      return null
+      // A folder that vanished (deleted or moved away) takes everything below it along; the
+      // watcher reports only the folder itself.
+      if (idx.kind !== 'dir') return null
+      const below: string[] = []
+      const prefix = key + '/'
+      for (const [k, e] of this.index.entries) {
+        if (e.kind !== 'deleted' && k.startsWith(prefix)) below.push(k)
+      }
+      return below
     }
 
     const kind = st.isDirectory()
@@ -972,12 +997,13 @@ export class SyncFolder extends Folder {
     abs: string,
     st: Stats,
     key: string,
-    byIno: Map<number, string>,
+    byIno: Map<number, { key: string; entry: LocalEntry }>,
   ): Promise<Omit<FileOp, 't' | 'path' | 'vv' | 'origin' | 'at'>> {
     const chunkSize = chunkSizeFor(st.size)
-    const moved = byIno.get(st.ino)
-    if (moved && moved !== key) {
-      const prev = this.index.get(moved)
+    const was = byIno.get(st.ino)
+    if (was && was.key !== key) {
+      const moved = was.key
+      const prev = was.entry
       if (
         prev &&
         prev.kind === 'file' &&
@@ -1152,6 +1178,7 @@ export class SyncFolder extends Folder {
         }
       }
     }
+    await this.sweepDeletedFolders(dels)
     if (this.state === 'error' && this.error?.startsWith('disk full')) this.setState('syncing')
   }
 
@@ -1253,6 +1280,25 @@ export class SyncFolder extends Folder {
     }
     this.bounces.delete(key)
     this.treeChanged = true
+  }
+
+  /**
+   * A deleted folder that was not empty when its deletion was applied (its children's deletions
+   * came later) is removed once it is: the parents of this pass's deletions are looked at again.
+   */
+  private async sweepDeletedFolders(deleted: string[]): Promise<void> {
+    const parents = new Set<string>()
+    for (const k of deleted) {
+      for (let p = parentKey(k); p !== '/'; p = parentKey(p)) parents.add(p)
+    }
+    for (const p of [...parents].sort().reverse()) {
+      if (this.sync.current(p)?.op.kind !== 'deleted') continue
+      const segments = p.slice(1).split('/')
+      if (!(await parentsAreSafe(this.record.path, segments))) continue
+      const abs = path.join(this.record.path, ...segments)
+      const st = await lstatOrNull(abs)
+      if (st?.isDirectory()) await this.removeLocal(abs, st)
+    }
   }
 
   private async placeFile(from: string, to: string, segments: string[]): Promise<void> {
@@ -1520,7 +1566,8 @@ export class SyncFolder extends Folder {
   }
 
   private recount(): void {
-    if (!this.sync || Date.now() - this.totals.at < 500) return
+    // A walk over every path: at most every 2 s (a 100,000-file folder makes it cost).
+    if (!this.sync || Date.now() - this.totals.at < 2000) return
     let files = 0
     let bytes = 0
     let localBytes = 0
