@@ -1,7 +1,7 @@
 // Shape checks of the messages that cross the Electron IPC boundary (shared/ipc.ts). Imports nothing,
 // so the sandboxed preload can bundle it without pulling in zod or the contract; the main side uses
 // the same functions. Tested in test/unit/app-bridge.test.ts.
-import type { BridgeResult } from '../../shared/ipc.ts'
+import type { BridgeResult, LoginItemState } from '../../shared/ipc.ts'
 
 /** Longest method name accepted before it reaches the service (which knows the real names). */
 const MAX_METHOD_LENGTH = 128
@@ -46,4 +46,17 @@ export function isBridgeResult(value: unknown): value is BridgeResult {
   if (v.ok !== false || typeof v.error !== 'object' || v.error === null) return false
   const e = v.error as { code?: unknown; message?: unknown }
   return typeof e.code === 'string' && typeof e.message === 'string'
+}
+
+/**
+ * The check of a LoginItemState, both ways: the preload's of main's replies and of the changes it
+ * sends. Returns a fresh object of exactly the two flags, or null when the value isn't one.
+ */
+export function parseLoginItemState(value: unknown): LoginItemState | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null
+  const { supported, openAtLogin } = value as { supported?: unknown; openAtLogin?: unknown }
+  if (typeof supported !== 'boolean' || typeof openAtLogin !== 'boolean') return null
+  // Where it can't be set, it isn't set: a reply claiming otherwise is malformed.
+  if (!supported && openAtLogin) return null
+  return { supported, openAtLogin }
 }

@@ -1,6 +1,7 @@
 // The main side of the Electron transport: the IPC_CHANNELS handlers of shared/ipc.ts. Every
 // message's sender is checked first (our window, its main frame, app:// origin); calls go to the
-// SpareService unchanged, which validates them against the contract.
+// SpareService unchanged, which validates them against the contract. The login item is the app's
+// own setting, not the node's: it goes to main.ts's LoginItem (login-item.ts).
 import {
   dialog,
   ipcMain,
@@ -8,7 +9,7 @@ import {
   type IpcMainInvokeEvent,
   type OpenDialogOptions,
 } from 'electron'
-import { IPC_CHANNELS, type BridgeResult } from '../../shared/ipc.ts'
+import { IPC_CHANNELS, type BridgeResult, type LoginItemState } from '../../shared/ipc.ts'
 import {
   badRequestResult,
   parseCallRequest,
@@ -17,6 +18,7 @@ import {
   unavailableResult,
 } from './bridge.ts'
 import { eventMessage } from './ipc-shape.ts'
+import type { LoginItem } from './login-item.ts'
 import type { ServiceLike } from './node-controller.ts'
 import { isTrustedSender, type SenderInfo } from './security.ts'
 import { openExternalSafely } from './window.ts'
@@ -26,7 +28,12 @@ export interface IpcDeps {
   window(): BrowserWindow | null
   /** The service once the node runs (waits for a start in progress); null if it isn't running. */
   service(): Promise<ServiceLike | null>
+  /** "Start at login", shared with the tray. */
+  loginItem: Pick<LoginItem, 'read' | 'set'>
 }
+
+/** The answer to a frame that may not see or change the login item. */
+const LOGIN_ITEM_REFUSED: LoginItemState = Object.freeze({ supported: false, openAtLogin: false })
 
 function liveWindow(deps: IpcDeps): BrowserWindow | null {
   const win = deps.window()
@@ -90,19 +97,48 @@ export function registerIpc(deps: IpcDeps): () => void {
     return openExternalSafely(url)
   })
 
+  ipcMain.handle(IPC_CHANNELS.loginItem, (event): LoginItemState => {
+    if (!trusted(event, deps)) return LOGIN_ITEM_REFUSED
+    return deps.loginItem.read()
+  })
+
+  ipcMain.handle(IPC_CHANNELS.setLoginItem, (event, openAtLogin: unknown): LoginItemState => {
+    if (!trusted(event, deps)) return LOGIN_ITEM_REFUSED
+    // Only a real boolean changes anything; otherwise the answer is the setting as it is.
+    if (typeof openAtLogin !== 'boolean') return deps.loginItem.read()
+    return deps.loginItem.set(openAtLogin)
+  })
+
   return () => {
     ipcMain.removeHandler(IPC_CHANNELS.call)
     ipcMain.removeHandler(IPC_CHANNELS.pickFolder)
     ipcMain.removeHandler(IPC_CHANNELS.openExternal)
+    ipcMain.removeHandler(IPC_CHANNELS.loginItem)
+    ipcMain.removeHandler(IPC_CHANNELS.setLoginItem)
+  }
+}
+
+function sendToWindow(
+  win: BrowserWindow | null,
+  channel: string,
+  payload: unknown,
+  what: string,
+): void {
+  if (win === null || win.isDestroyed() || win.webContents.isDestroyed()) return
+  try {
+    win.webContents.send(channel, payload)
+  } catch (err) {
+    console.error(`spare: could not forward ${what} to the window`, err)
   }
 }
 
 /** Sends one service event to the window (if it is there; events are not queued). */
 export function forwardEvent(win: BrowserWindow | null, event: string, data: unknown): void {
-  if (win === null || win.isDestroyed() || win.webContents.isDestroyed()) return
-  try {
-    win.webContents.send(IPC_CHANNELS.event, eventMessage(event, data))
-  } catch (err) {
-    console.error(`spare: could not forward ${event} to the window`, err)
-  }
+  sendToWindow(win, IPC_CHANNELS.event, eventMessage(event, data), event)
+}
+
+/** Tells the window the login item changed (a window opened later reads it when it mounts). */
+export function forwardLoginItem(win: BrowserWindow | null, state: LoginItemState): void {
+  const payload: LoginItemState = { supported: state.supported, openAtLogin: state.openAtLogin }
+  sendToWindow(win, IPC_CHANNELS.loginItemChanged, payload, 'the login item')
 }

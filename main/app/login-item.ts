@@ -1,8 +1,11 @@
 // "Start at login". macOS and Windows have app.setLoginItemSettings (used by main.ts); Linux has
 // none, so a packaged Linux app writes an XDG autostart entry (~/.config/autostart), which GNOME,
-// KDE, Xfce and the others honour. Node only, no electron import (test/unit/app-login-item.test.ts).
+// KDE, Xfce and the others honour. LoginItem keeps the tray and the window's Settings in step with
+// what the system says. Node only, no electron import (test/unit/app-options.test.ts for the XDG
+// entry, test/unit/app-login-item.test.ts for LoginItem).
 import fs from 'node:fs'
 import path from 'node:path'
+import type { LoginItemState } from '../../shared/ipc.ts'
 import { HIDDEN_FLAG } from './app-options.ts'
 
 export type LoginItemKind = 'electron' | 'xdg' | 'unsupported'
@@ -75,4 +78,58 @@ export function writeXdgAutostart(
   const tmp = `${file}.${process.pid}.tmp`
   fs.writeFileSync(tmp, xdgAutostartEntry(command), { mode: 0o644 })
   fs.renameSync(tmp, file)
+}
+
+/** How main.ts reads and writes the login item of this platform (see loginItemKind). */
+export interface LoginItemAccess {
+  supported: boolean
+  read(): boolean
+  /** May throw (an unwritable autostart folder, say). */
+  write(openAtLogin: boolean): void
+}
+
+/**
+ * The one place the login item is read and changed, for the tray menu and the window's Settings
+ * alike. Every answer is read from the system, never assumed from what was asked for; whenever a
+ * read differs from the previous one (a change from the tray, from Settings, or made outside Spare
+ * and noticed on the next read), `onChange` hears it, so the other side can follow.
+ */
+export class LoginItem {
+  readonly #access: LoginItemAccess
+  readonly #onChange: (state: LoginItemState) => void
+  #last: boolean | null = null
+
+  constructor(access: LoginItemAccess, onChange: (state: LoginItemState) => void = () => {}) {
+    this.#access = access
+    this.#onChange = onChange
+  }
+
+  /** Reads the system's setting (always off where unsupported). */
+  read(): LoginItemState {
+    const state: LoginItemState = {
+      supported: this.#access.supported,
+      openAtLogin: this.#access.supported && this.#access.read(),
+    }
+    const changed = this.#last !== null && this.#last !== state.openAtLogin
+    this.#last = state.openAtLogin
+    if (changed) this.#onChange(state)
+    return state
+  }
+
+  /**
+   * Asks for the login item on or off, then reads it back. A write that fails is logged and
+   * otherwise shows only in the answer: the setting as it still is.
+   */
+  set(openAtLogin: boolean): LoginItemState {
+    // What it was before, so that the change is noticed even if nothing read it yet.
+    if (this.#last === null) this.read()
+    if (this.#access.supported) {
+      try {
+        this.#access.write(openAtLogin)
+      } catch (err) {
+        console.error('spare: could not change the login item', err)
+      }
+    }
+    return this.read()
+  }
 }

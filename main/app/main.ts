@@ -7,8 +7,9 @@ import { Notification, app, session, type BrowserWindow } from 'electron'
 import { SpareService } from '../engine/api/service.ts'
 import { SpareNode } from '../engine/node.ts'
 import { HIDDEN_FLAG, appLayout, nodeDataDir, parseAppOptions } from './app-options.ts'
-import { forwardEvent, registerIpc } from './ipc.ts'
+import { forwardEvent, forwardLoginItem, registerIpc } from './ipc.ts'
 import {
+  LoginItem,
   loginItemKind,
   readXdgAutostart,
   writeXdgAutostart,
@@ -90,19 +91,24 @@ function runApp(): void {
     return false
   }
   const setOpenAtLogin = (openAtLogin: boolean): void => {
-    try {
-      if (loginKind === 'electron') app.setLoginItemSettings({ openAtLogin, args: [HIDDEN_FLAG] })
-      if (loginKind === 'xdg') {
-        writeXdgAutostart(
-          xdgFile(),
-          openAtLogin,
-          xdgAutostartCommand(process.execPath, process.env.APPIMAGE),
-        )
-      }
-    } catch (err) {
-      console.error('spare: could not change the login item', err)
+    if (loginKind === 'electron') app.setLoginItemSettings({ openAtLogin, args: [HIDDEN_FLAG] })
+    if (loginKind === 'xdg') {
+      writeXdgAutostart(
+        xdgFile(),
+        openAtLogin,
+        xdgAutostartCommand(process.execPath, process.env.APPIMAGE),
+      )
     }
   }
+  // Shared by the tray's checkbox and the window's Settings: a change on either side (or one made
+  // outside Spare, noticed on the next read) reaches the other.
+  const loginItem = new LoginItem(
+    { supported: loginKind !== 'unsupported', read: readOpenAtLogin, write: setOpenAtLogin },
+    (login) => {
+      update(withOpenAtLogin(state, login.openAtLogin))
+      forwardLoginItem(win, login)
+    },
+  )
 
   // ---- one state, one render ----
   const notifyFailed = (folder: TrayFolder): void => {
@@ -171,8 +177,8 @@ function runApp(): void {
         setSyncPaused(action)
         return
       case 'toggle-open-at-login':
-        setOpenAtLogin(!state.openAtLogin)
-        update(withOpenAtLogin(state, readOpenAtLogin()))
+        // Rendered again even when nothing changed: the menu's checkbox flipped on the click.
+        update(withOpenAtLogin(state, loginItem.set(!state.openAtLogin).openAtLogin))
         return
       case 'quit':
         app.quit()
@@ -236,11 +242,9 @@ function runApp(): void {
         if (controller.phase === 'starting') await controller.start().catch(() => {})
         return controller.service
       },
+      loginItem,
     })
-    state = initialTrayState({
-      openAtLogin: readOpenAtLogin(),
-      supported: loginKind !== 'unsupported',
-    })
+    state = initialTrayState(loginItem.read())
     tray = new TrayView(layout.trayIconDir, onTrayAction, showWindow)
     update(withPhase(state, controller.phase === 'stopped' ? 'starting' : controller.phase))
     // Started at login (--hidden on Windows and Linux, the login item itself on macOS): tray only.

@@ -1,7 +1,12 @@
 import { describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../../shared/contract.ts'
 import { errorResult, parseCallRequest, runCall } from '../../main/app/bridge.ts'
-import { eventMessage, isBridgeResult, isEventMessage } from '../../main/app/ipc-shape.ts'
+import {
+  eventMessage,
+  isBridgeResult,
+  isEventMessage,
+  parseLoginItemState,
+} from '../../main/app/ipc-shape.ts'
 
 describe('parseCallRequest', () => {
   it('accepts { method, params } and defaults params to {}', () => {
@@ -110,6 +115,35 @@ describe('shape checks shared with the preload', () => {
     expect(isBridgeResult({ ok: false, error: { code: 'INTERNAL', message: 'x' } })).toBe(true)
     for (const bad of [null, {}, { ok: 'yes' }, { ok: false }, { ok: false, error: { code: 1 } }]) {
       expect(isBridgeResult(bad)).toBe(false)
+    }
+  })
+
+  it('recognizes login item states, and keeps only their two flags', () => {
+    expect(parseLoginItemState({ supported: true, openAtLogin: true })).toEqual({
+      supported: true,
+      openAtLogin: true,
+    })
+    expect(parseLoginItemState({ supported: false, openAtLogin: false })).toEqual({
+      supported: false,
+      openAtLogin: false,
+    })
+    const extra = { supported: true, openAtLogin: false, toString: 'x', path: '/home/ada' }
+    expect(parseLoginItemState(extra)).toStrictEqual({ supported: true, openAtLogin: false })
+    for (const bad of [
+      null,
+      true,
+      'on',
+      [],
+      [true, true],
+      {},
+      { openAtLogin: true },
+      { supported: true },
+      { supported: 'yes', openAtLogin: true },
+      { supported: true, openAtLogin: 1 },
+      // Where it can't be set, it can't be on.
+      { supported: false, openAtLogin: true },
+    ]) {
+      expect(parseLoginItemState(bad), JSON.stringify(bad)).toBeNull()
     }
   })
 })

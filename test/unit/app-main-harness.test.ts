@@ -1,7 +1,9 @@
 // The real bundle dist/main/app/main.cjs (built by scripts/build-main.mjs), run under Node against a
 // fake `electron` module: Electron itself can't run here, but everything main.ts wires up can be
 // driven: the privileged scheme, the hardened window, the app:// protocol, IPC with sender checks,
-// the tray, hide-on-close, the login item and a quit that waits for the real node to close.
+// the preload's bridge (dist/main/app/preload.cjs, loaded into a fake renderer world whose
+// ipcRenderer reaches main's handlers), the tray, hide-on-close, the login item kept in step
+// between the tray and Settings, and a quit that waits for the real node to close.
 import fs from 'node:fs'
 import Module, { createRequire } from 'node:module'
 import os from 'node:os'
@@ -9,7 +11,12 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import createTestnet from 'hyperdht/testnet.js'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { IPC_CHANNELS, type BridgeResult } from '../../shared/ipc.ts'
+import {
+  IPC_CHANNELS,
+  type BridgeResult,
+  type LoginItemState,
+  type SpareBridge,
+} from '../../shared/ipc.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -61,9 +68,12 @@ class FakeWebContents extends Emitter {
     parent: null,
   }
   readonly sent: Array<[string, unknown]> = []
+  /** Delivers what main sends to the page's preload (set for the app's windows). */
+  toRenderer: ((channel: string, payload: unknown) => void) | null = null
   windowOpenHandler: ((details: { url: string }) => { action: string }) | null = null
   send(channel: string, payload: unknown): void {
     this.sent.push([channel, payload])
+    this.toRenderer?.(channel, structuredClone(payload))
   }
   isDestroyed(): boolean {
     return false
@@ -95,6 +105,12 @@ function fakeElectron(paths: Record<string, string>, appRoot: string) {
     permissionCheck: null as null | Fn,
     quits: 0,
     quitted: false,
+    /** What the preload exposed with contextBridge.exposeInMainWorld. */
+    mainWorld: {} as Record<string, unknown>,
+    /** The preload's ipcRenderer.on listeners. */
+    rendererListeners: new Map<string, Listener[]>(),
+    /** The system's login item where Electron keeps it (macOS, Windows). */
+    loginItem: { openAtLogin: false },
   }
   let ready!: () => void
   const readyPromise = new Promise<void>((resolve) => (ready = resolve))
@@ -107,6 +123,9 @@ function fakeElectron(paths: Record<string, string>, appRoot: string) {
     constructor(readonly options: { webPreferences: Record<string, unknown> }) {
       super()
       rec.windows.push(this)
+      this.webContents.toRenderer = (channel, payload) => {
+        for (const fn of rec.rendererListeners.get(channel) ?? []) fn({}, payload)
+      }
     }
     loadURL(url: string): Promise<void> {
       this.loaded = url
@@ -197,9 +216,11 @@ function fakeElectron(paths: Record<string, string>, appRoot: string) {
       return true
     }
     getLoginItemSettings(): { openAtLogin: boolean; wasOpenedAtLogin: boolean } {
-      return { openAtLogin: false, wasOpenedAtLogin: false }
+      return { openAtLogin: rec.loginItem.openAtLogin, wasOpenedAtLogin: false }
     }
-    setLoginItemSettings(): void {}
+    setLoginItemSettings(settings: { openAtLogin: boolean }): void {
+      rec.loginItem.openAtLogin = settings.openAtLogin
+    }
     whenReady(): Promise<void> {
       return readyPromise
     }
@@ -239,6 +260,23 @@ function fakeElectron(paths: Record<string, string>, appRoot: string) {
     ipcMain: {
       handle: (channel: string, fn: Fn) => rec.ipc.set(channel, fn),
       removeHandler: (channel: string) => rec.ipc.delete(channel),
+    },
+    // The preload's side: the page of the first window, whose main frame shows app://spare.
+    // Arguments and replies are structured-cloned, as Electron's IPC does.
+    contextBridge: {
+      exposeInMainWorld: (key: string, api: unknown) => (rec.mainWorld[key] = api),
+    },
+    ipcRenderer: {
+      on: (channel: string, fn: Listener) => {
+        rec.rendererListeners.set(channel, [...(rec.rendererListeners.get(channel) ?? []), fn])
+      },
+      invoke: async (channel: string, ...args: unknown[]): Promise<unknown> => {
+        const handler = rec.ipc.get(channel) as ((...a: unknown[]) => unknown) | undefined
+        const contents = rec.windows[0]?.webContents
+        if (!handler || !contents) throw new Error(`No handler registered for '${channel}'`)
+        const event = { sender: { id: contents.id }, senderFrame: contents.mainFrame }
+        return structuredClone(await handler(event, ...structuredClone(args)))
+      },
     },
     dialog: {
       showOpenDialog: async () => ({ canceled: false, filePaths: ['/picked/folder'] }),
@@ -295,6 +333,12 @@ describe('dist/main/app/main.cjs under a fake electron', () => {
     const handler = fake.rec.ipc.get(channel) as ((...a: unknown[]) => Promise<unknown>) | undefined
     if (!handler) throw new Error(`no handler for ${channel}`)
     return handler(event, ...args)
+  }
+  /** window.spare as the preload exposed it (loaded by a test below). */
+  const bridge = (): SpareBridge => {
+    const exposed = fake.rec.mainWorld.spare as SpareBridge | undefined
+    if (!exposed) throw new Error('the preload has not exposed window.spare')
+    return exposed
   }
   const call = (method: string, params: unknown = {}, event: unknown = trustedEvent()) =>
     invoke(IPC_CHANNELS.call, event, { method, params }) as Promise<BridgeResult>
@@ -470,8 +514,12 @@ describe('dist/main/app/main.cjs under a fake electron', () => {
       })
       expect(await invoke(IPC_CHANNELS.pickFolder, event)).toBeNull()
       expect(await invoke(IPC_CHANNELS.openExternal, event, 'https://example.com')).toBe(false)
+      const notForYou = { supported: false, openAtLogin: false }
+      expect(await invoke(IPC_CHANNELS.loginItem, event)).toEqual(notForYou)
+      expect(await invoke(IPC_CHANNELS.setLoginItem, event, true)).toEqual(notForYou)
     }
-    expect(warned).toHaveBeenCalledTimes(refused.length * 3)
+    expect(warned).toHaveBeenCalledTimes(refused.length * 5)
+    expect(tray().menu.find((i) => i.label === 'Start at login')?.checked).toBe(false)
     warned.mockRestore()
     expect(await call('no.such.method')).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } })
     expect(await call('folders.get', { id: 'nope' })).toMatchObject({
@@ -482,6 +530,29 @@ describe('dist/main/app/main.cjs under a fake electron', () => {
       ok: false,
       error: { code: 'BAD_INPUT' },
     })
+  })
+
+  it('loads the preload, which exposes only the bridge, wired to main', async () => {
+    createRequire(path.join(outDir, 'main.cjs'))(path.join(outDir, 'preload.cjs'))
+    expect(Object.keys(fake.rec.mainWorld)).toEqual(['spare'])
+    const exposed = bridge()
+    expect(exposed.kind).toBe('electron')
+    expect(
+      Object.entries(exposed)
+        .filter(([, v]) => typeof v === 'function')
+        .map(([k]) => k)
+        .sort(),
+    ).toEqual([
+      'call',
+      'getLoginItem',
+      'onEvent',
+      'onLoginItemChanged',
+      'openExternal',
+      'pickFolder',
+      'setLoginItem',
+    ])
+    expect(await exposed.call('node.status', {})).toMatchObject({ ok: true })
+    expect(await exposed.pickFolder()).toBe('/picked/folder')
   })
 
   it('shares a folder, forwards its events and updates the tray', async () => {
@@ -560,17 +631,99 @@ describe('dist/main/app/main.cjs under a fake electron', () => {
     expect(win().visible).toBe(true)
   })
 
-  it.runIf(process.platform === 'linux')('toggles start at login (XDG autostart)', () => {
-    const item = tray().menu.find((i) => i.label === 'Start at login')
-    expect(item).toMatchObject({ type: 'checkbox', checked: false, enabled: true })
-    item?.click?.()
-    const file = path.join(configHome, 'autostart', 'dev.spare.app.desktop')
-    expect(fs.readFileSync(file, 'utf8')).toMatch(/^Exec=.* --hidden$/m)
-    expect(tray().menu.find((i) => i.label === 'Start at login')?.checked).toBe(true)
-    tray()
-      .menu.find((i) => i.label === 'Start at login')
-      ?.click?.()
-    expect(fs.existsSync(file)).toBe(false)
+  describe.runIf(['linux', 'darwin', 'win32'].includes(process.platform))('start at login', () => {
+    // Packaged: an XDG autostart entry on Linux, Electron's login item on macOS and Windows.
+    const xdgFile = path.join(configHome, 'autostart', 'dev.spare.app.desktop')
+    const linux = process.platform === 'linux'
+    const trayItem = () => tray().menu.find((i) => i.label === 'Start at login')
+    const inSystem = (): boolean =>
+      linux ? fs.existsSync(xdgFile) : fake.rec.loginItem.openAtLogin
+    /** A change made outside Spare (the system's settings, a removed autostart file). */
+    const changeOutside = (on: boolean): void => {
+      if (!linux) fake.rec.loginItem.openAtLogin = on
+      else if (!on) fs.rmSync(xdgFile, { force: true })
+      else {
+        fs.mkdirSync(path.dirname(xdgFile), { recursive: true })
+        fs.writeFileSync(xdgFile, '[Desktop Entry]\nType=Application\nExec=spare --hidden\n')
+      }
+    }
+    const seen: LoginItemState[] = []
+    let off: () => void = () => {}
+
+    beforeAll(() => {
+      off = bridge().onLoginItemChanged?.((state) => seen.push(state)) ?? off
+    })
+    afterAll(() => off())
+
+    it('is off at first, and the same in Settings and the tray', async () => {
+      expect(await bridge().getLoginItem?.()).toEqual({ supported: true, openAtLogin: false })
+      expect(trayItem()).toMatchObject({ type: 'checkbox', checked: false, enabled: true })
+      expect(inSystem()).toBe(false)
+    })
+
+    it('a change in Settings reaches the system and the tray', async () => {
+      expect(await bridge().setLoginItem?.(true)).toEqual({ supported: true, openAtLogin: true })
+      expect(inSystem()).toBe(true)
+      if (linux) expect(fs.readFileSync(xdgFile, 'utf8')).toMatch(/^Exec=.* --hidden$/m)
+      expect(trayItem()?.checked).toBe(true)
+      expect(await bridge().getLoginItem?.()).toEqual({ supported: true, openAtLogin: true })
+      // The window hears of it too (Settings' own answer already says so).
+      expect(seen).toEqual([{ supported: true, openAtLogin: true }])
+    })
+
+    it('a change in the tray reaches the system and Settings', async () => {
+      seen.length = 0
+      trayItem()?.click?.()
+      expect(inSystem()).toBe(false)
+      expect(trayItem()?.checked).toBe(false)
+      expect(seen).toEqual([{ supported: true, openAtLogin: false }])
+      expect(await bridge().getLoginItem?.()).toEqual({ supported: true, openAtLogin: false })
+      trayItem()?.click?.()
+      expect(inSystem()).toBe(true)
+      expect(seen).toEqual([
+        { supported: true, openAtLogin: false },
+        { supported: true, openAtLogin: true },
+      ])
+    })
+
+    it('a change made outside Spare shows on the next read, in both', async () => {
+      seen.length = 0
+      changeOutside(false)
+      expect(trayItem()?.checked).toBe(true) // nothing has read it yet
+      expect(await bridge().getLoginItem?.()).toEqual({ supported: true, openAtLogin: false })
+      expect(trayItem()?.checked).toBe(false)
+      expect(seen).toEqual([{ supported: true, openAtLogin: false }])
+    })
+
+    it('the preload checks what goes out and what comes back', async () => {
+      seen.length = 0
+      const exposed = bridge()
+      await expect(exposed.setLoginItem?.('yes' as never)).rejects.toThrow(TypeError)
+      expect(inSystem()).toBe(false)
+      // Main refuses a non-boolean by itself too, answering with the setting as it is.
+      expect(await invoke(IPC_CHANNELS.setLoginItem, trustedEvent(), 'yes')).toEqual({
+        supported: true,
+        openAtLogin: false,
+      })
+      // A malformed change from main never reaches a listener.
+      for (const bad of [null, { openAtLogin: true }, { supported: false, openAtLogin: true }]) {
+        win().webContents.send(IPC_CHANNELS.loginItemChanged, bad)
+      }
+      expect(seen).toEqual([])
+      // A malformed reply is an error, not a guess.
+      const real = fake.rec.ipc.get(IPC_CHANNELS.loginItem)
+      if (!real) throw new Error('no login item handler')
+      fake.rec.ipc.set(IPC_CHANNELS.loginItem, () => ({ supported: true, openAtLogin: 'yes' }))
+      await expect(exposed.getLoginItem?.()).rejects.toThrow(/malformed reply/)
+      fake.rec.ipc.set(IPC_CHANNELS.loginItem, real)
+      // Unsubscribed, a listener hears nothing more.
+      off()
+      trayItem()?.click?.()
+      expect(inSystem()).toBe(true)
+      expect(seen).toEqual([])
+      trayItem()?.click?.()
+      expect(inSystem()).toBe(false)
+    })
   })
 
   it('quits from the tray only after the node has closed', async () => {

@@ -1,9 +1,12 @@
-// Settings: where the node keeps its data, which network it is on, and the look of this window.
-import { useId, useState, type FormEvent, type ReactNode } from 'react'
-import { Database, Globe, Monitor, Moon, Palette, Sun, type LucideIcon } from 'lucide-react'
+// Settings: where the node keeps its data, which network it is on, whether the app starts at login
+// (in the app only) and the look of this window.
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react'
+import { Database, Globe, Monitor, Moon, Palette, Power, Sun, type LucideIcon } from 'lucide-react'
 import { API_VERSION, type NetworkMode, type NodeStatus } from '../../../shared/contract.ts'
+import type { LoginItemState, SpareBridge } from '../../../shared/ipc.ts'
 import { CopyButton } from '../components/CopyButton.tsx'
 import { Button, ErrorAlert, Field, PageHeader, Panel, Spinner, cx } from '../components/ui.tsx'
+import { findBridge } from '../lib/bridge-transport.ts'
 import { errorMessage } from '../lib/errors.ts'
 import {
   THEME_OPTIONS,
@@ -201,10 +204,188 @@ function NetworkForm({
   )
 }
 
+type LoginItemBridge = Required<Pick<SpareBridge, 'getLoginItem' | 'setLoginItem'>> &
+  Pick<SpareBridge, 'onLoginItemChanged'>
+
+/** The app's login item, through the preload's bridge; null in a browser, which can't set it. */
+function findLoginItemBridge(): LoginItemBridge | null {
+  const bridge = findBridge(window as Window & { spare?: unknown })
+  if (bridge === null) return null
+  if (typeof bridge.getLoginItem !== 'function' || typeof bridge.setLoginItem !== 'function') {
+    return null
+  }
+  return bridge as LoginItemBridge
+}
+
+interface LoginItemView {
+  /** As the app last read it from the system; null until the first read answers. */
+  state: LoginItemState | null
+  /** Why the last read failed, cleared by the next answer. */
+  readFailure: { error: unknown } | null
+  /** The value being set, while a change is in flight. */
+  pending: boolean | null
+  /** The last change that didn't take: `error` is null when the system simply kept the old value. */
+  failure: { wanted: boolean; error: unknown } | null
+  set: (openAtLogin: boolean) => Promise<void>
+}
+
+/**
+ * The login item as the app reads it: on mount, whenever the window comes back (focus, shown
+ * again: it may have been changed in the system's own settings), and on every change the app
+ * reports (the tray's "Start at login" included). A change shows the value read back afterwards.
+ */
+function useLoginItem(bridge: LoginItemBridge): LoginItemView {
+  const [state, setState] = useState<LoginItemState | null>(null)
+  const [readFailure, setReadFailure] = useState<LoginItemView['readFailure']>(null)
+  const [pending, setPending] = useState<boolean | null>(null)
+  const [failure, setFailure] = useState<LoginItemView['failure']>(null)
+  // Bumped to read again after a change failed half-way.
+  const [attempt, setAttempt] = useState(0)
+  // Only the latest read may answer: an older one could bring back a value since changed.
+  const reads = useRef(0)
+  // State updates land after a re-render; the ref stops a double click from sending two changes.
+  const inFlight = useRef(false)
+
+  useEffect(() => {
+    let cancelled = false
+    async function read() {
+      const mine = ++reads.current
+      try {
+        const next = await bridge.getLoginItem()
+        if (cancelled || mine !== reads.current) return
+        setState(next)
+        setReadFailure(null)
+      } catch (error) {
+        if (cancelled || mine !== reads.current) return
+        setReadFailure({ error })
+      }
+    }
+
+    void read()
+    const onFocus = () => void read()
+    const onVisibility = () => {
+      if (document.visibilityState === 'visible') void read()
+    }
+    window.addEventListener('focus', onFocus)
+    document.addEventListener('visibilitychange', onVisibility)
+    const off =
+      typeof bridge.onLoginItemChanged === 'function'
+        ? bridge.onLoginItemChanged((next) => {
+            if (cancelled) return
+            // Newer than any read still in flight: that one must not overwrite it.
+            reads.current++
+            setState(next)
+            setReadFailure(null)
+            // Changed elsewhere since: an earlier failure here no longer describes anything.
+            setFailure(null)
+          })
+        : () => {}
+    return () => {
+      cancelled = true
+      off()
+      window.removeEventListener('focus', onFocus)
+      document.removeEventListener('visibilitychange', onVisibility)
+    }
+  }, [bridge, attempt])
+
+  async function set(openAtLogin: boolean) {
+    if (inFlight.current) return
+    inFlight.current = true
+    reads.current++
+    setPending(openAtLogin)
+    setFailure(null)
+    try {
+      const next = await bridge.setLoginItem(openAtLogin)
+      setState(next)
+      setReadFailure(null)
+      // The answer is read back from the system: if it isn't what was asked, the change didn't take.
+      if (next.supported && next.openAtLogin !== openAtLogin) {
+        setFailure({ wanted: openAtLogin, error: null })
+      }
+    } catch (error) {
+      setFailure({ wanted: openAtLogin, error })
+      // Whatever happened half-way, show the setting as it is now.
+      setAttempt((n) => n + 1)
+    } finally {
+      inFlight.current = false
+      setPending(null)
+    }
+  }
+
+  return { state, readFailure, pending, failure, set }
+}
+
+/** "Start Spare when you log in": the app's own setting, the same as the tray's checkbox. */
+function LoginItemPanel({ bridge }: { bridge: LoginItemBridge }) {
+  const { state, readFailure, pending, failure, set } = useLoginItem(bridge)
+  const hintId = useId()
+  // Nothing truthful to show before the first answer, and nothing to offer where the system
+  // can't start Spare at login (Linux, run from source).
+  if (state === null && readFailure === null) return null
+  if (state !== null && !state.supported) return null
+  return (
+    <Panel title="App" titleId="settings-app-title">
+      <Row icon={Power} title="Start at login">
+        {state !== null ? (
+          <>
+            <label className="inline-flex cursor-pointer items-center gap-3">
+              <input
+                type="checkbox"
+                role="switch"
+                checked={state.openAtLogin}
+                // Not disabled while busy: a disabled control drops keyboard focus.
+                aria-busy={pending !== null || undefined}
+                aria-describedby={hintId}
+                onChange={(e) => void set(e.target.checked)}
+                className="peer sr-only"
+              />
+              <span
+                aria-hidden="true"
+                className="relative inline-flex h-5 w-9 shrink-0 items-center rounded-full bg-zinc-300 transition-colors peer-checked:bg-indigo-600 peer-focus-visible:outline-2 peer-focus-visible:outline-offset-2 peer-focus-visible:outline-indigo-500 after:absolute after:left-0.5 after:size-4 after:rounded-full after:bg-white after:shadow-sm after:transition-transform peer-checked:after:translate-x-4 dark:bg-zinc-700"
+              />
+              <span className="font-medium text-zinc-900 dark:text-zinc-100">
+                Start Spare when you log in
+              </span>
+            </label>
+            <p id={hintId} className="mt-1 text-xs text-zinc-500 dark:text-zinc-400">
+              Spare starts in the background and keeps your folders syncing without opening this
+              window. The same setting as “Start at login” in the tray menu.
+            </p>
+            <p role="status" className="mt-1 text-xs text-zinc-500 empty:hidden dark:text-zinc-400">
+              {pending === null ? '' : pending ? 'Turning on…' : 'Turning off…'}
+            </p>
+          </>
+        ) : null}
+        {readFailure ? (
+          <ErrorAlert title="Couldn’t read whether Spare starts at login" className="mt-3">
+            {errorMessage(readFailure.error)}
+          </ErrorAlert>
+        ) : null}
+        {failure ? (
+          <ErrorAlert
+            title={
+              failure.wanted
+                ? 'Couldn’t turn on start at login'
+                : 'Couldn’t turn off start at login'
+            }
+            className="mt-3"
+          >
+            {failure.error !== null
+              ? errorMessage(failure.error)
+              : 'The system kept the previous setting (the app’s log says why).'}
+          </ErrorAlert>
+        ) : null}
+      </Row>
+    </Panel>
+  )
+}
+
 export function SettingsScreen() {
   const { status, error, apply } = useNodeOverview({ refreshMs: 0 })
   const [theme, setTheme] = useThemeSetting()
   const { shell } = useSpare()
+  // Only inside the app: a browser can't make anything start at login.
+  const [loginItem] = useState(findLoginItemBridge)
 
   return (
     <>
@@ -243,6 +424,8 @@ export function SettingsScreen() {
             </div>
           )}
         </Panel>
+
+        {loginItem ? <LoginItemPanel bridge={loginItem} /> : null}
 
         <Panel title="Appearance" titleId="settings-appearance-title">
           <Row icon={Palette} title="Theme">
