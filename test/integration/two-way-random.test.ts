@@ -3,9 +3,11 @@
 // (partitions; changes made on a stopped daemon's folder are picked up by its scan at restart).
 // Then everything heals, and:
 //   1. the three trees end identical (and every daemon is idle);
-//   2. every content ever written (and observed, see below) is still there: in a file of the tree
-//      (a conflict copy included) or among the kept versions of a path it was written to;
-//   3. `spare conflicts` lists exactly the conflict copies in the tree.
+//   2. every content ever written (and observed, see THE RULE below) is still there: in a file of
+//      the tree (a conflict copy included) or among the kept versions of a path (`spare versions`,
+//      restored with `spare restore --to` and hashed);
+//   3. `spare conflicts` lists exactly the conflict copies in the tree;
+//   4. a running daemon recorded every write made in its folder (within 10 s).
 //
 // Replay: the seed is printed at the start and in every failure. SPARE_SEED=N replays a run,
 // SPARE_ROUNDS=N sets the number of steps, SPARE_VERBOSE=1 prints every step as it happens:
@@ -168,16 +170,18 @@ interface Writer {
   dir: string
   device: string
   running: boolean
-  /** Hashes of what was written to this folder while its daemon was stopped. */
-  offline: Set<string>
+  /** While its daemon is stopped: the files written since, by path (moves and deletes followed). */
+  offline: Map<string, string>
 }
 
 interface Expected {
   size: number
-  /** Paths the content was written to (it is in their history once observed). */
+  /** Paths the content was written or moved to (it is in their history once observed). */
   paths: Set<string>
   /** The writers that wrote it. */
   by: Set<number>
+  /** Modification times it had when written (to try the likeliest versions first). */
+  mtimes: Set<number>
   notes: string[]
 }
 
@@ -217,7 +221,7 @@ async function threeWriters(): Promise<{ ws: Writer[]; id: string }> {
       folder.id,
     ])
     const device = members.find((m) => m.you)!.device
-    ws.push({ n, daemon, dir, device, running: true, offline: new Set() })
+    ws.push({ n, daemon, dir, device, running: true, offline: new Map() })
   }
   return { ws, id: folder.id }
 }
@@ -291,14 +295,22 @@ describe('two-way folders, randomized', () => {
       }
       note(`devices ${ws.map((w) => `w${w.n}=${w.device}`).join(' ')}`)
 
-      const expect1 = (w: Writer, sha: string, size: number, rel: string, why: string): void => {
+      const expectContent = (
+        w: Writer,
+        sha: string,
+        size: number,
+        mtime: number | null,
+        rel: string,
+        why: string,
+      ): void => {
         let e = expected.get(sha)
         if (!e) {
-          e = { size, paths: new Set(), by: new Set(), notes: [] }
+          e = { size, paths: new Set(), by: new Set(), mtimes: new Set(), notes: [] }
           expected.set(sha, e)
         }
         e.paths.add(rel)
         e.by.add(w.n)
+        if (mtime !== null) e.mtimes.add(mtime)
         touched.add(rel)
         e.notes.push(why)
       }
@@ -334,6 +346,23 @@ describe('two-way folders, randomized', () => {
         }
       }
 
+      /** A path's versions as one daemon lists them, in short: id kind size device (current). */
+      const describeVersions = async (w: Writer, rel: string): Promise<string> => {
+        try {
+          const list = await versionsOf(w, rel)
+          return (
+            list
+              .map(
+                (v) =>
+                  `${v.id} ${v.kind}${v.kind === 'file' ? ` ${v.size}B` : ''} by ${v.device}${v.current ? ' (current)' : ''}`,
+              )
+              .join(', ') || 'none'
+          )
+        } catch (err) {
+          return `error: ${(err as Error).message}`
+        }
+      }
+
       const write = async (
         w: Writer,
         rel: string,
@@ -354,12 +383,14 @@ describe('two-way folders, randomized', () => {
        * THE RULE for "every content ever written": a content counts once the system has seen it.
        * - On a running daemon, each write is followed by a wait until the daemon has recorded it
        *   (see waitRecorded) before the test does anything else, so every write there counts.
-       *   A write that is never recorded still counts (the engine must not lose it unseen); it is
-       *   reported in the trace.
+       *   A write that is never recorded (within 10 s) still counts: the engine must not lose
+       *   it unseen. It is diagnosed in the trace, the daemon is restarted so that its full scan
+       *   records it, and the run fails at the end (check 4) unless SPARE_RESCAN=1.
        * - On a stopped daemon, nothing sees the writes until the scan at restart: a content
-       *   written there and then overwritten, deleted or moved away before the restart was never
-       *   observed and cannot be expected. What counts is what its folder holds at restart: every
-       *   file there whose content was written while stopped (at the path it has then).
+       *   written there and then overwritten or deleted before the restart was never observed
+       *   and cannot be expected. What counts is the LAST content written to each path while
+       *   stopped, still there at restart (followed through moves made while stopped: it counts
+       *   at the path it has then). `Writer.offline` keeps exactly that.
        */
       const writeStep = async (w: Writer, rel: string, p: Plan, step: number): Promise<void> => {
         const data = content(p, `seed ${SEED} step ${step} w${w.n} ${rel}`)
@@ -371,41 +402,48 @@ describe('two-way folders, randomized', () => {
         }
         await write(w, rel, data, p.atomic < 0.3)
         if (!w.running) {
-          w.offline.add(sha)
+          w.offline.set(rel, sha)
           note(`w${w.n} (stopped) wrote ${rel} ${data.length} B ${sha.slice(0, 8)}`)
           return
         }
         const st = await fs.stat(abs).catch(() => null)
         const mtime = st && st.size === data.length ? Math.floor(st.mtimeMs) : null
-        expect1(w, sha, data.length, rel, `step ${step}: w${w.n} wrote ${rel}`)
+        expectContent(w, sha, data.length, mtime, rel, `step ${step}: w${w.n} wrote ${rel}`)
         const ok = await waitRecorded(w, rel, data.length, mtime)
         note(`w${w.n} wrote ${rel} ${data.length} B ${sha.slice(0, 8)}${ok ? '' : ' NOT RECORDED'}`)
         if (!ok) {
-          // Its watcher missed the change. Restart it so the full scan records it (the run goes
-          // on meaningfully), and report the miss at the end.
+          // Never recorded. What is there now tells why: our content still on disk with the
+          // daemon idle means it was never told of the change (its watcher missed it); the file
+          // gone or replaced means the daemon overwrote it unseen.
+          const now = await hashOf(abs)
+          const disk = now === sha ? 'ours' : now ? `other ${now.slice(0, 8)}` : 'missing'
+          const state = (await w.daemon.folders())[0]?.state ?? '?'
+          const why = `disk: ${disk}, daemon ${state}, versions: ${await describeVersions(w, rel)}`
+          note(`w${w.n} ${rel}: ${why}`)
+          // Restart it so a full scan records what is there (the run goes on meaningfully), and
+          // report the miss at the end.
           await w.daemon.stop()
           w.running = false
           await restart(w)
           const late = await waitRecorded(w, rel, data.length, mtime)
           unrecorded.push(
-            `step ${step}: w${w.n} ${rel} ${sha.slice(0, 8)}${late ? ' (recorded after a restart)' : ' (not even after a restart)'}`,
+            `step ${step}: w${w.n} ${rel} ${sha.slice(0, 8)} [${why}]${late ? ' (recorded after a restart)' : ' (not even after a restart)'}`,
           )
         }
       }
 
       const restart = async (w: Writer): Promise<void> => {
-        // What the folder holds now is what the daemon will see: count the contents written
-        // while stopped that are still here (see THE RULE above).
+        // What the folder holds now is what the daemon will see: count the last content written
+        // to each path while stopped (see THE RULE above).
         const here: Array<{ rel: string; size: number; mtime: number }> = []
-        for (const e of await listDisk(w.dir)) {
-          if (e.type !== 'file') continue
-          const abs = path.join(w.dir, e.rel)
+        for (const [rel, sha] of [...w.offline].sort()) {
+          const abs = path.join(w.dir, rel)
           const data = await fs.readFile(abs)
-          const sha = sha256(data)
-          if (!w.offline.has(sha)) continue
-          const st = await fs.stat(abs)
-          expect1(w, sha, data.length, e.rel, `w${w.n} wrote ${e.rel} while stopped`)
-          here.push({ rel: e.rel, size: data.length, mtime: Math.floor(st.mtimeMs) })
+          // Nothing else touches a stopped daemon's folder: the test's own book must agree.
+          expect(sha256(data), `w${w.n} ${rel} while stopped (${REPLAY})`).toBe(sha)
+          const mtime = Math.floor((await fs.stat(abs)).mtimeMs)
+          expectContent(w, sha, data.length, mtime, rel, `w${w.n} wrote ${rel} while stopped`)
+          here.push({ rel, size: data.length, mtime })
         }
         w.offline.clear()
         await w.daemon.start()
@@ -444,6 +482,7 @@ describe('two-way folders, randomized', () => {
 
       try {
         // ------------------------------------------------------------ random steps
+        const stepsStart = Date.now()
         for (let step = 0; step < ROUNDS; step++) {
           const p = plan(rng)
           const running = ws.filter((w) => w.running)
@@ -485,6 +524,7 @@ describe('two-way folders, randomized', () => {
                 if (rel) {
                   count('delete')
                   await fs.rm(path.join(w.dir, rel))
+                  w.offline.delete(rel)
                   note(`${tag} deleted ${rel}`)
                 }
               } else if (p.kind < 0.85) {
@@ -497,6 +537,10 @@ describe('two-way folders, randomized', () => {
                     const moved = await hashOf(path.join(w.dir, rel))
                     await fs.mkdir(path.join(w.dir, dir), { recursive: true })
                     await fs.rename(path.join(w.dir, rel), path.join(w.dir, dest))
+                    const off = w.offline.get(rel)
+                    w.offline.delete(rel)
+                    if (off) w.offline.set(dest, off)
+                    else w.offline.delete(dest)
                     // The content now also has the new path's history.
                     const e = moved ? expected.get(moved) : undefined
                     if (e) e.paths.add(dest)
@@ -514,6 +558,7 @@ describe('two-way folders, randomized', () => {
                 if (rel) {
                   count('rmdir')
                   await fs.rm(path.join(w.dir, rel), { recursive: true })
+                  for (const k of w.offline.keys()) if (k.startsWith(`${rel}/`)) w.offline.delete(k)
                   note(`${tag} deleted folder ${rel}`)
                 }
               }
@@ -537,6 +582,7 @@ describe('two-way folders, randomized', () => {
           if (!w.running) await restart(w)
         }
         let last = ''
+        let differing: string[] = []
         const settled = async (): Promise<boolean> => {
           const trees = await Promise.all(ws.map((w) => snapshotTree(w.dir, { ignoreTemp: true })))
           const [t0, ...rest] = trees as [
@@ -546,6 +592,9 @@ describe('two-way folders, randomized', () => {
           for (const [i, t] of rest.entries()) {
             if (sortedTree(t) !== sortedTree(t0)) {
               last = `w0 vs w${i + 1}:\n${diffTrees(t0, t)}`
+              differing = [...new Set([...Object.keys(t0), ...Object.keys(t)])].filter(
+                (k) => JSON.stringify(t0[k]) !== JSON.stringify(t[k]),
+              )
               return false
             }
           }
@@ -559,11 +608,17 @@ describe('two-way folders, randomized', () => {
           return true
         }
         const healed = async (): Promise<void> => {
-          await waitFor(settled, { timeoutMs: 180_000, intervalMs: 500, what: 'healed trees' })
+          await waitFor(settled, { timeoutMs: 150_000, intervalMs: 500, what: 'healed trees' })
         }
-        await healed().catch((err: Error) => {
+        await healed().catch(async (err: Error) => {
+          // What each device's merged state says of the paths that differ.
+          const states: string[] = []
+          for (const rel of differing.slice(0, 8)) {
+            for (const w of ws)
+              states.push(`  ${rel} on w${w.n}: ${await describeVersions(w, rel)}`)
+          }
           throw new Error(
-            `${err.message} (${REPLAY})\n${last}\nwrites never reported by a watcher: ${unrecorded.join(', ') || 'none'}`,
+            `${err.message} (${REPLAY})\n${last}\nversions of the paths that differ:\n${states.join('\n')}\nwrites not recorded in time: ${unrecorded.join(', ') || 'none'}`,
           )
         })
         // Settled twice, a moment apart: no late conflict resolution still on its way.
@@ -583,6 +638,7 @@ describe('two-way folders, randomized', () => {
         // other than the writer, to show they (and their content) reached everyone. A content not
         // found there is looked for in the versions of every path the test touched before it is
         // called lost (a change recorded late may have been recorded at a later path).
+        const checkStart = Date.now()
         const inTree = new Set<string>()
         for (const item of Object.values(tree)) if (item.type === 'file') inTree.add(item.sha!)
         const restored = new Map<string, string | null>()
@@ -590,14 +646,18 @@ describe('two-way folders, randomized', () => {
         const inVersions = async (
           asker: Writer,
           sha: string,
-          size: number,
+          e: Expected,
           paths: Iterable<string>,
         ): Promise<string | null> => {
           for (const rel of paths) {
             const lk = `w${asker.n}:${rel}`
             if (!listedVersions.has(lk)) listedVersions.set(lk, await versionsOf(asker, rel))
-            for (const v of listedVersions.get(lk)!) {
-              if (v.kind !== 'file' || v.size !== size) continue
+            // Candidates: file versions of its size, the ones with a time it had first.
+            const candidates = listedVersions
+              .get(lk)!
+              .filter((v) => v.kind === 'file' && v.size === e.size)
+              .sort((a, b) => Number(e.mtimes.has(b.mtime)) - Number(e.mtimes.has(a.mtime)))
+            for (const v of candidates) {
               const key = `${rel}@${v.id}`
               if (!restored.has(key)) {
                 const dest = path.join(scratch, `restored-${scratchN++}`)
@@ -623,19 +683,26 @@ describe('two-way folders, randomized', () => {
         const missing: string[] = []
         const elsewhere: string[] = []
         let fromVersions = 0
-        for (const [sha, e] of expected) {
-          if (inTree.has(sha)) continue
+        const check = async (sha: string, e: Expected): Promise<void> => {
+          if (inTree.has(sha)) return
           const asker = ws.find((w) => !e.by.has(w.n)) ?? ws[0]!
-          if (await inVersions(asker, sha, e.size, e.paths)) {
+          if (await inVersions(asker, sha, e, e.paths)) {
             fromVersions++
-            continue
+            return
           }
-          const other = await inVersions(asker, sha, e.size, touched)
+          const other = await inVersions(asker, sha, e, touched)
           if (other) {
             fromVersions++
             elsewhere.push(`${sha.slice(0, 12)} at ${other} (${e.notes.join('; ')})`)
           } else missing.push(`${sha.slice(0, 12)} (${e.size} B) ${e.notes.join('; ')}`)
         }
+        // A few at a time: each look is a CLI process.
+        const queue = [...expected]
+        await Promise.all(
+          Array.from({ length: 3 }, async () => {
+            for (let next = queue.shift(); next; next = queue.shift()) await check(...next)
+          }),
+        )
         const restoreErrors = [...restored].filter(([, h]) => h?.startsWith('error'))
         note(
           `${expected.size} contents: ${expected.size - fromVersions - missing.length} in the tree, ${fromVersions} in versions (${elsewhere.length} at another path: ${elsewhere.join(', ') || '-'}), ${missing.length} missing; ${restored.size} versions restored`,
@@ -671,7 +738,8 @@ describe('two-way folders, randomized', () => {
 
         console.log(
           `two-way-random: SPARE_SEED=${SEED} SPARE_ROUNDS=${ROUNDS} passed in ${((Date.now() - started) / 1000).toFixed(1)}s ` +
-            `(heal ${(healMs / 1000).toFixed(1)}s); steps ${JSON.stringify(counts)}; ` +
+            `(steps ${((healStart - stepsStart) / 1000).toFixed(1)}s, heal ${(healMs / 1000).toFixed(1)}s, ` +
+            `content check ${((Date.now() - checkStart) / 1000).toFixed(1)}s, ${restored.size} restores); steps ${JSON.stringify(counts)}; ` +
             `${Object.keys(tree).length} entries, ${copies.length} conflict copies; ` +
             `${expected.size} contents (${fromVersions} only in versions)` +
             (unrecorded.length ? `; not recorded at once: ${unrecorded.join(', ')}` : ''),

@@ -81,6 +81,8 @@ interface OpenLog {
 }
 
 class FetchUnavailable extends Error {}
+/** The target changed on disk while a version was being written: record the change first. */
+class LocalChangeRace extends Error {}
 /** A join announcement refused for good (as opposed to a log that could not be fetched yet). */
 class JoinRefused extends Error {}
 
@@ -116,6 +118,9 @@ export class SyncFolder extends Folder {
   private retryTimer: NodeJS.Timeout | null = null
   /** Paths sent back to the scanner before applying, and how often in a row. */
   private readonly bounces = new Map<string, number>()
+  /** Folders that appeared since the watcher was last subscribed. */
+  private readonly newFolders = new Set<string>()
+  private resubscribeTimer: NodeJS.Timeout | null = null
   private readonly problems = new Map<string, string>()
   private clashProblems: Array<{ path: string; reason: string }> = []
   private treeChanged = true
@@ -319,6 +324,7 @@ export class SyncFolder extends Folder {
     this.stopTimers()
     for (const t of this.timers) clearInterval(t)
     if (this.retryTimer) clearTimeout(this.retryTimer)
+    if (this.resubscribeTimer) clearTimeout(this.resubscribeTimer)
     if (this.debounce) clearTimeout(this.debounce)
     await this.watcher?.close().catch(() => {})
     // Closing the cores makes a pending fetch fail at once instead of waiting for its timeout.
@@ -692,6 +698,47 @@ export class SyncFolder extends Folder {
     return this.rules.ignores(key, isDir)
   }
 
+  /**
+   * @parcel/watcher misses folders created inside a folder that just appeared (mkdir -p, or our
+   * own writes creating parents; upstream issues #97 and #243): changes inside them would go
+   * unseen until the next full rescan. So when folders appear, the watcher is subscribed again
+   * (debounced) and those folders are walked once more to catch what happened in between.
+   */
+  private noteNewFolder(key: string): void {
+    this.newFolders.add(key)
+    if (this.resubscribeTimer || this.closing) return
+    this.resubscribeTimer = setTimeout(() => {
+      this.resubscribeTimer = null
+      void this.resubscribe()
+    }, 500)
+    this.resubscribeTimer.unref()
+  }
+
+  private async resubscribe(): Promise<void> {
+    if (this.closing) return
+    const folders = [...this.newFolders]
+    this.newFolders.clear()
+    try {
+      const next = await watchFolder(
+        this.record.path,
+        (keys) => this.onLocalEvents(keys),
+        (err) => this.log.warn({ err: err.message }, 'watcher error'),
+      )
+      const prev = this.watcher
+      this.watcher = next
+      await prev?.close().catch(() => {})
+      if (this.closing) await next.close().catch(() => {})
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot watch the folder again')
+    }
+    for (const key of folders) {
+      const seen = new Set<string>()
+      await this.walk(path.join(this.record.path, ...key.slice(1).split('/')), seen)
+      for (const k of seen) this.pendingScan.add(k)
+    }
+    this.kick()
+  }
+
   private onLocalEvents(keys: string[]): void {
     for (const k of keys) this.pendingScan.add(k)
     if (this.debounce) return
@@ -915,6 +962,7 @@ export class SyncFolder extends Folder {
         this.treeChanged = true
       }
       if (!expand) return null
+      this.noteNewFolder(key)
       const seen = new Set<string>()
       await this.walk(abs, seen)
       return [...seen]
@@ -1166,7 +1214,11 @@ export class SyncFolder extends Folder {
       try {
         await this.applyOne(k, op, renameFrom)
       } catch (err) {
-        if (err instanceof FetchUnavailable) {
+        if (err instanceof LocalChangeRace) {
+          this.pendingScan.add(k)
+          this.pendingApply.add(k)
+          this.wanted = true
+        } else if (err instanceof FetchUnavailable) {
           this.waiting.add(k)
         } else if (isDiskFull(err)) {
           for (const rest of keys) this.pendingApply.add(rest)
@@ -1226,6 +1278,7 @@ export class SyncFolder extends Folder {
         this.log.info({ path: key, keptAs: keep }, 'kept a local change as a conflict copy')
       }
     }
+    const before = await lstatOrNull(abs)
     switch (op.kind) {
       case 'deleted':
         await this.removeLocal(abs, st)
@@ -1236,6 +1289,7 @@ export class SyncFolder extends Folder {
         if (!st || !st.isDirectory()) {
           if (st) await fs.rm(abs, { force: true })
           await fs.mkdir(abs)
+          this.noteNewFolder(key)
         }
         this.index.set(key, { ...entryOf(op, await fs.lstat(abs)), local: null })
         break
@@ -1243,7 +1297,12 @@ export class SyncFolder extends Folder {
         const dir = await ensureSafeParents(this.record.path, segments)
         const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
         await fs.symlink(op.link ?? '', tmp)
-        await this.placeFile(tmp, abs, segments)
+        try {
+          await this.placeFile(tmp, abs, segments, before)
+        } catch (err) {
+          await fs.rm(tmp, { force: true })
+          throw err
+        }
         this.index.set(key, { ...entryOf(op, await fs.lstat(abs)), local: null })
         break
       }
@@ -1269,7 +1328,7 @@ export class SyncFolder extends Folder {
         try {
           await this.writeContent(op, tmp)
           await fs.utimes(tmp, new Date(), new Date(op.mtime))
-          await this.placeFile(tmp, abs, segments)
+          await this.placeFile(tmp, abs, segments, before)
         } catch (err) {
           await fs.rm(tmp, { force: true })
           throw err
@@ -1301,11 +1360,18 @@ export class SyncFolder extends Folder {
     }
   }
 
-  private async placeFile(from: string, to: string, segments: string[]): Promise<void> {
+  private async placeFile(
+    from: string,
+    to: string,
+    segments: string[],
+    expected: Stats | null | undefined = undefined,
+  ): Promise<void> {
     if (!(await parentsAreSafe(this.record.path, segments))) {
       throw new Error('a parent folder became a symlink')
     }
     const st = await lstatOrNull(to)
+    // Someone saved the file while the new version was being fetched: theirs is recorded first.
+    if (expected !== undefined && !sameStat(expected, st)) throw new LocalChangeRace()
     if (st && st.isDirectory()) await fs.rm(to, { recursive: true, force: true })
     await fs.rename(from, to)
   }
@@ -1584,6 +1650,11 @@ export class SyncFolder extends Folder {
     }
     this.totals = { files, bytes, localBytes, conflicts, at: Date.now() }
   }
+}
+
+function sameStat(a: Stats | null, b: Stats | null): boolean {
+  if (!a || !b) return a === b
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.mode === b.mode
 }
 
 /** The first parent of `segments` (folder-relative) that is a symlink, for messages. */
