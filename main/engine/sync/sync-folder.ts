@@ -38,7 +38,13 @@ const WATCH_DEBOUNCE_MS = 30
 const RESCAN_INTERVAL_MS = 10 * 60 * 1000
 const RETRY_MS = 3000
 /** How long a chunk fetch waits for a peer before the file is retried later. */
-const FETCH_TIMEOUT_MS = 20_000
+/**
+ * How long a chunk fetch waits for a peer. Short: the loop that waits also records local
+ * changes; a file whose content no peer has waits aside and is tried again when peers change.
+ */
+const FETCH_TIMEOUT_MS = 3000
+/** Files waiting for content are tried again at least this often (and whenever a peer comes). */
+const WAITING_RETRY_MS = 30_000
 /** Chunks of one file fetched ahead of the one being written. */
 const CHUNKS_AHEAD = 6
 const OPS_PER_APPEND = 500
@@ -113,6 +119,9 @@ export class SyncFolder extends Folder {
   private fullScanPending = true
   private readonly pendingApply = new Set<string>()
   private readonly waiting = new Set<string>()
+  /** Blobs cores no peer served during the current apply pass. */
+  private readonly unavailable = new Set<string>()
+  private lastWaitingRetry = 0
   /** Ops read ahead of the logs they name (log:index → since when), waiting for them. */
   private readonly deferred = new Map<string, number>()
   private retryTimer: NodeJS.Timeout | null = null
@@ -308,7 +317,9 @@ export class SyncFolder extends Folder {
       this.kick()
     }, RESCAN_INTERVAL_MS)
     const retry = setInterval(() => {
-      if (this.waiting.size) this.retryWaiting()
+      if (this.waiting.size && Date.now() - this.lastWaitingRetry > WAITING_RETRY_MS) {
+        this.retryWaiting()
+      }
       if (this.ownKey && !this.writable && !this.removedSelf()) this.announceJoin()
     }, JOIN_RETRY_MS)
     for (const t of [rescan, retry]) {
@@ -702,7 +713,7 @@ export class SyncFolder extends Folder {
    * @parcel/watcher misses folders created inside a folder that just appeared (mkdir -p, or our
    * own writes creating parents; upstream issues #97 and #243): changes inside them would go
    * unseen until the next full rescan. So when folders appear, the watcher is subscribed again
-   * (debounced) and those folders are walked once more to catch what happened in between.
+   * (debounced) and the folder is scanned in full to catch what happened in between.
    */
   private noteNewFolder(key: string): void {
     this.newFolders.add(key)
@@ -710,32 +721,29 @@ export class SyncFolder extends Folder {
     this.resubscribeTimer = setTimeout(() => {
       this.resubscribeTimer = null
       void this.resubscribe()
-    }, 500)
+    }, 1000)
     this.resubscribeTimer.unref()
   }
 
   private async resubscribe(): Promise<void> {
     if (this.closing) return
-    const folders = [...this.newFolders]
     this.newFolders.clear()
+    // The old subscription goes first: @parcel/watcher shares one inotify watch per directory
+    // between subscriptions, so closing it after the new one would unwatch the new one's
+    // directories. What changes in between is found by the full scan that follows.
+    await this.watcher?.close().catch(() => {})
+    this.watcher = null
     try {
-      const next = await watchFolder(
+      this.watcher = await watchFolder(
         this.record.path,
         (keys) => this.onLocalEvents(keys),
         (err) => this.log.warn({ err: err.message }, 'watcher error'),
       )
-      const prev = this.watcher
-      this.watcher = next
-      await prev?.close().catch(() => {})
-      if (this.closing) await next.close().catch(() => {})
+      if (this.closing) await this.watcher.close().catch(() => {})
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'cannot watch the folder again')
     }
-    for (const key of folders) {
-      const seen = new Set<string>()
-      await this.walk(path.join(this.record.path, ...key.slice(1).split('/')), seen)
-      for (const k of seen) this.pendingScan.add(k)
-    }
+    this.fullScanPending = true
     this.kick()
   }
 
@@ -1183,6 +1191,7 @@ export class SyncFolder extends Folder {
   // ---------------------------------------------------------------- applying the merged state
 
   private retryWaiting(): void {
+    this.lastWaitingRetry = Date.now()
     if (!this.waiting.size) return
     for (const k of this.waiting) this.pendingApply.add(k)
     this.waiting.clear()
@@ -1190,6 +1199,7 @@ export class SyncFolder extends Folder {
   }
 
   private async applyPending(): Promise<void> {
+    this.unavailable.clear()
     const keys = [...this.pendingApply]
     this.pendingApply.clear()
     const current = new Map<string, FileOp>()
@@ -1449,8 +1459,16 @@ export class SyncFolder extends Folder {
         // The local copy is gone or changed: fetch it instead.
       }
     }
-    const core = this.openBlobs(op.cores[coreIdx] as string)
+    const coreKey = op.cores[coreIdx] as string
+    // A core nobody serves in this pass is not asked again in it (each ask costs a timeout).
+    if (this.unavailable.has(coreKey))
+      throw new FetchUnavailable('no peer has this content right now')
+    const core = this.openBlobs(coreKey)
     await core.ready()
+    if (!(await core.has(block, block + blocks)) && core.peers.length === 0) {
+      this.unavailable.add(coreKey)
+      throw new FetchUnavailable('no peer has this content right now')
+    }
     const parts: Buffer[] = []
     for (let i = 0; i < blocks; i++) {
       parts.push(core.get(block + i, { timeout: FETCH_TIMEOUT_MS }) as unknown as Buffer)
@@ -1465,6 +1483,7 @@ export class SyncFolder extends Folder {
         code === 'SNAPSHOT_NOT_AVAILABLE' ||
         code === 'BLOCK_NOT_AVAILABLE'
       ) {
+        this.unavailable.add(coreKey)
         throw new FetchUnavailable('no peer has this content right now')
       }
       throw err
