@@ -40,11 +40,12 @@ const RETRY_MS = 3000
 /** How long a chunk fetch waits for a peer before the file is retried later. */
 /**
  * How long a chunk fetch waits for a peer. Short: the loop that waits also records local
- * changes; a file whose content no peer has waits aside and is tried again when peers change.
+ * changes. A core that did not answer is not asked again in the same pass; its files wait aside
+ * and are tried again when a peer comes, or every few seconds.
  */
 const FETCH_TIMEOUT_MS = 3000
 /** Files waiting for content are tried again at least this often (and whenever a peer comes). */
-const WAITING_RETRY_MS = 30_000
+const WAITING_RETRY_MS = 5000
 /** Chunks of one file fetched ahead of the one being written. */
 const CHUNKS_AHEAD = 6
 const OPS_PER_APPEND = 500
@@ -89,8 +90,17 @@ interface OpenLog {
 class FetchUnavailable extends Error {}
 /** The target changed on disk while a version was being written: record the change first. */
 class LocalChangeRace extends Error {}
-/** A join announcement refused for good (as opposed to a log that could not be fetched yet). */
-class JoinRefused extends Error {}
+/**
+ * A join announcement refused. `final`: for good (a bad proof); otherwise perhaps only for now
+ * (an invite recorded by a writer whose log has not arrived yet), so it is looked at again.
+ */
+class JoinRefused extends Error {
+  readonly final: boolean
+  constructor(message: string, opts: { final?: boolean } = {}) {
+    super(message)
+    this.final = opts.final ?? true
+  }
+}
 
 export class SyncFolder extends Folder {
   private root!: Hypercore
@@ -588,6 +598,10 @@ export class SyncFolder extends Folder {
           this.log.debug({ key: key.slice(0, 12), err: err.message }, 'join not checked yet')
           return
         }
+        if (!err.final) {
+          this.log.warn({ key: key.slice(0, 12), err: err.message }, 'join refused')
+          return
+        }
         if (this.refusedJoins.size >= 1000) {
           const oldest = this.refusedJoins.keys().next().value
           if (oldest !== undefined) this.refusedJoins.delete(oldest)
@@ -622,7 +636,9 @@ export class SyncFolder extends Folder {
       // Invites and adds this device appended but has not read back yet count too.
       const expires = open.get(op.proof.invite) ?? this.invitesMade.get(op.proof.invite)
       // Not (yet) known: perhaps recorded by a writer whose log has not arrived. Not final.
-      if (expires === undefined) throw new Error('the invite is not one of this folder (yet)')
+      if (expires === undefined) {
+        throw new JoinRefused('the invite is not one of this folder', { final: false })
+      }
       if (used.has(op.proof.invite) || this.invitesUsed.has(op.proof.invite)) {
         throw new JoinRefused('the invite was already used')
       }
@@ -1465,10 +1481,6 @@ export class SyncFolder extends Folder {
       throw new FetchUnavailable('no peer has this content right now')
     const core = this.openBlobs(coreKey)
     await core.ready()
-    if (!(await core.has(block, block + blocks)) && core.peers.length === 0) {
-      this.unavailable.add(coreKey)
-      throw new FetchUnavailable('no peer has this content right now')
-    }
     const parts: Buffer[] = []
     for (let i = 0; i < blocks; i++) {
       parts.push(core.get(block + i, { timeout: FETCH_TIMEOUT_MS }) as unknown as Buffer)
