@@ -2,7 +2,7 @@
 // live. Every entry from the network is validated; every file is written to a temp name and
 // renamed into place; a reader's own edits are never overwritten silently (the local version is
 // kept as a conflict copy) and are reported as local changes.
-import { promises as fs, type Dirent, type Stats } from 'node:fs'
+import { promises as fs, type Stats } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Hyperdrive, { type DriveEntry } from 'hyperdrive'
@@ -16,6 +16,7 @@ import {
   parentKey,
   ensureSafeParents,
   parentsAreSafe,
+  removeStaleTemps,
   toDiskPath,
   toDriveKey,
   validateRemotePath,
@@ -89,7 +90,7 @@ export class ReaderFolder extends Folder {
   async open(): Promise<void> {
     await fs.mkdir(this.record.path, { recursive: true })
     await this.loadIndex()
-    await this.removeStaleTemps(this.record.path)
+    await removeStaleTemps(this.record.path)
     const drive = new Hyperdrive(this.ctx.store, Buffer.from(this.record.key, 'hex'), {
       encryptionKey: Buffer.from(this.record.encryptionKey, 'hex'),
     })
@@ -187,20 +188,6 @@ export class ReaderFolder extends Folder {
       records: Object.fromEntries(this.index),
     }
     await writeFileAtomic(this.indexFile, JSON.stringify(doc))
-  }
-
-  private async removeStaleTemps(dir: string): Promise<void> {
-    let entries: Dirent[]
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true })
-    } catch {
-      return
-    }
-    for (const d of entries) {
-      const abs = path.join(dir, d.name)
-      if (d.name.startsWith(TEMP_PREFIX)) await fs.rm(abs, { force: true, recursive: true })
-      else if (d.isDirectory()) await this.removeStaleTemps(abs)
-    }
   }
 
   // ---- the sync loop ----

@@ -95,3 +95,18 @@ export function parentKey(key: string): string {
   const i = key.lastIndexOf('/')
   return i <= 0 ? '/' : key.slice(0, i)
 }
+
+/** Removes Spare's temp files (left by a crash mid-write) anywhere below `dir`. */
+export async function removeStaleTemps(dir: string): Promise<void> {
+  let entries
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true })
+  } catch {
+    return
+  }
+  for (const d of entries) {
+    const abs = path.join(dir, d.name)
+    if (d.name.startsWith(TEMP_PREFIX)) await fs.rm(abs, { force: true, recursive: true })
+    else if (d.isDirectory()) await removeStaleTemps(abs)
+  }
+}

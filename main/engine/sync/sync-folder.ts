@@ -18,6 +18,7 @@ import { watchFolder, type FolderWatcher } from '../folders/watcher.ts'
 import {
   TEMP_PREFIX,
   parentKey,
+  removeStaleTemps,
   ensureSafeParents,
   parentsAreSafe,
   toDiskPath,
@@ -86,6 +87,17 @@ interface OpenLog {
   core: Hypercore
   read: number
 }
+
+/** The fields of a version without file content (deletions, folders, links). */
+const NO_CONTENT = {
+  size: 0,
+  x: false,
+  hash: null,
+  chunkSize: 0,
+  cores: [],
+  chunks: [],
+  link: null,
+} as const satisfies Partial<FileOp>
 
 class FetchUnavailable extends Error {}
 /** The target changed on disk while a version was being written: record the change first. */
@@ -264,7 +276,7 @@ export class SyncFolder extends Folder {
     const rec = this.record
     await fs.mkdir(rec.path, { recursive: true })
     await fs.mkdir(this.ctx.stateDir, { recursive: true })
-    await this.cleanTemp(rec.path)
+    await removeStaleTemps(rec.path)
     this.index = new LocalIndex(path.join(this.ctx.stateDir, 'sync-index.json'))
     const aside = await this.index.load()
     if (aside) this.log.warn({ keptAs: aside }, 'sync index unreadable; rebuilding')
@@ -363,20 +375,6 @@ export class SyncFolder extends Folder {
     for (const key of keys) {
       const core = this.ctx.store.get({ key: Buffer.from(key, 'hex'), encryptionKey: this.encKey })
       await core.purge().catch((err: Error) => this.log.warn({ err: err.message }, 'purge failed'))
-    }
-  }
-
-  private async cleanTemp(dir: string): Promise<void> {
-    let list
-    try {
-      list = await fs.readdir(dir, { withFileTypes: true })
-    } catch {
-      return
-    }
-    for (const d of list) {
-      const abs = path.join(dir, d.name)
-      if (d.name.startsWith(TEMP_PREFIX)) await fs.rm(abs, { force: true, recursive: true })
-      else if (d.isDirectory()) await this.cleanTemp(abs)
     }
   }
 
@@ -929,15 +927,9 @@ export class SyncFolder extends Folder {
         return null
       }
       const op = this.makeOp(key, idx.vv, {
+        ...NO_CONTENT,
         kind: 'deleted',
         mtime: Date.now(),
-        size: 0,
-        x: false,
-        hash: null,
-        chunkSize: 0,
-        cores: [],
-        chunks: [],
-        link: null,
       })
       batch.push(op)
       this.index.set(key, { ...entryOf(op, null), local: null })
@@ -971,15 +963,9 @@ export class SyncFolder extends Folder {
         else if (readOnly) this.index.set(key, { ...emptyEntry('dir', st), local: 'added' })
       } else {
         const op = this.makeOp(key, idx?.vv ?? cur?.vv ?? {}, {
+          ...NO_CONTENT,
           kind: 'dir',
           mtime: Math.floor(st.mtimeMs),
-          size: 0,
-          x: false,
-          hash: null,
-          chunkSize: 0,
-          cores: [],
-          chunks: [],
-          link: null,
         })
         batch.push(op)
         this.index.set(key, { ...entryOf(op, st), local: null })
@@ -1004,17 +990,7 @@ export class SyncFolder extends Folder {
     let fields: Omit<FileOp, 't' | 'path' | 'vv' | 'origin' | 'at'>
     if (kind === 'symlink') {
       const link = await fs.readlink(abs)
-      fields = {
-        kind,
-        mtime: Math.floor(st.mtimeMs),
-        size: 0,
-        x: false,
-        hash: null,
-        chunkSize: 0,
-        cores: [],
-        chunks: [],
-        link,
-      }
+      fields = { ...NO_CONTENT, kind, mtime: Math.floor(st.mtimeMs), link }
     } else {
       fields = await this.digestAndStore(abs, st, key, byIno)
       fields.x = x
