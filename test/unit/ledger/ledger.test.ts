@@ -17,6 +17,7 @@ import {
   signingMessage,
   type KeyPair,
   type ReceiptBody,
+  type StorageReceiptBody,
   type SignedReceipt,
 } from '../../../main/engine/ledger/receipt.ts'
 
@@ -27,7 +28,11 @@ const fx = useFixtures()
 
 const hex = (kp: KeyPair): string => kp.publicKey.toString('hex')
 
-function body(hostKp: KeyPair, ownerKp: KeyPair, o: Partial<ReceiptBody> = {}): ReceiptBody {
+function body(
+  hostKp: KeyPair,
+  ownerKp: KeyPair,
+  o: Partial<StorageReceiptBody> = {},
+): StorageReceiptBody {
   const now = Date.now()
   return {
     v: 1,
@@ -48,7 +53,11 @@ function sign(b: ReceiptBody, hostKp: KeyPair, ownerKp: KeyPair): SignedReceipt 
   return { body: b, hostSig: signAs(b, hostKp, 'host'), ownerSig: signAs(b, ownerKp, 'owner') }
 }
 
-function receipt(hostKp: KeyPair, ownerKp: KeyPair, o: Partial<ReceiptBody> = {}): SignedReceipt {
+function receipt(
+  hostKp: KeyPair,
+  ownerKp: KeyPair,
+  o: Partial<StorageReceiptBody> = {},
+): SignedReceipt {
   return sign(body(hostKp, ownerKp, o), hostKp, ownerKp)
 }
 
@@ -164,7 +173,11 @@ describe('Ledger', () => {
 
     const forged = crypto.sign(signingMessage(r.body), stranger.secretKey).toString('hex')
     await refused(ledger, { ...r, ownerSig: forged }, 'FORGED')
-    await refused(ledger, { ...r, body: { ...r.body, bytes: r.body.bytes * 10 } }, 'FORGED')
+    await refused(
+      ledger,
+      { ...r, body: { ...r.body, bytes: (r.body as StorageReceiptBody).bytes * 10 } },
+      'FORGED',
+    )
     await refused(ledger, { body: r.body, hostSig: '', ownerSig: '' }, 'UNSIGNED')
     const oneSided = await refused(ledger, { ...r, ownerSig: '' }, 'ONE_SIDED')
     expect(oneSided.message).toMatch(/owner/)

@@ -12,6 +12,9 @@ import {
   verifyReceipt,
   type KeyPair,
   type ReceiptBody,
+  type ComputeReceiptBody,
+  BYTE_HOURS_PER_CPU_MS,
+  type StorageReceiptBody,
   type SignedReceipt,
 } from '../../../main/engine/ledger/receipt.ts'
 
@@ -24,7 +27,7 @@ const owner = crypto.keyPair()
 const stranger = crypto.keyPair()
 const hex = (kp: KeyPair): string => kp.publicKey.toString('hex')
 
-function body(o: Partial<ReceiptBody> = {}): ReceiptBody {
+function body(o: Partial<StorageReceiptBody> = {}): StorageReceiptBody {
   return {
     v: 1,
     kind: 'storage',
@@ -61,11 +64,11 @@ describe('receipts', () => {
   })
 
   it('newReceiptBody fills in the version and a fresh 16-byte nonce', () => {
-    const fields = { ...body() } as Partial<ReceiptBody>
+    const fields = { ...body() } as Partial<StorageReceiptBody>
     delete fields.v
     delete fields.nonce
-    const a = newReceiptBody(fields as Omit<ReceiptBody, 'v' | 'nonce'>)
-    const b = newReceiptBody(fields as Omit<ReceiptBody, 'v' | 'nonce'>)
+    const a = newReceiptBody(fields as Omit<StorageReceiptBody, 'v' | 'nonce'>)
+    const b = newReceiptBody(fields as Omit<StorageReceiptBody, 'v' | 'nonce'>)
     expect(a.v).toBe(1)
     expect(a.nonce).toMatch(/^[0-9a-f]{32}$/)
     expect(a.nonce).not.toBe(b.nonce)
@@ -159,7 +162,7 @@ describe('receipts', () => {
   it('refuses a body edited after signing', () => {
     const r = signed()
     for (const edit of [
-      { bytes: r.body.bytes + 1 },
+      { bytes: (r.body as StorageReceiptBody).bytes + 1 },
       { to: r.body.to + 1 },
       { audits: 99 },
       { kind: 'served' as const },
@@ -229,5 +232,52 @@ describe('receipts', () => {
       receiptValue(body({ kind: 'storage', bytes: GB, from: 0, to: HOUR })),
     )
     expect(receiptValue(body({ audits: 0 }))).toBe(receiptValue(body({ audits: 100 })))
+  })
+
+  describe('compute receipts', () => {
+    function computeBody(o: Partial<ComputeReceiptBody> = {}): ComputeReceiptBody {
+      return {
+        v: 1,
+        kind: 'compute',
+        host: hex(host),
+        owner: hex(owner),
+        job: 'ab'.repeat(32),
+        result: 'cd'.repeat(32),
+        cpuMs: 1500,
+        from: NOW - 2000,
+        to: NOW,
+        nonce: crypto.randomBytes(16).toString('hex'),
+        ...o,
+      }
+    }
+    const signBoth = (b: ReceiptBody): SignedReceipt => ({
+      body: b,
+      hostSig: signAs(b, host, 'host'),
+      ownerSig: signAs(b, owner, 'owner'),
+    })
+
+    it('verifies when both sign, and is worth cpuMs × BYTE_HOURS_PER_CPU_MS', () => {
+      const r = signBoth(computeBody())
+      expect(verifyReceipt(r, { now: NOW }).ok).toBe(true)
+      expect(receiptValue(r.body)).toBe(1500 * BYTE_HOURS_PER_CPU_MS)
+    })
+
+    it('refuses an edited job, result or CPU time, and storage fields on a compute body', () => {
+      const r = signBoth(computeBody())
+      for (const edit of [{ cpuMs: 1501 }, { job: 'ef'.repeat(32) }, { result: '00'.repeat(32) }]) {
+        expect(refusal({ ...r, body: { ...r.body, ...edit } }).code).toBe('FORGED')
+      }
+      expect(refusal({ ...r, body: { ...r.body, bytes: 5 } }).code).toBe('INVALID')
+    })
+
+    it('refuses more CPU time than the job took on one core', () => {
+      expect(() => signAs(computeBody({ cpuMs: 10_000 }), host, 'host')).toThrow(/CPU time/)
+    })
+
+    it('signs different bytes from a storage receipt with the same parties', () => {
+      const a = canonicalBody(computeBody()).toString()
+      expect(a).toContain('"kind":"compute"')
+      expect(a).not.toContain('folder')
+    })
   })
 })
