@@ -174,10 +174,137 @@ export const DonateLimitsSchema = z.object({
   leaveFreeBytes: limitBytes,
   upBytesPerSec: limitBytes,
   downBytesPerSec: limitBytes,
+  /** % of CPU time each donor job may use (a duty cycle); null or 0: no CPU is donated. */
+  cpuPercent: z.number().min(0).max(100).nullable(),
+  /** Donor jobs run at once (one core each). */
+  cpuCores: z.number().int('cores must be whole').min(1).max(1024),
+  /** Run jobs only after the computer has been idle this long (ms); null: also while in use. */
+  onlyIdleMs: z.number().int().min(0).max(7 * 24 * 3600 * 1000).nullable(),
+  /** Suspend jobs while other programs use more than this % of the machine's CPU; null: never. */
+  suspendAboveOtherPercent: z.number().min(0).max(100).nullable(),
+  /** Run jobs on battery power too (off by default: not on battery). */
+  allowOnBattery: z.boolean(),
+  /** When jobs may run: "09:00-17:00" or "mon-fri 18:00-08:00; sat,sun 00:00-24:00"; null: always. */
+  schedule: z.string().max(500).nullable(),
+  /** Memory one job may use at most (bytes). */
+  jobMemoryBytes: z.number().int().min(16 * 1024 * 1024).max(64 * 1024 ** 3),
+  /** Wall time one job may take at most on this donor (ms). */
+  jobWallMs: z.number().int().min(1000).max(24 * 3600 * 1000),
 })
 
 /** A change of limits: only the fields given change. */
 export const DonateLimitsChangeSchema = DonateLimitsSchema.partial().strict()
+
+/** Why donor jobs may not run now; null: they may. */
+export const CpuBlockSchema = z.enum([
+  'off', // no CPU donated (cpuPercent null or 0)
+  'paused', // donating paused or snoozed
+  'schedule', // outside the daily schedule
+  'battery', // on battery power
+  'in-use', // the computer was used within onlyIdleMs
+  'busy', // other programs use more than suspendAboveOtherPercent
+])
+export type CpuBlock = z.infer<typeof CpuBlockSchema>
+
+export const CpuStatusSchema = z.object({
+  /** null: jobs may run now. */
+  blockedBy: CpuBlockSchema.nullable(),
+  /** One sentence for people: why jobs don't run, or what they may use. */
+  reason: z.string(),
+  /** Donor CPU time over the last 10 s, as % of cpuCores × 10 s (compare with cpuPercent). */
+  usedPercent: z.number(),
+  /** Other programs' CPU use, % of the whole machine; null before the first reading. */
+  otherPercent: z.number().nullable(),
+  /** Time since the last user input (ms); null where the platform can't tell. */
+  idleMs: z.number().nullable(),
+  /** null where the platform can't tell (a desktop without a battery reads false). */
+  onBattery: z.boolean().nullable(),
+  /** Where idle and battery readings come from (Electron's powerMonitor, /sys, pmset, ...). */
+  probe: z.string(),
+  machineCores: z.number(),
+  running: z.number(),
+  queued: z.number(),
+})
+export type CpuStatus = z.infer<typeof CpuStatusSchema>
+
+/** Job ids: hex BLAKE2b-256 of the module, the input and a nonce. */
+export const JobIdSchema = z
+  .string()
+  .trim()
+  .regex(/^[0-9a-f]{64}$/, 'a job id is 64 hex characters (see `spare compute jobs`)')
+
+/** Why a job (or one donor's run of it) failed. */
+export const JobErrorKindSchema = z.enum([
+  'invalid', // not a valid module, or not a Spare job (no spare.memory import, own memory, no run)
+  'forbidden-import', // imports something other than the fixed interface
+  'too-large', // module, input or output over the size caps
+  'trap', // the module trapped (unreachable, out of bounds, ...), or run() returned non-zero
+  'timeout', // past the wall-time cap
+  'memory', // past the memory cap
+  'crashed', // the runner process died
+  'no-quorum', // donors kept disagreeing: no result reached the quorum
+  'no-donors', // no donor took the job in time
+  'cancelled', // the submitter withdrew it (a quorum agreed first), or the donor stopped
+])
+export type JobErrorKind = z.infer<typeof JobErrorKindSchema>
+
+export const JobDonorSchema = z.object({
+  identity: z.string(),
+  /** sent → running → answered (waiting for the quorum) → agreed or outvoted; or failed, gone. */
+  state: z.enum(['sent', 'running', 'answered', 'agreed', 'outvoted', 'failed', 'gone']),
+  resultHash: z.string().nullable(),
+  cpuMs: z.number().nullable(),
+  error: z.string().nullable(),
+  /** A countersigned compute receipt was recorded for this donor. */
+  credited: z.boolean(),
+})
+
+/** A job this node submitted. */
+export const JobSummarySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  state: z.enum(['waiting', 'running', 'done', 'failed']),
+  replicas: z.number(),
+  /** Matching results needed: a majority of the replicas, at least 1. */
+  quorum: z.number(),
+  moduleBytes: z.number(),
+  inputBytes: z.number(),
+  submittedAt: z.number(),
+  finishedAt: z.number().nullable(),
+  donors: z.array(JobDonorSchema),
+  resultHash: z.string().nullable(),
+  outputBytes: z.number().nullable(),
+  error: z.object({ kind: JobErrorKindSchema, message: z.string() }).nullable(),
+})
+export type JobSummary = z.infer<typeof JobSummarySchema>
+
+export const JobDetailSchema = JobSummarySchema.extend({
+  /** The agreed output, base64; null until done. */
+  output: z.string().nullable(),
+})
+export type JobDetail = z.infer<typeof JobDetailSchema>
+
+/** A job this node ran (or runs) for someone else. */
+export const RunSummarySchema = z.object({
+  id: z.string(),
+  submitter: z.string(),
+  state: z.enum(['queued', 'running', 'suspended', 'done', 'failed']),
+  queuedAt: z.number(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  cpuMs: z.number(),
+  error: z.object({ kind: JobErrorKindSchema, message: z.string() }).nullable(),
+  /** true: a receipt was countersigned; false: outvoted (no credit); null: not known yet. */
+  credited: z.boolean().nullable(),
+})
+export type RunSummary = z.infer<typeof RunSummarySchema>
+
+/** Caps on what a job may carry (a donor refuses more). */
+export const JOB_MODULE_MAX_BYTES = 2 * 1024 * 1024
+export const JOB_INPUT_MAX_BYTES = 2 * 1024 * 1024
+export const JOB_OUTPUT_MAX_BYTES = 4 * 1024 * 1024
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64')
 
 export const DonateStatusSchema = z.object({
   limits: DonateLimitsSchema,
@@ -204,22 +331,52 @@ export const DonateStatusSchema = z.object({
       overAgreed: z.boolean(),
     }),
   ),
+  /** Donating paused (tray: Pause donating / Snooze): until when; null `until`: until resumed. */
+  pause: z.object({ until: z.number().nullable() }).nullable(),
+  /** Donated CPU: whether jobs may run now, why not, and what they use. */
+  cpu: CpuStatusSchema,
 })
 export type DonateStatus = z.infer<typeof DonateStatusSchema>
 
+/** Donate CPU: a change of `spare donate pause`; no minutes: until resumed. */
+export const DonatePauseSchema = z
+  .object({
+    minutes: z
+      .number()
+      .gt(0, 'minutes must be more than 0')
+      .max(7 * 24 * 60, 'at most a week (10080 minutes)')
+      .optional(),
+  })
+  .strict()
+
 export const ReceiptSchema = z.object({
-  body: z.object({
-    v: z.number(),
-    kind: z.enum(['storage', 'served']),
-    host: z.string(),
-    owner: z.string(),
-    folder: z.string(),
-    bytes: z.number(),
-    from: z.number(),
-    to: z.number(),
-    audits: z.number(),
-    nonce: z.string(),
-  }),
+  body: z.discriminatedUnion('kind', [
+    z.object({
+      v: z.number(),
+      kind: z.enum(['storage', 'served']),
+      host: z.string(),
+      owner: z.string(),
+      folder: z.string(),
+      bytes: z.number(),
+      from: z.number(),
+      to: z.number(),
+      audits: z.number(),
+      nonce: z.string(),
+    }),
+    /** CPU time `host` (the donor) gave `owner` (the submitter) for a quorum-validated result. */
+    z.object({
+      v: z.number(),
+      kind: z.literal('compute'),
+      host: z.string(),
+      owner: z.string(),
+      job: z.string(),
+      result: z.string(),
+      cpuMs: z.number(),
+      from: z.number(),
+      to: z.number(),
+      nonce: z.string(),
+    }),
+  ]),
   hostSig: z.string(),
   ownerSig: z.string(),
 })
@@ -372,6 +529,42 @@ export const methods = {
     params: DonateLimitsChangeSchema,
     result: DonateStatusSchema,
   },
+  'donate.pause': {
+    params: DonatePauseSchema,
+    result: DonateStatusSchema,
+  },
+  'donate.resume': {
+    params: z.object({}).strict(),
+    result: DonateStatusSchema,
+  },
+  'compute.submit': {
+    params: z
+      .object({
+        /** The WebAssembly module, base64. */
+        module: base64.max(Math.ceil(JOB_MODULE_MAX_BYTES / 3) * 4, 'the module is over 2 MiB'),
+        /** The job's input, base64. */
+        input: base64.max(Math.ceil(JOB_INPUT_MAX_BYTES / 3) * 4, 'the input is over 2 MiB'),
+        replicas: z
+          .number()
+          .int('replicas must be a whole number')
+          .min(1, 'replicas must be 1 or more')
+          .max(9, 'replicas must be at most 9')
+          .optional(),
+        name: z.string().max(200).optional(),
+        /** Wall time each donor may spend (ms); donors also apply their own cap. */
+        wallMs: z.number().int().min(1000).max(24 * 3600 * 1000).optional(),
+      })
+      .strict(),
+    result: JobSummarySchema,
+  },
+  'compute.jobs': {
+    params: z.object({}).strict(),
+    result: z.object({ submitted: z.array(JobSummarySchema), run: z.array(RunSummarySchema) }),
+  },
+  'compute.job': {
+    params: z.object({ id: JobIdSchema }).strict(),
+    result: JobDetailSchema,
+  },
   'ledger.get': {
     params: z.object({}).strict(),
     result: LedgerSchema,
@@ -414,6 +607,10 @@ export const events = {
   'folder.removed': z.object({ id: FolderIdSchema }),
   /** Node-wide status changed (peers, network). */
   'node.updated': NodeStatusSchema,
+  /** Donating was paused or resumed, or the CPU donation state changed. */
+  'donate.updated': DonateStatusSchema,
+  /** A submitted job changed state (a donor answered, a quorum agreed, it failed). */
+  'job.updated': JobSummarySchema,
 } as const
 
 export type Events = typeof events
