@@ -59,6 +59,11 @@ export const SettingsSchema = z
     syncPaused: z.boolean().default(false),
     /** Donated disk and hosting bandwidth (main/engine/limits). Donating is opt-in. */
     donate: DonateLimitsSchema.default(noLimits()),
+    /** Donating paused (tray: Pause donating, Snooze 1 hour) until `until`; null: until resumed. */
+    donatePause: z
+      .object({ until: z.number().nullable() })
+      .nullable()
+      .default(null),
   })
   .strict()
 export type Settings = z.infer<typeof SettingsSchema>

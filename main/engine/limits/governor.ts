@@ -28,6 +28,7 @@
 // place, so waiting transfers pick up the new rate.
 import { promises as fs } from 'node:fs'
 import { z } from 'zod'
+import { parseSchedule } from './schedule.ts'
 import { TokenBucket } from './throttle.ts'
 import { MAX_BYTES } from './units.ts'
 
@@ -46,6 +47,51 @@ export const DonateLimitsSchema = z
     upBytesPerSec: rate.nullable().default(null),
     /** Download rate of hosting traffic in bytes per second. */
     downBytesPerSec: rate.nullable().default(null),
+    // CPU (limits/cpu.ts applies these). Donating CPU is opt-in: null or 0 runs nothing.
+    /** % of CPU time each donor job may use: a duty cycle, like BOINC's. */
+    cpuPercent: z.number().min(0).max(100).nullable().default(null),
+    /** Donor jobs at once, one core each. One by default: a fresh install never takes them all. */
+    cpuCores: z.number().int().min(1).max(1024).default(1),
+    /** Run jobs only after this long without user input (ms); null: also while in use. */
+    onlyIdleMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600 * 1000)
+      .nullable()
+      .default(null),
+    /** Suspend jobs while other programs use more than this % of the machine (BOINC: 25). */
+    suspendAboveOtherPercent: z.number().min(0).max(100).nullable().default(25),
+    /** Run on battery power too. Off by default, as in BOINC. */
+    allowOnBattery: z.boolean().default(false),
+    /** When jobs may run (see limits/schedule.ts); null: at any hour. */
+    schedule: z
+      .string()
+      .max(500)
+      .nullable()
+      .superRefine((text, ctx) => {
+        if (text === null) return
+        try {
+          parseSchedule(text)
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message })
+        }
+      })
+      .default(null),
+    /** Memory one job may use (bytes). */
+    jobMemoryBytes: z
+      .number()
+      .int()
+      .min(16 * 1024 * 1024)
+      .max(64 * 1024 ** 3)
+      .default(256 * 1024 * 1024),
+    /** Wall time one job may take on this donor (ms). */
+    jobWallMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(24 * 3600 * 1000)
+      .default(10 * 60 * 1000),
   })
   .strict()
 /** null means no limit of that kind. */

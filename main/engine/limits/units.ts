@@ -117,3 +117,92 @@ export function formatSize(bytes: number): string {
 export function formatRate(bytesPerSec: number | null): string {
   return bytesPerSec === null ? 'unlimited' : `${formatSize(bytesPerSec)}/s`
 }
+
+// Durations ('5m', '90s', '1h30m', '2 days') for idle thresholds, snoozes and the like. Units are
+// case-insensitive: ms; s, sec, second(s); m, min, minute(s); h, hr, hour(s); d, day(s). Parts may
+// be combined from the largest unit down ('1h30m', '1h 30m'). A bare number is minutes, the unit
+// BOINC's "in use" setting and `spare donate pause` use; write '90s' or '500ms' for less. Months
+// and years are refused (their length varies), and so is anything over a year.
+
+/** The longest duration parseDuration accepts: one year. */
+export const MAX_DURATION_MS = 365 * 24 * 3600 * 1000
+
+const DURATION_UNITS: ReadonlyArray<[RegExp, number]> = [
+  [/^ms$/, 1],
+  [/^(s|secs?|seconds?)$/, 1000],
+  [/^(m|mins?|minutes?)$/, 60_000],
+  [/^(h|hrs?|hours?)$/, 3_600_000],
+  [/^(d|days?)$/, 86_400_000],
+]
+
+/**
+ * Parses a duration into milliseconds: '5m' = 300000, '90s', '1.5h', '1h30m', '2 days', '500ms',
+ * '0'. A bare number is minutes ('3' = 180000). Rounds to whole milliseconds. Throws on empty,
+ * negative, malformed, unknown units, units out of order ('30m1h') and more than a year.
+ */
+export function parseDuration(text: string): number {
+  const s = text.trim()
+  const bad = (why: string): never => {
+    const shown = s === '' ? 'an empty value' : `'${text}'`
+    throw new Error(`Invalid duration ${shown}: ${why} (for example 5m, 90s, 1h30m or 2d)`)
+  }
+  if (s === '') bad('expected a number with a unit')
+  if (s.startsWith('-')) bad('it must not be negative')
+  if (/^(\d+(?:\.\d*)?|\.\d+)$/.test(s)) {
+    const ms = Math.round(Number(s) * 60_000)
+    if (ms > MAX_DURATION_MS) bad('too long, the most is a year (365d)')
+    return ms
+  }
+  const part = /(\d+(?:\.\d*)?|\.\d+)\s*([a-z]+)\s*/giy
+  let total = 0
+  let lastMult = Infinity
+  let at = 0
+  while (at < s.length) {
+    part.lastIndex = at
+    const m = part.exec(s)
+    if (!m) bad('expected numbers with units such as ms, s, m, h or d')
+    const unit = (m?.[2] ?? '').toLowerCase()
+    const found = DURATION_UNITS.find(([re]) => re.test(unit))
+    if (!found) {
+      const hint = /^(mo|mon|months?|y|yrs?|years?|w|wks?|weeks?)$/.test(unit)
+        ? ': use days (30d)'
+        : ': use ms, s, m, h or d'
+      bad(`unknown unit '${m?.[2]}'${hint}`)
+    }
+    const mult = found?.[1] ?? 1
+    if (mult >= lastMult) bad('give the larger units first, each once (1h30m)')
+    lastMult = mult
+    total += Number(m?.[1]) * mult
+    at = part.lastIndex
+  }
+  const ms = Math.round(total)
+  if (!(ms <= MAX_DURATION_MS)) bad('too long, the most is a year (365d)')
+  return ms
+}
+
+/**
+ * Formats milliseconds for people, in at most two units: 500 → '500 ms', 45000 → '45 s',
+ * 180000 → '3 min', 5400000 → '1 h 30 min', 93600000 → '1 d 2 h'.
+ */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms)
+  if (ms < 0) return `-${formatDuration(-ms)}`
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  const steps: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['min', 60_000],
+    ['s', 1000],
+  ]
+  for (let i = 0; i < steps.length; i++) {
+    const [name, size] = steps[i] as [string, number]
+    const sub = steps[i + 1]
+    // Round to the smaller unit first, so that 59.6 s reads '1 min', not '60 s'.
+    const rounded = sub ? Math.round(ms / sub[1]) * sub[1] : Math.round(ms / size) * size
+    if (rounded < size) continue
+    const big = Math.floor(rounded / size)
+    const rest = sub ? Math.round((rounded - big * size) / sub[1]) : 0
+    return sub && rest > 0 ? `${big} ${name} ${rest} ${sub[0]}` : `${big} ${name}`
+  }
+  return `${Math.round(ms / 1000)} s`
+}

@@ -21,13 +21,21 @@ function limits(o: Partial<DonateLimits> = {}): DonateLimits {
 }
 
 describe('DonateLimitsSchema', () => {
-  it('defaults every limit to null: no disk donated, no throttling', () => {
+  it('defaults to donating nothing: no disk, no CPU, no throttling; one core and BOINC defaults', () => {
     expect(noLimits()).toEqual({
       diskBytes: null,
       diskPercent: null,
       leaveFreeBytes: null,
       upBytesPerSec: null,
       downBytesPerSec: null,
+      cpuPercent: null,
+      cpuCores: 1,
+      onlyIdleMs: null,
+      suspendAboveOtherPercent: 25,
+      allowOnBattery: false,
+      schedule: null,
+      jobMemoryBytes: 256 * 1024 * 1024,
+      jobWallMs: 10 * 60 * 1000,
     })
   })
 
