@@ -1,22 +1,34 @@
 // The `spare` command line. `spare daemon` runs the node in the foreground; every other command
 // talks to the running daemon of the same data directory through its local API.
 // Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input (message on stderr).
+import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import {
   ApiError,
+  JOB_INPUT_MAX_BYTES,
+  JOB_MODULE_MAX_BYTES,
   type DonateStatus,
   type FolderSummary,
+  type JobDetail,
+  type JobSummary,
   type NodeStatus,
   type Peer,
+  type RunSummary,
 } from '../../shared/contract.ts'
-import { parsePercent, parseRate, parseSize } from '../engine/limits/units.ts'
+import { parseDuration, parsePercent, parseRate, parseSize } from '../engine/limits/units.ts'
 import { defaultDataDir } from '../engine/paths.ts'
 import { LOG_LEVELS, type LogLevel } from '../engine/log-levels.ts'
 import { connect, NoDaemonError } from './http-client.ts'
 import { VERSION } from '../engine/version.ts'
 
 export class UsageError extends Error {}
+
+/** A percentage where 0 is allowed ("--cpu 0": donate nothing). */
+function parsePercentOrZero(text: string): number {
+  if (/^\s*0+(\.0+)?\s*%?\s*$/.test(text)) return 0
+  return parsePercent(text)
+}
 
 interface GlobalOpts {
   dataDir?: string
@@ -106,6 +118,19 @@ function formatDonate(st: DonateStatus): string {
     `  limits  disk ${l.diskBytes === null ? 'off' : formatBytes(l.diskBytes)}, ${l.diskPercent === null ? 'percent off' : `${l.diskPercent}% of disk`}, leave free ${l.leaveFreeBytes === null ? 'off' : formatBytes(l.leaveFreeBytes)}, up ${l.upBytesPerSec === null ? 'unlimited' : `${formatBytes(l.upBytesPerSec)}/s`}, down ${l.downBytesPerSec === null ? 'unlimited' : `${formatBytes(l.downBytesPerSec)}/s`}`,
     `  caps    ${rule('disk', st.disk.byRule.disk)}, ${rule('percent', st.disk.byRule.percent)}, ${rule('leave-free', st.disk.byRule.leaveFree)}   disk ${formatBytes(st.fs.free)} free of ${formatBytes(st.fs.total)}`,
   ]
+  const c = st.cpu
+  const cpuOn = l.cpuPercent !== null && l.cpuPercent > 0
+  lines.push(
+    `cpu      ${cpuOn ? `${l.cpuPercent}% of CPU time on ${l.cpuCores} of ${c.machineCores} cores` : 'nothing (set a CPU limit: spare donate set --cpu 25)'}   used ${c.usedPercent.toFixed(1)}%   jobs ${c.running} running, ${c.queued} queued`,
+    `  now     ${c.blockedBy ? `suspended (${c.blockedBy}): ` : ''}${c.reason}`,
+    `  limits  only idle ${l.onlyIdleMs === null ? 'off' : formatMs(l.onlyIdleMs)}, suspend above ${l.suspendAboveOtherPercent === null ? 'off' : `${l.suspendAboveOtherPercent}% other CPU`}, on battery ${l.allowOnBattery ? 'yes' : 'no'}, schedule ${l.schedule ?? 'always'}, per job ${formatBytes(l.jobMemoryBytes)} / ${formatMs(l.jobWallMs)}`,
+    `  machine other programs ${c.otherPercent === null ? '?' : `${c.otherPercent.toFixed(0)}%`} CPU, idle ${c.idleMs === null ? 'unknown' : formatMs(c.idleMs)}, battery ${c.onBattery === null ? 'unknown' : c.onBattery ? 'yes' : 'no'} (${c.probe})`,
+  )
+  if (st.pause) {
+    lines.push(
+      `paused   ${st.pause.until === null ? 'until resumed (spare donate resume)' : `until ${new Date(st.pause.until).toLocaleTimeString()}`}`,
+    )
+  }
   if (st.hosting.length) {
     lines.push(`  keeping ${st.hosting.length} folders for others:`)
     for (const h of st.hosting) {
@@ -117,6 +142,73 @@ function formatDonate(st: DonateStatus): string {
   return lines.join('\n')
 }
 
+function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms} ms`
+  return formatDuration(Math.round(ms / 1000))
+}
+
+function formatJob(j: JobSummary): string {
+  const agreed = j.donors.filter((d) => d.state === 'agreed').length
+  const lines = [
+    `${j.id.slice(0, 16)}  ${j.name}  ${j.state}  quorum ${j.quorum} of ${j.replicas}   ${new Date(j.submittedAt).toLocaleString()}`,
+  ]
+  if (j.resultHash) lines.push(`  result   ${j.resultHash}  (${formatBytes(j.outputBytes ?? 0)})`)
+  if (j.error) lines.push(`  error    ${j.error.kind}: ${j.error.message}`)
+  if (j.donors.length) lines.push(`  donors   ${agreed} agreed of ${j.donors.length} asked`)
+  for (const d of j.donors) {
+    const cpu = d.cpuMs === null ? '' : `  ${formatMs(d.cpuMs)} CPU`
+    const credit = d.credited ? '  credited' : ''
+    lines.push(
+      `    ${d.identity.slice(0, 16)}  ${d.state}${cpu}${credit}${d.error ? `  (${d.error})` : ''}`,
+    )
+  }
+  return lines.join('\n')
+}
+
+function formatRun(r: RunSummary): string {
+  const credit = r.credited === null ? 'pending' : r.credited ? 'credited' : 'no credit'
+  return `${r.id.slice(0, 16)}  for ${r.submitter.slice(0, 16)}  ${r.state}  ${formatMs(r.cpuMs)} CPU  ${credit}${r.error ? `  ${r.error.kind}: ${r.error.message}` : ''}`
+}
+
+async function readJobFile(file: string, what: string, max: number): Promise<Buffer> {
+  let buf: Buffer
+  try {
+    buf = await fs.readFile(file)
+  } catch (err) {
+    throw new UsageError(`cannot read the ${what} ${file}: ${(err as Error).message}`)
+  }
+  if (buf.length > max) {
+    throw new UsageError(
+      `the ${what} ${file} is ${formatBytes(buf.length)}; at most ${formatBytes(max)}`,
+    )
+  }
+  return buf
+}
+
+/** Prints a finished job: the output to --out, or as text when it is text, else a hint. */
+async function reportJob(j: JobDetail, opts: { json?: boolean; out?: string }): Promise<void> {
+  const output = j.output === null ? null : Buffer.from(j.output, 'base64')
+  if (opts.out && output) await fs.writeFile(opts.out, output)
+  if (opts.json) {
+    print(true, j, () => '')
+    return
+  }
+  const lines = [formatJob(j)]
+  if (output && opts.out) lines.push(`  output   written to ${opts.out}`)
+  else if (output && isPrintable(output)) lines.push(output.toString('utf8').replace(/\n$/, ''))
+  else if (output) lines.push('  output   binary: save it with --out FILE')
+  process.stdout.write(lines.join('\n') + '\n')
+}
+
+function isPrintable(b: Buffer): boolean {
+  if (b.length > 64 * 1024) return false
+  const text = b.toString('utf8')
+  if (text.includes('\uFFFD')) return false
+  // Control characters other than tab, newline and carriage return: binary.
+  for (const byte of b) if (byte < 0x20 && byte !== 9 && byte !== 10 && byte !== 13) return false
+  return true
+}
+
 /** Ledger credit is in byte-hours: 1 GB kept for an hour, or 1 GB served. */
 function formatCredit(n: number): string {
   const sign = n < 0 ? '-' : ''
@@ -124,18 +216,23 @@ function formatCredit(n: number): string {
 }
 
 function formatReceipt(r: {
-  body: {
-    kind: string
-    host: string
-    owner: string
-    bytes: number
-    from: number
-    to: number
-    audits: number
-    folder: string
-  }
+  body:
+    | {
+        kind: 'storage' | 'served'
+        host: string
+        owner: string
+        bytes: number
+        from: number
+        to: number
+        audits: number
+        folder: string
+      }
+    | { kind: 'compute'; host: string; owner: string; job: string; cpuMs: number; to: number }
 }): string {
   const b = r.body
+  if (b.kind === 'compute') {
+    return `  ${new Date(b.to).toISOString()}  compute ${formatMs(b.cpuMs)} CPU for job ${b.job.slice(0, 12)}  donor ${b.host.slice(0, 12)} → submitter ${b.owner.slice(0, 12)}`
+  }
   return `  ${new Date(b.to).toISOString()}  ${b.kind} ${formatBytes(b.bytes)} of ${b.folder}  host ${b.host.slice(0, 12)} → owner ${b.owner.slice(0, 12)}  audits ${b.audits}`
 }
 
@@ -433,7 +530,7 @@ export function buildProgram(): Command {
   const donate = program
     .command('donate')
     .description(
-      'show donated disk: limits, usage against each, and what this node keeps for others',
+      'show donated disk and CPU: limits, usage against each, what this node keeps for others',
     )
     .option('--json', 'print one JSON document')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
@@ -449,6 +546,17 @@ export function buildProgram(): Command {
     .option('--leave-free <size>', 'always leave this much free, e.g. 10GB')
     .option('--up <rate>', 'hosting upload limit, e.g. 2MB/s')
     .option('--down <rate>', 'hosting download limit, e.g. 5MB/s')
+    .option('--cpu <p>', 'each job uses at most this % of CPU time, e.g. 25 (0 or off: none)')
+    .option('--cores <n>', 'run at most this many jobs at once, one core each')
+    .option('--only-idle <time>', 'run jobs only after no input for this long, e.g. 5m (off)')
+    .option('--suspend-above <p>', 'suspend while other programs use more than p% CPU (off)')
+    .option('--on-battery <yes|no>', 'also run jobs on battery power (default no)')
+    .option(
+      '--schedule <rules>',
+      'when jobs may run, e.g. "mon-fri 18:00-08:00; sat,sun 00:00-24:00" (off)',
+    )
+    .option('--job-memory <size>', 'memory one job may use, e.g. 256MB')
+    .option('--job-time <time>', 'wall time one job may take, e.g. 10m')
     .option('--json', 'print one JSON document')
     .action(
       async (
@@ -459,10 +567,18 @@ export function buildProgram(): Command {
           leaveFree?: string
           up?: string
           down?: string
+          cpu?: string
+          cores?: string
+          onlyIdle?: string
+          suspendAbove?: string
+          onBattery?: string
+          schedule?: string
+          jobMemory?: string
+          jobTime?: string
         },
         cmd: Command,
       ) => {
-        const change: Record<string, number | null> = {}
+        const change: Record<string, number | string | boolean | null> = {}
         const off = (v: string): boolean => /^(off|none|unlimited)$/i.test(v.trim())
         try {
           if (opts.disk !== undefined)
@@ -473,12 +589,38 @@ export function buildProgram(): Command {
             change.leaveFreeBytes = off(opts.leaveFree) ? null : parseSize(opts.leaveFree)
           if (opts.up !== undefined) change.upBytesPerSec = parseRate(opts.up)
           if (opts.down !== undefined) change.downBytesPerSec = parseRate(opts.down)
+          if (opts.cpu !== undefined)
+            change.cpuPercent = off(opts.cpu) ? null : parsePercentOrZero(opts.cpu)
+          if (opts.cores !== undefined) {
+            if (!/^\d+$/.test(opts.cores.trim()) || Number(opts.cores) < 1)
+              throw new Error(`--cores must be a whole number of 1 or more, got "${opts.cores}"`)
+            change.cpuCores = Number(opts.cores)
+          }
+          if (opts.onlyIdle !== undefined)
+            change.onlyIdleMs = off(opts.onlyIdle) ? null : parseDuration(opts.onlyIdle)
+          if (opts.suspendAbove !== undefined)
+            change.suspendAboveOtherPercent = off(opts.suspendAbove)
+              ? null
+              : parsePercentOrZero(opts.suspendAbove)
+          if (opts.onBattery !== undefined) {
+            const v = opts.onBattery.trim().toLowerCase()
+            if (!['yes', 'no', 'true', 'false', 'on', 'off'].includes(v))
+              throw new Error(`--on-battery takes yes or no, got "${opts.onBattery}"`)
+            change.allowOnBattery = ['yes', 'true', 'on'].includes(v)
+          }
+          if (opts.schedule !== undefined)
+            change.schedule =
+              off(opts.schedule) || /^always$/i.test(opts.schedule.trim())
+                ? null
+                : opts.schedule.trim()
+          if (opts.jobMemory !== undefined) change.jobMemoryBytes = parseSize(opts.jobMemory)
+          if (opts.jobTime !== undefined) change.jobWallMs = parseDuration(opts.jobTime)
         } catch (err) {
           throw new UsageError((err as Error).message)
         }
         if (Object.keys(change).length === 0) {
           throw new UsageError(
-            'give at least one limit: --disk, --disk-percent, --leave-free, --up or --down',
+            'give at least one limit: --disk, --disk-percent, --leave-free, --up, --down, --cpu, --cores, --only-idle, --suspend-above, --on-battery, --schedule, --job-memory or --job-time',
           )
         }
         const { client } = await connect(dataDirOf(cmd))
@@ -487,6 +629,155 @@ export function buildProgram(): Command {
         print(!!cmd.optsWithGlobals<{ json?: boolean }>().json, st, () => formatDonate(st))
       },
     )
+
+  donate
+    .command('pause')
+    .description('pause donating (hosting traffic and CPU jobs) until resumed, or --for a while')
+    .option('--for <time>', 'resume by itself after this long, e.g. 1h')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { for?: string }, cmd: Command) => {
+      let minutes: number | undefined
+      if (opts.for !== undefined) {
+        try {
+          minutes = parseDuration(opts.for) / 60_000
+        } catch (err) {
+          throw new UsageError((err as Error).message)
+        }
+      }
+      const { client } = await connect(dataDirOf(cmd))
+      const st = await client.call('donate.pause', minutes === undefined ? {} : { minutes })
+      print(!!cmd.optsWithGlobals<{ json?: boolean }>().json, st, () => formatDonate(st))
+    })
+  donate
+    .command('snooze')
+    .description('pause donating for one hour')
+    .option('--json', 'print one JSON document')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      const st = await client.call('donate.pause', { minutes: 60 })
+      print(!!cmd.optsWithGlobals<{ json?: boolean }>().json, st, () => formatDonate(st))
+    })
+  donate
+    .command('resume')
+    .description('resume donating after a pause or snooze')
+    .option('--json', 'print one JSON document')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      const st = await client.call('donate.resume')
+      print(!!cmd.optsWithGlobals<{ json?: boolean }>().json, st, () => formatDonate(st))
+    })
+
+  const compute = program
+    .command('compute')
+    .description('run WebAssembly jobs on donors: submit one, list jobs submitted and run')
+  compute
+    .command('submit')
+    .description('send a job to donors; prints its result once a quorum of them agree')
+    .argument('<module>', 'the WebAssembly module (.wasm) that imports only the spare interface')
+    .requiredOption('--input <file>', "the job's input")
+    .option('--replicas <n>', 'donors that run it at once; a majority must agree', '2')
+    .option('--name <name>', 'a name to list it by (default: the module file name)')
+    .option('--time <time>', 'wall time each donor may spend, e.g. 5m (default 10m)')
+    .option('--out <file>', 'write the output here')
+    .option('--no-wait', 'print the job id and return at once')
+    .option('--json', 'print one JSON document')
+    .action(
+      async (
+        modulePath: string,
+        opts: {
+          input: string
+          replicas: string
+          name?: string
+          time?: string
+          out?: string
+          wait: boolean
+          json?: boolean
+        },
+        cmd: Command,
+      ) => {
+        if (!/^\d+$/.test(opts.replicas.trim()) || Number(opts.replicas) < 1) {
+          throw new UsageError(
+            `--replicas must be a whole number of 1 or more, got "${opts.replicas}"`,
+          )
+        }
+        let wallMs: number | undefined
+        try {
+          if (opts.time !== undefined) wallMs = parseDuration(opts.time)
+        } catch (err) {
+          throw new UsageError((err as Error).message)
+        }
+        const module = await readJobFile(modulePath, 'module', JOB_MODULE_MAX_BYTES)
+        const input = await readJobFile(opts.input, 'input', JOB_INPUT_MAX_BYTES)
+        const { client } = await connect(dataDirOf(cmd))
+        const job = await client.call('compute.submit', {
+          module: module.toString('base64'),
+          input: input.toString('base64'),
+          replicas: Number(opts.replicas),
+          name: opts.name ?? path.basename(modulePath),
+          ...(wallMs !== undefined ? { wallMs } : {}),
+        })
+        if (!opts.wait) {
+          print(
+            !!opts.json,
+            job,
+            () => `Submitted ${job.id}. See it with: spare compute job ${job.id}`,
+          )
+          return
+        }
+        if (!opts.json)
+          process.stderr.write(
+            `Submitted ${job.id.slice(0, 16)}; waiting for a quorum of donors…\n`,
+          )
+        for (;;) {
+          const j = await client.call('compute.job', { id: job.id })
+          if (j.state === 'done' || j.state === 'failed') {
+            await reportJob(j, opts)
+            if (j.state === 'failed') process.exitCode = 1
+            return
+          }
+          await new Promise((r) => setTimeout(r, 300))
+        }
+      },
+    )
+  compute
+    .command('jobs')
+    .description('jobs this node submitted and jobs it ran for others, with their state')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      const jobs = await client.call('compute.jobs')
+      print(!!cmd.optsWithGlobals<{ json?: boolean }>().json || !!opts.json, jobs, () => {
+        const lines: string[] = []
+        lines.push(
+          jobs.submitted.length
+            ? 'Submitted:'
+            : 'Submitted: none (spare compute submit MODULE.wasm --input FILE)',
+        )
+        for (const j of jobs.submitted) lines.push(formatJob(j))
+        lines.push(
+          jobs.run.length
+            ? 'Run for others:'
+            : 'Run for others: none (spare donate set --cpu 25 to donate CPU)',
+        )
+        for (const r of jobs.run) lines.push(`  ${formatRun(r)}`)
+        return lines.join('\n')
+      })
+    })
+  compute
+    .command('job')
+    .description('one submitted job: its state, donors and result')
+    .argument('<id>', 'the job id (see `spare compute jobs`)')
+    .option('--out <file>', 'write the output here')
+    .option('--json', 'print one JSON document')
+    .action(async (id: string, opts: { out?: string; json?: boolean }, cmd: Command) => {
+      const { client } = await connect(dataDirOf(cmd))
+      const j = await client.call('compute.job', { id })
+      await reportJob(j, {
+        ...opts,
+        json: !!cmd.optsWithGlobals<{ json?: boolean }>().json || !!opts.json,
+      })
+      if (j.state === 'failed') process.exitCode = 1
+    })
 
   const ledger = program
     .command('ledger')

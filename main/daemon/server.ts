@@ -21,7 +21,8 @@ import { API_FILE, TOKEN_FILE, type ApiInfo } from './api-files.ts'
 
 export { API_FILE, TOKEN_FILE, type ApiInfo }
 const SESSION_COOKIE = 'spare_session'
-const MAX_BODY = 1024 * 1024
+// Big enough for one compute job: a 2 MiB module and a 2 MiB input, base64 (about 5.6 MB).
+const MAX_BODY = 6 * 1024 * 1024
 
 const STATUS: Record<ErrorCode, number> = {
   BAD_INPUT: 400,
@@ -369,7 +370,7 @@ export class ApiServer {
 
 class BodyTooLarge extends Error {
   constructor() {
-    super('request body too large (1 MB at most)')
+    super('request body too large (6 MiB at most)')
   }
 }
 

@@ -8,7 +8,17 @@ import { randomBytes } from 'node:crypto'
 import Corestore from 'corestore'
 import CoreStorage from 'hypercore-storage'
 import crypto from 'hypercore-crypto'
-import { ApiError, type FolderSummary, type NodeStatus, type Peer } from '../../shared/contract.ts'
+import {
+  ApiError,
+  describeZodError,
+  type DonateStatus,
+  type FolderSummary,
+  type JobDetail,
+  type JobSummary,
+  type NodeStatus,
+  type Peer,
+  type RunSummary,
+} from '../../shared/contract.ts'
 import { SettingsStore, SettingsError, type FolderRecord } from './settings.ts'
 import { openLogger, type Logger, type LogLevel, type OpenedLogger } from './logger.ts'
 import {
@@ -27,6 +37,9 @@ import type { Folder, FolderContext } from './folders/folder.ts'
 import { SyncFolder, joinMessage, type MemberInfo, type VersionInfo } from './sync/sync-folder.ts'
 import { Hosting, parseTimers, type DonateInfo, type HostableFolder } from './hosting/hosting.ts'
 import { DonateLimitsSchema, type DonateLimits } from './limits/governor.ts'
+import { osProbe, type SystemProbe } from './limits/system.ts'
+import { CpuGovernor } from './limits/cpu.ts'
+import { Compute, parseComputeTimers } from './compute/compute.ts'
 import type { LedgerReport } from './ledger/ledger.ts'
 import { decodeInvite, encodeInvite, InviteError } from './folders/invite.ts'
 import { VERSION } from './version.ts'
@@ -38,6 +51,8 @@ export interface SpareNodeOptions {
   logLevel?: LogLevel
   /** Also print warnings and errors on stderr (the foreground daemon). */
   logToStderr?: boolean
+  /** Idle time and battery for the CPU governor: Electron's powerMonitor in the app; else the OS. */
+  systemProbe?: SystemProbe
 }
 
 const WRITE_BUFFER_BYTES = 16 * 1024 * 1024
@@ -56,6 +71,8 @@ export class SpareNode extends EventEmitter {
   private store!: Corestore
   private identity!: { publicKey: Buffer; secretKey: Buffer }
   private hosting: Hosting | null = null
+  private cpu: CpuGovernor | null = null
+  private compute: Compute | null = null
   private net!: OpenNetwork
   private swarm!: Swarm
   private networkConfig!: NetworkConfig
@@ -185,7 +202,39 @@ export class SpareNode extends EventEmitter {
       for (const f of this.folders.values())
         if (f instanceof SyncFolder) this.emit('folder', this.summarize(f))
     })
-    if (this.settings.value.syncPaused) await this.hosting.setPaused(true)
+    if (this.hostingPaused()) await this.hosting.setPaused(true)
+
+    this.cpu = new CpuGovernor({
+      limits: this.settings.value.donate,
+      probe: this.opts.systemProbe ?? osProbe(),
+      pause: this.settings.value.donatePause,
+    })
+    this.compute = new Compute({
+      store: this.store,
+      dht: this.net.dht,
+      identity: this.identity,
+      log: this.log.child({ part: 'compute' }),
+      dataDir: this.dataDir,
+      ledger: this.hosting.ledger,
+      governor: this.cpu,
+      limits: this.settings.value.donate,
+      timers: parseComputeTimers(process.env.SPARE_COMPUTE_TIMERS),
+    })
+    await this.compute.open()
+    this.cleanup.push(async () => {
+      await this.compute?.close()
+      this.compute = null
+      this.cpu?.destroy()
+      this.cpu = null
+    })
+    this.compute.on('job', (summary: JobSummary) => this.emit('job', summary))
+    this.compute.on('changed', () => this.donateChanged())
+    this.cpu.on('change', () => this.donateChanged())
+    this.armSnooze()
+    this.cleanup.push(async () => {
+      if (this.snoozeTimer) clearTimeout(this.snoozeTimer)
+      if (this.donateTimer) clearTimeout(this.donateTimer)
+    })
     // Anyone with this node's ledger key finds it here to check it (`spare ledger verify`).
     await this.swarm.join(this.hosting.ledger.core.discoveryKey, { server: true, client: false })
 
@@ -395,6 +444,7 @@ export class SpareNode extends EventEmitter {
       next.onTopologyChange = () => this.swarm.refreshAll()
       await this.swarm.switchTo(next.dht, keyPair)
       await this.hosting?.switchTo(next.dht)
+      await this.compute?.switchTo(next.dht)
       await prev.close().catch(() => {})
       this.log.info({ network: describeNetwork(config) }, 'network changed')
     }
@@ -409,7 +459,7 @@ export class SpareNode extends EventEmitter {
     if (paused !== this.settings.value.syncPaused) {
       await this.settings.update((s) => ({ ...s, syncPaused: paused }))
       await this.swarm.setPaused(paused)
-      await this.hosting?.setPaused(paused)
+      await this.hosting?.setPaused(this.hostingPaused())
       for (const f of this.folders.values()) {
         f.paused = paused
         this.emit('folder', this.summarize(f))
@@ -661,18 +711,156 @@ export class SpareNode extends EventEmitter {
     return this.hosting
   }
 
-  /** Donation limits, usage against each, and the folders this node keeps for others. */
-  async donateStatus(): Promise<DonateInfo> {
+  /** Donation limits, usage against each, the folders kept for others, and donated CPU. */
+  async donateStatus(): Promise<DonateStatus> {
     this.assertOpen()
-    return this.needHosting().donateStatus()
+    return this.withCpu(await this.needHosting().donateStatus())
   }
 
-  /** Changes donation limits (null clears one); saved; applied at once (evicting if needed). */
-  async setDonateLimits(change: Partial<DonateLimits>): Promise<DonateInfo> {
+  /**
+   * Changes donation limits (null clears one); saved; applied at once (evicting if needed, and
+   * the CPU governor within one tick). A bad schedule is BAD_INPUT.
+   */
+  async setDonateLimits(change: Partial<DonateLimits>): Promise<DonateStatus> {
     this.assertOpen()
-    const next = DonateLimitsSchema.parse({ ...this.settings.value.donate, ...change })
+    const parsed = DonateLimitsSchema.safeParse({ ...this.settings.value.donate, ...change })
+    if (!parsed.success) throw new ApiError('BAD_INPUT', describeZodError(parsed.error))
+    const next = parsed.data
     await this.settings.update((s) => ({ ...s, donate: next }))
-    return this.needHosting().setLimits(next)
+    this.cpu?.setLimits(next)
+    this.compute?.setLimits(next)
+    const info = this.withCpu(await this.needHosting().setLimits(next))
+    this.emit('donate', info)
+    return info
+  }
+
+  /**
+   * Pauses donating (disk hosting traffic and CPU jobs) for `minutes`, or until resumed. Saved, so
+   * a snooze survives a restart and ends by itself.
+   */
+  async pauseDonating(minutes: number | null): Promise<DonateStatus> {
+    this.assertOpen()
+    const pause = { until: minutes === null ? null : Date.now() + Math.round(minutes * 60_000) }
+    await this.settings.update((s) => ({ ...s, donatePause: pause }))
+    this.cpu?.setPause(pause)
+    await this.hosting?.setPaused(this.hostingPaused())
+    this.armSnooze()
+    this.log.info({ until: pause.until }, 'donating paused')
+    return this.donateChanged()
+  }
+
+  async resumeDonating(): Promise<DonateStatus> {
+    this.assertOpen()
+    await this.settings.update((s) => ({ ...s, donatePause: null }))
+    this.cpu?.setPause(null)
+    await this.hosting?.setPaused(this.hostingPaused())
+    this.armSnooze()
+    this.log.info('donating resumed')
+    return this.donateChanged()
+  }
+
+  /** The donation pause in force now (an expired snooze is none). */
+  private activePause(): { until: number | null } | null {
+    const p = this.settings.value.donatePause
+    if (!p || (p.until !== null && p.until <= Date.now())) return null
+    return p
+  }
+
+  private hostingPaused(): boolean {
+    return this.settings.value.syncPaused || this.activePause() !== null
+  }
+
+  private snoozeTimer: NodeJS.Timeout | null = null
+
+  /** Ends a snooze on time: hosting resumes (the CPU governor checks `until` itself). */
+  private armSnooze(): void {
+    if (this.snoozeTimer) clearTimeout(this.snoozeTimer)
+    this.snoozeTimer = null
+    const until = this.activePause()?.until
+    if (until === undefined || until === null) return
+    this.snoozeTimer = setTimeout(
+      () => {
+        this.snoozeTimer = null
+        if (this.phase !== 'open') return
+        void this.hosting?.setPaused(this.hostingPaused())
+        void this.donateChanged()
+      },
+      Math.min(until - Date.now() + 50, 2 ** 31 - 1),
+    )
+    this.snoozeTimer.unref()
+  }
+
+  private withCpu(info: DonateInfo): DonateStatus {
+    const counts = this.compute?.counts() ?? { running: 0, queued: 0 }
+    const cpu = this.cpu
+      ? this.cpu.status()
+      : {
+          blockedBy: 'off' as const,
+          reason: 'The node is not open.',
+          usedPercent: 0,
+          otherPercent: null,
+          idleMs: null,
+          onBattery: null,
+          probe: 'none',
+          machineCores: 0,
+          running: 0,
+          queued: 0,
+        }
+    return { ...info, pause: this.activePause(), cpu: { ...cpu, ...counts } }
+  }
+
+  private donateTimer: NodeJS.Timeout | null = null
+
+  /** Tells clients the donation state changed (at most every 250 ms). */
+  private async donateChanged(): Promise<DonateStatus> {
+    const info = await this.donateStatus()
+    if (!this.donateTimer) {
+      this.donateTimer = setTimeout(() => {
+        this.donateTimer = null
+        if (this.phase !== 'open') return
+        this.donateStatus()
+          .then((latest) => this.emit('donate', latest))
+          .catch(() => {})
+      }, 250)
+      this.donateTimer.unref()
+    }
+    return info
+  }
+
+  private needCompute(): Compute {
+    if (!this.compute) throw new ApiError('UNAVAILABLE', 'the node is not open')
+    return this.compute
+  }
+
+  /** Sends a WebAssembly job to donors; its result comes once a quorum agrees. */
+  async submitJob(opts: {
+    module: Buffer
+    input: Buffer
+    replicas: number
+    name: string
+    wallMs: number
+  }): Promise<JobSummary> {
+    this.assertOpen()
+    try {
+      return await this.needCompute().submit(opts)
+    } catch (err) {
+      if ((err as { code?: string }).code === 'BAD_MODULE') {
+        throw new ApiError('BAD_INPUT', (err as Error).message)
+      }
+      throw err
+    }
+  }
+
+  jobs(): { submitted: JobSummary[]; run: RunSummary[] } {
+    this.assertOpen()
+    return this.needCompute().jobs()
+  }
+
+  async job(id: string): Promise<JobDetail> {
+    this.assertOpen()
+    const j = await this.needCompute().job(id)
+    if (!j) throw new ApiError('NOT_FOUND', `no job ${id.slice(0, 12)}… was submitted here`)
+    return j
   }
 
   /** This node's ledger: key, totals, recent receipts, and refused peers. */
@@ -697,7 +885,7 @@ export class SpareNode extends EventEmitter {
       balance: sum.balance,
       receipts: sum.receipts,
       recent: h.ledger.recent(20),
-      strikes: h.strikes(),
+      strikes: mergeCounts(h.strikes(), this.compute?.strikes() ?? {}),
     }
   }
 
@@ -743,6 +931,12 @@ function normalizeKey(file: string): string {
     throw new ApiError('BAD_INPUT', `not a path inside the folder: ${file}`)
   }
   return '/' + parts.join('/')
+}
+
+function mergeCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a }
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v
+  return out
 }
 
 function isAlive(pid: number): boolean {

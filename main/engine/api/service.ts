@@ -45,6 +45,18 @@ export class SpareService {
         node.configure(id, { versionsDays, hostsWanted }),
       'donate.get': () => node.donateStatus(),
       'donate.set': (change) => node.setDonateLimits(change),
+      'donate.pause': ({ minutes }) => node.pauseDonating(minutes ?? null),
+      'donate.resume': () => node.resumeDonating(),
+      'compute.submit': ({ module, input, replicas, name, wallMs }) =>
+        node.submitJob({
+          module: Buffer.from(module, 'base64'),
+          input: Buffer.from(input, 'base64'),
+          replicas: replicas ?? 2,
+          name: name ?? 'job',
+          wallMs: wallMs ?? 10 * 60 * 1000,
+        }),
+      'compute.jobs': () => node.jobs(),
+      'compute.job': ({ id }) => node.job(id),
       'ledger.get': () => node.ledger() as MethodResult<'ledger.get'>,
       'ledger.verify': ({ key }) => node.verifyLedger(key),
       'folders.join': async ({ invite, path }) => ({ folder: await node.join(invite, path) }),
@@ -56,6 +68,8 @@ export class SpareService {
     node.on('folder', (summary) => this.emit('folder.updated', summary))
     node.on('folder-removed', (id: string) => this.emit('folder.removed', { id }))
     node.on('node', (status) => this.emit('node.updated', status))
+    node.on('donate', (status) => this.emit('donate.updated', status))
+    node.on('job', (summary) => this.emit('job.updated', summary))
   }
 
   /** Validates and runs one call. Throws ApiError; never anything else. */

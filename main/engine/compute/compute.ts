@@ -1,0 +1,1262 @@
+// Donated CPU: running other people's WebAssembly jobs within the user's limits, and sending ours
+// to donors, with results checked by a quorum. One Compute object per node, on its own
+// Hyperswarm (the compute swarm; it also replicates the Corestore, so peers' ledgers can be
+// fetched over it).
+//
+// Donor side: with a CPU limit set, the node announces itself on the compute topic and tells each
+// submitter how many jobs it takes now (0 while donating is paused, outside the schedule, on
+// battery, while the computer is in use or busy). A job is checked (sandbox/abi.ts) as it
+// arrives: a module that imports anything but the fixed interface is answered with a failure and
+// never run. Queued jobs start, highest submitter balance first (give to get), one per core the
+// user donates, each in its own process at the lowest priority; the CPU governor
+// (limits/cpu.ts) suspends and resumes them to keep each within its CPU-time share.
+//
+// Submitter side: a job goes to `replicas` donors at once. When `quorum` (a majority) of them
+// return the same output hash, that output is the result; donors whose result differs are told
+// they were outvoted and get nothing. Without a quorum, one more donor at a time is asked, up to
+// MAX_EXTRA_DONORS beyond the replicas. Failures are results too: a module that traps on every
+// donor fails with 'trap' once a quorum says so. Each donor in the quorum that returned output
+// gets a compute receipt (the submitter signs, the donor countersigns if it matches what it ran),
+// appended to both ledgers. Refused receipts and bad messages count against the peer.
+import { EventEmitter } from 'node:events'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import crypto from 'hypercore-crypto'
+import Protomux from 'protomux'
+import type Corestore from 'corestore'
+import type HyperDHT from 'hyperdht'
+import type { SwarmConnection } from 'hyperswarm'
+import { z } from 'zod'
+import {
+  JOB_OUTPUT_MAX_BYTES,
+  JobErrorKindSchema,
+  type JobDetail,
+  type JobErrorKind,
+  type JobSummary,
+  type RunSummary,
+} from '../../../shared/contract.ts'
+import type { Logger } from '../logger.ts'
+import { Swarm } from '../net/swarm.ts'
+import type { Ledger } from '../ledger/ledger.ts'
+import { LedgerScores } from '../ledger/scores.ts'
+import { newReceiptBody, signAs, verifyReceipt, ReceiptBodySchema } from '../ledger/receipt.ts'
+import type { CpuGovernor, TrackedJob } from '../limits/cpu.ts'
+import type { DonateLimits } from '../limits/governor.ts'
+import { writeFileAtomic } from '../util/atomic.ts'
+import { checkModule } from './abi.ts'
+import { startJob, type JobProcess, type RunResult } from './sandbox.ts'
+import {
+  COMPUTE_HELLO_TAG,
+  COMPUTE_PROTOCOL,
+  decodeMessage,
+  encodeMessage,
+  type Message,
+} from './messages.ts'
+
+export const COMPUTE_TOPIC = crypto.hash(Buffer.from('spare-compute-topic-v1'))
+/** Donors asked beyond the replicas before a job fails for want of a quorum. */
+export const MAX_EXTRA_DONORS = 3
+/** Jobs a donor keeps queued at most, in all and per submitter. */
+const MAX_QUEUED = 16
+const MAX_QUEUED_PER_SUBMITTER = 4
+/** Jobs of each list kept in compute.json (the newest). */
+const KEEP_HISTORY = 200
+
+export interface ComputeTimers {
+  /** A job no donor took for this long fails with 'no-donors' (ms). */
+  noDonorsMs: number
+  /** A donor that hasn't answered this long after its wall-time cap is given up on (ms). */
+  graceMs: number
+  /** How long a donor has to countersign a receipt (ms). */
+  receiptTimeoutMs: number
+}
+
+export const DEFAULT_COMPUTE_TIMERS: ComputeTimers = {
+  noDonorsMs: 10 * 60 * 1000,
+  graceMs: 10 * 60 * 1000,
+  receiptTimeoutMs: 20_000,
+}
+
+/** Timers from SPARE_COMPUTE_TIMERS ("nodonors=5000,grace=3000,receipt=2000", ms). */
+export function parseComputeTimers(text: string | undefined): Partial<ComputeTimers> {
+  const names: Record<string, keyof ComputeTimers> = {
+    nodonors: 'noDonorsMs',
+    grace: 'graceMs',
+    receipt: 'receiptTimeoutMs',
+  }
+  const out: Partial<ComputeTimers> = {}
+  for (const part of (text ?? '').split(',')) {
+    const [k, v] = part.split('=').map((x) => x.trim())
+    const name = k ? names[k] : undefined
+    const n = Number(v)
+    if (name && Number.isFinite(n) && n > 0) out[name] = n
+  }
+  return out
+}
+
+/** Hex BLAKE2b-256 of bytes. */
+export function hashHex(b: Buffer): string {
+  return crypto.hash(b).toString('hex')
+}
+
+/** A job's id: BLAKE2b(BLAKE2b(module) | BLAKE2b(input) | nonce), so it names one module+input. */
+export function jobId(module: Buffer, input: Buffer, nonce: string): string {
+  return hashHex(
+    Buffer.concat([crypto.hash(module), crypto.hash(input), Buffer.from(nonce, 'hex')]),
+  )
+}
+
+// ---------------------------------------------------------------- persisted state
+
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/)
+const ErrorSchema = z.object({ kind: JobErrorKindSchema, message: z.string() }).nullable()
+
+const AssignmentSchema = z.object({
+  identity: hex32,
+  state: z.enum(['sent', 'running', 'answered', 'agreed', 'outvoted', 'failed', 'gone']),
+  resultHash: hex32.nullable(),
+  cpuMs: z.number().nullable(),
+  error: z.string().nullable(),
+  /** The compute receipt for an agreed donor: none yet, recorded, or refused by the donor. */
+  receipt: z.enum(['none', 'recorded', 'refused']),
+  /** The answer's key for the tally: the output hash, or 'error:KIND'; null before an answer. */
+  answer: z.string().nullable(),
+  sentAt: z.number(),
+  from: z.number().nullable(),
+  to: z.number().nullable(),
+})
+type Assignment = z.infer<typeof AssignmentSchema>
+
+const JobRecordSchema = z.object({
+  id: hex32,
+  nonce: z.string().regex(/^[0-9a-f]{32}$/),
+  name: z.string(),
+  state: z.enum(['waiting', 'running', 'done', 'failed']),
+  replicas: z.number().int().min(1),
+  quorum: z.number().int().min(1),
+  wallMs: z.number().int().positive(),
+  moduleBytes: z.number(),
+  inputBytes: z.number(),
+  submittedAt: z.number(),
+  finishedAt: z.number().nullable(),
+  donors: z.array(AssignmentSchema),
+  resultHash: hex32.nullable(),
+  outputBytes: z.number().nullable(),
+  error: ErrorSchema,
+})
+type JobRecord = z.infer<typeof JobRecordSchema>
+
+const RunRecordSchema = z.object({
+  id: hex32,
+  submitter: hex32,
+  state: z.enum(['queued', 'running', 'suspended', 'done', 'failed']),
+  queuedAt: z.number(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  cpuMs: z.number(),
+  error: ErrorSchema,
+  credited: z.boolean().nullable(),
+  resultHash: hex32.nullable(),
+})
+type RunRecord = z.infer<typeof RunRecordSchema>
+
+const StateSchema = z.object({
+  format: z.literal(1),
+  submitted: z.array(JobRecordSchema),
+  runs: z.array(RunRecordSchema),
+  strikes: z.record(z.string(), z.number()),
+})
+type State = z.infer<typeof StateSchema>
+
+/** What a queued or running job holds in memory on the donor (not persisted). */
+interface LiveRun {
+  record: RunRecord
+  module: Buffer
+  input: Buffer
+  wallMs: number
+  balance: number
+  seq: number
+  proc: JobProcess | null
+  /** What the CPU governor controls: the process, and whether it stopped it. */
+  tracked: TrackedJob | null
+  suspended: boolean
+  /** The result message, kept until the submitter has it (it may be away when the job ends). */
+  result: Extract<Message, { t: 'result' }> | null
+  output: Buffer | null
+}
+
+interface Session {
+  conn: SwarmConnection
+  msg: { send(buf: Buffer): void } | null
+  identity: string | null
+  ledger: string | null
+  slots: number
+  waiting: Map<string, (m: Extract<Message, { t: 'countersign' }> | null) => void>
+}
+
+export interface ComputeDeps {
+  store: Corestore
+  dht: HyperDHT
+  identity: { publicKey: Buffer; secretKey: Buffer }
+  log: Logger
+  dataDir: string
+  /** This node's ledger (opened by the hosting layer; one ledger per node). */
+  ledger: Ledger
+  governor: CpuGovernor
+  limits: DonateLimits
+  timers?: Partial<ComputeTimers>
+}
+
+export class Compute extends EventEmitter {
+  private swarm!: Swarm
+  private readonly timers: ComputeTimers
+  private readonly sessions = new Set<Session>()
+  private state: State = { format: 1, submitted: [], runs: [], strikes: {} }
+  /** Donor jobs queued or running. */
+  private readonly live = new Map<string, LiveRun>()
+  /** Donor jobs that ended, until the submitter credits or outvotes them (or an hour passes). */
+  private readonly ended = new Map<string, LiveRun>()
+  private readonly scores: LedgerScores
+  private limits: DonateLimits
+  private readonly me: string
+  private readonly dir: string
+  private readonly file: string
+  private topic: { server: boolean; client: boolean } | null = null
+  private tick: NodeJS.Timeout | null = null
+  private saveTimer: NodeJS.Timeout | null = null
+  private closed = false
+  private seq = 0
+  private lastOffer = -1
+  private tending = false
+  private tendAgain = false
+  private readonly onGovernorChange = (): void => this.pump()
+
+  constructor(private readonly deps: ComputeDeps) {
+    super()
+    this.timers = { ...DEFAULT_COMPUTE_TIMERS, ...deps.timers }
+    this.limits = deps.limits
+    this.me = deps.identity.publicKey.toString('hex')
+    this.dir = path.join(deps.dataDir, 'compute')
+    this.file = path.join(this.dir, 'compute.json')
+    this.scores = new LedgerScores(deps.store)
+  }
+
+  private get log(): Logger {
+    return this.deps.log
+  }
+
+  async open(): Promise<void> {
+    await fs.mkdir(path.join(this.dir, 'jobs'), { recursive: true })
+    await this.load()
+    this.swarm = new Swarm(this.deps.dht, crypto.keyPair(), this.deps.store, this.log)
+    this.swarm.on('connection', (conn: SwarmConnection) => this.onConnection(conn))
+    await this.swarm.swarm.listen()
+    this.deps.governor.on('change', this.onGovernorChange)
+    this.tick = setInterval(() => {
+      this.pump()
+      void this.tend()
+    }, 1000)
+    this.tick.unref()
+    await this.updateTopic()
+    void this.tend()
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.tick) clearInterval(this.tick)
+    this.deps.governor.off('change', this.onGovernorChange)
+    for (const run of this.live.values()) {
+      if (run.tracked) this.deps.governor.untrack(run.tracked)
+      run.proc?.kill('the donor stopped', 'cancelled')
+      if (run.record.state === 'queued' || run.record.state === 'running') {
+        run.record.state = 'failed'
+        run.record.error = { kind: 'cancelled', message: 'the donor stopped before the job ended' }
+        run.record.finishedAt = Date.now()
+      }
+    }
+    this.live.clear()
+    for (const s of this.sessions) for (const w of s.waiting.values()) w(null)
+    await this.swarm?.close().catch(() => {})
+    await this.save()
+  }
+
+  async switchTo(dht: HyperDHT): Promise<void> {
+    await this.swarm.switchTo(dht, crypto.keyPair())
+  }
+
+  async setPaused(paused: boolean): Promise<void> {
+    await this.swarm.setPaused(paused)
+  }
+
+  /** New limits (the CPU governor gets them from the node); joins or leaves the donor topic. */
+  setLimits(limits: DonateLimits): void {
+    this.limits = limits
+    void this.updateTopic()
+    this.pump()
+  }
+
+  strikes(): Record<string, number> {
+    return { ...this.state.strikes }
+  }
+
+  // ---------------------------------------------------------------- persistence
+
+  private async load(): Promise<void> {
+    let text: string
+    try {
+      text = await fs.readFile(this.file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw err
+    }
+    let raw: unknown = null
+    try {
+      raw = JSON.parse(text)
+    } catch {
+      // handled below: set aside like any other unreadable state
+    }
+    const parsed = StateSchema.safeParse(raw)
+    if (!parsed.success) {
+      const aside = `${this.file}.corrupt-${Date.now()}`
+      await fs.rename(this.file, aside)
+      this.log.error(
+        { file: this.file, aside },
+        'compute state unreadable: set aside, starting empty',
+      )
+      return
+    }
+    this.state = parsed.data
+    // Runs that were queued or running when the node stopped are gone with their process.
+    for (const r of this.state.runs) {
+      if (r.state === 'queued' || r.state === 'running' || r.state === 'suspended') {
+        r.state = 'failed'
+        r.error = { kind: 'cancelled', message: 'the donor stopped before the job ended' }
+        r.finishedAt ??= Date.now()
+      }
+    }
+    // Donors of unfinished jobs were connections of the last run: ask again.
+    for (const j of this.state.submitted) {
+      if (j.state !== 'waiting' && j.state !== 'running') continue
+      for (const d of j.donors) {
+        if (d.state === 'sent' || d.state === 'running') {
+          d.state = 'gone'
+          d.error = 'the submitter restarted before it answered'
+        }
+      }
+    }
+  }
+
+  private saveSoon(): void {
+    if (this.saveTimer || this.closed) return
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null
+      this.save().catch((err: Error) => this.log.warn({ err: err.message }, 'compute save failed'))
+    }, 200)
+  }
+
+  private async save(): Promise<void> {
+    if (this.saveTimer) {
+      clearTimeout(this.saveTimer)
+      this.saveTimer = null
+    }
+    this.state.submitted = this.state.submitted.slice(-KEEP_HISTORY)
+    this.state.runs = this.state.runs.slice(-KEEP_HISTORY)
+    await writeFileAtomic(this.file, JSON.stringify(this.state))
+  }
+
+  private jobFile(id: string, ext: 'wasm' | 'input' | 'output'): string {
+    return path.join(this.dir, 'jobs', `${id}.${ext}`)
+  }
+
+  // ---------------------------------------------------------------- API
+
+  /** Sends a job to the network; the result comes later (job(), 'job' events). */
+  async submit(opts: {
+    module: Buffer
+    input: Buffer
+    replicas: number
+    name: string
+    wallMs: number
+  }): Promise<JobSummary> {
+    const check = checkModule(opts.module, { memoryCapBytes: Number.MAX_SAFE_INTEGER })
+    if (!check.ok) {
+      const err = new Error(`the module can't run as a Spare job (${check.kind}): ${check.message}`)
+      ;(err as Error & { code: string }).code = 'BAD_MODULE'
+      throw err
+    }
+    const nonce = crypto.randomBytes(16).toString('hex')
+    const id = jobId(opts.module, opts.input, nonce)
+    await writeFileAtomic(this.jobFile(id, 'wasm'), opts.module)
+    await writeFileAtomic(this.jobFile(id, 'input'), opts.input)
+    const job: JobRecord = {
+      id,
+      nonce,
+      name: opts.name,
+      state: 'waiting',
+      replicas: opts.replicas,
+      quorum: Math.floor(opts.replicas / 2) + 1,
+      wallMs: opts.wallMs,
+      moduleBytes: opts.module.length,
+      inputBytes: opts.input.length,
+      submittedAt: Date.now(),
+      finishedAt: null,
+      donors: [],
+      resultHash: null,
+      outputBytes: null,
+      error: null,
+    }
+    this.state.submitted.push(job)
+    await this.save()
+    this.log.info({ job: id.slice(0, 12), replicas: job.replicas, name: job.name }, 'job submitted')
+    await this.updateTopic()
+    void this.tend()
+    return summarize(job)
+  }
+
+  jobs(): { submitted: JobSummary[]; run: RunSummary[] } {
+    return {
+      submitted: [...this.state.submitted].reverse().map(summarize),
+      run: [...this.state.runs].reverse().map(runSummary),
+    }
+  }
+
+  async job(id: string): Promise<JobDetail | null> {
+    const j = this.state.submitted.find((x) => x.id === id)
+    if (!j) return null
+    let output: string | null = null
+    if (j.state === 'done') {
+      output =
+        (await fs.readFile(this.jobFile(id, 'output')).catch(() => null))?.toString('base64') ??
+        null
+    }
+    return { ...summarize(j), output }
+  }
+
+  /** Queued and running donor jobs. */
+  counts(): { running: number; queued: number } {
+    let running = 0
+    let queued = 0
+    for (const r of this.live.values()) {
+      if (r.proc) running++
+      else if (r.record.state === 'queued') queued++
+    }
+    return { running, queued }
+  }
+
+  // ---------------------------------------------------------------- topic and connections
+
+  private donating(): boolean {
+    return (this.limits.cpuPercent ?? 0) > 0
+  }
+
+  private needsDonors(): boolean {
+    return this.state.submitted.some(
+      (j) =>
+        j.state === 'waiting' ||
+        j.state === 'running' ||
+        j.donors.some((d) => d.state === 'agreed' && d.receipt === 'none'),
+    )
+  }
+
+  private async updateTopic(): Promise<void> {
+    if (this.closed) return
+    const want = { server: this.donating(), client: this.needsDonors() }
+    const cur = this.topic
+    if (cur && cur.server === want.server && cur.client === want.client) return
+    if (cur) {
+      this.topic = null
+      await this.swarm.leave(COMPUTE_TOPIC)
+    }
+    if (!want.server && !want.client) return
+    this.topic = want
+    this.swarm
+      .join(COMPUTE_TOPIC, want)
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'compute join failed'))
+  }
+
+  private onConnection(conn: SwarmConnection): void {
+    const session: Session = {
+      conn,
+      msg: null,
+      identity: null,
+      ledger: null,
+      slots: 0,
+      waiting: new Map(),
+    }
+    this.sessions.add(session)
+    conn.on('close', () => {
+      this.sessions.delete(session)
+      for (const w of session.waiting.values()) w(null)
+      session.waiting.clear()
+      if (session.identity) this.donorGone(session.identity)
+    })
+    const mux = Protomux.from(conn)
+    const channel = mux.createChannel({
+      protocol: COMPUTE_PROTOCOL,
+      onopen: () => this.sendHello(session),
+      onclose: () => {
+        session.msg = null
+      },
+    })
+    if (!channel) return
+    session.msg = channel.addMessage({
+      onmessage: (buf: Buffer) => {
+        let m: Message
+        try {
+          m = decodeMessage(buf)
+        } catch (err) {
+          this.strike(session.identity, `sent a bad compute message: ${(err as Error).message}`)
+          return
+        }
+        this.onMessage(session, m).catch((err: Error) =>
+          this.log.warn({ err: err.message, t: m.t }, 'compute message failed'),
+        )
+      },
+    })
+    channel.open()
+  }
+
+  private helloMessage(from: Buffer, to: Buffer): Buffer {
+    return Buffer.concat([Buffer.from(COMPUTE_HELLO_TAG), from, to])
+  }
+
+  private sendHello(s: Session): void {
+    const sig = crypto.sign(
+      this.helloMessage(s.conn.publicKey, s.conn.remotePublicKey),
+      this.deps.identity.secretKey,
+    )
+    this.send(s, {
+      t: 'hello',
+      identity: this.me,
+      ledger: this.deps.ledger.core.key.toString('hex'),
+      slots: this.offerSlots(),
+      sig: sig.toString('hex'),
+    })
+  }
+
+  private send(s: Session, m: Message): void {
+    try {
+      s.msg?.send(encodeMessage(m))
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'compute send failed')
+    }
+  }
+
+  private sessionOf(identity: string): Session | null {
+    for (const s of this.sessions) if (s.identity === identity && s.msg) return s
+    return null
+  }
+
+  private strike(identity: string | null, reason: string): void {
+    this.log.warn({ peer: identity?.slice(0, 12) ?? 'unknown', reason }, 'peer misbehaved')
+    if (!identity) return
+    this.state.strikes[identity] = (this.state.strikes[identity] ?? 0) + 1
+    this.saveSoon()
+  }
+
+  private async onMessage(s: Session, m: Message): Promise<void> {
+    if (m.t === 'hello') {
+      const ok = crypto.verify(
+        this.helloMessage(s.conn.remotePublicKey, s.conn.publicKey),
+        Buffer.from(m.sig, 'hex'),
+        Buffer.from(m.identity, 'hex'),
+      )
+      if (!ok || m.identity === this.me) {
+        this.strike(null, 'compute hello with a bad signature')
+        return
+      }
+      s.identity = m.identity
+      s.ledger = m.ledger
+      s.slots = m.slots
+      this.resendResults(s)
+      void this.tend()
+      return
+    }
+    if (!s.identity) {
+      this.strike(null, `sent '${m.t}' before hello`)
+      return
+    }
+    switch (m.t) {
+      case 'offer':
+        s.slots = m.slots
+        void this.tend()
+        return
+      case 'job':
+        return this.onJob(s, m)
+      case 'accept':
+        return this.onAccept(s, m)
+      case 'started':
+        return this.onStarted(s, m)
+      case 'result':
+        return this.onResult(s, m)
+      case 'outvoted':
+        return this.onOutvoted(s, m)
+      case 'cancel':
+        return this.onCancel(s, m)
+      case 'receipt':
+        return this.onReceipt(s, m)
+      case 'countersign': {
+        const w = s.waiting.get(m.id)
+        if (w) w(m)
+        return
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- donor side
+
+  /** Jobs this node would take now: free slots of the governor minus what is queued. */
+  private offerSlots(): number {
+    if (!this.donating()) return 0
+    const { queued } = this.counts()
+    return Math.max(0, Math.min(this.deps.governor.slots() - queued, MAX_QUEUED - this.live.size))
+  }
+
+  private broadcastOffer(): void {
+    const slots = this.offerSlots()
+    if (slots === this.lastOffer) return
+    this.lastOffer = slots
+    for (const s of this.sessions) if (s.identity) this.send(s, { t: 'offer', slots })
+  }
+
+  private async onJob(s: Session, m: Extract<Message, { t: 'job' }>): Promise<void> {
+    const submitter = s.identity as string
+    const refuse = (reason: string): void =>
+      this.send(s, { t: 'accept', id: m.id, ok: false, reason })
+    if (!this.donating()) return refuse('this node does not donate CPU')
+    if (this.state.runs.some((r) => r.id === m.id)) {
+      return refuse('this job was sent here before')
+    }
+    if (this.live.size >= MAX_QUEUED) return refuse('the queue is full')
+    let mine = 0
+    for (const r of this.live.values()) if (r.record.submitter === submitter) mine++
+    if (mine >= MAX_QUEUED_PER_SUBMITTER) return refuse('too many of your jobs are queued here')
+    const module = Buffer.from(m.module, 'base64')
+    const input = Buffer.from(m.input, 'base64')
+    if (jobId(module, input, m.nonce) !== m.id) {
+      this.strike(submitter, 'sent a job whose id does not match its module and input')
+      return refuse('the job id does not match its module, input and nonce')
+    }
+    const record: RunRecord = {
+      id: m.id,
+      submitter,
+      state: 'queued',
+      queuedAt: Date.now(),
+      startedAt: null,
+      finishedAt: null,
+      cpuMs: 0,
+      error: null,
+      credited: null,
+      resultHash: null,
+    }
+    this.state.runs.push(record)
+    const run: LiveRun = {
+      record,
+      module,
+      input,
+      wallMs: Math.min(Math.max(m.wallMs, 1000), this.limits.jobWallMs),
+      balance: 0,
+      seq: this.seq++,
+      proc: null,
+      tracked: null,
+      suspended: false,
+      result: null,
+      output: null,
+    }
+    this.send(s, { t: 'accept', id: m.id, ok: true, reason: null })
+    // A module outside the interface is answered at once: it never gets a process.
+    const check = checkModule(module, { memoryCapBytes: this.limits.jobMemoryBytes })
+    if (!check.ok) {
+      this.finishRun(run, {
+        ok: false,
+        kind: check.kind,
+        message: check.message,
+        cpuMs: 0,
+        wallMs: 0,
+        peakRssBytes: 0,
+      })
+      return
+    }
+    this.live.set(m.id, run)
+    this.saveSoon()
+    this.emit('changed')
+    // Rank by the submitter's ledger: better balance first (unknown: a newcomer's 0).
+    if (s.ledger) {
+      this.scores
+        .balance(submitter, s.ledger)
+        .then((b) => {
+          run.balance = b
+        })
+        .catch(() => {})
+    }
+    this.pump()
+  }
+
+  /** Starts queued jobs while the governor has free slots: highest balance, then oldest. */
+  private pump(): void {
+    if (this.closed) return
+    const gov = this.deps.governor
+    while (gov.slots() > 0) {
+      let next: LiveRun | null = null
+      for (const r of this.live.values()) {
+        if (r.proc || r.record.state !== 'queued') continue
+        if (!next || r.balance > next.balance || (r.balance === next.balance && r.seq < next.seq))
+          next = r
+      }
+      if (!next) break
+      this.startRun(next)
+    }
+    for (const r of this.live.values()) {
+      if (r.proc) r.record.state = r.suspended ? 'suspended' : 'running'
+    }
+    this.broadcastOffer()
+  }
+
+  private startRun(run: LiveRun): void {
+    const proc = startJob(run.module, run.input, {
+      memoryBytes: this.limits.jobMemoryBytes,
+      wallMs: run.wallMs,
+      outputMaxBytes: JOB_OUTPUT_MAX_BYTES,
+    })
+    run.proc = proc
+    run.record.state = 'running'
+    run.record.startedAt = Date.now()
+    const tracked: TrackedJob = {
+      pid: proc.pid,
+      cpuMs: () => proc.cpuMs(),
+      setSuspended: (suspended) => {
+        run.suspended = suspended
+        proc.setSuspended(suspended)
+      },
+    }
+    if (proc.pid > 0) {
+      run.tracked = tracked
+      this.deps.governor.track(tracked)
+    }
+    this.log.info(
+      { job: run.record.id.slice(0, 12), submitter: run.record.submitter.slice(0, 12) },
+      'job started',
+    )
+    const s = this.sessionOf(run.record.submitter)
+    if (s) this.send(s, { t: 'started', id: run.record.id })
+    proc.done
+      .then((res) => {
+        if (run.tracked) this.deps.governor.untrack(run.tracked)
+        run.tracked = null
+        run.proc = null
+        this.finishRun(run, res)
+        this.pump()
+      })
+      .catch((err: Error) => this.log.error({ err: err.message }, 'job bookkeeping failed'))
+    this.emit('changed')
+  }
+
+  private finishRun(run: LiveRun, res: RunResult): void {
+    const r = run.record
+    this.live.delete(r.id)
+    if (r.state === 'failed' && r.error?.kind === 'cancelled') return
+    const now = Date.now()
+    r.finishedAt = now
+    r.startedAt ??= now
+    // The period the receipt will name: at least 1 ms long.
+    const from = r.startedAt
+    const to = Math.max(now, from + 1)
+    r.finishedAt = to
+    r.cpuMs = Math.min(Math.round(res.cpuMs), to - from + 1000)
+    if (res.ok) {
+      r.state = 'done'
+      r.resultHash = hashHex(res.output)
+      run.output = res.output
+      run.result = {
+        t: 'result',
+        id: r.id,
+        hash: r.resultHash,
+        output: res.output.toString('base64'),
+        error: null,
+        cpuMs: r.cpuMs,
+        from,
+        to,
+      }
+    } else {
+      r.state = 'failed'
+      r.error = { kind: res.kind, message: res.message }
+      r.credited = false
+      run.result = {
+        t: 'result',
+        id: r.id,
+        hash: null,
+        output: null,
+        error: { kind: res.kind, message: res.message.slice(0, 2000) },
+        cpuMs: r.cpuMs,
+        from,
+        to,
+      }
+    }
+    this.log.info(
+      { job: r.id.slice(0, 12), state: r.state, cpuMs: r.cpuMs, error: r.error?.kind ?? null },
+      'job ended',
+    )
+    // The module and input are no longer needed; the result waits for the submitter.
+    run.module = Buffer.alloc(0)
+    run.input = Buffer.alloc(0)
+    const s = this.sessionOf(r.submitter)
+    if (s) this.send(s, run.result)
+    // Keep the result for an hour for a submitter that is away, then let it go.
+    this.ended.set(r.id, run)
+    setTimeout(() => this.ended.delete(r.id), 3600_000).unref()
+    this.saveSoon()
+    this.emit('changed')
+    this.broadcastOffer()
+  }
+
+  private resendResults(s: Session): void {
+    for (const run of this.ended.values()) {
+      if (run.result && run.record.submitter === s.identity && run.record.credited === null) {
+        this.send(s, run.result)
+      }
+    }
+  }
+
+  private onCancel(s: Session, m: Extract<Message, { t: 'cancel' }>): void {
+    const run = this.live.get(m.id)
+    if (!run || run.record.submitter !== s.identity) return
+    run.record.state = 'failed'
+    run.record.error = { kind: 'cancelled', message: 'the submitter withdrew the job' }
+    run.record.finishedAt = Date.now()
+    run.record.credited = false
+    if (run.proc) {
+      if (run.tracked) this.deps.governor.untrack(run.tracked)
+      run.tracked = null
+      run.proc.kill('cancelled by the submitter', 'cancelled')
+    } else {
+      this.live.delete(m.id)
+    }
+    this.saveSoon()
+    this.pump()
+    this.emit('changed')
+  }
+
+  private onOutvoted(s: Session, m: Extract<Message, { t: 'outvoted' }>): void {
+    const r = this.state.runs.find((x) => x.id === m.id && x.submitter === s.identity)
+    if (!r) return
+    r.credited = false
+    this.log.info({ job: m.id.slice(0, 12) }, 'outvoted: another result won, no credit')
+    this.ended.delete(m.id)
+    this.saveSoon()
+    this.emit('changed')
+  }
+
+  private async onReceipt(s: Session, m: Extract<Message, { t: 'receipt' }>): Promise<void> {
+    const submitter = s.identity as string
+    const refuse = (reason: string): void => {
+      this.strike(submitter, `compute receipt refused: ${reason}`)
+      this.send(s, { t: 'countersign', id: m.id, sig: null, reason })
+    }
+    const raw = m.receipt as { body?: unknown; ownerSig?: unknown } | null
+    const parsed = ReceiptBodySchema.safeParse(raw?.body)
+    if (!parsed.success) return refuse('not a valid receipt')
+    const body = parsed.data
+    if (body.kind !== 'compute') return refuse('not a compute receipt')
+    const r = this.state.runs.find((x) => x.id === m.id && x.submitter === submitter)
+    if (!r || body.job !== m.id) return refuse('no such job ran here for you')
+    if (r.state !== 'done' || !r.resultHash) return refuse('that job has no result here')
+    if (r.credited === true) return refuse('that job already has a receipt')
+    if (body.host !== this.me || body.owner !== submitter) return refuse('wrong parties')
+    if (body.result !== r.resultHash) return refuse('that is not the result this node computed')
+    if (body.cpuMs > r.cpuMs) return refuse('more CPU time than this node used')
+    if (body.from !== r.startedAt || body.to !== r.finishedAt) return refuse('wrong period')
+    const hostSig = signAs(body, this.deps.identity, 'host')
+    const check = verifyReceipt({ body, hostSig, ownerSig: raw?.ownerSig })
+    if (!check.ok) return refuse(`${check.code}: ${check.reason}`)
+    try {
+      await this.deps.ledger.append(check.receipt)
+    } catch (err) {
+      return refuse((err as Error).message)
+    }
+    r.credited = true
+    this.ended.delete(r.id)
+    this.saveSoon()
+    this.send(s, { t: 'countersign', id: m.id, sig: hostSig, reason: null })
+    this.emit('changed')
+  }
+
+  // ---------------------------------------------------------------- submitter side
+
+  private async onAccept(s: Session, m: Extract<Message, { t: 'accept' }>): Promise<void> {
+    const a = this.assignment(m.id, s.identity as string)
+    if (!a || m.ok || (a.state !== 'sent' && a.state !== 'running')) return
+    a.state = 'failed'
+    a.error = `refused: ${m.reason ?? 'no reason given'}`
+    this.changedJob(m.id)
+  }
+
+  private async onStarted(s: Session, m: Extract<Message, { t: 'started' }>): Promise<void> {
+    const a = this.assignment(m.id, s.identity as string)
+    if (!a || a.state !== 'sent') return
+    a.state = 'running'
+    this.changedJob(m.id)
+  }
+
+  private async onResult(s: Session, m: Extract<Message, { t: 'result' }>): Promise<void> {
+    const donor = s.identity as string
+    const job = this.state.submitted.find((j) => j.id === m.id)
+    const a = job?.donors.find((d) => d.identity === donor)
+    if (!job || !a || (a.state !== 'sent' && a.state !== 'running') || a.answer !== null) return
+    if (m.to <= m.from || m.cpuMs > m.to - m.from + 1000) {
+      this.strike(donor, 'a result with an impossible period or CPU time')
+      a.state = 'failed'
+      a.error = 'its result claimed impossible times'
+      return this.changedJob(job.id)
+    }
+    a.cpuMs = m.cpuMs
+    a.from = m.from
+    a.to = m.to
+    if (m.hash !== null && m.output !== null) {
+      const output = Buffer.from(m.output, 'base64')
+      if (hashHex(output) !== m.hash) {
+        this.strike(donor, 'a result whose output does not match its hash')
+        a.state = 'failed'
+        a.error = 'its output did not match its hash'
+        return this.changedJob(job.id)
+      }
+      a.resultHash = m.hash
+      a.answer = m.hash
+      // Keep one copy of each distinct output until the job settles.
+      const file = `${this.jobFile(job.id, 'output')}.${m.hash.slice(0, 16)}`
+      await writeFileAtomic(file, output)
+    } else if (m.error) {
+      a.answer = `error:${m.error.kind}`
+      a.error = `${m.error.kind}: ${m.error.message}`
+    } else {
+      this.strike(donor, 'a result with neither output nor error')
+      a.state = 'failed'
+      a.error = 'its result had neither output nor error'
+      return this.changedJob(job.id)
+    }
+    a.state = 'answered'
+    this.changedJob(job.id)
+  }
+
+  private assignment(jobId: string, identity: string): Assignment | null {
+    const job = this.state.submitted.find((j) => j.id === jobId)
+    return job?.donors.find((d) => d.identity === identity) ?? null
+  }
+
+  private donorGone(identity: string): void {
+    let changed = false
+    for (const job of this.state.submitted) {
+      if (job.state !== 'waiting' && job.state !== 'running') continue
+      for (const d of job.donors) {
+        if (d.identity === identity && (d.state === 'sent' || d.state === 'running')) {
+          d.state = 'gone'
+          d.error = 'the donor went away before it answered'
+          changed = true
+        }
+      }
+    }
+    if (changed) {
+      this.saveSoon()
+      void this.tend()
+    }
+  }
+
+  private changedJob(id: string): void {
+    this.saveSoon()
+    const job = this.state.submitted.find((j) => j.id === id)
+    if (job) this.emit('job', summarize(job))
+    void this.tend()
+  }
+
+  /** Settles, assigns and credits every unfinished job. One pass at a time. */
+  private async tend(): Promise<void> {
+    if (this.closed) return
+    if (this.tending) {
+      this.tendAgain = true
+      return
+    }
+    this.tending = true
+    try {
+      do {
+        this.tendAgain = false
+        for (const job of this.state.submitted) {
+          if (job.state === 'waiting' || job.state === 'running') await this.tendJob(job)
+          if (job.state === 'done') await this.creditDonors(job)
+        }
+        await this.updateTopic()
+      } while (this.tendAgain && !this.closed)
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'compute tend failed')
+    } finally {
+      this.tending = false
+    }
+  }
+
+  private async tendJob(job: JobRecord): Promise<void> {
+    const now = Date.now()
+    // Donors past their wall time plus grace are given up on (a donor may suspend a job for
+    // a while under its own limits, so the grace is generous).
+    for (const d of job.donors) {
+      if (d.state === 'sent' || d.state === 'running') {
+        if (now - d.sentAt > job.wallMs + this.timers.graceMs) {
+          d.state = 'gone'
+          d.error = 'no answer in time'
+          const s = this.sessionOf(d.identity)
+          if (s) this.send(s, { t: 'cancel', id: job.id })
+        }
+      }
+    }
+    const tally = new Map<string, Assignment[]>()
+    for (const d of job.donors) {
+      if (d.state !== 'answered' || d.answer === null) continue
+      const list = tally.get(d.answer) ?? []
+      list.push(d)
+      tally.set(d.answer, list)
+    }
+    let best: [string, Assignment[]] | null = null
+    for (const entry of tally) if (!best || entry[1].length > best[1].length) best = entry
+    if (best && best[1].length >= job.quorum) return this.settle(job, best[0])
+
+    const answered = job.donors.filter((d) => d.state === 'answered').length
+    const active = job.donors.filter((d) => d.state === 'sent' || d.state === 'running').length
+    const maxTally = best ? best[1].length : 0
+    const tried = job.donors.length
+    const budget = job.replicas + MAX_EXTRA_DONORS - tried
+    const want = Math.min(budget, Math.max(job.quorum - maxTally, job.replicas - answered) - active)
+    if (want <= 0 && active === 0) {
+      if (budget <= 0) return this.fail(job, 'no-quorum', noQuorumMessage(job))
+    }
+    if (want > 0) {
+      const tried = new Set(job.donors.map((d) => d.identity))
+      const candidates = [...this.sessions]
+        .filter((s) => s.identity && s.msg && s.slots > 0 && !tried.has(s.identity))
+        .sort(
+          (a, b) =>
+            (this.state.strikes[a.identity!] ?? 0) - (this.state.strikes[b.identity!] ?? 0) ||
+            b.slots - a.slots,
+        )
+      const picked = candidates.slice(0, want)
+      if (picked.length > 0) {
+        const module = await fs.readFile(this.jobFile(job.id, 'wasm'))
+        const input = await fs.readFile(this.jobFile(job.id, 'input'))
+        for (const s of picked) {
+          const identity = s.identity as string
+          s.slots--
+          job.donors.push({
+            identity,
+            state: 'sent',
+            resultHash: null,
+            cpuMs: null,
+            error: null,
+            receipt: 'none',
+            answer: null,
+            sentAt: Date.now(),
+            from: null,
+            to: null,
+          })
+          this.send(s, {
+            t: 'job',
+            id: job.id,
+            nonce: job.nonce,
+            module: module.toString('base64'),
+            input: input.toString('base64'),
+            wallMs: job.wallMs,
+          })
+          this.log.info({ job: job.id.slice(0, 12), donor: identity.slice(0, 12) }, 'job sent')
+        }
+        job.state = 'running'
+        this.changedJob(job.id)
+        return
+      }
+    }
+    if (
+      job.donors.every((d) => d.state === 'gone' || d.state === 'failed') &&
+      now - Math.max(job.submittedAt, ...job.donors.map((d) => d.sentAt)) > this.timers.noDonorsMs
+    ) {
+      return this.fail(job, 'no-donors', 'no donor took the job in time')
+    }
+  }
+
+  private async settle(job: JobRecord, answer: string): Promise<void> {
+    const now = Date.now()
+    for (const d of job.donors) {
+      const s = this.sessionOf(d.identity)
+      if (d.state !== 'answered' && d.state !== 'sent' && d.state !== 'running') continue
+      if (d.answer === answer) {
+        d.state = answer.startsWith('error:') ? 'failed' : 'agreed'
+      } else if (d.state === 'answered') {
+        d.state = 'outvoted'
+        if (s)
+          this.send(s, {
+            t: 'outvoted',
+            id: job.id,
+            agreed: answer.startsWith('error:') ? null : answer,
+          })
+      } else if (d.state === 'sent' || d.state === 'running') {
+        d.state = 'gone'
+        d.error = 'withdrawn: a quorum agreed first'
+        if (s) this.send(s, { t: 'cancel', id: job.id })
+      }
+    }
+    job.finishedAt = now
+    if (answer.startsWith('error:')) {
+      const kind = JobErrorKindSchema.parse(answer.slice('error:'.length)) as JobErrorKind
+      const first = job.donors.find((d) => d.answer === answer)
+      job.state = 'failed'
+      job.error = { kind, message: `${job.quorum} donors agree: ${first?.error ?? kind}` }
+    } else {
+      const out = await fs.readFile(`${this.jobFile(job.id, 'output')}.${answer.slice(0, 16)}`)
+      await writeFileAtomic(this.jobFile(job.id, 'output'), out)
+      job.state = 'done'
+      job.resultHash = answer
+      job.outputBytes = out.length
+    }
+    await this.dropCandidates(job)
+    this.log.info(
+      {
+        job: job.id.slice(0, 12),
+        state: job.state,
+        agreed: job.quorum,
+        error: job.error?.kind ?? null,
+      },
+      'job settled',
+    )
+    this.changedJob(job.id)
+  }
+
+  private async fail(job: JobRecord, kind: JobErrorKind, message: string): Promise<void> {
+    job.state = 'failed'
+    job.finishedAt = Date.now()
+    job.error = { kind, message }
+    for (const d of job.donors) {
+      const s = this.sessionOf(d.identity)
+      if (d.state === 'answered') {
+        d.state = 'outvoted'
+        if (s) this.send(s, { t: 'outvoted', id: job.id, agreed: null })
+      } else if (d.state === 'sent' || d.state === 'running') {
+        d.state = 'gone'
+        d.error = 'withdrawn: the job failed'
+        if (s) this.send(s, { t: 'cancel', id: job.id })
+      }
+    }
+    await this.dropCandidates(job)
+    this.log.warn({ job: job.id.slice(0, 12), kind, message }, 'job failed')
+    this.changedJob(job.id)
+  }
+
+  /** Removes the per-answer output copies and the module and input of a settled job. */
+  private async dropCandidates(job: JobRecord): Promise<void> {
+    const dir = path.join(this.dir, 'jobs')
+    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+      if (name.startsWith(`${job.id}.output.`)) await fs.rm(path.join(dir, name), { force: true })
+    }
+    await fs.rm(this.jobFile(job.id, 'wasm'), { force: true })
+    await fs.rm(this.jobFile(job.id, 'input'), { force: true })
+  }
+
+  /** Proposes a compute receipt to each agreeing donor not yet credited (when it is connected). */
+  private async creditDonors(job: JobRecord): Promise<void> {
+    for (const d of job.donors) {
+      if (d.state !== 'agreed' || d.receipt !== 'none' || !d.resultHash) continue
+      if (d.from === null || d.to === null) continue
+      const s = this.sessionOf(d.identity)
+      if (!s || s.waiting.has(job.id)) continue
+      let body
+      try {
+        body = newReceiptBody({
+          kind: 'compute',
+          host: d.identity,
+          owner: this.me,
+          job: job.id,
+          result: d.resultHash,
+          cpuMs: Math.min(d.cpuMs ?? 0, job.wallMs),
+          from: d.from,
+          to: d.to,
+        })
+      } catch (err) {
+        d.receipt = 'refused' // nothing creditable (impossible times): don't ask again
+        d.error = `no receipt: ${(err as Error).message}`
+        continue
+      }
+      const ownerSig = signAs(body, this.deps.identity, 'owner')
+      const reply = await new Promise<Extract<Message, { t: 'countersign' }> | null>((resolve) => {
+        const timer = setTimeout(() => {
+          s.waiting.delete(job.id)
+          resolve(null)
+        }, this.timers.receiptTimeoutMs)
+        s.waiting.set(job.id, (m) => {
+          clearTimeout(timer)
+          s.waiting.delete(job.id)
+          resolve(m)
+        })
+        this.send(s, { t: 'receipt', id: job.id, receipt: { body, ownerSig } })
+      })
+      if (!reply) continue
+      if (!reply.sig) {
+        this.log.warn({ donor: d.identity.slice(0, 12), reason: reply.reason }, 'receipt refused')
+        d.receipt = 'refused'
+        d.error = `receipt refused: ${reply.reason ?? 'no reason given'}`
+        this.changedJob(job.id)
+        continue
+      }
+      const check = verifyReceipt({ body, hostSig: reply.sig, ownerSig })
+      if (!check.ok) {
+        this.strike(d.identity, `countersigned a compute receipt badly: ${check.reason}`)
+        continue
+      }
+      try {
+        await this.deps.ledger.append(check.receipt)
+        d.receipt = 'recorded'
+        this.changedJob(job.id)
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'compute receipt not recorded')
+      }
+    }
+  }
+}
+
+function noQuorumMessage(job: JobRecord): string {
+  const answers = new Map<string, number>()
+  for (const d of job.donors) if (d.answer) answers.set(d.answer, (answers.get(d.answer) ?? 0) + 1)
+  const counts = [...answers.values()].sort((a, b) => b - a)
+  return `donors disagreed (${counts.join(' / ') || 'no answers'}); ${job.quorum} matching results were needed`
+}
+
+function summarize(j: JobRecord): JobSummary {
+  return {
+    id: j.id,
+    name: j.name,
+    state: j.state,
+    replicas: j.replicas,
+    quorum: j.quorum,
+    moduleBytes: j.moduleBytes,
+    inputBytes: j.inputBytes,
+    submittedAt: j.submittedAt,
+    finishedAt: j.finishedAt,
+    donors: j.donors.map((d) => ({
+      identity: d.identity,
+      state: d.state,
+      resultHash: d.resultHash,
+      cpuMs: d.cpuMs,
+      error: d.error,
+      credited: d.receipt === 'recorded',
+    })),
+    resultHash: j.resultHash,
+    outputBytes: j.outputBytes,
+    error: j.error,
+  }
+}
+
+function runSummary(r: RunRecord): RunSummary {
+  return {
+    id: r.id,
+    submitter: r.submitter,
+    state: r.state,
+    queuedAt: r.queuedAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    cpuMs: r.cpuMs,
+    error: r.error,
+    credited: r.credited,
+  }
+}

@@ -1,0 +1,68 @@
+// Other nodes' standing, from their ledgers: fetched by key over whatever swarm replicates this
+// node's Corestore, verified, and cached. Used to serve peers with a better balance first (give to
+// get) and to choose among hosts and donors.
+import type Corestore from 'corestore'
+import { verifyLedger, type LedgerReport } from './ledger.ts'
+
+/** How long a fetched report is trusted before it is fetched again. */
+export const SCORE_TTL_MS = 10 * 60 * 1000
+
+export class LedgerScores {
+  private readonly cache = new Map<string, { at: number; report: LedgerReport | null }>()
+  private readonly pending = new Map<string, Promise<LedgerReport | null>>()
+
+  constructor(
+    private readonly store: Corestore,
+    private readonly opts: { ttlMs?: number; now?: () => number } = {},
+  ) {}
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now()
+  }
+
+  /** The cached report of `identity`'s ledger, if one was fetched (null: fetched, unreadable). */
+  cached(identity: string): LedgerReport | null | undefined {
+    return this.cache.get(identity)?.report
+  }
+
+  /**
+   * `identity`'s verified ledger at `ledgerKey`, or null when no peer could serve it. A ledger
+   * that belongs to someone else is reported invalid.
+   */
+  async report(identity: string, ledgerKey: string): Promise<LedgerReport | null> {
+    const hit = this.cache.get(identity)
+    if (hit && this.now() - hit.at < (this.opts.ttlMs ?? SCORE_TTL_MS)) return hit.report
+    const running = this.pending.get(identity)
+    if (running) return running
+    const p = this.fetch(identity, ledgerKey).finally(() => this.pending.delete(identity))
+    this.pending.set(identity, p)
+    return p
+  }
+
+  /**
+   * The balance to rank `identity` by: its ledger's balance; 0 for a ledger nobody could fetch (a
+   * newcomer's); -Infinity for a forged or foreign one.
+   */
+  async balance(identity: string, ledgerKey: string): Promise<number> {
+    const report = await this.report(identity, ledgerKey)
+    if (!report) return 0
+    return report.valid ? report.balance : -Infinity
+  }
+
+  private async fetch(identity: string, ledgerKey: string): Promise<LedgerReport | null> {
+    const core = this.store.get({ key: Buffer.from(ledgerKey, 'hex') })
+    let report: LedgerReport | null
+    try {
+      await core.ready()
+      await core.update({ wait: true }).catch(() => false)
+      report = await verifyLedger(core)
+      if (report.identity !== identity) report = { ...report, valid: false }
+    } catch {
+      report = null
+    } finally {
+      await core.close().catch(() => {})
+    }
+    this.cache.set(identity, { at: this.now(), report })
+    return report
+  }
+}
