@@ -3,8 +3,9 @@
 // (security, bridge, tray-state, node-controller, app-options, login-item); this file wires them to
 // Electron. Bundled by scripts/build-main.mjs into dist/main/app/main.cjs.
 import path from 'node:path'
-import { Notification, app, session, type BrowserWindow } from 'electron'
+import { Notification, app, powerMonitor, session, type BrowserWindow } from 'electron'
 import { SpareService } from '../engine/api/service.ts'
+import type { SystemProbe } from '../engine/limits/system.ts'
 import { SpareNode } from '../engine/node.ts'
 import { HIDDEN_FLAG, appLayout, nodeDataDir, parseAppOptions } from './app-options.ts'
 import { forwardEvent, forwardLoginItem, registerIpc } from './ipc.ts'
@@ -17,17 +18,23 @@ import {
   xdgAutostartFile,
 } from './login-item.ts'
 import { NodeController, settlesWithin, type ServiceLike } from './node-controller.ts'
+import { createPowerProbe } from './power-probe.ts'
 import { handleAppProtocol, registerAppScheme } from './protocol.ts'
 import {
+  DONATE_ACTION_CALL,
   SYNC_ACTION_METHOD,
   applyEvent,
+  donateActionFailedNotification,
   folderErrorNotification,
   initialTrayState,
   snapshotFromRaw,
+  snoozeEndsIn,
   syncActionFailedNotification,
+  withDonateStatus,
   withNodeStatus,
   withOpenAtLogin,
   withPhase,
+  type DonateAction,
   type TrayAction,
   type TrayFolder,
   type TrayState,
@@ -59,10 +66,14 @@ if (!app.requestSingleInstanceLock()) {
 function runApp(): void {
   const layout = appLayout(app.getAppPath())
   const dataDir = nodeDataDir(app.getPath('userData'), options)
+  // Idle time and battery for the CPU governor; powerMonitor works once the app is ready, which is
+  // before the node is first started.
+  let systemProbe: SystemProbe | null = null
   const controller = new NodeController(async () => {
     const node = new SpareNode({
       dataDir,
       ...(options.network !== null ? { network: options.network } : {}),
+      ...(systemProbe !== null ? { systemProbe } : {}),
       logToStderr: !app.isPackaged,
     })
     try {
@@ -80,6 +91,7 @@ function runApp(): void {
   let quitting = false
   let shutdown: 'no' | 'closing' | 'done' = 'no'
   let unsubscribe: (() => void) | null = null
+  let snoozeTimer: ReturnType<typeof setTimeout> | null = null
 
   // ---- login item ----
   const loginKind = loginItemKind(process.platform, app.isPackaged)
@@ -118,9 +130,36 @@ function runApp(): void {
     notification.show()
   }
   const update = (next: TrayState, newlyFailed: readonly TrayFolder[] = []): void => {
+    const snoozeChanged = next.donatePause?.until !== state.donatePause?.until
     state = next
     tray?.render(state)
     newlyFailed.forEach(notifyFailed)
+    if (snoozeChanged) watchSnooze()
+  }
+
+  // When a snooze ends the node says so (donate.updated); in case that is missed, the tray asks
+  // again a moment after the end, so it never offers "Resume" for a snooze that is over.
+  const readDonateStatus = (service: ServiceLike): void => {
+    service
+      .call('donate.get', {})
+      .then((status) => update(withDonateStatus(state, status)))
+      .catch((err: unknown) => console.error('spare: could not read the donation status', err))
+  }
+  function watchSnooze(): void {
+    if (snoozeTimer !== null) clearTimeout(snoozeTimer)
+    snoozeTimer = null
+    const wait = snoozeEndsIn(state, Date.now())
+    if (wait === null) return
+    // setTimeout holds at most 2^31-1 ms; a longer snooze is looked at again then.
+    snoozeTimer = setTimeout(
+      () => {
+        snoozeTimer = null
+        const service = controller.service
+        if (service !== null) readDonateStatus(service)
+      },
+      Math.min(wait + 1000, 2 ** 31 - 1),
+    )
+    snoozeTimer.unref?.()
   }
 
   // ---- window ----
@@ -167,6 +206,24 @@ function runApp(): void {
       })
   }
 
+  // Pause, snooze or resume donating through the service; the node also emits donate.updated.
+  const setDonatePaused = (action: DonateAction): void => {
+    const service = controller.service
+    if (service === null) return
+    const { method, params } = DONATE_ACTION_CALL[action]
+    service
+      .call(method, params)
+      .then((status) => update(withDonateStatus(state, status)))
+      .catch((err: unknown) => {
+        console.error(`spare: ${method} failed`, err)
+        if (!Notification.isSupported()) return
+        const message = err instanceof Error ? err.message : String(err)
+        const notification = new Notification(donateActionFailedNotification(action, message))
+        notification.on('click', showWindow)
+        notification.show()
+      })
+  }
+
   const onTrayAction = (action: TrayAction): void => {
     switch (action) {
       case 'open':
@@ -175,6 +232,11 @@ function runApp(): void {
       case 'pause-sync':
       case 'resume-sync':
         setSyncPaused(action)
+        return
+      case 'pause-donate':
+      case 'snooze-donate':
+      case 'resume-donate':
+        setDonatePaused(action)
         return
       case 'toggle-open-at-login':
         // Rendered again even when nothing changed: the menu's checkbox flipped on the click.
@@ -200,6 +262,8 @@ function runApp(): void {
         if (next !== null) update(next.state, next.newlyFailed)
       })
       .catch((err: unknown) => console.error('spare: could not read the node state', err))
+    // Apart, so that a node without it still shows its folders.
+    readDonateStatus(service)
   }
   controller.onPhase((phase, error) => {
     if (phase === 'stopping') {
@@ -227,6 +291,7 @@ function runApp(): void {
       if (!closed) console.error(`spare: the node did not close within ${STOP_TIMEOUT_MS} ms`)
       shutdown = 'done'
       unsubscribe?.()
+      if (snoozeTimer !== null) clearTimeout(snoozeTimer)
       tray?.destroy()
       app.quit()
     })
@@ -236,6 +301,7 @@ function runApp(): void {
   void app.whenReady().then(() => {
     hardenSession(session.defaultSession)
     handleAppProtocol(layout.rendererDir)
+    systemProbe = createPowerProbe(powerMonitor)
     registerIpc({
       window: () => win,
       async service() {

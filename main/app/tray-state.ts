@@ -3,8 +3,10 @@
 // it as a whole). No electron import: tested in test/unit/app-tray-state.test.ts; main/app/tray.ts
 // turns the result into a real Tray and Menu.
 import {
+  DonateStatusSchema,
   events,
   methods,
+  type DonateStatus,
   type FolderState,
   type FolderSummary,
   type NodeStatus,
@@ -29,6 +31,8 @@ export interface TrayState {
   peers: number
   /** NodeStatus.paused: syncing is paused node-wide (sync.pause, `spare pause`, the tray). */
   paused: boolean
+  /** DonateStatus.pause: donating paused until `until` (null: until resumed); null: not paused. */
+  donatePause: { until: number | null } | null
   openAtLogin: boolean
   /** False where the login item can't be set (e.g. Linux when not packaged). */
   loginItemSupported: boolean
@@ -43,6 +47,7 @@ export function initialTrayState(
     folders: [],
     peers: 0,
     paused: false,
+    donatePause: null,
     openAtLogin: login.openAtLogin,
     loginItemSupported: login.supported,
   }
@@ -115,13 +120,39 @@ export function trayTooltip(state: TrayState): string {
  * What a menu item does; main/app/main.ts maps each to a handler. Pausing and resuming are two
  * actions, not one toggle, so that a click does what its label said even if the state moved on.
  */
-export type TrayAction = 'open' | 'pause-sync' | 'resume-sync' | 'toggle-open-at-login' | 'quit'
+export type TrayAction =
+  | 'open'
+  | 'pause-sync'
+  | 'resume-sync'
+  | 'pause-donate'
+  | 'snooze-donate'
+  | 'resume-donate'
+  | 'toggle-open-at-login'
+  | 'quit'
 
 /** The service method behind each of the pause actions. */
 export const SYNC_ACTION_METHOD = {
   'pause-sync': 'sync.pause',
   'resume-sync': 'sync.resume',
 } as const satisfies Partial<Record<TrayAction, keyof typeof methods>>
+
+/** BOINC's snooze: one hour. */
+export const DONATE_SNOOZE_MINUTES = 60
+
+export type DonateAction = 'pause-donate' | 'snooze-donate' | 'resume-donate'
+
+/** The service call behind each of the donate actions: donate.pause (no minutes: until resumed). */
+export const DONATE_ACTION_CALL = {
+  'pause-donate': { method: 'donate.pause', params: {} },
+  'snooze-donate': { method: 'donate.pause', params: { minutes: DONATE_SNOOZE_MINUTES } },
+  'resume-donate': { method: 'donate.resume', params: {} },
+} as const satisfies Record<DonateAction, { method: keyof typeof methods; params: object }>
+
+/** A time of day as the tray's labels show it: "14:05", local time. */
+export function clockTime(ms: number): string {
+  const d = new Date(ms)
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`
+}
 
 export type TrayMenuItem =
   | { kind: 'label'; label: string }
@@ -132,7 +163,38 @@ export type TrayMenuItem =
 /** Folders in error are listed by name under the status line, at most this many. */
 const MAX_ERROR_LINES = 3
 
-export function trayMenu(state: TrayState): TrayMenuItem[] {
+/** The donate items: Pause and Snooze, or Resume with until when it is paused. */
+function donateItems(state: TrayState, formatTime: (ms: number) => string): TrayMenuItem[] {
+  const enabled = state.phase === 'running'
+  const pause = state.donatePause
+  if (pause !== null) {
+    return [
+      {
+        kind: 'action',
+        action: 'resume-donate',
+        label:
+          pause.until === null
+            ? 'Resume donating'
+            : `Resume donating (paused until ${formatTime(pause.until)})`,
+        enabled,
+      },
+    ]
+  }
+  return [
+    { kind: 'action', action: 'pause-donate', label: 'Pause donating', enabled },
+    {
+      kind: 'action',
+      action: 'snooze-donate',
+      label: `Snooze donating for ${DONATE_SNOOZE_MINUTES / 60} hour`,
+      enabled,
+    },
+  ]
+}
+
+export function trayMenu(
+  state: TrayState,
+  formatTime: (ms: number) => string = clockTime,
+): TrayMenuItem[] {
   const items: TrayMenuItem[] = [{ kind: 'label', label: statusLine(state) }]
   if (state.phase === 'running') {
     const failed = state.folders.filter((f) => f.state === 'error')
@@ -159,6 +221,8 @@ export function trayMenu(state: TrayState): TrayMenuItem[] {
           label: 'Pause syncing',
           enabled: state.phase === 'running',
         },
+    { kind: 'separator' },
+    ...donateItems(state, formatTime),
     { kind: 'separator' },
     {
       kind: 'checkbox',
@@ -244,6 +308,34 @@ export function withNodeStatus(state: TrayState, statusRaw: unknown): TrayState 
   return { ...state, peers, paused }
 }
 
+const DonatePauseOnly = DonateStatusSchema.pick({ pause: true })
+
+/**
+ * Applies a DonateStatus: a donate.updated payload, or the answer of donate.get, donate.pause or
+ * donate.resume. Only its pause is read; one that doesn't parse, or leaves the pause as it was,
+ * leaves the state as it is (same object).
+ */
+export function withDonateStatus(state: TrayState, statusRaw: unknown): TrayState {
+  const parsed = DonatePauseOnly.safeParse(statusRaw)
+  if (!parsed.success) return state
+  const pause: DonateStatus['pause'] = parsed.data.pause
+  const before = state.donatePause
+  if (pause === null ? before === null : before !== null && before.until === pause.until) {
+    return state
+  }
+  return { ...state, donatePause: pause === null ? null : { until: pause.until } }
+}
+
+/**
+ * How long until a snooze ends (ms), when the tray should ask the node again in case no
+ * donate.updated comes; null when donating isn't snoozed.
+ */
+export function snoozeEndsIn(state: TrayState, now: number): number | null {
+  const until = state.donatePause?.until
+  if (until === undefined || until === null) return null
+  return Math.max(0, until - now)
+}
+
 /**
  * Applies one service event. Payloads are checked against the contract's event schemas; an event
  * that doesn't parse, or that the tray doesn't care about, leaves the state as it is (same object).
@@ -272,6 +364,10 @@ export function applyEvent(state: TrayState, event: string, data: unknown): Tray
       const next = withNodeStatus(state, data)
       return next === state ? unchanged : { state: next, newlyFailed: [] }
     }
+    case 'donate.updated': {
+      const next = withDonateStatus(state, data)
+      return next === state ? unchanged : { state: next, newlyFailed: [] }
+    }
     default:
       return unchanged
   }
@@ -287,6 +383,18 @@ export function syncActionFailedNotification(
       action === 'pause-sync'
         ? 'Spare: could not pause syncing'
         : 'Spare: could not resume syncing',
+    body: shorten(message || 'Open Spare for details.', 200),
+  }
+}
+
+/** The desktop notification for a pause, snooze or resume of donating that the node refused. */
+export function donateActionFailedNotification(
+  action: DonateAction,
+  message: string,
+): { title: string; body: string } {
+  const what = { 'pause-donate': 'pause', 'snooze-donate': 'snooze', 'resume-donate': 'resume' }
+  return {
+    title: `Spare: could not ${what[action]} donating`,
     body: shorten(message || 'Open Spare for details.', 200),
   }
 }

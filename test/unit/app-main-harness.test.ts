@@ -111,9 +111,22 @@ function fakeElectron(paths: Record<string, string>, appRoot: string) {
     rendererListeners: new Map<string, Listener[]>(),
     /** The system's login item where Electron keeps it (macOS, Windows). */
     loginItem: { openAtLogin: false },
+    isReady: false,
+    /** What powerMonitor answers, how often it was asked, and how often before ready. */
+    power: { idleSeconds: 0, onBattery: false, calls: 0, beforeReady: 0 },
   }
-  let ready!: () => void
-  const readyPromise = new Promise<void>((resolve) => (ready = resolve))
+  let resolveReady!: () => void
+  const readyPromise = new Promise<void>((resolve) => (resolveReady = resolve))
+  const ready = (): void => {
+    rec.isReady = true
+    resolveReady()
+  }
+  const askPower = <T>(answer: T): T => {
+    rec.power.calls++
+    // Electron's powerMonitor can't be used before the app is ready.
+    if (!rec.isReady) rec.power.beforeReady++
+    return answer
+  }
 
   class FakeBrowserWindow extends Emitter {
     readonly webContents = new FakeWebContents()
@@ -280,6 +293,10 @@ function fakeElectron(paths: Record<string, string>, appRoot: string) {
     },
     dialog: {
       showOpenDialog: async () => ({ canceled: false, filePaths: ['/picked/folder'] }),
+    },
+    powerMonitor: {
+      getSystemIdleTime: () => askPower(rec.power.idleSeconds),
+      isOnBatteryPower: () => askPower(rec.power.onBattery),
     },
     shell: {
       openExternal: async (url: string) => {
@@ -477,6 +494,9 @@ describe('dist/main/app/main.cjs under a fake electron', () => {
       'Open Spare',
       'Pause syncing',
       'separator',
+      'Pause donating',
+      'Snooze donating for 1 hour',
+      'separator',
       'Start at login',
       'separator',
       'Quit Spare',
@@ -607,6 +627,84 @@ describe('dist/main/app/main.cjs under a fake electron', () => {
     expect(tray().image?.path).not.toBe(path.join(appRoot, 'dist', 'tray', 'tray-paused.png'))
     expect(menuItem('Pause syncing')).toMatchObject({ enabled: true })
     expect(await call('node.status')).toMatchObject({ ok: true, result: { paused: false } })
+  })
+
+  it('gives the node Electron’s idle time and power source, asked only once ready', async () => {
+    fake.rec.power.idleSeconds = 420
+    fake.rec.power.onBattery = true
+    type Cpu = { probe: string; idleMs: number | null; onBattery: boolean | null }
+    const cpu = async (): Promise<Cpu | null> => {
+      const res = await call('donate.get')
+      return res.ok ? (res.result as { cpu: Cpu }).cpu : null
+    }
+    const until = Date.now() + 20_000
+    let seen = await cpu()
+    while (!(seen?.onBattery === true && (seen.idleMs ?? 0) >= 420_000) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 100))
+      seen = await cpu()
+    }
+    expect(seen).toMatchObject({ probe: 'Electron powerMonitor', onBattery: true })
+    expect(seen?.idleMs).toBeGreaterThanOrEqual(420_000)
+    expect(fake.rec.power.calls).toBeGreaterThan(0)
+    expect(fake.rec.power.beforeReady).toBe(0)
+    fake.rec.power.onBattery = false
+  })
+
+  it('pauses, snoozes and resumes donating from the tray, through the node', async () => {
+    const menuItem = (label: string | RegExp) =>
+      tray().menu.find((i) =>
+        typeof label === 'string' ? i.label === label : label.test(i.label ?? ''),
+      )
+    const pauseOf = async (): Promise<{ until: number | null } | null> => {
+      const res = await call('donate.get')
+      if (!res.ok) throw new Error(res.error.message)
+      return (res.result as { pause: { until: number | null } | null }).pause
+    }
+    const sentBefore = win().webContents.sent.length
+
+    menuItem('Pause donating')?.click?.()
+    await waitFor(() => menuItem('Resume donating'), 'Resume donating in the tray')
+    expect(menuItem('Pause donating')).toBeUndefined()
+    expect(menuItem('Snooze donating for 1 hour')).toBeUndefined()
+    expect(await pauseOf()).toEqual({ until: null })
+    // Syncing goes on; the window hears of the pause like any client.
+    expect(menuItem('Pause syncing')).toMatchObject({ enabled: true })
+    await waitFor(
+      () =>
+        win()
+          .webContents.sent.slice(sentBefore)
+          .some(
+            ([ch, m]) =>
+              ch === IPC_CHANNELS.event && (m as { event: string }).event === 'donate.updated',
+          ),
+      'a donate.updated event in the window',
+    )
+
+    menuItem('Resume donating')?.click?.()
+    await waitFor(() => menuItem('Pause donating'), 'Pause donating in the tray again')
+    expect(await pauseOf()).toBeNull()
+
+    menuItem('Snooze donating for 1 hour')?.click?.()
+    const snoozed = await waitFor(
+      () => menuItem(/^Resume donating \(paused until \d\d:\d\d\)$/),
+      'a snoozed tray',
+    )
+    const pause = await pauseOf()
+    const snoozeUntil = pause?.until ?? 0
+    expect(snoozeUntil).toBeGreaterThan(Date.now() + 59 * 60_000)
+    expect(snoozeUntil).toBeLessThanOrEqual(Date.now() + 60 * 60_000)
+    const d = new Date(snoozeUntil)
+    const hhmm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`
+    expect(snoozed.label).toBe(`Resume donating (paused until ${hhmm})`)
+
+    // Resumed from the window (or the CLI): the tray follows the node's donate.updated.
+    expect(await call('donate.resume')).toMatchObject({ ok: true })
+    await waitFor(() => menuItem('Pause donating'), 'the tray to follow a resume from elsewhere')
+    expect(await call('donate.pause', { minutes: 5 })).toMatchObject({ ok: true })
+    await waitFor(() => menuItem(/^Resume donating \(paused until/), 'the tray to follow a snooze')
+    expect(await call('donate.resume')).toMatchObject({ ok: true })
+    await waitFor(() => menuItem('Pause donating'), 'a resumed tray')
+    expect(fake.rec.notifications).toEqual([])
   })
 
   it('picks folders and opens only http(s) links', async () => {

@@ -1,16 +1,21 @@
 import { describe, expect, it } from 'vitest'
-import type { FolderSummary, NodeStatus } from '../../shared/contract.ts'
+import type { DonateStatus, FolderSummary, NodeStatus } from '../../shared/contract.ts'
 import {
+  DONATE_ACTION_CALL,
   applyEvent,
+  clockTime,
+  donateActionFailedNotification,
   folderErrorNotification,
   initialTrayState,
   SYNC_ACTION_METHOD,
   snapshotFromRaw,
+  snoozeEndsIn,
   statusLine,
   syncActionFailedNotification,
   trayIcon,
   trayMenu,
   trayTooltip,
+  withDonateStatus,
   withNodeStatus,
   withOpenAtLogin,
   withPhase,
@@ -58,6 +63,44 @@ function status(peers: number, paused = false): NodeStatus {
     paused,
     uptime: 1,
     dataDir: '/tmp/x',
+  }
+}
+
+/** donate.get's answer (or donate.updated's payload) with the given pause. */
+function donateStatus(pause: DonateStatus['pause']): DonateStatus {
+  return {
+    limits: {
+      diskBytes: null,
+      diskPercent: null,
+      leaveFreeBytes: null,
+      upBytesPerSec: null,
+      downBytesPerSec: null,
+      cpuPercent: 25,
+      cpuCores: 1,
+      onlyIdleMs: null,
+      suspendAboveOtherPercent: 25,
+      allowOnBattery: false,
+      schedule: null,
+      jobMemoryBytes: 256 * 2 ** 20,
+      jobWallMs: 600_000,
+    },
+    usedBytes: 0,
+    fs: { total: 100e9, free: 50e9 },
+    disk: { budget: 0, byRule: { disk: null, percent: null, leaveFree: null }, binding: 'none' },
+    hosting: [],
+    pause,
+    cpu: {
+      blockedBy: pause ? 'paused' : null,
+      reason: pause ? 'Donating is paused.' : 'Jobs may run.',
+      usedPercent: 0,
+      otherPercent: 3,
+      idleMs: 60_000,
+      onBattery: false,
+      probe: 'Electron powerMonitor',
+      machineCores: 4,
+      running: 0,
+      queued: 0,
+    },
   }
 }
 
@@ -127,14 +170,20 @@ describe('icon and status line', () => {
 })
 
 describe('menu', () => {
-  it('is built from the state alone, with no snooze items yet', () => {
+  it('is built from the state alone', () => {
     const s = withOpenAtLogin(running([folder()], 1), true)
     const menu = trayMenu(s)
     expect(menu[0]).toEqual({ kind: 'label', label: '1 folder · 1 peer · up to date' })
-    expect(actionsOf(s)).toEqual(['open', 'pause-sync', 'toggle-open-at-login', 'quit'])
+    expect(actionsOf(s)).toEqual([
+      'open',
+      'pause-sync',
+      'pause-donate',
+      'snooze-donate',
+      'toggle-open-at-login',
+      'quit',
+    ])
     const login = menu.find((i) => i.kind === 'checkbox')
     expect(login).toMatchObject({ label: 'Start at login', checked: true, enabled: true })
-    expect(JSON.stringify(menu)).not.toMatch(/snooze|donat/i)
     // Same state, same menu.
     expect(trayMenu(s)).toEqual(menu)
   })
@@ -151,7 +200,14 @@ describe('menu', () => {
       { kind: 'action', action: 'open', label: 'Open Spare', enabled: true },
       { kind: 'action', action: 'resume-sync', label: 'Resume syncing', enabled: true },
     ])
-    expect(actionsOf(paused)).toEqual(['open', 'resume-sync', 'toggle-open-at-login', 'quit'])
+    expect(actionsOf(paused)).toEqual([
+      'open',
+      'resume-sync',
+      'pause-donate',
+      'snooze-donate',
+      'toggle-open-at-login',
+      'quit',
+    ])
     expect(JSON.stringify(trayMenu(paused))).not.toMatch(/Pause syncing/)
     expect(SYNC_ACTION_METHOD).toEqual({ 'pause-sync': 'sync.pause', 'resume-sync': 'sync.resume' })
   })
@@ -192,6 +248,117 @@ describe('menu', () => {
       (i) => 'action' in i && i.action === 'quit',
     )
     expect(quit).toMatchObject({ enabled: false })
+  })
+})
+
+describe('donating', () => {
+  const until = new Date(2030, 0, 2, 14, 5).getTime()
+  const donateItems = (s: TrayState) =>
+    trayMenu(s).filter((i) => 'action' in i && i.action.endsWith('-donate'))
+
+  it('offers "Pause donating" and "Snooze donating for 1 hour" in a group of their own', () => {
+    const menu = trayMenu(running([folder()]))
+    expect(menu.slice(4, 7)).toEqual([
+      { kind: 'separator' },
+      { kind: 'action', action: 'pause-donate', label: 'Pause donating', enabled: true },
+      {
+        kind: 'action',
+        action: 'snooze-donate',
+        label: 'Snooze donating for 1 hour',
+        enabled: true,
+      },
+    ])
+    expect(menu[7]).toEqual({ kind: 'separator' })
+    expect(DONATE_ACTION_CALL).toEqual({
+      'pause-donate': { method: 'donate.pause', params: {} },
+      'snooze-donate': { method: 'donate.pause', params: { minutes: 60 } },
+      'resume-donate': { method: 'donate.resume', params: {} },
+    })
+  })
+
+  it('offers "Resume donating" while paused, with until when it is snoozed', () => {
+    const paused = withDonateStatus(running([folder()]), donateStatus({ until: null }))
+    expect(paused.donatePause).toEqual({ until: null })
+    expect(donateItems(paused)).toEqual([
+      { kind: 'action', action: 'resume-donate', label: 'Resume donating', enabled: true },
+    ])
+    const snoozed = withDonateStatus(paused, donateStatus({ until }))
+    expect(snoozed.donatePause).toEqual({ until })
+    expect(donateItems(snoozed)).toEqual([
+      {
+        kind: 'action',
+        action: 'resume-donate',
+        label: 'Resume donating (paused until 14:05)',
+        enabled: true,
+      },
+    ])
+    expect(clockTime(until)).toBe('14:05')
+    expect(clockTime(new Date(2030, 0, 2, 9, 7).getTime())).toBe('09:07')
+    // Another way of writing times, for another locale.
+    expect(trayMenu(snoozed, () => '2:05 PM')).toContainEqual(
+      expect.objectContaining({ label: 'Resume donating (paused until 2:05 PM)' }),
+    )
+    // Syncing is another matter.
+    expect(actionsOf(snoozed)).toContain('pause-sync')
+    expect(trayIcon(snoozed)).toBe('idle')
+  })
+
+  it('disables the donate items while the node is not running', () => {
+    for (const phase of ['starting', 'stopping', 'stopped', 'failed'] as const) {
+      const s = withPhase(initialTrayState(), phase)
+      expect(
+        donateItems(s).map((i) => 'enabled' in i && i.enabled),
+        phase,
+      ).toEqual([false, false])
+      const paused = withDonateStatus(s, donateStatus({ until: null }))
+      expect(
+        donateItems(paused).map((i) => 'enabled' in i && i.enabled),
+        phase,
+      ).toEqual([false])
+    }
+  })
+
+  it('follows the pause from donate.updated and the answers of donate.get/pause/resume', () => {
+    let s = running([folder()])
+    expect(s.donatePause).toBeNull()
+    const paused = applyEvent(s, 'donate.updated', donateStatus({ until }))
+    expect(paused.newlyFailed).toEqual([])
+    s = paused.state
+    expect(s.donatePause).toEqual({ until })
+    // The same pause again (a CPU reading changed) changes nothing: same object, no rebuild.
+    expect(applyEvent(s, 'donate.updated', donateStatus({ until })).state).toBe(s)
+    expect(withDonateStatus(s, donateStatus({ until }))).toBe(s)
+    s = withDonateStatus(s, donateStatus(null))
+    expect(s.donatePause).toBeNull()
+    expect(withDonateStatus(s, donateStatus(null))).toBe(s)
+    // Malformed: the state stays.
+    expect(withDonateStatus(s, { pause: { until: 'soon' } })).toBe(s)
+    expect(withDonateStatus(s, {})).toBe(s)
+    expect(withDonateStatus(s, null)).toBe(s)
+    expect(applyEvent(s, 'donate.updated', 'paused').state).toBe(s)
+  })
+
+  it('says how long until a snooze ends', () => {
+    const s = running([])
+    expect(snoozeEndsIn(s, until)).toBeNull()
+    expect(snoozeEndsIn(withDonateStatus(s, donateStatus({ until: null })), until)).toBeNull()
+    const snoozed = withDonateStatus(s, donateStatus({ until }))
+    expect(snoozeEndsIn(snoozed, until - 60_000)).toBe(60_000)
+    expect(snoozeEndsIn(snoozed, until + 5_000)).toBe(0)
+  })
+
+  it('says which of pause, snooze or resume failed', () => {
+    expect(donateActionFailedNotification('snooze-donate', 'the node is closing')).toEqual({
+      title: 'Spare: could not snooze donating',
+      body: 'the node is closing',
+    })
+    expect(donateActionFailedNotification('pause-donate', '').title).toBe(
+      'Spare: could not pause donating',
+    )
+    expect(donateActionFailedNotification('resume-donate', '')).toEqual({
+      title: 'Spare: could not resume donating',
+      body: 'Open Spare for details.',
+    })
   })
 })
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import {
   formatBytes,
+  formatClock,
+  formatCpuTime,
   formatCredit,
   formatDuration,
   formatRelative,
@@ -56,5 +58,28 @@ describe('format', () => {
     expect(formatRelativeMs(now - 5 * 60_000, now)).toBe('5 minutes ago')
     expect(formatRelativeMs(Number.NaN, now)).toBe('—')
     expect(formatRelativeMs(1e20, now)).toBe('—')
+  })
+
+  it('formats CPU time, in ms below a second', () => {
+    expect(formatCpuTime(850)).toBe('850 ms')
+    expect(formatCpuTime(42_000)).toBe('42 s')
+    expect(formatCpuTime(125_000)).toBe('2 min 5 s')
+    expect(formatCpuTime(-1)).toBe('—')
+  })
+
+  it('formats a time soon: the clock today, the day too within the week, the date later', () => {
+    const now = new Date(2030, 0, 2, 9, 0).getTime()
+    const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+    const later = new Date(2030, 0, 2, 14, 5)
+    expect(formatClock(later.getTime(), now)).toBe(clock.format(later))
+    const tomorrow = new Date(2030, 0, 3, 0, 30)
+    const weekday = new Intl.DateTimeFormat(undefined, { weekday: 'short' }).format(tomorrow)
+    expect(formatClock(tomorrow.getTime(), now)).toContain(weekday)
+    expect(formatClock(tomorrow.getTime(), now)).toContain(clock.format(tomorrow))
+    const month = new Intl.DateTimeFormat(undefined, { month: 'short' }).format(
+      new Date(2030, 2, 1),
+    )
+    expect(formatClock(new Date(2030, 2, 1, 8, 0).getTime(), now)).toContain(month)
+    expect(formatClock(Number.NaN, now)).toBe('—')
   })
 })

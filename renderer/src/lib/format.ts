@@ -98,3 +98,36 @@ export function isoOf(ms: number): string | undefined {
 function validTime(ms: number): boolean {
   return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15
 }
+
+/** CPU time: "2 min 5 s", "850 ms" below a second. */
+export function formatCpuTime(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—'
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  return formatDuration(ms / 1000)
+}
+
+const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+const dayAndClock = new Intl.DateTimeFormat(undefined, {
+  weekday: 'short',
+  hour: '2-digit',
+  minute: '2-digit',
+})
+const dateAndClock = new Intl.DateTimeFormat(undefined, {
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+})
+
+/**
+ * A time soon, in the user's locale: "14:05" today, "Tue 14:05" within the week, "Mar 3, 14:05"
+ * later; '—' for an unreadable one.
+ */
+export function formatClock(ms: number, now: number): string {
+  if (!validTime(ms) || !validTime(now)) return '—'
+  const at = new Date(ms)
+  const today = new Date(now)
+  if (at.toDateString() === today.toDateString()) return clock.format(at)
+  if (Math.abs(ms - now) < 6 * 86_400_000) return dayAndClock.format(at)
+  return dateAndClock.format(at)
+}

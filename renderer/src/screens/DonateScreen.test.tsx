@@ -4,7 +4,14 @@ import { act, screen, waitFor, within } from '@testing-library/react'
 import { userEvent } from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../../shared/contract.ts'
-import { FakeNode, folder, hosted, nodeStatus, renderWithSpare } from '../test-utils/fake-node.tsx'
+import {
+  FakeNode,
+  defaultLimits,
+  folder,
+  hosted,
+  nodeStatus,
+  renderWithSpare,
+} from '../test-utils/fake-node.tsx'
 import { DonateScreen } from './DonateScreen.tsx'
 
 const HOUR = 3_600_000
@@ -35,7 +42,9 @@ function donatingNode(handlers: ConstructorParameters<typeof FakeNode>[0] = {}) 
     lastNeededAt: Date.now() - 30 * 24 * HOUR,
   })
   node.donate = {
+    ...node.donate,
     limits: {
+      ...defaultLimits(),
       diskBytes: 50e9,
       diskPercent: 20,
       leaveFreeBytes: 10e9,
@@ -284,7 +293,7 @@ describe('DonateScreen: limits', () => {
     await user.clear(await screen.findByRole('textbox', { name: 'Upload limit' }))
     await user.type(input('Upload limit'), '4MB/s')
     await user.click(save())
-    const alert = await within(region('Limits')).findByRole('alert')
+    const alert = await within(region('Disk and bandwidth limits')).findByRole('alert')
     expect(alert).toHaveTextContent('Couldn’t save the limits')
     expect(alert).toHaveTextContent('the node is closing')
     expect(input('Upload limit')).toHaveValue('4MB/s')
@@ -343,7 +352,9 @@ describe('DonateScreen: loading', () => {
     const alert = await screen.findByRole('alert')
     expect(alert).toHaveTextContent('Couldn’t load the donation status')
     expect(alert).toHaveTextContent('the node is not open')
-    expect(screen.queryByRole('region', { name: 'Limits' })).not.toBeInTheDocument()
+    expect(
+      screen.queryByRole('region', { name: 'Disk and bandwidth limits' }),
+    ).not.toBeInTheDocument()
     fail = false
     await user.click(screen.getByRole('button', { name: 'Try again' }))
     expect(await screen.findByTestId('donate-summary')).toBeInTheDocument()

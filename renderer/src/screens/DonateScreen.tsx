@@ -1,20 +1,39 @@
-// Donate: how much disk and bandwidth this node lends to others, and what it keeps for them.
-// Refreshed like the Network screen (a timer and node.updated), and on folder.updated too.
+// Donate: how much disk, bandwidth and CPU this node lends to others, what it keeps for them and
+// the jobs it runs, and pausing it all for a while. Refreshed like the Network screen (a timer and
+// node.updated), on folder.updated too, and donate.updated shows the node's new status at once.
 import { FolderOpen, RefreshCw } from 'lucide-react'
 import { Button, ErrorAlert, PageHeader, Panel, Spinner } from '../components/ui.tsx'
 import { errorMessage } from '../lib/errors.ts'
 import { formatBytes, formatCount } from '../lib/format.ts'
-import { useClient, useNow } from '../lib/spare-context.tsx'
+import { useClient, useNow, useSpareEvent } from '../lib/spare-context.tsx'
 import { useNodeData } from '../lib/useNodeData.ts'
+import { RunJobs, SubmittedJobs } from './donate/ComputeJobs.tsx'
+import { CpuLimitsForm } from './donate/CpuLimitsForm.tsx'
+import { CpuUsage } from './donate/CpuUsage.tsx'
 import { DiskUsage } from './donate/DiskUsage.tsx'
+import { DonatePause } from './donate/DonatePause.tsx'
 import { KeptForOthers } from './donate/KeptForOthers.tsx'
 import { LimitsForm } from './donate/LimitsForm.tsx'
+
+function Count({ n, one, many }: { n: number; one: string; many: string }) {
+  return (
+    <span className="text-xs text-zinc-500 dark:text-zinc-400">
+      {formatCount(n)} {n === 1 ? one : many}
+    </span>
+  )
+}
 
 export function DonateScreen({ refreshMs = 5000 }: { refreshMs?: number }) {
   const client = useClient()
   const donate = useNodeData(() => client.call('donate.get'), {
     refreshMs,
     events: ['node.updated', 'folder.updated'],
+  })
+  // The node's own word on a change (a pause from the tray, a job starting): no need to ask again.
+  useSpareEvent('donate.updated', donate.apply)
+  const jobs = useNodeData(() => client.call('compute.jobs'), {
+    refreshMs,
+    events: ['job.updated', 'donate.updated'],
   })
   const now = useNow(15_000)
   const status = donate.data
@@ -23,7 +42,8 @@ export function DonateScreen({ refreshMs = 5000 }: { refreshMs?: number }) {
     <>
       <PageHeader
         title="Donate"
-        description="Lend spare disk to other Spare nodes: they keep encrypted copies of their two-way folders here, and your ledger records the credit."
+        description="Lend spare disk and CPU to other Spare nodes: they keep encrypted copies of their two-way folders here and run small sandboxed jobs, and your ledger records the credit."
+        actions={status ? <DonatePause status={status} onChange={donate.apply} /> : null}
       />
       {donate.error ? (
         <ErrorAlert
@@ -46,7 +66,7 @@ export function DonateScreen({ refreshMs = 5000 }: { refreshMs?: number }) {
           <Panel title="Donated disk" titleId="donate-usage-title">
             <DiskUsage status={status} />
           </Panel>
-          <Panel title="Limits" titleId="donate-limits-title">
+          <Panel title="Disk and bandwidth limits" titleId="donate-limits-title">
             <LimitsForm status={status} onSaved={donate.apply} />
           </Panel>
           <Panel
@@ -62,6 +82,48 @@ export function DonateScreen({ refreshMs = 5000 }: { refreshMs?: number }) {
             }
           >
             <KeptForOthers status={status} now={now} />
+          </Panel>
+          <Panel title="Donated CPU" titleId="donate-cpu-title">
+            <CpuUsage status={status} />
+          </Panel>
+          <Panel title="CPU limits" titleId="donate-cpu-limits-title">
+            <CpuLimitsForm status={status} onSaved={donate.apply} />
+          </Panel>
+          <Panel
+            title="Jobs run for others"
+            titleId="donate-runs-title"
+            actions={jobs.data ? <Count n={jobs.data.run.length} one="job" many="jobs" /> : null}
+          >
+            {jobs.error ? (
+              <ErrorAlert
+                className="m-5"
+                title={jobs.data ? 'Couldn’t refresh the jobs' : 'Couldn’t load the jobs'}
+                action={
+                  <Button size="sm" icon={RefreshCw} onClick={jobs.retry}>
+                    Try again
+                  </Button>
+                }
+              >
+                {errorMessage(jobs.error)}
+              </ErrorAlert>
+            ) : null}
+            {jobs.loading ? (
+              <div className="p-5">
+                <Spinner label="Loading the jobs…" />
+              </div>
+            ) : null}
+            {jobs.data ? (
+              <RunJobs runs={jobs.data.run} donating={!!status.limits.cpuPercent} now={now} />
+            ) : null}
+          </Panel>
+          <Panel
+            title="Jobs this node submitted"
+            titleId="donate-submitted-title"
+            actions={
+              jobs.data ? <Count n={jobs.data.submitted.length} one="job" many="jobs" /> : null
+            }
+          >
+            {jobs.data ? <SubmittedJobs jobs={jobs.data.submitted} now={now} /> : null}
           </Panel>
         </div>
       ) : null}

@@ -7,7 +7,9 @@ import { ApiError, type LedgerReport } from '../../../shared/contract.ts'
 import {
   FakeNode,
   LEDGER_KEY,
+  computeReceipt,
   deferred,
+  job,
   nodeStatus,
   receipt,
   renderWithSpare,
@@ -158,6 +160,79 @@ describe('LedgerScreen: this node’s ledger', () => {
     expect(region('Recent receipts')).toHaveTextContent('Newest 20 of 25')
     const own = region('This node’s ledger')
     expect(within(own).getByText('Balance').nextElementSibling).toHaveTextContent('-25 MB·h')
+  })
+
+  it('lists compute receipts with their CPU time, job and result, beside storage ones', async () => {
+    const { node } = ledgerNode()
+    const now = Date.now()
+    const gave = computeReceipt({
+      host: ME,
+      owner: OWNER,
+      job: '1a'.repeat(32),
+      result: '2b'.repeat(32),
+      cpuMs: 125_000,
+      from: now - 6 * MINUTE,
+      to: now - MINUTE,
+    })
+    const got = computeReceipt({
+      host: HOST,
+      owner: ME,
+      cpuMs: 850,
+      from: now - 30 * MINUTE,
+      to: now - 20 * MINUTE,
+    })
+    node.ledger.receipts = [...node.ledger.receipts, got, gave]
+    setup(node)
+    const table = await screen.findByRole('table', { name: 'Recent receipts' })
+    const headers = within(table).getAllByRole('columnheader')
+    expect(headers[2]).toHaveTextContent('Bytes or CPU time')
+    expect(headers[4]).toHaveTextContent('Folder or job')
+    const rows = within(table).getAllByRole('row')
+    const cells = (row: HTMLElement | undefined) =>
+      within(row as HTMLElement)
+        .getAllByRole('cell')
+        .map((td) => td.textContent)
+    expect(cells(rows[1])).toEqual([
+      '1 minute ago',
+      'Compute',
+      '2 min 5 s CPU',
+      '25 GB·h',
+      `job ${'1a'.repeat(6)}…result ${'2b'.repeat(6)}…`,
+      `this node → ${OWNER.slice(0, 8)}…`,
+      '—',
+      'Donor: gave',
+    ])
+    expect(within(rows[1] as HTMLElement).getByTitle('1a'.repeat(32))).toBeVisible()
+    expect(cells(rows[2]).slice(2, 4)).toEqual(['850 ms CPU', '170 MB·h'])
+    expect(cells(rows[2])[7]).toBe('Submitter: received')
+    // Storage receipts are as they were.
+    expect(cells(rows[4])[1]).toBe('Storage for 2 h 0 min')
+    expect(screen.getByTestId('ledger-cpu')).toHaveTextContent(
+      'CPU time in the 2 compute receipts below: 2 min 5 s given, 850 ms received.',
+    )
+    // 1 CPU-second is 200 MB·h: 4 GB·h of storage and 25 GB·h of CPU given.
+    const own = region('This node’s ledger')
+    expect(within(own).getByText('Given').nextElementSibling).toHaveTextContent('29 GB·h')
+    expect(within(own).getByText('Received').nextElementSibling).toHaveTextContent('670 MB·h')
+    expect(within(own).getByText('Receipts').nextElementSibling).toHaveTextContent('4')
+  })
+
+  it('has no CPU line without compute receipts', async () => {
+    const { node } = ledgerNode()
+    setup(node)
+    await screen.findByRole('table', { name: 'Recent receipts' })
+    expect(screen.queryByTestId('ledger-cpu')).not.toBeInTheDocument()
+  })
+
+  it('refreshes when a job changes (its result may just have been credited)', async () => {
+    const node = new FakeNode()
+    setup(node)
+    await screen.findByText(/No receipts yet/)
+    node.ledger.receipts = [computeReceipt({ host: ME })]
+    act(() => node.emit('job.updated', job()))
+    expect(await screen.findByRole('table', { name: 'Recent receipts' })).toHaveTextContent(
+      'Compute',
+    )
   })
 
   it('refreshes on a timer and shows a load failure with Try again', async () => {

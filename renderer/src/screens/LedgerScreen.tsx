@@ -14,7 +14,8 @@ import {
   cx,
 } from '../components/ui.tsx'
 import { errorMessage } from '../lib/errors.ts'
-import { formatCount, formatCredit, shortId } from '../lib/format.ts'
+import { formatCount, formatCpuTime, formatCredit, shortId } from '../lib/format.ts'
+import { cpuTotals } from '../lib/ledger.ts'
 import { useClient, useNow } from '../lib/spare-context.tsx'
 import { useNodeData } from '../lib/useNodeData.ts'
 import { ReceiptsTable } from './ledger/ReceiptsTable.tsx'
@@ -84,9 +85,9 @@ function LedgerPanel({ ledger }: { ledger: Ledger }) {
           <Stat label="Receipts">{formatCount(ledger.receipts)}</Stat>
         </dl>
         <p className="text-xs text-zinc-500 dark:text-zinc-400">
-          Credit is counted in byte-hours: 1 GB kept for an hour, or 1 GB served, is 1 GB·h. Given
-          is what this node did for others as a host; received is what hosts did for this node’s
-          folders.
+          Credit is counted in byte-hours: 1 GB kept for an hour, or 1 GB served, is 1 GB·h; a
+          second of CPU time for a job is 200 MB·h. Given is what this node did for others, as a
+          host or a donor; received is what others did for this node’s folders and jobs.
         </p>
       </div>
     </Panel>
@@ -132,11 +133,32 @@ function Strikes({ strikes }: { strikes: Ledger['strikes'] }) {
   )
 }
 
+/** The CPU time in the compute receipts listed, given and received: none, no line. */
+function CpuLine({ ledger }: { ledger: Ledger }) {
+  const cpu = cpuTotals(ledger.recent, ledger.identity)
+  if (cpu.count === 0) return null
+  return (
+    <p data-testid="ledger-cpu" className="px-5 pt-2 pb-1 text-xs text-zinc-500 dark:text-zinc-400">
+      CPU time in the {formatCount(cpu.count)} compute {cpu.count === 1 ? 'receipt' : 'receipts'}{' '}
+      below:{' '}
+      <strong className="font-medium text-zinc-700 dark:text-zinc-300">
+        {formatCpuTime(cpu.givenMs)} given
+      </strong>
+      ,{' '}
+      <strong className="font-medium text-zinc-700 dark:text-zinc-300">
+        {formatCpuTime(cpu.receivedMs)} received
+      </strong>
+      .
+    </p>
+  )
+}
+
 export function LedgerScreen({ refreshMs = 5000 }: { refreshMs?: number }) {
   const client = useClient()
   const ledger = useNodeData(() => client.call('ledger.get'), {
     refreshMs,
-    events: ['node.updated', 'folder.updated'],
+    // A job's result is credited when its quorum agrees.
+    events: ['node.updated', 'folder.updated', 'job.updated'],
   })
   const now = useNow(15_000)
   const data = ledger.data
@@ -181,11 +203,13 @@ export function LedgerScreen({ refreshMs = 5000 }: { refreshMs?: number }) {
                   <ScrollText aria-hidden="true" className="mt-0.5 size-5 shrink-0 text-zinc-400" />
                   <p className="text-sm text-zinc-500 dark:text-zinc-400">
                     No receipts yet. A receipt is written when a host and a folder’s owner both sign
-                    what was kept or served: donate disk, or let hosts keep your two-way folders.
+                    what was kept or served, or a donor and a job’s submitter both sign the CPU time
+                    of a result: donate disk or CPU, or let hosts keep your two-way folders.
                   </p>
                 </div>
               ) : (
                 <div className="pt-1">
+                  <CpuLine ledger={data} />
                   <ReceiptsTable
                     receipts={data.recent}
                     self={data.identity}

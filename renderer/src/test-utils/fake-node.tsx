@@ -6,7 +6,10 @@
 // in-memory folders (addFolder), two-way ones with members, kept versions, conflicts, retention and
 // wanted hosts behaving as the engine's do (main/engine/node.ts, main/engine/sync/sync-folder.ts).
 // donate.get/set keep limits and hosted folders (`donate`) with the engine's disk budget and
-// eviction (main/engine/limits/governor.ts); ledger.get/verify answer from `ledger` and the other
+// eviction (main/engine/limits/governor.ts); donate.pause/resume keep the pause and emit
+// donate.updated, and donate.get's `cpu` says whether jobs may run from readings a test sets
+// (`donate.cpu`), blocked in the engine's order (off, paused, schedule, battery, in use, busy).
+// compute.jobs/job answer from `compute`. ledger.get/verify answer from `ledger` and the other
 // nodes' ledgers a test adds (addRemoteLedger), totals in byte-hours as main/engine/ledger counts.
 import { render, type RenderResult } from '@testing-library/react'
 import type { ReactElement } from 'react'
@@ -16,11 +19,13 @@ import {
   ApiError,
   describeZodError,
   methods,
+  type CpuBlock,
   type DonateStatus,
   type EventName,
   type EventPayload,
   type FolderHost,
   type FolderSummary,
+  type JobSummary,
   type Ledger,
   type LedgerReport,
   type Member,
@@ -29,6 +34,7 @@ import {
   type MethodResult,
   type NodeStatus,
   type Peer,
+  type RunSummary,
   type Version,
 } from '../../../shared/contract.ts'
 import { OPEN_STATE, type ConnectionSource, type ConnectionState } from '../lib/connection.ts'
@@ -62,13 +68,64 @@ export type SignedReceipt = Ledger['recent'][number]
 /** A folder this node keeps for another node; `overAgreed` is worked out as the engine does. */
 export type FakeHosted = Omit<DonateStatus['hosting'][number], 'overAgreed'>
 
-/** What the fake keeps for donate.get and donate.set. */
+/** The machine and the donor jobs as the engine's CPU governor sees them (donate.get's `cpu`). */
+export interface FakeCpuReadings {
+  usedPercent: number
+  otherPercent: number | null
+  idleMs: number | null
+  onBattery: boolean | null
+  probe: string
+  machineCores: number
+  running: number
+  queued: number
+  /** Whether now is inside the daily schedule, when there is one (the fake doesn't read it). */
+  inSchedule: boolean
+}
+
+/** What the fake keeps for donate.get, donate.set, donate.pause and donate.resume. */
 export interface FakeDonateState {
   limits: DonateStatus['limits']
   /** The file system holding the data directory. */
   fs: { total: number; free: number }
   /** Folders kept for others; their bytes add up to the used bytes. */
   hosting: FakeHosted[]
+  pause: DonateStatus['pause']
+  cpu: FakeCpuReadings
+}
+
+/** The engine's defaults (main/engine/limits/governor.ts): nothing donated, BOINC's CPU rules. */
+export function defaultLimits(): DonateStatus['limits'] {
+  return {
+    diskBytes: null,
+    diskPercent: null,
+    leaveFreeBytes: null,
+    upBytesPerSec: null,
+    downBytesPerSec: null,
+    cpuPercent: null,
+    cpuCores: 1,
+    onlyIdleMs: null,
+    suspendAboveOtherPercent: 25,
+    allowOnBattery: false,
+    schedule: null,
+    jobMemoryBytes: 256 * 1024 * 1024,
+    jobWallMs: 10 * 60 * 1000,
+  }
+}
+
+/** Readings of an idle desktop on mains power. */
+export function cpuReadings(overrides: Partial<FakeCpuReadings> = {}): FakeCpuReadings {
+  return {
+    usedPercent: 0,
+    otherPercent: 4,
+    idleMs: 5 * 60_000,
+    onBattery: false,
+    probe: 'Electron powerMonitor',
+    machineCores: 8,
+    running: 0,
+    queued: 0,
+    inSchedule: true,
+    ...overrides,
+  }
 }
 
 /** What the fake keeps for ledger.get. */
@@ -112,16 +169,14 @@ export class FakeNode {
   network: NodeStatus['network'] | null = null
   /** Donation limits and hosted folders, as the built-in donate.get and donate.set keep them. */
   donate: FakeDonateState = {
-    limits: {
-      diskBytes: null,
-      diskPercent: null,
-      leaveFreeBytes: null,
-      upBytesPerSec: null,
-      downBytesPerSec: null,
-    },
+    limits: defaultLimits(),
     fs: { total: 500e9, free: 200e9 },
     hosting: [],
+    pause: null,
+    cpu: cpuReadings(),
   }
+  /** Jobs this node submitted and jobs it runs for others, as compute.jobs answers them. */
+  compute: { submitted: JobSummary[]; run: RunSummary[] } = { submitted: [], run: [] }
   /** This node's ledger, as the built-in ledger.get answers it. */
   ledger: FakeLedgerState = {
     key: LEDGER_KEY,
@@ -195,6 +250,19 @@ export class FakeNode {
         return () => this.donateStatus()
       case 'donate.set':
         return (p) => this.setDonate(methods['donate.set'].params.parse(p))
+      case 'donate.pause':
+        return (p) => this.pauseDonating(methods['donate.pause'].params.parse(p).minutes)
+      case 'donate.resume':
+        return () => this.resumeDonating()
+      case 'compute.jobs':
+        return () => ({ submitted: [...this.compute.submitted], run: [...this.compute.run] })
+      case 'compute.job':
+        return (p) => {
+          const { id } = methods['compute.job'].params.parse(p)
+          const found = this.compute.submitted.find((j) => j.id === id)
+          if (!found) throw new ApiError('NOT_FOUND', `no job ${id} (see \`spare compute jobs\`)`)
+          return { ...found, output: null }
+        }
       case 'ledger.get':
         return () => this.ownLedger()
       case 'ledger.verify':
@@ -419,17 +487,51 @@ export class FakeNode {
     return this.changed(id)
   }
 
-  /** What donate.get answers: limits, usage, the cap of each disk rule, the folders kept. */
+  /**
+   * What donate.get answers: limits, usage, the cap of each disk rule, the folders kept, the pause
+   * and whether donor jobs may run now.
+   */
   donateStatus(): DonateStatus {
-    const { limits, fs, hosting } = this.donate
+    const { limits, fs, hosting, pause, cpu } = this.donate
     const usedBytes = hosting.reduce((n, h) => n + h.bytes, 0)
+    const { blockedBy, reason } = fakeCpuBlock(limits, pause, cpu)
     return {
       limits: { ...limits },
       usedBytes,
       fs: { ...fs },
       disk: fakeDiskBudget(limits, usedBytes, fs),
       hosting: hosting.map((h) => ({ ...h, overAgreed: h.bytes >= h.agreedBytes })),
+      pause: pause ? { ...pause } : null,
+      cpu: {
+        blockedBy,
+        reason,
+        usedPercent: cpu.usedPercent,
+        otherPercent: cpu.otherPercent,
+        idleMs: cpu.idleMs,
+        onBattery: cpu.onBattery,
+        probe: cpu.probe,
+        machineCores: cpu.machineCores,
+        running: cpu.running,
+        queued: cpu.queued,
+      },
     }
+  }
+
+  /** What the engine does: pauses donating (for `minutes`, or until resumed) and says so. */
+  private pauseDonating(minutes: number | undefined): DonateStatus {
+    this.donate.pause = { until: minutes === undefined ? null : Date.now() + minutes * 60_000 }
+    return this.donateChanged()
+  }
+
+  private resumeDonating(): DonateStatus {
+    this.donate.pause = null
+    return this.donateChanged()
+  }
+
+  private donateChanged(): DonateStatus {
+    const status = this.donateStatus()
+    this.emit('donate.updated', status)
+    return status
   }
 
   /**
@@ -443,6 +545,7 @@ export class FakeNode {
         throw new ApiError('INTERNAL', `${key}: Too small: expected number to be >0`)
       }
     }
+    if (typeof change.schedule === 'string') fakeCheckSchedule(change.schedule)
     this.donate.limits = { ...this.donate.limits, ...change }
     let used = this.donate.hosting.reduce((n, h) => n + h.bytes, 0)
     const { budget } = fakeDiskBudget(this.donate.limits, used, this.donate.fs)
@@ -462,7 +565,7 @@ export class FakeNode {
       }
       this.donate.hosting = this.donate.hosting.filter((h) => !evicted.has(h.folder))
     }
-    return this.donateStatus()
+    return this.donateChanged()
   }
 
   /** What ledger.get answers: totals over the valid receipts, the 20 newest, the strikes. */
@@ -600,10 +703,71 @@ function fakeDiskBudget(
   return { budget, byRule, binding }
 }
 
-/** A receipt's credit in byte-hours: bytes × hours kept for storage, bytes for served. */
+/**
+ * A receipt's credit in byte-hours: bytes × hours kept for storage, bytes for served, CPU ms ×
+ * 2·10^5 for compute (1 CPU-second is 200 MB·h, main/engine/ledger/receipt.ts).
+ */
 export function receiptValue(r: SignedReceipt): number {
   const b = r.body
+  if (b.kind === 'compute') return b.cpuMs * 2e5
   return b.kind === 'served' ? b.bytes : (b.bytes * (b.to - b.from)) / HOUR_MS
+}
+
+const WEEKDAYS = '(?:mon|tue|wed|thu|fri|sat|sun)'
+const DAYS = `${WEEKDAYS}(?:-${WEEKDAYS})?(?:,${WEEKDAYS}(?:-${WEEKDAYS})?)*`
+const SPAN = '(?:[01]\\d|2[0-4]):[0-5]\\d-(?:[01]\\d|2[0-4]):[0-5]\\d'
+const SCHEDULE_RULE = new RegExp(`^(?:${DAYS}\\s+)?${SPAN}$`, 'i')
+
+/**
+ * The engine's schedule grammar (main/engine/limits/schedule.ts), simplified: "[DAYS ]HH:MM-HH:MM"
+ * rules separated by ";"; refused as donate.set refuses it, naming the schedule.
+ */
+function fakeCheckSchedule(schedule: string): void {
+  for (const rule of schedule.split(';').map((r) => r.trim())) {
+    if (!SCHEDULE_RULE.test(rule)) {
+      throw new ApiError(
+        'BAD_INPUT',
+        `schedule: Invalid schedule '${rule}': not DAYS HH:MM-HH:MM (for example 'mon-fri 18:00-08:00; sat,sun 00:00-24:00')`,
+      )
+    }
+  }
+}
+
+/** Why donor jobs may not run, in the engine's order, and the sentence donate.get gives. */
+function fakeCpuBlock(
+  limits: DonateStatus['limits'],
+  pause: DonateStatus['pause'],
+  cpu: FakeCpuReadings,
+): { blockedBy: CpuBlock | null; reason: string } {
+  if (!limits.cpuPercent) {
+    return { blockedBy: 'off', reason: 'No CPU is donated: set a share of CPU time to donate.' }
+  }
+  if (pause) {
+    return {
+      blockedBy: 'paused',
+      reason: pause.until === null ? 'Donating is paused until resumed.' : 'Donating is snoozed.',
+    }
+  }
+  if (limits.schedule !== null && !cpu.inSchedule) {
+    return { blockedBy: 'schedule', reason: `Outside the schedule (${limits.schedule}).` }
+  }
+  if (cpu.onBattery && !limits.allowOnBattery) {
+    return { blockedBy: 'battery', reason: 'On battery power: jobs wait for mains power.' }
+  }
+  if (limits.onlyIdleMs !== null && cpu.idleMs !== null && cpu.idleMs < limits.onlyIdleMs) {
+    return { blockedBy: 'in-use', reason: 'The computer is in use: jobs wait until it is idle.' }
+  }
+  const above = limits.suspendAboveOtherPercent
+  if (above !== null && cpu.otherPercent !== null && cpu.otherPercent > above) {
+    return {
+      blockedBy: 'busy',
+      reason: `Other programs use ${cpu.otherPercent} % of the CPU, more than ${above} %.`,
+    }
+  }
+  return {
+    blockedBy: null,
+    reason: `Jobs may use ${limits.cpuPercent} % of CPU time on ${limits.cpuCores} ${limits.cpuCores === 1 ? 'core' : 'cores'}.`,
+  }
 }
 
 /** Credit given (as host) and received (as owner) by `identity` over `receipts`. */
@@ -825,8 +989,11 @@ export function hosted(overrides: Partial<FakeHosted> = {}): FakeHosted {
   }
 }
 
-/** A receipt signed by both sides; `to` and `from` default to the last hour. */
-export function receipt(overrides: Partial<SignedReceipt['body']> = {}): SignedReceipt {
+type StorageReceiptBody = Extract<SignedReceipt['body'], { kind: 'storage' | 'served' }>
+type ComputeReceiptBody = Extract<SignedReceipt['body'], { kind: 'compute' }>
+
+/** A storage (or served) receipt signed by both sides; `to` and `from` default to the last hour. */
+export function receipt(overrides: Partial<StorageReceiptBody> = {}): SignedReceipt {
   const to = overrides.to ?? Date.now() - 60_000
   return {
     body: {
@@ -844,5 +1011,73 @@ export function receipt(overrides: Partial<SignedReceipt['body']> = {}): SignedR
     },
     hostSig: hex(128),
     ownerSig: hex(128),
+  }
+}
+
+/** A compute receipt: CPU time `host` (the donor) gave `owner` (the submitter) for a job. */
+export function computeReceipt(overrides: Partial<ComputeReceiptBody> = {}): SignedReceipt {
+  const to = overrides.to ?? Date.now() - 60_000
+  return {
+    body: {
+      v: 1,
+      kind: 'compute',
+      host: hex(64),
+      owner: hex(64),
+      job: hex(64),
+      result: hex(64),
+      cpuMs: 125_000,
+      from: to - 5 * 60_000,
+      to,
+      nonce: hex(32),
+      ...overrides,
+    },
+    hostSig: hex(128),
+    ownerSig: hex(128),
+  }
+}
+
+/** A job this node submitted (compute.jobs' `submitted`), done by three agreeing donors. */
+export function job(overrides: Partial<JobSummary> = {}): JobSummary {
+  const submittedAt = Date.now() - 20 * 60_000
+  const resultHash = hex(64)
+  return {
+    id: hex(64),
+    name: 'primes.wasm',
+    state: 'done',
+    replicas: 3,
+    quorum: 2,
+    moduleBytes: 40_000,
+    inputBytes: 1_200,
+    submittedAt,
+    finishedAt: submittedAt + 5 * 60_000,
+    donors: [1, 2, 3].map(() => ({
+      identity: hex(64),
+      state: 'agreed' as const,
+      resultHash,
+      cpuMs: 90_000,
+      error: null,
+      credited: true,
+    })),
+    resultHash,
+    outputBytes: 64,
+    error: null,
+    ...overrides,
+  }
+}
+
+/** A job this node runs (or ran) for someone else (compute.jobs' `run`). */
+export function run(overrides: Partial<RunSummary> = {}): RunSummary {
+  const queuedAt = Date.now() - 10 * 60_000
+  return {
+    id: hex(64),
+    submitter: hex(64),
+    state: 'done',
+    queuedAt,
+    startedAt: queuedAt + 1_000,
+    finishedAt: queuedAt + 3 * 60_000,
+    cpuMs: 150_000,
+    error: null,
+    credited: true,
+    ...overrides,
   }
 }

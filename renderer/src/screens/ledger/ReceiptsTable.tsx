@@ -1,9 +1,9 @@
-// Receipts as a table: when, what kind, how much, which folder, who hosted for whom, the audits
-// passed, and which side the ledger's own node is on.
-import type { ReactNode } from 'react'
-import { Badge, cx } from '../../components/ui.tsx'
+// Receipts as a table: when, what kind, how much, the credit, which folder (or job), who gave to
+// whom, the audits passed, and which side the ledger's own node is on. Storage and served receipts
+// count bytes; compute receipts the CPU time a donor gave a job, and name the job and its result.
+import { Badge } from '../../components/ui.tsx'
+import { DataTable, Td, Th } from '../../components/DataTable.tsx'
 import {
-  formatBytes,
   formatCount,
   formatCredit,
   formatDuration,
@@ -12,7 +12,13 @@ import {
   isoOf,
   shortId,
 } from '../../lib/format.ts'
-import { receiptSide, receiptValue, type Receipt } from '../../lib/ledger.ts'
+import {
+  receiptAmount,
+  receiptSide,
+  receiptValue,
+  type Receipt,
+  type ReceiptBody,
+} from '../../lib/ledger.ts'
 
 /** One side of a receipt: the ledger's own node by name, any other by the start of its id. */
 function Party({ id, self, name }: { id: string; self: boolean; name: string }) {
@@ -27,31 +33,49 @@ function Party({ id, self, name }: { id: string; self: boolean; name: string }) 
   )
 }
 
-function Th({ children, className }: { children: ReactNode; className?: string }) {
+const none = <span className="text-zinc-400">—</span>
+
+function Kind({ body }: { body: ReceiptBody }) {
+  if (body.kind === 'compute') return <Badge tone="indigo">Compute</Badge>
+  if (body.kind === 'served') return <Badge tone="neutral">Served</Badge>
   return (
-    <th
-      scope="col"
-      className={cx(
-        'px-3 py-2 text-left text-xs font-medium whitespace-nowrap text-zinc-500 first:pl-5 last:pr-5 dark:text-zinc-400',
-        className,
-      )}
-    >
-      {children}
-    </th>
+    <>
+      <Badge tone="blue">Storage</Badge>{' '}
+      <span className="block text-xs text-zinc-500 dark:text-zinc-400">
+        for {formatDuration((body.to - body.from) / 1000)}
+      </span>
+    </>
   )
 }
 
-function Td({ children, className }: { children: ReactNode; className?: string }) {
+/** The folder of a storage or served receipt; the job and its result of a compute one. */
+function Subject({ body }: { body: ReceiptBody }) {
+  if (body.kind !== 'compute') return <span className="font-mono text-xs">{body.folder}</span>
   return (
-    <td
-      className={cx(
-        'px-3 py-2.5 align-top whitespace-nowrap first:pl-5 last:pr-5 tabular-nums',
-        className,
-      )}
-    >
-      {children}
-    </td>
+    <span className="text-xs">
+      <span className="block">
+        job{' '}
+        <span className="font-mono" title={body.job}>
+          {shortId(body.job, 12)}
+        </span>
+      </span>
+      <span className="block text-zinc-500 dark:text-zinc-400">
+        result{' '}
+        <span className="font-mono" title={body.result}>
+          {shortId(body.result, 12)}
+        </span>
+      </span>
+    </span>
   )
+}
+
+function Side({ body, side }: { body: ReceiptBody; side: 'host' | 'owner' | null }) {
+  const compute = body.kind === 'compute'
+  if (side === 'host') return <Badge tone="green">{compute ? 'Donor: gave' : 'Host: gave'}</Badge>
+  if (side === 'owner') {
+    return <Badge tone="amber">{compute ? 'Submitter: received' : 'Owner: received'}</Badge>
+  }
+  return none
 }
 
 export function ReceiptsTable({
@@ -71,73 +95,55 @@ export function ReceiptsTable({
   now: number
 }) {
   const selfName = selfLabel.toLowerCase()
+  const withJobs = receipts.some((r) => r.body.kind === 'compute')
   return (
-    // Focusable, so the keyboard can scroll it sideways in a narrow window.
-    <div
-      tabIndex={0}
-      className="overflow-x-auto focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500"
+    <DataTable
+      label={label}
+      head={
+        <>
+          <Th>Time</Th>
+          <Th>Kind</Th>
+          <Th className="text-right">{withJobs ? 'Bytes or CPU time' : 'Bytes'}</Th>
+          <Th className="text-right">Credit</Th>
+          <Th>{withJobs ? 'Folder or job' : 'Folder'}</Th>
+          <Th>Host → owner</Th>
+          <Th className="text-right">Audits</Th>
+          <Th>{selfLabel}</Th>
+        </>
+      }
     >
-      <table aria-label={label} className="min-w-full text-sm text-zinc-700 dark:text-zinc-300">
-        <thead className="border-b border-zinc-200 dark:border-zinc-800">
-          <tr>
-            <Th>Time</Th>
-            <Th>Kind</Th>
-            <Th className="text-right">Bytes</Th>
-            <Th className="text-right">Credit</Th>
-            <Th>Folder</Th>
-            <Th>Host → owner</Th>
-            <Th className="text-right">Audits</Th>
-            <Th>{selfLabel}</Th>
+      {receipts.map((r) => {
+        const b = r.body
+        const side = receiptSide(b, self)
+        return (
+          <tr key={b.nonce}>
+            <Td>
+              <time
+                dateTime={isoOf(b.to)}
+                title={`${formatTimeMs(b.from)} – ${formatTimeMs(b.to)}`}
+              >
+                {formatRelativeMs(b.to, now)}
+              </time>
+            </Td>
+            <Td>
+              <Kind body={b} />
+            </Td>
+            <Td className="text-right">{receiptAmount(b)}</Td>
+            <Td className="text-right">{formatCredit(receiptValue(b))}</Td>
+            <Td>
+              <Subject body={b} />
+            </Td>
+            <Td>
+              <Party id={b.host} self={side === 'host'} name={selfName} /> →{' '}
+              <Party id={b.owner} self={side === 'owner'} name={selfName} />
+            </Td>
+            <Td className="text-right">{b.kind === 'compute' ? none : formatCount(b.audits)}</Td>
+            <Td>
+              <Side body={b} side={side} />
+            </Td>
           </tr>
-        </thead>
-        <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-          {receipts.map((r) => {
-            const b = r.body
-            const side = receiptSide(b, self)
-            return (
-              <tr key={b.nonce}>
-                <Td>
-                  <time
-                    dateTime={isoOf(b.to)}
-                    title={`${formatTimeMs(b.from)} – ${formatTimeMs(b.to)}`}
-                  >
-                    {formatRelativeMs(b.to, now)}
-                  </time>
-                </Td>
-                <Td>
-                  {b.kind === 'storage' ? (
-                    <>
-                      <Badge tone="blue">Storage</Badge>{' '}
-                      <span className="block text-xs text-zinc-500 dark:text-zinc-400">
-                        for {formatDuration((b.to - b.from) / 1000)}
-                      </span>
-                    </>
-                  ) : (
-                    <Badge tone="neutral">Served</Badge>
-                  )}
-                </Td>
-                <Td className="text-right">{formatBytes(b.bytes)}</Td>
-                <Td className="text-right">{formatCredit(receiptValue(b))}</Td>
-                <Td className="font-mono text-xs">{b.folder}</Td>
-                <Td>
-                  <Party id={b.host} self={side === 'host'} name={selfName} /> →{' '}
-                  <Party id={b.owner} self={side === 'owner'} name={selfName} />
-                </Td>
-                <Td className="text-right">{formatCount(b.audits)}</Td>
-                <Td>
-                  {side === 'host' ? (
-                    <Badge tone="green">Host: gave</Badge>
-                  ) : side === 'owner' ? (
-                    <Badge tone="amber">Owner: received</Badge>
-                  ) : (
-                    <span className="text-zinc-400">—</span>
-                  )}
-                </Td>
-              </tr>
-            )
-          })}
-        </tbody>
-      </table>
-    </div>
+        )
+      })}
+    </DataTable>
   )
 }
