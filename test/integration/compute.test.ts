@@ -153,6 +153,34 @@ async function lyingDonor(): Promise<string> {
   })
 }
 
+/** Runs the hostile submitter to the end; returns its one line of JSON. */
+async function hostileSubmitter(mode: 'raw' | 'wrongid', file: string): Promise<unknown> {
+  const dir = await tempDir(cleanup, 'spare-hostile-')
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'test/helpers/hostile-submitter.ts'),
+      network,
+      dir,
+      mode,
+      file,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env },
+  )
+  cleanup.add(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  if (code !== 0) throw new Error(`hostile submitter exited ${code}: ${err}`)
+  return JSON.parse(out.trim().split('\n').at(-1)!)
+}
+
 describe('donated CPU', () => {
   it('runs a job on two donors; the submitter gets the agreed result and both get receipts', async () => {
     const [d1, d2] = [await donor(), await donor()]
@@ -304,6 +332,53 @@ describe('donated CPU', () => {
     // Failed jobs earn nothing.
     const sl = await s.json<Ledger>(['ledger'])
     expect(sl.recent.filter((r) => r.body.kind === 'compute')).toHaveLength(2)
+  })
+
+  it('refuses modules outside the interface and lying job ids from a hostile submitter', async () => {
+    const [d1, d2] = [await donor(), await donor()]
+    const wasi = await writeTemp(
+      'wasi.wasm',
+      await wat(`(module
+        (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+        ${IMPORTS}
+        (func (export "run") (result i32) (i32.const 0)))`),
+    )
+    const forbidden = (await hostileSubmitter('raw', wasi)) as JobSummary
+    expect(forbidden.state).toBe('failed')
+    expect(forbidden.error?.kind).toBe('forbidden-import')
+    expect(forbidden.error?.message).toMatch(/wasi_snapshot_preview1/)
+
+    const junk = await writeTemp('junk.wasm', Buffer.from('\0asm\x01\0\0\0 not really'))
+    const invalid = (await hostileSubmitter('raw', junk)) as JobSummary
+    expect(invalid.state).toBe('failed')
+    expect(invalid.error?.kind).toBe('invalid')
+
+    // Neither ran: no CPU time, and nothing credited.
+    for (const d of [d1, d2]) {
+      const runs = await runsOf(d)
+      expect(runs.map((r) => r.error?.kind).sort()).toEqual(['forbidden-import', 'invalid'])
+      expect(runs.every((r) => r.cpuMs === 0 && r.credited === false)).toBe(true)
+    }
+
+    const lying = (await hostileSubmitter('wrongid', PRIMES)) as {
+      identity: string
+      replies: Array<{ ok: boolean; reason: string | null }>
+    }
+    expect(lying.replies).toHaveLength(2)
+    for (const r of lying.replies) {
+      expect(r.ok).toBe(false)
+      expect(r.reason).toMatch(/does not match/)
+    }
+    for (const d of [d1, d2]) {
+      expect((await d.json<Ledger>(['ledger'])).strikes[lying.identity]).toBeGreaterThan(0)
+    }
+
+    // The donors go on: a normal job gets its result.
+    const s = await startDaemon(cleanup, network)
+    const range = await writeTemp('range.bin', primesInput(100, 200))
+    const ok = await submit(s, PRIMES, range)
+    expect(ok.state).toBe('done')
+    expect(Buffer.from(ok.output!, 'base64')).toEqual(primesReference(100, 200))
   })
 
   it('pauses, snoozes and resumes donating, and refuses bad limits with exit code 2', async () => {

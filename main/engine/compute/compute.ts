@@ -455,7 +455,10 @@ export class Compute extends EventEmitter {
       (j) =>
         j.state === 'waiting' ||
         j.state === 'running' ||
-        j.donors.some((d) => d.state === 'agreed' && d.receipt === 'none'),
+        // Receipts still to propose, for a day: a donor that never comes back is let go.
+        (j.finishedAt !== null &&
+          Date.now() - j.finishedAt < 24 * 3600 * 1000 &&
+          j.donors.some((d) => d.state === 'agreed' && d.receipt === 'none')),
     )
   }
 
@@ -489,7 +492,8 @@ export class Compute extends EventEmitter {
       this.sessions.delete(session)
       for (const w of session.waiting.values()) w(null)
       session.waiting.clear()
-      if (session.identity) this.donorGone(session.identity)
+      // A peer may hold two connections for a moment (a reconnect): gone only when none is left.
+      if (session.identity && !this.sessionOf(session.identity)) this.donorGone(session.identity)
     })
     const mux = Protomux.from(conn)
     const channel = mux.createChannel({
