@@ -143,11 +143,23 @@ export const MemberSchema = z.object({
 })
 export type Member = z.infer<typeof MemberSchema>
 
+/** One side of a conflict: what the engine knows of that version. */
+export const ConflictSideSchema = z.object({
+  kind: z.enum(['file', 'dir', 'symlink']),
+  size: z.number(),
+  mtime: z.number(),
+  /** The device whose content this is. */
+  device: z.string(),
+})
+
 export const ConflictSchema = z.object({
   /** The conflict copy: NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE.EXT */
   path: z.string(),
   /** The path it is a copy of. */
   original: z.string(),
+  copy: ConflictSideSchema,
+  /** The file the copy sits beside (the version that kept the name); null if deleted since. */
+  kept: ConflictSideSchema.nullable(),
 })
 export type Conflict = z.infer<typeof ConflictSchema>
 
@@ -179,7 +191,12 @@ export const DonateLimitsSchema = z.object({
   /** Donor jobs run at once (one core each). */
   cpuCores: z.number().int('cores must be whole').min(1).max(1024),
   /** Run jobs only after the computer has been idle this long (ms); null: also while in use. */
-  onlyIdleMs: z.number().int().min(0).max(7 * 24 * 3600 * 1000).nullable(),
+  onlyIdleMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600 * 1000)
+    .nullable(),
   /** Suspend jobs while other programs use more than this % of the machine's CPU; null: never. */
   suspendAboveOtherPercent: z.number().min(0).max(100).nullable(),
   /** Run jobs on battery power too (off by default: not on battery). */
@@ -187,9 +204,17 @@ export const DonateLimitsSchema = z.object({
   /** When jobs may run: "09:00-17:00" or "mon-fri 18:00-08:00; sat,sun 00:00-24:00"; null: always. */
   schedule: z.string().max(500).nullable(),
   /** Memory one job may use at most (bytes). */
-  jobMemoryBytes: z.number().int().min(16 * 1024 * 1024).max(64 * 1024 ** 3),
+  jobMemoryBytes: z
+    .number()
+    .int()
+    .min(16 * 1024 * 1024)
+    .max(64 * 1024 ** 3),
   /** Wall time one job may take at most on this donor (ms). */
-  jobWallMs: z.number().int().min(1000).max(24 * 3600 * 1000),
+  jobWallMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(24 * 3600 * 1000),
 })
 
 /** A change of limits: only the fields given change. */
@@ -481,6 +506,23 @@ export const methods = {
     params: z.object({ id: FolderIdSchema }).strict(),
     result: z.array(ConflictSchema),
   },
+  'folders.preview': {
+    params: z.object({ id: FolderIdSchema, path: FilePathParam }).strict(),
+    /** The start of a file on this device (16 KiB at most); text null when it is binary. */
+    result: z.object({ size: z.number(), text: z.string().nullable(), truncated: z.boolean() }),
+  },
+  'folders.resolveConflict': {
+    params: z
+      .object({
+        id: FolderIdSchema,
+        /** The conflict copy. */
+        path: FilePathParam,
+        /** 'original': delete the copy. 'copy': the copy replaces the file it is a copy of. */
+        keep: z.enum(['original', 'copy']),
+      })
+      .strict(),
+    result: z.object({ path: z.string() }),
+  },
   'folders.versions': {
     params: z.object({ id: FolderIdSchema, path: FilePathParam }).strict(),
     result: z.array(VersionSchema),
@@ -552,7 +594,12 @@ export const methods = {
           .optional(),
         name: z.string().max(200).optional(),
         /** Wall time each donor may spend (ms); donors also apply their own cap. */
-        wallMs: z.number().int().min(1000).max(24 * 3600 * 1000).optional(),
+        wallMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(24 * 3600 * 1000)
+          .optional(),
       })
       .strict(),
     result: JobSummarySchema,

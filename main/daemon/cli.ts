@@ -390,12 +390,55 @@ export function buildProgram(): Command {
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
       const { client } = await connect(dataDirOf(cmd))
       const list = await client.call('folders.conflicts', { id })
+      const side = (x: { size: number; mtime: number; device: string } | null): string =>
+        x
+          ? `${formatBytes(x.size)}, modified ${new Date(x.mtime).toLocaleString()}, from ${x.device}`
+          : 'deleted since'
       print(!!opts.json, list, () =>
         list.length
-          ? list.map((c) => `${c.path}\n  copy of ${c.original}`).join('\n')
+          ? list
+              .map(
+                (c) =>
+                  `${c.path}\n  copy of ${c.original}\n  kept:  ${side(c.kept)}\n  copy:  ${side(c.copy)}`,
+              )
+              .join('\n') + '\n(spare resolve ID COPY --keep original|copy)'
           : 'No conflicts.',
       )
     })
+
+  program
+    .command('resolve')
+    .description(
+      'settle a conflict: keep the original (the copy is deleted) or the copy (it replaces the original)',
+    )
+    .argument('<id>', 'folder id (see `spare folders`)')
+    .argument('<copy>', 'the conflict copy (see `spare conflicts ID`)')
+    .addOption(
+      new Option('--keep <side>', 'which version to keep')
+        .choices(['original', 'copy'])
+        .makeOptionMandatory(),
+    )
+    .option('--json', 'print one JSON document')
+    .action(
+      async (
+        id: string,
+        copy: string,
+        opts: { keep: 'original' | 'copy'; json?: boolean },
+        cmd: Command,
+      ) => {
+        const { client } = await connect(dataDirOf(cmd))
+        const res = await client.call('folders.resolveConflict', {
+          id,
+          path: copy,
+          keep: opts.keep,
+        })
+        print(!!opts.json, res, () =>
+          opts.keep === 'original'
+            ? `Kept ${res.path}; deleted the conflict copy.`
+            : `The copy is now ${res.path}; the replaced version stays restorable (spare versions).`,
+        )
+      },
+    )
 
   program
     .command('versions')

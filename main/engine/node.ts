@@ -34,7 +34,13 @@ import { Swarm } from './net/swarm.ts'
 import { OwnerFolder } from './folders/owner.ts'
 import { ReaderFolder } from './folders/reader.ts'
 import type { Folder, FolderContext } from './folders/folder.ts'
-import { SyncFolder, joinMessage, type MemberInfo, type VersionInfo } from './sync/sync-folder.ts'
+import {
+  SyncFolder,
+  joinMessage,
+  type ConflictInfo,
+  type MemberInfo,
+  type VersionInfo,
+} from './sync/sync-folder.ts'
 import { Hosting, parseTimers, type DonateInfo, type HostableFolder } from './hosting/hosting.ts'
 import { DonateLimitsSchema, type DonateLimits } from './limits/governor.ts'
 import { osProbe, type SystemProbe } from './limits/system.ts'
@@ -616,9 +622,38 @@ export class SpareNode extends EventEmitter {
     }
   }
 
-  conflicts(id: string): Array<{ path: string; original: string }> {
+  conflicts(id: string): ConflictInfo[] {
     this.assertOpen()
     return this.syncFolder(id).conflicts()
+  }
+
+  /** The start of a file in a two-way folder, as it is on this device (comparing conflicts). */
+  async preview(
+    id: string,
+    file: string,
+  ): Promise<{ size: number; text: string | null; truncated: boolean }> {
+    this.assertOpen()
+    try {
+      return await this.syncFolder(id).preview(normalizeKey(file))
+    } catch (err) {
+      if (err instanceof RangeError) throw new ApiError('NOT_FOUND', err.message)
+      throw err
+    }
+  }
+
+  /** Keeps one side of a conflict: deletes the copy, or moves it over the original. */
+  async resolveConflict(
+    id: string,
+    copy: string,
+    keep: 'original' | 'copy',
+  ): Promise<{ path: string }> {
+    this.assertOpen()
+    try {
+      return await this.syncFolder(id).resolveConflict(normalizeKey(copy), keep)
+    } catch (err) {
+      if (err instanceof RangeError) throw new ApiError('NOT_FOUND', err.message)
+      throw err
+    }
   }
 
   versions(id: string, file: string): VersionInfo[] {

@@ -4,7 +4,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import type { FolderSummary } from '../../shared/contract.ts'
+import type { Conflict, FolderSummary } from '../../shared/contract.ts'
+import type { SpareClient } from '../../shared/client.ts'
+import { connect } from '../../main/daemon/http-client.ts'
 import {
   Cleanup,
   type TestDaemon,
@@ -15,6 +17,11 @@ import {
   waitFor,
   waitForSameTree,
 } from '../helpers/daemon.ts'
+
+/** The daemon's local API, for what the CLI doesn't show (the UI's calls). */
+async function apiOf(d: TestDaemon): Promise<SpareClient> {
+  return (await connect(d.dataDir)).client
+}
 
 let cleanup: Cleanup
 let network: string
@@ -114,10 +121,50 @@ describe('two-way folders', () => {
     // The later mtime wins the name; the other content is kept in the copy.
     expect(await fs.readFile(path.join(a.dir, 'doc.txt'), 'utf8')).toBe('edited on B, later\n')
     expect(await fs.readFile(path.join(a.dir, copies[0]!), 'utf8')).toBe('edited on A\n')
-    const listed = await b.daemon.json<Array<{ path: string; original: string }>>(['conflicts', id])
-    expect(listed).toEqual([{ path: '/' + copies[0], original: '/doc.txt' }])
+    const listed = await b.daemon.json<Conflict[]>(['conflicts', id])
+    expect(listed).toMatchObject([
+      {
+        path: '/' + copies[0],
+        original: '/doc.txt',
+        kept: { kind: 'file', size: 'edited on B, later\n'.length },
+        copy: { kind: 'file', size: 'edited on A\n'.length },
+      },
+    ])
+    expect(listed[0]!.kept!.device).not.toBe(listed[0]!.copy.device)
     const text = await a.daemon.cli(['conflicts', id])
     expect(text.stdout).toContain('copy of /doc.txt')
+
+    // Both sides, to compare: as text, from the files on this device.
+    const api = await apiOf(a.daemon)
+    expect(await api.call('folders.preview', { id, path: 'doc.txt' })).toEqual({
+      size: 19,
+      text: 'edited on B, later\n',
+      truncated: false,
+    })
+    expect((await api.call('folders.preview', { id, path: copies[0]! })).text).toBe('edited on A\n')
+    await expect(api.call('folders.preview', { id, path: '../../etc/passwd' })).rejects.toThrow()
+    await expect(api.call('folders.preview', { id, path: 'nope.txt' })).rejects.toThrow(
+      /not in the folder/,
+    )
+
+    // Keeping the copy moves it over the original, on every device; the replaced text stays a
+    // version. A path that is no conflict copy is refused.
+    const bad = await a.daemon.cli(['resolve', id, 'doc.txt', '--keep', 'copy'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/not a conflict copy/)
+    expect((await a.daemon.cli(['resolve', id, copies[0]!, '--keep', 'both'])).code).toBe(2)
+    const res = await a.daemon.cli(['resolve', id, copies[0]!, '--keep', 'copy'])
+    expect(res.code, res.stderr).toBe(0)
+    await waitFor(
+      async () => (await fs.readFile(path.join(b.dir, 'doc.txt'), 'utf8')) === 'edited on A\n',
+    )
+    await allSame(ws)
+    expect(
+      Object.keys(await snapshotTree(b.dir)).filter((k) => k.includes('.sync-conflict-')),
+    ).toEqual([])
+    expect(await b.daemon.json<Conflict[]>(['conflicts', id])).toEqual([])
+    const versions = await b.daemon.json<Array<{ size: number }>>(['versions', id, 'doc.txt'])
+    expect(versions.some((v) => v.size === 'edited on B, later\n'.length)).toBe(true)
   })
 
   it('an edit beats a concurrent delete', async () => {

@@ -38,6 +38,8 @@ export class SpareService {
       'folders.members': ({ id }) => node.members(id),
       'folders.removeMember': ({ id, member }) => node.removeMember(id, member),
       'folders.conflicts': ({ id }) => node.conflicts(id),
+      'folders.preview': ({ id, path }) => node.preview(id, path),
+      'folders.resolveConflict': ({ id, path, keep }) => node.resolveConflict(id, path, keep),
       'folders.versions': ({ id, path }) => node.versions(id, path),
       'folders.restore': ({ id, path, version, to }) =>
         node.restore(id, path, version ?? null, to ?? null),

@@ -4,7 +4,7 @@
 // read new ops, record local changes, settle conflicts (writers), apply the merged state to disk.
 // Doing these in one loop means a local edit is always recorded before a remote version may
 // replace it, so nothing is overwritten unseen.
-import { promises as fs, type Stats } from 'node:fs'
+import { constants as fsConstants, promises as fs, type Stats } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -1169,15 +1169,83 @@ export class SyncFolder extends Folder {
     }
   }
 
-  conflicts(): Array<{ path: string; original: string }> {
-    const out: Array<{ path: string; original: string }> = []
+  conflicts(): ConflictInfo[] {
+    const out: ConflictInfo[] = []
+    const info = (op: FileOp | undefined): ConflictSide | null =>
+      op && op.kind !== 'deleted'
+        ? { kind: op.kind, size: op.size, mtime: op.mtime, device: op.origin }
+        : null
     for (const key of this.sync.paths()) {
       if (!isConflictName(key)) continue
-      const cur = this.sync.current(key)?.op
-      if (!cur || cur.kind === 'deleted') continue
-      out.push({ path: key, original: key.replace(/\.sync-conflict-\d{8}-\d{6}-[0-9A-Za-z]+/, '') })
+      const copy = info(this.sync.current(key)?.op)
+      if (!copy) continue
+      const original = key.replace(/\.sync-conflict-\d{8}-\d{6}-[0-9A-Za-z]+/, '')
+      out.push({ path: key, original, copy, kept: info(this.sync.current(original)?.op) })
     }
     return out.sort((a, b) => (a.path < b.path ? -1 : 1))
+  }
+
+  /**
+   * The start of a file as it is on this device, for comparing a conflict copy with the file it
+   * sits beside: up to PREVIEW_BYTES, as text when it is UTF-8 text (null when binary).
+   */
+  async preview(key: string): Promise<{ size: number; text: string | null; truncated: boolean }> {
+    const segments = validateRemotePath(key)
+    if (!(await parentsAreSafe(this.record.path, segments))) {
+      throw new RangeError(`${key} is not inside the folder`)
+    }
+    const file = toDiskPath(this.record.path, segments)
+    let handle: fs.FileHandle
+    try {
+      handle = await fs.open(file, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0))
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') throw new RangeError(`${key} is not in the folder on this device`)
+      if (code === 'ELOOP') throw new RangeError(`${key} is a symbolic link`)
+      throw err
+    }
+    try {
+      const st = await handle.stat()
+      if (!st.isFile()) throw new RangeError(`${key} is not a file`)
+      const buf = Buffer.alloc(Math.min(PREVIEW_BYTES, st.size))
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0)
+      const head = buf.subarray(0, bytesRead)
+      return {
+        size: st.size,
+        text: asText(head, bytesRead < st.size),
+        truncated: bytesRead < st.size,
+      }
+    } finally {
+      await handle.close()
+    }
+  }
+
+  /**
+   * Settles a conflict on disk, where the change syncs like any other: 'original' deletes the
+   * conflict copy; 'copy' moves the copy over the file it is a copy of (the replaced content
+   * stays restorable as a version).
+   */
+  async resolveConflict(copyKey: string, keep: 'original' | 'copy'): Promise<{ path: string }> {
+    const found = this.conflicts().find((c) => c.path === copyKey)
+    if (!found) throw new RangeError(`${copyKey} is not a conflict copy in this folder`)
+    const copySegs = validateRemotePath(found.path)
+    const origSegs = validateRemotePath(found.original)
+    if (!(await parentsAreSafe(this.record.path, copySegs))) {
+      throw new RangeError(`${found.path} is not inside the folder`)
+    }
+    const copyFile = toDiskPath(this.record.path, copySegs)
+    const st = await fs.lstat(copyFile).catch(() => null)
+    if (!st) throw new RangeError(`${found.path} is not on this device (yet)`)
+    if (keep === 'original') {
+      await fs.rm(copyFile, { recursive: st.isDirectory(), force: true })
+      this.rescanPath(found.path)
+      return { path: found.original }
+    }
+    await ensureSafeParents(this.record.path, origSegs)
+    await fs.rename(copyFile, toDiskPath(this.record.path, origSegs))
+    this.rescanPath(found.path)
+    this.rescanPath(found.original)
+    return { path: found.original }
   }
 
   // ---------------------------------------------------------------- applying the merged state
@@ -1794,4 +1862,34 @@ export function unkeptRanges(
   }
   if (start >= 0) out.push([start, length])
   return out
+}
+
+/** How much of a file preview() reads. */
+export const PREVIEW_BYTES = 16 * 1024
+
+export interface ConflictSide {
+  kind: 'file' | 'dir' | 'symlink'
+  size: number
+  mtime: number
+  /** The device whose content this is. */
+  device: string
+}
+
+export interface ConflictInfo {
+  /** The conflict copy. */
+  path: string
+  /** The path it is a copy of. */
+  original: string
+  copy: ConflictSide
+  /** The file the copy sits beside; null when it was deleted since. */
+  kept: ConflictSide | null
+}
+
+/** The bytes as text when they are UTF-8 text (a cut multi-byte character at the end is fine). */
+function asText(head: Buffer, cut: boolean): string | null {
+  if (head.includes(0)) return null
+  let text = head.toString('utf8')
+  if (cut) text = text.replace(/\uFFFD+$/, '')
+  if (text.includes('\uFFFD')) return null
+  return text
 }
