@@ -25,6 +25,7 @@ import {
   SYNC_ACTION_METHOD,
   applyEvent,
   donateActionFailedNotification,
+  folderConflictNotification,
   folderErrorNotification,
   initialTrayState,
   snapshotFromRaw,
@@ -35,6 +36,7 @@ import {
   withOpenAtLogin,
   withPhase,
   type DonateAction,
+  type NewConflicts,
   type TrayAction,
   type TrayFolder,
   type TrayState,
@@ -123,17 +125,24 @@ function runApp(): void {
   )
 
   // ---- one state, one render ----
-  const notifyFailed = (folder: TrayFolder): void => {
+  // Desktop notifications open the window when clicked.
+  const notify = (content: { title: string; body: string }): void => {
     if (!Notification.isSupported()) return
-    const notification = new Notification(folderErrorNotification(folder))
+    const notification = new Notification(content)
     notification.on('click', showWindow)
     notification.show()
   }
-  const update = (next: TrayState, newlyFailed: readonly TrayFolder[] = []): void => {
+  const notifyFailed = (folder: TrayFolder): void => notify(folderErrorNotification(folder))
+  const notifyConflicts = (news: NewConflicts): void => notify(folderConflictNotification(news))
+  const update = (
+    next: TrayState,
+    news: { newlyFailed?: readonly TrayFolder[]; newConflicts?: readonly NewConflicts[] } = {},
+  ): void => {
     const snoozeChanged = next.donatePause?.until !== state.donatePause?.until
     state = next
     tray?.render(state)
-    newlyFailed.forEach(notifyFailed)
+    news.newlyFailed?.forEach(notifyFailed)
+    news.newConflicts?.forEach(notifyConflicts)
     if (snoozeChanged) watchSnooze()
   }
 
@@ -198,11 +207,8 @@ function runApp(): void {
       .then((status) => update(withNodeStatus(state, status)))
       .catch((err: unknown) => {
         console.error(`spare: ${SYNC_ACTION_METHOD[action]} failed`, err)
-        if (!Notification.isSupported()) return
         const message = err instanceof Error ? err.message : String(err)
-        const notification = new Notification(syncActionFailedNotification(action, message))
-        notification.on('click', showWindow)
-        notification.show()
+        notify(syncActionFailedNotification(action, message))
       })
   }
 
@@ -216,11 +222,8 @@ function runApp(): void {
       .then((status) => update(withDonateStatus(state, status)))
       .catch((err: unknown) => {
         console.error(`spare: ${method} failed`, err)
-        if (!Notification.isSupported()) return
         const message = err instanceof Error ? err.message : String(err)
-        const notification = new Notification(donateActionFailedNotification(action, message))
-        notification.on('click', showWindow)
-        notification.show()
+        notify(donateActionFailedNotification(action, message))
       })
   }
 
@@ -254,12 +257,12 @@ function runApp(): void {
     unsubscribe = service.subscribe((event, data) => {
       forwardEvent(win, event, data)
       const next = applyEvent(state, event, data)
-      if (next.state !== state) update(next.state, next.newlyFailed)
+      if (next.state !== state) update(next.state, next)
     })
     Promise.all([service.call('folders.list', {}), service.call('node.status', {})])
       .then(([folders, status]) => {
         const next = snapshotFromRaw(state, folders, status)
-        if (next !== null) update(next.state, next.newlyFailed)
+        if (next !== null) update(next.state, next)
       })
       .catch((err: unknown) => console.error('spare: could not read the node state', err))
     // Apart, so that a node without it still shows its folders.

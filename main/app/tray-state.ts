@@ -20,6 +20,8 @@ export interface TrayFolder {
   name: string
   state: FolderState
   error: string | null
+  /** FolderSummary.conflicts: conflict copies in the folder (two-way folders). */
+  conflicts: number
 }
 
 export interface TrayState {
@@ -244,19 +246,48 @@ export function trayMenu(
 
 // ---- State transitions ----
 
+/** A folder whose conflict count went up, and by how much. */
+export interface NewConflicts {
+  folder: TrayFolder
+  added: number
+}
+
 export interface TrayUpdate {
   state: TrayState
   /** Folders that have just entered the 'error' state: one desktop notification each. */
   newlyFailed: TrayFolder[]
+  /** Folders with new conflicts since the tray last knew them: one notification each. */
+  newConflicts: NewConflicts[]
 }
 
 function toTrayFolder(f: FolderSummary): TrayFolder {
-  return { id: f.id, name: f.name, state: f.state, error: f.error }
+  return { id: f.id, name: f.name, state: f.state, error: f.error, conflicts: f.conflicts }
 }
 
 function failedSince(prev: readonly TrayFolder[], next: readonly TrayFolder[]): TrayFolder[] {
   const before = new Map(prev.map((f) => [f.id, f.state]))
   return next.filter((f) => f.state === 'error' && before.get(f.id) !== 'error')
+}
+
+/**
+ * The folders of `next` whose conflict count is higher than in `prev`. A folder `prev` doesn't
+ * have (the first snapshot after start-up, a folder just added or joined) sets its count without
+ * being reported: conflicts that were already there are not new. The same count again, or a lower
+ * one (a conflict resolved), reports nothing; a rise after that does.
+ */
+export function conflictsSince(
+  prev: readonly TrayFolder[],
+  next: readonly TrayFolder[],
+): NewConflicts[] {
+  const before = new Map(prev.map((f) => [f.id, f.conflicts]))
+  const out: NewConflicts[] = []
+  for (const folder of next) {
+    const was = before.get(folder.id)
+    if (was !== undefined && folder.conflicts > was) {
+      out.push({ folder, added: folder.conflicts - was })
+    }
+  }
+  return out
 }
 
 export function withPhase(
@@ -281,6 +312,7 @@ export function withSnapshot(
   return {
     state: { ...state, folders: next, peers: status.peers, paused: status.paused },
     newlyFailed: failedSince(state.folders, next),
+    newConflicts: conflictsSince(state.folders, next),
   }
 }
 
@@ -341,7 +373,9 @@ export function snoozeEndsIn(state: TrayState, now: number): number | null {
  * that doesn't parse, or that the tray doesn't care about, leaves the state as it is (same object).
  */
 export function applyEvent(state: TrayState, event: string, data: unknown): TrayUpdate {
-  const unchanged: TrayUpdate = { state, newlyFailed: [] }
+  const unchanged: TrayUpdate = { state, newlyFailed: [], newConflicts: [] }
+  const changed = (next: TrayState): TrayUpdate =>
+    next === state ? unchanged : { state: next, newlyFailed: [], newConflicts: [] }
   switch (event) {
     case 'folder.updated': {
       const parsed = events['folder.updated'].safeParse(data)
@@ -351,23 +385,23 @@ export function applyEvent(state: TrayState, event: string, data: unknown): Tray
       const folders = exists
         ? state.folders.map((f) => (f.id === folder.id ? folder : f))
         : [...state.folders, folder]
-      return { state: { ...state, folders }, newlyFailed: failedSince(state.folders, [folder]) }
+      return {
+        state: { ...state, folders },
+        newlyFailed: failedSince(state.folders, [folder]),
+        newConflicts: conflictsSince(state.folders, [folder]),
+      }
     }
     case 'folder.removed': {
       const parsed = events['folder.removed'].safeParse(data)
       if (!parsed.success) return unchanged
       const folders = state.folders.filter((f) => f.id !== parsed.data.id)
       if (folders.length === state.folders.length) return unchanged
-      return { state: { ...state, folders }, newlyFailed: [] }
+      return changed({ ...state, folders })
     }
-    case 'node.updated': {
-      const next = withNodeStatus(state, data)
-      return next === state ? unchanged : { state: next, newlyFailed: [] }
-    }
-    case 'donate.updated': {
-      const next = withDonateStatus(state, data)
-      return next === state ? unchanged : { state: next, newlyFailed: [] }
-    }
+    case 'node.updated':
+      return changed(withNodeStatus(state, data))
+    case 'donate.updated':
+      return changed(withDonateStatus(state, data))
     default:
       return unchanged
   }
@@ -404,5 +438,25 @@ export function folderErrorNotification(folder: TrayFolder): { title: string; bo
   return {
     title: `Spare: "${shorten(folder.name, 40)}" stopped syncing`,
     body: shorten(folder.error ?? 'The folder hit an error. Open Spare for details.', 200),
+  }
+}
+
+/** The desktop notification for new conflicts in a folder: both versions are kept, compare them. */
+export function folderConflictNotification({ folder, added }: NewConflicts): {
+  title: string
+  body: string
+} {
+  const name = shorten(folder.name, 40)
+  const total =
+    folder.conflicts > added ? ` ${count(folder.conflicts, 'conflict', 'conflicts')} in all.` : ''
+  if (added === 1) {
+    return {
+      title: `Spare: new conflict in "${name}"`,
+      body: `A file was changed on two devices at once; both versions are kept. Open Spare to compare them and keep one.${total}`,
+    }
+  }
+  return {
+    title: `Spare: ${added} new conflicts in "${name}"`,
+    body: `${added} files were changed on two devices at once; both versions of each are kept. Open Spare to compare them and keep one.${total}`,
   }
 }

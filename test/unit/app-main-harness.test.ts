@@ -101,6 +101,8 @@ function fakeElectron(paths: Record<string, string>, appRoot: string) {
     trays: [] as FakeTray[],
     opened: [] as string[],
     notifications: [] as unknown[],
+    /** The notifications shown, to click them. */
+    shown: [] as Array<Emitter & { options: unknown }>,
     permissionRequest: null as null | Fn,
     permissionCheck: null as null | Fn,
     quits: 0,
@@ -204,6 +206,7 @@ function fakeElectron(paths: Record<string, string>, appRoot: string) {
     }
     show(): void {
       rec.notifications.push(this.options)
+      rec.shown.push(this)
     }
   }
 
@@ -705,6 +708,66 @@ describe('dist/main/app/main.cjs under a fake electron', () => {
     expect(await call('donate.resume')).toMatchObject({ ok: true })
     await waitFor(() => menuItem('Pause donating'), 'a resumed tray')
     expect(fake.rec.notifications).toEqual([])
+  })
+
+  it('notifies of a new conflict once, and a click on it opens the window', async () => {
+    const folder = path.join(tmp, 'Photos')
+    const shownBefore = fake.rec.shown.length
+    type Listed = Array<{ id: string; conflicts: number; kind: string }>
+    const list = async (): Promise<Listed> => {
+      const res = await call('folders.list')
+      if (!res.ok) throw new Error(res.error.message)
+      return res.result as Listed
+    }
+    const [photos] = await list()
+    expect(photos).toMatchObject({ kind: 'sync', conflicts: 0 })
+    win().close()
+    expect(win().visible).toBe(false)
+
+    // A conflict copy appears in the folder (as another device's concurrent edit makes one).
+    fs.writeFileSync(path.join(folder, 'a.sync-conflict-20260101-120000-0123456789ab.txt'), 'B\n')
+    const notification = await waitFor(
+      () => fake.rec.shown[shownBefore],
+      'a notification of the new conflict',
+    )
+    expect(notification.options).toEqual({
+      title: 'Spare: new conflict in "Photos"',
+      body: 'A file was changed on two devices at once; both versions are kept. Open Spare to compare them and keep one.',
+    })
+    notification.emit('click')
+    expect(win().visible).toBe(true)
+
+    // More changes to the folder, with the same conflicts, notify nothing more.
+    const sentBefore = win().webContents.sent.length
+    fs.writeFileSync(path.join(folder, 'b.txt'), 'another file')
+    await waitFor(
+      () =>
+        win()
+          .webContents.sent.slice(sentBefore)
+          .some(([ch, m]) => {
+            const msg = m as { event: string; data: { files?: number; conflicts?: number } }
+            return (
+              ch === IPC_CHANNELS.event &&
+              msg.event === 'folder.updated' &&
+              msg.data.files === 3 &&
+              msg.data.conflicts === 1
+            )
+          }),
+      'the new file counted, with the conflict still there',
+    )
+    expect(fake.rec.shown).toHaveLength(shownBefore + 1)
+    // Resolved: the count goes down, silently.
+    const resolved = await call('folders.resolveConflict', {
+      id: photos?.id,
+      path: 'a.sync-conflict-20260101-120000-0123456789ab.txt',
+      keep: 'original',
+    })
+    expect(resolved).toMatchObject({ ok: true })
+    await vi.waitFor(async () => expect((await list())[0]?.conflicts).toBe(0), {
+      timeout: 20_000,
+      interval: 100,
+    })
+    expect(fake.rec.shown).toHaveLength(shownBefore + 1)
   })
 
   it('picks folders and opens only http(s) links', async () => {

@@ -4,7 +4,9 @@ import {
   DONATE_ACTION_CALL,
   applyEvent,
   clockTime,
+  conflictsSince,
   donateActionFailedNotification,
+  folderConflictNotification,
   folderErrorNotification,
   initialTrayState,
   SYNC_ACTION_METHOD,
@@ -414,7 +416,7 @@ describe('events', () => {
     const broken = { ...a, state: 'error' as const, error: 'disk full' }
     const first = applyEvent(s, 'folder.updated', broken)
     expect(first.newlyFailed).toEqual([
-      { id: a.id, name: a.name, state: 'error', error: 'disk full' },
+      { id: a.id, name: a.name, state: 'error', error: 'disk full', conflicts: 0 },
     ])
     s = first.state
     expect(applyEvent(s, 'folder.updated', broken).newlyFailed).toEqual([])
@@ -422,6 +424,90 @@ describe('events', () => {
     expect(applyEvent(s, 'folder.updated', broken).newlyFailed).toHaveLength(1)
     // A new folder that arrives broken counts too.
     expect(applyEvent(s, 'folder.updated', folder({ state: 'error' })).newlyFailed).toHaveLength(1)
+  })
+
+  it('reports new conflicts once per rise, not those there at start-up', () => {
+    const notes = folder({ name: 'Notes', kind: 'sync', role: 'writer', conflicts: 2 })
+    const photos = folder({ name: 'Photos', kind: 'sync', role: 'writer' })
+    // Start-up: the first snapshot only says how many there are.
+    const start = withSnapshot(withPhase(initialTrayState(), 'running'), [notes, photos], {
+      peers: 0,
+      paused: false,
+    })
+    expect(start.newConflicts).toEqual([])
+    let s = start.state
+    expect(s.folders.map((f) => f.conflicts)).toEqual([2, 0])
+
+    // The same count again (any other change to the folder) is nothing new.
+    const same = applyEvent(s, 'folder.updated', { ...notes, state: 'syncing' })
+    expect(same.newConflicts).toEqual([])
+    s = same.state
+
+    // One more: reported once, with the folder as it is now.
+    const rise = applyEvent(s, 'folder.updated', { ...notes, conflicts: 3 })
+    expect(rise.newConflicts).toEqual([
+      { folder: expect.objectContaining({ id: notes.id, name: 'Notes', conflicts: 3 }), added: 1 },
+    ])
+    s = rise.state
+    expect(applyEvent(s, 'folder.updated', { ...notes, conflicts: 3 }).newConflicts).toEqual([])
+
+    // Resolved ones lower the count; a conflict after that is new again.
+    s = applyEvent(s, 'folder.updated', { ...notes, conflicts: 0 }).state
+    expect(s.folders.find((f) => f.id === notes.id)?.conflicts).toBe(0)
+    expect(applyEvent(s, 'folder.updated', { ...notes, conflicts: 1 }).newConflicts).toEqual([
+      { folder: expect.objectContaining({ id: notes.id, conflicts: 1 }), added: 1 },
+    ])
+
+    // Several at once in another folder: one report with how many.
+    const several = applyEvent(s, 'folder.updated', { ...photos, conflicts: 3 })
+    expect(several.newConflicts).toEqual([
+      { folder: expect.objectContaining({ id: photos.id }), added: 3 },
+    ])
+
+    // A folder the tray didn't know (just added or joined) brings its count along silently.
+    const joined = folder({ name: 'Joined', kind: 'sync', conflicts: 4 })
+    const arrived = applyEvent(s, 'folder.updated', joined)
+    expect(arrived.newConflicts).toEqual([])
+    expect(
+      applyEvent(arrived.state, 'folder.updated', { ...joined, conflicts: 5 }).newConflicts,
+    ).toHaveLength(1)
+    // Removed and added again: known afresh.
+    const removed = applyEvent(arrived.state, 'folder.removed', { id: joined.id }).state
+    expect(applyEvent(removed, 'folder.updated', joined).newConflicts).toEqual([])
+
+    // Other events never report conflicts.
+    expect(applyEvent(s, 'node.updated', status(4)).newConflicts).toEqual([])
+  })
+
+  it('reports conflicts that rose while the node was restarting, from the new snapshot', () => {
+    const notes = folder({ name: 'Notes', kind: 'sync', conflicts: 1 })
+    let s = running([notes])
+    s = withPhase(s, 'stopping')
+    s = withPhase(s, 'running')
+    const again = withSnapshot(s, [{ ...notes, conflicts: 1 }], { peers: 0, paused: false })
+    expect(again.newConflicts).toEqual([])
+    const more = withSnapshot(s, [{ ...notes, conflicts: 3 }], { peers: 0, paused: false })
+    expect(more.newConflicts).toEqual([
+      { folder: expect.objectContaining({ id: notes.id }), added: 2 },
+    ])
+    expect(snapshotFromRaw(s, [{ ...notes, conflicts: 2 }], status(0))?.newConflicts).toHaveLength(
+      1,
+    )
+  })
+
+  it('compares conflict counts by folder id (conflictsSince)', () => {
+    const tf = (id: string, conflicts: number) => ({
+      id,
+      name: id,
+      state: 'idle' as const,
+      error: null,
+      conflicts,
+    })
+    expect(conflictsSince([], [tf('a', 3)])).toEqual([])
+    expect(conflictsSince([tf('a', 1), tf('b', 5)], [tf('b', 6), tf('a', 1)])).toEqual([
+      { folder: tf('b', 6), added: 1 },
+    ])
+    expect(conflictsSince([tf('a', 4)], [tf('a', 2)])).toEqual([])
   })
 
   it('ignores malformed and unknown events (same state object)', () => {
@@ -449,9 +535,30 @@ describe('notification', () => {
       name: 'Photos',
       state: 'error',
       error: 'disk full',
+      conflicts: 0,
     })
     expect(n.title).toBe('Spare: "Photos" stopped syncing')
     expect(n.body).toBe('disk full')
+  })
+
+  it('says a conflict is new, that both versions are kept, and how many when several', () => {
+    const notes = { id: 'x', name: 'Notes', state: 'idle' as const, error: null, conflicts: 1 }
+    expect(folderConflictNotification({ folder: notes, added: 1 })).toEqual({
+      title: 'Spare: new conflict in "Notes"',
+      body: 'A file was changed on two devices at once; both versions are kept. Open Spare to compare them and keep one.',
+    })
+    const three = folderConflictNotification({ folder: { ...notes, conflicts: 3 }, added: 3 })
+    expect(three.title).toBe('Spare: 3 new conflicts in "Notes"')
+    expect(three.body).toMatch(/^3 files were changed on two devices at once; both versions of/)
+    expect(three.body).not.toMatch(/in all/)
+    // With older ones still there, the total too.
+    expect(
+      folderConflictNotification({ folder: { ...notes, conflicts: 5 }, added: 2 }).body,
+    ).toMatch(/Open Spare to compare them and keep one\. 5 conflicts in all\.$/)
+    expect(
+      folderConflictNotification({ folder: { ...notes, name: 'x'.repeat(80) }, added: 1 }).title
+        .length,
+    ).toBeLessThan(70)
   })
 
   it('says which of pause or resume failed', () => {

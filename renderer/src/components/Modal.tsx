@@ -22,7 +22,8 @@ export interface ModalProps {
   children: ReactNode
   /** Footer buttons, right-aligned. */
   footer?: ReactNode
-  size?: 'sm' | 'md'
+  /** sm: a confirmation; md: a form; lg: side-by-side content (one column when narrow). */
+  size?: 'sm' | 'md' | 'lg'
   /** An icon left of the title. */
   icon?: ReactNode
   /** Makes the body and footer one form, so Enter and a footer submit button both submit it. */
@@ -108,7 +109,7 @@ export function Modal({
         onKeyDown={trapTab}
         className={cx(
           'relative my-auto w-full rounded-2xl border border-zinc-200 bg-white shadow-2xl focus:outline-none dark:border-zinc-800 dark:bg-zinc-900',
-          size === 'sm' ? 'max-w-md' : 'max-w-lg',
+          size === 'sm' ? 'max-w-md' : size === 'lg' ? 'max-w-5xl' : 'max-w-lg',
         )}
       >
         <div className="flex items-start gap-3 px-6 pt-5">

@@ -3,8 +3,9 @@
 // contract's own schemas, like the real service does. node.status, node.setNetwork, sync.pause and
 // sync.resume have built-in handlers (node-wide pause and network mode, as the engine keeps them)
 // that a test's own handlers replace. So do the folders.* methods: they work on the fake's own
-// in-memory folders (addFolder), two-way ones with members, kept versions, conflicts, retention and
-// wanted hosts behaving as the engine's do (main/engine/node.ts, main/engine/sync/sync-folder.ts).
+// in-memory folders (addFolder), two-way ones with members, kept versions, conflicts (with a preview
+// of each side from the files on this device, and resolving them), retention and wanted hosts
+// behaving as the engine's do (main/engine/node.ts, main/engine/sync/sync-folder.ts).
 // donate.get/set keep limits and hosted folders (`donate`) with the engine's disk budget and
 // eviction (main/engine/limits/governor.ts); donate.pause/resume keep the pause and emit
 // donate.updated, and donate.get's `cpu` says whether jobs may run from readings a test sets
@@ -60,6 +61,12 @@ export interface FakeSyncState {
   versionsDays: number
   /** Writer invites handed out so far: each is single use. */
   writerInvites: string[]
+  /**
+   * The files on this device's disk, by path ('/a/b.txt'): their text, or null for a binary
+   * file (its size is its current version's). A path missing here is not on this device (yet):
+   * folders.preview and folders.resolveConflict refuse it as the engine does.
+   */
+  contents: Record<string, string | null>
 }
 
 /** A receipt as ledgers keep them: signed by the host and the owner. */
@@ -151,6 +158,8 @@ interface FakeFolder {
 }
 
 const CONFLICT_NAME = /\.sync-conflict-\d{8}-\d{6}-[0-9A-Za-z]+/
+/** How much of a file folders.preview reads (main/engine/sync/sync-folder.ts PREVIEW_BYTES). */
+export const PREVIEW_BYTES = 16 * 1024
 const DAY_MS = 24 * 3600 * 1000
 const HOUR_MS = 3600 * 1000
 /** How many receipts ledger.get lists (main/engine/node.ts) and a report holds (ledger.ts). */
@@ -237,6 +246,10 @@ export class FakeNode {
         return (p) => this.removeMember(methods['folders.removeMember'].params.parse(p))
       case 'folders.conflicts':
         return (p) => this.conflicts(this.syncOf(methods['folders.conflicts'].params.parse(p).id))
+      case 'folders.preview':
+        return (p) => this.preview(methods['folders.preview'].params.parse(p))
+      case 'folders.resolveConflict':
+        return (p) => this.resolveConflict(methods['folders.resolveConflict'].params.parse(p))
       case 'folders.versions':
         return (p) => {
           const { id, path } = methods['folders.versions'].params.parse(p)
@@ -285,6 +298,7 @@ export class FakeNode {
         versions: {},
         versionsDays: summary.versionsDays ?? 30,
         writerInvites: [],
+        contents: {},
         ...sync,
       }
     }
@@ -396,11 +410,85 @@ export class FakeNode {
     return removed
   }
 
+  /** What the engine lists: every conflict copy that exists, with both sides' current versions. */
   private conflicts({ sync }: { sync: FakeSyncState }): MethodResult<'folders.conflicts'> {
-    return Object.entries(sync.versions)
-      .filter(([p, vs]) => CONFLICT_NAME.test(p) && vs[0] && vs[0].kind !== 'deleted')
-      .map(([p]) => ({ path: p, original: p.replace(CONFLICT_NAME, '') }))
-      .sort((a, b) => (a.path < b.path ? -1 : 1))
+    const side = (v: Version | undefined) =>
+      v && v.kind !== 'deleted'
+        ? { kind: v.kind, size: v.size, mtime: v.mtime, device: v.device }
+        : null
+    const out: MethodResult<'folders.conflicts'> = []
+    for (const [p, vs] of Object.entries(sync.versions)) {
+      if (!CONFLICT_NAME.test(p)) continue
+      const copy = side(vs[0])
+      if (!copy) continue
+      const original = p.replace(CONFLICT_NAME, '')
+      out.push({ path: p, original, copy, kept: side(sync.versions[original]?.[0]) })
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : 1))
+  }
+
+  /** What the engine does: the first 16 KiB of a file on this device, as text unless binary. */
+  private preview({ id, path }: MethodParams<'folders.preview'>): MethodResult<'folders.preview'> {
+    const { sync } = this.syncOf(id)
+    const key = fakeKey(path)
+    const content = sync.contents[key]
+    if (content === undefined) {
+      throw new ApiError('NOT_FOUND', `${key} is not in the folder on this device`)
+    }
+    if (content === null) {
+      const size = sync.versions[key]?.[0]?.size ?? 0
+      return { size, text: null, truncated: size > PREVIEW_BYTES }
+    }
+    const bytes = new TextEncoder().encode(content)
+    const truncated = bytes.length > PREVIEW_BYTES
+    const text = truncated ? new TextDecoder().decode(bytes.subarray(0, PREVIEW_BYTES)) : content
+    return { size: bytes.length, text, truncated }
+  }
+
+  /**
+   * What the engine does: 'original' deletes the conflict copy; 'copy' moves it over the file it
+   * is a copy of (the replaced version stays listed). Both are changes this device makes.
+   */
+  private resolveConflict({
+    id,
+    path,
+    keep,
+  }: MethodParams<'folders.resolveConflict'>): MethodResult<'folders.resolveConflict'> {
+    const f = this.syncOf(id)
+    const key = fakeKey(path)
+    const found = this.conflicts(f).find((c) => c.path === key)
+    if (!found) throw new ApiError('NOT_FOUND', `${key} is not a conflict copy in this folder`)
+    const { sync } = f
+    const content = sync.contents[key]
+    if (content === undefined) {
+      throw new ApiError('NOT_FOUND', `${key} is not on this device (yet)`)
+    }
+    const now = Date.now()
+    const push = (p: string, v: Omit<Version, 'id' | 'at' | 'device' | 'current'>) => {
+      const own = sync.members.find((m) => m.you)?.device ?? '000000000000'
+      const next: Version = {
+        ...v,
+        id: nextVersionId(sync, own),
+        at: now,
+        device: own,
+        current: true,
+      }
+      sync.versions[p] = [
+        next,
+        ...(sync.versions[p] ?? []).map((old) => ({ ...old, current: false })),
+      ]
+    }
+    if (keep === 'copy') {
+      const copy = found.copy
+      push(found.original, { kind: copy.kind, size: copy.size, mtime: copy.mtime })
+      sync.contents[found.original] = content
+    }
+    push(key, { kind: 'deleted', size: 0, mtime: now })
+    delete sync.contents[key]
+    const stored = this.need(id)
+    stored.summary = { ...stored.summary, version: stored.summary.version + 1 }
+    this.changed(id)
+    return { path: found.original }
   }
 
   /** The engine's retention: a replaced version stays listed until `versionsDays` after it was replaced. */
@@ -450,14 +538,9 @@ export class FakeNode {
     // Into the folder: the restored content becomes a new change by this device.
     const own = sync.members.find((m) => m.you)?.device ?? '000000000000'
     const now = Date.now()
-    // The next position in this device's log.
-    const positions = Object.values(sync.versions)
-      .flat()
-      .filter((v) => v.id.startsWith(own + '.'))
-      .map((v) => Number(v.id.slice(own.length + 1)))
     const restored: Version = {
       ...pick,
-      id: `${own}.${Math.max(0, ...positions) + 1}`,
+      id: nextVersionId(sync, own),
       at: now,
       mtime: now,
       device: own,
@@ -676,6 +759,15 @@ export class FakeNode {
   get listenerCount(): number {
     return this.listeners.size
   }
+}
+
+/** The next position in device `own`'s log, as a version id. */
+function nextVersionId(sync: FakeSyncState, own: string): string {
+  const positions = Object.values(sync.versions)
+    .flat()
+    .filter((v) => v.id.startsWith(own + '.'))
+    .map((v) => Number(v.id.slice(own.length + 1)))
+  return `${own}.${Math.max(0, ...positions) + 1}`
 }
 
 /** The engine's disk budget (BOINC's rule): the smallest cap of the disk limits that are set. */
