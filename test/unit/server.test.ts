@@ -208,12 +208,12 @@ describe('ApiServer: POST /api/call and its guards', () => {
     expect(other.status).toBe(404)
   })
 
-  it('refuses a body over 1 MB and keeps serving', async () => {
+  it('refuses a body over 6 MiB (one compute job fits) and keeps serving', async () => {
     const d = await startDaemon()
     const body = JSON.stringify({
       method: 'node.status',
       params: {},
-      pad: 'x'.repeat(1024 * 1024 + 10),
+      pad: 'x'.repeat(6 * 1024 * 1024 + 10),
     })
     const outcome = await request(d.port, {
       method: 'POST',
@@ -230,13 +230,13 @@ describe('ApiServer: POST /api/call and its guards', () => {
     expect(after.status).toBe(200)
   })
 
-  it('accepts a body just under 1 MB', async () => {
+  it('accepts a body just under 6 MiB', async () => {
     const d = await startDaemon()
     const res = await request(d.port, {
       method: 'POST',
       path: '/api/call',
       headers: d.auth,
-      body: JSON.stringify({ method: 'node.status', params: {}, pad: 'x'.repeat(1000 * 1000) }),
+      body: JSON.stringify({ method: 'node.status', params: {}, pad: 'x'.repeat(6_000_000) }),
     })
     expect(res.status).toBe(200)
   })

@@ -74,7 +74,17 @@ describe('SettingsStore', () => {
         leaveFreeBytes: null,
         upBytesPerSec: null,
         downBytesPerSec: null,
+        // No CPU either; one core and BOINC's defaults once it is turned on.
+        cpuPercent: null,
+        cpuCores: 1,
+        onlyIdleMs: null,
+        suspendAboveOtherPercent: 25,
+        allowOnBattery: false,
+        schedule: null,
+        jobMemoryBytes: 256 * 1024 * 1024,
+        jobWallMs: 10 * 60 * 1000,
       },
+      donatePause: null,
     })
     expect(await modeOf(store.file)).toBe(0o600)
     expect(JSON.parse(await fs.readFile(store.file, 'utf8'))).toEqual(s)
