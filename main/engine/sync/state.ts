@@ -85,7 +85,12 @@ export class SyncState {
     if (!log) throw new Error('apply to an unknown log')
     switch (op.t) {
       case 'init':
-        if (seq === 0) log.init = op
+        if (seq === 0) {
+          log.init = op
+          // A member's label and blobs core come from its init op, which may arrive after the
+          // op that added it.
+          this.membersCache = null
+        }
         break
       case 'file': {
         const own = op.vv[deviceOf(writer)] ?? 0

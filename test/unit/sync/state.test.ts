@@ -288,3 +288,19 @@ describe('retention', () => {
     expect(unkeptRanges(new Set([0, 1, 2]), 3)).toEqual([])
   })
 })
+
+describe('member labels', () => {
+  it("shows a member's label and blobs core once its init op arrives after the add", () => {
+    const s = new SyncState(A)
+    s.apply(A, 0, { t: 'init', blobs: h('1'), label: 'laptop', at: 0, proof: null })
+    s.apply(A, 1, { t: 'invite', pub: h('9'), expires: 1e15 })
+    s.apply(A, 2, { t: 'add', key: B, invite: h('9') })
+    s.addLog(B)
+    // B is a member before its own log is read: no label yet.
+    expect(s.members().get(B)).toMatchObject({ label: '', blobs: null })
+    s.apply(B, 0, { t: 'init', blobs: h('2'), label: 'desktop', at: 0, proof: null })
+    expect(s.members().get(B)).toMatchObject({ label: 'desktop', blobs: h('2') })
+    expect(s.members().get(A)).toMatchObject({ label: 'laptop' })
+  })
+})
+
