@@ -1,6 +1,7 @@
 // Donated disk through real daemons on a local testnet: donors keep a folder's encrypted cores,
 // the folder stays available with its writer gone, hosts can't read it, audits catch a host that
-// lost data, quotas hold, and receipts land in ledgers anyone can verify.
+// lost data, quotas hold, and receipts land in ledgers anyone can verify: storage receipts, and
+// served receipts for the bytes a member fetched from the hosts (an overclaiming one is refused).
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -38,6 +39,42 @@ async function donor(limit = '1GB'): Promise<TestDaemon> {
   const st = await d.json<DonateStatus>(['donate', 'set', '--disk', limit])
   expect(st.disk.budget).toBeGreaterThan(0)
   return d
+}
+
+type Receipt = Ledger['recent'][number]
+type ServedReceipt = Receipt & { body: { kind: 'served'; bytes: number; folder: string } }
+
+function isServed(r: Receipt): r is ServedReceipt {
+  return r.body.kind === 'served'
+}
+
+/**
+ * Polls a node's ledger and keeps every served receipt it ever listed (by nonce: its recent list
+ * holds only the last 20, and storage receipts keep coming).
+ */
+function servedSeen(d: TestDaemon): {
+  poll: () => Promise<Ledger>
+  all: Map<string, ServedReceipt>
+} {
+  const all = new Map<string, ServedReceipt>()
+  return {
+    all,
+    poll: async () => {
+      const l = await d.json<Ledger>(['ledger'])
+      for (const r of l.recent) if (isServed(r)) all.set(r.body.nonce, r)
+      return l
+    },
+  }
+}
+
+/** Lines of a daemon's log that match `re` (for failure messages). */
+async function logLines(d: TestDaemon, re: RegExp): Promise<string> {
+  const text = await fs.readFile(path.join(d.dataDir, 'logs', 'spare.log'), 'utf8').catch(() => '')
+  return text
+    .split('\n')
+    .filter((l) => re.test(l))
+    .slice(-15)
+    .join('\n')
 }
 
 async function hostsOf(d: TestDaemon, id: string): Promise<FolderSummary['hosts']> {
@@ -102,17 +139,85 @@ describe('donated disk', () => {
     expect(donated.hosting).toHaveLength(1)
     expect(donated.hosting[0]!.folder).toBe(folder.id)
 
+    const h2Ledger = await h2.json<Ledger>(['ledger'])
     await a.stop()
     const b = await startDaemon(cleanup, network)
     const dst = path.join(await tempDir(cleanup), 'dst')
-    await b.json(['join', invite, dst])
-    await waitForSameTree(src, dst, 90_000)
+    const bSeen = servedSeen(b)
+    const hostSeen = [servedSeen(h1), servedSeen(h2)]
+    // B's ledger lists its last 20 receipts: watch it so no served receipt is missed.
+    let watching = true
+    const watcher = (async () => {
+      while (watching) {
+        await bSeen.poll().catch(() => {})
+        await new Promise((r) => setTimeout(r, 1000))
+      }
+    })()
+    try {
+      await b.json(['join', invite, dst])
+      await waitForSameTree(src, dst, 90_000)
 
-    // A third node checks the host's ledger over the network.
-    const report = await b.json<LedgerReport>(['ledger', 'verify', h1Ledger.key])
-    expect(report.valid).toBe(true)
-    expect(report.identity).toBe(h1Ledger.identity)
-    expect(report.receiptCount).toBeGreaterThan(0)
+      // A third node checks the host's ledger over the network.
+      const report = await b.json<LedgerReport>(['ledger', 'verify', h1Ledger.key])
+      expect(report.valid).toBe(true)
+      expect(report.identity).toBe(h1Ledger.identity)
+      expect(report.receiptCount).toBeGreaterThan(0)
+
+      // B fetched everything from the hosts: they bill it in served receipts B countersigned,
+      // adding up to what they sent B (the folder's content, encrypted, and its log).
+      const content = (await fs.stat(path.join(src, 'photo.raw'))).size
+      const hostIds = new Set([h1Ledger.identity, h2Ledger.identity])
+      const bId = (await bSeen.poll()).identity
+      const billed = () =>
+        [...bSeen.all.values()]
+          .filter((r) => hostIds.has(r.body.host) && r.body.owner === bId)
+          .reduce((n, r) => n + r.body.bytes, 0)
+      await waitFor(async () => (await bSeen.poll(), billed() >= content * 0.95), {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        what: `served receipts at B for the ${content} bytes it fetched`,
+      }).catch(async (err: Error) => {
+        const re = /served|countersign/
+        throw new Error(
+          `${err.message} (so far ${billed()})\nB:\n${await logLines(b, re)}\n` +
+            `H1:\n${await logLines(h1, re)}\nH2:\n${await logLines(h2, re)}`,
+        )
+      })
+      // Every period billed: nothing more comes in.
+      await new Promise((r) => setTimeout(r, 6000))
+      await bSeen.poll()
+      const total = billed()
+      // At least the content; at most what two hosts sent, with Hypercore asking the second
+      // for blocks the first was slow with (about 1.5-1.9 times the content here).
+      expect(total).toBeGreaterThanOrEqual(content)
+      expect(total).toBeLessThanOrEqual(content * 2.5 + 1024 * 1024)
+      for (const r of bSeen.all.values()) {
+        expect(r.body.folder).toBe(folder.id)
+        expect(r.body.audits).toBe(0)
+      }
+      // The hosts hold the same receipts (both parties append).
+      await waitFor(
+        async () => {
+          await Promise.all(hostSeen.map((w) => w.poll()))
+          return [...bSeen.all.keys()].every((n) => hostSeen.some((w) => w.all.has(n)))
+        },
+        { timeoutMs: 20_000, what: "B's served receipts in the hosts' ledgers" },
+      )
+      const bLedger = await b.json<Ledger>(['ledger'])
+      expect(bLedger.received).toBeGreaterThanOrEqual(total)
+      expect(bLedger.strikes).toEqual({})
+      // A third node verifies B's ledger: every signature, served receipts included.
+      const c = await startDaemon(cleanup, network)
+      const ofB = await c.json<LedgerReport>(['ledger', 'verify', bLedger.key])
+      expect(ofB.valid).toBe(true)
+      expect(ofB.identity).toBe(bId)
+      expect(ofB.receipts.filter((r) => r.body.kind === 'served').length).toBeGreaterThan(0)
+      const ofH1 = await c.json<LedgerReport>(['ledger', 'verify', h1Ledger.key])
+      expect(ofH1.valid).toBe(true)
+    } finally {
+      watching = false
+      await watcher
+    }
 
     await h1.stop()
     await h2.stop()
@@ -121,19 +226,19 @@ describe('donated disk', () => {
         await grepDir(h.dataDir, [SECRET_NAME, 'private-dir-x91', 'vault combination']),
       ).toEqual([])
     }
-  })
+  }, 240_000)
 
   it('replaces a host that drops what it keeps: it fails its audits, and the folder keeps R hosts', async () => {
     const liar = await lyingHost()
-    const [h1, h2] = [await donor(), await donor()]
     const a = await startDaemon(cleanup, network)
     const src = await secretFolder()
     const { folder } = await a.json<{ folder: FolderSummary }>(['share', src])
-    // It has the most room, so the owner takes it first.
+    // The only donor yet, so the owner takes it first; honest ones come after.
     await waitFor(async () => (await hostsOf(a, folder.id)).some((h) => h.host === liar.identity), {
       timeoutMs: 60_000,
       what: 'the lying host to be chosen',
     })
+    const [h1, h2] = [await donor(), await donor()]
     await Promise.race([
       liar.dropped,
       new Promise((_, reject) =>
@@ -160,6 +265,47 @@ describe('donated disk', () => {
     const ledger = await a.json<Ledger>(['ledger'])
     expect(ledger.strikes[liar.identity]).toBeGreaterThan(0)
     expect(ledger.recent.some((r) => r.body.host === liar.identity)).toBe(false)
+  })
+
+  it('refuses a served receipt that claims more than the member fetched from that host, and counts it', async () => {
+    const liar = await lyingHost('overclaim-served')
+    const h1 = await donor()
+    const a = await startDaemon(cleanup, network)
+    const src = await secretFolder()
+    const { folder, invite } = await a.json<{ folder: FolderSummary; invite: string }>([
+      'share',
+      src,
+    ])
+    await waitFor(
+      async () => {
+        const hosts = await hostsOf(a, folder.id)
+        return (
+          hosts.length === 2 &&
+          hosts.some((h) => h.host === liar.identity) &&
+          hosts.every((h) => h.bytes >= 3 * 1024 * 1024)
+        )
+      },
+      { timeoutMs: 90_000, what: 'the liar and an honest host holding the folder' },
+    )
+    const honest = (await h1.json<Ledger>(['ledger'])).identity
+    await a.stop()
+    const b = await startDaemon(cleanup, network)
+    const dst = path.join(await tempDir(cleanup), 'dst')
+    await b.json(['join', invite, dst])
+    await waitForSameTree(src, dst, 90_000)
+    await waitFor(
+      async () => ((await b.json<Ledger>(['ledger'])).strikes[liar.identity] ?? 0) > 0,
+      {
+        timeoutMs: 30_000,
+        what: "the liar's served receipts refused and counted at B",
+      },
+    )
+    const ledger = await b.json<Ledger>(['ledger'])
+    expect(ledger.recent.some((r) => r.body.host === liar.identity && isServed(r))).toBe(false)
+    expect(ledger.strikes[honest]).toBeUndefined()
+    expect(await liar.overclaimed()).toBeGreaterThan(0)
+    const log = await fs.readFile(path.join(b.dataDir, 'logs', 'spare.log'), 'utf8')
+    expect(log).toMatch(/served receipt refused: the receipt claims \d+ bytes served/)
   })
 
   it('keeps to its limits: refuses when full, evicts when the limit drops, cuts off growth past what was agreed', async () => {
@@ -223,12 +369,18 @@ describe('donated disk', () => {
   })
 })
 
-/** Starts the lying host; resolves with its identity and a promise of the moment it drops. */
-async function lyingHost(): Promise<{ identity: string; dropped: Promise<void> }> {
+/**
+ * Starts the lying host (see test/helpers/lying-host.ts for its modes); resolves with its
+ * identity, a promise of the moment it drops (mode drop) and how many served receipts it
+ * overclaimed so far (mode overclaim-served).
+ */
+async function lyingHost(
+  mode: 'drop' | 'overclaim-served' = 'drop',
+): Promise<{ identity: string; dropped: Promise<void>; overclaimed: () => Promise<number> }> {
   const dir = await tempDir(cleanup, 'spare-liar-')
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'test/helpers/lying-host.ts'), network, dir],
+    ['--import', 'tsx', path.join(ROOT, 'test/helpers/lying-host.ts'), network, dir, mode],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env },
   )
   cleanup.add(
@@ -243,18 +395,22 @@ async function lyingHost(): Promise<{ identity: string; dropped: Promise<void> }
   let err = ''
   child.stderr.on('data', (d: Buffer) => (err += d.toString()))
   let onDrop: () => void = () => {}
+  let overclaimed = 0
   const dropped = new Promise<void>((r) => (onDrop = r))
   const identity = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString()
-      for (const line of out.split('\n')) {
+      const lines = out.split('\n')
+      out = lines.pop() ?? '' // a line not ended yet waits for the rest
+      for (const line of lines) {
         if (!line.startsWith('{')) continue
-        const m = JSON.parse(line) as { identity?: string; dropped?: number }
+        const m = JSON.parse(line) as { identity?: string; dropped?: number; overclaimed?: number }
         if (m.identity) resolve(m.identity)
         if (m.dropped) onDrop()
+        if (m.overclaimed) overclaimed += m.overclaimed
       }
     })
     child.once('exit', (code) => reject(new Error(`lying host exited ${code}: ${err}`)))
   })
-  return { identity, dropped }
+  return { identity, dropped, overclaimed: () => Promise.resolve(overclaimed) }
 }

@@ -7,10 +7,10 @@
 // writer of a two-way folder) connect, read its hello (identity, ledger key, free bytes) and ask
 // it to keep the folder's cores up to an agreed size. The host opens them by key only: it never
 // has the folder's encryption key, so it stores and serves ciphertext it cannot read. It fetches
-// in batches and checks the budget before each one, so its usage never runs past the limit by
-// more than one batch in flight; a folder that grows past what was agreed gets no more space until
-// the owner asks again. Lowering the limit evicts whole folders (planEviction: lowest priority,
-// then least recently needed).
+// in batches, each admitted only if what is held plus every batch in flight plus this one fits
+// the budget, so its usage never runs past the limit; a folder that grows past what was agreed
+// gets no more space (beyond one batch) until the owner asks again. Lowering the limit evicts
+// whole folders (planEviction: lowest priority, then least recently needed).
 //
 // Owner side: each two-way folder wants R hosts (default 2). The owner picks among the hosts it
 // meets by their ledger (valid ledger first, then the most given, then the most free space),
@@ -19,6 +19,28 @@
 // Every receipt period the host proposes a storage receipt; the owner countersigns it only if it
 // matches what the owner saw (period after the last one, bytes within what was agreed, audits no
 // more than passed) and both append it to their ledgers. Refused receipts count against the peer.
+//
+// Served bytes: a host serves a folder's cores to any member with the key (that is how a member
+// syncs while every writer is off). The host counts, per hosting connection and folder, the bytes
+// its hosted cores upload to that peer (Hypercore 'upload' events, mapped from the replication
+// stream to the connection's verified identity); only hosted cores count, and only on the hosting
+// swarm. Every receipt period it proposes a 'served' receipt. The member countersigns only if the
+// claim fits what it received from that host on that connection: every byte that came in on it,
+// less the blocks of cores it hosts itself (it fetched those as a host, not for itself), less
+// what it already countersigned there, plus SERVED_SLACK_BYTES. Why bytes received and not the
+// member's own 'download' events: Hypercore asks a second peer for blocks already in flight at
+// the first (its hotswap) and drops the late copy without an event, so a member syncing from two
+// hosts saw about a quarter fewer block bytes in events than the hosts really sent it; honest
+// hosts would have been refused. What came in on the connection is an upper bound the host cannot inflate (a host
+// cannot claim more than it sent), and block payloads, which is what hosts claim, are always
+// less than it (proofs, framing). Counts live as long as the connection: a period cut short by a
+// disconnection is not billed. A peer that is not a member of the folder (another host fetching
+// it) declines without a strike, and the host stops counting for it.
+//
+// Give to get: requests that arrive within `requestWindowMs` of each other are decided together,
+// the requester with the best verified ledger balance first, while they fit the budget; the rest
+// are told the host is full. With an upload rate limit, a peer's balance is also its priority on
+// the upload bucket (throttle.ts): peers that gave more are served first when it is contended.
 import { EventEmitter } from 'node:events'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -27,6 +49,7 @@ import crypto from 'hypercore-crypto'
 import Protomux, { type ProtomuxMessage } from 'protomux'
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
+import type { HypercorePeer } from 'hypercore'
 import type HyperDHT from 'hyperdht'
 import type { SwarmConnection } from 'hyperswarm'
 import { z } from 'zod'
@@ -40,6 +63,7 @@ import {
   newReceiptBody,
   signAs,
   verifyReceipt,
+  type ReceiptBody,
   type SignedReceipt,
 } from '../ledger/receipt.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
@@ -56,6 +80,19 @@ export const HOSTING_TOPIC = crypto.hash(Buffer.from('spare-hosting-topic-v1'))
 export const STARTING_ALLOWANCE = 50e9
 /** Blocks fetched per batch: usage may pass the agreed size by at most one batch (≤ 4 MiB). */
 const BATCH_BLOCKS = 16
+/**
+ * How much more than it measured a member countersigns in a served receipt. The receipt travels
+ * on the same connection after the blocks it bills, so an honest claim never needs it; it only
+ * absorbs rounding between the two ends. A claim past the measurement stays as a debt that later
+ * traffic on the same connection pays first, so it is granted once per connection.
+ */
+export const SERVED_SLACK_BYTES = 64 * 1024
+/** The start of a member's reason for declining a served receipt (no strike: see onServed). */
+const NOT_A_MEMBER = 'not a member of that folder'
+/** A ledger fetched again within this long is only checked for new entries. */
+const LEDGER_TTL_MS = 10 * 60 * 1000
+/** How often a connected peer's balance (its upload priority) is looked at again. */
+const BALANCE_REFRESH_MS = 60 * 1000
 
 export interface HostingTimers {
   /** How often the owner looks for hosts and audits each (ms). */
@@ -66,6 +103,8 @@ export interface HostingTimers {
   receiptMs: number
   /** A host not seen for this long is replaced (ms). */
   goneMs: number
+  /** Requests arriving within this long of the first are decided together, by balance (ms). */
+  requestWindowMs: number
 }
 
 export const DEFAULT_TIMERS: HostingTimers = {
@@ -73,11 +112,12 @@ export const DEFAULT_TIMERS: HostingTimers = {
   auditTimeoutMs: 10_000,
   receiptMs: 60 * 60 * 1000,
   goneMs: 24 * 3600 * 1000,
+  requestWindowMs: 500,
 }
 
 /**
- * Timers from SPARE_HOSTING_TIMERS ("audit=2000,timeout=2000,receipt=3000,gone=8000", ms), for
- * tests and tuning; anything missing or malformed keeps its default.
+ * Timers from SPARE_HOSTING_TIMERS ("audit=2000,timeout=2000,receipt=3000,gone=8000,window=500",
+ * ms), for tests and tuning; anything missing or malformed keeps its default.
  */
 export function parseTimers(text: string | undefined): Partial<HostingTimers> {
   const out: Partial<HostingTimers> = {}
@@ -86,6 +126,7 @@ export function parseTimers(text: string | undefined): Partial<HostingTimers> {
     timeout: 'auditTimeoutMs',
     receipt: 'receiptMs',
     gone: 'goneMs',
+    window: 'requestWindowMs',
   }
   for (const part of (text ?? '').split(',')) {
     const [k, v] = part.split('=').map((x) => x.trim())
@@ -109,6 +150,24 @@ export interface HostableFolder {
   auditSample(
     have: Record<string, number>,
   ): Promise<{ core: string; index: number; block: Buffer } | null>
+}
+
+/**
+ * A folder's id from its topic: both come from the root log's key (the topic is its discovery
+ * key, the id that key's first 16 hex characters; see SpareNode.share and join).
+ */
+export function folderIdOfTopic(topic: Buffer): string {
+  return topic.toString('hex').slice(0, 16)
+}
+
+/**
+ * Requests in the order a host decides them: the best balance first (a ledger that does not
+ * verify, -Infinity, last); among equal balances, in arrival order (the sort is stable).
+ */
+export function orderByBalance<T extends { balance: number }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) =>
+    a.balance === b.balance ? 0 : a.balance > b.balance || Number.isNaN(b.balance) ? -1 : 1,
+  )
 }
 
 export interface FolderHostInfo {
@@ -178,6 +237,8 @@ const StateSchema = z.object({
   hosts: z.record(z.string(), z.array(HostRecordSchema)).default({}),
   banned: z.record(z.string(), z.array(z.string())).default({}),
   strikes: z.record(z.string(), z.number()).default({}),
+  /** Member side: the end of the last served receipt countersigned, per "host:folder". */
+  servedTo: z.record(z.string(), z.number()).default({}),
 })
 type State = z.infer<typeof StateSchema>
 
@@ -192,7 +253,36 @@ interface Session {
   nextId: number
   waiting: Map<number, (m: Message) => void>
   teardown: () => void
+  /** Host side: bytes of hosted cores uploaded to this peer, per folder, not yet in a receipt. */
+  servedOut: Map<string, { bytes: number; from: number }>
+  /** Member side: bytes received from this peer on this connection (everything). */
+  received: number
+  /** Member side: block bytes of cores this node hosts, downloaded from this peer. */
+  hostedIn: number
+  /** Member side: bytes countersigned in served receipts on this connection (all folders). */
+  claimed: number
+  /** Host side: folders this peer declined served receipts for (not a member): not billed. */
+  notBilled: Set<string>
+  /** The peer's verified ledger balance: its priority on the upload bucket (0 until known). */
+  balance: number
+  balanceAt: number
 }
+
+interface PendingRequest {
+  s: Session
+  m: Extract<Message, { t: 'request' }>
+}
+
+/** Hyperswarm's `status(topic)`: the topic's discovery, which can look peers up again now. */
+interface DiscoveryStatus {
+  status(topic: Buffer): { refresh(): Promise<void> } | null
+}
+
+/** Hypercore's `compact()` (not in the shared type declarations). */
+type Compactable = Hypercore & { compact?: () => Promise<unknown> }
+
+/** What a Hypercore peer carries besides what the shared types declare: its connection's mux. */
+type PeerWithMux = HypercorePeer & { protomux?: unknown }
 
 interface HostedCore {
   core: Hypercore
@@ -220,11 +310,31 @@ export class Hosting extends EventEmitter {
   private swarm!: Swarm
   private readonly timers: HostingTimers
   private readonly sessions = new Set<Session>()
-  private state: State = { format: 1, hosted: [], hosts: {}, banned: {}, strikes: {} }
+  private state: State = {
+    format: 1,
+    hosted: [],
+    hosts: {},
+    banned: {},
+    strikes: {},
+    servedTo: {},
+  }
   private readonly cores = new Map<string, HostedCore>()
   private readonly ledgerScores = new Map<string, { at: number; report: LedgerReport | null }>()
+  /** Hosting connections by their Protomux (what a Hypercore peer names). */
+  private readonly byMux = new WeakMap<object, Session>()
+  private readonly pending: PendingRequest[] = []
+  /** When this node last looked up donors on the hosting topic (see updateTopics). */
+  private lastHostLookup = Date.now()
+  private requestTimer: NodeJS.Timeout | null = null
+  private deciding: Promise<void> = Promise.resolve()
+  /** Bytes of batches being fetched (admitted against the budget, not yet held). */
+  private reserved = 0
+  private admitting: Promise<unknown> = Promise.resolve()
   private readonly topics = new Map<string, { server: boolean; client: boolean }>()
   private tick: NodeJS.Timeout | null = null
+  /** Watches for folders joined or left, so their hosts are looked up within a second. */
+  private topicWatch: NodeJS.Timeout | null = null
+  private topicSignature = ''
   private closed = false
   private ticking = false
   private saveTimer: NodeJS.Timeout | null = null
@@ -253,6 +363,18 @@ export class Hosting extends EventEmitter {
     for (const h of this.state.hosted) this.openHosted(h)
     this.tick = setInterval(() => void this.onTick(), Math.min(this.timers.auditMs, 5000))
     this.tick.unref()
+    this.topicWatch = setInterval(() => {
+      const sig = this.deps
+        .memberTopics()
+        .map((t) => t.toString('hex'))
+        .sort()
+        .join()
+      if (sig === this.topicSignature) return
+      this.topicSignature = sig
+      // A member that just joined finds the folder's hosts now, not at the next tick.
+      void this.updateTopics().catch(() => {})
+    }, 500)
+    this.topicWatch.unref()
     await this.updateTopics()
     void this.onTick()
   }
@@ -261,6 +383,8 @@ export class Hosting extends EventEmitter {
     if (this.closed) return
     this.closed = true
     if (this.tick) clearInterval(this.tick)
+    if (this.topicWatch) clearInterval(this.topicWatch)
+    if (this.requestTimer) clearTimeout(this.requestTimer)
     this.governor.destroy()
     for (const s of this.sessions) s.teardown()
     await this.swarm?.close().catch(() => {})
@@ -328,6 +452,14 @@ export class Hosting extends EventEmitter {
     await this.enforceBudget()
     await this.updateTopics()
     for (const s of this.sessions) this.sendHello(s)
+    // More room: fetching goes on where the budget had stopped it.
+    for (const h of this.state.hosted) {
+      for (const k of h.cores) {
+        const entry = this.cores.get(k)
+        if (entry) this.pump(h, entry)
+      }
+    }
+    this.refreshBalances()
     return this.donateStatus()
   }
 
@@ -420,6 +552,17 @@ export class Hosting extends EventEmitter {
     const donating = budget > 0
     const needHosts = this.deps.folders().some((f) => this.liveHosts(f.id).length < f.hostsWanted)
     if (donating || needHosts) add(HOSTING_TOPIC, { server: donating, client: needHosts })
+    // Hyperswarm looks a topic up again only every 10 minutes or so: while a folder lacks hosts,
+    // look for donors that appeared since more often.
+    const hostingTopic = HOSTING_TOPIC.toString('hex')
+    const lookupEvery = Math.min(5 * this.timers.auditMs, 5 * 60 * 1000)
+    if (needHosts && this.topics.get(hostingTopic)?.client) {
+      if (Date.now() - this.lastHostLookup >= lookupEvery) {
+        this.lastHostLookup = Date.now()
+        const discovery = (this.swarm.swarm as unknown as DiscoveryStatus).status(HOSTING_TOPIC)
+        discovery?.refresh().catch(() => {})
+      }
+    } else this.lastHostLookup = Date.now()
     for (const t of this.deps.memberTopics()) add(t, { server: false, client: true })
     for (const h of this.state.hosted)
       add(Buffer.from(h.topic, 'hex'), { server: true, client: false })
@@ -443,12 +586,7 @@ export class Hosting extends EventEmitter {
 
   private onConnection(conn: SwarmConnection): void {
     const inner = this.deps.store.replicate(conn.isInitiator)
-    const teardown = throttledPipe(
-      inner as unknown as PipeStream, // streamx Duplexes: what throttledPipe expects
-      conn as unknown as PipeStream,
-      this.governor.up,
-      this.governor.down,
-    )
+    const mux = Protomux.from(inner.noiseStream.userData)
     const session: Session = {
       conn,
       msg: null,
@@ -457,15 +595,35 @@ export class Hosting extends EventEmitter {
       free: 0,
       nextId: 1,
       waiting: new Map(),
-      teardown,
+      teardown: () => {},
+      servedOut: new Map(),
+      received: 0,
+      hostedIn: 0,
+      claimed: 0,
+      notBilled: new Set(),
+      balance: 0,
+      balanceAt: 0,
     }
+    session.teardown = throttledPipe(
+      inner as unknown as PipeStream, // streamx Duplexes: what throttledPipe expects
+      conn as unknown as PipeStream,
+      this.governor.up,
+      this.governor.down,
+      // Give to get: what this node uploads to a peer with a better balance goes first.
+      { upPriority: () => session.balance },
+    )
+    this.byMux.set(mux as object, session)
+    // Everything that comes in from the peer, counted before the throttle: what its served
+    // receipts are checked against.
+    ;(conn as unknown as EventEmitter).on('data', (d: Uint8Array) => {
+      session.received += d.byteLength
+    })
     this.sessions.add(session)
     conn.on('close', () => {
       this.sessions.delete(session)
       for (const w of session.waiting.values()) w({ t: 'proof', id: -1, hash: null } as Message)
       session.waiting.clear()
     })
-    const mux = Protomux.from(inner.noiseStream.userData)
     const channel = mux.createChannel({
       protocol: HOSTING_PROTOCOL,
       onopen: () => this.sendHello(session),
@@ -561,6 +719,7 @@ export class Hosting extends EventEmitter {
       for (const r of Object.values(this.state.hosts).flat()) {
         if (r.host === m.identity) r.lastSeen = Date.now()
       }
+      this.refreshBalances()
       void this.onTick()
       return
     }
@@ -571,7 +730,7 @@ export class Hosting extends EventEmitter {
     }
     switch (m.t) {
       case 'request':
-        await this.onRequest(s, m)
+        this.onRequest(s, m)
         return
       case 'release':
         await this.dropHosted(m.folder, s.identity, 'released by its owner')
@@ -603,40 +762,116 @@ export class Hosting extends EventEmitter {
     return n
   }
 
+  /**
+   * The requester's verified ledger balance (byte-hours): 0 for a ledger nobody could serve (a
+   * newcomer's), -Infinity for one that does not verify or belongs to someone else. A report is
+   * kept LEDGER_TTL_MS; within it the ledger is fetched again only when it has grown.
+   */
   private async requesterBalance(s: Session): Promise<number> {
     if (!s.identity || !s.ledger) return 0
-    const cached = this.ledgerScores.get(s.identity)
-    if (cached && Date.now() - cached.at < 10 * 60 * 1000) {
-      return cached.report?.valid ? cached.report.balance : -Infinity
-    }
+    const identity = s.identity
+    const value = (report: LedgerReport | null): number =>
+      !report ? 0 : report.valid ? report.balance : -Infinity
+    const cached = this.ledgerScores.get(identity)
+    const fresh = cached && Date.now() - cached.at < LEDGER_TTL_MS
+    if (fresh && !cached.report) return 0
     const core = this.deps.store.get({ key: Buffer.from(s.ledger, 'hex') })
     let report: LedgerReport | null
     try {
       await core.ready()
-      await core.update({ wait: true }).catch(() => false)
+      if (fresh && cached.report) {
+        // New receipts change the balance: look for them (briefly), else keep the report.
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([
+          core.update({ wait: true }).catch(() => false),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, 2000)
+          }),
+        ])
+        clearTimeout(timer)
+        if (core.length <= cached.report.entries) return value(cached.report)
+      } else {
+        await core.update({ wait: true }).catch(() => false)
+      }
       report = await verifyLedger(core)
-      if (report.identity !== s.identity) report = { ...report, valid: false }
+      if (report.identity !== identity) report = { ...report, valid: false }
     } catch {
       report = null
     } finally {
       await core.close().catch(() => {})
     }
-    this.ledgerScores.set(s.identity, { at: Date.now(), report })
+    this.ledgerScores.set(identity, { at: Date.now(), report })
     // A ledger nobody could fetch counts as a newcomer's; a forged one as nothing.
-    if (!report) return 0
-    return report.valid ? report.balance : -Infinity
+    return value(report)
   }
 
-  private async onRequest(s: Session, m: Extract<Message, { t: 'request' }>): Promise<void> {
+  /** With an upload limit, keeps each connected peer's balance (its upload priority) current. */
+  private refreshBalances(): void {
+    if (this.governor.up.ratePerSec === null || this.closed) return
+    const now = Date.now()
+    for (const s of this.sessions) {
+      if (!s.identity || !s.ledger || now - s.balanceAt < BALANCE_REFRESH_MS) continue
+      s.balanceAt = now
+      this.requesterBalance(s).then(
+        (b) => {
+          s.balance = b
+        },
+        () => {},
+      )
+    }
+  }
+
+  /**
+   * Collects requests for requestWindowMs, then decides them together in balance order (give to
+   * get): the best balance first while they fit the budget; the rest hear that the host is full.
+   */
+  private onRequest(s: Session, m: Extract<Message, { t: 'request' }>): void {
+    this.pending.push({ s, m })
+    if (this.requestTimer) return
+    this.requestTimer = setTimeout(() => {
+      this.requestTimer = null
+      const batch = this.pending.splice(0)
+      this.deciding = this.deciding
+        .then(() => this.decideRequests(batch))
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'hosting requests failed'))
+    }, this.timers.requestWindowMs)
+  }
+
+  private async decideRequests(batch: PendingRequest[]): Promise<void> {
+    if (this.closed) return
+    const rated = await Promise.all(
+      batch.map(async (r) => ({ ...r, balance: await this.requesterBalance(r.s).catch(() => 0) })),
+    )
+    const order = orderByBalance(rated)
+    if (order.length > 1) {
+      this.log.info(
+        { requests: order.map((r) => ({ folder: r.m.folder, balance: r.balance })) },
+        'deciding hosting requests that came together, best balance first',
+      )
+    }
+    for (const r of order) {
+      if (this.closed) return
+      if (!r.s.msg) continue // the requester left meanwhile
+      await this.decideRequest(r.s, r.m, r.balance)
+    }
+  }
+
+  private async decideRequest(
+    s: Session,
+    m: Extract<Message, { t: 'request' }>,
+    balance: number,
+  ): Promise<void> {
     const owner = s.identity as string
     const reply = (ok: boolean, reason: string | null): void =>
       this.send(s, { t: 'reply', id: m.id, ok, reason })
     const existing = this.state.hosted.find((h) => h.folder === m.folder)
     if (existing && existing.owner !== owner) {
-      // Another writer of the same folder: it may widen what is kept, within the budget.
+      // Another writer of the same folder: it may widen what is kept, within the budget. Receipts
+      // go to it from now on, for periods starting now (the last one was the previous owner's).
       existing.owner = owner
+      existing.lastReceiptTo = Date.now()
+      existing.auditsAnswered = 0
     }
-    const balance = await this.requesterBalance(s)
     if (balance + STARTING_ALLOWANCE < 0) {
       reply(false, 'your ledger balance is too low: give before you get')
       return
@@ -660,6 +895,11 @@ export class Hosting extends EventEmitter {
       existing.lastNeededAt = now
       existing.priority = balance
       this.openHosted(existing)
+      // Fetching stopped at the old agreed size: it goes on up to the new one.
+      for (const k of existing.cores) {
+        const entry = this.cores.get(k)
+        if (entry) this.pump(existing, entry)
+      }
     } else {
       const h: Hosted = {
         folder: m.folder,
@@ -694,8 +934,13 @@ export class Hosting extends EventEmitter {
       const entry: HostedCore = { core, held: 0, pumping: false }
       this.cores.set(key, entry)
       core.on('append', () => this.pump(h, entry))
-      core.on('upload', () => {
+      core.on('upload', (_index, byteLength, peer) => {
         h.lastNeededAt = Date.now()
+        this.countUpload(h.folder, byteLength, peer)
+      })
+      core.on('download', (_index, byteLength, peer) => {
+        const s = this.sessionByPeer(peer)
+        if (s) s.hostedIn += byteLength
       })
       core
         .ready()
@@ -730,16 +975,20 @@ export class Hosting extends EventEmitter {
             this.tellOwner(h, null)
             return
           }
-          if (!(await this.governor.canAccept(this.usedBytes(), estimate))) {
+          if (!(await this.admit(estimate))) {
             this.log.info({ folder: h.folder }, 'hosting budget reached')
             await this.enforceBudget()
             return
           }
           const before = core.contiguousLength
-          await core.download({ start, end }).done()
-          const info = await core.info().catch(() => null)
-          if (info && core.length)
-            entry.held = Math.round(info.byteLength * (core.contiguousLength / core.length))
+          try {
+            await core.download({ start, end }).done()
+            const info = await core.info().catch(() => null)
+            if (info && core.length)
+              entry.held = Math.round(info.byteLength * (core.contiguousLength / core.length))
+          } finally {
+            this.reserved -= estimate
+          }
           if (core.contiguousLength === before) return
           this.emit('changed')
         }
@@ -750,6 +999,21 @@ export class Hosting extends EventEmitter {
         entry.pumping = false
       }
     })()
+  }
+
+  /**
+   * Whether a batch of `estimate` bytes may be fetched: what is held plus every batch already in
+   * flight plus this one stays within the budget. Checked and reserved one batch at a time, so
+   * concurrent fetches of several cores never pass the budget together.
+   */
+  private admit(estimate: number): Promise<boolean> {
+    const run = this.admitting.then(async () => {
+      const ok = await this.governor.canAccept(this.usedBytes() + this.reserved, estimate)
+      if (ok) this.reserved += estimate
+      return ok
+    })
+    this.admitting = run.catch(() => false)
+    return run
   }
 
   private tellOwner(h: Hosted, evicted: string | null): void {
@@ -791,6 +1055,13 @@ export class Hosting extends EventEmitter {
       const entry = this.cores.get(key)
       this.cores.delete(key)
       if (entry) {
+        // Cleared and compacted first: what is still in RocksDB's memtable and log is dropped
+        // at once (a purge alone left every byte on disk). Blocks already flushed to a blob
+        // file stay on disk until RocksDB's blob garbage collection relocates that file's live
+        // blobs (it shares files with the node's other cores): see docs/ARCHITECTURE.md.
+        const core = entry.core as Compactable
+        if (core.length > 0) await core.clear(0, core.length).catch(() => {})
+        await core.compact?.().catch(() => {})
         await entry.core.purge().catch(() => entry.core.close().catch(() => {}))
       }
     }
@@ -891,14 +1162,16 @@ export class Hosting extends EventEmitter {
     if (!env.success) return refuse('malformed receipt')
     const parsed = ReceiptBodySchema.safeParse(env.data.body)
     if (!parsed.success) return refuse('malformed receipt body')
-    // With this node's signature added, the whole receipt must verify (the host's half included).
-    const mine = signAs(parsed.data, this.deps.identity, 'owner')
-    const check = verifyReceipt({ body: parsed.data, hostSig: env.data.hostSig, ownerSig: mine })
-    if (!check.ok) return refuse(check.reason)
     const body = parsed.data
     if (body.host !== s.identity) return refuse('the receipt names another host')
     if (body.owner !== this.me) return refuse('the receipt names another owner')
-    if (body.kind !== 'storage') return refuse('only storage receipts are countersigned here')
+    // With this node's signature added, the whole receipt must verify (the host's half included).
+    const mine = signAs(body, this.deps.identity, 'owner')
+    const check = verifyReceipt({ body, hostSig: env.data.hostSig, ownerSig: mine })
+    if (!check.ok) return refuse(check.reason)
+    if (body.kind === 'served') return this.onServed(s, m.id, body, env.data.hostSig, mine)
+    if (body.kind !== 'storage')
+      return refuse('only storage and served receipts are countersigned here')
     const r = (this.state.hosts[body.folder] ?? []).find((x) => x.host === s.identity)
     if (!r) return refuse('that host does not keep that folder for this node')
     if (body.from < r.lastReceiptTo) return refuse('the period overlaps one already signed')
@@ -921,6 +1194,162 @@ export class Hosting extends EventEmitter {
     this.emit('changed')
   }
 
+  /**
+   * A served receipt from a host this node downloaded from: countersigned only if it follows the
+   * last one with that host for that folder and claims no more than this node received from that
+   * host on this connection (less blocks of cores it hosts itself, less what it already
+   * countersigned there) plus SERVED_SLACK_BYTES: see the top of the file. All folders share the
+   * measure, so a host cannot bill a byte twice (which of the member's folders it names is its
+   * word). Not a member of the folder: declined without a strike (the host may have served a
+   * host, or a member that has left).
+   */
+  private async onServed(
+    s: Session,
+    id: number,
+    body: Exclude<ReceiptBody, { kind: 'compute' }>,
+    hostSig: string,
+    sig: string,
+  ): Promise<void> {
+    const refuse = (reason: string): void => {
+      this.strike(s.identity, `served receipt refused: ${reason}`)
+      this.send(s, { t: 'countersign', id, sig: null, reason })
+    }
+    const member = this.deps.memberTopics().some((t) => folderIdOfTopic(t) === body.folder)
+    if (!member) {
+      const why = this.state.hosted.some((h) => h.folder === body.folder)
+        ? `${NOT_A_MEMBER}: this node hosts it`
+        : NOT_A_MEMBER
+      this.send(s, { t: 'countersign', id, sig: null, reason: why })
+      return
+    }
+    if (body.audits !== 0) return refuse('a served receipt claims audits')
+    const key = `${body.host}:${body.folder}`
+    if (body.from < (this.state.servedTo[key] ?? 0)) {
+      return refuse('the period overlaps one already signed')
+    }
+    if (body.to > Date.now() + 60_000) return refuse('the period ends in the future')
+    const measured = s.received - s.hostedIn
+    const open = measured - s.claimed
+    if (body.bytes > open + SERVED_SLACK_BYTES) {
+      return refuse(
+        `the receipt claims ${body.bytes} bytes served; this node received ${Math.max(0, open)} ` +
+          'bytes from that host not yet in a receipt',
+      )
+    }
+    // Counted before the append, so a second receipt arriving meanwhile sees it.
+    s.claimed += body.bytes
+    const prevTo = this.state.servedTo[key]
+    this.state.servedTo[key] = body.to
+    try {
+      await this.ledger.append({ body, hostSig, ownerSig: sig })
+    } catch (err) {
+      s.claimed -= body.bytes
+      if (prevTo === undefined) delete this.state.servedTo[key]
+      else this.state.servedTo[key] = prevTo
+      return refuse(`it does not go in the ledger: ${(err as Error).message}`)
+    }
+    this.saveSoon()
+    this.send(s, { t: 'countersign', id, sig, reason: null })
+    this.log.info(
+      { folder: body.folder, host: body.host.slice(0, 12), bytes: body.bytes, measured },
+      'countersigned a served receipt',
+    )
+    this.emit('changed')
+  }
+
+  // ---------------------------------------------------------------- bytes served
+
+  /** The hosting connection a Hypercore peer belongs to (null: the main swarm, or gone). */
+  private sessionByPeer(peer: HypercorePeer | undefined): Session | null {
+    const mux = (peer as PeerWithMux | undefined)?.protomux
+    if (!mux || typeof mux !== 'object') return null
+    return this.byMux.get(mux) ?? null
+  }
+
+  /** Host side: a hosted core uploaded a block to a peer. */
+  private countUpload(folder: string, bytes: number, peer: HypercorePeer): void {
+    const s = this.sessionByPeer(peer)
+    if (!s || s.notBilled.has(folder)) return
+    const acc = s.servedOut.get(folder)
+    if (acc) acc.bytes += bytes
+    else s.servedOut.set(folder, { bytes, from: Date.now() })
+  }
+
+  /** Host side: the served receipts due on a connection, per folder (bytes since the last one). */
+  private servedClaims(
+    s: Session,
+    now: number,
+  ): Array<{ folder: string; bytes: number; from: number }> {
+    const out: Array<{ folder: string; bytes: number; from: number }> = []
+    for (const [folder, acc] of s.servedOut) {
+      if (acc.bytes <= 0 || now <= acc.from || now - acc.from < this.timers.receiptMs) continue
+      out.push({ folder, bytes: acc.bytes, from: acc.from })
+    }
+    return out
+  }
+
+  /** Host side: proposes a served receipt for what each connected peer downloaded. */
+  private async proposeServed(): Promise<void> {
+    for (const s of [...this.sessions]) {
+      if (!s.identity || !s.msg || s.identity === this.me) continue
+      const now = Date.now()
+      for (const claim of this.servedClaims(s, now)) {
+        let body: ReceiptBody
+        try {
+          body = newReceiptBody({
+            kind: 'served',
+            host: this.me,
+            owner: s.identity,
+            folder: claim.folder,
+            bytes: claim.bytes,
+            from: claim.from,
+            to: now,
+            audits: 0,
+          })
+        } catch {
+          continue
+        }
+        const hostSig = signAs(body, this.deps.identity, 'host')
+        const reply = await this.request(
+          s,
+          { t: 'receipt', id: s.nextId++, receipt: { body, hostSig, ownerSig: null } },
+          this.timers.auditTimeoutMs,
+        )
+        // Whatever the answer, the period is over: its bytes are not claimed again.
+        const acc = s.servedOut.get(claim.folder)
+        if (acc) {
+          acc.bytes = Math.max(0, acc.bytes - claim.bytes)
+          acc.from = now
+        }
+        if (reply.t !== 'countersign' || !reply.sig) {
+          const reason = reply.t === 'countersign' ? reply.reason : 'no answer'
+          if (reason?.startsWith(NOT_A_MEMBER)) {
+            s.notBilled.add(claim.folder)
+            s.servedOut.delete(claim.folder)
+          }
+          this.log.info(
+            { folder: claim.folder, peer: s.identity.slice(0, 12), reason },
+            'a peer did not countersign a served receipt',
+          )
+          continue
+        }
+        try {
+          await this.ledger.append({ body, hostSig, ownerSig: reply.sig })
+          this.log.info(
+            { folder: claim.folder, peer: s.identity.slice(0, 12), bytes: claim.bytes },
+            'a served receipt was countersigned',
+          )
+          this.emit('changed')
+        } catch (err) {
+          this.strike(
+            s.identity,
+            `countersigned a receipt that does not verify: ${(err as Error).message}`,
+          )
+        }
+      }
+    }
+  }
+
   private async hostScore(s: Session): Promise<number> {
     const balance = await this.requesterBalance(s)
     if (balance === -Infinity) return -Infinity
@@ -933,6 +1362,8 @@ export class Hosting extends EventEmitter {
     this.ticking = true
     try {
       await this.proposeReceipts()
+      await this.proposeServed()
+      this.refreshBalances()
       for (const f of this.deps.folders()) await this.tendFolder(f)
       await this.updateTopics()
     } catch (err) {

@@ -2,11 +2,20 @@
 // replication stream through them.
 //
 // TokenBucket: tokens are bytes. The bucket refills at `ratePerSec` up to `burstBytes` and starts
-// full. take(n) resolves once n tokens were taken; waiters are served strictly first come, first
-// served (a small take never overtakes a big one queued before it). A take larger than the burst
-// is allowed: while it is at the head of the queue the bucket may fill up to n, so it waits about
-// n / rate. A null rate means no limit: every take resolves at once. setRate() applies to the
-// waiters already queued. destroy() resolves every waiter, and later takes resolve at once.
+// full. take(n) resolves once n tokens were taken. A take larger than the burst is allowed: while
+// it is at the head of the queue the bucket may fill up to n, so it waits about n / rate. A null
+// rate means no limit: every take resolves at once. setRate() applies to the waiters already
+// queued. destroy() resolves every waiter, and later takes resolve at once.
+//
+// Order of waiters (give to get). Each take has a priority (a number, 0 by default; the hosting
+// layer passes the peer's ledger balance). When the bucket is contended, the waiter with the
+// highest priority goes first; among equal priorities, first come, first served (a small take
+// never overtakes a big one of the same priority queued before it). Strict priority alone would
+// let a low-priority waiter wait as long as higher ones keep coming: so a waiter that has waited
+// `maxWaitMs` (5 s by default) goes ahead of every younger one (the oldest such first). A low
+// balance therefore costs a peer at most about maxWaitMs per piece while the link is saturated by
+// better-placed peers (at least one 64 KiB piece per maxWaitMs per stream), never starvation.
+// Without a rate limit nothing waits and priorities play no part.
 //
 // throttledPipe: inner (a Hypercore replication stream) ⇄ outer (a Hyperswarm connection), each
 // direction through a streamx Transform that takes tokens for a chunk before passing it on. The
@@ -34,32 +43,59 @@ function checkRate(rate: number | null): void {
   }
 }
 
+/** A waiter that has waited this long goes ahead of younger ones, whatever their priority. */
+export const DEFAULT_MAX_WAIT_MS = 5000
+
 interface Waiter {
   n: number
+  priority: number
+  /** Arrival order: FIFO among equal priorities, and the oldest for maxWaitMs. */
+  seq: number
+  /** When it was queued (ms). */
+  at: number
   resolve: () => void
   reject: (err: unknown) => void
   signal: AbortSignal | null
   onAbort: (() => void) | null
 }
 
+export interface TakeOptions {
+  /** Drops the take from the queue (no tokens spent) and rejects it with the signal's reason. */
+  signal?: AbortSignal
+  /** Higher goes first when the bucket is contended (default 0; see the top of the file). */
+  priority?: number
+}
+
+/** True when a should be served before b (priority, then arrival). */
+function before(a: Waiter, b: Waiter): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority
+  return a.seq < b.seq
+}
+
 export class TokenBucket {
   private rate: number | null
   private burst: number
   private readonly fixedBurst: boolean
+  private readonly maxWaitMs: number
   private tokens: number
   private last: number
+  /** Waiters sorted by priority (highest first), then arrival. */
   private readonly queue: Waiter[] = []
+  private seq = 0
   private timer: ReturnType<typeof setTimeout> | null = null
   private destroyed = false
 
-  constructor(ratePerSec: number | null, burstBytes?: number) {
+  constructor(ratePerSec: number | null, burstBytes?: number, opts: { maxWaitMs?: number } = {}) {
     checkRate(ratePerSec)
     if (burstBytes !== undefined && !(burstBytes > 0 && Number.isFinite(burstBytes))) {
       throw new RangeError(`A burst must be a positive number of bytes, not ${burstBytes}`)
     }
+    const maxWait = opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS
+    if (!(maxWait >= 0)) throw new RangeError(`maxWaitMs must be >= 0, not ${maxWait}`)
     this.rate = ratePerSec
     this.fixedBurst = burstBytes !== undefined
     this.burst = burstBytes ?? defaultBurst(ratePerSec)
+    this.maxWaitMs = maxWait
     this.tokens = this.burst
     this.last = Date.now()
   }
@@ -80,9 +116,10 @@ export class TokenBucket {
 
   /**
    * Resolves once n tokens (bytes) were taken. With `signal`, an abort drops the take from the
-   * queue (no tokens are spent) and rejects it with the signal's reason.
+   * queue (no tokens are spent) and rejects it with the signal's reason. `priority`: see the top
+   * of the file (NaN counts as 0).
    */
-  take(n: number, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  take(n: number, opts: TakeOptions = {}): Promise<void> {
     if (!(n >= 0 && Number.isFinite(n))) {
       return Promise.reject(new RangeError(`take() needs a byte count >= 0, not ${n}`))
     }
@@ -94,14 +131,30 @@ export class TokenBucket {
       this.tokens -= n
       return Promise.resolve()
     }
+    const p = opts.priority
+    const priority = typeof p === 'number' && !Number.isNaN(p) ? p : 0
     return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { n, resolve, reject, signal, onAbort: null }
+      const w: Waiter = {
+        n,
+        priority,
+        seq: this.seq++,
+        at: Date.now(),
+        resolve,
+        reject,
+        signal,
+        onAbort: null,
+      }
       if (signal) {
         w.onAbort = () => this.abort(w)
         signal.addEventListener('abort', w.onAbort, { once: true })
       }
-      this.queue.push(w)
-      this.schedule()
+      // Sorted insert (after every waiter that goes before it).
+      let i = this.queue.length
+      while (i > 0 && before(w, this.queue[i - 1]!)) i--
+      this.queue.splice(i, 0, w)
+      // A new head may be served at once, or needs another wait than the one scheduled.
+      if (this.head() === w) this.drain()
+      else this.schedule()
     })
   }
 
@@ -126,8 +179,20 @@ export class TokenBucket {
     for (const w of this.queue.splice(0)) this.settle(w, null)
   }
 
+  /**
+   * The waiter served next: the oldest one that has waited maxWaitMs, if any; else the first in
+   * priority order.
+   */
+  private head(): Waiter | undefined {
+    const first = this.queue[0]
+    if (!first || this.queue.length === 1) return first
+    let oldest = first
+    for (const w of this.queue) if (w.seq < oldest.seq) oldest = w
+    return Date.now() - oldest.at >= this.maxWaitMs ? oldest : first
+  }
+
   private headNeed(): number {
-    return this.queue[0]?.n ?? 0
+    return this.head()?.n ?? 0
   }
 
   /** Adds the tokens earned since the last refill, up to the burst (or the head's need). */
@@ -147,9 +212,9 @@ export class TokenBucket {
     if (this.destroyed) return
     this.refill()
     while (this.queue.length > 0) {
-      const head = this.queue[0]!
+      const head = this.head()!
       if (this.rate !== null && this.tokens < head.n) break
-      this.queue.shift()
+      this.queue.splice(this.queue.indexOf(head), 1)
       if (this.rate !== null) this.tokens -= head.n
       this.settle(head, null)
     }
@@ -159,7 +224,14 @@ export class TokenBucket {
   private schedule(): void {
     if (this.timer !== null || this.queue.length === 0 || this.rate === null) return
     const missing = this.headNeed() - this.tokens
-    const ms = Math.max(1, Math.ceil((missing * 1000) / this.rate))
+    let ms = Math.max(1, Math.ceil((missing * 1000) / this.rate))
+    // Wake up when the oldest waiter comes of age too: it may become the head.
+    if (this.queue.length > 1) {
+      let oldest = this.queue[0]!
+      for (const w of this.queue) if (w.seq < oldest.seq) oldest = w
+      const age = this.maxWaitMs - (Date.now() - oldest.at)
+      if (age > 0) ms = Math.min(ms, Math.max(1, Math.ceil(age)))
+    }
     this.timer = setTimeout(() => {
       this.timer = null
       this.drain()
@@ -173,12 +245,13 @@ export class TokenBucket {
   }
 
   private abort(w: Waiter): void {
+    const wasHead = this.head() === w
     const i = this.queue.indexOf(w)
     if (i === -1) return
     this.queue.splice(i, 1)
     this.settle(w, w.signal?.reason ?? new Error('Aborted'))
     // The head may have changed (its need was what the timer waited for).
-    if (i === 0) this.drain()
+    if (wasHead) this.drain()
   }
 
   private settle(w: Waiter, err: unknown): void {
@@ -203,9 +276,10 @@ export interface PipeStream {
 /**
  * A streamx Transform that takes `bucket` tokens for every chunk before passing it on, chunks
  * split to at most MAX_PIECE bytes. Its callback runs only after the whole chunk went through,
- * which is what makes backpressure reach the source.
+ * which is what makes backpressure reach the source. `priority` is read for every piece (so a
+ * peer whose balance changes moves up or down at once).
  */
-export function throttleTransform(bucket: TokenBucket): Transform {
+export function throttleTransform(bucket: TokenBucket, priority?: () => number): Transform {
   const abort = new AbortController()
   const stream: Transform = new Transform({
     transform(data: unknown, cb: (err: Error | null, mapped: unknown) => void) {
@@ -217,7 +291,7 @@ export function throttleTransform(bucket: TokenBucket): Transform {
       void (async () => {
         for (let off = 0; off < buf.byteLength; off += MAX_PIECE) {
           const piece = buf.subarray(off, Math.min(buf.byteLength, off + MAX_PIECE))
-          await bucket.take(piece.byteLength, { signal: abort.signal })
+          await bucket.take(piece.byteLength, { signal: abort.signal, priority: priority?.() })
           if (stream.destroying || stream.destroyed) return
           stream.push(piece)
         }
@@ -251,16 +325,18 @@ function pump(src: PipeStream, dest: PipeStream): void {
  * An error on any stream, or a close that was not preceded by the end of its readable side (a
  * destroy), destroys all four; the other streams close without an error of their own, the error
  * is reported by the stream that had it. A graceful end travels on instead: inner's end reaches
- * outer.end() once the last bytes went through the bucket. Returns a teardown function.
+ * outer.end() once the last bytes went through the bucket. `opts` gives each direction's
+ * priority on its bucket (see TokenBucket). Returns a teardown function.
  */
 export function throttledPipe(
   inner: PipeStream,
   outer: PipeStream,
   up: TokenBucket,
   down: TokenBucket,
+  opts: { upPriority?: () => number; downPriority?: () => number } = {},
 ): () => void {
-  const upward: PipeStream = throttleTransform(up)
-  const downward: PipeStream = throttleTransform(down)
+  const upward: PipeStream = throttleTransform(up, opts.upPriority)
+  const downward: PipeStream = throttleTransform(down, opts.downPriority)
   const all = [inner, upward, downward, outer]
   let done = false
   const teardown = (): void => {

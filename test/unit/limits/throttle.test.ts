@@ -214,6 +214,135 @@ describe('TokenBucket', () => {
   })
 })
 
+describe('TokenBucket priorities (give to get)', () => {
+  it('serves a higher priority first, and waiters of equal priority in arrival order', async () => {
+    const b = new TokenBucket(1000, 100)
+    await b.take(100)
+    const order: string[] = []
+    const takes = [
+      ['a', 0],
+      ['b', 5],
+      ['c', 5],
+      ['d', 1],
+      ['e', 0],
+      ['f', -Infinity],
+      ['g', 5],
+    ] as const
+    const all = takes.map(([name, priority]) =>
+      b.take(100, { priority }).then(() => order.push(name)),
+    )
+    await advance(99)
+    expect(order).toEqual([])
+    await advance(1)
+    expect(order).toEqual(['b'])
+    await advance(200)
+    expect(order).toEqual(['b', 'c', 'g'])
+    await advance(400)
+    expect(order).toEqual(['b', 'c', 'g', 'd', 'a', 'e', 'f'])
+    await Promise.all(all)
+    expect(b.waiting).toBe(0)
+  })
+
+  it('a higher priority that fits the tokens goes at once, past a big head still filling', async () => {
+    const b = new TokenBucket(1000, 100)
+    const big = track(b.take(300))
+    const urgent = track(b.take(60, { priority: 1 }))
+    await settle(1)
+    expect(urgent.done).toBe(true)
+    expect(big.done).toBe(false)
+    // The big one now needs the 60 tokens back as well: 300 - 40 left at 1000/s.
+    await advance(259)
+    expect(big.done).toBe(false)
+    await advance(1)
+    expect(big.done).toBe(true)
+  })
+
+  it('strict priority holds a low waiter back while higher ones keep coming, up to maxWaitMs', async () => {
+    for (const maxWaitMs of [300, 60_000]) {
+      const b = new TokenBucket(1000, 100, { maxWaitMs })
+      await b.take(100)
+      const low = track(b.take(100, { priority: 0 }))
+      let highs = 0
+      let stop = false
+      // A busy better-placed peer: always one take waiting.
+      const busy = (async () => {
+        while (!stop) {
+          await b.take(100, { priority: 10 })
+          highs++
+        }
+      })()
+      await advance(250)
+      expect(low.done).toBe(false)
+      expect(highs).toBe(2)
+      await advance(250)
+      if (maxWaitMs === 300) {
+        // It came of age at 300 ms and took the next 100 tokens (at 400 ms).
+        expect(low.done).toBe(true)
+        expect(highs).toBe(4)
+      } else {
+        expect(low.done).toBe(false)
+        expect(highs).toBe(5)
+      }
+      stop = true
+      await advance(1000)
+      await busy
+      expect(low.done).toBe(true)
+    }
+  })
+
+  it('NaN counts as priority 0; maxWaitMs 0 is plain first come, first served', async () => {
+    const b = new TokenBucket(1000, 100, { maxWaitMs: 0 })
+    await b.take(100)
+    const order: string[] = []
+    const all = [
+      b.take(100, { priority: 0 }).then(() => order.push('first')),
+      b.take(100, { priority: 9 }).then(() => order.push('second')),
+    ]
+    await advance(200)
+    expect(order).toEqual(['first', 'second'])
+    await Promise.all(all)
+    const c = new TokenBucket(1000, 100)
+    await c.take(100)
+    const order2: string[] = []
+    const all2 = [
+      c.take(100, { priority: Number.NaN }).then(() => order2.push('nan')),
+      c.take(100, { priority: -1 }).then(() => order2.push('minus')),
+      c.take(100, { priority: 0 }).then(() => order2.push('zero')),
+    ]
+    await advance(300)
+    expect(order2).toEqual(['nan', 'zero', 'minus'])
+    await Promise.all(all2)
+    expect(() => new TokenBucket(10, 10, { maxWaitMs: -1 })).toThrow(RangeError)
+  })
+
+  it('two pipes on one upload bucket: the better balance gets the bandwidth', async () => {
+    const up = new TokenBucket(100_000, 16_384)
+    const free = new TokenBucket(null)
+    const pipes = [0, 100].map((balance) => {
+      const [local, inner] = duplexPair()
+      const [outer, remote] = duplexPair()
+      for (const s of [local, inner, outer, remote]) s.on('error', () => {})
+      const stop = throttledPipe(inner, outer, up, free, { upPriority: () => balance })
+      return { local, remote, stop, got: collect(remote) }
+    })
+    const [poor, rich] = pipes as [(typeof pipes)[0], (typeof pipes)[0]]
+    const data = pattern(200_000, 4)
+    for (const p of pipes) {
+      for (let off = 0; off < data.length; off += 10_000)
+        p.local.write(data.subarray(off, off + 10_000))
+    }
+    await advance(1500)
+    // 16 KB of burst + 150 KB: nearly all of it went to the richer peer.
+    expect(rich.got.bytes).toBeGreaterThanOrEqual(140_000)
+    expect(poor.got.bytes).toBeLessThanOrEqual(30_000)
+    await advance(3000)
+    for (const p of pipes) {
+      expect(Buffer.concat(p.got.chunks).equals(data)).toBe(true)
+      p.stop()
+    }
+  })
+})
+
 /**
  * An in-memory transport: what one end writes, the other reads. A write calls back only once the
  * other end's reader made room, so backpressure crosses it like it crosses a socket.
