@@ -1,14 +1,25 @@
 // `npm run bench`: shares one dataset from one daemon to another on loopback (one-way, figures 1
 // to 6), then runs three devices that all write one folder (two-way, figures 7 to 11), with Spare
 // and with Syncthing in the same run, and prints their figures side by side with the ratio
-// Spare/Syncthing. Run it inside ../shared/tools/offline (a network namespace with only loopback):
+// Spare/Syncthing; then donated disk (hosting, Spare only: how closely usage tracks the limit and
+// hosting throughput, each figure beside its baseline); then donated CPU (cpu-throttle.ts, Spare
+// only: busy loops held to their CPU share, beside the same loops unthrottled). Run it inside
+// ../shared/tools/offline (a network namespace with only loopback):
 //   ../shared/tools/offline npm run bench -- [--small] [--only spare|syncthing]
-//     [--section one-way|two-way] [--json FILE]
+//     [--section one-way|two-way|hosting|cpu] [--json FILE]
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import {
+  benchCpuThrottle,
+  cpuThrottleRatios,
+  formatCpuThrottle,
+  killCpuBenchJobs,
+  type CpuThrottleResult,
+} from './cpu-throttle.ts'
+import { benchComputeE2e, formatComputeE2e, type ComputeE2eResult } from './compute.ts'
 import { FULL, SMALL, ensureDataset, twoWaySpec, type Dataset } from './dataset.ts'
 import {
   describeMachine,
@@ -29,6 +40,7 @@ import {
 } from './report.ts'
 import { runSpare } from './spare.ts'
 import { runSpareTwoWay } from './spare-two-way.ts'
+import { formatHosting, hostingOk, runHosting, type HostingFigures } from './hosting.ts'
 import { ensureSyncthing, runSyncthing } from './syncthing.ts'
 import { runSyncthingTwoWay } from './syncthing-two-way.ts'
 import type { TwoWayContext } from './two-way.ts'
@@ -42,10 +54,14 @@ Run it inside ../shared/tools/offline: it starts daemons, a DHT node and Syncthi
 
   --small              quick smoke datasets: one-way 2 × 5 MB + 200 × 4 KiB instead of 20 × 25 MB
                        + 5,000 × 4 KiB in 50 folders; two-way a 64 MB folder to rename instead of
-                       1 GB and 10,000 files to index instead of 100,000
+                       1 GB and 10,000 files to index instead of 100,000; hosting a 40 MB folder
+                       against a 16 MB limit and a 20 MB folder instead of 200 MB, 64 MB, 100 MB
   --only TOOL          spare or syncthing (default: both, Spare first)
-  --section PART       one-way (figures 1-6) or two-way (figures 7-11; three writers of one
-                       folder); default: both
+  --section PART       one-way (figures 1-6), two-way (figures 7-11; three writers of one
+                       folder), hosting (donated disk: usage against the limit, hosting
+                       throughput; Spare only) or cpu (donated CPU: busy loops held to 25 % and
+                       50 % of a core, and how fast 0 %, pause and a schedule stop them; Spare
+                       only; 60 s per figure, 10 s with --small); default: all four
   --rename-mb N        size of the folder renamed in figure 9, MB (default 1000; 64 with --small)
   --index-files N      files indexed in figure 10 (default 100000; 10000 with --small)
   --work DIR           work directory: cached datasets and runs (default: ${path.join(os.tmpdir(), 'spare-bench')})
@@ -119,11 +135,19 @@ async function main(): Promise<number> {
     return n
   }
   const section = o.section
-  if (section !== undefined && section !== 'one-way' && section !== 'two-way') {
-    fail(`--section takes one-way or two-way, not "${section}"`)
+  if (
+    section !== undefined &&
+    section !== 'one-way' &&
+    section !== 'two-way' &&
+    section !== 'hosting' &&
+    section !== 'cpu'
+  ) {
+    fail(`--section takes one-way, two-way, hosting or cpu, not "${section}"`)
   }
-  const oneWay = section !== 'two-way'
-  const twoWay = section !== 'one-way'
+  const oneWay = section === undefined || section === 'one-way'
+  const twoWay = section === undefined || section === 'two-way'
+  const hosting = (section === undefined || section === 'hosting') && only !== 'syncthing'
+  const cpu = (section === undefined || section === 'cpu') && only !== 'syncthing'
   const renameMb = o['rename-mb'] === undefined ? undefined : num('rename-mb', o['rename-mb'], 1)
   const indexFiles =
     o['index-files'] === undefined ? undefined : num('index-files', o['index-files'], 1)
@@ -160,7 +184,8 @@ async function main(): Promise<number> {
   const runRoot = path.join(work, 'runs', stamp)
   const spareBin = path.resolve(o['spare-bin'] ?? path.join(REPO, 'bin', 'spare'))
 
-  const tools: ToolName[] = only ? [only] : ['spare', 'syncthing']
+  // The hosting and cpu sections alone run no one-way or two-way figures: neither tool is needed.
+  const tools: ToolName[] = !oneWay && !twoWay ? [] : only ? [only] : ['spare', 'syncthing']
   const results: ToolResult[] = []
   let kept = false
   for (const tool of tools) {
@@ -242,6 +267,31 @@ async function main(): Promise<number> {
       } else if (!o.keep) await fs.rm(dir, { recursive: true, force: true })
     }
   }
+  let hostingFig: HostingFigures | null = null
+  if (hosting) {
+    const hostingDir = path.join(runRoot, 'spare-hosting')
+    log('---- spare: hosting ----')
+    hostingFig = await runHosting({
+      small: o.small,
+      work,
+      runDir: hostingDir,
+      bin: spareBin,
+      timeoutMs,
+      log,
+    })
+    if (!hostingOk(hostingFig)) {
+      log(`spare: run directory kept for its logs: ${hostingDir}`)
+      kept = true
+    } else if (!o.keep) await fs.rm(hostingDir, { recursive: true, force: true })
+  }
+  let cpuFig: CpuThrottleResult | null = null
+  let computeFig: ComputeE2eResult | null = null
+  if (cpu) {
+    log('---- spare: cpu ----')
+    cpuFig = await benchCpuThrottle({ durationMs: o.small ? 10_000 : 60_000, log })
+    log('---- spare: cpu, end to end through daemons ----')
+    computeFig = await benchComputeE2e({ windowMs: o.small ? 10_000 : 60_000, log })
+  }
   if (!o.keep && !kept)
     await fs.rm(runRoot, { recursive: true, force: true }).catch(() => undefined)
 
@@ -249,21 +299,39 @@ async function main(): Promise<number> {
   const machineAfter = await probeMachine(work)
   const machine = `before ${describeMachine(machineBefore)}; after: load ${machineAfter.load.map((x) => x.toFixed(1)).join(' ')}`
   const data: ReportData = { dataset, twoWay: spec }
-  console.log(formatReport(data, results, machine))
+  if (results.length) console.log(formatReport(data, results, machine))
+  if (hostingFig) {
+    if (results.length) console.log('')
+    console.log(formatHosting(hostingFig, results.length ? undefined : machine))
+  }
+  if (cpuFig) {
+    if (results.length || hostingFig) console.log('')
+    else console.log(`machine: ${machine}`)
+    console.log(formatCpuThrottle(cpuFig))
+    if (computeFig) console.log(formatComputeE2e(computeFig))
+  }
   if (o.keep) console.log(`\nrun directories kept under ${runRoot}`)
   if (o.json) {
     await writeJson(o.json, data, results, {
       machine: { before: machineBefore, after: machineAfter, node: process.version },
       options: { small: o.small, only: only ?? null, section: section ?? null, runs, gapMs },
+      hosting: hostingFig,
+      cpu: cpuFig ? { ...cpuFig, ratios: cpuThrottleRatios(cpuFig), endToEnd: computeFig } : null,
     })
     console.log(`\nJSON written to ${path.resolve(o.json)}`)
   }
-  return results.every(resultOk) ? 0 : 1
+  return results.every(resultOk) &&
+    (!hostingFig || hostingOk(hostingFig)) &&
+    (!cpuFig || cpuFig.ok) &&
+    (!computeFig || computeFig.ok)
+    ? 0
+    : 1
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     killAllDaemons()
+    killCpuBenchJobs()
     process.exit(130)
   })
 }
@@ -272,6 +340,7 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     killAllDaemons()
+    killCpuBenchJobs()
     console.error(err instanceof Error ? (err.stack ?? err.message) : err)
     process.exit(1)
   },

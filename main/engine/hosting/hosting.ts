@@ -58,6 +58,7 @@ import { Swarm } from '../net/swarm.ts'
 import { Governor, planEviction, type DonateLimits, type DonateStatus } from '../limits/governor.ts'
 import { throttledPipe, type PipeStream } from '../limits/throttle.ts'
 import { Ledger, verifyLedger, type LedgerReport } from '../ledger/ledger.ts'
+import { LedgerScores } from '../ledger/scores.ts'
 import {
   ReceiptBodySchema,
   newReceiptBody,
@@ -89,8 +90,6 @@ const BATCH_BLOCKS = 16
 export const SERVED_SLACK_BYTES = 64 * 1024
 /** The start of a member's reason for declining a served receipt (no strike: see onServed). */
 const NOT_A_MEMBER = 'not a member of that folder'
-/** A ledger fetched again within this long is only checked for new entries. */
-const LEDGER_TTL_MS = 10 * 60 * 1000
 /** How often a connected peer's balance (its upload priority) is looked at again. */
 const BALANCE_REFRESH_MS = 60 * 1000
 
@@ -319,7 +318,7 @@ export class Hosting extends EventEmitter {
     servedTo: {},
   }
   private readonly cores = new Map<string, HostedCore>()
-  private readonly ledgerScores = new Map<string, { at: number; report: LedgerReport | null }>()
+  private readonly scores: LedgerScores
   /** Hosting connections by their Protomux (what a Hypercore peer names). */
   private readonly byMux = new WeakMap<object, Session>()
   private readonly pending: PendingRequest[] = []
@@ -347,6 +346,7 @@ export class Hosting extends EventEmitter {
     this.governor = new Governor({ dir: deps.dataDir, limits: deps.limits })
     this.me = deps.identity.publicKey.toString('hex')
     this.file = path.join(deps.dataDir, 'hosting.json')
+    this.scores = new LedgerScores(deps.store)
   }
 
   get log(): Logger {
@@ -763,46 +763,12 @@ export class Hosting extends EventEmitter {
   }
 
   /**
-   * The requester's verified ledger balance (byte-hours): 0 for a ledger nobody could serve (a
-   * newcomer's), -Infinity for one that does not verify or belongs to someone else. A report is
-   * kept LEDGER_TTL_MS; within it the ledger is fetched again only when it has grown.
+   * The balance to rank a peer's requests by (give to get): its verified ledger's balance, 0 for a
+   * newcomer whose ledger nobody could fetch, -Infinity for a forged one (ledger/scores.ts).
    */
   private async requesterBalance(s: Session): Promise<number> {
     if (!s.identity || !s.ledger) return 0
-    const identity = s.identity
-    const value = (report: LedgerReport | null): number =>
-      !report ? 0 : report.valid ? report.balance : -Infinity
-    const cached = this.ledgerScores.get(identity)
-    const fresh = cached && Date.now() - cached.at < LEDGER_TTL_MS
-    if (fresh && !cached.report) return 0
-    const core = this.deps.store.get({ key: Buffer.from(s.ledger, 'hex') })
-    let report: LedgerReport | null
-    try {
-      await core.ready()
-      if (fresh && cached.report) {
-        // New receipts change the balance: look for them (briefly), else keep the report.
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([
-          core.update({ wait: true }).catch(() => false),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, 2000)
-          }),
-        ])
-        clearTimeout(timer)
-        if (core.length <= cached.report.entries) return value(cached.report)
-      } else {
-        await core.update({ wait: true }).catch(() => false)
-      }
-      report = await verifyLedger(core)
-      if (report.identity !== identity) report = { ...report, valid: false }
-    } catch {
-      report = null
-    } finally {
-      await core.close().catch(() => {})
-    }
-    this.ledgerScores.set(identity, { at: Date.now(), report })
-    // A ledger nobody could fetch counts as a newcomer's; a forged one as nothing.
-    return value(report)
+    return this.scores.balance(s.identity, s.ledger)
   }
 
   /** With an upload limit, keeps each connected peer's balance (its upload priority) current. */
@@ -1353,7 +1319,7 @@ export class Hosting extends EventEmitter {
   private async hostScore(s: Session): Promise<number> {
     const balance = await this.requesterBalance(s)
     if (balance === -Infinity) return -Infinity
-    const report = s.identity ? this.ledgerScores.get(s.identity)?.report : null
+    const report = s.identity ? this.scores.cached(s.identity) : null
     return report ? report.given : 0
   }
 

@@ -27,11 +27,11 @@ export class LedgerScores {
 
   /**
    * `identity`'s verified ledger at `ledgerKey`, or null when no peer could serve it. A ledger
-   * that belongs to someone else is reported invalid.
+   * that belongs to someone else is reported invalid. A report is kept for the TTL; within it the
+   * ledger is fetched again only when it has grown (new receipts change the balance), which is
+   * checked for at most two seconds.
    */
   async report(identity: string, ledgerKey: string): Promise<LedgerReport | null> {
-    const hit = this.cache.get(identity)
-    if (hit && this.now() - hit.at < (this.opts.ttlMs ?? SCORE_TTL_MS)) return hit.report
     const running = this.pending.get(identity)
     if (running) return running
     const p = this.fetch(identity, ledgerKey).finally(() => this.pending.delete(identity))
@@ -50,11 +50,26 @@ export class LedgerScores {
   }
 
   private async fetch(identity: string, ledgerKey: string): Promise<LedgerReport | null> {
+    const cached = this.cache.get(identity)
+    const fresh = cached !== undefined && this.now() - cached.at < (this.opts.ttlMs ?? SCORE_TTL_MS)
+    if (fresh && !cached.report) return null
     const core = this.store.get({ key: Buffer.from(ledgerKey, 'hex') })
     let report: LedgerReport | null
     try {
       await core.ready()
-      await core.update({ wait: true }).catch(() => false)
+      if (fresh && cached.report) {
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([
+          core.update({ wait: true }).catch(() => false),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, 2000)
+          }),
+        ])
+        clearTimeout(timer)
+        if (core.length <= cached.report.entries) return cached.report
+      } else {
+        await core.update({ wait: true }).catch(() => false)
+      }
       report = await verifyLedger(core)
       if (report.identity !== identity) report = { ...report, valid: false }
     } catch {
