@@ -142,9 +142,10 @@ export class Swarm extends EventEmitter {
 
   /** Re-announces and looks up every joined topic now (after the DHT changed shape). */
   refreshAll(): void {
-    for (const { discovery } of this.topics.values()) {
+    // Each with its own mode: a client-only join must not start announcing itself as a server.
+    for (const { discovery, mode } of this.topics.values()) {
       discovery
-        ?.refresh({ server: true, client: true })
+        ?.refresh(mode)
         .catch((err: Error) => this.log.debug({ err: err.message }, 'refresh failed'))
     }
   }
