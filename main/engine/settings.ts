@@ -60,10 +60,7 @@ export const SettingsSchema = z
     /** Donated disk and hosting bandwidth (main/engine/limits). Donating is opt-in. */
     donate: DonateLimitsSchema.default(noLimits()),
     /** Donating paused (tray: Pause donating, Snooze 1 hour) until `until`; null: until resumed. */
-    donatePause: z
-      .object({ until: z.number().nullable() })
-      .nullable()
-      .default(null),
+    donatePause: z.object({ until: z.number().nullable() }).nullable().default(null),
   })
   .strict()
 export type Settings = z.infer<typeof SettingsSchema>

@@ -1200,8 +1200,9 @@ export class SyncFolder extends Folder {
       handle = await fs.open(file, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0))
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
-      if (code === 'ENOENT') throw new RangeError(`${key} is not in the folder on this device`)
-      if (code === 'ELOOP') throw new RangeError(`${key} is a symbolic link`)
+      if (code === 'ENOENT')
+        throw new RangeError(`${key} is not in the folder on this device`, { cause: err })
+      if (code === 'ELOOP') throw new RangeError(`${key} is a symbolic link`, { cause: err })
       throw err
     }
     try {

@@ -303,4 +303,3 @@ describe('member labels', () => {
     expect(s.members().get(A)).toMatchObject({ label: 'laptop' })
   })
 })
-
