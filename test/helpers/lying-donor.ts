@@ -1,6 +1,6 @@
-// A dishonest CPU donor for tests: Spare's own compute code, except that every output it returns
-// has its first byte changed (with a hash that matches the changed output, so only a quorum can
-// tell). Submitters must outvote it and give it no credit. Prints its ledger key on stdout.
+// A dishonest CPU donor for tests: Spare's own compute code, except that it runs nothing and
+// answers every job at once with a made-up output (and a hash that matches it, so only a quorum
+// can tell). Submitters must outvote it and give it no credit. Prints its ledger key on stdout.
 //
 // usage: node --import tsx test/helpers/lying-donor.ts BOOTSTRAP DATA_DIR
 import { promises as fs } from 'node:fs'
@@ -50,17 +50,28 @@ const compute = new Compute({
 })
 
 interface Internals {
-  finishRun: (run: unknown, res: RunResult) => void
+  finishRun: (run: LiveRun, res: RunResult) => void
+  startRun: (run: LiveRun) => void
+}
+interface LiveRun {
+  record: { state: string; startedAt: number | null }
 }
 const inside = compute as unknown as Internals
 const realFinish = inside.finishRun.bind(compute)
-inside.finishRun = (run: unknown, res: RunResult) => {
-  if (res.ok && res.output.length > 0) {
-    const output = Buffer.from(res.output)
-    output[0] = output[0]! ^ 0xff
-    return realFinish(run, { ...res, output })
-  }
-  return realFinish(run, res)
+// It answers at once, without running anything: a made-up output, with a hash that matches it.
+// Answering first, it is always among the answers a quorum is counted from.
+inside.startRun = (run: LiveRun) => {
+  run.record.state = 'running'
+  run.record.startedAt = Date.now()
+  setTimeout(() => {
+    realFinish(run, {
+      ok: true,
+      output: Buffer.from('a made-up answer'),
+      cpuMs: 5,
+      wallMs: 5,
+      peakRssBytes: 0,
+    })
+  }, 20)
 }
 
 await compute.open()

@@ -233,8 +233,12 @@ describe('donated CPU', () => {
     const [d1, d2] = [await donor(), await donor()]
     const s = await startDaemon(cleanup, network)
     const input = await writeTemp('range.bin', primesInput(5_000_000, 5_010_000))
-    // Three replicas on three donors: the liar is always one of them.
-    const job = await submit(s, PRIMES, input, ['--replicas', '3'])
+    // Three replicas on three donors: the liar is one of them once the submitter has met all
+    // three (a submitter that has met only the two honest ones settles without it: try again).
+    let job = await submit(s, PRIMES, input, ['--replicas', '3'])
+    for (let i = 0; i < 3 && job.donors.length < 3; i++) {
+      job = await submit(s, PRIMES, input, ['--replicas', '3'])
+    }
     expect(job.state).toBe('done')
     expect(Buffer.from(job.output!, 'base64')).toEqual(primesReference(5_000_000, 5_010_000))
     expect(job.donors.map((d) => d.state).sort()).toEqual(['agreed', 'agreed', 'outvoted'])
@@ -252,18 +256,13 @@ describe('donated CPU', () => {
     const report = await s.json<LedgerReport>(['ledger', 'verify', liarLedger])
     expect(report.valid).toBe(true)
     expect(report.receiptCount).toBe(0)
-    const sl = await s.json<Ledger>(['ledger'])
-    expect(
-      sl.recent
-        .filter((r) => r.body.kind === 'compute')
-        .map((r) => r.body.host)
-        .sort(),
-    ).toEqual(
-      job.donors
-        .filter((d) => d.state === 'agreed')
-        .map((d) => d.identity)
-        .sort(),
-    )
+    // The submitter's compute receipts name only the honest donors.
+    const honest = job.donors.filter((d) => d.state === 'agreed').map((d) => d.identity)
+    const hosts = (await s.json<Ledger>(['ledger'])).recent
+      .filter((r) => r.body.kind === 'compute')
+      .map((r) => r.body.host)
+    expect(hosts.length).toBeGreaterThanOrEqual(2)
+    expect(new Set(hosts)).toEqual(new Set(honest))
   })
 
   it('stops hostile modules, reports them, and the donors keep working', async () => {

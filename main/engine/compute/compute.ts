@@ -37,6 +37,7 @@ import {
 } from '../../../shared/contract.ts'
 import type { Logger } from '../logger.ts'
 import { Swarm } from '../net/swarm.ts'
+import { openMessageChannel, signHello, verifyHello } from '../net/peer-channel.ts'
 import type { Ledger } from '../ledger/ledger.ts'
 import { LedgerScores } from '../ledger/scores.ts'
 import { newReceiptBody, signAs, verifyReceipt, ReceiptBodySchema } from '../ledger/receipt.ts'
@@ -495,47 +496,26 @@ export class Compute extends EventEmitter {
       // A peer may hold two connections for a moment (a reconnect): gone only when none is left.
       if (session.identity && !this.sessionOf(session.identity)) this.donorGone(session.identity)
     })
-    const mux = Protomux.from(conn)
-    const channel = mux.createChannel({
+    session.msg = openMessageChannel(Protomux.from(conn), {
       protocol: COMPUTE_PROTOCOL,
+      decode: decodeMessage,
       onopen: () => this.sendHello(session),
       onclose: () => {
         session.msg = null
       },
+      onmessage: (m) => this.onMessage(session, m),
+      onbad: (reason) => this.strike(session.identity, `sent a bad compute message: ${reason}`),
+      onfail: (err, m) => this.log.warn({ err: err.message, t: m.t }, 'compute message failed'),
     })
-    if (!channel) return
-    session.msg = channel.addMessage({
-      onmessage: (buf: Buffer) => {
-        let m: Message
-        try {
-          m = decodeMessage(buf)
-        } catch (err) {
-          this.strike(session.identity, `sent a bad compute message: ${(err as Error).message}`)
-          return
-        }
-        this.onMessage(session, m).catch((err: Error) =>
-          this.log.warn({ err: err.message, t: m.t }, 'compute message failed'),
-        )
-      },
-    })
-    channel.open()
-  }
-
-  private helloMessage(from: Buffer, to: Buffer): Buffer {
-    return Buffer.concat([Buffer.from(COMPUTE_HELLO_TAG), from, to])
   }
 
   private sendHello(s: Session): void {
-    const sig = crypto.sign(
-      this.helloMessage(s.conn.publicKey, s.conn.remotePublicKey),
-      this.deps.identity.secretKey,
-    )
     this.send(s, {
       t: 'hello',
       identity: this.me,
       ledger: this.deps.ledger.core.key.toString('hex'),
       slots: this.offerSlots(),
-      sig: sig.toString('hex'),
+      sig: signHello(COMPUTE_HELLO_TAG, s.conn, this.deps.identity.secretKey),
     })
   }
 
@@ -561,12 +541,7 @@ export class Compute extends EventEmitter {
 
   private async onMessage(s: Session, m: Message): Promise<void> {
     if (m.t === 'hello') {
-      const ok = crypto.verify(
-        this.helloMessage(s.conn.remotePublicKey, s.conn.publicKey),
-        Buffer.from(m.sig, 'hex'),
-        Buffer.from(m.identity, 'hex'),
-      )
-      if (!ok || m.identity === this.me) {
+      if (!verifyHello(COMPUTE_HELLO_TAG, s.conn, m.identity, m.sig) || m.identity === this.me) {
         this.strike(null, 'compute hello with a bad signature')
         return
       }

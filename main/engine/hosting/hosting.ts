@@ -55,6 +55,7 @@ import type { SwarmConnection } from 'hyperswarm'
 import { z } from 'zod'
 import type { Logger } from '../logger.ts'
 import { Swarm } from '../net/swarm.ts'
+import { openMessageChannel, signHello, verifyHello } from '../net/peer-channel.ts'
 import { Governor, planEviction, type DonateLimits, type DonateStatus } from '../limits/governor.ts'
 import { throttledPipe, type PipeStream } from '../limits/throttle.ts'
 import { Ledger, verifyLedger, type LedgerReport } from '../ledger/ledger.ts'
@@ -624,29 +625,17 @@ export class Hosting extends EventEmitter {
       for (const w of session.waiting.values()) w({ t: 'proof', id: -1, hash: null } as Message)
       session.waiting.clear()
     })
-    const channel = mux.createChannel({
+    session.msg = openMessageChannel(mux, {
       protocol: HOSTING_PROTOCOL,
+      decode: decodeMessage,
       onopen: () => this.sendHello(session),
       onclose: () => {
         session.msg = null
       },
+      onmessage: (m) => this.onMessage(session, m),
+      onbad: (reason) => this.strike(session.identity, `sent a bad message: ${reason}`),
+      onfail: (err, m) => this.log.warn({ err: err.message, t: m.t }, 'hosting message failed'),
     })
-    if (!channel) return
-    session.msg = channel.addMessage({
-      onmessage: (buf: Buffer) => {
-        let m: Message
-        try {
-          m = decodeMessage(buf)
-        } catch (err) {
-          this.strike(session.identity, `sent a bad message: ${(err as Error).message}`)
-          return
-        }
-        this.onMessage(session, m).catch((err: Error) =>
-          this.log.warn({ err: err.message, t: m.t }, 'hosting message failed'),
-        )
-      },
-    })
-    channel.open()
   }
 
   private send(s: Session, m: Message): void {
@@ -672,22 +661,14 @@ export class Hosting extends EventEmitter {
     void (async () => {
       const { budget } = await this.governor.budget(this.usedBytes())
       const free = Math.max(0, budget - this.usedBytes())
-      const sig = crypto.sign(
-        this.helloMessage(s.conn.publicKey, s.conn.remotePublicKey),
-        this.deps.identity.secretKey,
-      )
       this.send(s, {
         t: 'hello',
         identity: this.me,
         ledger: this.ledger.core.key.toString('hex'),
         free,
-        sig: sig.toString('hex'),
+        sig: signHello(HELLO_TAG, s.conn, this.deps.identity.secretKey),
       })
     })().catch(() => {})
-  }
-
-  private helloMessage(from: Buffer, to: Buffer): Buffer {
-    return Buffer.concat([Buffer.from(HELLO_TAG), from, to])
   }
 
   private sessionOf(identity: string): Session | null {
@@ -704,12 +685,7 @@ export class Hosting extends EventEmitter {
 
   private async onMessage(s: Session, m: Message): Promise<void> {
     if (m.t === 'hello') {
-      const ok = crypto.verify(
-        this.helloMessage(s.conn.remotePublicKey, s.conn.publicKey),
-        Buffer.from(m.sig, 'hex'),
-        Buffer.from(m.identity, 'hex'),
-      )
-      if (!ok || m.identity === this.me) {
+      if (!verifyHello(HELLO_TAG, s.conn, m.identity, m.sig) || m.identity === this.me) {
         this.strike(null, 'hello with a bad signature')
         return
       }
