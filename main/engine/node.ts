@@ -234,8 +234,9 @@ export class SpareNode extends EventEmitter {
       this.cpu = null
     })
     this.compute.on('job', (summary: JobSummary) => this.emit('job', summary))
-    this.compute.on('changed', () => this.donateChanged())
-    this.cpu.on('change', () => this.donateChanged())
+    // While the node closes, donateStatus() refuses: nothing to tell then.
+    this.compute.on('changed', () => void this.donateChanged().catch(() => {}))
+    this.cpu.on('change', () => void this.donateChanged().catch(() => {}))
     this.armSnooze()
     this.cleanup.push(async () => {
       if (this.snoozeTimer) clearTimeout(this.snoozeTimer)
@@ -817,8 +818,8 @@ export class SpareNode extends EventEmitter {
       () => {
         this.snoozeTimer = null
         if (this.phase !== 'open') return
-        void this.hosting?.setPaused(this.hostingPaused())
-        void this.donateChanged()
+        this.hosting?.setPaused(this.hostingPaused()).catch(() => {})
+        this.donateChanged().catch(() => {})
       },
       Math.min(until - Date.now() + 50, 2 ** 31 - 1),
     )
