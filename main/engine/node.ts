@@ -724,6 +724,8 @@ export class SpareNode extends EventEmitter {
     const out: HostableFolder[] = []
     for (const f of this.folders.values()) {
       if (!(f instanceof SyncFolder) || !f.writable || !f.topic) continue
+      // Hosts agree to a size: until a first full scan has indexed the folder, it isn't known.
+      if (!f.scannedOnce) continue
       out.push({
         id: f.id,
         topic: f.topic,

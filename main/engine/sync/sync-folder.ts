@@ -139,6 +139,11 @@ export class SyncFolder extends Folder {
 
   private readonly pendingScan = new Set<string>()
   private fullScanPending = true
+  /**
+   * Whether a full scan of the folder has finished since it opened: until then its size is not
+   * known, and hosts are not asked to keep it (they would agree to the few bytes indexed so far).
+   */
+  scannedOnce = false
   private readonly pendingApply = new Set<string>()
   private readonly waiting = new Set<string>()
   /** Blobs cores no peer served during the current apply pass. */
@@ -412,7 +417,15 @@ export class SyncFolder extends Folder {
     this.sync.dirty.clear()
     if (this.fullScanPending || this.pendingScan.size) {
       if (this.fullScanPending && this.state !== 'error') this.setState('scanning')
-      await this.scan()
+      const full = this.fullScanPending
+      try {
+        await this.scan()
+      } catch (err) {
+        // A full scan that failed part way (disk full, a folder gone) is done again on retry.
+        if (full) this.fullScanPending = true
+        throw err
+      }
+      if (full) this.scannedOnce = true
       await this.readLogs()
       for (const p of this.sync.dirty) this.pendingApply.add(p)
       this.sync.dirty.clear()
