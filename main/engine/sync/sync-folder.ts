@@ -1375,19 +1375,21 @@ export class SyncFolder extends Folder {
           await fs.mkdir(abs)
           this.noteNewFolder(key)
         }
-        this.index.set(key, { ...entryOf(op, await fs.lstat(abs)), local: null })
+        this.index.set(key, { ...entryOf(op, await lstatOrNull(abs)), local: null })
         break
       case 'symlink': {
         const dir = await ensureSafeParents(this.record.path, segments)
         const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
         await fs.symlink(op.link ?? '', tmp)
+        let placed: Stats
         try {
+          placed = await fs.lstat(tmp)
           await this.placeFile(tmp, abs, segments, before)
         } catch (err) {
           await fs.rm(tmp, { force: true })
           throw err
         }
-        this.index.set(key, { ...entryOf(op, await fs.lstat(abs)), local: null })
+        this.index.set(key, { ...entryOf(op, placed), local: null })
         break
       }
       case 'file': {
@@ -1399,9 +1401,11 @@ export class SyncFolder extends Folder {
           if (e && matchesDisk(e, sst)) {
             await ensureSafeParents(this.record.path, segments)
             await this.placeFile(src, abs, segments)
-            await fs.utimes(abs, new Date(), new Date(op.mtime))
+            // Gone again already (the user deleted it): recorded with no inode, the next scan
+            // sees the deletion as a change made after this version, not beside it.
+            await fs.utimes(abs, new Date(), new Date(op.mtime)).catch(() => {})
             renameFrom.delete(`${op.hash}:${op.x}`)
-            this.index.set(key, { ...entryOf(op, await fs.lstat(abs)), local: null })
+            this.index.set(key, { ...entryOf(op, await lstatOrNull(abs)), local: null })
             const gone = this.sync.current(from)?.op
             if (gone) this.index.set(from, { ...entryOf(gone, null), local: null })
             break
@@ -1409,15 +1413,20 @@ export class SyncFolder extends Folder {
         }
         const dir = await ensureSafeParents(this.record.path, segments)
         const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
+        // The index records the file as placed (a rename keeps inode, size and mtime), stat'ed
+        // before it is in the folder: a stat after could see the user's next change (or miss a
+        // deletion) and take it for this version, and that change would never be sent.
+        let placed: Stats
         try {
           await this.writeContent(op, tmp)
           await fs.utimes(tmp, new Date(), new Date(op.mtime))
+          placed = await fs.lstat(tmp)
           await this.placeFile(tmp, abs, segments, before)
         } catch (err) {
           await fs.rm(tmp, { force: true })
           throw err
         }
-        this.index.set(key, { ...entryOf(op, await fs.lstat(abs)), local: null })
+        this.index.set(key, { ...entryOf(op, placed), local: null })
         break
       }
     }
