@@ -233,10 +233,13 @@ export async function startDaemon(
   http: HttpClientModule | null,
 ): Promise<Side> {
   await fs.mkdir(dataDir, { recursive: true })
+  // Started as users start it (`spare daemon`, bin/spare run directly), so the memory settings
+  // its launcher line gives a daemon apply; `node bin/spare` would skip them.
+  const direct = process.platform !== 'win32'
   const d = new Daemon(
     name,
-    process.execPath,
-    [bin, 'daemon', '--data-dir', dataDir, '--network', network],
+    direct ? bin : process.execPath,
+    [...(direct ? [] : [bin]), 'daemon', '--data-dir', dataDir, '--network', network],
     {
       logFile: path.join(ctx.runDir, `${name}.log`),
     },
