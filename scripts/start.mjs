@@ -247,7 +247,11 @@ function main(args) {
     return
   }
   console.log(`\n${fallbackMessage(decision.reason)}\n`)
-  runForwarding(process.execPath, daemonArgs(args, env), env)
+  // Run directly where a shell reads bin/spare's launcher line (the daemon's memory settings,
+  // docs/ARCHITECTURE.md, Memory); on Windows through node.
+  const [bin, ...rest] = daemonArgs(args, env)
+  if (process.platform === 'win32') runForwarding(process.execPath, [bin, ...rest], env)
+  else runForwarding(bin, rest, env)
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
