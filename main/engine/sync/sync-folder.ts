@@ -36,6 +36,12 @@ import { findCaseClashes, portabilityProblem } from './names.ts'
 import { conflictName, isConflictName } from './conflict-name.ts'
 
 const WATCH_DEBOUNCE_MS = 30
+/**
+ * After Spare writes a path, it looks at it again this long after: @parcel/watcher merges the
+ * events of one batch (its batches close within 500 ms), so a file the user deletes or changes
+ * right after Spare placed it may bring no event at all ("created, then deleted" is nothing).
+ */
+const RECHECK_AFTER_APPLY_MS = 750
 const RESCAN_INTERVAL_MS = 10 * 60 * 1000
 const RETRY_MS = 3000
 /** How long a chunk fetch waits for a peer before the file is retried later. */
@@ -157,6 +163,9 @@ export class SyncFolder extends Folder {
   /** Folders that appeared since the watcher was last subscribed. */
   private readonly newFolders = new Set<string>()
   private resubscribeTimer: NodeJS.Timeout | null = null
+  /** Paths applied lately, to look at again (RECHECK_AFTER_APPLY_MS). */
+  private readonly recheck = new Set<string>()
+  private recheckTimer: NodeJS.Timeout | null = null
   private readonly problems = new Map<string, string>()
   private clashProblems: Array<{ path: string; reason: string }> = []
   private treeChanged = true
@@ -363,6 +372,7 @@ export class SyncFolder extends Folder {
     for (const t of this.timers) clearInterval(t)
     if (this.retryTimer) clearTimeout(this.retryTimer)
     if (this.resubscribeTimer) clearTimeout(this.resubscribeTimer)
+    if (this.recheckTimer) clearTimeout(this.recheckTimer)
     if (this.debounce) clearTimeout(this.debounce)
     await this.watcher?.close().catch(() => {})
     // Closing the cores makes a pending fetch fail at once instead of waiting for its timeout.
@@ -1432,6 +1442,19 @@ export class SyncFolder extends Folder {
     }
     this.bounces.delete(key)
     this.treeChanged = true
+    this.recheckLater(key)
+  }
+
+  private recheckLater(key: string): void {
+    this.recheck.add(key)
+    if (this.recheckTimer || this.closing) return
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = null
+      for (const k of this.recheck) this.pendingScan.add(k)
+      this.recheck.clear()
+      this.kick()
+    }, RECHECK_AFTER_APPLY_MS)
+    this.recheckTimer.unref()
   }
 
   /**
