@@ -1,10 +1,12 @@
-// A deletion made the moment a synced version lands must win: two real nodes share a two-way
-// folder on a local testnet; at B the user deletes the file right after Spare renames the new
-// version into place (the rename is wrapped to do so, at the exact moment a user could). The
-// deletion must reach A, and the file must not come back at B.
+// A deletion made the moment a synced version lands must be seen: two real nodes share a folder
+// on a local testnet; at B the user deletes the file right after Spare renames the new version
+// into place (the rename is wrapped to do so, at the exact moment a user could). Two-way: the
+// deletion must reach A, and the file must not come back at B. Published: B, a reader, must
+// report it as its own local change.
 import { afterEach, describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import type { FolderSummary } from '../../shared/contract.ts'
 import { SpareService } from '../../main/engine/api/service.ts'
 import { TEMP_PREFIX } from '../../main/engine/folders/safe-path.ts'
 import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
@@ -19,6 +21,19 @@ afterEach(() => {
 interface Shared {
   invite: string
   folder: { id: string }
+}
+
+/** Wraps fs.rename so that the next version placed at `file` is deleted the instant it lands. */
+function deleteWhenPlaced(file: string): { readonly done: boolean } {
+  const state = { done: false }
+  fs.rename = (async (from: string, to: string) => {
+    await realRename(from, to)
+    if (!state.done && to === file && path.basename(String(from)).startsWith(TEMP_PREFIX)) {
+      state.done = true
+      await fs.rm(to)
+    }
+  }) as typeof fs.rename
+  return state
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -47,20 +62,9 @@ describe('two-way apply', () => {
     )
 
     // The next version to land at B is deleted by "the user" as soon as it is in place.
-    let deletedAtPlacing = false
-    fs.rename = (async (from: string, to: string) => {
-      await realRename(from, to)
-      if (
-        !deletedAtPlacing &&
-        to === bFile &&
-        path.basename(String(from)).startsWith(TEMP_PREFIX)
-      ) {
-        deletedAtPlacing = true
-        await fs.rm(to)
-      }
-    }) as typeof fs.rename
+    const placed = deleteWhenPlaced(bFile)
     await fs.writeFile(aFile, 'two, longer\n')
-    await waitFor(() => deletedAtPlacing, 60_000, 'B to place the new version')
+    await waitFor(() => placed.done, 60_000, 'B to place the new version')
     fs.rename = realRename
 
     // The deletion came after "two" at B, so it wins everywhere.
@@ -68,5 +72,39 @@ describe('two-way apply', () => {
     await new Promise((r) => setTimeout(r, 1500))
     expect(await exists(bFile)).toBe(false)
     expect(await exists(aFile)).toBe(false)
+  }, 120_000)
+
+  it("shows a reader's deletion made the instant a version landed as its own change", async () => {
+    const network = await fx.testnet()
+    const dir = await fx.tmpDir('spare-race-')
+    const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
+    const [aDir, bDir] = [path.join(dir, 'a'), path.join(dir, 'b')]
+    await fs.mkdir(aDir)
+    const aFile = path.join(aDir, 'n.txt')
+    const bFile = path.join(bDir, 'n.txt')
+    await fs.writeFile(aFile, 'one\n')
+    const shared = (await new SpareService(a).call('folders.share', {
+      path: aDir,
+      mode: 'publish',
+    })) as Shared
+    const bs = new SpareService(b)
+    await bs.call('folders.join', { invite: shared.invite, path: bDir })
+    await waitFor(
+      async () => (await fs.readFile(bFile, 'utf8').catch(() => '')) === 'one\n',
+      60_000,
+    )
+
+    const placed = deleteWhenPlaced(bFile)
+    await fs.writeFile(aFile, 'two, longer\n')
+    await waitFor(() => placed.done, 60_000, 'B to place the new version')
+    fs.rename = realRename
+    const localChanges = async (): Promise<FolderSummary['localChanges']> =>
+      ((await bs.call('folders.list', {})) as FolderSummary[])[0]?.localChanges ?? []
+    await waitFor(
+      async () => (await localChanges()).some((c) => c.path === '/n.txt' && c.kind === 'deleted'),
+      10_000,
+      'B to report the deletion as its own change',
+    )
+    expect(await exists(bFile)).toBe(false)
   }, 120_000)
 })
