@@ -934,8 +934,13 @@ export class SyncFolder extends Folder {
     const idx = this.index.get(key)
     if (st && this.ignored(key, st.isDirectory())) return null
     if (!st && idx && this.ignored(key, idx.kind === 'dir')) return null
-    // A full scan's paths come from its own walk, which never enters a symlink; others are checked.
-    if (st && expand && !(await parentsAreSafe(this.record.path, segments))) return null
+    // A full scan's paths come from its own walk, which never enters a symlink; others are checked
+    // (not a file unchanged since recorded, which is not read: the common case when applied
+    // paths are looked at again).
+    const unchanged = !!st && !!idx && matchesDisk(idx, st) && unchangedFile(idx, st)
+    if (st && expand && !unchanged && !(await parentsAreSafe(this.record.path, segments))) {
+      return null
+    }
     const problem = portabilityProblem(key)
     if (problem) this.problems.set(key, problem)
     else if (this.problems.get(key)?.startsWith('cannot read')) this.problems.delete(key)
@@ -1847,6 +1852,11 @@ function sameContent(e: LocalEntry, op: FileOp): boolean {
 }
 
 /** True when the disk still shows what the index recorded for the path. */
+/** A regular file whose stat and exec bit are what the index recorded. */
+function unchangedFile(e: LocalEntry, st: Stats): boolean {
+  return e.kind === 'file' && st.isFile() && e.x === ((st.mode & 0o100) !== 0)
+}
+
 function matchesDisk(e: LocalEntry | undefined, st: Stats | null): boolean {
   if (!e || e.kind === 'deleted') return !st
   if (!st) return false
