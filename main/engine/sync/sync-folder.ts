@@ -1851,12 +1851,12 @@ function sameContent(e: LocalEntry, op: FileOp): boolean {
   return contentKeyOfEntry(e) === contentKey(op)
 }
 
-/** True when the disk still shows what the index recorded for the path. */
-/** A regular file whose stat and exec bit are what the index recorded. */
+/** A regular file whose exec bit is what the index recorded (with matchesDisk: unchanged). */
 function unchangedFile(e: LocalEntry, st: Stats): boolean {
   return e.kind === 'file' && st.isFile() && e.x === ((st.mode & 0o100) !== 0)
 }
 
+/** True when the disk still shows what the index recorded for the path. */
 function matchesDisk(e: LocalEntry | undefined, st: Stats | null): boolean {
   if (!e || e.kind === 'deleted') return !st
   if (!st) return false
