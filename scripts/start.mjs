@@ -251,7 +251,7 @@ function main(args) {
   // docs/ARCHITECTURE.md, Memory); on Windows through node.
   const [bin, ...rest] = daemonArgs(args, env)
   if (process.platform === 'win32') runForwarding(process.execPath, [bin, ...rest], env)
-  else runForwarding(bin, rest, env)
+  else runForwarding(bin, rest, { ...env, SPARE_NODE: process.execPath })
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

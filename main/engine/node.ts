@@ -724,14 +724,13 @@ export class SpareNode extends EventEmitter {
     const out: HostableFolder[] = []
     for (const f of this.folders.values()) {
       if (!(f instanceof SyncFolder) || !f.writable || !f.topic) continue
-      // Hosts agree to a size: until a first full scan has indexed the folder, it isn't known.
-      if (!f.scannedOnce) continue
       out.push({
         id: f.id,
         topic: f.topic,
         hostsWanted: f.record.hostsWanted,
         coreKeys: () => f.coreKeys(),
         sizeBytes: () => f.sizeBytes(),
+        sized: () => f.scannedOnce,
         auditSample: (have) => f.auditSample(have),
       })
     }

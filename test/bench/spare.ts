@@ -242,6 +242,8 @@ export async function startDaemon(
     [...(direct ? [] : [bin]), 'daemon', '--data-dir', dataDir, '--network', network],
     {
       logFile: path.join(ctx.runDir, `${name}.log`),
+      // The launcher line runs this Node, not whichever comes first on PATH.
+      env: direct ? { ...process.env, SPARE_NODE: process.execPath } : undefined,
     },
   )
   const cli = new SpareCli(bin, dataDir)

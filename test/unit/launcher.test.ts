@@ -17,7 +17,7 @@ const DAEMON_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=50']
 /** The environment of a test, without anything that would change what the launcher does. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env }
-  for (const k of [...MALLOC_VARS, 'SPARE_DAEMON_NODE_FLAGS']) delete env[k]
+  for (const k of [...MALLOC_VARS, 'SPARE_DAEMON_NODE_FLAGS', 'SPARE_NODE']) delete env[k]
   return { ...env, ...extra }
 }
 
@@ -57,6 +57,19 @@ async function launch(args: string[], env: Record<string, string> = {}): Promise
 }
 
 describe.skipIf(process.platform === 'win32')('bin/spare launcher line', () => {
+  it('runs $SPARE_NODE instead of node from PATH when it is set, and expands no globs', async () => {
+    const dir = await fx.tmpDir('spare-launcher-node-')
+    const report = path.join(dir, 'which.txt')
+    const other = path.join(dir, 'other node')
+    await fs.writeFile(other, `#!/bin/sh\necho "$@" > "${report}"\n`, { mode: 0o755 })
+    // The stand-in on PATH never runs, so launch() finds no report of its own.
+    await expect(
+      launch(['daemon'], { SPARE_NODE: other, SPARE_DAEMON_NODE_FLAGS: '--x *' }),
+    ).rejects.toThrow(/ENOENT/)
+    // Unquoted flags are split into words but not expanded against the files here.
+    expect((await fs.readFile(report, 'utf8')).trim()).toBe(`--x * ${SPARE} daemon`)
+  })
+
   it('runs other commands with node and their own arguments only', async () => {
     expect(await launch(['status', '--json'])).toEqual({
       args: [SPARE, 'status', '--json'],

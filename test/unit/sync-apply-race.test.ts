@@ -23,12 +23,19 @@ interface Shared {
   folder: { id: string }
 }
 
-/** Wraps fs.rename so that the next version placed at `file` is deleted the instant it lands. */
-function deleteWhenPlaced(file: string): { readonly done: boolean } {
+/**
+ * Wraps fs.rename so that the next version placed at `file` is deleted the instant it lands.
+ * `holdMs`: the rename waits this long first, so the watcher has reported the temp file (its
+ * folder is looked at while the file is being written, which a reader skips) before the rename
+ * and the deletion, which the watcher then merges into nothing.
+ */
+function deleteWhenPlaced(file: string, holdMs = 0): { readonly done: boolean } {
   const state = { done: false }
   fs.rename = (async (from: string, to: string) => {
+    const ours = !state.done && to === file && path.basename(String(from)).startsWith(TEMP_PREFIX)
+    if (ours && holdMs) await new Promise((r) => setTimeout(r, holdMs))
     await realRename(from, to)
-    if (!state.done && to === file && path.basename(String(from)).startsWith(TEMP_PREFIX)) {
+    if (ours) {
       state.done = true
       await fs.rm(to)
     }
@@ -94,7 +101,7 @@ describe('two-way apply', () => {
       60_000,
     )
 
-    const placed = deleteWhenPlaced(bFile)
+    const placed = deleteWhenPlaced(bFile, 700)
     await fs.writeFile(aFile, 'two, longer\n')
     await waitFor(() => placed.done, 60_000, 'B to place the new version')
     fs.rename = realRename

@@ -22,6 +22,7 @@ import {
   validateRemotePath,
 } from './safe-path.ts'
 import { parseRemoteEntry, type RemoteEntry } from './entry.ts'
+import { Recheck } from './recheck.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 
 const PARALLEL_FILES = 8
@@ -34,9 +35,8 @@ const INDEX_SAVE_MS = 5000
 const DISK_FULL_RETRY_MS = 3000
 const LOCAL_DEBOUNCE_MS = 100
 /**
- * A file this reader wrote is looked at again this long after: events that arrive while it is
- * being written are skipped, and @parcel/watcher merges one batch's events (batches close within
- * 500 ms), so an edit or deletion made the instant it landed could otherwise go unseen.
+ * A file this reader wrote is looked at again this long after (recheck.ts): events that arrive
+ * while it is being written are skipped, and the watcher may merge the rest away.
  */
 const RECHECK_AFTER_WRITE_MS = 750
 /** Blocks of old versions between wanted ranges are fetched too when the hole is this small. */
@@ -70,8 +70,9 @@ export class ReaderFolder extends Folder {
   private saveTimer: NodeJS.Timeout | null = null
   private retryTimer: NodeJS.Timeout | null = null
   private localTimer: NodeJS.Timeout | null = null
-  private readonly recheck = new Set<string>()
-  private recheckTimer: NodeJS.Timeout | null = null
+  private readonly recheck = new Recheck(RECHECK_AFTER_WRITE_MS, (keys) => {
+    for (const k of keys) this.markLocal(k)
+  })
   private readonly localDirty = new Set<string>()
   private localDirtyDirs = new Set<string>()
   private readonly writing = new Set<string>()
@@ -133,9 +134,8 @@ export class ReaderFolder extends Folder {
     if (this.closing) return
     this.closing = true
     this.stopTimers()
-    for (const t of [this.saveTimer, this.retryTimer, this.localTimer, this.recheckTimer]) {
-      if (t) clearTimeout(t)
-    }
+    for (const t of [this.saveTimer, this.retryTimer, this.localTimer]) if (t) clearTimeout(t)
+    this.recheck.close()
     await this.watcher?.close()
     // Close the drive before waiting for the running pass: a pass waiting for blocks from a
     // peer that left would otherwise wait forever; closing makes those reads fail at once.
@@ -531,18 +531,7 @@ export class ReaderFolder extends Folder {
     this.record_(e)
     this.local.delete(e.key)
     this.recountSoon()
-    this.recheckLater(e.key)
-  }
-
-  private recheckLater(key: string): void {
-    this.recheck.add(key)
-    if (this.recheckTimer) return
-    this.recheckTimer = setTimeout(() => {
-      this.recheckTimer = null
-      for (const k of this.recheck) this.markLocal(k)
-      this.recheck.clear()
-    }, RECHECK_AFTER_WRITE_MS)
-    this.recheckTimer.unref()
+    this.recheck.add(e.key)
   }
 
   /**

@@ -146,6 +146,12 @@ export interface HostableFolder {
   coreKeys(): string[]
   /** Bytes of all those cores. */
   sizeBytes(): number
+  /**
+   * Whether that size is the folder's: false until a first full scan since the folder opened has
+   * indexed it (a new folder's cores grow while it is read). Hosts are asked to take the folder,
+   * or to keep more of it, only then; audits and replacing failed hosts go on meanwhile.
+   */
+  sized(): boolean
   /** A random block this device holds among `have` (core → length the host claims to hold). */
   auditSample(
     have: Record<string, number>,
@@ -1344,7 +1350,7 @@ export class Hosting extends EventEmitter {
       const s = this.sessionOf(r.host)
       if (!s) continue
       r.lastSeen = now
-      if (size > r.agreedBytes * 0.8 || cores.length !== r.coreCount) {
+      if (f.sized() && (size > r.agreedBytes * 0.8 || cores.length !== r.coreCount)) {
         const reply = await this.request(
           s,
           {
@@ -1364,7 +1370,7 @@ export class Hosting extends EventEmitter {
       }
     }
     // New hosts while fewer than wanted.
-    if (records.length < f.hostsWanted) {
+    if (f.sized() && records.length < f.hostsWanted) {
       const candidates: Array<{ s: Session; score: number }> = []
       for (const s of this.sessions) {
         if (!s.identity || !s.msg || banned.has(s.identity)) continue

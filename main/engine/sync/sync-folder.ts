@@ -34,13 +34,10 @@ import { chunkSizeFor, digestFile } from './chunks.ts'
 import { IGNORE_FILE, IgnoreRules } from './ignore.ts'
 import { findCaseClashes, portabilityProblem } from './names.ts'
 import { conflictName, isConflictName } from './conflict-name.ts'
+import { Recheck } from '../folders/recheck.ts'
 
 const WATCH_DEBOUNCE_MS = 30
-/**
- * After Spare writes a path, it looks at it again this long after: @parcel/watcher merges the
- * events of one batch (its batches close within 500 ms), so a file the user deletes or changes
- * right after Spare placed it may bring no event at all ("created, then deleted" is nothing).
- */
+/** An applied path is looked at again this long after it was written (folders/recheck.ts). */
 const RECHECK_AFTER_APPLY_MS = 750
 const RESCAN_INTERVAL_MS = 10 * 60 * 1000
 const RETRY_MS = 3000
@@ -147,7 +144,8 @@ export class SyncFolder extends Folder {
   private fullScanPending = true
   /**
    * Whether a full scan of the folder has finished since it opened: until then its size is not
-   * known, and hosts are not asked to keep it (they would agree to the few bytes indexed so far).
+   * known, and hosts are not asked to take it or keep more (they would agree to the few bytes
+   * indexed so far).
    */
   scannedOnce = false
   private readonly pendingApply = new Set<string>()
@@ -163,9 +161,11 @@ export class SyncFolder extends Folder {
   /** Folders that appeared since the watcher was last subscribed. */
   private readonly newFolders = new Set<string>()
   private resubscribeTimer: NodeJS.Timeout | null = null
-  /** Paths applied lately, to look at again (RECHECK_AFTER_APPLY_MS). */
-  private readonly recheck = new Set<string>()
-  private recheckTimer: NodeJS.Timeout | null = null
+  /** Paths applied lately, looked at again RECHECK_AFTER_APPLY_MS after each was written. */
+  private readonly recheck = new Recheck(RECHECK_AFTER_APPLY_MS, (keys) => {
+    for (const k of keys) this.pendingScan.add(k)
+    this.kick()
+  })
   private readonly problems = new Map<string, string>()
   private clashProblems: Array<{ path: string; reason: string }> = []
   private treeChanged = true
@@ -372,7 +372,7 @@ export class SyncFolder extends Folder {
     for (const t of this.timers) clearInterval(t)
     if (this.retryTimer) clearTimeout(this.retryTimer)
     if (this.resubscribeTimer) clearTimeout(this.resubscribeTimer)
-    if (this.recheckTimer) clearTimeout(this.recheckTimer)
+    this.recheck.close()
     if (this.debounce) clearTimeout(this.debounce)
     await this.watcher?.close().catch(() => {})
     // Closing the cores makes a pending fetch fail at once instead of waiting for its timeout.
@@ -1415,12 +1415,22 @@ export class SyncFolder extends Folder {
           const sst = await lstatOrNull(src)
           if (e && matchesDisk(e, sst)) {
             await ensureSafeParents(this.record.path, segments)
-            await this.placeFile(src, abs, segments)
-            // Gone again already (the user deleted it): recorded with no inode, the next scan
-            // sees the deletion as a change made after this version, not beside it.
+            await this.placeFile(src, abs, segments, before)
             await fs.utimes(abs, new Date(), new Date(op.mtime)).catch(() => {})
             renameFrom.delete(`${op.hash}:${op.x}`)
-            this.index.set(key, { ...entryOf(op, await lstatOrNull(abs)), local: null })
+            // Recorded only if it is still the file moved, as Spare left it; anything else (gone,
+            // replaced or resized by the user meanwhile) is recorded with no stat, so the next
+            // look sees a change made after this version, not beside it.
+            const after = await lstatOrNull(abs)
+            const placed =
+              after &&
+              sst &&
+              after.ino === sst.ino &&
+              after.size === sst.size &&
+              after.mtimeMs === op.mtime
+                ? after
+                : null
+            this.index.set(key, { ...entryOf(op, placed), local: null })
             const gone = this.sync.current(from)?.op
             if (gone) this.index.set(from, { ...entryOf(gone, null), local: null })
             break
@@ -1447,19 +1457,7 @@ export class SyncFolder extends Folder {
     }
     this.bounces.delete(key)
     this.treeChanged = true
-    this.recheckLater(key)
-  }
-
-  private recheckLater(key: string): void {
-    this.recheck.add(key)
-    if (this.recheckTimer || this.closing) return
-    this.recheckTimer = setTimeout(() => {
-      this.recheckTimer = null
-      for (const k of this.recheck) this.pendingScan.add(k)
-      this.recheck.clear()
-      this.kick()
-    }, RECHECK_AFTER_APPLY_MS)
-    this.recheckTimer.unref()
+    if (!this.closing) this.recheck.add(key)
   }
 
   /**
