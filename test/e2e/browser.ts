@@ -12,7 +12,8 @@ import {
   type Locator,
   type Page,
 } from 'playwright-core'
-import { ROOT, type Cleanup, type TestDaemon } from '../helpers/daemon.ts'
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
+import { Cleanup, ROOT, localTestnet, type TestDaemon } from '../helpers/daemon.ts'
 
 export const CHROMIUM = process.env.SPARE_CHROMIUM ?? '/usr/bin/chromium'
 export const SCREENSHOTS = path.join(ROOT, 'test', 'e2e', 'screenshots')
@@ -30,6 +31,54 @@ const CHROMIUM_ARGS = [
 ]
 
 /** Builds renderer/dist (the web UI the daemon serves) when it is missing. */
+/** What an e2e file shares: one testnet and one browser; `cleanup` is per test. */
+export interface E2eSuite {
+  readonly network: string
+  readonly browser: Browser
+  readonly cleanup: Cleanup
+}
+
+/**
+ * Registers an e2e file's hooks: the renderer built, the screenshots folder, a local testnet and
+ * a browser for the file (closed after it), and a fresh Cleanup for each test (run after it).
+ */
+export function useE2eSuite(): E2eSuite {
+  const suite = new Cleanup()
+  let network: string | null = null
+  let browser: Browser | null = null
+  let cleanup: Cleanup | null = null
+  beforeAll(async () => {
+    await ensureRendererBuilt()
+    await fs.mkdir(SCREENSHOTS, { recursive: true })
+    network = await localTestnet(suite)
+    browser = await launchBrowser(suite)
+  })
+  afterAll(async () => {
+    await suite.run()
+  })
+  beforeEach(() => {
+    cleanup = new Cleanup()
+  })
+  afterEach(async () => {
+    await cleanup?.run()
+  })
+  const set = <T>(v: T | null, what: string): T => {
+    if (v === null) throw new Error(`${what} is set up by useE2eSuite's hooks`)
+    return v
+  }
+  return {
+    get network() {
+      return set(network, 'network')
+    },
+    get browser() {
+      return set(browser, 'browser')
+    },
+    get cleanup() {
+      return set(cleanup, 'cleanup')
+    },
+  }
+}
+
 export async function ensureRendererBuilt(): Promise<void> {
   const exists = await fs.stat(DIST_INDEX).then(
     () => true,

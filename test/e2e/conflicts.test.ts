@@ -2,55 +2,21 @@
 // B started again), compared side by side in A's web UI and settled there by keeping the conflict
 // copy, which then reaches B's disk. Screenshots: conflict-compare(-narrow, -dark).png. Run offline:
 //   /work/shared/tools/offline npx vitest run --project e2e test/e2e/conflicts.test.ts
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import type { Browser, Locator, Page } from 'playwright-core'
+import type { Locator, Page } from 'playwright-core'
 import type { Conflict, FolderSummary } from '../../shared/contract.ts'
-import {
-  Cleanup,
-  localTestnet,
-  snapshotTree,
-  startDaemon,
-  tempDir,
-  waitFor,
-  waitForSameTree,
-} from '../helpers/daemon.ts'
-import {
-  SCREENSHOTS,
-  ensureRendererBuilt,
-  folderCard,
-  launchBrowser,
-  openUi,
-  screenshot,
-  textOf,
-} from './browser.ts'
+import { snapshotTree, startDaemon, tempDir, waitFor, waitForSameTree } from '../helpers/daemon.ts'
+import { folderCard, openUi, screenshot, textOf, useE2eSuite } from './browser.ts'
 
 const SYNC_TIMEOUT = 60_000
 const BASE = 'Groceries\nmilk\nbread\neggs\napples\n'
 const ON_A = 'Groceries\nmilk\nrye bread\neggs\napples\nbutter\n'
 const ON_B = 'Groceries\noat milk\nbread\neggs\napples\n'
 
-const suite = new Cleanup()
-let network: string
-let browser: Browser
-let cleanup: Cleanup
-
-beforeAll(async () => {
-  await ensureRendererBuilt()
-  await fs.mkdir(SCREENSHOTS, { recursive: true })
-  network = await localTestnet(suite)
-  browser = await launchBrowser(suite)
-})
-afterAll(async () => {
-  await suite.run()
-})
-beforeEach(() => {
-  cleanup = new Cleanup()
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+// One testnet and one browser for the file; daemons, contexts and folders are per test.
+const e2e = useE2eSuite()
 
 async function readOrNull(file: string): Promise<string | null> {
   return fs.readFile(file, 'utf8').catch(() => null)
@@ -77,14 +43,14 @@ async function openCompare(page: Page, name: string): Promise<Locator> {
 
 describe('web UI: conflicts', () => {
   it('compares both versions of a conflict side by side and keeps the copy', async () => {
-    const a = await startDaemon(cleanup, network)
-    const b = await startDaemon(cleanup, network)
-    const src = await tempDir(cleanup, 'spare-conflict-')
+    const a = await startDaemon(e2e.cleanup, e2e.network)
+    const b = await startDaemon(e2e.cleanup, e2e.network)
+    const src = await tempDir(e2e.cleanup, 'spare-conflict-')
     await fs.writeFile(path.join(src, 'notes.txt'), BASE)
     const name = path.basename(src)
     const { folder } = await a.json<{ folder: FolderSummary }>(['share', src])
     const { invite } = await a.json<{ invite: string }>(['invite', folder.id])
-    const dst = path.join(await tempDir(cleanup, 'spare-dst-'), 'joined')
+    const dst = path.join(await tempDir(e2e.cleanup, 'spare-dst-'), 'joined')
     expect((await b.cli(['join', invite, dst])).code).toBe(0)
     // Both writers know each other (B accepted) and have the same tree.
     for (const d of [a, b]) {
@@ -117,7 +83,7 @@ describe('web UI: conflicts', () => {
     expect(listed).toMatchObject({ original: '/notes.txt', copy: { size: ON_A.length } })
 
     // A's UI: the card counts it; Compare shows both sides.
-    const ui = await openUi(browser, cleanup, a, { colorScheme: 'light' })
+    const ui = await openUi(e2e.browser, e2e.cleanup, a, { colorScheme: 'light' })
     const { page } = ui
     const card = folderCard(page, name)
     await expect
@@ -148,14 +114,16 @@ describe('web UI: conflicts', () => {
     await screenshot(page, 'conflict-compare')
 
     // A narrow window (or 200 % zoom): one column, the kept side first.
-    const narrow = await openUi(browser, cleanup, a, { viewport: { width: 390, height: 844 } })
+    const narrow = await openUi(e2e.browser, e2e.cleanup, a, {
+      viewport: { width: 390, height: 844 },
+    })
     const narrowDialog = await openCompare(narrow.page, name)
     const nk = await narrowDialog.getByRole('region', { name: /^Kept — / }).boundingBox()
     const nc = await narrowDialog.getByRole('region', { name: /^Conflict copy — / }).boundingBox()
     expect(nk && nc && nc.y >= nk.y + nk.height - 1).toBe(true)
     await screenshot(narrow.page, 'conflict-compare-narrow')
     // 200 % zoom of a 1280 × 800 window: 640 × 400 CSS pixels, drawn twice as big.
-    const zoomed = await openUi(browser, cleanup, a, {
+    const zoomed = await openUi(e2e.browser, e2e.cleanup, a, {
       viewport: { width: 640, height: 400 },
       deviceScaleFactor: 2,
     })
@@ -169,7 +137,7 @@ describe('web UI: conflicts', () => {
     ).toBe(true)
     await screenshot(zoomed.page, 'conflict-compare-zoom')
     // Dark, as the system prefers.
-    const dark = await openUi(browser, cleanup, a, { colorScheme: 'dark' })
+    const dark = await openUi(e2e.browser, e2e.cleanup, a, { colorScheme: 'dark' })
     await openCompare(dark.page, name)
     await screenshot(dark.page, 'conflict-compare-dark')
 

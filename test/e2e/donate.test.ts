@@ -4,40 +4,14 @@
 // donating from the screen reach the node, and a resume from the CLI reaches the screen.
 // Screenshots of the Donate screen's CPU part (wide, narrow, dark) land in test/e2e/screenshots/.
 //   /work/shared/tools/offline npx vitest run --project e2e test/e2e/donate.test.ts
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { promises as fs } from 'node:fs'
-import type { Browser, Locator, Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import type { Locator, Page } from 'playwright-core'
 import type { DonateStatus } from '../../shared/contract.ts'
-import { Cleanup, localTestnet, startDaemon, type TestDaemon } from '../helpers/daemon.ts'
-import {
-  SCREENSHOTS,
-  ensureRendererBuilt,
-  launchBrowser,
-  openUi,
-  screenshot,
-  textOf,
-} from './browser.ts'
+import { startDaemon, type TestDaemon } from '../helpers/daemon.ts'
+import { openUi, screenshot, textOf, useE2eSuite } from './browser.ts'
 
-const suite = new Cleanup()
-let network: string
-let browser: Browser
-let cleanup: Cleanup
-
-beforeAll(async () => {
-  await ensureRendererBuilt()
-  await fs.mkdir(SCREENSHOTS, { recursive: true })
-  network = await localTestnet(suite)
-  browser = await launchBrowser(suite)
-})
-afterAll(async () => {
-  await suite.run()
-})
-beforeEach(() => {
-  cleanup = new Cleanup()
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+// One testnet and one browser for the file; daemons, contexts and folders are per test.
+const e2e = useE2eSuite()
 
 async function donateStatus(daemon: TestDaemon): Promise<DonateStatus> {
   return daemon.json<DonateStatus>(['donate'])
@@ -70,8 +44,8 @@ async function showCpuPart(page: Page): Promise<void> {
 
 describe('web UI: donating CPU', () => {
   it('sets a CPU limit, refuses a bad schedule, and pauses and resumes donating', async () => {
-    const daemon = await startDaemon(cleanup, network)
-    const ui = await openUi(browser, cleanup, daemon, { colorScheme: 'light' })
+    const daemon = await startDaemon(e2e.cleanup, e2e.network)
+    const ui = await openUi(e2e.browser, e2e.cleanup, daemon, { colorScheme: 'light' })
     const page = ui.page
     await openDonate(page)
     const summary = page.getByTestId('cpu-summary')
@@ -158,7 +132,7 @@ describe('web UI: donating CPU', () => {
     await paused.waitFor({ state: 'detached' })
 
     // The same screen narrow (a phone, or 200 % zoom) and dark.
-    const narrow = await openUi(browser, cleanup, daemon, {
+    const narrow = await openUi(e2e.browser, e2e.cleanup, daemon, {
       viewport: { width: 390, height: 844 },
       colorScheme: 'light',
     })
@@ -167,7 +141,7 @@ describe('web UI: donating CPU', () => {
     await screenshot(narrow.page, 'donate-cpu-narrow')
     await scrollToTop(narrow.page.getByRole('region', { name: 'CPU limits' }))
     await screenshot(narrow.page, 'donate-cpu-limits-narrow')
-    const dark = await openUi(browser, cleanup, daemon, { colorScheme: 'dark' })
+    const dark = await openUi(e2e.browser, e2e.cleanup, daemon, { colorScheme: 'dark' })
     await openDonate(dark.page)
     await showCpuPart(dark.page)
     await screenshot(dark.page, 'donate-cpu-dark')

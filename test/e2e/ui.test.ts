@@ -2,16 +2,14 @@
 // through its own web UI in Debian's Chromium (playwright-core). Screenshots of every screen land
 // in test/e2e/screenshots/ (git-ignored). Run offline, so nothing can reach the public DHT:
 //   /work/shared/tools/offline npx vitest run --project e2e
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import type { FolderSummary } from '../../shared/contract.ts'
 import {
-  Cleanup,
   ROOT,
-  localTestnet,
   snapshotTree,
   startDaemon,
   tempDir,
@@ -21,10 +19,8 @@ import {
 import {
   SCREENSHOTS,
   apiUrl,
-  ensureRendererBuilt,
   folderCard,
   folderListLoaded,
-  launchBrowser,
   loginLink,
   newPage,
   openUi,
@@ -33,31 +29,13 @@ import {
   stat,
   textOf,
   tryWebSocket,
+  useE2eSuite,
 } from './browser.ts'
 
 const SYNC_TIMEOUT = 60_000
 
 // One testnet and one browser for the file; daemons, contexts and folders are per test.
-const suite = new Cleanup()
-let network: string
-let browser: Browser
-let cleanup: Cleanup
-
-beforeAll(async () => {
-  await ensureRendererBuilt()
-  await fs.mkdir(SCREENSHOTS, { recursive: true })
-  network = await localTestnet(suite)
-  browser = await launchBrowser(suite)
-})
-afterAll(async () => {
-  await suite.run()
-})
-beforeEach(() => {
-  cleanup = new Cleanup()
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const e2e = useE2eSuite()
 
 async function shareWithCli(
   daemon: TestDaemon,
@@ -68,7 +46,7 @@ async function shareWithCli(
 
 /** A folder to share, with hello.txt in it; its name is the folder's basename. */
 async function sourceFolder(content = 'hello from A\n'): Promise<{ dir: string; name: string }> {
-  const dir = await tempDir(cleanup, 'spare-src-')
+  const dir = await tempDir(e2e.cleanup, 'spare-src-')
   await fs.writeFile(path.join(dir, 'hello.txt'), content)
   return { dir, name: path.basename(dir) }
 }
@@ -86,12 +64,12 @@ async function exists(p: string): Promise<boolean> {
 
 describe('web UI: login', () => {
   it('refuses the app and the WebSocket without a session, and a login link works once', async () => {
-    const daemon = await startDaemon(cleanup, network)
+    const daemon = await startDaemon(e2e.cleanup, e2e.network)
     const base = await apiUrl(daemon)
     const wsUrl = `${base.replace(/^http/, 'ws')}/api/ws`
 
     // No cookie: GET / is the 401 help page, not the app.
-    const anon = await newPage(browser, cleanup)
+    const anon = await newPage(e2e.browser, e2e.cleanup)
     const res = await anon.page.goto(`${base}/`)
     expect(res?.status()).toBe(401)
     expect(await anon.page.locator('body').innerText()).toContain('needs a login link')
@@ -122,7 +100,7 @@ describe('web UI: login', () => {
 
     // The link printed at start logs in once: the app loads and its WebSocket opens.
     const link = printedLoginLink(daemon)
-    const user = await newPage(browser, cleanup)
+    const user = await newPage(e2e.browser, e2e.cleanup)
     const login = await user.page.goto(link)
     expect(login?.status()).toBe(200)
     expect(new URL(user.page.url()).pathname).toBe('/')
@@ -140,7 +118,7 @@ describe('web UI: login', () => {
     expect(user.problems).toEqual([])
 
     // The same link again, from another browser: refused, and no session comes with it.
-    const replay = await newPage(browser, cleanup)
+    const replay = await newPage(e2e.browser, e2e.cleanup)
     const again = await replay.page.goto(link)
     expect(again?.status()).toBe(401)
     expect(await replay.page.locator('body').innerText()).toMatch(/login link is not valid/i)
@@ -157,18 +135,18 @@ describe('web UI: login', () => {
     expect(fresh).toMatch(new RegExp(`^${base}/auth\\?code=[0-9a-f]+$`))
     expect((await replay.page.goto(fresh))?.status()).toBe(200)
     await replay.page.getByRole('heading', { level: 1, name: 'Folders' }).waitFor()
-    const third = await newPage(browser, cleanup)
+    const third = await newPage(e2e.browser, e2e.cleanup)
     expect((await third.page.goto(fresh))?.status()).toBe(401)
   })
 
   it('refuses a logged-in browser’s requests from another origin on the same host', async () => {
-    const daemon = await startDaemon(cleanup, network)
+    const daemon = await startDaemon(e2e.cleanup, e2e.network)
     const base = await apiUrl(daemon)
     const wsUrl = `${base.replace(/^http/, 'ws')}/api/ws`
-    const ui = await openUi(browser, cleanup, daemon)
+    const ui = await openUi(e2e.browser, e2e.cleanup, daemon)
     await folderListLoaded(ui.page)
-    const mine = await tempDir(cleanup, 'spare-mine-')
-    const theirs = await tempDir(cleanup, 'spare-theirs-')
+    const mine = await tempDir(e2e.cleanup, 'spare-mine-')
+    const theirs = await tempDir(e2e.cleanup, 'spare-theirs-')
 
     // A "simple" cross-site-style request (no CORS preflight) that would share a folder.
     const simpleShare = (page: Page, dir: string) =>
@@ -206,7 +184,7 @@ describe('web UI: login', () => {
       res.end('<!doctype html><title>elsewhere</title><p>elsewhere</p>')
     })
     await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', () => resolve()))
-    cleanup.add(() => new Promise<void>((resolve) => evil.close(() => resolve())))
+    e2e.cleanup.add(() => new Promise<void>((resolve) => evil.close(() => resolve())))
     const addr = evil.address()
     const evilPort = typeof addr === 'object' && addr ? addr.port : 0
     const other = await ui.context.newPage()
@@ -223,13 +201,13 @@ describe('web UI: login', () => {
 
 describe('web UI: sharing between two daemons', () => {
   it('shares a folder from A’s UI, joins it from B’s UI, and shows live updates', async () => {
-    const a = await startDaemon(cleanup, network)
-    const b = await startDaemon(cleanup, network)
+    const a = await startDaemon(e2e.cleanup, e2e.network)
+    const b = await startDaemon(e2e.cleanup, e2e.network)
     const src = await sourceFolder('hello from A\n')
-    const dst = path.join(await tempDir(cleanup, 'spare-dst-'), 'joined')
+    const dst = path.join(await tempDir(e2e.cleanup, 'spare-dst-'), 'joined')
 
     // A: log in, empty state, share by path.
-    const uiA = await openUi(browser, cleanup, a)
+    const uiA = await openUi(e2e.browser, e2e.cleanup, a)
     const pageA = uiA.page
     await pageA.getByRole('heading', { name: 'No folders yet' }).waitFor()
     await pageA.getByRole('button', { name: 'Share a folder' }).click()
@@ -260,7 +238,7 @@ describe('web UI: sharing between two daemons', () => {
     expect(await cardA.getAttribute('data-folder-id')).toBe(ownerFolder?.id)
 
     // B: its own login link, in a separate browser context.
-    const uiB = await openUi(browser, cleanup, b)
+    const uiB = await openUi(e2e.browser, e2e.cleanup, b)
     const pageB = uiB.page
     await pageB.getByRole('heading', { name: 'No folders yet' }).waitFor()
     await pageB.getByRole('button', { name: 'Join a folder' }).click()
@@ -320,10 +298,10 @@ describe('web UI: sharing between two daemons', () => {
 
 describe('web UI: bad input', () => {
   it('shows the engine’s errors inline and adds nothing', async () => {
-    const daemon = await startDaemon(cleanup, network)
-    const scratch = await tempDir(cleanup, 'spare-bad-')
+    const daemon = await startDaemon(e2e.cleanup, e2e.network)
+    const scratch = await tempDir(e2e.cleanup, 'spare-bad-')
     const dst = path.join(scratch, 'never-created')
-    const ui = await openUi(browser, cleanup, daemon)
+    const ui = await openUi(e2e.browser, e2e.cleanup, daemon)
     const { page } = ui
     await page.getByRole('heading', { name: 'No folders yet' }).waitFor()
 
@@ -384,17 +362,17 @@ describe('web UI: bad input', () => {
 
 describe('web UI: stop syncing', () => {
   it('removes the card after confirming, and leaves the files on disk', async () => {
-    const a = await startDaemon(cleanup, network)
-    const b = await startDaemon(cleanup, network)
+    const a = await startDaemon(e2e.cleanup, e2e.network)
+    const b = await startDaemon(e2e.cleanup, e2e.network)
     const src = await sourceFolder()
     await fs.mkdir(path.join(src.dir, 'sub'))
     await fs.writeFile(path.join(src.dir, 'sub', 'deep.txt'), 'deep\n')
-    const dst = path.join(await tempDir(cleanup, 'spare-dst-'), 'joined')
+    const dst = path.join(await tempDir(e2e.cleanup, 'spare-dst-'), 'joined')
     const { invite, folder } = await shareWithCli(a, src.dir)
     expect((await b.cli(['join', invite, dst])).code).toBe(0)
     await waitForSameTree(src.dir, dst, SYNC_TIMEOUT)
 
-    const uiB = await openUi(browser, cleanup, b)
+    const uiB = await openUi(e2e.browser, e2e.cleanup, b)
     const pageB = uiB.page
     const cardB = folderCard(pageB, src.name)
     await expect
@@ -431,7 +409,7 @@ describe('web UI: stop syncing', () => {
     expect(await folderCard(pageB, src.name).count()).toBe(0)
 
     // The owner can stop too; its files stay as well.
-    const uiA = await openUi(browser, cleanup, a)
+    const uiA = await openUi(e2e.browser, e2e.cleanup, a)
     const cardA = folderCard(uiA.page, src.name)
     await cardA.getByRole('button', { name: 'Stop syncing' }).click()
     const confirmA = uiA.page.getByRole('dialog', { name: `Stop syncing “${src.name}”?` })
@@ -447,8 +425,8 @@ describe('web UI: stop syncing', () => {
 
 describe('web UI: connection', () => {
   it('shows the not-connected banner when the daemon goes away', async () => {
-    const daemon = await startDaemon(cleanup, network)
-    const ui = await openUi(browser, cleanup, daemon)
+    const daemon = await startDaemon(e2e.cleanup, e2e.network)
+    const ui = await openUi(e2e.browser, e2e.cleanup, daemon)
     await folderListLoaded(ui.page)
     const banner = ui.page.getByRole('alert').filter({ hasText: 'Not connected to the Spare node' })
     expect(await banner.count()).toBe(0)
@@ -461,10 +439,10 @@ describe('web UI: connection', () => {
 
 describe('web UI: pause syncing', () => {
   it('pauses and resumes the node from the top area, and follows `spare pause`', async () => {
-    const daemon = await startDaemon(cleanup, network)
+    const daemon = await startDaemon(e2e.cleanup, e2e.network)
     const src = await sourceFolder()
     await shareWithCli(daemon, src.dir)
-    const ui = await openUi(browser, cleanup, daemon, { colorScheme: 'light' })
+    const ui = await openUi(e2e.browser, e2e.cleanup, daemon, { colorScheme: 'light' })
     const page = ui.page
     const card = folderCard(page, src.name)
     await expect.poll(() => card.getAttribute('data-state'), { timeout: SYNC_TIMEOUT }).toBe('idle')
@@ -490,7 +468,9 @@ describe('web UI: pause syncing', () => {
     await page.getByRole('button', { name: 'Resume syncing' }).waitFor()
     await notice.waitFor()
     await expect.poll(() => card.getAttribute('data-state')).toBe('paused')
-    const narrow = await openUi(browser, cleanup, daemon, { viewport: { width: 390, height: 844 } })
+    const narrow = await openUi(e2e.browser, e2e.cleanup, daemon, {
+      viewport: { width: 390, height: 844 },
+    })
     await narrow.page.getByRole('button', { name: 'Resume syncing' }).waitFor()
     await screenshot(narrow.page, 'folders-paused-narrow')
     expect((await daemon.cli(['resume'])).code).toBe(0)
@@ -502,10 +482,10 @@ describe('web UI: pause syncing', () => {
 
 describe('web UI: screenshots', () => {
   it('captures every screen, light and dark', async () => {
-    const a = await startDaemon(cleanup, network)
-    const b = await startDaemon(cleanup, network)
+    const a = await startDaemon(e2e.cleanup, e2e.network)
+    const b = await startDaemon(e2e.cleanup, e2e.network)
 
-    const light = await openUi(browser, cleanup, a, { colorScheme: 'light' })
+    const light = await openUi(e2e.browser, e2e.cleanup, a, { colorScheme: 'light' })
     const page = light.page
     await page.getByRole('heading', { name: 'No folders yet' }).waitFor()
     await screenshot(page, 'folders-empty')
@@ -513,7 +493,7 @@ describe('web UI: screenshots', () => {
     const src = await sourceFolder()
     await fs.writeFile(path.join(src.dir, 'notes.md'), '# notes\n'.repeat(200))
     const { invite } = await shareWithCli(a, src.dir)
-    const dst = path.join(await tempDir(cleanup, 'spare-dst-'), 'joined')
+    const dst = path.join(await tempDir(e2e.cleanup, 'spare-dst-'), 'joined')
     expect((await b.cli(['join', invite, dst])).code).toBe(0)
     await waitForSameTree(src.dir, dst, SYNC_TIMEOUT)
 
@@ -562,7 +542,7 @@ describe('web UI: screenshots', () => {
     expect(light.problems).toEqual([])
 
     // Dark: the system preference is followed by default.
-    const dark = await openUi(browser, cleanup, b, { colorScheme: 'dark' })
+    const dark = await openUi(e2e.browser, e2e.cleanup, b, { colorScheme: 'dark' })
     const darkPage = dark.page
     const darkCard = folderCard(darkPage, src.name)
     await expect
@@ -582,7 +562,9 @@ describe('web UI: screenshots', () => {
     expect(dark.problems).toEqual([])
 
     // Narrow window: the nav becomes a top bar.
-    const narrow = await openUi(browser, cleanup, a, { viewport: { width: 390, height: 844 } })
+    const narrow = await openUi(e2e.browser, e2e.cleanup, a, {
+      viewport: { width: 390, height: 844 },
+    })
     await folderCard(narrow.page, src.name).waitFor()
     await screenshot(narrow.page, 'folders-narrow')
     await folderCard(narrow.page, src.name).getByRole('button', { name: 'Invite' }).click()

@@ -50,30 +50,39 @@ async function exists(p: string): Promise<boolean> {
   )
 }
 
+/**
+ * A at A shares a folder (`mode`) with B; n.txt syncs once, then its next version is deleted at B
+ * the instant it is placed (deleteWhenPlaced). Returns once that happened.
+ */
+async function deletedAsPlaced(
+  mode: 'sync' | 'publish',
+  holdMs = 0,
+): Promise<{ aFile: string; bFile: string; bs: SpareService }> {
+  const network = await fx.testnet()
+  const dir = await fx.tmpDir('spare-race-')
+  const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
+  const [aDir, bDir] = [path.join(dir, 'a'), path.join(dir, 'b')]
+  await fs.mkdir(aDir)
+  const shared = (await new SpareService(a).call('folders.share', { path: aDir, mode })) as Shared
+  const bs = new SpareService(b)
+  await bs.call('folders.join', { invite: shared.invite, path: bDir })
+
+  const aFile = path.join(aDir, 'n.txt')
+  const bFile = path.join(bDir, 'n.txt')
+  await fs.writeFile(aFile, 'one\n')
+  await waitFor(async () => (await fs.readFile(bFile, 'utf8').catch(() => '')) === 'one\n', 60_000)
+
+  // The next version to land at B is deleted by "the user" as soon as it is in place.
+  const placed = deleteWhenPlaced(bFile, holdMs)
+  await fs.writeFile(aFile, 'two, longer\n')
+  await waitFor(() => placed.done, 60_000, 'B to place the new version')
+  fs.rename = realRename
+  return { aFile, bFile, bs }
+}
+
 describe('two-way apply', () => {
   it('sends a deletion made right after a version is placed, after that version', async () => {
-    const network = await fx.testnet()
-    const dir = await fx.tmpDir('spare-race-')
-    const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
-    const [aDir, bDir] = [path.join(dir, 'a'), path.join(dir, 'b')]
-    await fs.mkdir(aDir)
-    const shared = (await new SpareService(a).call('folders.share', { path: aDir })) as Shared
-    await new SpareService(b).call('folders.join', { invite: shared.invite, path: bDir })
-
-    const aFile = path.join(aDir, 'n.txt')
-    const bFile = path.join(bDir, 'n.txt')
-    await fs.writeFile(aFile, 'one\n')
-    await waitFor(
-      async () => (await fs.readFile(bFile, 'utf8').catch(() => '')) === 'one\n',
-      60_000,
-    )
-
-    // The next version to land at B is deleted by "the user" as soon as it is in place.
-    const placed = deleteWhenPlaced(bFile)
-    await fs.writeFile(aFile, 'two, longer\n')
-    await waitFor(() => placed.done, 60_000, 'B to place the new version')
-    fs.rename = realRename
-
+    const { aFile, bFile } = await deletedAsPlaced('sync')
     // The deletion came after "two" at B, so it wins everywhere.
     await waitFor(async () => !(await exists(aFile)), 60_000, 'the deletion to reach A')
     await new Promise((r) => setTimeout(r, 1500))
@@ -82,29 +91,7 @@ describe('two-way apply', () => {
   }, 120_000)
 
   it("shows a reader's deletion made the instant a version landed as its own change", async () => {
-    const network = await fx.testnet()
-    const dir = await fx.tmpDir('spare-race-')
-    const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
-    const [aDir, bDir] = [path.join(dir, 'a'), path.join(dir, 'b')]
-    await fs.mkdir(aDir)
-    const aFile = path.join(aDir, 'n.txt')
-    const bFile = path.join(bDir, 'n.txt')
-    await fs.writeFile(aFile, 'one\n')
-    const shared = (await new SpareService(a).call('folders.share', {
-      path: aDir,
-      mode: 'publish',
-    })) as Shared
-    const bs = new SpareService(b)
-    await bs.call('folders.join', { invite: shared.invite, path: bDir })
-    await waitFor(
-      async () => (await fs.readFile(bFile, 'utf8').catch(() => '')) === 'one\n',
-      60_000,
-    )
-
-    const placed = deleteWhenPlaced(bFile, 700)
-    await fs.writeFile(aFile, 'two, longer\n')
-    await waitFor(() => placed.done, 60_000, 'B to place the new version')
-    fs.rename = realRename
+    const { bFile, bs } = await deletedAsPlaced('publish', 700)
     const localChanges = async (): Promise<FolderSummary['localChanges']> =>
       ((await bs.call('folders.list', {})) as FolderSummary[])[0]?.localChanges ?? []
     await waitFor(

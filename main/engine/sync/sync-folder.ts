@@ -147,7 +147,10 @@ export class SyncFolder extends Folder {
    * known, and hosts are not asked to take it or keep more (they would agree to the few bytes
    * indexed so far).
    */
-  scannedOnce = false
+  get scannedOnce(): boolean {
+    return this.scanned
+  }
+  private scanned = false
   private readonly pendingApply = new Set<string>()
   private readonly waiting = new Set<string>()
   /** Blobs cores no peer served during the current apply pass. */
@@ -435,7 +438,7 @@ export class SyncFolder extends Folder {
         if (full) this.fullScanPending = true
         throw err
       }
-      if (full) this.scannedOnce = true
+      if (full) this.scanned = true
       await this.readLogs()
       for (const p of this.sync.dirty) this.pendingApply.add(p)
       this.sync.dirty.clear()
