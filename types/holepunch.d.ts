@@ -232,6 +232,8 @@ declare module 'hyperdrive' {
     readonly db: {
       put(key: string, value: DriveEntryValue): Promise<void>
       del(key: string): Promise<void>
+      /** The entry stored in block `seq` of the tree (and, as a side effect, that node cached). */
+      getBySeq(seq: number): Promise<{ key: string; value: unknown } | null>
       core: Hypercore
       version: number
     }

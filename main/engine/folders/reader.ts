@@ -7,6 +7,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Hyperdrive, { type DriveEntry } from 'hyperdrive'
 import Hyperblobs from 'hyperblobs'
+import type { Download } from 'hypercore'
 import { watchFolder, type FolderWatcher } from './watcher.ts'
 import type { LocalChange } from '../../../shared/contract.ts'
 import { Folder, isDiskFull, type FolderContext } from './folder.ts'
@@ -41,6 +42,11 @@ const LOCAL_DEBOUNCE_MS = 100
 const RECHECK_AFTER_WRITE_MS = 750
 /** Blocks of old versions between wanted ranges are fetched too when the hole is this small. */
 const RANGE_GAP_BLOCKS = 16
+/** Before a whole listing, the tree's nodes are read in parallel when there are at most this many. */
+const TREE_WARM_MAX_NODES = 32_768
+const TREE_WARM_PARALLEL = 32
+/** How long a whole listing waits for those reads before it starts anyway. */
+const TREE_WARM_WAIT_MS = 10_000
 /** Blocks of one file requested ahead of the one being written. */
 const BLOCKS_AHEAD = 8
 
@@ -294,6 +300,7 @@ export class ReaderFolder extends Folder {
   private async loadRemote(snapshot: Hyperdrive): Promise<Set<string>> {
     const keys = new Set<string>()
     const seen = new Set<string>()
+    await this.warmTree(snapshot)
     for await (const entry of snapshot.list('/', { recursive: true })) {
       seen.add(entry.key)
       this.acceptEntry(entry)
@@ -307,6 +314,35 @@ export class ReaderFolder extends Folder {
     }
     for (const key of this.index.keys()) if (!seen.has(key)) keys.add(key)
     return keys
+  }
+
+  /**
+   * Reads the tree's nodes into the snapshot's node cache, many at a time, before a whole listing.
+   * Listing reads one node after another, each a round trip: to a peer for nodes not here yet,
+   * else through the thread pool to RocksDB, a few hundred µs each on a busy machine. Read ahead
+   * in parallel, the listing finds them in memory (5,000 entries on a first sync: listed 1.5-1.8
+   * s after joining instead of 3.3-4.1 s). Only for trees that fit hyperbee's cache (65,536
+   * nodes), and for at most TREE_WARM_WAIT_MS: nodes of old versions that no peer holds any more
+   * never come, and the listing does not need them. Reads still waiting go on beside the
+   * listing and end with the snapshot.
+   */
+  private async warmTree(snapshot: Hyperdrive): Promise<void> {
+    const length = snapshot.db.version
+    if (length <= 2 || length > TREE_WARM_MAX_NODES) return
+    let next = 1
+    const reader = async (): Promise<void> => {
+      while (next < length && !this.closing) {
+        const seq = next++
+        await snapshot.db.getBySeq(seq).catch(() => null)
+      }
+    }
+    const all = Promise.all(Array.from({ length: TREE_WARM_PARALLEL }, reader))
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      all,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, TREE_WARM_WAIT_MS))),
+    ])
+    clearTimeout(timer)
   }
 
   private async loadDiff(snapshot: Hyperdrive, from: number): Promise<Set<string>> {
@@ -364,15 +400,39 @@ export class ReaderFolder extends Folder {
     for (const key of deletions.sort((a, b) => b.length - a.length)) await this.applyDelete(key)
     dirs.sort((a, b) => a.key.localeCompare(b.key))
     for (const e of dirs) await this.applyDir(e)
-    // Follow the order of the blobs core so reads hit blocks as they arrive.
-    files.sort((a, b) => (a.blob?.blockOffset ?? 0) - (b.blob?.blockOffset ?? 0))
+    // Files of one block first, and their blocks fetched before any other. Each such file is a
+    // request of its own, and behind the big blocks of other files in flight it waits its turn
+    // (measured: 5,000 small files finished only after 500 MB of big ones were in). Fetched
+    // first, they are written while the big ones download. Each kind goes in the order of the
+    // blobs core, so reads hit blocks as they arrive.
+    const multi = (e: RemoteEntry): number => ((e.blob?.blockLength ?? 0) > 1 ? 1 : 0)
+    files.sort(
+      (a, b) => multi(a) - multi(b) || (a.blob?.blockOffset ?? 0) - (b.blob?.blockOffset ?? 0),
+    )
     // One download per run of neighbouring blocks, not one per file: thousands of small ranges
     // cost the replicator more than the blocks themselves.
-    const wanted = files
-      .filter((f) => f.blob && f.blob.blockLength > 0 && this.needsWrite(f))
-      .map((f) => [f.blob!.blockOffset, f.blob!.blockOffset + f.blob!.blockLength] as const)
-    const downloads = mergeRanges(wanted, RANGE_GAP_BLOCKS).map(([start, end]) =>
-      this.blobs!.core.download({ start, end }),
+    const wanted = (small: boolean): Array<[number, number]> =>
+      mergeRanges(
+        files
+          .filter((f) => f.blob && f.blob.blockLength > 0 && this.needsWrite(f))
+          .filter((f) => (multi(f) === 0) === small)
+          .map((f) => [f.blob!.blockOffset, f.blob!.blockOffset + f.blob!.blockLength] as const),
+        RANGE_GAP_BLOCKS,
+      )
+    const downloads: Download[] = []
+    let stopped = false
+    const fetch = (ranges: Array<[number, number]>): Promise<unknown> => {
+      if (stopped) return Promise.resolve()
+      const started = ranges.map(([start, end]) => this.blobs!.core.download({ start, end }))
+      downloads.push(...started)
+      return Promise.all(started.map((d) => d.done()))
+    }
+    // The big files' ranges start once the small files' blocks are in, or could not all come
+    // (a peer left): each file's own reads then ask for what it still lacks.
+    const big = wanted(false)
+    fetch(wanted(true)).then(
+      () => fetch(big),
+      () => fetch(big),
     )
     try {
       let next = 0
@@ -394,6 +454,7 @@ export class ReaderFolder extends Folder {
       await Promise.all(Array.from({ length: PARALLEL_FILES }, worker))
       if (failure) throw failure
     } finally {
+      stopped = true
       for (const d of downloads) d.destroy()
     }
   }
