@@ -55,6 +55,10 @@ await raw('/bad-metadata.txt', {
   blob,
   metadata: { kind: 'nope' },
 })
+// Packed files (sharing a block with others) that claim to start past their block's end, or
+// before its start.
+await raw('/packed-outside.txt', { ...hostileFile, metadata: { ...file(5), packed: 100 } })
+await raw('/packed-negative.txt', { ...hostileFile, metadata: { ...file(5), packed: -1 } })
 // A symlink to a folder outside, then a file "inside" it: writing it would land outside.
 await raw('/evil-link', {
   executable: false,

@@ -91,7 +91,7 @@ describe('hostile peers', () => {
         what: 'the legitimate file',
       },
     )
-    await waitFor(async () => (await reader.folders())[0]!.refused.length >= 9, {
+    await waitFor(async () => (await reader.folders())[0]!.refused.length >= 11, {
       what: 'refusals',
     })
     const [folder] = await reader.folders()
@@ -105,9 +105,15 @@ describe('hostile peers', () => {
       '/ctrl\x1bchar.txt',
       '/.spare-tmp-sneaky',
       '/bad-metadata.txt',
+      '/packed-negative.txt',
     ]) {
       expect(refused, JSON.stringify(folder!.refused)).toContain(p)
     }
+    expect(folder!.refused).toContainEqual({
+      path: '/packed-outside.txt',
+      reason: 'a packed file lies outside its blocks',
+    })
+    await expect(fs.access(path.join(dst, 'packed-outside.txt'))).rejects.toThrow()
     // The symlink is created as a link (never followed); the file "inside" it is refused.
     expect(folder!.refused).toContainEqual({
       path: '/evil-link/pwned.txt',

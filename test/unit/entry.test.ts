@@ -42,6 +42,29 @@ describe('parseRemoteEntry: valid entries', () => {
     expect(e.meta.size).toBe(0)
   })
 
+  it('parses a packed file: where it starts in the block it shares', () => {
+    const e = parseRemoteEntry(file({}, { packed: 4096 }))
+    expect(e.meta.packed).toBe(4096)
+    expect(e.blob).toEqual(BLOB)
+    expect(parseRemoteEntry(file()).meta.packed).toBeUndefined()
+  })
+
+  it('refuses a packed file with a bad offset or no blob', () => {
+    for (const packed of [-1, 1.5, '12', null]) {
+      expect(() => parseRemoteEntry(file({}, { packed }))).toThrow('entry has no valid metadata')
+    }
+    expect(() => parseRemoteEntry(file({ blob: null }, { packed: 0 }))).toThrow(
+      'packed file entry has no blob',
+    )
+  })
+
+  it('drops a packed offset from folders and symlinks', () => {
+    const d = parseRemoteEntry(
+      entry('/d', { metadata: { kind: 'dir', mtime: 5, size: 0, packed: 3 } }),
+    )
+    expect(d.meta).toEqual({ kind: 'dir', mtime: 5, size: 0 })
+  })
+
   it('parses an executable file', () => {
     expect(parseRemoteEntry(file({ executable: true })).executable).toBe(true)
   })

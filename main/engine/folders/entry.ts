@@ -7,6 +7,11 @@ export const EntryMetaSchema = z.object({
   /** Modification time in whole milliseconds. */
   mtime: z.number().int().nonnegative(),
   size: z.number().int().nonnegative(),
+  /**
+   * A packed file (folders/owner.ts): its bytes start this far into the content of its blob's
+   * blocks, which it shares with other small files. Absent: the file starts its blocks.
+   */
+  packed: z.number().int().nonnegative().optional(),
 })
 export type EntryMeta = z.infer<typeof EntryMetaSchema>
 
@@ -36,9 +41,10 @@ export function parseRemoteEntry(entry: DriveEntry): RemoteEntry {
     if (typeof value.linkname !== 'string' || !value.linkname || value.linkname.includes('\0')) {
       throw new Error('symlink entry has no valid target')
     }
+    const { packed: _ignored, ...linkMeta } = meta.data
     return {
       key: entry.key,
-      meta: meta.data,
+      meta: linkMeta,
       executable: false,
       linkname: value.linkname,
       blob: null,
@@ -46,9 +52,10 @@ export function parseRemoteEntry(entry: DriveEntry): RemoteEntry {
     }
   }
   if (meta.data.kind === 'dir') {
+    const { packed: _ignored, ...dirMeta } = meta.data
     return {
       key: entry.key,
-      meta: meta.data,
+      meta: dirMeta,
       executable: false,
       linkname: null,
       blob: null,
@@ -58,6 +65,7 @@ export function parseRemoteEntry(entry: DriveEntry): RemoteEntry {
   const blob = value.blob === null ? null : BlobSchema.safeParse(value.blob)
   if (blob && !blob.success) throw new Error('file entry has an invalid blob reference')
   const b = blob ? blob.data : null
+  if (meta.data.packed !== undefined && !b) throw new Error('packed file entry has no blob')
   const size = b ? b.byteLength : 0
   return {
     key: entry.key,

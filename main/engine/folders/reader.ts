@@ -605,7 +605,21 @@ export class ReaderFolder extends Folder {
     try {
       let written = 0
       const blob = e.blob
-      if (blob && blob.blockLength > 0) {
+      if (blob && e.meta.packed !== undefined) {
+        // A small file sharing its blocks with others: its bytes lie `packed` into them.
+        const parts: Buffer[] = []
+        for (let i = blob.blockOffset; i < blob.blockOffset + blob.blockLength; i++) {
+          const block = await this.blobs!.core.get(i)
+          if (!block) throw new Error('a block of the file is not available')
+          parts.push(block)
+        }
+        const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+        const at = e.meta.packed
+        if (at + blob.byteLength > all.length)
+          throw new Error('a packed file lies outside its blocks')
+        await fh.write(all, at, blob.byteLength, null)
+        written = blob.byteLength
+      } else if (blob && blob.blockLength > 0) {
         const core = this.blobs!.core
         const end = blob.blockOffset + blob.blockLength
         let next = blob.blockOffset
