@@ -56,6 +56,14 @@ describe('parseRemoteEntry: valid entries', () => {
     expect(() => parseRemoteEntry(file({ blob: null }, { packed: 0 }))).toThrow(
       'packed file entry has no blob',
     )
+    // A reader reads a pack whole: a "pack" of 10,000 blocks would be 640 MB in memory.
+    const huge = { ...BLOB, blockLength: 10_000 }
+    expect(() => parseRemoteEntry(file({ blob: huge }, { packed: 0 }))).toThrow(
+      'packed file entry spans too many blocks',
+    )
+    expect(
+      parseRemoteEntry(file({ blob: { ...BLOB, blockLength: 4 } }, { packed: 0 })).blob,
+    ).not.toBeNull()
   })
 
   it('drops a packed offset from folders and symlinks', () => {

@@ -32,6 +32,9 @@ const BlobSchema = z.object({
   byteLength: z.number().int().nonnegative(),
 })
 
+/** A packed file may lie in at most this many blocks (a reader reads them whole). */
+const MAX_PACK_BLOCKS = 4
+
 /** Parses an entry from a peer's drive; throws with a reason when it is malformed. */
 export function parseRemoteEntry(entry: DriveEntry): RemoteEntry {
   const meta = EntryMetaSchema.safeParse(entry.value.metadata)
@@ -65,7 +68,11 @@ export function parseRemoteEntry(entry: DriveEntry): RemoteEntry {
   const blob = value.blob === null ? null : BlobSchema.safeParse(value.blob)
   if (blob && !blob.success) throw new Error('file entry has an invalid blob reference')
   const b = blob ? blob.data : null
-  if (meta.data.packed !== undefined && !b) throw new Error('packed file entry has no blob')
+  if (meta.data.packed !== undefined) {
+    // Packs are one block (owner.ts); a few are allowed, more would make a reader hold them all.
+    if (!b) throw new Error('packed file entry has no blob')
+    if (b.blockLength > MAX_PACK_BLOCKS) throw new Error('packed file entry spans too many blocks')
+  }
   const size = b ? b.byteLength : 0
   return {
     key: entry.key,

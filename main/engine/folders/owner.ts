@@ -326,8 +326,13 @@ export class OwnerFolder extends Folder {
     let entries = 0
     let bytes = 0
     // Small files waiting for their pack to be sealed; their entries are written then.
-    let pack: Array<{ key: string; buf: Buffer; at: number; meta: EntryMeta; executable: boolean }> =
-      []
+    let pack: Array<{
+      key: string
+      buf: Buffer
+      at: number
+      meta: EntryMeta
+      executable: boolean
+    }> = []
     let packBytes = 0
     const sealPack = async (): Promise<void> => {
       if (pack.length === 0) return
@@ -336,7 +341,12 @@ export class OwnerFolder extends Folder {
       pack = []
       packBytes = 0
       if (!blobBatch) blobBatch = blobs.batch()
-      const id = await blobBatch.put(Buffer.concat(files.map((f) => f.buf), size))
+      const id = await blobBatch.put(
+        Buffer.concat(
+          files.map((f) => f.buf),
+          size,
+        ),
+      )
       for (const f of files) {
         await batch.putEntry(f.key, {
           blob: {

@@ -429,10 +429,12 @@ export class ReaderFolder extends Folder {
     // The big files' ranges start once the small files' blocks are in, or could not all come
     // (a peer left): each file's own reads then ask for what it still lacks.
     const big = wanted(false)
-    fetch(wanted(true)).then(
-      () => fetch(big),
-      () => fetch(big),
-    )
+    fetch(wanted(true))
+      .then(
+        () => fetch(big),
+        () => fetch(big),
+      )
+      .catch(() => {}) // destroyed when the pass ends: nothing waits for these but the files
     try {
       let next = 0
       let failure: unknown = null
@@ -661,8 +663,17 @@ export class ReaderFolder extends Folder {
     if (block) {
       this.packBlocks.delete(index) // to the end: most recently used
     } else {
-      block = this.blobs!.core.get(index)
-      block.catch(() => this.packBlocks.delete(index))
+      const read = this.blobs!.core.get(index)
+      // Only blocks that came are kept: a failed or missing one is asked for again next time.
+      read.then(
+        (b) => {
+          if (!b && this.packBlocks.get(index) === read) this.packBlocks.delete(index)
+        },
+        () => {
+          if (this.packBlocks.get(index) === read) this.packBlocks.delete(index)
+        },
+      )
+      block = read
     }
     this.packBlocks.set(index, block)
     for (const k of this.packBlocks.keys()) {
