@@ -413,8 +413,10 @@ export class ReaderFolder extends Folder {
     const wanted = (small: boolean): Array<[number, number]> =>
       mergeRanges(
         files
-          .filter((f) => f.blob && f.blob.blockLength > 0 && this.needsWrite(f))
-          .filter((f) => (multi(f) === 0) === small)
+          .filter(
+            (f) =>
+              f.blob && f.blob.blockLength > 0 && (multi(f) === 0) === small && this.needsWrite(f),
+          )
           .map((f) => [f.blob!.blockOffset, f.blob!.blockOffset + f.blob!.blockLength] as const),
         RANGE_GAP_BLOCKS,
       )
