@@ -1,7 +1,7 @@
 // The owner's side of a shared folder: the folder on disk is the truth; it is imported into an
 // encrypted Hyperdrive and kept live by a file watcher (milliseconds, not Syncthing's 10 s
 // batches) plus a periodic full rescan as a safety net.
-import { promises as fs, type Dirent, createReadStream, type Stats } from 'node:fs'
+import { promises as fs, type Dirent, type Stats } from 'node:fs'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import Hyperdrive, { type HyperblobsBatch } from 'hyperdrive'
@@ -23,7 +23,12 @@ const PACK_FILE_MAX = 16 * 1024
 /** A pack is sealed before it would pass this size: hyperblobs' block size, so one block. */
 const PACK_BYTES = 64 * 1024
 /** Block size for streamed files: bigger blocks replicate faster (PERF-NOTES). */
-const CHUNK = 256 * 1024
+export const CHUNK = 256 * 1024
+/**
+ * A streamed file is read this much at a time, the next read going on while the blocks of the
+ * last one are hashed, encrypted and stored: hyperblobs appends a stream's blocks 16 at a time.
+ */
+const READ_BYTES = 16 * CHUNK
 /** Commit a batch after this many entries or bytes, so readers see progress early. */
 const BATCH_ENTRIES = 1000
 const BATCH_BYTES = 64 * 1024 * 1024
@@ -449,7 +454,7 @@ export class OwnerFolder extends Folder {
             await flushBlobs()
             // Stream big files straight from disk: never buffered whole.
             await pipeline(
-              createReadStream(abs, { highWaterMark: CHUNK }),
+              readBlocks(abs),
               batch.createWriteStream(key, { executable: item.executable, metadata: meta }),
             )
             const st = await fs.lstat(abs)
@@ -482,6 +487,36 @@ export class OwnerFolder extends Folder {
     await batch.flush().catch(() => {})
     for (const key of requeue) this.dirty.add(key)
     if (requeue.length) this.kick()
+  }
+}
+
+/**
+ * A file's content as blocks of CHUNK bytes, read READ_BYTES at a time with the next read in
+ * flight while the last one's blocks are consumed. A file read in one 256 KiB call after another
+ * (a read stream) left the disk idle while each append was stored, and the appends idle while
+ * the disk read the next blocks one by one (about 40% of the owner's import time was idle).
+ */
+export async function* readBlocks(abs: string): AsyncGenerator<Buffer> {
+  const fh = await fs.open(abs, 'r')
+  const read = async (): Promise<Buffer> => {
+    const buf = Buffer.allocUnsafe(READ_BYTES)
+    const { bytesRead } = await fh.read(buf, 0, READ_BYTES, null)
+    return buf.subarray(0, bytesRead)
+  }
+  let next: Promise<Buffer> | null = read()
+  try {
+    for (;;) {
+      const buf: Buffer = await next
+      if (buf.length === 0) break
+      next = read()
+      next.catch(() => {}) // awaited in turn (or dropped when the stream ends early)
+      for (let at = 0; at < buf.length; at += CHUNK) yield buf.subarray(at, at + CHUNK)
+    }
+    next = null
+  } finally {
+    // A read still in flight when the consumer stops must end before its handle closes.
+    if (next) await next.catch(() => {})
+    await fh.close()
   }
 }
 
