@@ -1,7 +1,7 @@
 // bin/spare's launcher line: run directly, `spare daemon` gets the malloc settings and V8 flags a
 // long-running daemon needs, in the same process (no wrapper: SIGTERM and kill -9 reach the
 // daemon itself); every other command runs exactly as before.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { promises as fs, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -17,14 +17,29 @@ const DAEMON_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=50']
 /** The environment of a test, without anything that would change what the launcher does. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env }
-  for (const k of [...MALLOC_VARS, 'SPARE_DAEMON_NODE_FLAGS', 'SPARE_NODE']) delete env[k]
+  for (const k of [...MALLOC_VARS, 'SPARE_DAEMON_NODE_FLAGS', 'SPARE_NODE', 'SPARE_DAEMON_BATCH'])
+    delete env[k]
   return { ...env, ...extra }
 }
+
+/** A thread's scheduling policy (field 41 of /proc/.../stat): 0 SCHED_OTHER, 3 SCHED_BATCH. */
+function policyOf(statPath: string): number {
+  const stat = readFileSync(statPath, 'utf8')
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38])
+}
+const SCHED_BATCH = 3
+/** This test's own policy: what a command that the launcher leaves alone inherits. */
+const OWN_POLICY = linux ? policyOf('/proc/self/stat') : null
+/** The launcher asks for SCHED_BATCH only where chrt is there and allowed to set it. */
+const CHRT_WORKS = linux && spawnSync('chrt', ['-b', '0', 'true']).status === 0
+const DAEMON_POLICY = CHRT_WORKS ? SCHED_BATCH : OWN_POLICY
 
 interface Seen {
   args: string[]
   arena: string | null
   mmap: string | null
+  /** The scheduling policy it runs under; null where there is no /proc. */
+  policy: number | null
 }
 
 /**
@@ -38,9 +53,12 @@ async function launch(args: string[], env: Record<string, string> = {}): Promise
     path.join(bin, 'node'),
     [
       '#!/bin/sh',
-      `exec "${process.execPath}" -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify({` +
+      `exec "${process.execPath}" -e 'const fs = require("fs"); let policy = null;` +
+        ` try { const s = fs.readFileSync("/proc/self/stat", "utf8");` +
+        ` policy = Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[38]) } catch {}` +
+        ` fs.writeFileSync(process.argv[1], JSON.stringify({` +
         ` args: process.argv.slice(2), arena: process.env.MALLOC_ARENA_MAX ?? null,` +
-        ` mmap: process.env.MALLOC_MMAP_THRESHOLD_ ?? null }))' "${report}" "$@"`,
+        ` mmap: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, policy }))' "${report}" "$@"`,
       '',
     ].join('\n'),
     { mode: 0o755 },
@@ -75,13 +93,14 @@ describe.skipIf(process.platform === 'win32')('bin/spare launcher line', () => {
       args: [SPARE, 'status', '--json'],
       arena: null,
       mmap: null,
+      policy: OWN_POLICY,
     })
     // A folder named "daemon-files" is not the daemon command.
     expect((await launch(['share', 'daemon-files'])).args).toEqual([SPARE, 'share', 'daemon-files'])
   })
 
-  it('gives `spare daemon` the malloc settings and V8 flags, wherever the command stands', async () => {
-    const want = { arena: '2', mmap: '1048576' }
+  it('gives `spare daemon` the malloc settings, V8 flags and SCHED_BATCH, wherever the command stands', async () => {
+    const want = { arena: '2', mmap: '1048576', policy: DAEMON_POLICY }
     expect(await launch(['daemon', '--network', 'local'])).toEqual({
       args: [...DAEMON_FLAGS, SPARE, 'daemon', '--network', 'local'],
       ...want,
@@ -102,12 +121,21 @@ describe.skipIf(process.platform === 'win32')('bin/spare launcher line', () => {
       args: ['--max-old-space-size=300', SPARE, 'daemon'],
       arena: '4',
       mmap: '65536',
+      policy: DAEMON_POLICY,
     })
     // Empty: Node's own defaults.
     expect((await launch(['daemon'], { SPARE_DAEMON_NODE_FLAGS: '' })).args).toEqual([
       SPARE,
       'daemon',
     ])
+    // SPARE_DAEMON_BATCH=0: the normal scheduling policy.
+    expect((await launch(['daemon'], { SPARE_DAEMON_BATCH: '0' })).policy).toBe(OWN_POLICY)
+  })
+
+  it.runIf(linux)('finds chrt (util-linux), so the daemon runs as SCHED_BATCH here', () => {
+    // Without chrt the daemon still runs, with the normal policy; this says so instead of
+    // letting the checks above pass on the fallback unnoticed.
+    expect(CHRT_WORKS, 'chrt -b 0 true failed: no SCHED_BATCH for the daemon').toBe(true)
   })
 })
 
@@ -171,6 +199,11 @@ describe.skipIf(!linux)('spare daemon run directly', () => {
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
     expect(environ).toContain('MALLOC_ARENA_MAX=2')
     expect(environ).toContain('MALLOC_MMAP_THRESHOLD_=1048576')
+    // Every thread (event loop, thread pool, V8's, RocksDB's) runs as SCHED_BATCH.
+    const threads = await fs.readdir(`/proc/${pid}/task`)
+    expect(threads.length).toBeGreaterThan(4)
+    for (const tid of threads)
+      expect(policyOf(`/proc/${pid}/task/${tid}/stat`)).toBe(DAEMON_POLICY)
     // No second process runs the daemon: the one we started is it.
     expect(await processesFor(dataDir)).toEqual([pid])
 
