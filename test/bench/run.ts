@@ -75,9 +75,29 @@ Run it inside ../shared/tools/offline: it starts daemons, a DHT node and Syncthi
   --spare-probe HOW    how to poll Spare's state: api (the CLI's own HTTP client, in this
                        process; default) or cli (a \`spare folders\` process per poll)
   --keep               keep the run directories (folders, data dirs, logs)
+  --settle S           wait until S seconds have passed since the bench last deleted files
+                       before each run (default on Linux: the kernel's dirty_expire_centisecs
+                       plus 6 s, 36 s by default; 0: do not wait). On ext4 without a journal,
+                       creating files soon after deleting many costs 0.5-1 ms each instead of
+                       50 µs, and each run deletes the last run's files.
   --no-install         do not try to apt-get install syncthing when it is missing
   --allow-network      run even though this process can reach a non-loopback network
   -h, --help           this text`
+
+/**
+ * How long after deleting many files creating files is slow. ext4 without a journal (these
+ * machines) passes over inodes deleted within the last dirty_expire_centisecs (+5 s while their
+ * inode table block is dirty) when it allocates a new one: creating a file then took 0.5-1 ms
+ * instead of 50 µs (perf: __ext4_new_inode -> find_inode_bit -> recently_deleted). Each run
+ * deletes its folders and data directories, so the tool run next would create its 5,020 files in
+ * that state (measured, 2 pairs of one-way runs: delivery 2.2 s slower, the reader 1.7 s more CPU).
+ */
+async function defaultSettleMs(): Promise<number> {
+  if (process.platform !== 'linux') return 0
+  const text = await fs.readFile('/proc/sys/vm/dirty_expire_centisecs', 'utf8').catch(() => '')
+  const cs = Number(text.trim())
+  return (text.trim() !== '' && Number.isFinite(cs) ? cs * 10 : 30_000) + 6_000
+}
 
 function fail(msg: string): never {
   console.error(msg)
@@ -111,6 +131,7 @@ async function main(): Promise<number> {
         'spare-bin': { type: 'string' },
         'spare-probe': { type: 'string', default: 'api' },
         keep: { type: 'boolean', default: false },
+        settle: { type: 'string' },
         'no-install': { type: 'boolean', default: false },
         'allow-network': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -156,6 +177,8 @@ async function main(): Promise<number> {
   const runs = num('runs', o.runs, 1)
   const gapMs = num('gap', o.gap, 0)
   const timeoutMs = num('timeout', o.timeout, 1) * 1000
+  const settleMs =
+    o.settle === undefined ? await defaultSettleMs() : num('settle', o.settle, 0) * 1000
   const outside = outsideInterfaces()
   if (outside.length && !o['allow-network']) {
     fail(
@@ -170,6 +193,18 @@ async function main(): Promise<number> {
     console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${msg}`)
   const work = path.resolve(o.work ?? path.join(os.tmpdir(), 'spare-bench'))
   await fs.mkdir(work, { recursive: true })
+  // The runs directory changed last when a run was deleted (by this bench, or one before it).
+  let lastDelete = (await fs.stat(path.join(work, 'runs')).catch(() => null))?.mtimeMs ?? 0
+  const remove = async (dir: string): Promise<void> => {
+    await fs.rm(dir, { recursive: true, force: true })
+    lastDelete = Date.now()
+  }
+  const settle = async (what: string): Promise<void> => {
+    const wait = lastDelete + settleMs - Date.now()
+    if (wait <= 0) return
+    log(`${what}: waiting ${(wait / 1000).toFixed(0)} s, files were deleted just before (--settle)`)
+    await new Promise((resolve) => setTimeout(resolve, wait))
+  }
   const dataset = oneWay ? await ensureDataset(work, o.small ? SMALL : FULL, log) : null
   const spec = twoWay ? twoWaySpec(o.small, { renameMb, indexFiles }) : null
   let seed: Dataset | null = null
@@ -214,6 +249,7 @@ async function main(): Promise<number> {
         timeoutMs,
         log,
       }
+      await settle(`${tool}: one-way`)
       log(`---- ${tool}: one-way ----`)
       result =
         tool === 'spare'
@@ -240,6 +276,7 @@ async function main(): Promise<number> {
         timeoutMs,
         log,
       }
+      await settle(`${tool}: two-way`)
       log(`---- ${tool}: two-way ----`)
       try {
         result.twoWay =
@@ -264,12 +301,13 @@ async function main(): Promise<number> {
       if (failed) {
         log(`${tool}: run directory kept for its logs: ${dir}`)
         kept = true
-      } else if (!o.keep) await fs.rm(dir, { recursive: true, force: true })
+      } else if (!o.keep) await remove(dir)
     }
   }
   let hostingFig: HostingFigures | null = null
   if (hosting) {
     const hostingDir = path.join(runRoot, 'spare-hosting')
+    await settle('spare: hosting')
     log('---- spare: hosting ----')
     hostingFig = await runHosting({
       small: o.small,
