@@ -202,8 +202,7 @@ describe.skipIf(!linux)('spare daemon run directly', () => {
     // Every thread (event loop, thread pool, V8's, RocksDB's) runs as SCHED_BATCH.
     const threads = await fs.readdir(`/proc/${pid}/task`)
     expect(threads.length).toBeGreaterThan(4)
-    for (const tid of threads)
-      expect(policyOf(`/proc/${pid}/task/${tid}/stat`)).toBe(DAEMON_POLICY)
+    for (const tid of threads) expect(policyOf(`/proc/${pid}/task/${tid}/stat`)).toBe(DAEMON_POLICY)
     // No second process runs the daemon: the one we started is it.
     expect(await processesFor(dataDir)).toEqual([pid])
 
