@@ -1,6 +1,6 @@
 // bin/spare's launcher line: run directly, `spare daemon` gets the malloc settings and V8 flags a
-// long-running daemon needs, in the same process (no wrapper: SIGTERM and kill -9 reach the
-// daemon itself); every other command runs exactly as before.
+// long-running daemon needs and, on Linux, the SCHED_BATCH policy, in the same process (no
+// wrapper: SIGTERM and kill -9 reach the daemon itself); every other command runs as before.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { promises as fs, readFileSync } from 'node:fs'
 import path from 'node:path'
