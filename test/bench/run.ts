@@ -94,9 +94,11 @@ Run it inside ../shared/tools/offline: it starts daemons, a DHT node and Syncthi
  */
 async function defaultSettleMs(): Promise<number> {
   if (process.platform !== 'linux') return 0
-  const text = await fs.readFile('/proc/sys/vm/dirty_expire_centisecs', 'utf8').catch(() => '')
-  const cs = Number(text.trim())
-  return (text.trim() !== '' && Number.isFinite(cs) ? cs * 10 : 30_000) + 6_000
+  const text = (
+    await fs.readFile('/proc/sys/vm/dirty_expire_centisecs', 'utf8').catch(() => '')
+  ).trim()
+  const cs = Number(text)
+  return (text !== '' && Number.isFinite(cs) ? cs * 10 : 30_000) + 6_000
 }
 
 function fail(msg: string): never {

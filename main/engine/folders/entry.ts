@@ -40,14 +40,15 @@ export function parseRemoteEntry(entry: DriveEntry): RemoteEntry {
   const meta = EntryMetaSchema.safeParse(entry.value.metadata)
   if (!meta.success) throw new Error('entry has no valid metadata')
   const value = entry.value
+  // Folders and symlinks have no content to be packed in: `packed` means nothing for them.
+  const { packed: _packed, ...unpacked } = meta.data
   if (meta.data.kind === 'symlink') {
     if (typeof value.linkname !== 'string' || !value.linkname || value.linkname.includes('\0')) {
       throw new Error('symlink entry has no valid target')
     }
-    const { packed: _ignored, ...linkMeta } = meta.data
     return {
       key: entry.key,
-      meta: linkMeta,
+      meta: unpacked,
       executable: false,
       linkname: value.linkname,
       blob: null,
@@ -55,10 +56,9 @@ export function parseRemoteEntry(entry: DriveEntry): RemoteEntry {
     }
   }
   if (meta.data.kind === 'dir') {
-    const { packed: _ignored, ...dirMeta } = meta.data
     return {
       key: entry.key,
-      meta: dirMeta,
+      meta: unpacked,
       executable: false,
       linkname: null,
       blob: null,

@@ -25,6 +25,7 @@ import {
 import { parseRemoteEntry, type RemoteEntry } from './entry.ts'
 import { Recheck } from './recheck.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
+import { waitAtMost } from '../util/wait.ts'
 
 const PARALLEL_FILES = 8
 /**
@@ -335,13 +336,10 @@ export class ReaderFolder extends Folder {
         await snapshot.db.getBySeq(seq).catch(() => null)
       }
     }
-    const all = Promise.all(Array.from({ length: TREE_WARM_PARALLEL }, reader))
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      all,
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, TREE_WARM_WAIT_MS))),
-    ])
-    clearTimeout(timer)
+    await waitAtMost(
+      Promise.all(Array.from({ length: TREE_WARM_PARALLEL }, reader)),
+      TREE_WARM_WAIT_MS,
+    )
   }
 
   private async loadDiff(snapshot: Hyperdrive, from: number): Promise<Set<string>> {

@@ -15,6 +15,7 @@ import crypto from 'hypercore-crypto'
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { z } from 'zod'
+import { waitAtMost } from '../util/wait.ts'
 import {
   ReceiptBodySchema,
   receiptId,
@@ -398,18 +399,10 @@ export async function verifyLedger(
   // Learn the latest length from the connected peers: wait for them to sync (a peer that just
   // connected may not have told its length yet), but never longer than the block timeout; without
   // peers this returns at once and the ledger is checked as far as it is known.
-  let timer: NodeJS.Timeout | undefined
   try {
-    await Promise.race([
-      core.update({ wait: true }),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeout)
-      }),
-    ])
+    await waitAtMost(core.update({ wait: true }), timeout)
   } catch (err) {
     scan.error(0, `could not update the ledger: ${(err as Error).message}`)
-  } finally {
-    clearTimeout(timer)
   }
   const entries = core.length
   if (entries === 0) scan.error(0, 'the ledger is empty (or could not be fetched)')

@@ -3,6 +3,7 @@
 // get) and to choose among hosts and donors.
 import type Corestore from 'corestore'
 import { verifyLedger, type LedgerReport } from './ledger.ts'
+import { waitAtMost } from '../util/wait.ts'
 
 /** How long a fetched report is trusted before it is fetched again. */
 export const SCORE_TTL_MS = 10 * 60 * 1000
@@ -58,14 +59,10 @@ export class LedgerScores {
     try {
       await core.ready()
       if (fresh && cached.report) {
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([
+        await waitAtMost(
           core.update({ wait: true }).catch(() => false),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, 2000)
-          }),
-        ])
-        clearTimeout(timer)
+          2000,
+        )
         if (core.length <= cached.report.entries) return cached.report
       } else {
         await core.update({ wait: true }).catch(() => false)

@@ -1,0 +1,41 @@
+// waitAtMost: used where a wait must end (a tree read ahead, a ledger update from peers).
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { waitAtMost } from '../../main/engine/util/wait.ts'
+
+beforeEach(() => {
+  vi.useFakeTimers()
+})
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('waitAtMost', () => {
+  it('ends when the promise settles first, and leaves no timer behind', async () => {
+    let settle: () => void = () => {}
+    const p = new Promise<void>((resolve) => (settle = resolve))
+    const done = vi.fn()
+    const waiting = waitAtMost(p, 1000).then(done)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(done).not.toHaveBeenCalled()
+    settle()
+    await waiting
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('ends after the time when the promise never settles', async () => {
+    const done = vi.fn()
+    const waiting = waitAtMost(new Promise(() => {}), 1000).then(done)
+    await vi.advanceTimersByTimeAsync(999)
+    expect(done).not.toHaveBeenCalled()
+    await vi.advanceTimersByTimeAsync(1)
+    await waiting
+    expect(done).toHaveBeenCalledOnce()
+  })
+
+  it('rejects with the promise, in time, and clears its timer', async () => {
+    await expect(waitAtMost(Promise.reject(new Error('no peers')), 1000)).rejects.toThrow(
+      'no peers',
+    )
+    expect(vi.getTimerCount()).toBe(0)
+  })
+})
