@@ -168,6 +168,22 @@ export interface CommandResult {
   ms: number
 }
 
+/**
+ * mkdir -p, then asks ext2/3/4 (`chattr +T`) to place each directory made in it like a top-level
+ * directory: in a block group of its own with free inodes, not in its parent's. Each run deletes
+ * the last run's 10,000+ files, and ext4 without a journal (these machines) passes over inodes
+ * freed in the last 60 s (360 s while their inode table block is dirty) each time it allocates
+ * one, scanning from the start of the group: a file created in the group the last run left took
+ * 0.3-1 ms instead of 30-50 µs (perf: __ext4_new_inode -> find_inode_bit -> recently_deleted).
+ * Returns false where the flag can't be set (another file system, no chattr); nothing else
+ * changes then.
+ */
+export async function mkdirSpread(dir: string): Promise<boolean> {
+  await fs.mkdir(dir, { recursive: true })
+  if (process.platform !== 'linux') return false
+  return (await runCommand('chattr', ['+T', dir], { timeoutMs: 10_000 })).code === 0
+}
+
 /** Runs a short command to completion and captures its output. */
 export function runCommand(
   cmd: string,

@@ -24,6 +24,7 @@ import { FULL, SMALL, ensureDataset, twoWaySpec, type Dataset } from './dataset.
 import {
   describeMachine,
   killAllDaemons,
+  mkdirSpread,
   probeMachine,
   runCommand,
   type RunContext,
@@ -76,29 +77,22 @@ Run it inside ../shared/tools/offline: it starts daemons, a DHT node and Syncthi
                        process; default) or cli (a \`spare folders\` process per poll)
   --keep               keep the run directories (folders, data dirs, logs)
   --settle S           wait until S seconds have passed since the bench last deleted files
-                       before each run (default on Linux: the kernel's dirty_expire_centisecs
-                       plus 6 s, 36 s by default; 0: do not wait). On ext4 without a journal,
-                       creating files soon after deleting many costs 0.5-1 ms each instead of
-                       50 µs, and each run deletes the last run's files.
+                       before each run (default 0; 61 on Linux where run directories can't
+                       get block groups of their own with chattr +T). On ext4 without a
+                       journal, creating a file near many just-deleted ones costs 0.3-1 ms
+                       instead of 30-50 µs, and each run deletes the last run's files.
   --no-install         do not try to apt-get install syncthing when it is missing
   --allow-network      run even though this process can reach a non-loopback network
   -h, --help           this text`
 
 /**
- * How long after deleting many files creating files is slow. ext4 without a journal (these
- * machines) passes over inodes deleted within the last dirty_expire_centisecs (+5 s while their
- * inode table block is dirty) when it allocates a new one: creating a file then took 0.5-1 ms
- * instead of 50 µs (perf: __ext4_new_inode -> find_inode_bit -> recently_deleted). Each run
- * deletes its folders and data directories, so the tool run next would create its 5,020 files in
- * that state (measured, 2 pairs of one-way runs: delivery 2.2 s slower, the reader 1.7 s more CPU).
+ * How long to wait after the bench deleted files, where run directories can't be spread over
+ * block groups of their own (mkdirSpread). ext4 without a journal (these machines) passes over
+ * inodes freed in the last 60 s (360 s while their inode table block is dirty) when it allocates
+ * one, so creating a file near many just-deleted ones took 0.3-1 ms instead of 30-50 µs.
  */
-async function defaultSettleMs(): Promise<number> {
-  if (process.platform !== 'linux') return 0
-  const text = (
-    await fs.readFile('/proc/sys/vm/dirty_expire_centisecs', 'utf8').catch(() => '')
-  ).trim()
-  const cs = Number(text)
-  return (text !== '' && Number.isFinite(cs) ? cs * 10 : 30_000) + 6_000
+function defaultSettleMs(spread: boolean): number {
+  return process.platform === 'linux' && !spread ? 61_000 : 0
 }
 
 function fail(msg: string): never {
@@ -179,8 +173,6 @@ async function main(): Promise<number> {
   const runs = num('runs', o.runs, 1)
   const gapMs = num('gap', o.gap, 0)
   const timeoutMs = num('timeout', o.timeout, 1) * 1000
-  const settleMs =
-    o.settle === undefined ? await defaultSettleMs() : num('settle', o.settle, 0) * 1000
   const outside = outsideInterfaces()
   if (outside.length && !o['allow-network']) {
     fail(
@@ -197,6 +189,14 @@ async function main(): Promise<number> {
   await fs.mkdir(work, { recursive: true })
   // The runs directory changed last when a run was deleted (by this bench, or one before it).
   let lastDelete = (await fs.stat(path.join(work, 'runs')).catch(() => null))?.mtimeMs ?? 0
+  const spread = await mkdirSpread(path.join(work, 'runs'))
+  const settleMs =
+    o.settle === undefined ? defaultSettleMs(spread) : num('settle', o.settle, 0) * 1000
+  log(
+    spread
+      ? 'run directories: each in a block group of its own (chattr +T)'
+      : 'run directories: where the file system puts them (chattr +T not available)',
+  )
   const remove = async (dir: string): Promise<void> => {
     await fs.rm(dir, { recursive: true, force: true })
     lastDelete = Date.now()
@@ -219,6 +219,9 @@ async function main(): Promise<number> {
   log(`machine: ${describeMachine(machineBefore)}`)
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const runRoot = path.join(work, 'runs', stamp)
+  // Each run directory, and each directory made in one (a device's folder or data directory),
+  // gets a block group of its own, away from the inodes the last runs freed.
+  if (spread) await mkdirSpread(runRoot)
   const spareBin = path.resolve(o['spare-bin'] ?? path.join(REPO, 'bin', 'spare'))
 
   // The hosting and cpu sections alone run no one-way or two-way figures: neither tool is needed.
@@ -239,7 +242,7 @@ async function main(): Promise<number> {
     }
     const runDir = path.join(runRoot, tool)
     if (dataset) {
-      await fs.mkdir(runDir, { recursive: true })
+      await mkdirSpread(runDir)
       const ctx: RunContext = {
         files: dataset.files,
         totalBytes: dataset.totalBytes,
@@ -266,7 +269,7 @@ async function main(): Promise<number> {
     }
     const twoWayDir = path.join(runRoot, `${tool}-two-way`)
     if (spec && seed && index) {
-      await fs.mkdir(twoWayDir, { recursive: true })
+      await mkdirSpread(twoWayDir)
       const ctx: TwoWayContext = {
         spec,
         seed,
@@ -309,6 +312,7 @@ async function main(): Promise<number> {
   let hostingFig: HostingFigures | null = null
   if (hosting) {
     const hostingDir = path.join(runRoot, 'spare-hosting')
+    await mkdirSpread(hostingDir)
     await settle('spare: hosting')
     log('---- spare: hosting ----')
     hostingFig = await runHosting({
