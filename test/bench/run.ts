@@ -220,8 +220,13 @@ async function main(): Promise<number> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const runRoot = path.join(work, 'runs', stamp)
   // Each run directory, and each directory made in one (a device's folder or data directory),
-  // gets a block group of its own, away from the inodes the last runs freed.
-  if (spread) await mkdirSpread(runRoot)
+  // gets a block group of its own, away from the inodes the last runs freed. Where the runs
+  // directory could not be flagged, none can: chattr is not tried again.
+  const mkdirRun = async (dir: string): Promise<void> => {
+    if (spread) await mkdirSpread(dir)
+    else await fs.mkdir(dir, { recursive: true })
+  }
+  await mkdirRun(runRoot)
   const spareBin = path.resolve(o['spare-bin'] ?? path.join(REPO, 'bin', 'spare'))
 
   // The hosting and cpu sections alone run no one-way or two-way figures: neither tool is needed.
@@ -242,7 +247,7 @@ async function main(): Promise<number> {
     }
     const runDir = path.join(runRoot, tool)
     if (dataset) {
-      await mkdirSpread(runDir)
+      await mkdirRun(runDir)
       const ctx: RunContext = {
         files: dataset.files,
         totalBytes: dataset.totalBytes,
@@ -269,7 +274,7 @@ async function main(): Promise<number> {
     }
     const twoWayDir = path.join(runRoot, `${tool}-two-way`)
     if (spec && seed && index) {
-      await mkdirSpread(twoWayDir)
+      await mkdirRun(twoWayDir)
       const ctx: TwoWayContext = {
         spec,
         seed,
@@ -312,7 +317,7 @@ async function main(): Promise<number> {
   let hostingFig: HostingFigures | null = null
   if (hosting) {
     const hostingDir = path.join(runRoot, 'spare-hosting')
-    await mkdirSpread(hostingDir)
+    await mkdirRun(hostingDir)
     await settle('spare: hosting')
     log('---- spare: hosting ----')
     hostingFig = await runHosting({
