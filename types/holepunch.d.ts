@@ -303,6 +303,9 @@ declare module 'protomux' {
   }
   class Protomux {
     static from(stream: unknown): Protomux
+    /** Holds what is sent until uncork(), then sends it as one batch frame. */
+    cork(): void
+    uncork(): void
     createChannel(opts: {
       protocol: string
       id?: Buffer | null

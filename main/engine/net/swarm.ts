@@ -3,10 +3,12 @@
 import { EventEmitter } from 'node:events'
 import Hyperswarm, { type Discovery, type SwarmConnection } from 'hyperswarm'
 import type HyperDHT from 'hyperdht'
+import Protomux from 'protomux'
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import type { HypercorePeer } from 'hypercore'
 import type { Logger } from '../logger.ts'
+import { unbatched } from './unbatched.ts'
 
 export interface PeerRecord {
   id: string
@@ -89,7 +91,12 @@ export class Swarm extends EventEmitter {
       this.emit('peers')
     })
     if (this.opts.replicate) this.opts.replicate(conn)
-    else this.store.replicate(conn)
+    else {
+      // The mux is made here, unbatched, before replication (and compute and hosting, which
+      // add their channels to it) can send on it.
+      unbatched(Protomux.from(conn))
+      this.store.replicate(conn)
+    }
     this.emit('connection', conn)
     this.emit('peers')
   }
