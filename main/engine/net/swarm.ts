@@ -92,8 +92,8 @@ export class Swarm extends EventEmitter {
     })
     if (this.opts.replicate) this.opts.replicate(conn)
     else {
-      // The mux is made here, unbatched, before replication (and compute and hosting, which
-      // add their channels to it) can send on it.
+      // The mux is made here, unbatched, before replication or any other channel on this
+      // connection can send on it.
       unbatched(Protomux.from(conn))
       this.store.replicate(conn)
     }

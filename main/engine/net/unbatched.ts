@@ -14,9 +14,10 @@ import type Protomux from 'protomux'
  * side waits for the other, and every block of a frame keeps the whole frame in memory until the
  * last of them is stored, long enough to outlive V8's young generation: in a first sync of 520
  * MB the reader ran 62-67 full collections. Sent as they come, blocks flow while the next are
- * read, requests go out as blocks land, and each buffer is freed young. Measured side by side
- * (docs/ARCHITECTURE.md, Performance): delivery about 9% faster, the reader's full collections
- * 66 → 38. The cost is a frame (and its 17-byte header and tag) per message instead of per batch.
+ * read, requests go out as blocks land, and fewer buffers live long. Measured side by side
+ * (docs/ARCHITECTURE.md, Performance): delivery median 16.4 → 15.5 s over 9 alternating pairs,
+ * the reader's full collections 62-67 → 37-41. The cost is a frame (and its header and tag) per
+ * message instead of per batch.
  */
 export function unbatched(mux: Protomux): Protomux {
   // Protomux keeps a bound copy of its uncork for the batches it receives. With cork a no-op its
