@@ -78,6 +78,17 @@ import {
 } from './messages.ts'
 
 export const HOSTING_TOPIC = crypto.hash(Buffer.from('spare-hosting-topic-v1'))
+const FOLDER_HOSTING_NS = Buffer.from('spare-hosting-folder-v1')
+
+/**
+ * Where hosts of a folder and its members meet on the hosting swarm: derived from the folder's
+ * topic, never the topic itself. The node's swarm announces that one, and a hosting connection
+ * (Hypercore behind a throttled stream of its own) made to it speaks a protocol the other side
+ * does not: such connections used to linger as peers that carry nothing.
+ */
+export function folderHostingTopic(topic: Buffer): Buffer {
+  return crypto.hash([FOLDER_HOSTING_NS, topic])
+}
 /** A newcomer's ledger may be this far below zero (byte-hours) and still be served. */
 export const STARTING_ALLOWANCE = 50e9
 /** Blocks fetched per batch: usage may pass the agreed size by at most one batch (≤ 4 MiB). */
@@ -570,9 +581,10 @@ export class Hosting extends EventEmitter {
         discovery?.refresh().catch(() => {})
       }
     } else this.lastHostLookup = Date.now()
-    for (const t of this.deps.memberTopics()) add(t, { server: false, client: true })
+    for (const t of this.deps.memberTopics())
+      add(folderHostingTopic(t), { server: false, client: true })
     for (const h of this.state.hosted)
-      add(Buffer.from(h.topic, 'hex'), { server: true, client: false })
+      add(folderHostingTopic(Buffer.from(h.topic, 'hex')), { server: true, client: false })
     for (const [k, mode] of this.topics) {
       const next = want.get(k)
       if (!next || next.server !== mode.server || next.client !== mode.client) {
