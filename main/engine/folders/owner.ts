@@ -35,6 +35,8 @@ const BATCH_BYTES = 64 * 1024 * 1024
 const WATCH_DEBOUNCE_MS = 30
 /** Small files read ahead of the one being stored. */
 const READ_AHEAD = 16
+/** Entries of a directory looked at (lstat) at once during a scan. */
+const WALK_AHEAD = 32
 const RESCAN_INTERVAL_MS = 10 * 60 * 1000
 
 interface DiskItem {
@@ -298,19 +300,21 @@ export class OwnerFolder extends Folder {
       if (code === 'ENOENT' || code === 'ENOTDIR') return
       throw err
     }
-    for (const d of entries) {
-      if (isIgnoredName(d.name)) continue
-      const abs = path.join(dir, d.name)
-      let st: Stats
-      try {
-        st = await fs.lstat(abs)
-      } catch {
-        continue
+    const names = entries.filter((d) => !isIgnoredName(d.name)).map((d) => d.name)
+    // A directory's entries are looked at WALK_AHEAD at a time: one lstat after another spent
+    // most of the walk waiting on the thread pool. Entries still go out in readdir's order.
+    for (let i = 0; i < names.length; i += WALK_AHEAD) {
+      const group = names.slice(i, i + WALK_AHEAD).map((name) => path.join(dir, name))
+      const items = await Promise.all(
+        group.map((abs) => fs.lstat(abs).then(toItem, () => null)), // gone since readdir: skip
+      )
+      for (let j = 0; j < group.length; j++) {
+        const item = items[j]
+        if (!item) continue
+        const abs = group[j]!
+        out.set(toDriveKey(path.relative(this.record.path, abs)), item)
+        if (item.kind === 'dir') await this.walk(abs, out)
       }
-      const item = toItem(st)
-      if (!item) continue
-      out.set(toDriveKey(path.relative(this.record.path, abs)), item)
-      if (item.kind === 'dir') await this.walk(abs, out)
     }
   }
 
