@@ -84,11 +84,12 @@ const FOLDER_HOSTING_NS = Buffer.from('spare-hosting-folder-v1')
  * Where hosts of a folder and its members meet on the hosting swarm: derived from the folder's
  * topic, never the topic itself. The node's swarm announces that one, and a hosting connection
  * (Hypercore behind a throttled stream of its own) made to it speaks a protocol the other side
- * does not: such connections used to linger as peers that carry nothing.
+ * does not: it stays open, listed as a peer that carries nothing.
  */
 export function folderHostingTopic(topic: Buffer): Buffer {
   return crypto.hash([FOLDER_HOSTING_NS, topic])
 }
+
 /** A newcomer's ledger may be this far below zero (byte-hours) and still be served. */
 export const STARTING_ALLOWANCE = 50e9
 /** Blocks fetched per batch: usage may pass the agreed size by at most one batch (≤ 4 MiB). */
