@@ -23,6 +23,11 @@ function fsType(dir: string): string {
   return execFileSync('stat', ['-f', '-c', '%T', dir]).toString().trim()
 }
 
+/** A directory's ext2-style attribute flags, as `lsattr -d` prints them. */
+function flagsOf(dir: string): string {
+  return execFileSync('lsattr', ['-d', dir]).toString().split(/\s+/)[0] ?? ''
+}
+
 describe('mkdirSpread', () => {
   it('makes the directory and its parents, and flags it +T where ext4 can', async () => {
     const dir = path.join(tmp, 'runs', 'stamp')
@@ -30,13 +35,9 @@ describe('mkdirSpread', () => {
     expect((await fs.stat(dir)).isDirectory()).toBe(true)
     if (fsType(tmp).startsWith('ext')) {
       expect(spread).toBe(true)
-      const flags = execFileSync('lsattr', ['-d', dir]).toString().split(/\s+/)[0] ?? ''
-      expect(flags).toContain('T')
+      expect(flagsOf(dir)).toContain('T')
       // Only the directory asked for: its parent, made on the way, keeps the default placement.
-      const parent = execFileSync('lsattr', ['-d', path.dirname(dir)])
-        .toString()
-        .split(/\s+/)[0]
-      expect(parent).not.toContain('T')
+      expect(flagsOf(path.dirname(dir))).not.toContain('T')
     } else {
       // tmpfs, overlayfs and others have no such flag: the bench falls back to waiting.
       expect(spread).toBe(false)
