@@ -21,6 +21,8 @@ export interface LocalEntry {
   link: string | null
   /** A read-only member's own change, never sent. */
   local: 'added' | 'modified' | 'deleted' | null
+  /** A deleted folder left on disk for what is still inside it (keptFolder in sync-folder.ts). */
+  kept?: { ino: number; born: number }
 }
 
 const EntrySchema = z.object({
@@ -34,6 +36,7 @@ const EntrySchema = z.object({
   chunks: z.array(z.tuple([z.string(), z.number()])),
   link: z.string().nullable(),
   local: z.enum(['added', 'modified', 'deleted']).nullable(),
+  kept: z.object({ ino: z.number(), born: z.number() }).optional(),
 })
 
 const FileSchema = z.object({ format: z.literal(2), entries: z.record(z.string(), EntrySchema) })

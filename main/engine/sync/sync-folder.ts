@@ -986,7 +986,7 @@ export class SyncFolder extends Folder {
     if (!kind) return null
     const x = kind === 'file' && (st.mode & 0o100) !== 0
     if (kind === 'dir') {
-      if (idx && idx.kind === 'dir') return null
+      if (idx && (idx.kind === 'dir' || keptFolder(idx, st))) return null
       const cur = this.sync.current(key)?.op
       if (readOnly || (cur && cur.kind === 'dir' && (!idx || idx.kind === 'deleted'))) {
         // Adopt (a folder that exists here and in the merged tree) or, read-only, report.
@@ -1382,10 +1382,11 @@ export class SyncFolder extends Folder {
     }
     const before = await lstatOrNull(abs)
     switch (op.kind) {
-      case 'deleted':
-        await this.removeLocal(abs, st)
-        this.index.set(key, { ...entryOf(op, null), local: null })
+      case 'deleted': {
+        const left = await this.removeLocal(abs, st)
+        this.index.set(key, { ...entryOf(op, null), local: null, ...keptOf(left) })
         break
+      }
       case 'dir':
         await ensureSafeParents(this.record.path, segments)
         if (!st || !st.isDirectory()) {
@@ -1478,7 +1479,13 @@ export class SyncFolder extends Folder {
       if (!(await parentsAreSafe(this.record.path, segments))) continue
       const abs = path.join(this.record.path, ...segments)
       const st = await lstatOrNull(abs)
-      if (st?.isDirectory()) await this.removeLocal(abs, st)
+      if (!st?.isDirectory()) continue
+      const left = await this.removeLocal(abs, st)
+      const idx = this.index.get(p)
+      if (idx?.kind === 'deleted') {
+        const { kept: _, ...rest } = idx
+        this.index.set(p, { ...rest, ...keptOf(left) })
+      }
     }
   }
 
@@ -1498,18 +1505,21 @@ export class SyncFolder extends Folder {
     await fs.rename(from, to)
   }
 
-  private async removeLocal(abs: string, st: Stats | null): Promise<void> {
-    if (!st) return
+  /** Removes what is at `abs`; returns the stat of a folder left because it is not empty. */
+  private async removeLocal(abs: string, st: Stats | null): Promise<Stats | null> {
+    if (!st) return null
     if (st.isDirectory()) {
       try {
         await fs.rmdir(abs)
       } catch (err) {
         // Something this device keeps (ignored or unsynced files) is still inside: leave it.
         if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err
+        return st
       }
-      return
+      return null
     }
     await fs.rm(abs, { force: true })
+    return null
   }
 
   /** Writes a version's content to `target`: local copies first, the network for the rest. */
@@ -1857,8 +1867,32 @@ function unchangedFile(e: LocalEntry, st: Stats): boolean {
   return e.kind === 'file' && st.isFile() && e.x === ((st.mode & 0o100) !== 0)
 }
 
+/**
+ * A folder deleted elsewhere and left here because something this device does not sync (ignored
+ * files, or entries whose deletions have not come yet) was inside: its deletion is recorded with
+ * the folder's identity, so scans don't take it for a folder made again and send it back to
+ * every device. A folder the user makes again there later is another folder: inodes are reused
+ * at once, so its birth time (where the file system keeps one) tells it apart.
+ */
+function keptFolder(e: LocalEntry, st: Stats | null): boolean {
+  return (
+    e.kind === 'deleted' &&
+    !!e.kept &&
+    !!st &&
+    st.isDirectory() &&
+    st.ino === e.kept.ino &&
+    st.birthtimeMs === e.kept.born
+  )
+}
+
+/** The `kept` field for a folder `removeLocal` left in place, if it did. */
+function keptOf(left: Stats | null): Pick<LocalEntry, 'kept'> {
+  return left ? { kept: { ino: left.ino, born: left.birthtimeMs } } : {}
+}
+
 /** True when the disk still shows what the index recorded for the path. */
 function matchesDisk(e: LocalEntry | undefined, st: Stats | null): boolean {
+  if (e && keptFolder(e, st)) return true
   if (!e || e.kind === 'deleted') return !st
   if (!st) return false
   switch (e.kind) {
