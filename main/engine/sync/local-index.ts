@@ -45,6 +45,8 @@ const SAVE_MS = 5000
 
 export class LocalIndex {
   readonly entries = new Map<string, LocalEntry>()
+  /** Paths whose entry holds a read-only member's own change (`local`), so listing them is cheap. */
+  readonly localKeys = new Set<string>()
   /** chunk hash → paths whose local content has it. */
   private readonly byChunk = new Map<string, Set<string>>()
   private saveTimer: NodeJS.Timeout | null = null
@@ -82,6 +84,8 @@ export class LocalIndex {
   set(key: string, entry: LocalEntry, save = true): void {
     this.unlinkChunks(key)
     this.entries.set(key, entry)
+    if (entry.local) this.localKeys.add(key)
+    else this.localKeys.delete(key)
     if (entry.kind === 'file') {
       for (const [h] of entry.chunks) {
         let s = this.byChunk.get(h)
@@ -97,6 +101,7 @@ export class LocalIndex {
 
   delete(key: string): void {
     this.unlinkChunks(key)
+    this.localKeys.delete(key)
     if (this.entries.delete(key)) this.touch()
   }
 

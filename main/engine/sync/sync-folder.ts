@@ -53,6 +53,13 @@ const WAITING_RETRY_MS = 5000
 /** Chunks of one file fetched ahead of the one being written. */
 const CHUNKS_AHEAD = 6
 const OPS_PER_APPEND = 500
+/**
+ * A scan looks at this many paths ahead of the one it records (their lstat, and the content of
+ * small files that changed): one after another, each thread-pool round trip left the loop idle.
+ */
+const SCAN_AHEAD = 16
+/** Files up to this size (one chunk) are read whole when looked at ahead. */
+const READ_AHEAD_MAX = 256 * 1024
 const JOIN_RETRY_MS = 3000
 /** How often blocks of versions past their retention are dropped. */
 const GC_INTERVAL_MS = 60 * 60 * 1000
@@ -84,6 +91,13 @@ export interface MemberInfo {
   removed: boolean
   you: boolean
   addedBy: string | null
+}
+
+/** A path looked at ahead of its turn in a scan (lookAhead); `failed`: look again then. */
+interface Looked {
+  st: Stats | null
+  data: Buffer | null
+  failed: boolean
 }
 
 interface OpenLog {
@@ -214,7 +228,10 @@ export class SyncFolder extends Folder {
   localChanges(): LocalChange[] {
     const out: LocalChange[] = []
     if (!this.index) return out
-    for (const [p, e] of this.index.entries) if (e.local) out.push({ path: p, kind: e.local })
+    for (const p of this.index.localKeys) {
+      const kind = this.index.get(p)?.local
+      if (kind) out.push({ path: p, kind })
+    }
     return out.sort((a, b) => (a.path < b.path ? -1 : 1)).slice(0, 1000)
   }
 
@@ -829,11 +846,21 @@ export class SyncFolder extends Folder {
       if (e.kind === 'file' && e.ino) byIno.set(e.ino, { key: k, entry: e })
     }
     const extra: string[] = []
+    const ahead = new Map<string, Promise<Looked>>()
     for (let i = 0; i < keys.length || extra.length; i++) {
       if (this.closing) return
       const key = i < keys.length ? (keys[i] as string) : (extra.shift() as string)
+      let pre: Looked | undefined
+      if (i < keys.length) {
+        for (let j = i; j < keys.length && j < i + SCAN_AHEAD; j++) {
+          const k = keys[j] as string
+          if (!ahead.has(k)) ahead.set(k, this.lookAhead(k))
+        }
+        pre = await ahead.get(key)
+        ahead.delete(key)
+      }
       try {
-        const added = await this.scanOne(key, batch, byIno, expand)
+        const added = await this.scanOne(key, batch, byIno, expand, pre?.failed ? undefined : pre)
         if (added) extra.push(...added)
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code
@@ -853,6 +880,35 @@ export class SyncFolder extends Folder {
       }
     }
     await this.flushOps(batch)
+  }
+
+  /**
+   * A path's lstat, and the content of a small file that changed since the index recorded it,
+   * for scanOne to use in its turn. Never rejects: scanOne looks again itself after a failure.
+   */
+  private async lookAhead(key: string): Promise<Looked> {
+    const segments = key.slice(1).split('/')
+    const abs = path.join(this.record.path, ...segments)
+    try {
+      const st = await lstatOrNull(abs)
+      let data: Buffer | null = null
+      const idx = this.index.get(key)
+      if (
+        st?.isFile() &&
+        this.writer &&
+        st.size > 0 &&
+        st.size <= READ_AHEAD_MAX &&
+        st.size <= chunkSizeFor(st.size) &&
+        !(idx && matchesDisk(idx, st) && unchangedFile(idx, st)) &&
+        !this.ignored(key, false) &&
+        !segments.some((s) => s.startsWith(TEMP_PREFIX))
+      ) {
+        data = await readSmallFile(abs, st.size)
+      }
+      return { st, data, failed: false }
+    } catch {
+      return { st: null, data: null, failed: true }
+    }
   }
 
   private async walk(dir: string, seen: Set<string>): Promise<void> {
@@ -929,11 +985,12 @@ export class SyncFolder extends Folder {
     batch: FileOp[],
     byIno: Map<number, { key: string; entry: LocalEntry }>,
     expand: boolean,
+    pre?: Looked,
   ): Promise<string[] | null> {
     const segments = key.slice(1).split('/')
     if (segments.some((s) => s.startsWith(TEMP_PREFIX))) return null
     const abs = path.join(this.record.path, ...segments)
-    const st = await lstatOrNull(abs)
+    const st = pre ? pre.st : await lstatOrNull(abs)
     const idx = this.index.get(key)
     if (st && this.ignored(key, st.isDirectory())) return null
     if (!st && idx && this.ignored(key, idx.kind === 'dir')) return null
@@ -1023,7 +1080,7 @@ export class SyncFolder extends Folder {
       const link = await fs.readlink(abs)
       fields = { ...NO_CONTENT, kind, mtime: Math.floor(st.mtimeMs), link }
     } else {
-      fields = await this.digestAndStore(abs, st, key, byIno)
+      fields = await this.digestAndStore(abs, st, key, byIno, pre?.data ?? null)
       fields.x = x
     }
     // The same content as the current version (a restart, or a file both sides already had).
@@ -1077,6 +1134,8 @@ export class SyncFolder extends Folder {
     st: Stats,
     key: string,
     byIno: Map<number, { key: string; entry: LocalEntry }>,
+    /** The whole content of a one-chunk file, read with `st` (lookAhead). */
+    data: Buffer | null = null,
   ): Promise<Omit<FileOp, 't' | 'path' | 'vv' | 'origin' | 'at'>> {
     const chunkSize = chunkSizeFor(st.size)
     const was = byIno.get(st.ino)
@@ -1111,6 +1170,15 @@ export class SyncFolder extends Folder {
         st,
         d.chunks.map((c) => [c.hash, { core: '', block: 0, blocks: 0, size: c.size }]),
       )
+    }
+    if (data && data.length === st.size && st.size > 0 && st.size <= chunkSize) {
+      const h = hashChunk(data)
+      let loc = this.chunkMap.get(h)
+      if (!loc) {
+        loc = await this.writer.put(data)
+        this.chunkMap.set(h, loc)
+      }
+      return this.fieldsFor(contentHash([h], st.size), chunkSize, st, [[h, loc]])
     }
     const fh = await fs.open(abs, 'r')
     const located: Array<[string, ChunkLocation]> = []
@@ -1342,6 +1410,11 @@ export class SyncFolder extends Folder {
     const problem = portabilityProblem(key)
     if (problem) this.problems.set(key, problem)
     const idx = this.index.get(key)
+    // Already here (this device's own ops read back, or a version it has): no disk call needed.
+    if (idx && !idx.local && sameContent(idx, op)) {
+      if (vvKey(idx.vv) !== vvKey(op.vv)) this.index.set(key, { ...idx, vv: op.vv })
+      return
+    }
     // Nothing is ever read, written or deleted through a symlinked parent.
     if (!(await parentsAreSafe(this.record.path, segments))) {
       if (op.kind === 'deleted') {
@@ -1351,10 +1424,6 @@ export class SyncFolder extends Folder {
       throw new Error(
         `a parent folder is a symlink: ${await symlinkedParent(this.record.path, segments)}`,
       )
-    }
-    if (idx && !idx.local && sameContent(idx, op)) {
-      if (vvKey(idx.vv) !== vvKey(op.vv)) this.index.set(key, { ...idx, vv: op.vv })
-      return
     }
     if (!idx && op.kind === 'deleted') return
     const abs = toDiskPath(this.record.path, segments)
@@ -1801,6 +1870,26 @@ async function symlinkedParent(root: string, segments: string[]): Promise<string
     if (st?.isSymbolicLink()) return segments.slice(0, i).join('/')
   }
   return segments.slice(0, -1).join('/')
+}
+
+/**
+ * Reads a file expected to hold `size` bytes; null when it holds more or fewer (it is being
+ * written: its turn in the scan reads it again and finds out).
+ */
+async function readSmallFile(file: string, size: number): Promise<Buffer | null> {
+  const fh = await fs.open(file, 'r')
+  try {
+    const buf = Buffer.allocUnsafe(size + 1)
+    let n = 0
+    while (n < buf.length) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n)
+      if (bytesRead === 0) break
+      n += bytesRead
+    }
+    return n === size ? buf.subarray(0, n) : null
+  } finally {
+    await fh.close()
+  }
 }
 
 async function lstatOrNull(p: string): Promise<Stats | null> {

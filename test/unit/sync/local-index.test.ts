@@ -1,0 +1,69 @@
+// The local index on disk: what a save keeps, what a reload gives back, and the set of paths
+// with a read-only member's own change that folders.list reads instead of every entry.
+import { describe, expect, it } from 'vitest'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { LocalIndex, type LocalEntry } from '../../../main/engine/sync/local-index.ts'
+import { useFixtures } from '../../helpers/unit-fixtures.ts'
+
+const fx = useFixtures()
+
+function entry(o: Partial<LocalEntry> = {}): LocalEntry {
+  return {
+    vv: { d1: 1 },
+    kind: 'file',
+    size: 3,
+    mtime: 1000.5,
+    ino: 42,
+    x: false,
+    hash: 'ab'.repeat(32),
+    chunks: [['cd'.repeat(32), 3]],
+    link: null,
+    local: null,
+    ...o,
+  }
+}
+
+describe('LocalIndex', () => {
+  it('keeps the set of local changes in step with the entries, through a reload', async () => {
+    const file = path.join(await fx.tmpDir('spare-index-'), 'index.json')
+    const a = new LocalIndex(file)
+    a.set('/mine.txt', entry({ local: 'added' }))
+    a.set('/edited.txt', entry({ local: 'modified' }))
+    a.set('/synced.txt', entry())
+    a.set('/gone.txt', entry({ local: 'deleted' }))
+    expect([...a.localKeys].sort()).toEqual(['/edited.txt', '/gone.txt', '/mine.txt'])
+    a.set('/edited.txt', entry()) // the folder's version replaced the edit
+    a.delete('/mine.txt') // the reader removed its own file again
+    expect([...a.localKeys]).toEqual(['/gone.txt'])
+    await a.save()
+
+    const b = new LocalIndex(file)
+    expect(await b.load()).toBe(null)
+    expect([...b.localKeys]).toEqual(['/gone.txt'])
+    expect(b.get('/gone.txt')?.local).toBe('deleted')
+    expect(b.get('/synced.txt')).toEqual(entry())
+  })
+
+  it('keeps the identity of a deleted folder left on disk through a reload', async () => {
+    const file = path.join(await fx.tmpDir('spare-index-'), 'index.json')
+    const a = new LocalIndex(file)
+    const kept = entry({ kind: 'deleted', hash: null, chunks: [], kept: { ino: 7, born: 123.25 } })
+    a.set('/album', kept)
+    await a.save()
+    const b = new LocalIndex(file)
+    expect(await b.load()).toBe(null)
+    expect(b.get('/album')).toEqual(kept)
+  })
+
+  it('sets a damaged file aside and starts empty', async () => {
+    const file = path.join(await fx.tmpDir('spare-index-'), 'index.json')
+    await fs.writeFile(file, '{"format":2,"entries":{"/a":{"kind":"file"}}}')
+    const a = new LocalIndex(file)
+    const aside = await a.load()
+    expect(aside).toMatch(/index\.json\.corrupt-\d+$/)
+    expect(a.entries.size).toBe(0)
+    expect(a.localKeys.size).toBe(0)
+    expect(await fs.readFile(aside as string, 'utf8')).toContain('"/a"')
+  })
+})
