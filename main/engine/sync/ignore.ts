@@ -38,20 +38,32 @@ export const BUILTIN_IGNORES: readonly string[] = Object.freeze([
 
 type Matcher = ReturnType<typeof ignore>
 
-const builtins: Matcher = ignore().add([...BUILTIN_IGNORES])
+/**
+ * The package keeps the answer for every path it was asked about, and for each of its parents,
+ * for as long as the matcher lives. Both matchers are made again this often, so what they keep
+ * is about the paths of the last few minutes (a folder's count walks every path every 2 s, and
+ * relies on those answers), never every path the daemon ever looked at.
+ */
+export const MATCHER_LIFETIME_MS = 10 * 60 * 1000
 
 export class IgnoreRules {
+  private builtins: Matcher = ignore().add([...BUILTIN_IGNORES])
+  private user: Matcher
+  private madeAt: number
+
   private constructor(
-    private readonly user: Matcher,
     /** The user's patterns that were accepted, as written (line endings stripped). */
     readonly patterns: string[],
     /** Lines that were skipped, as 'line N: reason'. */
     readonly errors: string[],
-  ) {}
+    private readonly now: () => number,
+  ) {
+    this.user = ignore().add(patterns)
+    this.madeAt = now()
+  }
 
   /** Rules from the text of `.spareignore`; null (no file) gives the built-ins alone. */
-  static parse(text: string | null): IgnoreRules {
-    const user = ignore()
+  static parse(text: string | null, opts: { now?: () => number } = {}): IgnoreRules {
     const patterns: string[] = []
     const errors: string[] = []
     const lines = (text ?? '').replace(/^\uFEFF/, '').split('\n')
@@ -70,13 +82,12 @@ export class IgnoreRules {
         const probe = ignore().add(line)
         probe.ignores('probe')
         probe.ignores('probe/dir/')
-        user.add(line)
         patterns.push(line)
       } catch (err) {
         errors.push(`line ${i + 1}: ${(err as Error).message}`)
       }
     })
-    return new IgnoreRules(user, patterns, errors)
+    return new IgnoreRules(patterns, errors, opts.now ?? Date.now)
   }
 
   /**
@@ -91,7 +102,13 @@ export class IgnoreRules {
     let rel = key.replace(/^\/+|\/+$/g, '')
     if (rel === '') return false // the folder itself
     if (isDir) rel += '/'
-    return builtins.ignores(rel) || this.user.ignores(rel)
+    const now = this.now()
+    if (now - this.madeAt > MATCHER_LIFETIME_MS) {
+      this.madeAt = now
+      this.builtins = ignore().add([...BUILTIN_IGNORES])
+      this.user = ignore().add(this.patterns)
+    }
+    return this.builtins.ignores(rel) || this.user.ignores(rel)
   }
 }
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { BUILTIN_IGNORES, IGNORE_FILE, IgnoreRules } from '../../../main/engine/sync/ignore.ts'
+import {
+  BUILTIN_IGNORES,
+  IGNORE_FILE,
+  IgnoreRules,
+  MATCHER_LIFETIME_MS,
+} from '../../../main/engine/sync/ignore.ts'
 import { TEMP_PREFIX } from '../../../main/engine/folders/safe-path.ts'
 
 const none = IgnoreRules.parse(null)
@@ -175,5 +180,38 @@ describe('IgnoreRules.ignores', () => {
 
   it('refuses a key that is not rooted', () => {
     expect(() => none.ignores('a/b', false)).toThrow(/not a drive key/)
+  })
+})
+
+describe('a long-lived IgnoreRules', () => {
+  it('answers the same after its matchers are made again (their caches bounded)', () => {
+    const text = 'build/\n*.log\n!keep.log\n/root-only.txt\ndocs/**/draft-*\n'
+    const paths: Array<[string, boolean]> = []
+    for (let i = 0; i < 300; i++) {
+      const d = `/d${i % 37}`
+      paths.push(
+        [`${d}/f${i}.log`, false],
+        [`${d}/keep.log`, false],
+        [`${d}/build`, true],
+        [`${d}/build/out${i}.o`, false],
+        [`/root-only.txt`, false],
+        [`${d}/root-only.txt`, false],
+        [`/docs/a${i % 5}/draft-${i}.md`, false],
+        [`/docs/a${i % 5}/final-${i}.md`, false],
+        [`${d}/.DS_Store`, false],
+        [`${d}/photo${i}.jpg`, false],
+      )
+    }
+    let clock = 1_000_000
+    const long = IgnoreRules.parse(text, { now: () => clock })
+    const fresh = IgnoreRules.parse(text)
+    const want = paths.map(([p, dir]) => fresh.ignores(p, dir))
+    // Asked again and again while time passes: the matchers are made again several times.
+    for (let round = 0; round < 4; round++) {
+      expect(paths.map(([p, dir]) => long.ignores(p, dir))).toEqual(want)
+      clock += MATCHER_LIFETIME_MS / 2 + 1
+    }
+    expect(want.filter(Boolean).length).toBeGreaterThan(paths.length / 3)
+    expect(want.filter((a) => !a).length).toBeGreaterThan(paths.length / 3)
   })
 })
