@@ -90,7 +90,6 @@ export function encodeOp(op: Op): Buffer {
   return Buffer.from(JSON.stringify(op), 'utf8')
 }
 
-/** Parses a block from a log; throws with a reason when it is not a valid op. */
 /**
  * Core keys and device names recur in every op: each decoded op kept copies of its own (a
  * 100,000-op log held 92,000 copies of one 64-character core key, 7 MB). Bounded, since any
@@ -106,6 +105,7 @@ function intern(s: string): string {
   return s
 }
 
+/** Parses a block from a log; throws with a reason when it is not a valid op. */
 export function decodeOp(block: Buffer): Op {
   let raw: unknown
   try {
