@@ -26,6 +26,7 @@ import { parseRemoteEntry, type RemoteEntry } from './entry.ts'
 import { Recheck } from './recheck.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 import { waitAtMost } from '../util/wait.ts'
+import { writeFully } from '../util/write-fully.ts'
 
 const PARALLEL_FILES = 8
 /**
@@ -618,7 +619,7 @@ export class ReaderFolder extends Folder {
         const at = e.meta.packed
         if (at + blob.byteLength > all.length)
           throw new Error('a packed file lies outside its blocks')
-        await fh.write(all, at, blob.byteLength, null)
+        await writeFully(fh, all, at, blob.byteLength, null)
         written = blob.byteLength
       } else if (blob && blob.blockLength > 0) {
         const core = this.blobs!.core
@@ -639,7 +640,7 @@ export class ReaderFolder extends Folder {
           const block = await ahead.shift()!
           fill()
           if (!block) throw new Error('a block of the file is not available')
-          await fh.write(block, 0, block.length, null)
+          await writeFully(fh, block, 0, block.length, null)
           written += block.length
         }
       }

@@ -35,6 +35,7 @@ import { IGNORE_FILE, IgnoreRules } from './ignore.ts'
 import { findCaseClashes, portabilityProblem } from './names.ts'
 import { conflictName, isConflictName } from './conflict-name.ts'
 import { Recheck } from '../folders/recheck.ts'
+import { writeFully } from '../util/write-fully.ts'
 
 const WATCH_DEBOUNCE_MS = 30
 /** An applied path is looked at again this long after it was written (folders/recheck.ts). */
@@ -1615,16 +1616,7 @@ export class SyncFolder extends Folder {
         const data = await (fetches.get(i) as Promise<Buffer>)
         fetches.delete(i)
         start(i + CHUNKS_AHEAD)
-        let written = 0
-        while (written < data.length) {
-          const { bytesWritten } = await fh.write(
-            data,
-            written,
-            data.length - written,
-            (offsets[i] as number) + written,
-          )
-          written += bytesWritten
-        }
+        await writeFully(fh, data, 0, data.length, offsets[i] as number)
       }
       if (op.x) await fh.chmod(0o755)
     } finally {
