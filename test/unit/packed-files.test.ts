@@ -32,7 +32,13 @@ async function tree(root: string): Promise<Map<string, string>> {
 }
 
 async function sameTree(a: string, b: string): Promise<boolean> {
-  const [ta, tb] = [await tree(a), await tree(b)]
+  // A file listed and then deleted by the reader before it is read: not the same yet, look again.
+  const gone = (err: NodeJS.ErrnoException): null => {
+    if (err.code === 'ENOENT') return null
+    throw err
+  }
+  const [ta, tb] = [await tree(a).catch(gone), await tree(b).catch(gone)]
+  if (!ta || !tb) return false
   if (ta.size !== tb.size) return false
   for (const [k, v] of ta) if (tb.get(k) !== v) return false
   return true
