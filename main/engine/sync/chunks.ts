@@ -127,7 +127,7 @@ class Digest {
 }
 
 /** Fills buf[0, len) from the file at pos; the file shrank if it ends first. */
-async function readFully(
+export async function readFully(
   fh: fs.FileHandle,
   buf: Buffer,
   len: number,

@@ -30,7 +30,7 @@ import { SyncState, type Member, type OpRef } from './state.ts'
 import { bump, vvKey } from './vv.ts'
 import { LocalIndex, type LocalEntry } from './local-index.ts'
 import { BlobWriter, contentHash, hashChunk, type ChunkLocation } from './blobs.ts'
-import { chunkSizeFor, digestFile } from './chunks.ts'
+import { chunkSizeFor, digestFile, readFully } from './chunks.ts'
 import { IGNORE_FILE, IgnoreRules } from './ignore.ts'
 import { findCaseClashes, portabilityProblem } from './names.ts'
 import { conflictName, isConflictName } from './conflict-name.ts'
@@ -1454,7 +1454,7 @@ export class SyncFolder extends Folder {
     switch (op.kind) {
       case 'deleted': {
         const left = await this.removeLocal(abs, st)
-        this.index.set(key, { ...entryOf(op, null), local: null, ...keptOf(left) })
+        this.index.set(key, { ...entryOf(op, null), local: null, kept: keptOf(left) })
         break
       }
       case 'dir':
@@ -1552,10 +1552,7 @@ export class SyncFolder extends Folder {
       if (!st?.isDirectory()) continue
       const left = await this.removeLocal(abs, st)
       const idx = this.index.get(p)
-      if (idx?.kind === 'deleted') {
-        const { kept: _, ...rest } = idx
-        this.index.set(p, { ...rest, ...keptOf(left) })
-      }
+      if (idx?.kind === 'deleted') this.index.set(p, { ...idx, kept: keptOf(left) })
     }
   }
 
@@ -1865,20 +1862,16 @@ async function symlinkedParent(root: string, segments: string[]): Promise<string
 }
 
 /**
- * Reads a file expected to hold `size` bytes; null when it holds more or fewer (it is being
- * written: its turn in the scan reads it again and finds out).
+ * Reads a file expected to hold `size` bytes; null when it holds more, and ECHANGED (readFully)
+ * when it holds fewer: it is being written, and its turn in the scan looks again.
  */
 async function readSmallFile(file: string, size: number): Promise<Buffer | null> {
   const fh = await fs.open(file, 'r')
   try {
     const buf = Buffer.allocUnsafe(size + 1)
-    let n = 0
-    while (n < buf.length) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, n)
-      if (bytesRead === 0) break
-      n += bytesRead
-    }
-    return n === size ? buf.subarray(0, n) : null
+    await readFully(fh, buf, size, 0, file)
+    const { bytesRead } = await fh.read(buf, size, 1, size)
+    return bytesRead === 0 ? buf.subarray(0, size) : null
   } finally {
     await fh.close()
   }
@@ -1967,8 +1960,8 @@ function keptFolder(e: LocalEntry, st: Stats | null): boolean {
 }
 
 /** The `kept` field for a folder `removeLocal` left in place, if it did. */
-function keptOf(left: Stats | null): Pick<LocalEntry, 'kept'> {
-  return left ? { kept: { ino: left.ino, born: left.birthtimeMs } } : {}
+function keptOf(left: Stats | null): LocalEntry['kept'] {
+  return left ? { ino: left.ino, born: left.birthtimeMs } : undefined
 }
 
 /** True when the disk still shows what the index recorded for the path. */
