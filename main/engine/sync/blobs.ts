@@ -57,8 +57,17 @@ export class BlobWriter {
   async flush(): Promise<void> {
     if (this.pending.length === 0) return
     const blocks = this.pending
+    const bytes = this.pendingBytes
     this.pending = []
     this.pendingBytes = 0
-    await this.core.append(blocks)
+    try {
+      await this.core.append(blocks)
+    } catch (err) {
+      // Not stored (a full disk): the blocks stay queued in front, so every location handed out
+      // still names them and the next flush stores them there.
+      this.pending = blocks.concat(this.pending)
+      this.pendingBytes += bytes
+      throw err
+    }
   }
 }

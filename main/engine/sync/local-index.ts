@@ -49,6 +49,12 @@ export class LocalIndex {
   readonly localKeys = new Set<string>()
   /** chunk hash → paths whose local content has it. */
   private readonly byChunk = new Map<string, Set<string>>()
+  /**
+   * Entries set for versions not yet in this device's log, with the entry each replaced (null:
+   * none). Saves write the replaced entries instead, so an index on disk never records a version
+   * the log lacks: after a crash the change is found again and recorded then.
+   */
+  private readonly provisional = new Map<string, LocalEntry | null>()
   private saveTimer: NodeJS.Timeout | null = null
   private dirty = false
   private saving: Promise<void> = Promise.resolve()
@@ -100,6 +106,30 @@ export class LocalIndex {
     if (save) this.touch()
   }
 
+  /** Sets an entry for a version not yet appended to the log (see `provisional`). */
+  setProvisional(key: string, entry: LocalEntry): void {
+    if (!this.provisional.has(key)) this.provisional.set(key, this.entries.get(key) ?? null)
+    this.set(key, entry)
+  }
+
+  /** The provisional entries' versions are in the log now. */
+  confirm(): void {
+    if (!this.provisional.size) return
+    this.provisional.clear()
+    this.touch()
+  }
+
+  /** Puts back what the provisional entries replaced; returns their keys. */
+  rollBack(): string[] {
+    const keys = [...this.provisional.keys()]
+    for (const [key, prev] of this.provisional) {
+      if (prev) this.set(key, prev)
+      else this.delete(key)
+    }
+    this.provisional.clear()
+    return keys
+  }
+
   delete(key: string): void {
     this.unlinkChunks(key)
     this.localKeys.delete(key)
@@ -148,7 +178,15 @@ export class LocalIndex {
     this.saveTimer = null
     if (!this.dirty) return this.saving
     this.dirty = false
-    const doc = { format: 2, entries: Object.fromEntries(this.entries) }
+    let entries = this.entries
+    if (this.provisional.size) {
+      entries = new Map(entries)
+      for (const [key, prev] of this.provisional) {
+        if (prev) entries.set(key, prev)
+        else entries.delete(key)
+      }
+    }
+    const doc = { format: 2, entries: Object.fromEntries(entries) }
     this.saving = this.saving
       .catch(() => {})
       .then(() => writeFileAtomic(this.file, JSON.stringify(doc), { mode: 0o600 }))

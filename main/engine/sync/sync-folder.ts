@@ -822,6 +822,16 @@ export class SyncFolder extends Folder {
 
   private async scan(): Promise<void> {
     const batch: FileOp[] = []
+    try {
+      await this.scanInto(batch)
+    } finally {
+      // Stopped before the log took every version recorded (closing, a full disk): those paths'
+      // entries go back, and they are looked at again.
+      for (const key of this.index.rollBack()) if (!this.closing) this.pendingScan.add(key)
+    }
+  }
+
+  private async scanInto(batch: FileOp[]): Promise<void> {
     let keys: string[]
     // A full scan walks every path itself; a watcher batch must look below new folders.
     const expand = !this.fullScanPending
@@ -937,6 +947,7 @@ export class SyncFolder extends Folder {
     await this.writer?.flush()
     const ops = batch.splice(0, batch.length)
     if (this.ownLog) await this.ownLog.append(ops.map((o) => encodeOp(o)))
+    this.index.confirm()
   }
 
   private nextVersion(base: Record<string, number>): Record<string, number> {
@@ -1020,9 +1031,7 @@ export class SyncFolder extends Folder {
         kind: 'deleted',
         mtime: Date.now(),
       })
-      batch.push(op)
-      this.index.set(key, { ...entryOf(op, null), local: null })
-      this.treeChanged = true
+      this.queueOp(batch, op, { ...entryOf(op, null), local: null })
       // A folder that vanished (deleted or moved away) takes everything below it along; the
       // watcher reports only the folder itself.
       if (idx.kind !== 'dir') return null
@@ -1056,9 +1065,7 @@ export class SyncFolder extends Folder {
           kind: 'dir',
           mtime: Math.floor(st.mtimeMs),
         })
-        batch.push(op)
-        this.index.set(key, { ...entryOf(op, st), local: null })
-        this.treeChanged = true
+        this.queueOp(batch, op, { ...entryOf(op, st), local: null })
       }
       if (!expand) return null
       this.noteNewFolder(key)
@@ -1108,10 +1115,19 @@ export class SyncFolder extends Folder {
       return null
     }
     const op = this.makeOp(key, idx?.vv ?? {}, fields)
-    batch.push(op)
-    this.index.set(key, { ...entryOf(op, st), local: null })
-    this.treeChanged = true
+    this.queueOp(batch, op, { ...entryOf(op, st), local: null })
     return null
+  }
+
+  /**
+   * Queues a version of this device's for the log. Its index entry is provisional until the log
+   * holds it: a scan that stops before then (closing, a full disk) puts the old entry back, and
+   * saves never write it, so the change is found again instead of taken as already sent.
+   */
+  private queueOp(batch: FileOp[], op: FileOp, entry: LocalEntry): void {
+    batch.push(op)
+    this.index.setProvisional(op.path, entry)
+    this.treeChanged = true
   }
 
   private makeOp(

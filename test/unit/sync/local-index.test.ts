@@ -56,6 +56,42 @@ describe('LocalIndex', () => {
     expect(b.get('/album')).toEqual(kept)
   })
 
+  it('never saves an entry whose version is not in the log yet', async () => {
+    // A save can come at any time (every few seconds); a kill -9 after it must not leave an
+    // index that takes an unsent change as sent.
+    const file = path.join(await fx.tmpDir('spare-index-'), 'index.json')
+    const a = new LocalIndex(file)
+    a.set('/doc.txt', entry({ vv: { d1: 1 } }))
+    a.setProvisional('/doc.txt', entry({ vv: { d1: 2 }, size: 9 }))
+    a.setProvisional('/new.txt', entry({ vv: { d1: 3 } }))
+    expect(a.get('/doc.txt')?.vv).toEqual({ d1: 2 }) // the folder itself sees the new entry
+    await a.save()
+    const saved = new LocalIndex(file)
+    await saved.load()
+    expect(saved.get('/doc.txt')?.vv).toEqual({ d1: 1 })
+    expect(saved.get('/new.txt')).toBeUndefined()
+
+    a.confirm() // appended
+    await a.save()
+    const confirmed = new LocalIndex(file)
+    await confirmed.load()
+    expect(confirmed.get('/doc.txt')?.vv).toEqual({ d1: 2 })
+    expect(confirmed.get('/new.txt')?.vv).toEqual({ d1: 3 })
+  })
+
+  it('puts back what provisional entries replaced when their append does not happen', () => {
+    const a = new LocalIndex('/nonexistent/index.json')
+    a.set('/doc.txt', entry({ vv: { d1: 1 } }))
+    a.setProvisional('/doc.txt', entry({ vv: { d1: 2 } }))
+    a.setProvisional('/doc.txt', entry({ vv: { d1: 3 } })) // changed again in the same batch
+    a.setProvisional('/new.txt', entry({ vv: { d1: 4 }, chunks: [['ef'.repeat(32), 3]] }))
+    expect(a.rollBack().sort()).toEqual(['/doc.txt', '/new.txt'])
+    expect(a.get('/doc.txt')?.vv).toEqual({ d1: 1 })
+    expect(a.get('/new.txt')).toBeUndefined()
+    expect([...a.sources('ef'.repeat(32))]).toEqual([])
+    expect(a.rollBack()).toEqual([])
+  })
+
   it('sets a damaged file aside and starts empty', async () => {
     const file = path.join(await fx.tmpDir('spare-index-'), 'index.json')
     await fs.writeFile(file, '{"format":2,"entries":{"/a":{"kind":"file"}}}')
