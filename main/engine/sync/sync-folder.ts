@@ -444,6 +444,11 @@ export class SyncFolder extends Folder {
 
   private async cycle(): Promise<void> {
     await this.readLogs()
+    if (!this.notedScanned && this.writable) {
+      // Admitted (or a restart): changes noted while this device could not write become its own.
+      this.notedScanned = true
+      for (const key of this.index.localKeys) this.pendingScan.add(key)
+    }
     for (const p of this.sync.dirty) this.pendingApply.add(p)
     this.sync.dirty.clear()
     if (this.fullScanPending || this.pendingScan.size) {
@@ -956,6 +961,7 @@ export class SyncFolder extends Folder {
     return bump(base, this.device, clock)
   }
   private localClock = 0
+  private notedScanned = false
   private lastGc = Date.now()
 
   /** Runs the retention sweep at the next turn of the loop (after a retention change). */
@@ -1018,11 +1024,17 @@ export class SyncFolder extends Folder {
     else if (this.problems.get(key)?.startsWith('cannot read')) this.problems.delete(key)
 
     const readOnly = !this.writable
+    // A change noted while this device could not write is recorded now that it can.
+    const noted = !readOnly && !!idx?.local
     if (!st) {
       if (!idx || idx.kind === 'deleted') return null
+      if (idx.local === 'added') {
+        this.index.delete(key) // came and went here: nothing to tell anyone
+        this.changed()
+        return null
+      }
       if (readOnly) {
-        if (idx.local === 'added') this.index.delete(key)
-        else this.index.set(key, { ...idx, local: 'deleted' })
+        this.index.set(key, { ...idx, local: 'deleted' })
         this.changed()
         return null
       }
@@ -1053,9 +1065,9 @@ export class SyncFolder extends Folder {
     if (!kind) return null
     const x = kind === 'file' && (st.mode & 0o100) !== 0
     if (kind === 'dir') {
-      if (idx && (idx.kind === 'dir' || keptFolder(idx, st))) return null
+      if (idx && !noted && (idx.kind === 'dir' || keptFolder(idx, st))) return null
       const cur = this.sync.current(key)?.op
-      if (readOnly || (cur && cur.kind === 'dir' && (!idx || idx.kind === 'deleted'))) {
+      if (readOnly || (cur && cur.kind === 'dir' && (!idx || idx.kind === 'deleted' || noted))) {
         // Adopt (a folder that exists here and in the merged tree) or, read-only, report.
         if (cur?.kind === 'dir') this.index.set(key, { ...entryOf(cur, st), local: null })
         else if (readOnly) this.index.set(key, { ...emptyEntry('dir', st), local: 'added' })
@@ -1075,6 +1087,7 @@ export class SyncFolder extends Folder {
     }
     if (
       idx &&
+      !noted &&
       idx.kind === kind &&
       idx.size === st.size &&
       idx.mtime === st.mtimeMs &&
@@ -1099,7 +1112,8 @@ export class SyncFolder extends Folder {
       return null
     }
     if (idx && idx.kind === kind && contentKey(probe) === contentKeyOfEntry(idx)) {
-      this.index.set(key, { ...idx, size: st.size, mtime: st.mtimeMs, ino: st.ino })
+      // Back to the recorded content (a noted edit undone included).
+      this.index.set(key, { ...idx, size: st.size, mtime: st.mtimeMs, ino: st.ino, local: null })
       return null
     }
     if (readOnly) {
@@ -1444,8 +1458,11 @@ export class SyncFolder extends Folder {
     }
     if (!idx && op.kind === 'deleted') return
     const abs = toDiskPath(this.record.path, segments)
-    const st = await lstatOrNull(abs)
-    if (!matchesDisk(idx, st)) {
+    let st = await lstatOrNull(abs)
+    // A change this device noted while it could not write (a read-only member, or a writer not
+    // admitted yet): the file on disk is the user's, even though the index describes it.
+    const noted = !!idx?.local && idx.local !== 'deleted'
+    if (noted || !matchesDisk(idx, st)) {
       if (this.writable) {
         // A local change not recorded yet: record it first; it may conflict with this version.
         const bounces = (this.bounces.get(key) ?? 0) + 1
@@ -1459,11 +1476,13 @@ export class SyncFolder extends Folder {
         this.wanted = true
         return
       }
-      if (st && (st.isFile() || st.isSymbolicLink()) && op.kind !== 'dir') {
+      if (st && (st.isFile() || st.isSymbolicLink())) {
         // Read-only: keep the local edit beside the folder's version, never overwrite it.
         const keep = conflictName(key, Date.now(), 'local')
         await fs.rename(abs, toDiskPath(this.record.path, validateRemotePath(keep)))
         this.log.info({ path: key, keptAs: keep }, 'kept a local change as a conflict copy')
+        this.pendingScan.add(keep)
+        st = null
       }
     }
     const before = await lstatOrNull(abs)
