@@ -51,6 +51,8 @@ const RETRY_MS = 3000
 const FETCH_TIMEOUT_MS = 3000
 /** Files waiting for content are tried again at least this often (and whenever a peer comes). */
 const WAITING_RETRY_MS = 5000
+/** How often a path blocked by a folder in its way (FolderInTheWay) is tried again. */
+const BLOCKED_RETRY_MS = 5000
 /** Chunks of one file fetched ahead of the one being written. */
 const CHUNKS_AHEAD = 6
 const OPS_PER_APPEND = 500
@@ -121,6 +123,17 @@ class FetchUnavailable extends Error {}
 /** The target changed on disk while a version was being written: record the change first. */
 class LocalChangeRace extends Error {}
 /**
+ * A file or link arrived where a folder stands that still holds things this device keeps
+ * (ignored or not-yet-recorded files): the folder is left whole and the path tried again later.
+ */
+class FolderInTheWay extends Error {
+  constructor(inside: string) {
+    super(
+      `a folder here still holds ${inside}, which this device keeps; the folder's file is placed here once they are moved away`,
+    )
+  }
+}
+/**
  * A join announcement refused. `final`: for good (a bad proof); otherwise perhaps only for now
  * (an invite recorded by a writer whose log has not arrived yet), so it is looked at again.
  */
@@ -171,6 +184,9 @@ export class SyncFolder extends Folder {
   /** Blobs cores no peer served during the current apply pass. */
   private readonly unavailable = new Set<string>()
   private lastWaitingRetry = 0
+  /** Paths not placed because a folder that holds things this device keeps is in the way. */
+  private readonly blocked = new Set<string>()
+  private lastBlockedRetry = 0
   /** Ops read ahead of the logs they name (log:index → since when), waiting for them. */
   private readonly deferred = new Map<string, number>()
   private retryTimer: NodeJS.Timeout | null = null
@@ -376,6 +392,11 @@ export class SyncFolder extends Folder {
     const retry = setInterval(() => {
       if (this.waiting.size && Date.now() - this.lastWaitingRetry > WAITING_RETRY_MS) {
         this.retryWaiting()
+      }
+      if (this.blocked.size && Date.now() - this.lastBlockedRetry > BLOCKED_RETRY_MS) {
+        this.lastBlockedRetry = Date.now()
+        for (const k of this.blocked) this.pendingApply.add(k)
+        this.kick()
       }
       if (this.ownKey && !this.writable && !this.removedSelf()) this.announceJoin()
     }, JOIN_RETRY_MS)
@@ -1409,11 +1430,21 @@ export class SyncFolder extends Folder {
       const e = this.index.get(k)
       if (e && e.kind === 'file' && e.hash && !e.local) renameFrom.set(`${e.hash}:${e.x}`, k)
     }
-    for (const k of [...puts, ...dels]) {
+    // A folder replaced by a file or link: what was inside it goes first, so that the folder is
+    // empty when the file is placed, unless it holds something this device keeps.
+    const nonDirs = new Set(puts.filter((k) => current.get(k)?.kind !== 'dir'))
+    const inside = (k: string): boolean => {
+      for (let p = parentKey(k); p !== '/'; p = parentKey(p)) if (nonDirs.has(p)) return true
+      return false
+    }
+    const early = nonDirs.size ? dels.filter(inside) : []
+    const late = early.length ? dels.filter((k) => !early.includes(k)) : dels
+    for (const k of [...early, ...puts, ...late]) {
       if (this.closing) return
       const op = current.get(k) as FileOp
       try {
         await this.applyOne(k, op, renameFrom)
+        if (this.blocked.delete(k)) this.problems.delete(k)
       } catch (err) {
         if (err instanceof LocalChangeRace) {
           this.pendingScan.add(k)
@@ -1421,6 +1452,10 @@ export class SyncFolder extends Folder {
           this.wanted = true
         } else if (err instanceof FetchUnavailable) {
           this.waiting.add(k)
+        } else if (err instanceof FolderInTheWay) {
+          if (!this.blocked.has(k)) this.log.warn({ path: k, err: err.message }, 'not placed')
+          this.blocked.add(k)
+          this.problems.set(k, err.message)
         } else if (isDiskFull(err)) {
           for (const rest of keys) this.pendingApply.add(rest)
           throw err
@@ -1432,6 +1467,17 @@ export class SyncFolder extends Folder {
       }
     }
     await this.sweepDeletedFolders(dels)
+    // A file blocked by its folder, whose contents' deletions came in this pass (in a later
+    // append than the file): tried again now rather than at the next retry.
+    if (this.blocked.size && dels.length) {
+      const emptied = new Set<string>()
+      for (const k of dels) for (let p = parentKey(k); p !== '/'; p = parentKey(p)) emptied.add(p)
+      for (const k of this.blocked) {
+        if (!emptied.has(k)) continue
+        this.pendingApply.add(k)
+        this.wanted = true
+      }
+    }
     if (this.state === 'error' && this.error?.startsWith('disk full')) this.setState('syncing')
   }
 
@@ -1486,6 +1532,10 @@ export class SyncFolder extends Folder {
       }
     }
     const before = await lstatOrNull(abs)
+    if (op.kind !== 'deleted' && op.kind !== 'dir' && before?.isDirectory()) {
+      // Found before anything is fetched; placeFile removes the folder once it is empty.
+      await this.folderInTheWay(abs, segments)
+    }
     switch (op.kind) {
       case 'deleted': {
         const left = await this.removeLocal(abs, st)
@@ -1603,8 +1653,34 @@ export class SyncFolder extends Folder {
     const st = await lstatOrNull(to)
     // Someone saved the file while the new version was being fetched: theirs is recorded first.
     if (expected !== undefined && !sameStat(expected, st)) throw new LocalChangeRace()
-    if (st && st.isDirectory()) await fs.rm(to, { recursive: true, force: true })
+    if (st && st.isDirectory()) await this.removeEmptyFolder(to, segments)
     await fs.rename(from, to)
+  }
+
+  /**
+   * Removes the folder where a file or link is to go. What the folder's deletions took is gone
+   * by now (they are applied first); anything still inside is this device's own (ignored, or not
+   * recorded yet), so it is never deleted: FolderInTheWay.
+   */
+  private async removeEmptyFolder(abs: string, segments: string[]): Promise<void> {
+    try {
+      await fs.rmdir(abs)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') return
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err
+      await this.folderInTheWay(abs, segments)
+    }
+  }
+
+  /** Throws FolderInTheWay, naming what is inside, unless the folder at `abs` is empty. */
+  private async folderInTheWay(abs: string, segments: string[]): Promise<void> {
+    const names = (await fs.readdir(abs).catch(() => [])).sort()
+    if (!names.length) return
+    const key = '/' + segments.join('/')
+    const shown = names.slice(0, 3).map((n) => `${key}/${n}`)
+    if (names.length > 3) shown.push(`${names.length - 3} more`)
+    throw new FolderInTheWay(shown.join(', '))
   }
 
   /** Removes what is at `abs`; returns the stat of a folder left because it is not empty. */

@@ -1,0 +1,75 @@
+// A folder replaced by a file elsewhere: what this device keeps inside the folder (ignored files,
+// which exist nowhere else) is never deleted. Placing the file used to remove the folder with
+// everything in it. Now the folder's synced contents go, the folder stays while it holds the
+// device's own files, the path is reported as a problem naming them, and the file is placed once
+// the user moves them away. Two real nodes on a local testnet, driven through the API.
+import { describe, expect, it } from 'vitest'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import type { FolderSummary } from '../../shared/contract.ts'
+import { SpareService } from '../../main/engine/api/service.ts'
+import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+
+const fx = useFixtures()
+
+async function exists(p: string): Promise<boolean> {
+  return fs.lstat(p).then(
+    () => true,
+    () => false,
+  )
+}
+
+async function summary(s: SpareService): Promise<FolderSummary | undefined> {
+  return ((await s.call('folders.list', {})) as FolderSummary[])[0]
+}
+
+describe('a folder replaced by a file', () => {
+  it("keeps the files this device keeps inside, and places the file once they're moved", async () => {
+    const network = await fx.testnet()
+    const root = await fx.tmpDir('spare-in-the-way-')
+    const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
+    const [aDir, bDir] = [path.join(root, 'a'), path.join(root, 'b')]
+    await fs.mkdir(path.join(aDir, 'x', 'sub'), { recursive: true })
+    await fs.writeFile(path.join(aDir, '.spareignore'), '*.scratch\n')
+    await fs.writeFile(path.join(aDir, 'x', 'a.txt'), 'synced\n')
+    await fs.writeFile(path.join(aDir, 'x', 'sub', 'b.txt'), 'synced too\n')
+    const as = new SpareService(a)
+    const bs = new SpareService(b)
+    const { invite } = (await as.call('folders.share', { path: aDir, mode: 'sync' })) as {
+      invite: string
+    }
+    await bs.call('folders.join', { invite, path: bDir })
+    await waitFor(() => exists(path.join(bDir, 'x', 'sub', 'b.txt')), 60_000, 'B to get x/')
+    const scratch = path.join(bDir, 'x', 'notes.scratch')
+    await fs.writeFile(scratch, 'ignored: only at B\n')
+    await waitFor(async () => (await summary(bs))?.state === 'idle', 20_000)
+
+    await fs.rm(path.join(aDir, 'x'), { recursive: true })
+    await fs.writeFile(path.join(aDir, 'x'), 'now a file\n')
+    // The synced files go; B's own file stays, and is named in the problem.
+    await waitFor(
+      async () => {
+        const problem = (await summary(bs))?.problems.find((p) => p.path === '/x')
+        return problem?.reason.startsWith('a folder here still holds /x/notes.scratch, which')
+      },
+      60_000,
+      'B to report the folder in the way, holding only its own file',
+    )
+    expect(await fs.readdir(path.join(bDir, 'x'))).toEqual(['notes.scratch'])
+    expect(await fs.readFile(scratch, 'utf8')).toBe('ignored: only at B\n')
+    // Nothing of this went back to A: A still has its file.
+    expect(await fs.readFile(path.join(aDir, 'x'), 'utf8')).toBe('now a file\n')
+
+    // The user moves the file away: the folder's file arrives, and the problem goes.
+    await fs.rename(scratch, path.join(bDir, 'notes.scratch'))
+    await waitFor(
+      async () =>
+        (await fs.readFile(path.join(bDir, 'x'), 'utf8').catch(() => '')) === 'now a file\n',
+      30_000,
+      'the file to be placed at B',
+    )
+    await waitFor(async () => !(await summary(bs))?.problems.some((p) => p.path === '/x'), 10_000)
+    expect(await fs.readFile(path.join(bDir, 'notes.scratch'), 'utf8')).toBe('ignored: only at B\n')
+    expect(await fs.readFile(path.join(aDir, 'x'), 'utf8')).toBe('now a file\n')
+  }, 120_000)
+})
