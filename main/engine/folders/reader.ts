@@ -60,6 +60,14 @@ interface IndexRecord {
   kind: 'file' | 'dir' | 'symlink'
   size: number
   mtime: number
+  /** A symlink's target (absent from indexes written before it was recorded: not compared). */
+  link?: string
+}
+
+/** What is on disk at a path: its lstat and, for a symlink, its target. */
+interface OnDisk {
+  st: Stats
+  link: string | null
 }
 
 interface IndexFile {
@@ -486,15 +494,15 @@ export class ReaderFolder extends Folder {
       this.index.delete(key)
       return
     }
-    const st = await lstatOrNull(abs)
+    const seen = await lookAt(abs)
     this.index.delete(key)
     this.scheduleSave()
-    if (!st) return
+    if (!seen) return
     if (rec.kind === 'dir') {
-      if (st.isDirectory()) await fs.rmdir(abs).catch(() => {}) // only when empty: local files stay
+      if (seen.st.isDirectory()) await fs.rmdir(abs).catch(() => {}) // only when empty: local files stay
       return
     }
-    if (!matchesRecord(st, rec)) {
+    if (!matchesRecord(seen, rec)) {
       // The reader changed it: keep their version, now a local addition.
       this.markLocal(key)
       return
@@ -513,13 +521,19 @@ export class ReaderFolder extends Folder {
       this.refuse(e.key, (err as Error).message)
       return
     }
-    const st = await lstatOrNull(abs)
-    if (st && st.isSymbolicLink()) {
-      this.refuse(e.key, 'a local symlink stands where the folder should be')
-      return
+    const seen = await lookAt(abs)
+    if (seen && !seen.st.isDirectory()) {
+      const rec = this.index.get(e.key)
+      if (rec && rec.kind !== 'dir' && matchesRecord(seen, rec)) {
+        // The owner turned a file (or symlink) into a folder, and this is the reader's unedited
+        // copy of the old one: nothing of the user's to keep. (rm removes a link, not its target.)
+        await fs.rm(abs, { force: true })
+      } else {
+        // The user's: kept as a conflict copy (renaming a symlink moves the link itself).
+        await this.moveAside(abs, e.key)
+      }
     }
-    if (st && !st.isDirectory()) await this.moveAside(abs, e.key)
-    if (!st || !st.isDirectory())
+    if (!seen || !seen.st.isDirectory())
       await fs.mkdir(abs).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err
       })
@@ -543,18 +557,20 @@ export class ReaderFolder extends Folder {
       }
     }
     const rec = this.index.get(e.key)
-    const st = await lstatOrNull(abs)
-    if (st && rec && rec.version === e.version && matchesRecord(st, rec)) return // in sync
-    if (st && !rec && matchesRemote(st, e)) {
-      // Already there (a previous run wrote it, or the user copied it in): adopt it.
+    const seen = await lookAt(abs)
+    if (seen && rec && rec.version === e.version && matchesRecord(seen, rec)) return // in sync
+    if (seen && matchesRemote(seen, e)) {
+      // Already what the owner has: a previous run placed it and stopped before its index was
+      // saved (with or without a record of an older version), or the user copied it in. Adopt it.
       this.record_(e)
+      this.markLocal(e.key)
       return
     }
-    if (st && rec && rec.version === e.version && !matchesRecord(st, rec)) {
+    if (seen && rec && rec.version === e.version) {
       this.markLocal(e.key) // the reader's own edit of an unchanged file: leave it
       return
     }
-    if (!st && rec && rec.version === e.version) {
+    if (!seen && rec && rec.version === e.version) {
       this.markLocal(e.key) // the reader deleted it; the owner didn't change it
       return
     }
@@ -565,8 +581,8 @@ export class ReaderFolder extends Folder {
       this.refuse(e.key, (err as Error).message)
       return
     }
-    if (st) {
-      const ours = rec && matchesRecord(st, rec)
+    if (seen) {
+      const ours = rec && matchesRecord(seen, rec)
       if (!ours) await this.moveAside(abs, e.key)
     }
     const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
@@ -685,12 +701,14 @@ export class ReaderFolder extends Folder {
   }
 
   private record_(e: RemoteEntry): void {
-    this.index.set(e.key, {
+    const rec: IndexRecord = {
       version: e.version,
       kind: e.meta.kind,
       size: e.meta.size,
       mtime: e.meta.mtime,
-    })
+    }
+    if (e.linkname !== null) rec.link = e.linkname
+    this.index.set(e.key, rec)
     this.scheduleSave()
   }
 
@@ -774,13 +792,13 @@ export class ReaderFolder extends Folder {
 
   private async classify(key: string): Promise<LocalChange['kind'] | null> {
     const abs = path.join(this.record.path, ...key.slice(1).split('/'))
-    const st = await lstatOrNull(abs)
+    const seen = await lookAt(abs)
     const rec = this.index.get(key)
     const e = this.remote.get(key)
-    if (!st) return rec && rec.kind !== 'dir' ? 'deleted' : null
-    if (st.isDirectory()) return rec || e ? null : 'added'
-    if (!rec) return e && matchesRemote(st, e) ? null : 'added'
-    return matchesRecord(st, rec) ? null : 'modified'
+    if (!seen) return rec && rec.kind !== 'dir' ? 'deleted' : null
+    if (seen.st.isDirectory()) return rec || e ? null : 'added'
+    if (!rec) return e && matchesRemote(seen, e) ? null : 'added'
+    return matchesRecord(seen, rec) ? null : 'modified'
   }
 }
 
@@ -807,6 +825,13 @@ async function lstatOrNull(p: string): Promise<Stats | null> {
   }
 }
 
+async function lookAt(p: string): Promise<OnDisk | null> {
+  const st = await lstatOrNull(p)
+  if (!st) return null
+  const link = st.isSymbolicLink() ? await fs.readlink(p).catch(() => null) : null
+  return { st, link }
+}
+
 function kindOf(st: Stats): 'file' | 'dir' | 'symlink' | null {
   if (st.isSymbolicLink()) return 'symlink'
   if (st.isDirectory()) return 'dir'
@@ -814,9 +839,10 @@ function kindOf(st: Stats): 'file' | 'dir' | 'symlink' | null {
   return null
 }
 
-function matchesRecord(st: Stats, rec: IndexRecord): boolean {
+function matchesRecord({ st, link }: OnDisk, rec: IndexRecord): boolean {
   if (kindOf(st) !== rec.kind) return false
   if (rec.kind === 'file') return st.size === rec.size && sameMtime(st.mtimeMs, rec.mtime)
+  if (rec.kind === 'symlink') return rec.link === undefined || link === rec.link
   return true
 }
 
@@ -825,8 +851,16 @@ function sameMtime(diskMs: number, recordedMs: number): boolean {
   return Math.abs(diskMs - recordedMs) < 1
 }
 
-function matchesRemote(st: Stats, e: RemoteEntry): boolean {
+/** Disk already holds the owner's version: same kind and target, or same size, mtime and exec bit. */
+function matchesRemote({ st, link }: OnDisk, e: RemoteEntry): boolean {
   if (kindOf(st) !== e.meta.kind) return false
-  if (e.meta.kind === 'file') return st.size === e.meta.size && sameMtime(st.mtimeMs, e.meta.mtime)
+  if (e.meta.kind === 'file') {
+    return (
+      st.size === e.meta.size &&
+      sameMtime(st.mtimeMs, e.meta.mtime) &&
+      ((st.mode & 0o111) !== 0) === e.executable
+    )
+  }
+  if (e.meta.kind === 'symlink') return link === e.linkname
   return true
 }
