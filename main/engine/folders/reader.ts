@@ -94,6 +94,8 @@ export class ReaderFolder extends Folder {
   private readonly localDirty = new Set<string>()
   private localDirtyDirs = new Set<string>()
   private readonly writing = new Set<string>()
+  /** Keys the watcher named while they were being written: looked at once the write ends. */
+  private readonly dirtyWhileWriting = new Set<string>()
   /** Recently read blocks of packed files, oldest first (packBlock). */
   private readonly packBlocks = new Map<number, Promise<Buffer | null>>()
   private firstPassDone = false
@@ -581,10 +583,6 @@ export class ReaderFolder extends Folder {
       this.refuse(e.key, (err as Error).message)
       return
     }
-    if (seen) {
-      const ours = rec && matchesRecord(seen, rec)
-      if (!ours) await this.moveAside(abs, e.key)
-    }
     const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
     this.writing.add(e.key)
     try {
@@ -596,6 +594,7 @@ export class ReaderFolder extends Folder {
       // Re-check the parents just before the rename: nothing may have been swapped for a symlink.
       if (!(await parentsAreSafe(this.record.path, segments)))
         throw new Error('a parent folder became a symlink')
+      await this.makeRoom(abs, e, this.index.get(e.key))
       await fs.rename(tmp, abs)
       if (e.meta.kind === 'symlink') {
         const t = new Date(e.meta.mtime)
@@ -606,11 +605,42 @@ export class ReaderFolder extends Folder {
       throw err
     } finally {
       this.writing.delete(e.key)
+      if (this.dirtyWhileWriting.delete(e.key)) this.markLocal(e.key)
     }
     this.record_(e)
     this.local.delete(e.key)
     this.recountSoon()
     this.recheck.add(e.key)
+  }
+
+  /**
+   * Clears the way for the owner's version of `e` at `abs`, just before it is renamed there. Looked
+   * at now, not when the pass began: the download can take minutes, and meanwhile the user may
+   * have edited, replaced or created the file. What is the user's is kept as a conflict copy;
+   * what is this reader's own unedited copy (it matches the index record), or already the
+   * owner's new version, is replaced.
+   */
+  private async makeRoom(abs: string, e: RemoteEntry, rec: IndexRecord | undefined): Promise<void> {
+    const now = await lookAt(abs)
+    if (!now) return
+    if (now.st.isDirectory()) {
+      // The owner replaced a folder with a file. Its files were deleted earlier in the pass
+      // (deletions come first); the folder is removed when that left it empty and it was the
+      // owner's. One still holding the user's files is kept whole as a conflict copy.
+      if (rec?.kind === 'dir') {
+        try {
+          await fs.rmdir(abs)
+          return
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code
+          if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err
+        }
+      }
+      await this.moveAside(abs, e.key)
+      return
+    }
+    if ((rec && rec.kind !== 'dir' && matchesRecord(now, rec)) || matchesRemote(now, e)) return
+    await this.moveAside(abs, e.key)
   }
 
   /**
@@ -721,7 +751,10 @@ export class ReaderFolder extends Folder {
     }, 200)
   }
 
-  /** Keeps the reader's version of a file as a conflict copy before the owner's lands. */
+  /**
+   * Keeps the reader's version of a file (or a folder holding its files) as a conflict copy
+   * before the owner's lands.
+   */
   private async moveAside(abs: string, key: string): Promise<void> {
     const ext = path.extname(abs)
     const base = abs.slice(0, abs.length - ext.length)
@@ -735,6 +768,9 @@ export class ReaderFolder extends Folder {
       'kept a local edit as a conflict copy',
     )
     this.markLocal(toDriveKey(path.relative(this.record.path, target)))
+    // Local changes listed below a folder moved aside are now in the copy.
+    const below = key + '/'
+    for (const k of this.local.keys()) if (k.startsWith(below)) this.markLocal(k)
   }
 
   // ---- local changes (the reader's own edits) ----
@@ -779,7 +815,10 @@ export class ReaderFolder extends Folder {
     this.localDirty.clear()
     let changed = false
     for (const key of keys) {
-      if (this.writing.has(key)) continue
+      if (this.writing.has(key)) {
+        this.dirtyWhileWriting.add(key) // looked at when the write ends (applyFile)
+        continue
+      }
       const kind = await this.classify(key)
       const before = this.local.get(key)
       if (kind === before) continue
