@@ -36,6 +36,13 @@ const PARALLEL_FILES = 8
  */
 const INDEX_SAVE_MS = 5000
 const DISK_FULL_RETRY_MS = 3000
+/**
+ * A file that could not be placed for another reason (a folder in the way that could not be moved,
+ * an I/O error) is tried again this long after, then twice as long each time it fails again, up
+ * to FAILED_RETRY_MAX_MS; every pass tries it too.
+ */
+const FAILED_RETRY_MS = 5000
+const FAILED_RETRY_MAX_MS = 5 * 60_000
 const LOCAL_DEBOUNCE_MS = 100
 /**
  * A file this reader wrote is looked at again this long after (recheck.ts): events that arrive
@@ -96,6 +103,14 @@ export class ReaderFolder extends Folder {
   private readonly writing = new Set<string>()
   /** Keys the watcher named while they were being written: looked at once the write ends. */
   private readonly dirtyWhileWriting = new Set<string>()
+  /**
+   * Keys whose file could not be placed (an error other than a full disk), with the reason listed
+   * in `refused`. The applied version moves on, so every pass applies these again, and a timer
+   * starts one while any are left.
+   */
+  private readonly failed = new Map<string, string>()
+  private failedTimer: NodeJS.Timeout | null = null
+  private failedDelay = FAILED_RETRY_MS
   /** Recently read blocks of packed files, oldest first (packBlock). */
   private readonly packBlocks = new Map<number, Promise<Buffer | null>>()
   private firstPassDone = false
@@ -156,7 +171,8 @@ export class ReaderFolder extends Folder {
     if (this.closing) return
     this.closing = true
     this.stopTimers()
-    for (const t of [this.saveTimer, this.retryTimer, this.localTimer]) if (t) clearTimeout(t)
+    for (const t of [this.saveTimer, this.retryTimer, this.localTimer, this.failedTimer])
+      if (t) clearTimeout(t)
     this.recheck.close()
     await this.watcher?.close()
     // Close the drive before waiting for the running pass: a pass waiting for blocks from a
@@ -266,6 +282,37 @@ export class ReaderFolder extends Folder {
     }, DISK_FULL_RETRY_MS)
   }
 
+  /** Starts a pass for the keys that failed, after a delay that grows while they keep failing. */
+  private retryFailedLater(): void {
+    if (this.failed.size === 0) {
+      this.failedDelay = FAILED_RETRY_MS
+      return
+    }
+    if (this.failedTimer || this.closing) return
+    this.failedTimer = setTimeout(() => {
+      this.failedTimer = null
+      this.schedule()
+    }, this.failedDelay)
+    this.failedDelay = Math.min(this.failedDelay * 2, FAILED_RETRY_MAX_MS)
+  }
+
+  private failedAt(key: string, reason: string): void {
+    const before = this.failed.get(key)
+    if (before !== undefined && before !== reason)
+      this.refused = this.refused.filter((r) => r.path !== key || r.reason !== before)
+    this.failed.set(key, reason)
+    this.refuse(key, reason)
+  }
+
+  /** The key was applied: a failure it had is over, and no longer listed. */
+  private succeeded(key: string): void {
+    const reason = this.failed.get(key)
+    if (reason === undefined) return
+    this.failed.delete(key)
+    this.refused = this.refused.filter((r) => r.path !== key || r.reason !== reason)
+    this.changed()
+  }
+
   private async pass(): Promise<void> {
     const drive = this.drive
     if (!drive || this.closing) return
@@ -293,6 +340,7 @@ export class ReaderFolder extends Folder {
       // frees the tree nodes the listing read ahead before any file is fetched.
       await snapshot.close().catch(() => {})
     }
+    for (const key of this.failed.keys()) keys.add(key)
     this.recount()
     if (keys.size > 0 || !this.firstPassDone) {
       this.setState('syncing')
@@ -303,6 +351,7 @@ export class ReaderFolder extends Folder {
     this.lastSyncAt = new Date()
     this.scheduleSave()
     this.recount()
+    this.retryFailedLater()
     // A whole pass went through: whatever error stood (a full disk, a failed pass) is over.
     this.setState('idle')
   }
@@ -405,9 +454,15 @@ export class ReaderFolder extends Folder {
       else if (e.meta.kind === 'dir') dirs.push(e)
       else files.push(e)
     }
-    for (const key of deletions.sort((a, b) => b.length - a.length)) await this.applyDelete(key)
+    for (const key of deletions.sort((a, b) => b.length - a.length)) {
+      await this.applyDelete(key)
+      this.succeeded(key)
+    }
     dirs.sort((a, b) => a.key.localeCompare(b.key))
-    for (const e of dirs) await this.applyDir(e)
+    for (const e of dirs) {
+      await this.applyDir(e)
+      this.succeeded(e.key)
+    }
     // Files of one block first, and their blocks fetched before any other. Each such file is a
     // request of its own, and behind the big blocks of other files in flight it waits its turn
     // (measured: 5,000 small files finished only after 500 MB of big ones were in). Fetched
@@ -454,11 +509,13 @@ export class ReaderFolder extends Folder {
           const e = files[next++]!
           try {
             await this.applyFile(e)
+            this.succeeded(e.key)
           } catch (err) {
             if (isDiskFull(err)) failure = err
             else if (!this.closing) {
+              // Tried again later (retryFailedLater), not given up: the applied version moves on.
               this.log.warn({ path: e.key, err: (err as Error).message }, 'cannot write a file')
-              this.refuse(e.key, (err as Error).message)
+              this.failedAt(e.key, (err as Error).message)
             }
           }
         }
