@@ -696,7 +696,9 @@ export class ReaderFolder extends Folder {
       await this.moveAside(abs, e.key)
       return
     }
-    if ((rec && rec.kind !== 'dir' && matchesRecord(now, rec)) || matchesRemote(now, e)) return
+    // Same content as the owner's (only the exec bit may differ): nothing to keep either.
+    if ((rec && rec.kind !== 'dir' && matchesRecord(now, rec)) || matchesRemote(now, e, false))
+      return
     await this.moveAside(abs, e.key)
   }
 
@@ -947,14 +949,17 @@ function sameMtime(diskMs: number, recordedMs: number): boolean {
   return Math.abs(diskMs - recordedMs) < 1
 }
 
-/** Disk already holds the owner's version: same kind and target, or same size, mtime and exec bit. */
-function matchesRemote({ st, link }: OnDisk, e: RemoteEntry): boolean {
+/**
+ * Disk already holds the owner's version: same kind and target, or same size and mtime (and exec
+ * bit, unless `withMode` is false).
+ */
+function matchesRemote({ st, link }: OnDisk, e: RemoteEntry, withMode = true): boolean {
   if (kindOf(st) !== e.meta.kind) return false
   if (e.meta.kind === 'file') {
     return (
       st.size === e.meta.size &&
       sameMtime(st.mtimeMs, e.meta.mtime) &&
-      ((st.mode & 0o111) !== 0) === e.executable
+      (!withMode || ((st.mode & 0o111) !== 0) === e.executable)
     )
   }
   if (e.meta.kind === 'symlink') return link === e.linkname
