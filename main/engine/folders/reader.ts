@@ -36,6 +36,13 @@ const PARALLEL_FILES = 8
  */
 const INDEX_SAVE_MS = 5000
 const DISK_FULL_RETRY_MS = 3000
+/**
+ * A file that could not be placed for another reason (a folder in the way that could not be moved,
+ * an I/O error) is tried again this long after, then twice as long each time it fails again, up
+ * to FAILED_RETRY_MAX_MS; every pass tries it too.
+ */
+const FAILED_RETRY_MS = 5000
+const FAILED_RETRY_MAX_MS = 5 * 60_000
 const LOCAL_DEBOUNCE_MS = 100
 /**
  * A file this reader wrote is looked at again this long after (recheck.ts): events that arrive
@@ -60,6 +67,14 @@ interface IndexRecord {
   kind: 'file' | 'dir' | 'symlink'
   size: number
   mtime: number
+  /** A symlink's target (absent from indexes written before it was recorded: not compared). */
+  link?: string
+}
+
+/** What is on disk at a path: its lstat and, for a symlink, its target. */
+interface OnDisk {
+  st: Stats
+  link: string | null
 }
 
 interface IndexFile {
@@ -86,6 +101,16 @@ export class ReaderFolder extends Folder {
   private readonly localDirty = new Set<string>()
   private localDirtyDirs = new Set<string>()
   private readonly writing = new Set<string>()
+  /** Keys the watcher named while they were being written: looked at once the write ends. */
+  private readonly dirtyWhileWriting = new Set<string>()
+  /**
+   * Keys whose file could not be placed (an error other than a full disk), with the reason listed
+   * in `refused`. The applied version moves on, so every pass applies these again, and a timer
+   * starts one while any are left.
+   */
+  private readonly failed = new Map<string, string>()
+  private failedTimer: NodeJS.Timeout | null = null
+  private failedDelay = FAILED_RETRY_MS
   /** Recently read blocks of packed files, oldest first (packBlock). */
   private readonly packBlocks = new Map<number, Promise<Buffer | null>>()
   private firstPassDone = false
@@ -146,7 +171,8 @@ export class ReaderFolder extends Folder {
     if (this.closing) return
     this.closing = true
     this.stopTimers()
-    for (const t of [this.saveTimer, this.retryTimer, this.localTimer]) if (t) clearTimeout(t)
+    for (const t of [this.saveTimer, this.retryTimer, this.localTimer, this.failedTimer])
+      if (t) clearTimeout(t)
     this.recheck.close()
     await this.watcher?.close()
     // Close the drive before waiting for the running pass: a pass waiting for blocks from a
@@ -256,6 +282,37 @@ export class ReaderFolder extends Folder {
     }, DISK_FULL_RETRY_MS)
   }
 
+  /** Starts a pass for the keys that failed, after a delay that grows while they keep failing. */
+  private retryFailedLater(): void {
+    if (this.failed.size === 0) {
+      this.failedDelay = FAILED_RETRY_MS
+      return
+    }
+    if (this.failedTimer || this.closing) return
+    this.failedTimer = setTimeout(() => {
+      this.failedTimer = null
+      this.schedule()
+    }, this.failedDelay)
+    this.failedDelay = Math.min(this.failedDelay * 2, FAILED_RETRY_MAX_MS)
+  }
+
+  private failedAt(key: string, reason: string): void {
+    const before = this.failed.get(key)
+    if (before !== undefined && before !== reason)
+      this.refused = this.refused.filter((r) => r.path !== key || r.reason !== before)
+    this.failed.set(key, reason)
+    this.refuse(key, reason)
+  }
+
+  /** The key was applied: a failure it had is over, and no longer listed. */
+  private succeeded(key: string): void {
+    const reason = this.failed.get(key)
+    if (reason === undefined) return
+    this.failed.delete(key)
+    this.refused = this.refused.filter((r) => r.path !== key || r.reason !== reason)
+    this.changed()
+  }
+
   private async pass(): Promise<void> {
     const drive = this.drive
     if (!drive || this.closing) return
@@ -283,6 +340,7 @@ export class ReaderFolder extends Folder {
       // frees the tree nodes the listing read ahead before any file is fetched.
       await snapshot.close().catch(() => {})
     }
+    for (const key of this.failed.keys()) keys.add(key)
     this.recount()
     if (keys.size > 0 || !this.firstPassDone) {
       this.setState('syncing')
@@ -293,6 +351,7 @@ export class ReaderFolder extends Folder {
     this.lastSyncAt = new Date()
     this.scheduleSave()
     this.recount()
+    this.retryFailedLater()
     // A whole pass went through: whatever error stood (a full disk, a failed pass) is over.
     this.setState('idle')
   }
@@ -395,9 +454,15 @@ export class ReaderFolder extends Folder {
       else if (e.meta.kind === 'dir') dirs.push(e)
       else files.push(e)
     }
-    for (const key of deletions.sort((a, b) => b.length - a.length)) await this.applyDelete(key)
+    for (const key of deletions.sort((a, b) => b.length - a.length)) {
+      await this.applyDelete(key)
+      this.succeeded(key)
+    }
     dirs.sort((a, b) => a.key.localeCompare(b.key))
-    for (const e of dirs) await this.applyDir(e)
+    for (const e of dirs) {
+      await this.applyDir(e)
+      this.succeeded(e.key)
+    }
     // Files of one block first, and their blocks fetched before any other. Each such file is a
     // request of its own, and behind the big blocks of other files in flight it waits its turn
     // (measured: 5,000 small files finished only after 500 MB of big ones were in). Fetched
@@ -444,11 +509,13 @@ export class ReaderFolder extends Folder {
           const e = files[next++]!
           try {
             await this.applyFile(e)
+            this.succeeded(e.key)
           } catch (err) {
             if (isDiskFull(err)) failure = err
             else if (!this.closing) {
+              // Tried again later (retryFailedLater), not given up: the applied version moves on.
               this.log.warn({ path: e.key, err: (err as Error).message }, 'cannot write a file')
-              this.refuse(e.key, (err as Error).message)
+              this.failedAt(e.key, (err as Error).message)
             }
           }
         }
@@ -486,15 +553,15 @@ export class ReaderFolder extends Folder {
       this.index.delete(key)
       return
     }
-    const st = await lstatOrNull(abs)
+    const seen = await lookAt(abs)
     this.index.delete(key)
     this.scheduleSave()
-    if (!st) return
+    if (!seen) return
     if (rec.kind === 'dir') {
-      if (st.isDirectory()) await fs.rmdir(abs).catch(() => {}) // only when empty: local files stay
+      if (seen.st.isDirectory()) await fs.rmdir(abs).catch(() => {}) // only when empty: local files stay
       return
     }
-    if (!matchesRecord(st, rec)) {
+    if (!matchesRecord(seen, rec)) {
       // The reader changed it: keep their version, now a local addition.
       this.markLocal(key)
       return
@@ -513,13 +580,19 @@ export class ReaderFolder extends Folder {
       this.refuse(e.key, (err as Error).message)
       return
     }
-    const st = await lstatOrNull(abs)
-    if (st && st.isSymbolicLink()) {
-      this.refuse(e.key, 'a local symlink stands where the folder should be')
-      return
+    const seen = await lookAt(abs)
+    if (seen && !seen.st.isDirectory()) {
+      const rec = this.index.get(e.key)
+      if (rec && rec.kind !== 'dir' && matchesRecord(seen, rec)) {
+        // The owner turned a file (or symlink) into a folder, and this is the reader's unedited
+        // copy of the old one: nothing of the user's to keep. (rm removes a link, not its target.)
+        await fs.rm(abs, { force: true })
+      } else {
+        // The user's: kept as a conflict copy (renaming a symlink moves the link itself).
+        await this.moveAside(abs, e.key)
+      }
     }
-    if (st && !st.isDirectory()) await this.moveAside(abs, e.key)
-    if (!st || !st.isDirectory())
+    if (!seen || !seen.st.isDirectory())
       await fs.mkdir(abs).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err
       })
@@ -543,18 +616,20 @@ export class ReaderFolder extends Folder {
       }
     }
     const rec = this.index.get(e.key)
-    const st = await lstatOrNull(abs)
-    if (st && rec && rec.version === e.version && matchesRecord(st, rec)) return // in sync
-    if (st && !rec && matchesRemote(st, e)) {
-      // Already there (a previous run wrote it, or the user copied it in): adopt it.
+    const seen = await lookAt(abs)
+    if (seen && rec && rec.version === e.version && matchesRecord(seen, rec)) return // in sync
+    if (seen && matchesRemote(seen, e)) {
+      // Already what the owner has: a previous run placed it and stopped before its index was
+      // saved (with or without a record of an older version), or the user copied it in. Adopt it.
       this.record_(e)
+      this.markLocal(e.key)
       return
     }
-    if (st && rec && rec.version === e.version && !matchesRecord(st, rec)) {
+    if (seen && rec && rec.version === e.version) {
       this.markLocal(e.key) // the reader's own edit of an unchanged file: leave it
       return
     }
-    if (!st && rec && rec.version === e.version) {
+    if (!seen && rec && rec.version === e.version) {
       this.markLocal(e.key) // the reader deleted it; the owner didn't change it
       return
     }
@@ -564,10 +639,6 @@ export class ReaderFolder extends Folder {
     } catch (err) {
       this.refuse(e.key, (err as Error).message)
       return
-    }
-    if (st) {
-      const ours = rec && matchesRecord(st, rec)
-      if (!ours) await this.moveAside(abs, e.key)
     }
     const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
     this.writing.add(e.key)
@@ -580,6 +651,7 @@ export class ReaderFolder extends Folder {
       // Re-check the parents just before the rename: nothing may have been swapped for a symlink.
       if (!(await parentsAreSafe(this.record.path, segments)))
         throw new Error('a parent folder became a symlink')
+      await this.makeRoom(abs, e, this.index.get(e.key))
       await fs.rename(tmp, abs)
       if (e.meta.kind === 'symlink') {
         const t = new Date(e.meta.mtime)
@@ -590,11 +662,44 @@ export class ReaderFolder extends Folder {
       throw err
     } finally {
       this.writing.delete(e.key)
+      if (this.dirtyWhileWriting.delete(e.key)) this.markLocal(e.key)
     }
     this.record_(e)
     this.local.delete(e.key)
     this.recountSoon()
     this.recheck.add(e.key)
+  }
+
+  /**
+   * Clears the way for the owner's version of `e` at `abs`, just before it is renamed there. Looked
+   * at now, not when the pass began: the download can take minutes, and meanwhile the user may
+   * have edited, replaced or created the file. What is the user's is kept as a conflict copy;
+   * what is this reader's own unedited copy (it matches the index record), or already the
+   * owner's new version, is replaced.
+   */
+  private async makeRoom(abs: string, e: RemoteEntry, rec: IndexRecord | undefined): Promise<void> {
+    const now = await lookAt(abs)
+    if (!now) return
+    if (now.st.isDirectory()) {
+      // The owner replaced a folder with a file. Its files were deleted earlier in the pass
+      // (deletions come first); the folder is removed when that left it empty and it was the
+      // owner's. One still holding the user's files is kept whole as a conflict copy.
+      if (rec?.kind === 'dir') {
+        try {
+          await fs.rmdir(abs)
+          return
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code
+          if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err
+        }
+      }
+      await this.moveAside(abs, e.key)
+      return
+    }
+    // Same content as the owner's (only the exec bit may differ): nothing to keep either.
+    if ((rec && rec.kind !== 'dir' && matchesRecord(now, rec)) || matchesRemote(now, e, false))
+      return
+    await this.moveAside(abs, e.key)
   }
 
   /**
@@ -685,12 +790,14 @@ export class ReaderFolder extends Folder {
   }
 
   private record_(e: RemoteEntry): void {
-    this.index.set(e.key, {
+    const rec: IndexRecord = {
       version: e.version,
       kind: e.meta.kind,
       size: e.meta.size,
       mtime: e.meta.mtime,
-    })
+    }
+    if (e.linkname !== null) rec.link = e.linkname
+    this.index.set(e.key, rec)
     this.scheduleSave()
   }
 
@@ -703,7 +810,10 @@ export class ReaderFolder extends Folder {
     }, 200)
   }
 
-  /** Keeps the reader's version of a file as a conflict copy before the owner's lands. */
+  /**
+   * Keeps the reader's version of a file (or a folder holding its files) as a conflict copy
+   * before the owner's lands.
+   */
   private async moveAside(abs: string, key: string): Promise<void> {
     const ext = path.extname(abs)
     const base = abs.slice(0, abs.length - ext.length)
@@ -717,6 +827,9 @@ export class ReaderFolder extends Folder {
       'kept a local edit as a conflict copy',
     )
     this.markLocal(toDriveKey(path.relative(this.record.path, target)))
+    // Local changes listed below a folder moved aside are now in the copy.
+    const below = key + '/'
+    for (const k of this.local.keys()) if (k.startsWith(below)) this.markLocal(k)
   }
 
   // ---- local changes (the reader's own edits) ----
@@ -761,7 +874,10 @@ export class ReaderFolder extends Folder {
     this.localDirty.clear()
     let changed = false
     for (const key of keys) {
-      if (this.writing.has(key)) continue
+      if (this.writing.has(key)) {
+        this.dirtyWhileWriting.add(key) // looked at when the write ends (applyFile)
+        continue
+      }
       const kind = await this.classify(key)
       const before = this.local.get(key)
       if (kind === before) continue
@@ -774,13 +890,13 @@ export class ReaderFolder extends Folder {
 
   private async classify(key: string): Promise<LocalChange['kind'] | null> {
     const abs = path.join(this.record.path, ...key.slice(1).split('/'))
-    const st = await lstatOrNull(abs)
+    const seen = await lookAt(abs)
     const rec = this.index.get(key)
     const e = this.remote.get(key)
-    if (!st) return rec && rec.kind !== 'dir' ? 'deleted' : null
-    if (st.isDirectory()) return rec || e ? null : 'added'
-    if (!rec) return e && matchesRemote(st, e) ? null : 'added'
-    return matchesRecord(st, rec) ? null : 'modified'
+    if (!seen) return rec && rec.kind !== 'dir' ? 'deleted' : null
+    if (seen.st.isDirectory()) return rec || e ? null : 'added'
+    if (!rec) return e && matchesRemote(seen, e) ? null : 'added'
+    return matchesRecord(seen, rec) ? null : 'modified'
   }
 }
 
@@ -807,6 +923,13 @@ async function lstatOrNull(p: string): Promise<Stats | null> {
   }
 }
 
+async function lookAt(p: string): Promise<OnDisk | null> {
+  const st = await lstatOrNull(p)
+  if (!st) return null
+  const link = st.isSymbolicLink() ? await fs.readlink(p).catch(() => null) : null
+  return { st, link }
+}
+
 function kindOf(st: Stats): 'file' | 'dir' | 'symlink' | null {
   if (st.isSymbolicLink()) return 'symlink'
   if (st.isDirectory()) return 'dir'
@@ -814,9 +937,10 @@ function kindOf(st: Stats): 'file' | 'dir' | 'symlink' | null {
   return null
 }
 
-function matchesRecord(st: Stats, rec: IndexRecord): boolean {
+function matchesRecord({ st, link }: OnDisk, rec: IndexRecord): boolean {
   if (kindOf(st) !== rec.kind) return false
   if (rec.kind === 'file') return st.size === rec.size && sameMtime(st.mtimeMs, rec.mtime)
+  if (rec.kind === 'symlink') return rec.link === undefined || link === rec.link
   return true
 }
 
@@ -825,8 +949,19 @@ function sameMtime(diskMs: number, recordedMs: number): boolean {
   return Math.abs(diskMs - recordedMs) < 1
 }
 
-function matchesRemote(st: Stats, e: RemoteEntry): boolean {
+/**
+ * Disk already holds the owner's version: same kind and target, or same size and mtime (and exec
+ * bit, unless `withMode` is false).
+ */
+function matchesRemote({ st, link }: OnDisk, e: RemoteEntry, withMode = true): boolean {
   if (kindOf(st) !== e.meta.kind) return false
-  if (e.meta.kind === 'file') return st.size === e.meta.size && sameMtime(st.mtimeMs, e.meta.mtime)
+  if (e.meta.kind === 'file') {
+    return (
+      st.size === e.meta.size &&
+      sameMtime(st.mtimeMs, e.meta.mtime) &&
+      (!withMode || ((st.mode & 0o111) !== 0) === e.executable)
+    )
+  }
+  if (e.meta.kind === 'symlink') return link === e.linkname
   return true
 }
