@@ -375,6 +375,9 @@ export class SyncFolder extends Folder {
     })
     this.openLogs()
     await this.readLogs()
+    // The log names every chunk this device ever stored; the last run may have cleared the
+    // blocks of versions since expired.
+    this.pruneChunkMap(keptContent(this.sync, Date.now() - this.retentionMs()).blocks)
 
     await this.loadIgnore()
     this.watcher = await watchFolder(
@@ -584,11 +587,10 @@ export class SyncFolder extends Folder {
           if (!op) continue
           if (op.t === 'file' && key === this.ownKey) {
             // New files reuse only chunks this device stored itself (or fetched and checked).
+            // The latest place wins: content stored again after its old blocks were cleared.
             for (const c of op.chunks) {
               const core = op.cores[c[1]] as string
-              if (!this.chunkMap.has(c[0])) {
-                this.chunkMap.set(c[0], { core, block: c[2], blocks: c[3], size: c[4] })
-              }
+              this.chunkMap.set(c[0], { core, block: c[2], blocks: c[3], size: c[4] })
             }
           }
           this.sync.apply(key, seq, op)
@@ -996,12 +998,26 @@ export class SyncFolder extends Folder {
    * than `versionsDays` ago names them. Blocks are dropped from every blobs core this device
    * holds, its own included, so expired versions stop costing disk everywhere.
    */
+  /**
+   * New files may only reuse chunks whose blocks stay: an entry naming blocks that no kept
+   * version names is dropped (they are cleared, or will be at the next sweep). By where the
+   * chunk is, not by its hash: another device's kept copy of the same content does not keep
+   * this one's blocks.
+   */
+  private pruneChunkMap(keep: Map<string, Set<number>>): void {
+    for (const [h, loc] of this.chunkMap) {
+      const kept = keep.get(loc.core)
+      if (!kept?.has(loc.block) || !kept.has(loc.block + Math.max(loc.blocks, 1) - 1)) {
+        this.chunkMap.delete(h)
+      }
+    }
+  }
+
   private async collectGarbage(): Promise<void> {
     this.lastGc = Date.now()
     await this.writer?.flush()
-    const { blocks: keep, chunks } = keptContent(this.sync, Date.now() - this.retentionMs())
-    // New files may only reuse chunks that stay.
-    for (const h of [...this.chunkMap.keys()]) if (!chunks.has(h)) this.chunkMap.delete(h)
+    const { blocks: keep } = keptContent(this.sync, Date.now() - this.retentionMs())
+    this.pruneChunkMap(keep)
     let cleared = 0
     for (const [key, core] of this.blobCores) {
       await core.ready()
