@@ -27,7 +27,7 @@ import {
 } from '../folders/safe-path.ts'
 import { contentKey, decodeOp, deviceOf, encodeOp, type FileOp, type Op } from './ops.ts'
 import { SyncState, type Member, type OpRef } from './state.ts'
-import { bump, vvKey } from './vv.ts'
+import { bump, compare, vvKey } from './vv.ts'
 import { LocalIndex, type LocalEntry } from './local-index.ts'
 import { BlobWriter, contentHash, hashChunk, type ChunkLocation } from './blobs.ts'
 import { chunkSizeFor, digestFile, readFully } from './chunks.ts'
@@ -1153,6 +1153,15 @@ export class SyncFolder extends Folder {
       this.index.set(key, { ...idx, size: st.size, mtime: st.mtimeMs, ino: st.ino, local: null })
       return null
     }
+    // A version this device placed but whose index entry was not saved yet (a crash seconds
+    // after placing it): adopted as it came, and what came after it is applied. Recorded as
+    // this device's edit instead, it would conflict with what came after: a deletion undone.
+    const placed = idx ? placedVersion(this.sync, key, probe, idx) : null
+    if (placed) {
+      this.index.set(key, { ...entryOf(placed, st), local: null })
+      this.pendingApply.add(key)
+      return null
+    }
     if (readOnly) {
       const local = !idx || idx.kind === 'deleted' ? 'added' : 'modified'
       this.index.set(key, {
@@ -2044,6 +2053,24 @@ function emptyEntry(kind: LocalEntry['kind'], st: Stats): LocalEntry {
     link: null,
     local: null,
   }
+}
+
+/**
+ * The latest of the folder's versions of `key` that holds the content `probe` describes and is
+ * newer than the index's entry: what this device placed there since that entry was saved.
+ */
+function placedVersion(
+  state: SyncState,
+  key: string,
+  probe: FileOp,
+  idx: LocalEntry,
+): FileOp | null {
+  let found: FileOp | null = null
+  for (const r of state.versions(key)) {
+    if (r.op.kind !== probe.kind || contentKey(r.op) !== contentKey(probe)) continue
+    if (compare(idx.vv, r.op.vv) === 'before') found = r.op
+  }
+  return found
 }
 
 function contentKeyOfEntry(e: LocalEntry): string {
