@@ -6,8 +6,8 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 
 export const TEMP_PREFIX = '.spare-tmp-'
-const MAX_PATH_BYTES = 4096
-const MAX_SEGMENT_BYTES = 255
+export const MAX_PATH_BYTES = 4096
+export const MAX_SEGMENT_BYTES = 255
 
 /** Returns the folder-relative segments of a drive key, or throws with the reason it is refused. */
 export function validateRemotePath(key: string): string[] {

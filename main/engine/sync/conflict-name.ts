@@ -2,6 +2,7 @@
 // where the time is the losing version's modification time (UTC) and DEVICE the device that wrote
 // it. Both come from the version itself, so every device names a copy the same way.
 import path from 'node:path'
+import { MAX_PATH_BYTES, MAX_SEGMENT_BYTES } from '../folders/safe-path.ts'
 
 const MARK = '.sync-conflict-'
 
@@ -19,8 +20,19 @@ export function conflictName(key: string, mtime: number, device: string): string
   // A leading dot is part of the name, not an extension (".bashrc").
   const dot = base.lastIndexOf('.')
   const [stem, ext] = dot > 0 ? [base.slice(0, dot), base.slice(dot)] : [base, '']
-  const name = `${stem}${MARK}${stamp}-${device}${ext}`
-  return dir === '/' ? `/${name}` : `${dir}/${name}`
+  const mark = `${MARK}${stamp}-${device}`
+  // A name near the limits would make a copy no device accepts (and the losing version would
+  // leave the tree): the stem, then the extension, are shortened to fit, whole characters only.
+  const prefix = dir === '/' ? '/' : `${dir}/`
+  const room = Math.min(MAX_SEGMENT_BYTES, MAX_PATH_BYTES - bytes(prefix)) - bytes(mark)
+  let [s, e] = [Array.from(stem), Array.from(ext)]
+  while (bytes(s.join('')) + bytes(e.join('')) > room && s.length) s = s.slice(0, -1)
+  while (bytes(e.join('')) > room && e.length) e = e.slice(0, -1)
+  return `${prefix}${s.join('')}${mark}${e.join('')}`
+}
+
+function bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8')
 }
 
 export function isConflictName(key: string): boolean {
