@@ -541,8 +541,12 @@ export class SyncFolder extends Folder {
 
   /** Reads every op that has arrived, in order per log, into the merged state. */
   private async readLogs(): Promise<void> {
+    // Versions whose wait is over are refused only once a whole pass over the logs reads
+    // nothing else: a log later in the pass (or opened after it) may hold what they name.
+    const refuseNow = new Set<string>()
     for (;;) {
       let progressed = false
+      const overdue: string[] = []
       for (const [key, log] of this.logs) {
         await log.core.ready()
         const end = log.core.contiguousLength
@@ -567,19 +571,21 @@ export class SyncFolder extends Folder {
           // A version may only name counters of other devices that those devices' logs reached:
           // it is read once they have (causal order), so no one can inflate another's counter.
           if (op?.t === 'file') {
+            const id = `${key}:${seq}`
             const ahead = this.aheadOfLogs(op, key)
             if (ahead) {
-              const since = this.deferred.get(`${key}:${seq}`) ?? Date.now()
-              this.deferred.set(`${key}:${seq}`, since)
-              if (Date.now() - since < CAUSAL_WAIT_MS) {
-                this.scheduleRetry()
+              const since = this.deferred.get(id) ?? Date.now()
+              this.deferred.set(id, since)
+              if (!refuseNow.has(id)) {
+                if (Date.now() - since < CAUSAL_WAIT_MS) this.scheduleRetry()
+                else overdue.push(id)
                 break
               }
-              // Still ahead after a while: not late, made up.
+              // Still ahead after a while, with nothing left to read: not late, made up.
               this.refuse(op.path, `it names ${ahead}, which that device never wrote`)
               op = null
             }
-            this.deferred.delete(`${key}:${seq}`)
+            this.deferred.delete(id)
           }
           log.read++
           this.opsRead++
@@ -599,7 +605,10 @@ export class SyncFolder extends Folder {
       }
       const before = this.logs.size
       this.openLogs()
-      if (!progressed && this.logs.size === before) break
+      if (!progressed && this.logs.size === before) {
+        if (!overdue.length) break
+        for (const id of overdue) refuseNow.add(id)
+      }
     }
     this.treeChanged ||= this.sync.dirty.size > 0
   }
