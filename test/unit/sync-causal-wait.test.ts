@@ -31,6 +31,18 @@ interface FolderInside {
   readLogs(): Promise<void>
 }
 
+/**
+ * waitFor on the monotonic clock: Date.now is moved forward for a moment while this test's waits
+ * are polling.
+ */
+async function until(cond: () => unknown, ms: number, what: string): Promise<void> {
+  const end = performance.now() + ms
+  while (!(await cond())) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 async function summary(s: SpareService): Promise<FolderSummary | undefined> {
   return ((await s.call('folders.list', {})) as FolderSummary[])[0]
 }
@@ -87,7 +99,7 @@ describe("the wait for another writer's log", () => {
     inside.readLogs = async () => {
       if (!held && inside.deferred.size > 0) {
         held = true
-        await waitFor(
+        await until(
           () =>
             inside.logs.size >= 2 &&
             [...inside.logs.values()].every(
@@ -107,9 +119,13 @@ describe("the wait for another writer's log", () => {
       }
       return realRead()
     }
-    await waitFor(() => held, 30_000, "C's version to wait for B's log")
-    await waitFor(async () => (await read(path.join(cDir, 'f.txt'))) === 'A after B\n', 30_000)
-    await waitFor(async () => (await summary(cs))?.state === 'idle', 30_000)
+    await until(() => held, 30_000, "C's version to wait for B's log")
+    await until(
+      async () => (await read(path.join(cDir, 'f.txt'))) === 'A after B\n',
+      30_000,
+      'f.txt at C',
+    )
+    await until(async () => (await summary(cs))?.state === 'idle', 30_000, 'C idle')
     expect((await summary(cs))?.refused).toEqual([])
   }, 120_000)
 })
