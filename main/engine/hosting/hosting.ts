@@ -14,11 +14,15 @@
 //
 // Owner side: each two-way folder wants R hosts (default 2). The owner picks among the hosts it
 // meets by their ledger (valid ledger first, then the most given, then the most free space),
-// audits each regularly (a random block it holds, a fresh nonce: the host must answer
-// BLAKE2b(nonce | block) in time) and replaces a host that fails twice or stays away too long.
+// audits each regularly (a random block among every block it agreed to keep, not only those it
+// says it holds; a fresh nonce: the host must answer BLAKE2b(nonce | block) in time) and replaces
+// a host that fails twice or stays away too long. A host keeps one agreement per (folder,
+// requester): another writer's request, or a stranger's, never changes or releases the one an
+// owner holds (see decideRequest).
 // Every receipt period the host proposes a storage receipt; the owner countersigns it only if it
-// matches what the owner saw (period after the last one, bytes within what was agreed, audits no
-// more than passed) and both append it to their ledgers. Refused receipts count against the peer.
+// matches what the owner saw (period after the last one, an audit passed in it, bytes within
+// what was agreed and what the host says it holds, audits no more than passed) and both append
+// it to their ledgers. Refused receipts count against the peer.
 //
 // Served bytes: a host serves a folder's cores to any member with the key (that is how a member
 // syncs while every writer is off). The host counts, per hosting connection and folder, the bytes
