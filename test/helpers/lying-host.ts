@@ -60,7 +60,7 @@ interface Internals {
   pump: (...args: unknown[]) => void
   heldOf: (...args: unknown[]) => number
   servedClaims: (s: { identity: string | null }, now: number) => Claim[]
-  state: { hosted: Array<{ folder: string }> }
+  state: { hosted: Array<{ folder: string; auditsAnswered: number }> }
   timers: { receiptMs: number }
   proposeReceipts: () => Promise<void>
 }
@@ -108,6 +108,8 @@ hosting.on('changed', () => {
     // From now on every receipt it proposes claims 50 GB; it proposes one at once (before its
     // owner's audits replace it), and no earlier than one receipt period after its last one.
     inside.heldOf = () => 50e9
+    // An honest host proposes a storage receipt only after a passed audit: it claims one.
+    for (const h of inside.state.hosted) h.auditsAnswered = Math.max(1, h.auditsAnswered)
     process.stdout.write(JSON.stringify({ dropped: entries.length }) + '\n')
     setTimeout(() => void realProposeReceipts().catch(() => {}), inside.timers.receiptMs + 50)
   })()

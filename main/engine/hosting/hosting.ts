@@ -14,11 +14,15 @@
 //
 // Owner side: each two-way folder wants R hosts (default 2). The owner picks among the hosts it
 // meets by their ledger (valid ledger first, then the most given, then the most free space),
-// audits each regularly (a random block it holds, a fresh nonce: the host must answer
-// BLAKE2b(nonce | block) in time) and replaces a host that fails twice or stays away too long.
+// audits each regularly (a random block among every block it agreed to keep, not only those it
+// says it holds; a fresh nonce: the host must answer BLAKE2b(nonce | block) in time) and replaces
+// a host that fails twice or stays away too long. A host keeps one agreement per (folder,
+// requester): another writer's request, or a stranger's, never changes or releases the one an
+// owner holds (see decideRequest).
 // Every receipt period the host proposes a storage receipt; the owner countersigns it only if it
-// matches what the owner saw (period after the last one, bytes within what was agreed, audits no
-// more than passed) and both append it to their ledgers. Refused receipts count against the peer.
+// matches what the owner saw (period after the last one, an audit passed in it, bytes within
+// what was agreed and what the host says it holds, audits no more than passed) and both append
+// it to their ledgers. Refused receipts count against the peer.
 //
 // Served bytes: a host serves a folder's cores to any member with the key (that is how a member
 // syncs while every writer is off). The host counts, per hosting connection and folder, the bytes
@@ -188,6 +192,25 @@ export function orderByBalance<T extends { balance: number }>(items: readonly T[
   )
 }
 
+/** A node's view of some cores: core → length, core → byte length. */
+interface CoreSizes {
+  lengths: Record<string, number>
+  bytes: Record<string, number>
+}
+
+/**
+ * The bytes a host's `have` (core → contiguous length it holds) covers, estimated from this
+ * node's sizes of those cores (blocks taken as equal in size, as the host counts what it holds).
+ */
+export function claimedBytes(have: Record<string, number>, sizes: CoreSizes): number {
+  let n = 0
+  for (const [key, length] of Object.entries(sizes.lengths)) {
+    const held = Math.min(have[key] ?? 0, length)
+    if (length > 0 && held > 0) n += Math.round(((sizes.bytes[key] ?? 0) * held) / length)
+  }
+  return n
+}
+
 export interface FolderHostInfo {
   host: string
   bytes: number
@@ -244,8 +267,22 @@ const HostRecordSchema = z.object({
   lastReceiptTo: z.number(),
   /** How many cores the agreement covers (a new member's cores need a new request). */
   coreCount: z.number(),
-  /** What the host says it holds: core → contiguous length (audits sample within it). */
+  /**
+   * What the host says it holds: core → contiguous length. Not what audits sample (the host's
+   * word): it bounds the bytes its receipts may claim, and tells a host still fetching a block
+   * from one that lost it.
+   */
   have: z.record(z.string(), z.number()),
+  /** The cores the host agreed to keep (those of the last request it accepted). */
+  cores: z.array(z.string()).default([]),
+  /**
+   * What audits sample: core → this node's length of it when the previous audit ran (so the host
+   * had a whole audit period to fetch every block in it), and when that was.
+   */
+  expect: z.record(z.string(), z.number()).default({}),
+  expectAt: z.number().default(0),
+  /** The bytes the host's `have` covered at the previous audit (is it still fetching?). */
+  claimedAtAudit: z.number().default(0),
 })
 type HostRecord = z.infer<typeof HostRecordSchema>
 
@@ -303,6 +340,9 @@ type Compactable = Hypercore & { compact?: () => Promise<unknown> }
 type PeerWithMux = HypercorePeer & { protomux?: unknown }
 
 interface HostedCore {
+  key: string
+  /** The folder it was first kept for (what its uploads are billed as). */
+  folder: string
   core: Hypercore
   held: number
   pumping: boolean
@@ -472,12 +512,7 @@ export class Hosting extends EventEmitter {
     await this.updateTopics()
     for (const s of this.sessions) this.sendHello(s)
     // More room: fetching goes on where the budget had stopped it.
-    for (const h of this.state.hosted) {
-      for (const k of h.cores) {
-        const entry = this.cores.get(k)
-        if (entry) this.pump(h, entry)
-      }
-    }
+    for (const entry of this.cores.values()) this.pump(entry)
     this.refreshBalances()
     return this.donateStatus()
   }
@@ -817,6 +852,14 @@ export class Hosting extends EventEmitter {
     }
   }
 
+  /**
+   * Decides one request. An agreement is the requester's own: one per (folder, requester), so a
+   * request from anyone else (another writer of the folder, or a peer that only knows its id)
+   * neither takes over nor widens another's agreement, and a refused request changes nothing. A
+   * blind host cannot read a folder's membership (its logs are encrypted), so it does not try:
+   * whoever asks pays for what it asks (its balance, the budget), and its release drops only its
+   * own agreement. Cores kept under several agreements are stored once and counted once.
+   */
   private async decideRequest(
     s: Session,
     m: Extract<Message, { t: 'request' }>,
@@ -825,61 +868,63 @@ export class Hosting extends EventEmitter {
     const owner = s.identity as string
     const reply = (ok: boolean, reason: string | null): void =>
       this.send(s, { t: 'reply', id: m.id, ok, reason })
-    const existing = this.state.hosted.find((h) => h.folder === m.folder)
-    if (existing && existing.owner !== owner) {
-      // Another writer of the same folder: it may widen what is kept, within the budget. Receipts
-      // go to it from now on, for periods starting now (the last one was the previous owner's).
-      existing.owner = owner
-      existing.lastReceiptTo = Date.now()
-      existing.auditsAnswered = 0
+    if (folderIdOfTopic(Buffer.from(m.topic, 'hex')) !== m.folder) {
+      reply(false, "that topic is not the folder's")
+      return
     }
     if (balance + STARTING_ALLOWANCE < 0) {
       reply(false, 'your ledger balance is too low: give before you get')
       return
     }
+    const existing = this.state.hosted.find((h) => h.folder === m.folder && h.owner === owner)
+    const now = Date.now()
+    const next: Hosted = existing
+      ? {
+          ...existing,
+          agreedBytes: Math.max(existing.agreedBytes, m.bytes),
+          cores: [...new Set([...existing.cores, ...m.cores])],
+        }
+      : {
+          folder: m.folder,
+          owner,
+          topic: m.topic,
+          cores: [...new Set(m.cores)],
+          agreedBytes: m.bytes,
+          since: now,
+          lastNeededAt: now,
+          priority: balance,
+          lastReceiptTo: now,
+          auditsAnswered: 0,
+        }
     const used = this.usedBytes()
-    const already = existing ? this.heldOf(existing) : 0
-    const extra = Math.max(0, m.bytes - Math.max(already, existing?.agreedBytes ?? 0))
     const { budget } = await this.governor.budget(used)
-    const committed = this.state.hosted.reduce(
-      (n, h) => n + Math.max(h.agreedBytes, this.heldOf(h)),
-      0,
-    )
-    if (committed + extra > budget) {
-      reply(false, `this host is full (it can take ${Math.max(0, budget - committed)} more bytes)`)
+    const before = this.committed(this.state.hosted)
+    const after = this.committed([...this.state.hosted.filter((h) => h !== existing), next])
+    if (after > budget) {
+      reply(false, `this host is full (it can take ${Math.max(0, budget - before)} more bytes)`)
       return
     }
-    const now = Date.now()
+    if (this.closed || !s.msg) return
+    let h: Hosted
     if (existing) {
-      existing.agreedBytes = Math.max(existing.agreedBytes, m.bytes)
-      for (const k of m.cores) if (!existing.cores.includes(k)) existing.cores.push(k)
+      existing.agreedBytes = next.agreedBytes
+      existing.cores = next.cores
       existing.lastNeededAt = now
       existing.priority = balance
-      this.openHosted(existing)
-      // Fetching stopped at the old agreed size: it goes on up to the new one.
-      for (const k of existing.cores) {
-        const entry = this.cores.get(k)
-        if (entry) this.pump(existing, entry)
-      }
+      h = existing
     } else {
-      const h: Hosted = {
-        folder: m.folder,
-        owner,
-        topic: m.topic,
-        cores: [...new Set(m.cores)],
-        agreedBytes: m.bytes,
-        since: now,
-        lastNeededAt: now,
-        priority: balance,
-        lastReceiptTo: now,
-        auditsAnswered: 0,
-      }
+      h = next
       this.state.hosted.push(h)
-      this.openHosted(h)
       this.log.info(
         { folder: m.folder, owner: owner.slice(0, 12), bytes: m.bytes },
         'hosting a folder',
       )
+    }
+    this.openHosted(h)
+    // Fetching stopped at the old agreed size: it goes on up to the new one.
+    for (const k of h.cores) {
+      const entry = this.cores.get(k)
+      if (entry) this.pump(entry)
     }
     this.saveSoon()
     reply(true, null)
@@ -887,17 +932,46 @@ export class Hosting extends EventEmitter {
     this.emit('changed')
   }
 
+  /** The agreements that cover a core. */
+  private usersOf(key: string): Hosted[] {
+    return this.state.hosted.filter((h) => h.cores.includes(key))
+  }
+
+  /**
+   * The bytes a set of agreements commits this host to: per folder, the larger of what its cores
+   * hold and what was agreed, where an agreement whose cores are all in a larger one's of the
+   * same folder (another writer asking for the same folder) adds nothing.
+   */
+  private committed(list: readonly Hosted[]): number {
+    const byFolder = new Map<string, Hosted[]>()
+    for (const h of list) byFolder.set(h.folder, [...(byFolder.get(h.folder) ?? []), h])
+    let total = 0
+    for (const group of byFolder.values()) {
+      const seen = new Set<string>()
+      let agreed = 0
+      for (const h of [...group].sort((x, y) => y.agreedBytes - x.agreedBytes)) {
+        if (!h.cores.every((k) => seen.has(k))) agreed += h.agreedBytes
+        for (const k of h.cores) seen.add(k)
+      }
+      let held = 0
+      for (const k of seen) held += this.cores.get(k)?.held ?? 0
+      total += Math.max(agreed, held)
+    }
+    return total
+  }
+
   private openHosted(h: Hosted): void {
     for (const key of h.cores) {
       if (this.cores.has(key)) continue
       // By key only, no encryption key: the host stores and serves ciphertext.
       const core = this.deps.store.get({ key: Buffer.from(key, 'hex') })
-      const entry: HostedCore = { core, held: 0, pumping: false }
+      const entry: HostedCore = { key, folder: h.folder, core, held: 0, pumping: false }
       this.cores.set(key, entry)
-      core.on('append', () => this.pump(h, entry))
+      core.on('append', () => this.pump(entry))
       core.on('upload', (_index, byteLength, peer) => {
-        h.lastNeededAt = Date.now()
-        this.countUpload(h.folder, byteLength, peer)
+        const now = Date.now()
+        for (const u of this.usersOf(key)) u.lastNeededAt = now
+        this.countUpload(entry.folder, byteLength, peer)
       })
       core.on('download', (_index, byteLength, peer) => {
         const s = this.sessionByPeer(peer)
@@ -910,14 +984,17 @@ export class Hosting extends EventEmitter {
           entry.held = info
             ? info.byteLength * (core.length ? core.contiguousLength / core.length : 0)
             : 0
-          this.pump(h, entry)
+          this.pump(entry)
         })
         .catch(() => {})
     }
   }
 
-  /** Fetches a hosted core in batches while the budget and the agreed size allow. */
-  private pump(h: Hosted, entry: HostedCore): void {
+  /**
+   * Fetches a hosted core in batches while the budget and the agreed size allow: it goes on while
+   * some agreement that covers it holds no more than was agreed.
+   */
+  private pump(entry: HostedCore): void {
     if (entry.pumping || this.closed) return
     entry.pumping = true
     void (async () => {
@@ -925,19 +1002,20 @@ export class Hosting extends EventEmitter {
         const core = entry.core
         await core.update({ wait: true }).catch(() => false)
         while (!this.closed && core.contiguousLength < core.length) {
-          if (!this.state.hosted.includes(h)) return
+          const users = this.usersOf(entry.key)
+          if (users.length === 0) return
           const start = core.contiguousLength
           const end = Math.min(core.length, start + BATCH_BLOCKS)
           const estimate = core.length
             ? Math.ceil((core.byteLength / core.length) * (end - start))
             : 0
-          if (this.heldOf(h) + estimate > h.agreedBytes + estimate) {
-            this.log.info({ folder: h.folder }, 'a hosted folder reached the agreed size')
-            this.tellOwner(h, null)
+          if (users.every((h) => this.heldOf(h) > h.agreedBytes)) {
+            this.log.info({ folder: entry.folder }, 'a hosted folder reached the agreed size')
+            for (const h of users) this.tellOwner(h, null)
             return
           }
           if (!(await this.admit(estimate))) {
-            this.log.info({ folder: h.folder }, 'hosting budget reached')
+            this.log.info({ folder: entry.folder }, 'hosting budget reached')
             await this.enforceBudget()
             return
           }
@@ -953,7 +1031,7 @@ export class Hosting extends EventEmitter {
           if (core.contiguousLength === before) return
           this.emit('changed')
         }
-        this.tellOwner(h, null)
+        for (const h of this.usersOf(entry.key)) this.tellOwner(h, null)
       } catch (err) {
         this.log.debug({ err: (err as Error).message }, 'hosted core fetch stopped')
       } finally {
@@ -992,12 +1070,32 @@ export class Hosting extends EventEmitter {
   private async enforceBudget(): Promise<void> {
     const used = this.usedBytes()
     const { budget } = await this.governor.budget(used)
+    // Whole folders: every agreement of one (its writers') goes together, its cores counted once.
+    const folders = new Map<
+      string,
+      { id: string; cores: Set<string>; lastNeededAt: number; priority: number }
+    >()
+    for (const h of this.state.hosted) {
+      const f = folders.get(h.folder)
+      if (!f) {
+        folders.set(h.folder, {
+          id: h.folder,
+          cores: new Set(h.cores),
+          lastNeededAt: h.lastNeededAt,
+          priority: h.priority,
+        })
+        continue
+      }
+      for (const k of h.cores) f.cores.add(k)
+      f.lastNeededAt = Math.max(f.lastNeededAt, h.lastNeededAt)
+      f.priority = Math.max(f.priority, h.priority)
+    }
     const victims = planEviction(
-      this.state.hosted.map((h) => ({
-        id: h.folder,
-        bytes: this.heldOf(h),
-        lastNeededAt: h.lastNeededAt,
-        priority: h.priority,
+      [...folders.values()].map((f) => ({
+        id: f.id,
+        bytes: [...f.cores].reduce((n, k) => n + (this.cores.get(k)?.held ?? 0), 0),
+        lastNeededAt: f.lastNeededAt,
+        priority: f.priority,
       })),
       used,
       budget,
@@ -1005,13 +1103,17 @@ export class Hosting extends EventEmitter {
     for (const id of victims) await this.dropHosted(id, null, 'evicted: the donated space shrank')
   }
 
+  /**
+   * Stops keeping a folder: `by`'s agreement only (its release), or every agreement of the folder
+   * (by null: an eviction). Cores another agreement still covers stay.
+   */
   private async dropHosted(folder: string, by: string | null, why: string): Promise<void> {
-    const h = this.state.hosted.find((x) => x.folder === folder)
-    if (!h || (by && h.owner !== by)) return
-    this.tellOwner(h, why)
-    this.state.hosted = this.state.hosted.filter((x) => x !== h)
+    const gone = this.state.hosted.filter((x) => x.folder === folder && (!by || x.owner === by))
+    if (gone.length === 0) return
+    for (const h of gone) this.tellOwner(h, why)
+    this.state.hosted = this.state.hosted.filter((x) => !gone.includes(x))
     const stillUsed = new Set(this.state.hosted.flatMap((x) => x.cores))
-    for (const key of h.cores) {
+    for (const key of new Set(gone.flatMap((h) => h.cores))) {
       if (stillUsed.has(key)) continue
       const entry = this.cores.get(key)
       this.cores.delete(key)
@@ -1049,8 +1151,13 @@ export class Hosting extends EventEmitter {
     const now = Date.now()
     for (const h of this.state.hosted) {
       if (now - h.lastReceiptTo < this.timers.receiptMs) continue
+      // Nothing verified yet in this period (an owner countersigns only after a passed audit):
+      // the period goes on until one passes.
+      if (h.auditsAnswered === 0) continue
       const s = this.sessionOf(h.owner)
       if (!s) continue
+      // What it holds now, before the receipt: the owner caps the claim by it.
+      this.tellOwner(h, null)
       const body = newReceiptBody({
         kind: 'storage',
         host: this.me,
@@ -1137,14 +1244,22 @@ export class Hosting extends EventEmitter {
     if (!r) return refuse('that host does not keep that folder for this node')
     if (body.from < r.lastReceiptTo) return refuse('the period overlaps one already signed')
     if (body.to > Date.now() + 60_000) return refuse('the period ends in the future')
-    // What the host may claim: no more than was agreed, nor than the folder's cores hold.
-    const folder = this.deps.folders().find((f) => f.id === body.folder)
-    const cap = Math.min(r.agreedBytes, folder ? folder.sizeBytes() : r.agreedBytes)
-    if (body.bytes > cap * 1.05 + 1_000_000) {
-      return refuse('the receipt claims more bytes than the folder holds or was agreed')
-    }
     if (body.audits > r.auditsSinceReceipt)
       return refuse('the receipt claims more audits than passed')
+    // Storage is credited only once an audit (over every block the host agreed to keep) passed.
+    if (body.bytes > 0 && r.auditsSinceReceipt === 0)
+      return refuse('no audit passed since the last receipt')
+    // What the host may claim: no more than was agreed, than the folder's cores hold, nor than
+    // the blocks it says it holds (its `have`, which audits check).
+    const folder = this.deps.folders().find((f) => f.id === body.folder)
+    const sizes = await this.coreSizes(this.agreedCores(r, folder))
+    const claimed = claimedBytes(r.have, sizes)
+    const cap = Math.min(r.agreedBytes, folder ? folder.sizeBytes() : r.agreedBytes, claimed)
+    if (body.bytes > cap * 1.05 + 1_000_000) {
+      return refuse(
+        'the receipt claims more bytes than the folder holds, was agreed or the host says it holds',
+      )
+    }
     const sig = mine
     const signed: SignedReceipt = { body, hostSig: env.data.hostSig, ownerSig: sig }
     await this.ledger.append(signed)
@@ -1379,6 +1494,7 @@ export class Hosting extends EventEmitter {
         if (reply.t === 'reply' && reply.ok) {
           r.agreedBytes = wantBytes
           r.coreCount = cores.length
+          r.cores = cores
         }
       }
     }
@@ -1432,6 +1548,11 @@ export class Hosting extends EventEmitter {
           lastReceiptTo: now,
           coreCount: cores.length,
           have: {},
+          cores,
+          // Audits sample what this node had when the host agreed, from one audit period on.
+          expect: (await this.coreSizes(cores)).lengths,
+          expectAt: Date.now(),
+          claimedAtAudit: 0,
         }
         records.push(r)
         this.log.info({ folder: f.id, host: r.host.slice(0, 12) }, 'a host keeps the folder')
@@ -1441,23 +1562,54 @@ export class Hosting extends EventEmitter {
     this.state.hosts[f.id] = records
     // Audits.
     for (const r of records) {
-      if (r.lastAudit && now - r.lastAudit.at < this.timers.auditMs) continue
+      if (now - Math.max(r.expectAt, r.lastAudit?.at ?? 0) < this.timers.auditMs) continue
       const s = this.sessionOf(r.host)
       if (!s) continue
-      // A host gets a grace period to fetch; after it, claiming nothing is no excuse.
-      if (Object.keys(r.have).length === 0 && now - r.since < 2 * this.timers.auditMs) continue
       await this.audit(f, r, s)
     }
     this.saveSoon()
   }
 
-  private async audit(f: HostableFolder, r: HostRecord, s: Session): Promise<void> {
-    let have = r.have
-    if (Object.keys(have).length === 0) {
-      // It claims nothing: audit it on anything it agreed to keep.
-      have = Object.fromEntries(f.coreKeys().map((k) => [k, Number.MAX_SAFE_INTEGER]))
+  /** The cores a host agreed to keep (records saved before they were listed: the folder's). */
+  private agreedCores(r: HostRecord, f: HostableFolder | undefined): string[] {
+    return r.cores.length ? r.cores : (f?.coreKeys() ?? Object.keys(r.expect))
+  }
+
+  /** This node's length and byte length of each core (opened by key, without reading blocks). */
+  private async coreSizes(keys: readonly string[]): Promise<CoreSizes> {
+    const out: CoreSizes = { lengths: {}, bytes: {} }
+    for (const key of keys) {
+      const core = this.deps.store.get({ key: Buffer.from(key, 'hex') })
+      try {
+        await core.ready()
+        out.lengths[key] = core.length
+        out.bytes[key] = core.byteLength
+      } catch {
+        // A core this node cannot open is not audited and credits nothing.
+      } finally {
+        await core.close().catch(() => {})
+      }
     }
-    const sample = await f.auditSample(have)
+    return out
+  }
+
+  /**
+   * Audits a host on a random block among every block of every core it agreed to keep, as this
+   * node had them one audit period ago (not among what the host says it holds: a host that keeps
+   * one block and says so would pass every audit). A block the host does not have fails the
+   * audit, unless it is past what the host says it holds and the host is still fetching: within
+   * its first two audit periods, while what it holds grows, or once it holds what was agreed
+   * (the owner must ask for more room). Two failures in a row and it is replaced.
+   */
+  private async audit(f: HostableFolder, r: HostRecord, s: Session): Promise<void> {
+    const range = r.expect
+    const sizes = await this.coreSizes(this.agreedCores(r, f))
+    const claimed = claimedBytes(r.have, sizes)
+    const grew = claimed > r.claimedAtAudit
+    r.expect = sizes.lengths
+    r.expectAt = Date.now()
+    r.claimedAtAudit = claimed
+    const sample = await f.auditSample(range)
     if (!sample) return
     const nonce = randomBytes(16).toString('hex')
     const started = Date.now()
@@ -1476,9 +1628,16 @@ export class Hosting extends EventEmitter {
     } else if (reply.hash !== expected) {
       reason = 'wrong proof'
     }
+    const fetching =
+      reason === 'the host does not have the block' &&
+      sample.index >= (r.have[sample.core] ?? 0) &&
+      (Date.now() - r.since < 2 * this.timers.auditMs || grew || claimed >= r.agreedBytes * 0.9)
+    if (fetching) reason = 'the host is still fetching that block'
     r.lastAudit = { at: Date.now(), ok: reason === null, reason }
     this.send(s, { t: 'audit-result', folder: f.id, ok: reason === null })
-    if (reason === null) {
+    if (fetching) {
+      this.log.info({ folder: f.id, host: r.host.slice(0, 12) }, 'a host is still fetching')
+    } else if (reason === null) {
       r.failures = 0
       r.auditsPassed++
       r.auditsSinceReceipt++

@@ -1,0 +1,241 @@
+// What a host or a stranger can make an owner believe, with real nodes on a local testnet: a
+// donor (SpareNode) keeping an owner's (SpareNode) two-way folder. The dishonest side is Spare's
+// own hosting code with one message changed (the status a cheating host sends, or a request and
+// a release a stranger sends): fakes only at that edge.
+//   - A host that keeps one block and says so must not pass the owner's audits, stay one of its
+//     hosts, or have storage receipts countersigned.
+//   - A peer that is not a member of a folder must not take it over at a host (a refused request
+//     changes nothing) nor make the host drop it with a release.
+//   - Two writers of one folder that use the same hosts must not take the folder from each other
+//     at those hosts (each one's audits are answered, nobody is banned).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { randomBytes } from 'node:crypto'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import crypto from 'hypercore-crypto'
+import type Hypercore from 'hypercore'
+import type { SpareNode } from '../../main/engine/node.ts'
+import { folderHostingTopic, type Hosting } from '../../main/engine/hosting/hosting.ts'
+import type { Message } from '../../main/engine/hosting/messages.ts'
+import type { FolderSummary } from '../../shared/contract.ts'
+import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+
+const fx = useFixtures()
+
+let savedTimers: string | undefined
+beforeAll(() => {
+  savedTimers = process.env.SPARE_HOSTING_TIMERS
+  // Short periods so a test sees several audits and receipts (defaults: 10 min and 1 h).
+  process.env.SPARE_HOSTING_TIMERS = 'audit=700,timeout=2000,receipt=1200,gone=600000,window=100'
+})
+afterAll(() => {
+  if (savedTimers === undefined) delete process.env.SPARE_HOSTING_TIMERS
+  else process.env.SPARE_HOSTING_TIMERS = savedTimers
+})
+
+interface SessionView {
+  identity: string | null
+  msg: unknown
+}
+
+/** The parts of a node's Hosting this test drives or changes (private to the class). */
+interface HostingInside {
+  sessions: Set<SessionView>
+  send(s: SessionView, m: Message): void
+  pump: (...args: unknown[]) => void
+  tellOwner: (...args: unknown[]) => void
+  cores: Map<string, { core: Hypercore }>
+  state: { hosted: Array<{ folder: string; owner: string; cores: string[] }> }
+  swarm: { join(topic: Buffer, mode: { server: boolean; client: boolean }): Promise<void> }
+}
+
+function hostingOf(node: SpareNode): HostingInside {
+  const h = (node as unknown as { hosting: Hosting | null }).hosting
+  if (!h) throw new Error('the node has no hosting open')
+  return h as unknown as HostingInside
+}
+
+type Receipt = { body: { kind: string; host: string; bytes: number; from: number } }
+
+function hostsOf(node: SpareNode, id: string): NonNullable<FolderSummary['hosts']> {
+  return node.listFolders().find((f) => f.id === id)?.hosts ?? []
+}
+
+async function donor(): Promise<SpareNode> {
+  const d = await fx.readyNode()
+  await d.setDonateLimits({ diskBytes: 1e9 })
+  return d
+}
+
+/** A folder with one file of `size` random bytes, shared by `owner`. */
+async function sharedFolder(
+  owner: SpareNode,
+  size: number,
+): Promise<{ id: string; invite: string; src: string }> {
+  const src = path.join(await fx.tmpDir('spare-trust-src-'), 'src')
+  await fs.mkdir(src, { recursive: true })
+  await fs.writeFile(path.join(src, 'data.bin'), randomBytes(size))
+  const { folder, invite } = await owner.share(src)
+  return { id: folder.id, invite, src }
+}
+
+const SIZE = 2 * 1024 * 1024
+
+describe('hosting trust', () => {
+  it('a host that keeps one block fails its audits and is not credited for the folder', async () => {
+    await fx.testnet()
+    const h = await donor()
+    const a = await fx.readyNode()
+    const { id } = await sharedFolder(a, SIZE)
+    const hostId = h.nodeId
+    await waitFor(
+      async () => {
+        const held = (await h.donateStatus()).hosting.find((x) => x.folder === id)
+        return held && held.bytes >= SIZE && hostsOf(a, id).some((x) => x.auditsPassed > 0)
+      },
+      60_000,
+      'the host holding the folder and passing an audit',
+    )
+    // The cheat: keep block 0 of the largest core, drop everything else, fetch nothing more, and
+    // say (truthfully) that block 0 of that core is all it has, while claiming the full size.
+    const inside = hostingOf(h)
+    inside.pump = () => {}
+    const entries = [...inside.cores.entries()].sort((x, y) => y[1].core.length - x[1].core.length)
+    const [kept] = entries[0]!
+    for (const [key, { core }] of entries) {
+      const from = key === kept ? 1 : 0
+      if (core.length > from) await core.clear(from, core.length)
+    }
+    const realSend = inside.send.bind(inside)
+    inside.send = (s, m) => {
+      if (m.t === 'status' && !m.evicted) m = { ...m, have: { [kept]: 1 }, bytes: SIZE * 2 }
+      realSend(s, m)
+    }
+    for (const hosted of inside.state.hosted) inside.tellOwner(hosted, null)
+    const cheatAt = Date.now()
+
+    // The owner must stop counting it as a host (two failed audits: released and banned).
+    await waitFor(
+      () => !hostsOf(a, id).some((x) => x.host === hostId),
+      20_000,
+      'the owner to drop a host that keeps one block',
+    ).catch((err: Error) => {
+      const r = hostsOf(a, id).find((x) => x.host === hostId)
+      throw new Error(`${err.message}: it still counts, ${JSON.stringify(r)}`)
+    })
+    // And it countersigned no storage receipt for a period after the cheat.
+    const recent = a.ledger().recent as Receipt[]
+    const late = recent.filter(
+      (r) => r.body.kind === 'storage' && r.body.host === hostId && r.body.from >= cheatAt,
+    )
+    expect(late).toEqual([])
+  }, 120_000)
+
+  it('a stranger cannot take a folder over at its host, nor make the host drop it', async () => {
+    await fx.testnet()
+    const h = await donor()
+    const a = await fx.readyNode()
+    const { id } = await sharedFolder(a, SIZE)
+    await waitFor(
+      async () => {
+        const held = (await h.donateStatus()).hosting.find((x) => x.folder === id)
+        return held && held.bytes >= SIZE && hostsOf(a, id).some((x) => x.auditsPassed > 0)
+      },
+      60_000,
+      'the host holding the folder and passing an audit',
+    )
+    const hostState = hostingOf(h).state.hosted.find((x) => x.folder === id)!
+    const topic = (() => {
+      // The folder's topic is the root log's discovery key; the stranger learned it somewhere
+      // (another host of the folder learns it from the owner's request).
+      const root = hostState.cores.find((k) => folderIdOfKey(k) === id) as string
+      return crypto.discoveryKey(Buffer.from(root, 'hex'))
+    })()
+
+    // The stranger: a node that is no member of the folder, on the folder's hosting topic.
+    const m = await fx.readyNode()
+    const mInside = hostingOf(m)
+    await mInside.swarm.join(folderHostingTopic(topic), { server: false, client: true })
+    const toHost = await waitFor(
+      () => [...mInside.sessions].find((s) => s.identity === h.nodeId && s.msg),
+      30_000,
+      'the stranger connected to the host',
+    )
+    const fake = randomBytes(32).toString('hex')
+    const request = (bytes: number, n: number): void =>
+      mInside.send(toHost, {
+        t: 'request',
+        id: 1_000_000 + n,
+        folder: id,
+        topic: topic.toString('hex'),
+        cores: [fake],
+        bytes,
+      })
+    const ownersOf = async (): Promise<string[]> =>
+      (await h.donateStatus()).hosting.filter((x) => x.folder === id).map((x) => x.owner)
+
+    // A request the host refuses (it cannot take 1 PB) changes nothing.
+    request(1e15, 1)
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(await ownersOf()).toEqual([a.nodeId])
+
+    // One it accepts is the stranger's own: the owner's agreement is untouched.
+    request(1024, 2)
+    await new Promise((r) => setTimeout(r, 1500))
+    expect((await ownersOf()).sort()).toEqual([a.nodeId, m.nodeId].sort())
+
+    // Its release drops only what it asked for: the folder's cores stay.
+    mInside.send(toHost, { t: 'release', folder: id })
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(await ownersOf()).toEqual([a.nodeId])
+    const held = (await h.donateStatus()).hosting.find((x) => x.folder === id)
+    expect(held?.bytes ?? 0).toBeGreaterThanOrEqual(SIZE)
+
+    // And the owner's audits are still answered.
+    const before = hostsOf(a, id).find((x) => x.host === h.nodeId)?.auditsPassed ?? 0
+    await waitFor(
+      () => (hostsOf(a, id).find((x) => x.host === h.nodeId)?.auditsPassed ?? 0) > before + 1,
+      15_000,
+      "the owner's audits passing after the stranger's release",
+    )
+    expect(hostsOf(a, id).find((x) => x.host === h.nodeId)?.lastAudit?.ok).toBe(true)
+  }, 120_000)
+
+  it('two writers using the same hosts do not take the folder from each other', async () => {
+    await fx.testnet()
+    const [h1, h2] = [await donor(), await donor()]
+    const a = await fx.readyNode()
+    const { id, invite } = await sharedFolder(a, SIZE)
+    const hosted = (n: SpareNode): boolean => {
+      const hosts = hostsOf(n, id)
+      return hosts.length === 2 && hosts.every((x) => x.auditsPassed > 0)
+    }
+    await waitFor(hosted.bind(null, a), 60_000, "the first writer's two hosts passing audits")
+    const b = await fx.readyNode()
+    const dst = path.join(await fx.tmpDir('spare-trust-dst-'), 'dst')
+    await b.join(invite, dst)
+    await waitFor(
+      () => {
+        const f = b.getFolder(id)
+        return !f.waitingForAccept && hosted(b)
+      },
+      90_000,
+      'the second writer accepted and its two hosts passing audits',
+    )
+    // Several audit periods later: both writers still have both hosts, each passing.
+    const passedA = hostsOf(a, id).map((x) => x.auditsPassed)
+    await new Promise((r) => setTimeout(r, 6000))
+    for (const n of [a, b]) {
+      const hosts = hostsOf(n, id)
+      expect(hosts.map((x) => x.host).sort()).toEqual([h1.nodeId, h2.nodeId].sort())
+      for (const x of hosts) expect(x.lastAudit?.ok).toBe(true)
+    }
+    const afterA = hostsOf(a, id).map((x) => x.auditsPassed)
+    expect(afterA.every((n, i) => n > (passedA[i] ?? 0))).toBe(true)
+  }, 180_000)
+})
+
+/** A folder's id from one of its logs' keys (the root log's discovery key names it). */
+function folderIdOfKey(key: string): string {
+  return crypto.discoveryKey(Buffer.from(key, 'hex')).toString('hex').slice(0, 16)
+}
