@@ -18,6 +18,7 @@ import type { SpareNode } from '../../main/engine/node.ts'
 import { folderHostingTopic, type Hosting } from '../../main/engine/hosting/hosting.ts'
 import type { Message } from '../../main/engine/hosting/messages.ts'
 import type { FolderSummary } from '../../shared/contract.ts'
+import { SpareService } from '../../main/engine/api/service.ts'
 import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
@@ -26,7 +27,8 @@ let savedTimers: string | undefined
 beforeAll(() => {
   savedTimers = process.env.SPARE_HOSTING_TIMERS
   // Short periods so a test sees several audits and receipts (defaults: 10 min and 1 h).
-  process.env.SPARE_HOSTING_TIMERS = 'audit=700,timeout=2000,receipt=1200,gone=600000,window=100'
+  process.env.SPARE_HOSTING_TIMERS =
+    'audit=700,timeout=2000,receipt=1200,gone=600000,window=100,stall=300'
 })
 afterAll(() => {
   if (savedTimers === undefined) delete process.env.SPARE_HOSTING_TIMERS
@@ -233,6 +235,50 @@ describe('hosting trust', () => {
     const afterA = hostsOf(a, id).map((x) => x.auditsPassed)
     expect(afterA.every((n, i) => n > (passedA[i] ?? 0))).toBe(true)
   }, 180_000)
+
+  // Expired versions' blocks are cleared everywhere (the owner's sweep), leaving a gap at the
+  // start of the owner's blobs core that no peer can fill. A host fetched in order and stopped
+  // at the gap for good: it held none of what came after, failed the audits of those blocks,
+  // and every host that replaced it stopped there too.
+  it('a host keeps a folder whose expired versions left gaps, and passes its audits', async () => {
+    await fx.testnet()
+    const a = await fx.readyNode()
+    const src = path.join(await fx.tmpDir('spare-trust-gap-'), 'src')
+    await fs.mkdir(src, { recursive: true })
+    await fs.writeFile(path.join(src, 'old.bin'), randomBytes(SIZE))
+    const { folder } = await a.share(src)
+    const id = folder.id
+    const as = new SpareService(a)
+    const idle = (): boolean => a.listFolders().find((f) => f.id === id)?.state === 'idle'
+    await waitFor(idle, 30_000, 'the folder indexed')
+    await fs.rm(path.join(src, 'old.bin'))
+    await fs.writeFile(path.join(src, 'new.bin'), randomBytes(SIZE))
+    await waitFor(
+      () => a.listFolders().find((f) => f.id === id)?.files === 1 && idle(),
+      30_000,
+      'the change recorded',
+    )
+    await as.call('folders.configure', { id, versionsDays: 0 }) // old.bin's blocks go now
+    await new Promise((r) => setTimeout(r, 1500))
+
+    const h = await donor()
+    await waitFor(
+      async () => {
+        const held = (await h.donateStatus()).hosting.find((x) => x.folder === id)
+        return (
+          !!held &&
+          held.bytes >= SIZE &&
+          (hostsOf(a, id).find((x) => x.host === h.nodeId)?.auditsPassed ?? 0) >= 4
+        )
+      },
+      60_000,
+      'the host to hold what is left of the folder and pass audits',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(hostsOf(a, id))}`)
+    })
+    const r = hostsOf(a, id).find((x) => x.host === h.nodeId)
+    expect(r?.lastAudit?.ok).toBe(true)
+  }, 120_000)
 })
 
 /** A folder's id from one of its logs' keys (the root log's discovery key names it). */

@@ -98,6 +98,22 @@ export function folderHostingTopic(topic: Buffer): Buffer {
 export const STARTING_ALLOWANCE = 50e9
 /** Blocks fetched per batch: usage may pass the agreed size by at most one batch (≤ 4 MiB). */
 const BATCH_BLOCKS = 16
+/** How often a hosted core with gaps is looked over again for blocks that came since. */
+const GAP_RETRY_MS = 60_000
+/** How long a batch after a stalled one may bring nothing before it counts as a gap too. */
+const GAP_STALL_MS = 2000
+
+/** How many of blocks [start, end) `core` holds. */
+async function countHeld(core: Hypercore, start: number, end: number): Promise<number> {
+  let n = 0
+  for (let i = start; i < end; i++) if (await core.has(i)) n++
+  return n
+}
+
+/** Bytes of `blocks` blocks of `core`, at its mean block size. */
+function heldBytes(core: Hypercore, blocks: number): number {
+  return core.length ? Math.round((core.byteLength / core.length) * blocks) : 0
+}
 /**
  * How much more than it measured a member countersigns in a served receipt. The receipt travels
  * on the same connection after the blocks it bills, so an honest claim never needs it; it only
@@ -121,6 +137,11 @@ export interface HostingTimers {
   goneMs: number
   /** Requests arriving within this long of the first are decided together, by balance (ms). */
   requestWindowMs: number
+  /**
+   * A batch of a hosted core still incomplete after this long holds blocks no peer has (cleared
+   * with expired versions): the fetch goes on past it (ms).
+   */
+  fetchStallMs: number
 }
 
 export const DEFAULT_TIMERS: HostingTimers = {
@@ -129,10 +150,11 @@ export const DEFAULT_TIMERS: HostingTimers = {
   receiptMs: 60 * 60 * 1000,
   goneMs: 24 * 3600 * 1000,
   requestWindowMs: 500,
+  fetchStallMs: 20_000,
 }
 
 /**
- * Timers from SPARE_HOSTING_TIMERS ("audit=2000,timeout=2000,receipt=3000,gone=8000,window=500",
+ * Timers from SPARE_HOSTING_TIMERS ("audit=2000,timeout=2000,receipt=3000,gone=8000,window=500,stall=2000",
  * ms), for tests and tuning; anything missing or malformed keeps its default.
  */
 export function parseTimers(text: string | undefined): Partial<HostingTimers> {
@@ -143,6 +165,7 @@ export function parseTimers(text: string | undefined): Partial<HostingTimers> {
     receipt: 'receiptMs',
     gone: 'goneMs',
     window: 'requestWindowMs',
+    stall: 'fetchStallMs',
   }
   for (const part of (text ?? '').split(',')) {
     const [k, v] = part.split('=').map((x) => x.trim())
@@ -344,7 +367,16 @@ interface HostedCore {
   /** The folder it was first kept for (what its uploads are billed as). */
   folder: string
   core: Hypercore
+  /** Bytes held (estimated from the blocks held). */
   held: number
+  /** Blocks held, counted: a core can have gaps (blocks of expired versions, cleared). */
+  blocks: number
+  /** Where the next batch is fetched from; past a gap no peer can fill. */
+  next: number
+  /** When the last pass over the core began. */
+  passAt?: number
+  /** Batches in a row that stalled (a gap). */
+  stalls: number
   pumping: boolean
 }
 
@@ -965,7 +997,16 @@ export class Hosting extends EventEmitter {
       if (this.cores.has(key)) continue
       // By key only, no encryption key: the host stores and serves ciphertext.
       const core = this.deps.store.get({ key: Buffer.from(key, 'hex') })
-      const entry: HostedCore = { key, folder: h.folder, core, held: 0, pumping: false }
+      const entry: HostedCore = {
+        key,
+        folder: h.folder,
+        core,
+        held: 0,
+        blocks: 0,
+        next: 0,
+        stalls: 0,
+        pumping: false,
+      }
       this.cores.set(key, entry)
       core.on('append', () => this.pump(entry))
       core.on('upload', (_index, byteLength, peer) => {
@@ -980,10 +1021,8 @@ export class Hosting extends EventEmitter {
       core
         .ready()
         .then(async () => {
-          const info = await core.info().catch(() => null)
-          entry.held = info
-            ? info.byteLength * (core.length ? core.contiguousLength / core.length : 0)
-            : 0
+          entry.blocks = await countHeld(core, 0, core.length)
+          entry.held = heldBytes(core, entry.blocks)
           this.pump(entry)
         })
         .catch(() => {})
@@ -1001,10 +1040,19 @@ export class Hosting extends EventEmitter {
       try {
         const core = entry.core
         await core.update({ wait: true }).catch(() => false)
-        while (!this.closed && core.contiguousLength < core.length) {
+        entry.next = Math.max(entry.next, core.contiguousLength)
+        // A cursor rather than contiguousLength: a range no peer holds (blocks of expired
+        // versions, cleared everywhere) would stop the fetch there for good, and the blocks
+        // after it, which the owner audits, would never come.
+        if (entry.next >= core.length && entry.blocks < core.length) {
+          entry.next = core.contiguousLength // a pass is done: look again for what came since
+          if (Date.now() - (entry.passAt ?? 0) < GAP_RETRY_MS) return
+        }
+        entry.passAt = Date.now()
+        while (!this.closed && entry.next < core.length) {
           const users = this.usersOf(entry.key)
           if (users.length === 0) return
-          const start = core.contiguousLength
+          const start = entry.next
           const end = Math.min(core.length, start + BATCH_BLOCKS)
           const estimate = core.length
             ? Math.ceil((core.byteLength / core.length) * (end - start))
@@ -1019,17 +1067,46 @@ export class Hosting extends EventEmitter {
             await this.enforceBudget()
             return
           }
-          const before = core.contiguousLength
+          const before = await countHeld(core, start, end)
+          const range = core.download({ start, end })
+          let timer: NodeJS.Timeout | undefined
+          let arm = (): void => {}
           try {
-            await core.download({ start, end }).done()
-            const info = await core.info().catch(() => null)
-            if (info && core.length)
-              entry.held = Math.round(info.byteLength * (core.contiguousLength / core.length))
+            // A range holding blocks no peer has (cleared with expired versions) never
+            // completes: once no block has come for a while, what peers have of it has come,
+            // and the fetch goes on past it. The wait is long for a first such batch (a slow
+            // link) and short for the ones after it (the rest of a long gap).
+            const waitMs = entry.stalls
+              ? Math.min(this.timers.fetchStallMs, GAP_STALL_MS)
+              : this.timers.fetchStallMs
+            const stalled = new Promise<'stalled'>((resolve) => {
+              arm = () => {
+                clearTimeout(timer)
+                timer = setTimeout(() => resolve('stalled'), waitMs)
+              }
+              arm()
+            })
+            core.on('download', arm)
+            const finished = range.done().then(
+              () => 'done' as const,
+              () => 'failed' as const, // destroyed below, or the core closed
+            )
+            const done = await Promise.race([finished, stalled])
+            if (done === 'done') entry.stalls = 0
+            else {
+              entry.stalls++
+              range.destroy()
+            }
           } finally {
+            core.off('download', arm)
+            clearTimeout(timer)
             this.reserved -= estimate
           }
-          if (core.contiguousLength === before) return
-          this.emit('changed')
+          const after = await countHeld(core, start, end)
+          entry.blocks += after - before
+          entry.held = heldBytes(core, entry.blocks)
+          entry.next = end
+          if (after !== before) this.emit('changed')
         }
         for (const h of this.usersOf(entry.key)) this.tellOwner(h, null)
       } catch (err) {
@@ -1061,7 +1138,7 @@ export class Hosting extends EventEmitter {
     const have: Record<string, number> = {}
     for (const k of h.cores) {
       const c = this.cores.get(k)
-      if (c && c.core.contiguousLength > 0) have[k] = c.core.contiguousLength
+      if (c && c.blocks > 0) have[k] = c.blocks
     }
     this.send(s, { t: 'status', folder: h.folder, bytes: this.heldOf(h), have, evicted })
   }
