@@ -1935,24 +1935,34 @@ export class SyncFolder extends Folder {
     have: Record<string, number>,
   ): Promise<{ core: string; index: number; block: Buffer } | null> {
     const mine = new Set([...this.logs.keys(), ...this.blobCores.keys()])
-    const candidates = Object.entries(have).filter(([k, n]) => n > 0 && mine.has(k))
-    for (let attempt = 0; attempt < 8 && candidates.length; attempt++) {
-      const [key, length] = candidates[Math.floor(Math.random() * candidates.length)] as [
-        string,
-        number,
-      ]
-      const raw = this.ctx.store.get({ key: Buffer.from(key, 'hex') })
-      try {
+    const cores: Array<{ key: string; raw: Hypercore; n: number }> = []
+    try {
+      for (const [key, length] of Object.entries(have)) {
+        if (length <= 0 || !mine.has(key)) continue
+        const raw = this.ctx.store.get({ key: Buffer.from(key, 'hex') })
+        cores.push({ key, raw, n: 0 })
         await raw.ready()
-        const index = Math.floor(Math.random() * Math.min(length, raw.length))
-        if (!(await raw.has(index))) continue
-        const block = await raw.get(index, { wait: false })
-        if (block) return { core: key, index, block }
-      } finally {
-        await raw.close().catch(() => {})
+        cores[cores.length - 1]!.n = Math.min(length, raw.length)
       }
+      // One block drawn from all of them alike, not a core first: a host keeping the small logs
+      // and dropping the big blobs cores would pass half its audits.
+      const total = cores.reduce((t, c) => t + c.n, 0)
+      for (let attempt = 0; attempt < 8 && total > 0; attempt++) {
+        let i = Math.floor(Math.random() * total)
+        let c = cores[0]
+        for (const x of cores) {
+          c = x
+          if (i < x.n) break
+          i -= x.n
+        }
+        if (!c || !(await c.raw.has(i))) continue
+        const block = await c.raw.get(i, { wait: false })
+        if (block) return { core: c.key, index: i, block }
+      }
+      return null
+    } finally {
+      await Promise.all(cores.map((c) => c.raw.close().catch(() => {})))
     }
-    return null
   }
 
   // ---------------------------------------------------------------- reporting
