@@ -72,4 +72,41 @@ describe('a folder replaced by a file', () => {
     expect(await fs.readFile(path.join(bDir, 'notes.scratch'), 'utf8')).toBe('ignored: only at B\n')
     expect(await fs.readFile(path.join(aDir, 'x'), 'utf8')).toBe('now a file\n')
   }, 120_000)
+
+  it('a folder moved away and replaced by a link to it arrives whole, moved and linked', async () => {
+    // The files moved out of the folder are renamed at B, not deleted with the folder first.
+    const network = await fx.testnet()
+    const root = await fx.tmpDir('spare-in-the-way-')
+    const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
+    const [aDir, bDir] = [path.join(root, 'a'), path.join(root, 'b')]
+    await fs.mkdir(path.join(aDir, 'photos'), { recursive: true })
+    await fs.writeFile(path.join(aDir, 'photos', '1.jpg'), 'one\n')
+    await fs.writeFile(path.join(aDir, 'photos', '2.jpg'), 'two\n')
+    const as = new SpareService(a)
+    const bs = new SpareService(b)
+    const { invite } = (await as.call('folders.share', { path: aDir, mode: 'sync' })) as {
+      invite: string
+    }
+    await bs.call('folders.join', { invite, path: bDir })
+    await waitFor(() => exists(path.join(bDir, 'photos', '2.jpg')), 60_000, 'B to get photos/')
+    await waitFor(async () => (await summary(bs))?.state === 'idle', 20_000)
+
+    await fs.rename(path.join(aDir, 'photos'), path.join(aDir, 'photos-2023'))
+    await fs.symlink('photos-2023', path.join(aDir, 'photos'))
+    await waitFor(
+      async () => (await fs.lstat(path.join(bDir, 'photos')).catch(() => null))?.isSymbolicLink(),
+      30_000,
+      'the link to arrive at B',
+    ).catch(async (err: Error) => {
+      const tree = await fs.readdir(bDir, { recursive: true }).catch(() => [])
+      throw new Error(`${err.message}: ${JSON.stringify(tree)} ${JSON.stringify(await summary(bs))}`)
+    })
+    await waitFor(async () => (await summary(bs))?.state === 'idle', 20_000)
+    expect(await fs.readlink(path.join(bDir, 'photos'))).toBe('photos-2023')
+    expect(await fs.readFile(path.join(bDir, 'photos-2023', '1.jpg'), 'utf8')).toBe('one\n')
+    expect(await fs.readFile(path.join(bDir, 'photos-2023', '2.jpg'), 'utf8')).toBe('two\n')
+    const s = await summary(bs)
+    expect(s?.refused).toEqual([])
+    expect(s?.problems).toEqual([])
+  }, 120_000)
 })

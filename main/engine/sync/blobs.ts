@@ -6,7 +6,7 @@ import type Hypercore from 'hypercore'
 
 /** Blocks of at most this size: big blocks replicate faster (PERF-NOTES), small ones dedup. */
 export const BLOCK_SIZE = 256 * 1024
-/** Pending blocks are appended once they reach this many bytes. */
+/** Pending blocks are appended once they reach this many bytes (at the next put or flush). */
 const FLUSH_BYTES = 8 * 1024 * 1024
 
 export interface ChunkLocation {
@@ -41,6 +41,9 @@ export class BlobWriter {
 
   /** Queues a chunk; returns where it will be once flushed. The buffer is copied. */
   async put(chunk: Uint8Array): Promise<ChunkLocation> {
+    // Flushed before queuing, not after: a flush that fails (a full disk) throws before this
+    // chunk is queued, so the caller's retry does not queue it a second time.
+    if (this.pendingBytes >= FLUSH_BYTES) await this.flush()
     const block = this.core.length + this.pending.length
     let blocks = 0
     for (let i = 0; i < chunk.byteLength || (i === 0 && chunk.byteLength === 0); i += BLOCK_SIZE) {
@@ -49,9 +52,7 @@ export class BlobWriter {
       if (chunk.byteLength === 0) break
     }
     this.pendingBytes += chunk.byteLength
-    const loc = { core: this.coreHex, block, blocks, size: chunk.byteLength }
-    if (this.pendingBytes >= FLUSH_BYTES) await this.flush()
-    return loc
+    return { core: this.coreHex, block, blocks, size: chunk.byteLength }
   }
 
   async flush(): Promise<void> {

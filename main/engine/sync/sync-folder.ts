@@ -869,6 +869,7 @@ export class SyncFolder extends Folder {
   }
 
   private async scanInto(batch: FileOp[]): Promise<void> {
+    this.replacedFolders.clear()
     let keys: string[]
     // A full scan walks every path itself; a watcher batch must look below new folders.
     const expand = !this.fullScanPending
@@ -993,6 +994,8 @@ export class SyncFolder extends Folder {
     return bump(base, this.device, clock)
   }
   private localClock = 0
+  /** Folders that became a file or a link in the scan under way (scanOne). */
+  private readonly replacedFolders = new Set<string>()
   private notedScanned = false
   private lastGc = Date.now()
 
@@ -1054,7 +1057,7 @@ export class SyncFolder extends Folder {
     const segments = key.slice(1).split('/')
     if (segments.some((s) => s.startsWith(TEMP_PREFIX))) return null
     const abs = path.join(this.record.path, ...segments)
-    const st = pre ? pre.st : await lstatOrNull(abs)
+    const st = this.underReplacedFolder(key) ? null : pre ? pre.st : await lstatOrNull(abs)
     const idx = this.index.get(key)
     if (st && this.ignored(key, st.isDirectory())) return null
     if (!st && idx && this.ignored(key, idx.kind === 'dir')) return null
@@ -1093,12 +1096,7 @@ export class SyncFolder extends Folder {
       // A folder that vanished (deleted or moved away) takes everything below it along; the
       // watcher reports only the folder itself.
       if (idx.kind !== 'dir') return null
-      const below: string[] = []
-      const prefix = key + '/'
-      for (const [k, e] of this.index.entries) {
-        if (e.kind !== 'deleted' && k.startsWith(prefix)) below.push(k)
-      }
-      return below
+      return this.below(key)
     }
 
     const kind = st.isDirectory()
@@ -1185,7 +1183,28 @@ export class SyncFolder extends Folder {
     }
     const op = this.makeOp(key, idx?.vv ?? {}, fields)
     this.queueOp(batch, op, { ...entryOf(op, st), local: null })
-    return null
+    if (idx?.kind !== 'dir') return null
+    // A folder replaced by a file or a link: everything below it is gone. (Looked up through a
+    // link to another folder, its paths would still be found, and never recorded as deleted.)
+    this.replacedFolders.add(key)
+    return this.below(key)
+  }
+
+  /** Known paths below a folder (not deleted). */
+  private below(key: string): string[] {
+    const out: string[] = []
+    const prefix = key + '/'
+    for (const [k, e] of this.index.entries)
+      if (e.kind !== 'deleted' && k.startsWith(prefix)) out.push(k)
+    return out
+  }
+
+  /** Whether a folder above `key` became a file or a link in the scan under way. */
+  private underReplacedFolder(key: string): boolean {
+    if (!this.replacedFolders.size) return false
+    for (let p = parentKey(key); p !== '/'; p = parentKey(p))
+      if (this.replacedFolders.has(p)) return true
+    return false
   }
 
   /**
@@ -1471,8 +1490,11 @@ export class SyncFolder extends Folder {
       for (let p = parentKey(k); p !== '/'; p = parentKey(p)) if (nonDirs.has(p)) return true
       return false
     }
-    const early = nonDirs.size ? dels.filter(inside) : []
-    const late = early.length ? dels.filter((k) => !early.includes(k)) : dels
+    // (Not a file a put moves elsewhere: the move renames it out of the folder, which is then
+    // empty, and the file or link it blocked is placed right after the pass.)
+    const moved = new Set(renameFrom.values())
+    const early = new Set(nonDirs.size ? dels.filter((k) => inside(k) && !moved.has(k)) : [])
+    const late = early.size ? dels.filter((k) => !early.has(k)) : dels
     for (const k of [...early, ...puts, ...late]) {
       if (this.closing) return
       const op = current.get(k) as FileOp
@@ -1606,7 +1628,7 @@ export class SyncFolder extends Folder {
           const src = toDiskPath(this.record.path, validateRemotePath(from))
           const e = this.index.get(from)
           const sst = await lstatOrNull(src)
-          if (e && matchesDisk(e, sst)) {
+          if (e && e.kind === 'file' && sst && matchesDisk(e, sst)) {
             await ensureSafeParents(this.record.path, segments)
             await this.placeFile(src, abs, segments, before)
             await fs.utimes(abs, new Date(), new Date(op.mtime)).catch(() => {})
