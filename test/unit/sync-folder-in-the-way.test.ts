@@ -2,7 +2,8 @@
 // which exist nowhere else) is never deleted. Placing the file used to remove the folder with
 // everything in it. Now the folder's synced contents go, the folder stays while it holds the
 // device's own files, the path is reported as a problem naming them, and the file is placed once
-// the user moves them away. Two real nodes on a local testnet, driven through the API.
+// the user moves them away (a desktop's junk, such as .DS_Store, is not kept). Two real nodes on a
+// local testnet, driven through the API.
 import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -99,7 +100,9 @@ describe('a folder replaced by a file', () => {
       'the link to arrive at B',
     ).catch(async (err: Error) => {
       const tree = await fs.readdir(bDir, { recursive: true }).catch(() => [])
-      throw new Error(`${err.message}: ${JSON.stringify(tree)} ${JSON.stringify(await summary(bs))}`)
+      throw new Error(
+        `${err.message}: ${JSON.stringify(tree)} ${JSON.stringify(await summary(bs))}`,
+      )
     })
     await waitFor(async () => (await summary(bs))?.state === 'idle', 20_000)
     expect(await fs.readlink(path.join(bDir, 'photos'))).toBe('photos-2023')
@@ -108,5 +111,36 @@ describe('a folder replaced by a file', () => {
     const s = await summary(bs)
     expect(s?.refused).toEqual([])
     expect(s?.problems).toEqual([])
+  }, 120_000)
+
+  it("a desktop's junk (.DS_Store and the like) does not keep the folder", async () => {
+    const network = await fx.testnet()
+    const root = await fx.tmpDir('spare-in-the-way-')
+    const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
+    const [aDir, bDir] = [path.join(root, 'a'), path.join(root, 'b')]
+    await fs.mkdir(path.join(aDir, 'x', 'sub'), { recursive: true })
+    await fs.writeFile(path.join(aDir, 'x', 'sub', 'a.txt'), 'synced\n')
+    const as = new SpareService(a)
+    const bs = new SpareService(b)
+    const { invite } = (await as.call('folders.share', { path: aDir, mode: 'sync' })) as {
+      invite: string
+    }
+    await bs.call('folders.join', { invite, path: bDir })
+    await waitFor(() => exists(path.join(bDir, 'x', 'sub', 'a.txt')), 60_000, 'B to get x/')
+    // Finder and Explorer were here (built-in ignores: never synced).
+    await fs.writeFile(path.join(bDir, 'x', '.DS_Store'), 'finder')
+    await fs.writeFile(path.join(bDir, 'x', 'sub', 'Thumbs.db'), 'explorer')
+    await waitFor(async () => (await summary(bs))?.state === 'idle', 20_000)
+
+    await fs.rm(path.join(aDir, 'x'), { recursive: true })
+    await fs.writeFile(path.join(aDir, 'x'), 'now a file\n')
+    await waitFor(
+      async () =>
+        (await fs.readFile(path.join(bDir, 'x'), 'utf8').catch(() => '')) === 'now a file\n',
+      30_000,
+      'the file to be placed at B',
+    )
+    await waitFor(async () => (await summary(bs))?.state === 'idle', 20_000)
+    expect((await summary(bs))?.problems).toEqual([])
   }, 120_000)
 })

@@ -27,6 +27,7 @@ import { Recheck } from './recheck.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 import { waitAtMost } from '../util/wait.ts'
 import { writeFully } from '../util/write-fully.ts'
+import { onlyJunkInside } from '../util/junk.ts'
 
 const PARALLEL_FILES = 8
 /**
@@ -691,6 +692,11 @@ export class ReaderFolder extends Folder {
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code
           if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err
+        }
+        // Only a desktop's junk left in it (.DS_Store and the like): nothing of the user's.
+        if (await onlyJunkInside(abs)) {
+          await fs.rm(abs, { recursive: true, force: true })
+          return
         }
       }
       await this.moveAside(abs, e.key)

@@ -36,6 +36,7 @@ import { findCaseClashes, portabilityProblem } from './names.ts'
 import { conflictName, isConflictName } from './conflict-name.ts'
 import { Recheck } from '../folders/recheck.ts'
 import { writeFully } from '../util/write-fully.ts'
+import { onlyJunkInside } from '../util/junk.ts'
 
 const WATCH_DEBOUNCE_MS = 30
 /** An applied path is looked at again this long after it was written (folders/recheck.ts). */
@@ -1729,10 +1730,17 @@ export class SyncFolder extends Folder {
     }
   }
 
-  /** Throws FolderInTheWay, naming what is inside, unless the folder at `abs` is empty. */
+  /**
+   * Throws FolderInTheWay, naming what is inside, unless the folder at `abs` is empty or holds
+   * only a desktop's junk (.DS_Store and the like), which is removed with it.
+   */
   private async folderInTheWay(abs: string, segments: string[]): Promise<void> {
     const names = (await fs.readdir(abs).catch(() => [])).sort()
     if (!names.length) return
+    if (await onlyJunkInside(abs)) {
+      await fs.rm(abs, { recursive: true, force: true })
+      return
+    }
     const key = '/' + segments.join('/')
     const shown = names.slice(0, 3).map((n) => `${key}/${n}`)
     if (names.length > 3) shown.push(`${names.length - 3} more`)
