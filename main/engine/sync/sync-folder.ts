@@ -36,7 +36,7 @@ import { findCaseClashes, portabilityProblem } from './names.ts'
 import { conflictName, isConflictName } from './conflict-name.ts'
 import { Recheck } from '../folders/recheck.ts'
 import { writeFully } from '../util/write-fully.ts'
-import { onlyJunkInside } from '../util/junk.ts'
+import { isJunkName } from '../util/junk.ts'
 
 const WATCH_DEBOUNCE_MS = 30
 /** An applied path is looked at again this long after it was written (folders/recheck.ts). */
@@ -1731,20 +1731,51 @@ export class SyncFolder extends Folder {
   }
 
   /**
-   * Throws FolderInTheWay, naming what is inside, unless the folder at `abs` is empty or holds
-   * only a desktop's junk (.DS_Store and the like), which is removed with it.
+   * Throws FolderInTheWay, naming what this device keeps in the folder at `abs`: files not
+   * recorded or changed since, ignored ones. What is there as recorded (synced content, which
+   * the logs keep) and a desktop's junk (.DS_Store and the like) go with the folder.
    */
   private async folderInTheWay(abs: string, segments: string[]): Promise<void> {
-    const names = (await fs.readdir(abs).catch(() => [])).sort()
-    if (!names.length) return
-    if (await onlyJunkInside(abs)) {
+    const key = '/' + segments.join('/')
+    const kept = await this.keptInside(abs, key)
+    if (kept.length === 0) {
       await fs.rm(abs, { recursive: true, force: true })
       return
     }
-    const key = '/' + segments.join('/')
-    const shown = names.slice(0, 3).map((n) => `${key}/${n}`)
-    if (names.length > 3) shown.push(`${names.length - 3} more`)
+    const shown = kept.slice(0, 3)
+    if (kept.length > 3) shown.push(`${kept.length - 3} more`)
     throw new FolderInTheWay(shown.join(', '))
+  }
+
+  /** What in the folder at `abs` (path `key`) is this device's own (see folderInTheWay). */
+  private async keptInside(abs: string, key: string): Promise<string[]> {
+    const kept: string[] = []
+    let seen = 0
+    const walk = async (dir: string, dirKey: string): Promise<void> => {
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => [])
+      for (const d of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const k = `${dirKey}/${d.name}`
+        if (++seen > 10_000) {
+          kept.push(k) // too many to look at: kept whole
+          return
+        }
+        const p = path.join(dir, d.name)
+        const st = await lstatOrNull(p)
+        if (!st) continue
+        const e = this.index.get(k)
+        // (A folder whose deletion left it here, holding things kept, counts as recorded.)
+        const recorded =
+          !!e && !e.local && (e.kind === 'deleted' ? keptFolder(e, st) : matchesDisk(e, st))
+        if (st.isDirectory()) {
+          // A recorded folder goes if everything in it goes; one not recorded yet is the user's.
+          const before = kept.length
+          await walk(p, k)
+          if (kept.length === before && !recorded) kept.push(k)
+        } else if (!recorded && !(st.isFile() && isJunkName(d.name))) kept.push(k)
+      }
+    }
+    await walk(abs, key)
+    return kept
   }
 
   /** Removes what is at `abs`; returns the stat of a folder left because it is not empty. */
