@@ -110,7 +110,9 @@ describe('hosting trust', () => {
     }
     const realSend = inside.send.bind(inside)
     inside.send = (s, m) => {
-      if (m.t === 'status' && !m.evicted) m = { ...m, have: { [kept]: 1 }, bytes: SIZE * 2 }
+      if (m.t === 'status' && !m.evicted) {
+        m = { ...m, have: { [kept]: 1 }, blocks: { [kept]: 1 }, bytes: SIZE * 2 }
+      }
       realSend(s, m)
     }
     for (const hosted of inside.state.hosted) inside.tellOwner(hosted, null)

@@ -98,15 +98,18 @@ export function folderHostingTopic(topic: Buffer): Buffer {
 export const STARTING_ALLOWANCE = 50e9
 /** Blocks fetched per batch: usage may pass the agreed size by at most one batch (≤ 4 MiB). */
 const BATCH_BLOCKS = 16
-/** How often a hosted core with gaps is looked over again for blocks that came since. */
+/** How often the gaps of a hosted core are looked at again (a peer may have them by then). */
 const GAP_RETRY_MS = 60_000
 /** How long a batch after a stalled one may bring nothing before it counts as a gap too. */
 const GAP_STALL_MS = 2000
 
-/** How many of blocks [start, end) `core` holds. */
+/** How many of blocks [start, end) `core` holds (yielding to other work every so often). */
 async function countHeld(core: Hypercore, start: number, end: number): Promise<number> {
   let n = 0
-  for (let i = start; i < end; i++) if (await core.has(i)) n++
+  for (let i = start; i < end; i++) {
+    if (await core.has(i)) n++
+    if ((i - start) % 8192 === 8191) await new Promise((r) => setImmediate(r))
+  }
   return n
 }
 
@@ -296,6 +299,8 @@ const HostRecordSchema = z.object({
    * from one that lost it.
    */
   have: z.record(z.string(), z.number()),
+  /** Core → blocks it says it holds in all (past gaps too): bounds its receipts' bytes. */
+  blocks: z.record(z.string(), z.number()).default({}),
   /** The cores the host agreed to keep (those of the last request it accepted). */
   cores: z.array(z.string()).default([]),
   /**
@@ -373,8 +378,12 @@ interface HostedCore {
   blocks: number
   /** Where the next batch is fetched from; past a gap no peer can fill. */
   next: number
-  /** When the last pass over the core began. */
-  passAt?: number
+  /** Ranges given up (gaps no peer could fill then), oldest first, looked at again later. */
+  gaps: Array<[number, number]>
+  /** When the last round over the gaps ended. */
+  gapsAt: number
+  /** Gaps left in the round under way. */
+  gapsLeft: number
   /** Batches in a row that stalled (a gap). */
   stalls: number
   pumping: boolean
@@ -1004,11 +1013,15 @@ export class Hosting extends EventEmitter {
         held: 0,
         blocks: 0,
         next: 0,
+        gaps: [],
+        gapsAt: Date.now(),
+        gapsLeft: 0,
         stalls: 0,
         pumping: false,
       }
       this.cores.set(key, entry)
       core.on('append', () => this.pump(entry))
+      core.on('peer-add', () => this.pump(entry))
       core.on('upload', (_index, byteLength, peer) => {
         const now = Date.now()
         for (const u of this.usersOf(key)) u.lastNeededAt = now
@@ -1043,70 +1056,25 @@ export class Hosting extends EventEmitter {
         entry.next = Math.max(entry.next, core.contiguousLength)
         // A cursor rather than contiguousLength: a range no peer holds (blocks of expired
         // versions, cleared everywhere) would stop the fetch there for good, and the blocks
-        // after it, which the owner audits, would never come.
-        if (entry.next >= core.length && entry.blocks < core.length) {
-          entry.next = core.contiguousLength // a pass is done: look again for what came since
-          if (Date.now() - (entry.passAt ?? 0) < GAP_RETRY_MS) return
-        }
-        entry.passAt = Date.now()
-        while (!this.closed && entry.next < core.length) {
-          const users = this.usersOf(entry.key)
-          if (users.length === 0) return
-          const start = entry.next
-          const end = Math.min(core.length, start + BATCH_BLOCKS)
-          const estimate = core.length
-            ? Math.ceil((core.byteLength / core.length) * (end - start))
-            : 0
-          if (users.every((h) => this.heldOf(h) > h.agreedBytes)) {
-            this.log.info({ folder: entry.folder }, 'a hosted folder reached the agreed size')
-            for (const h of users) this.tellOwner(h, null)
-            return
-          }
-          if (!(await this.admit(estimate))) {
-            this.log.info({ folder: entry.folder }, 'hosting budget reached')
-            await this.enforceBudget()
-            return
-          }
-          const before = await countHeld(core, start, end)
-          const range = core.download({ start, end })
-          let timer: NodeJS.Timeout | undefined
-          let arm = (): void => {}
-          try {
-            // A range holding blocks no peer has (cleared with expired versions) never
-            // completes: once no block has come for a while, what peers have of it has come,
-            // and the fetch goes on past it. The wait is long for a first such batch (a slow
-            // link) and short for the ones after it (the rest of a long gap).
-            const waitMs = entry.stalls
-              ? Math.min(this.timers.fetchStallMs, GAP_STALL_MS)
-              : this.timers.fetchStallMs
-            const stalled = new Promise<'stalled'>((resolve) => {
-              arm = () => {
-                clearTimeout(timer)
-                timer = setTimeout(() => resolve('stalled'), waitMs)
-              }
-              arm()
-            })
-            core.on('download', arm)
-            const finished = range.done().then(
-              () => 'done' as const,
-              () => 'failed' as const, // destroyed below, or the core closed
-            )
-            const done = await Promise.race([finished, stalled])
-            if (done === 'done') entry.stalls = 0
-            else {
-              entry.stalls++
-              range.destroy()
-            }
-          } finally {
-            core.off('download', arm)
-            clearTimeout(timer)
-            this.reserved -= estimate
-          }
-          const after = await countHeld(core, start, end)
-          entry.blocks += after - before
-          entry.held = heldBytes(core, entry.blocks)
-          entry.next = end
-          if (after !== before) this.emit('changed')
+        // after it, which the owner audits, would never come. Ranges given up are kept and
+        // looked at again (at most every GAP_RETRY_MS), after the new blocks at the end.
+        for (;;) {
+          if (this.closed || core.peers.length === 0) return // no one to fetch from: wait for a peer
+          let start: number
+          let end: number
+          if (entry.next < core.length) {
+            start = entry.next
+            end = Math.min(core.length, start + BATCH_BLOCKS)
+          } else if (entry.gaps.length && Date.now() - entry.gapsAt >= GAP_RETRY_MS) {
+            if (entry.gapsLeft === 0) entry.gapsLeft = entry.gaps.length // a round over them
+            ;[start, end] = entry.gaps.shift() as [number, number]
+            entry.gapsLeft--
+            if (entry.gapsLeft === 0) entry.gapsAt = Date.now()
+          } else break
+          const got = await this.fetchBatch(entry, start, end)
+          if (got === 'stop') return
+          if (entry.next < end) entry.next = end
+          if (got === 'stalled') entry.gaps.push([start, end])
         }
         for (const h of this.usersOf(entry.key)) this.tellOwner(h, null)
       } catch (err) {
@@ -1115,6 +1083,74 @@ export class Hosting extends EventEmitter {
         entry.pumping = false
       }
     })()
+  }
+
+  /**
+   * Fetches blocks [start, end) of a hosted core as far as the budget and the agreements allow
+   * ('stop' when they don't). 'stalled': no block came for a while, so what peers have of it has
+   * come and the rest is a gap no peer can fill (a range holding such blocks never completes).
+   * The wait is long for a first such batch (a slow link) and short for the ones right after it
+   * (the rest of a long gap).
+   */
+  private async fetchBatch(
+    entry: HostedCore,
+    start: number,
+    end: number,
+  ): Promise<'done' | 'stalled' | 'stop'> {
+    const core = entry.core
+    const users = this.usersOf(entry.key)
+    if (users.length === 0) return 'stop'
+    if (users.every((h) => this.heldOf(h) > h.agreedBytes)) {
+      this.log.info({ folder: entry.folder }, 'a hosted folder reached the agreed size')
+      for (const h of users) this.tellOwner(h, null)
+      return 'stop'
+    }
+    const before = await countHeld(core, start, end)
+    if (before === end - start) return 'done'
+    const estimate = core.length
+      ? Math.ceil((core.byteLength / core.length) * (end - start - before))
+      : 0
+    if (!(await this.admit(estimate))) {
+      this.log.info({ folder: entry.folder }, 'hosting budget reached')
+      await this.enforceBudget()
+      return 'stop'
+    }
+    const range = core.download({ start, end })
+    let timer: NodeJS.Timeout | undefined
+    let arm = (): void => {}
+    let got: 'done' | 'stalled'
+    try {
+      const waitMs = entry.stalls
+        ? Math.min(this.timers.fetchStallMs, GAP_STALL_MS)
+        : this.timers.fetchStallMs
+      const stalled = new Promise<'stalled'>((resolve) => {
+        arm = () => {
+          clearTimeout(timer)
+          timer = setTimeout(() => resolve('stalled'), waitMs)
+        }
+        arm()
+      })
+      core.on('download', arm)
+      const finished = range.done().then(
+        () => 'done' as const,
+        () => 'stalled' as const, // destroyed, or the core closed
+      )
+      got = await Promise.race([finished, stalled])
+      if (got === 'done') entry.stalls = 0
+      else {
+        entry.stalls++
+        range.destroy()
+      }
+    } finally {
+      core.off('download', arm)
+      clearTimeout(timer)
+      this.reserved -= estimate
+    }
+    const after = await countHeld(core, start, end)
+    entry.blocks += after - before
+    entry.held = heldBytes(core, entry.blocks)
+    if (after !== before) this.emit('changed')
+    return got
   }
 
   /**
@@ -1136,11 +1172,13 @@ export class Hosting extends EventEmitter {
     const s = this.sessionOf(h.owner)
     if (!s) return
     const have: Record<string, number> = {}
+    const blocks: Record<string, number> = {}
     for (const k of h.cores) {
       const c = this.cores.get(k)
-      if (c && c.blocks > 0) have[k] = c.blocks
+      if (c && c.core.contiguousLength > 0) have[k] = c.core.contiguousLength
+      if (c && c.blocks > 0) blocks[k] = c.blocks
     }
-    this.send(s, { t: 'status', folder: h.folder, bytes: this.heldOf(h), have, evicted })
+    this.send(s, { t: 'status', folder: h.folder, bytes: this.heldOf(h), have, blocks, evicted })
   }
 
   /** Evicts whole hosted folders until usage fits the budget. */
@@ -1284,6 +1322,7 @@ export class Hosting extends EventEmitter {
     if (!r) return
     r.bytes = m.bytes
     r.have = m.have
+    r.blocks = m.blocks ?? m.have
     r.lastSeen = Date.now()
     if (m.evicted) {
       this.log.info(
@@ -1330,7 +1369,7 @@ export class Hosting extends EventEmitter {
     // the blocks it says it holds (its `have`, which audits check).
     const folder = this.deps.folders().find((f) => f.id === body.folder)
     const sizes = await this.coreSizes(this.agreedCores(r, folder))
-    const claimed = claimedBytes(r.have, sizes)
+    const claimed = claimedBytes(r.blocks, sizes)
     const cap = Math.min(r.agreedBytes, folder ? folder.sizeBytes() : r.agreedBytes, claimed)
     if (body.bytes > cap * 1.05 + 1_000_000) {
       return refuse(
@@ -1518,6 +1557,10 @@ export class Hosting extends EventEmitter {
       await this.proposeServed()
       this.refreshBalances()
       for (const f of this.deps.folders()) await this.tendFolder(f)
+      // Hosted cores with gaps, or behind: pump looks at the gaps only when they are due.
+      for (const e of this.cores.values()) {
+        if (e.gaps.length || e.next < e.core.length) this.pump(e)
+      }
       await this.updateTopics()
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'hosting tick failed')
@@ -1625,6 +1668,7 @@ export class Hosting extends EventEmitter {
           lastReceiptTo: now,
           coreCount: cores.length,
           have: {},
+          blocks: {},
           cores,
           // Audits sample what this node had when the host agreed, from one audit period on.
           expect: (await this.coreSizes(cores)).lengths,
@@ -1681,7 +1725,7 @@ export class Hosting extends EventEmitter {
   private async audit(f: HostableFolder, r: HostRecord, s: Session): Promise<void> {
     const range = r.expect
     const sizes = await this.coreSizes(this.agreedCores(r, f))
-    const claimed = claimedBytes(r.have, sizes)
+    const claimed = claimedBytes(r.blocks, sizes)
     const grew = claimed > r.claimedAtAudit
     r.expect = sizes.lengths
     r.expectAt = Date.now()

@@ -44,6 +44,8 @@ export const MessageSchema = z.discriminatedUnion('t', [
     bytes,
     /** Core → contiguous length held. */
     have: z.record(hex32, z.number().int().nonnegative()),
+    /** Core → blocks held in all, past gaps no peer can fill too (absent from older hosts). */
+    blocks: z.record(hex32, z.number().int().nonnegative()).optional(),
     evicted: z.string().max(500).nullable(),
   }),
   /** Owner → host: prove you hold block `index` of `core`: BLAKE2b(nonce | block). */
