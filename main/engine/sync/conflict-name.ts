@@ -38,3 +38,29 @@ function bytes(s: string): number {
 export function isConflictName(key: string): boolean {
   return /\.sync-conflict-\d{8}-\d{6}-[0-9A-Za-z]+(\.[^/]*)?$/.test(key)
 }
+
+const PARTS = /\.sync-conflict-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-([0-9A-Za-z]+)/
+
+/**
+ * What a copy's name says: the name without the mark (the original's, unless conflictName
+ * shortened it), and the time and device the mark names.
+ */
+export function conflictParts(
+  copy: string,
+): { plain: string; mtime: number; device: string } | null {
+  const m = PARTS.exec(copy)
+  if (!m) return null
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
+  return {
+    plain: copy.replace(PARTS, ''),
+    mtime: Date.UTC(y, mo - 1, d, h, mi, s),
+    device: m[7] as string,
+  }
+}

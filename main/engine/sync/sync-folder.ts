@@ -33,7 +33,7 @@ import { BlobWriter, contentHash, hashChunk, type ChunkLocation } from './blobs.
 import { chunkSizeFor, digestFile, readFully } from './chunks.ts'
 import { IGNORE_FILE, IgnoreRules } from './ignore.ts'
 import { findCaseClashes, portabilityProblem } from './names.ts'
-import { conflictName, isConflictName } from './conflict-name.ts'
+import { conflictName, conflictParts, isConflictName } from './conflict-name.ts'
 import { Recheck } from '../folders/recheck.ts'
 import { writeFully } from '../util/write-fully.ts'
 import { isJunkName } from '../util/junk.ts'
@@ -1384,10 +1384,23 @@ export class SyncFolder extends Folder {
       if (!isConflictName(key)) continue
       const copy = info(this.sync.current(key)?.op)
       if (!copy) continue
-      const original = key.replace(/\.sync-conflict-\d{8}-\d{6}-[0-9A-Za-z]+/, '')
+      const original = this.originalOf(key)
       out.push({ path: key, original, copy, kept: info(this.sync.current(original)?.op) })
     }
     return out.sort((a, b) => (a.path < b.path ? -1 : 1))
+  }
+
+  /** The path a conflict copy was made beside. */
+  private originalOf(copy: string): string {
+    const parts = conflictParts(copy)
+    if (!parts) return copy
+    if (this.sync.current(parts.plain)) return parts.plain
+    // A name conflictName shortened to fit: the sibling whose copy it is.
+    const dir = parentKey(copy)
+    for (const k of this.sync.paths()) {
+      if (parentKey(k) === dir && conflictName(k, parts.mtime, parts.device) === copy) return k
+    }
+    return parts.plain
   }
 
   /**

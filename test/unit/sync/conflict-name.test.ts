@@ -2,7 +2,11 @@
 // device accepts. A long name used to give a copy whose last segment passed the 255-byte limit:
 // every device refused the copy's op, and the losing version left the tree.
 import { describe, expect, it } from 'vitest'
-import { conflictName, isConflictName } from '../../../main/engine/sync/conflict-name.ts'
+import {
+  conflictName,
+  conflictParts,
+  isConflictName,
+} from '../../../main/engine/sync/conflict-name.ts'
 import { validateRemotePath } from '../../../main/engine/folders/safe-path.ts'
 
 const AT = Date.UTC(2026, 10, 27, 5, 6, 7)
@@ -40,5 +44,21 @@ describe('conflictName', () => {
     const long = conflictName('/' + 'a'.repeat(250) + '.txt', AT, 'a1b2c3d4e5f6')
     expect(long.endsWith('-20261127-050607-a1b2c3d4e5f6.txt')).toBe(true)
     expect(bytes(last(long))).toBe(255)
+  })
+
+  it('says what a copy was made from, so a shortened one still finds its original', () => {
+    for (const key of [
+      '/d/report.txt',
+      '/' + 'a'.repeat(250) + '.txt',
+      '/docs/' + '漢'.repeat(80),
+    ]) {
+      const copy = conflictName(key, AT + 999, 'a1b2c3d4e5f6')
+      const parts = conflictParts(copy)
+      expect(parts?.device).toBe('a1b2c3d4e5f6')
+      expect(parts?.mtime).toBe(AT) // the name keeps whole seconds
+      // The folder looks for the sibling whose copy this is (conflicts(), keep copy).
+      expect(conflictName(key, parts!.mtime, parts!.device)).toBe(copy)
+    }
+    expect(conflictParts('/d/plain.txt')).toBeNull()
   })
 })
