@@ -54,6 +54,7 @@ describe('a crash right after placing a version', () => {
 
     await fs.writeFile(aFile, 'v2 from A\n')
     await waitFor(async () => (await read(bFile)) === 'v2 from A\n', 30_000)
+    const placedAt = (await fs.stat(bFile)).mtime // v2's own mtime, as Spare placed it
     await fs.rm(aFile)
     await waitFor(async () => (await read(bFile)) === null, 30_000)
     await waitFor(async () => (await summary(bs))?.state === 'idle', 20_000)
@@ -62,6 +63,7 @@ describe('a crash right after placing a version', () => {
     // (it holds the deletion in its copy of A's log, as when it arrived just before the crash).
     await fs.writeFile(indexFile, savedAtV1)
     await fs.writeFile(bFile, 'v2 from A\n')
+    await fs.utimes(bFile, placedAt, placedAt)
 
     const again = await fx.readyNode({ network, dataDir: bData })
     const bs2 = new SpareService(again)

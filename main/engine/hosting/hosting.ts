@@ -141,8 +141,9 @@ export interface HostingTimers {
   /** Requests arriving within this long of the first are decided together, by balance (ms). */
   requestWindowMs: number
   /**
-   * A batch of a hosted core still incomplete after this long holds blocks no peer has (cleared
-   * with expired versions): the fetch goes on past it (ms).
+   * A batch of a hosted core that brings no block for this long holds blocks no peer has
+   * (cleared with expired versions): the fetch goes on past it, and tries it again later (ms;
+   * the first such batch in a row; GAP_STALL_MS for the ones right after it).
    */
   fetchStallMs: number
 }
@@ -194,7 +195,10 @@ export interface HostableFolder {
    * or to keep more of it, only then; audits and replacing failed hosts go on meanwhile.
    */
   sized(): boolean
-  /** A random block this device holds among `have` (core → length the host claims to hold). */
+  /**
+   * A random block this device holds among the first `have[core]` blocks of each core, drawn
+   * from all of them alike (as stored: ciphertext).
+   */
   auditSample(
     have: Record<string, number>,
   ): Promise<{ core: string; index: number; block: Buffer } | null>

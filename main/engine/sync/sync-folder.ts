@@ -1007,11 +1007,6 @@ export class SyncFolder extends Folder {
   }
 
   /**
-   * Drops the blocks that no kept version needs: neither a current version nor one replaced less
-   * than `versionsDays` ago names them. Blocks are dropped from every blobs core this device
-   * holds, its own included, so expired versions stop costing disk everywhere.
-   */
-  /**
    * New files may only reuse chunks whose blocks stay: an entry naming blocks that no kept
    * version names is dropped (they are cleared, or will be at the next sweep). By where the
    * chunk is, not by its hash: another device's kept copy of the same content does not keep
@@ -1026,6 +1021,11 @@ export class SyncFolder extends Folder {
     }
   }
 
+  /**
+   * Drops the blocks that no kept version needs: neither a current version nor one replaced less
+   * than `versionsDays` ago names them. Blocks are dropped from every blobs core this device
+   * holds, its own included, so expired versions stop costing disk everywhere.
+   */
   private async collectGarbage(): Promise<void> {
     this.lastGc = Date.now()
     await this.writer?.flush()
@@ -1164,7 +1164,7 @@ export class SyncFolder extends Folder {
     // A version this device placed but whose index entry was not saved yet (a crash seconds
     // after placing it): adopted as it came, and what came after it is applied. Recorded as
     // this device's edit instead, it would conflict with what came after: a deletion undone.
-    const placed = idx ? placedVersion(this.sync, key, probe, idx) : null
+    const placed = idx ? placedVersion(this.sync, key, probe, idx, st.mtimeMs) : null
     if (placed) {
       this.index.set(key, { ...entryOf(placed, st), local: null })
       this.pendingApply.add(key)
@@ -2002,8 +2002,10 @@ export class SyncFolder extends Folder {
   }
 
   /**
-   * A random block this device holds, among the blocks a host says it holds, as stored (the
-   * ciphertext a host keeps: read through a session without the encryption key).
+   * A random block this device holds among the first `have[core]` blocks of each core (the
+   * owner's lengths when the host last had a whole period to fetch), drawn from all of them
+   * alike, as stored (the ciphertext a host keeps: read through a session without the
+   * encryption key).
    */
   async auditSample(
     have: Record<string, number>,
@@ -2157,10 +2159,13 @@ function placedVersion(
   key: string,
   probe: FileOp,
   idx: LocalEntry,
+  mtimeMs: number,
 ): FileOp | null {
   let found: FileOp | null = null
   for (const r of state.versions(key)) {
     if (r.op.kind !== probe.kind || contentKey(r.op) !== contentKey(probe)) continue
+    // Placed files keep their version's mtime: the same bytes saved by the user do not.
+    if (r.op.kind === 'file' && Math.abs(mtimeMs - r.op.mtime) >= 1) continue
     if (compare(idx.vv, r.op.vv) === 'before') found = r.op
   }
   return found
