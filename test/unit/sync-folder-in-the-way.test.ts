@@ -51,7 +51,11 @@ describe('a folder replaced by a file', () => {
     await waitFor(
       async () => {
         const problem = (await summary(bs))?.problems.find((p) => p.path === '/x')
-        return problem?.reason.startsWith('a folder here still holds /x/notes.scratch, which')
+        const left = await fs.readdir(path.join(bDir, 'x')).catch(() => [])
+        return (
+          problem?.reason.startsWith('a folder here still holds /x/notes.scratch, which') &&
+          left.length === 1
+        )
       },
       60_000,
       'B to report the folder in the way, holding only its own file',
