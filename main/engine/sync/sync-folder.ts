@@ -1603,7 +1603,7 @@ export class SyncFolder extends Folder {
     }
     const before = await lstatOrNull(abs)
     if (op.kind !== 'deleted' && op.kind !== 'dir' && before?.isDirectory()) {
-      // Found before anything is fetched; placeFile removes the folder once it is empty.
+      // Found before anything is fetched; placeFile removes the folder when the file lands.
       await this.folderInTheWay(abs, segments)
     }
     switch (op.kind) {
@@ -1740,21 +1740,19 @@ export class SyncFolder extends Folder {
       if (code === 'ENOENT') return
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err
       await this.folderInTheWay(abs, segments)
+      await fs.rm(abs, { recursive: true, force: true })
     }
   }
 
   /**
    * Throws FolderInTheWay, naming what this device keeps in the folder at `abs`: files not
    * recorded or changed since, ignored ones. What is there as recorded (synced content, which
-   * the logs keep) and a desktop's junk (.DS_Store and the like) go with the folder.
+   * the logs keep) and a desktop's junk (.DS_Store and the like) may go with the folder. Only
+   * looks: the folder is removed by removeEmptyFolder, when the file is placed.
    */
   private async folderInTheWay(abs: string, segments: string[]): Promise<void> {
-    const key = '/' + segments.join('/')
-    const kept = await this.keptInside(abs, key)
-    if (kept.length === 0) {
-      await fs.rm(abs, { recursive: true, force: true })
-      return
-    }
+    const kept = await this.keptInside(abs, '/' + segments.join('/'))
+    if (kept.length === 0) return
     const shown = kept.slice(0, 3)
     if (kept.length > 3) shown.push(`${kept.length - 3} more`)
     throw new FolderInTheWay(shown.join(', '))
