@@ -9,6 +9,7 @@ import path from 'node:path'
 import { spawn } from 'node:child_process'
 import createTestnet from 'hyperdht/testnet.js'
 import { SpareNode, type SpareNodeOptions } from '../../main/engine/node.ts'
+import { SpareService } from '../../main/engine/api/service.ts'
 
 export interface Fixtures {
   /** Registers a teardown step; runs after the current test, last registered first. */
@@ -118,4 +119,27 @@ export async function waitFor<T>(
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
   }
+}
+
+/**
+ * Two ready nodes on one fresh testnet, the API service of each (what the tests drive), and the
+ * paths of their folders under one temp dir: A's made (empty, for the test to fill), B's not.
+ */
+export async function twoNodes(
+  fx: Fixtures,
+  prefix = 'spare-pair-',
+): Promise<{
+  a: SpareNode
+  b: SpareNode
+  as: SpareService
+  bs: SpareService
+  aDir: string
+  bDir: string
+}> {
+  const network = await fx.testnet()
+  const root = await fx.tmpDir(prefix)
+  const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
+  const [aDir, bDir] = [path.join(root, 'a'), path.join(root, 'b')]
+  await fs.mkdir(aDir)
+  return { a, b, as: new SpareService(a), bs: new SpareService(b), aDir, bDir }
 }

@@ -69,6 +69,18 @@ async function donor(): Promise<SpareNode> {
   return d
 }
 
+/** Waits until `host` holds the folder `id` of `owner` and has passed one of its audits. */
+async function hostingIt(host: SpareNode, owner: SpareNode, id: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const held = (await host.donateStatus()).hosting.find((x) => x.folder === id)
+      return held && held.bytes >= SIZE && hostsOf(owner, id).some((x) => x.auditsPassed > 0)
+    },
+    60_000,
+    'the host holding the folder and passing an audit',
+  )
+}
+
 /** A folder with one file of `size` random bytes, shared by `owner`. */
 async function sharedFolder(
   owner: SpareNode,
@@ -90,14 +102,7 @@ describe('hosting trust', () => {
     const a = await fx.readyNode()
     const { id } = await sharedFolder(a, SIZE)
     const hostId = h.nodeId
-    await waitFor(
-      async () => {
-        const held = (await h.donateStatus()).hosting.find((x) => x.folder === id)
-        return held && held.bytes >= SIZE && hostsOf(a, id).some((x) => x.auditsPassed > 0)
-      },
-      60_000,
-      'the host holding the folder and passing an audit',
-    )
+    await hostingIt(h, a, id)
     // The cheat: keep block 0 of the largest core, drop everything else, fetch nothing more, and
     // say (truthfully) that block 0 of that core is all it has, while claiming the full size.
     const inside = hostingOf(h)
@@ -140,14 +145,7 @@ describe('hosting trust', () => {
     const h = await donor()
     const a = await fx.readyNode()
     const { id } = await sharedFolder(a, SIZE)
-    await waitFor(
-      async () => {
-        const held = (await h.donateStatus()).hosting.find((x) => x.folder === id)
-        return held && held.bytes >= SIZE && hostsOf(a, id).some((x) => x.auditsPassed > 0)
-      },
-      60_000,
-      'the host holding the folder and passing an audit',
-    )
+    await hostingIt(h, a, id)
     const hostState = hostingOf(h).state.hosted.find((x) => x.folder === id)!
     const topic = (() => {
       // The folder's topic is the root log's discovery key; the stranger learned it somewhere

@@ -7,27 +7,22 @@ import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { FolderSummary } from '../../shared/contract.ts'
-import { SpareService } from '../../main/engine/api/service.ts'
-import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+import type { SpareService } from '../../main/engine/api/service.ts'
+import { twoNodes, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 const read = (p: string): Promise<string> => fs.readFile(p, 'utf8').catch(() => '')
 
 async function pair(): Promise<{ aDir: string; bDir: string; bs: SpareService }> {
-  const network = await fx.testnet()
-  const dir = await fx.tmpDir('spare-dir-to-file-')
-  const [aDir, bDir] = [path.join(dir, 'a'), path.join(dir, 'b')]
+  const { as, bs, aDir, bDir } = await twoNodes(fx, 'spare-dir-to-file-')
   for (const d of ['x', 's']) {
-    await fs.mkdir(path.join(aDir, d), { recursive: true })
+    await fs.mkdir(path.join(aDir, d))
     await fs.writeFile(path.join(aDir, d, 'inner.txt'), `inner of ${d}\n`)
   }
   await fs.writeFile(path.join(aDir, 'target.txt'), 'target\n')
-  const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
-  const shared = (await new SpareService(a).call('folders.share', {
-    path: aDir,
-    mode: 'publish',
-  })) as { invite: string }
-  const bs = new SpareService(b)
+  const shared = (await as.call('folders.share', { path: aDir, mode: 'publish' })) as {
+    invite: string
+  }
   await bs.call('folders.join', { invite: shared.invite, path: bDir })
   await waitFor(
     async () =>

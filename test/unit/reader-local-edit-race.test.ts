@@ -7,9 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { FolderSummary } from '../../shared/contract.ts'
-import { SpareService } from '../../main/engine/api/service.ts'
+import type { SpareService } from '../../main/engine/api/service.ts'
 import { TEMP_PREFIX } from '../../main/engine/folders/safe-path.ts'
-import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+import { twoNodes, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 const realOpen = fs.open
@@ -32,17 +32,11 @@ function onTempOpen(dir: string, hook: () => Promise<void>): void {
 }
 
 async function pair(): Promise<{ aDir: string; bDir: string; bs: SpareService }> {
-  const network = await fx.testnet()
-  const dir = await fx.tmpDir('spare-edit-race-')
-  const [aDir, bDir] = [path.join(dir, 'a'), path.join(dir, 'b')]
-  await fs.mkdir(aDir)
+  const { as, bs, aDir, bDir } = await twoNodes(fx, 'spare-edit-race-')
   await fs.writeFile(path.join(aDir, 'f.txt'), 'version one\n')
-  const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
-  const shared = (await new SpareService(a).call('folders.share', {
-    path: aDir,
-    mode: 'publish',
-  })) as { invite: string }
-  const bs = new SpareService(b)
+  const shared = (await as.call('folders.share', { path: aDir, mode: 'publish' })) as {
+    invite: string
+  }
   await bs.call('folders.join', { invite: shared.invite, path: bDir })
   await waitFor(
     async () => (await read(path.join(bDir, 'f.txt'))) === 'version one\n',

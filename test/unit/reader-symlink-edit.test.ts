@@ -6,25 +6,18 @@ import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { FolderSummary } from '../../shared/contract.ts'
-import { SpareService } from '../../main/engine/api/service.ts'
-import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+import { twoNodes, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 const link = (p: string): Promise<string | null> => fs.readlink(p).catch(() => null)
 
 describe('a published folder reader', () => {
   it('keeps a symlink its user re-pointed', async () => {
-    const network = await fx.testnet()
-    const dir = await fx.tmpDir('spare-symlink-edit-')
-    const [aDir, bDir] = [path.join(dir, 'a'), path.join(dir, 'b')]
-    await fs.mkdir(aDir)
+    const { as, bs, aDir, bDir } = await twoNodes(fx, 'spare-symlink-edit-')
     await fs.symlink('first.txt', path.join(aDir, 'l'))
-    const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
-    const shared = (await new SpareService(a).call('folders.share', {
-      path: aDir,
-      mode: 'publish',
-    })) as { invite: string }
-    const bs = new SpareService(b)
+    const shared = (await as.call('folders.share', { path: aDir, mode: 'publish' })) as {
+      invite: string
+    }
     const summary = async (): Promise<FolderSummary> =>
       ((await bs.call('folders.list', {})) as FolderSummary[])[0]!
     await bs.call('folders.join', { invite: shared.invite, path: bDir })

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { FolderSummary } from '../../shared/contract.ts'
-import { SpareService } from '../../main/engine/api/service.ts'
-import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+import type { SpareService } from '../../main/engine/api/service.ts'
+import { twoNodes, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 
@@ -26,16 +26,11 @@ async function summary(s: SpareService): Promise<FolderSummary | undefined> {
 
 describe('a folder replaced by a file', () => {
   it("keeps the files this device keeps inside, and places the file once they're moved", async () => {
-    const network = await fx.testnet()
-    const root = await fx.tmpDir('spare-in-the-way-')
-    const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
-    const [aDir, bDir] = [path.join(root, 'a'), path.join(root, 'b')]
+    const { as, bs, aDir, bDir } = await twoNodes(fx, 'spare-in-the-way-')
     await fs.mkdir(path.join(aDir, 'x', 'sub'), { recursive: true })
     await fs.writeFile(path.join(aDir, '.spareignore'), '*.scratch\n')
     await fs.writeFile(path.join(aDir, 'x', 'a.txt'), 'synced\n')
     await fs.writeFile(path.join(aDir, 'x', 'sub', 'b.txt'), 'synced too\n')
-    const as = new SpareService(a)
-    const bs = new SpareService(b)
     const { invite } = (await as.call('folders.share', { path: aDir, mode: 'sync' })) as {
       invite: string
     }
@@ -80,15 +75,10 @@ describe('a folder replaced by a file', () => {
 
   it('a folder moved away and replaced by a link to it arrives whole, moved and linked', async () => {
     // The files moved out of the folder are renamed at B, not deleted with the folder first.
-    const network = await fx.testnet()
-    const root = await fx.tmpDir('spare-in-the-way-')
-    const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
-    const [aDir, bDir] = [path.join(root, 'a'), path.join(root, 'b')]
-    await fs.mkdir(path.join(aDir, 'photos'), { recursive: true })
+    const { as, bs, aDir, bDir } = await twoNodes(fx, 'spare-in-the-way-')
+    await fs.mkdir(path.join(aDir, 'photos'))
     await fs.writeFile(path.join(aDir, 'photos', '1.jpg'), 'one\n')
     await fs.writeFile(path.join(aDir, 'photos', '2.jpg'), 'two\n')
-    const as = new SpareService(a)
-    const bs = new SpareService(b)
     const { invite } = (await as.call('folders.share', { path: aDir, mode: 'sync' })) as {
       invite: string
     }
@@ -118,14 +108,9 @@ describe('a folder replaced by a file', () => {
   }, 120_000)
 
   it("a desktop's junk (.DS_Store and the like) does not keep the folder", async () => {
-    const network = await fx.testnet()
-    const root = await fx.tmpDir('spare-in-the-way-')
-    const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
-    const [aDir, bDir] = [path.join(root, 'a'), path.join(root, 'b')]
+    const { as, bs, aDir, bDir } = await twoNodes(fx, 'spare-in-the-way-')
     await fs.mkdir(path.join(aDir, 'x', 'sub'), { recursive: true })
     await fs.writeFile(path.join(aDir, 'x', 'sub', 'a.txt'), 'synced\n')
-    const as = new SpareService(a)
-    const bs = new SpareService(b)
     const { invite } = (await as.call('folders.share', { path: aDir, mode: 'sync' })) as {
       invite: string
     }

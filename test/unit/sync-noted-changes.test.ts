@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { FolderSummary } from '../../shared/contract.ts'
-import { SpareService } from '../../main/engine/api/service.ts'
-import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+import type { SpareService } from '../../main/engine/api/service.ts'
+import { twoNodes, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 
@@ -31,23 +31,9 @@ async function contents(dir: string): Promise<string[]> {
   return out
 }
 
-async function twoNodes(): Promise<{
-  as: SpareService
-  bs: SpareService
-  aDir: string
-  bDir: string
-}> {
-  const network = await fx.testnet()
-  const root = await fx.tmpDir('spare-noted-')
-  const [a, b] = [await fx.readyNode({ network }), await fx.readyNode({ network })]
-  const [aDir, bDir] = [path.join(root, 'a'), path.join(root, 'b')]
-  await fs.mkdir(aDir)
-  return { as: new SpareService(a), bs: new SpareService(b), aDir, bDir }
-}
-
 describe('changes noted while a device cannot write', () => {
   it("a read-only member's edit is kept as a copy when a new version arrives", async () => {
-    const { as, bs, aDir, bDir } = await twoNodes()
+    const { as, bs, aDir, bDir } = await twoNodes(fx, 'spare-noted-')
     await fs.writeFile(path.join(aDir, 'shared.txt'), 'v1\n')
     const { folder } = (await as.call('folders.share', { path: aDir, mode: 'sync' })) as Shared
     const { invite } = (await as.call('folders.invite', { id: folder.id, readOnly: true })) as {
@@ -80,7 +66,7 @@ describe('changes noted while a device cannot write', () => {
   }, 120_000)
 
   it('a writer joining with its own copy of a file keeps it, and it reaches the others', async () => {
-    const { as, bs, aDir, bDir } = await twoNodes()
+    const { as, bs, aDir, bDir } = await twoNodes(fx, 'spare-noted-')
     await fs.mkdir(bDir)
     await fs.writeFile(path.join(aDir, 'doc.txt'), "A's version\n")
     await fs.writeFile(path.join(bDir, 'doc.txt'), "B's laptop version\n")
