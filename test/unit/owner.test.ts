@@ -46,6 +46,12 @@ async function share(dir: string): Promise<{ node: SpareNode; owner: OwnerIntern
   return { node, owner }
 }
 
+async function keys(drive: Hyperdrive): Promise<string[]> {
+  const out: string[] = []
+  for await (const e of drive.list('/', { recursive: true })) out.push(e.key)
+  return out.sort()
+}
+
 /** Every block of the folder's blobs core, as one buffer: what was ever published. */
 async function allBlobBytes(drive: Hyperdrive): Promise<Buffer> {
   const blobs = await drive.getBlobs()
@@ -77,6 +83,36 @@ async function publishedVersions(drive: Hyperdrive, key: string): Promise<Buffer
 }
 
 describe('the owner of a published folder', () => {
+  it('drops what a folder held when it is moved away and a file or another folder takes its place', async () => {
+    const root = await fx.tmpDir('spare-owner-')
+    const dir = path.join(root, 'shared')
+    const away = path.join(root, 'away')
+    await fs.mkdir(path.join(dir, 'a'), { recursive: true })
+    await fs.mkdir(path.join(dir, 'b'), { recursive: true })
+    await fs.mkdir(away)
+    await fs.writeFile(path.join(dir, 'a', 'x'), 'x')
+    await fs.writeFile(path.join(dir, 'b', 'old'), 'old')
+    const { owner } = await share(dir)
+    const drive = owner.drive!
+    expect(await keys(drive)).toEqual(['/a', '/a/x', '/b', '/b/old'])
+
+    // Moved out of the folder: the watcher says only that a and b changed, nothing of below.
+    await fs.rename(path.join(dir, 'a'), path.join(away, 'a'))
+    await fs.writeFile(path.join(dir, 'a'), 'now a file')
+    await fs.rename(path.join(dir, 'b'), path.join(away, 'b'))
+    await fs.mkdir(path.join(dir, 'b'))
+    await fs.writeFile(path.join(dir, 'b', 'new'), 'new')
+
+    await waitFor(
+      async () => (await keys(drive)).join(',') === '/a,/b,/b/new',
+      5000,
+      'the drive to hold only what is on disk',
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${(await keys(drive)).join(',')}`)
+    })
+    expect((await drive.entry('/a'))?.value.blob?.byteLength).toBe('now a file'.length)
+  })
+
   it('never follows a symlink put in the place of a file it is about to read', async () => {
     const root = await fx.tmpDir('spare-owner-')
     const dir = path.join(root, 'shared')

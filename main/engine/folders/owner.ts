@@ -252,6 +252,7 @@ export class OwnerFolder extends Folder {
     this.setState('syncing')
     const disk = new Map<string, DiskItem>()
     const removed: string[] = []
+    const replaced = new Set<string>()
     for (const key of keys) {
       const abs = path.join(this.record.path, ...key.slice(1).split('/'))
       let st: Stats
@@ -265,11 +266,29 @@ export class OwnerFolder extends Folder {
         continue
       }
       const item = toItem(st)
-      if (!item) continue
+      // What was a folder and is now a file, a link or another folder (one moved away, another
+      // put in its place) may bring no event for what the old one held: what we know below it
+      // and is not on disk now is gone.
+      if (item?.kind === 'dir' || this.known.get(key)?.kind === 'dir') replaced.add(key)
+      if (!item) {
+        if (this.known.has(key)) removed.push(key) // now a FIFO, socket or device: not synced
+        continue
+      }
       disk.set(key, item)
       if (item.kind === 'dir') {
         // A directory that appeared (moved in) may hold files the watcher reports late or not at all.
         await this.walk(abs, disk)
+      }
+    }
+    if (replaced.size > 0) {
+      for (const k of this.known.keys()) {
+        if (disk.has(k)) continue
+        for (let p = parentKey(k); p !== '/'; p = parentKey(p)) {
+          if (replaced.has(p)) {
+            removed.push(k)
+            break
+          }
+        }
       }
     }
     const changes = [...disk].filter(([key, item]) => {
