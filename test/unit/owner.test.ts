@@ -234,3 +234,36 @@ describe('the owner of a published folder', () => {
     }
   })
 })
+
+describe('the owner after a failed import', () => {
+  it('writes what the failed run did not, on its next scan', async () => {
+    const root = await fx.tmpDir('spare-owner-')
+    const dir = path.join(root, 'shared')
+    await fs.mkdir(dir)
+    await fs.writeFile(path.join(dir, 'first'), 'first')
+    const { owner } = await share(dir)
+    const drive = owner.drive!
+    // The next commit fails (as a full disk or a closing store would make it), once.
+    const batch = drive.batch.bind(drive)
+    let failures = 0
+    drive.batch = () => {
+      const b = batch()
+      if (failures++ === 0) {
+        // As a failed append does: the batch is dropped (its lock released) and the call throws.
+        const db = b.db as unknown as { close(): Promise<void> }
+        b.flush = async () => {
+          await db.close()
+          throw new Error('injected: commit failed')
+        }
+      }
+      return b
+    }
+    await fs.writeFile(path.join(dir, 'second'), 'second')
+    await waitFor(() => owner.state === 'error', 5000, 'the import to fail')
+    await waitFor(
+      async () => (await drive.entry('/second')) !== null && owner.state === 'idle',
+      10_000,
+      'the file to be written by the next scan',
+    )
+  }, 20_000)
+})

@@ -198,10 +198,13 @@ export class OwnerFolder extends Folder {
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.working = this.working.then(task).catch((err: Error) => {
+    this.working = this.working.then(task).catch(async (err: Error) => {
       if (this.closing) return
       this.log.error({ err: err.message }, 'import failed')
       this.setState('error', `import failed: ${err.message}`)
+      // `known` already holds what the failed run meant to write: left so, the next scan would
+      // find disk and drive alike and never write it. What the drive holds is the truth.
+      await this.loadKnown().catch(() => {})
       setTimeout(() => this.scheduleFullScan(), 5000).unref()
     })
   }
