@@ -26,6 +26,7 @@ interface OwnerInternals {
   drive: Hyperdrive | null
   state: string
   apply(changes: string[], removed: string[], disk: Map<string, DiskItem>): Promise<void>
+  walk(dir: string, out: Map<string, DiskItem>): Promise<void>
 }
 
 function ownerOf(node: SpareNode, id: string): OwnerInternals {
@@ -146,6 +147,20 @@ describe('the owner of a published folder', () => {
       'the links and the file to be published as they are',
     )
     expect((await allBlobBytes(drive)).includes('SECRET-OUTSIDE')).toBe(false)
+  })
+
+  it('never lists what a symlink put in the place of a folder it is about to list points to', async () => {
+    const root = await fx.tmpDir('spare-owner-')
+    const dir = path.join(root, 'shared')
+    await fs.mkdir(dir)
+    await fs.mkdir(path.join(root, 'outside'))
+    await fs.writeFile(path.join(root, 'outside', 'secret.txt'), 'secret')
+    const { owner } = await share(dir)
+    // The walk saw a folder 'sub' (lstat); it is a symlink when the walk comes to list it.
+    await fs.symlink(path.join(root, 'outside'), path.join(dir, 'sub'))
+    const out = new Map<string, DiskItem>()
+    await owner.walk(path.join(dir, 'sub'), out)
+    expect([...out.keys()]).toEqual([])
   })
 
   it('does not wait on a FIFO put in the place of a file it is about to read', async () => {

@@ -323,6 +323,12 @@ export class OwnerFolder extends Folder {
       if (code === 'ENOENT' || code === 'ENOTDIR') return
       throw err
     }
+    // readdir follows a symlink: a folder replaced by one since its lstat would have us list
+    // (and publish) what the link points to, outside the folder.
+    if (dir !== this.record.path) {
+      const st = await fs.lstat(dir).catch(() => null)
+      if (!st?.isDirectory()) return
+    }
     const names = entries.filter((d) => !isIgnoredName(d.name)).map((d) => d.name)
     // A directory's entries are looked at WALK_AHEAD at a time: one lstat after another spent
     // most of the walk waiting on the thread pool. Entries still go out in readdir's order.
