@@ -212,9 +212,14 @@ declare module 'hyperdrive' {
     put(buf: Uint8Array): Promise<BlobId>
     flush(): Promise<void>
   }
+  /** A blob being written; `id` names it once the stream has finished. */
+  export interface HyperblobsWriteStream extends NodeJS.WritableStream {
+    readonly id: BlobId
+  }
   export interface Hyperblobs {
     core: Hypercore
     batch(): HyperblobsBatch
+    createWriteStream(): HyperblobsWriteStream
   }
   export interface DriveDownload {
     done(): Promise<void>

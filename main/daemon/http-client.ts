@@ -25,7 +25,9 @@ export async function readApiInfo(dataDir: string): Promise<{ info: ApiInfo; tok
   } catch {
     throw new NoDaemonError(dataDir, `${TOKEN_FILE} not readable`)
   }
-  if (!Number.isInteger(info.port)) throw new NoDaemonError(dataDir, `${API_FILE} is damaged`)
+  // JSON.parse takes `null`, `[]` or `3` too: anything but an object with a port is damaged.
+  if (typeof info !== 'object' || info === null || !Number.isInteger(info.port))
+    throw new NoDaemonError(dataDir, `${API_FILE} is damaged`)
   return { info, token }
 }
 

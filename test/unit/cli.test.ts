@@ -200,6 +200,18 @@ describe('spare: no daemon running', () => {
     expect(r.code).toBe(1)
     expect(r.err).toContain(`${API_FILE} is damaged`)
   })
+
+  it('an api.json that is JSON but not an object is damaged too (exit 1, no TypeError)', async () => {
+    const dataDir = await fx.tmpDir()
+    await fs.writeFile(path.join(dataDir, TOKEN_FILE), 'a'.repeat(64))
+    for (const text of ['null', '3', '"x"']) {
+      await fs.writeFile(path.join(dataDir, API_FILE), text)
+      const r = await run('status', '--json', '--data-dir', dataDir)
+      expect(r.code).toBe(1)
+      expect(r.out).toBe('')
+      expect(r.err).toContain(`${API_FILE} is damaged`)
+    }
+  })
 })
 
 describe('spare: against a running daemon', () => {

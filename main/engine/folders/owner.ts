@@ -1,7 +1,8 @@
 // The owner's side of a shared folder: the folder on disk is the truth; it is imported into an
 // encrypted Hyperdrive and kept live by a file watcher (milliseconds, not Syncthing's 10 s
 // batches) plus a periodic full rescan as a safety net.
-import { promises as fs, type Dirent, type Stats } from 'node:fs'
+import { constants as fsConstants, promises as fs, type Dirent, type Stats } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import Hyperdrive, { type HyperblobsBatch } from 'hyperdrive'
@@ -197,10 +198,13 @@ export class OwnerFolder extends Folder {
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.working = this.working.then(task).catch((err: Error) => {
+    this.working = this.working.then(task).catch(async (err: Error) => {
       if (this.closing) return
       this.log.error({ err: err.message }, 'import failed')
       this.setState('error', `import failed: ${err.message}`)
+      // `known` already holds what the failed run meant to write: left so, the next scan would
+      // find disk and drive alike and never write it. What the drive holds is the truth.
+      await this.loadKnown().catch(() => {})
       setTimeout(() => this.scheduleFullScan(), 5000).unref()
     })
   }
@@ -251,6 +255,7 @@ export class OwnerFolder extends Folder {
     this.setState('syncing')
     const disk = new Map<string, DiskItem>()
     const removed: string[] = []
+    const replaced = new Set<string>()
     for (const key of keys) {
       const abs = path.join(this.record.path, ...key.slice(1).split('/'))
       let st: Stats
@@ -264,11 +269,29 @@ export class OwnerFolder extends Folder {
         continue
       }
       const item = toItem(st)
-      if (!item) continue
+      // What was a folder and is now a file, a link or another folder (one moved away, another
+      // put in its place) may bring no event for what the old one held: what we know below it
+      // and is not on disk now is gone.
+      if (item?.kind === 'dir' || this.known.get(key)?.kind === 'dir') replaced.add(key)
+      if (!item) {
+        if (this.known.has(key)) removed.push(key) // now a FIFO, socket or device: not synced
+        continue
+      }
       disk.set(key, item)
       if (item.kind === 'dir') {
         // A directory that appeared (moved in) may hold files the watcher reports late or not at all.
         await this.walk(abs, disk)
+      }
+    }
+    if (replaced.size > 0) {
+      for (const k of this.known.keys()) {
+        if (disk.has(k)) continue
+        for (let p = parentKey(k); p !== '/'; p = parentKey(p)) {
+          if (replaced.has(p)) {
+            removed.push(k)
+            break
+          }
+        }
       }
     }
     const changes = [...disk].filter(([key, item]) => {
@@ -299,6 +322,12 @@ export class OwnerFolder extends Folder {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'ENOENT' || code === 'ENOTDIR') return
       throw err
+    }
+    // readdir follows a symlink: a folder replaced by one since its lstat would have us list
+    // (and publish) what the link points to, outside the folder.
+    if (dir !== this.record.path) {
+      const st = await fs.lstat(dir).catch(() => null)
+      if (!st?.isDirectory()) return
     }
     const names = entries.filter((d) => !isIgnoredName(d.name)).map((d) => d.name)
     // A directory's entries are looked at WALK_AHEAD at a time: one lstat after another spent
@@ -396,14 +425,14 @@ export class OwnerFolder extends Folder {
     const requeue: string[] = []
     const absOf = (key: string): string => path.join(this.record.path, ...key.slice(1).split('/'))
     // Read small files a few ahead of the one being stored: the disk works while we hash.
-    const reads = new Map<string, Promise<Buffer>>()
+    const reads = new Map<string, Promise<SmallRead | null>>()
     let ahead = 0
     const readAhead = (): void => {
       for (; ahead < changes.length && reads.size < READ_AHEAD; ahead++) {
         const key = changes[ahead]!
         const item = disk.get(key)
         if (!item || item.kind !== 'file' || item.size > SMALL_FILE) continue
-        const p = fs.readFile(absOf(key))
+        const p = readSmall(absOf(key))
         p.catch(() => {}) // awaited (and its error handled) when its turn comes
         reads.set(key, p)
       }
@@ -429,48 +458,69 @@ export class OwnerFolder extends Folder {
           } else if (item.size <= SMALL_FILE) {
             const pending = reads.get(key)
             reads.delete(key)
-            const buf = await (pending ?? fs.readFile(abs))
-            const st = await fs.lstat(abs)
-            if (buf.length !== st.size || Math.floor(st.mtimeMs) !== item.mtime) requeue.push(key)
+            const read = await (pending ?? readSmall(abs))
+            // Changed while we read it (or no longer a small file): publish nothing, look again.
+            if (!read || !sameFile(read.st, await fs.lstat(abs))) {
+              requeue.push(key)
+              continue
+            }
+            const { buf } = read
+            const fileMeta: EntryMeta = { kind: 'file', mtime: mtimeOf(read.st), size: buf.length }
+            const executable = isExecutable(read.st)
             if (buf.length > 0 && buf.length <= PACK_FILE_MAX) {
               if (packBytes + buf.length > PACK_BYTES) await sealPack()
               const at = packBytes
-              pack.push({
-                key,
-                buf,
-                at,
-                meta: { ...meta, size: buf.length },
-                executable: item.executable,
-              })
+              pack.push({ key, buf, at, meta: fileMeta, executable })
               packBytes += buf.length
             } else {
               if (!blobBatch) blobBatch = blobs.batch()
               const blob = buf.length > 0 ? await blobBatch.put(buf) : null
-              await batch.putEntry(key, {
-                blob,
-                executable: item.executable,
-                metadata: { ...meta, size: buf.length },
-              })
+              await batch.putEntry(key, { blob, executable, metadata: fileMeta })
             }
-            this.known.set(key, { ...item, size: buf.length, linkname: null })
+            this.known.set(key, {
+              kind: 'file',
+              size: buf.length,
+              mtime: fileMeta.mtime,
+              executable,
+              linkname: null,
+            })
             bytes += buf.length
           } else {
             await flushBlobs()
-            // Stream big files straight from disk: never buffered whole.
-            await pipeline(
-              readBlocks(abs),
-              batch.createWriteStream(key, { executable: item.executable, metadata: meta }),
-            )
-            const st = await fs.lstat(abs)
-            if (st.size !== item.size || Math.floor(st.mtimeMs) !== item.mtime) requeue.push(key)
-            this.known.set(key, { ...item, linkname: null })
-            bytes += item.size
+            const before = await fs.lstat(abs)
+            if (!before.isFile()) {
+              requeue.push(key) // replaced since the walk: look again
+              continue
+            }
+            // Stream big files straight from disk: never buffered whole. The blob gets its entry
+            // only when the file did not change while it was read: a torn copy is never published.
+            const ws = blobs.createWriteStream()
+            await pipeline(readBlocks(abs), ws)
+            if (!sameFile(before, await fs.lstat(abs)) || ws.id.byteLength !== before.size) {
+              requeue.push(key)
+              continue
+            }
+            const fileMeta: EntryMeta = { kind: 'file', mtime: mtimeOf(before), size: before.size }
+            const executable = isExecutable(before)
+            await batch.putEntry(key, {
+              blob: before.size > 0 ? ws.id : null,
+              executable,
+              metadata: fileMeta,
+            })
+            this.known.set(key, {
+              kind: 'file',
+              size: before.size,
+              mtime: fileMeta.mtime,
+              executable,
+              linkname: null,
+            })
+            bytes += before.size
           }
           entries++
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code
-          if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
-            requeue.push(key) // it moved while we read it: look again
+          if (REPLACED.has(code ?? '')) {
+            requeue.push(key) // it moved or was replaced while we read it: look again
             continue
           }
           if (code === 'EACCES' || code === 'EPERM') {
@@ -501,7 +551,7 @@ export class OwnerFolder extends Folder {
  * the disk read the next blocks one by one (about 40% of the owner's import time was idle).
  */
 export async function* readBlocks(abs: string): AsyncGenerator<Buffer> {
-  const fh = await fs.open(abs, 'r')
+  const fh = await openRegular(abs)
   const read = async (): Promise<Buffer> => {
     const buf = Buffer.allocUnsafe(READ_BYTES)
     const { bytesRead } = await fh.read(buf, 0, READ_BYTES, null)
@@ -524,12 +574,85 @@ export async function* readBlocks(abs: string): AsyncGenerator<Buffer> {
   }
 }
 
+/**
+ * Errors of a path that was something else when we came to read it than when the walk saw it: a
+ * file gone or become a folder, a symlink (ELOOP: O_NOFOLLOW), a FIFO or socket (ENXIO,
+ * ENOTREG), a symlink become a file (EINVAL from readlink).
+ */
+const REPLACED = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENXIO', 'ENOTREG', 'EINVAL'])
+
+/**
+ * Opens a regular file for reading. A symlink put in the file's place after the walk is not
+ * followed (its target may be anywhere: publishing it would publish a file outside the folder),
+ * and a FIFO is not waited on (opening one to read blocks until something writes to it).
+ */
+async function openRegular(abs: string): Promise<FileHandle> {
+  const flags = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK
+  const fh = await fs.open(abs, flags)
+  try {
+    if (!(await fh.stat()).isFile()) {
+      throw Object.assign(new Error(`not a regular file: ${abs}`), { code: 'ENOTREG' })
+    }
+  } catch (err) {
+    await fh.close()
+    throw err
+  }
+  return fh
+}
+
+interface SmallRead {
+  buf: Buffer
+  /** The file as it was before it was read; compared with it after. */
+  st: Stats
+}
+
+/** A small file's content, or null when it is no longer a small file. */
+async function readSmall(abs: string): Promise<SmallRead | null> {
+  const st = await fs.lstat(abs)
+  if (!st.isFile() || st.size > SMALL_FILE) return null
+  const fh = await openRegular(abs)
+  try {
+    // One byte more than its size: a file that grew while it was read shows it.
+    const buf = Buffer.alloc(st.size + 1)
+    let n = 0
+    while (n < buf.length) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n)
+      if (bytesRead === 0) break
+      n += bytesRead
+    }
+    if (n !== st.size) return null
+    return { buf: buf.subarray(0, n), st }
+  } finally {
+    await fh.close()
+  }
+}
+
+/** True when nothing about the file changed between two lstat()s: same file, size, times, mode. */
+function sameFile(a: Stats, b: Stats): boolean {
+  return (
+    b.isFile() &&
+    a.ino === b.ino &&
+    a.dev === b.dev &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs &&
+    a.mode === b.mode
+  )
+}
+
+function mtimeOf(st: Stats): number {
+  return Math.floor(st.mtimeMs)
+}
+
+function isExecutable(st: Stats): boolean {
+  return (st.mode & 0o111) !== 0
+}
+
 function toItem(st: Stats): DiskItem | null {
-  const mtime = Math.floor(st.mtimeMs)
+  const mtime = mtimeOf(st)
   if (st.isSymbolicLink()) return { kind: 'symlink', size: 0, mtime, executable: false }
   if (st.isDirectory()) return { kind: 'dir', size: 0, mtime: 0, executable: false }
-  if (st.isFile())
-    return { kind: 'file', size: st.size, mtime, executable: (st.mode & 0o111) !== 0 }
+  if (st.isFile()) return { kind: 'file', size: st.size, mtime, executable: isExecutable(st) }
   return null // sockets, FIFOs, devices: not synced
 }
 
