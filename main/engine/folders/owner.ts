@@ -34,8 +34,14 @@ const READ_BYTES = 16 * CHUNK
 const BATCH_ENTRIES = 1000
 const BATCH_BYTES = 64 * 1024 * 1024
 const WATCH_DEBOUNCE_MS = 30
-/** Small files read ahead of the one being stored. */
+/** Small files' reads in flight at once, ahead of the one being stored. */
 const READ_AHEAD = 16
+/**
+ * Small files read ahead and not yet stored, at most: reads run on past big files, so they
+ * overlap those files' appends instead of starting when the last big file is stored.
+ */
+const READ_AHEAD_FILES = 4096
+const READ_AHEAD_BYTES = 16 * 1024 * 1024
 /** Entries of a directory looked at (lstat) at once during a scan. */
 const WALK_AHEAD = 32
 const RESCAN_INTERVAL_MS = 10 * 60 * 1000
@@ -424,16 +430,36 @@ export class OwnerFolder extends Folder {
     changes.sort()
     const requeue: string[] = []
     const absOf = (key: string): string => path.join(this.record.path, ...key.slice(1).split('/'))
-    // Read small files a few ahead of the one being stored: the disk works while we hash.
+    // Small files are read ahead of the one being stored, READ_AHEAD at a time, on past big
+    // files (up to READ_AHEAD_FILES files and READ_AHEAD_BYTES held): the disk and the thread
+    // pool work while the event loop hashes and appends. A file changed after its read is
+    // caught at its turn (sameFile), as one changed during it.
     const reads = new Map<string, Promise<SmallRead | null>>()
     let ahead = 0
+    let inFlight = 0
+    let held = 0
+    let stopped = false
     const readAhead = (): void => {
-      for (; ahead < changes.length && reads.size < READ_AHEAD; ahead++) {
+      for (
+        ;
+        !stopped &&
+        ahead < changes.length &&
+        inFlight < READ_AHEAD &&
+        reads.size < READ_AHEAD_FILES &&
+        held < READ_AHEAD_BYTES;
+        ahead++
+      ) {
         const key = changes[ahead]!
         const item = disk.get(key)
         if (!item || item.kind !== 'file' || item.size > SMALL_FILE) continue
+        inFlight++
+        held += item.size
         const p = readSmall(absOf(key))
-        p.catch(() => {}) // awaited (and its error handled) when its turn comes
+        const settled = (): void => {
+          inFlight--
+          readAhead()
+        }
+        p.then(settled, settled) // awaited (and its error handled) when its turn comes
         reads.set(key, p)
       }
     }
@@ -457,7 +483,10 @@ export class OwnerFolder extends Folder {
             this.known.set(key, { ...item, linkname })
           } else if (item.size <= SMALL_FILE) {
             const pending = reads.get(key)
-            reads.delete(key)
+            if (pending) {
+              reads.delete(key)
+              held -= item.size
+            }
             const read = await (pending ?? readSmall(abs))
             // Changed while we read it (or no longer a small file): publish nothing, look again.
             if (!read || !sameFile(read.st, await fs.lstat(abs))) {
@@ -536,6 +565,8 @@ export class OwnerFolder extends Folder {
       // are referenced by nothing yet, which is harmless) before giving up this run.
       await flushBlobs().catch(() => {})
       throw err
+    } finally {
+      stopped = true // reads in flight start no more
     }
     await flush()
     await batch.flush().catch(() => {})
@@ -581,14 +612,18 @@ export async function* readBlocks(abs: string): AsyncGenerator<Buffer> {
  */
 const REPLACED = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENXIO', 'ENOTREG', 'EINVAL'])
 
+/** Opens a path for reading without following a symlink or waiting on a FIFO. */
+function openFlags(abs: string): Promise<FileHandle> {
+  return fs.open(abs, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
+}
+
 /**
  * Opens a regular file for reading. A symlink put in the file's place after the walk is not
  * followed (its target may be anywhere: publishing it would publish a file outside the folder),
  * and a FIFO is not waited on (opening one to read blocks until something writes to it).
  */
 async function openRegular(abs: string): Promise<FileHandle> {
-  const flags = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK
-  const fh = await fs.open(abs, flags)
+  const fh = await openFlags(abs)
   try {
     if (!(await fh.stat()).isFile()) {
       throw Object.assign(new Error(`not a regular file: ${abs}`), { code: 'ENOTREG' })
@@ -606,22 +641,24 @@ interface SmallRead {
   st: Stats
 }
 
-/** A small file's content, or null when it is no longer a small file. */
+/**
+ * A small file's content and its stat, both of the file opened (not followed if a symlink took
+ * its place), or null when it is no longer a small file or shrank while read. Whether it changed
+ * during or after the read is for the caller's later lstat to say (sameFile).
+ */
 async function readSmall(abs: string): Promise<SmallRead | null> {
-  const st = await fs.lstat(abs)
-  if (!st.isFile() || st.size > SMALL_FILE) return null
-  const fh = await openRegular(abs)
+  const fh = await openFlags(abs)
   try {
-    // One byte more than its size: a file that grew while it was read shows it.
-    const buf = Buffer.alloc(st.size + 1)
+    const st = await fh.stat()
+    if (!st.isFile() || st.size > SMALL_FILE) return null
+    const buf = Buffer.allocUnsafe(st.size)
     let n = 0
-    while (n < buf.length) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, n)
-      if (bytesRead === 0) break
+    while (n < st.size) {
+      const { bytesRead } = await fh.read(buf, n, st.size - n, n)
+      if (bytesRead === 0) return null
       n += bytesRead
     }
-    if (n !== st.size) return null
-    return { buf: buf.subarray(0, n), st }
+    return { buf, st }
   } finally {
     await fh.close()
   }
