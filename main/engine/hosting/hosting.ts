@@ -1369,6 +1369,18 @@ export class Hosting extends EventEmitter {
     // Storage is credited only once an audit (over every block the host agreed to keep) passed.
     if (body.bytes > 0 && r.auditsSinceReceipt === 0)
       return refuse('no audit passed since the last receipt')
+    // The period and its audits are taken before the awaits below, so another receipt for the
+    // same period arriving meanwhile (a host may send several at once) is refused as overlapping
+    // instead of countersigned too; given back if this one is refused.
+    const prevTo = r.lastReceiptTo
+    const prevAudits = r.auditsSinceReceipt
+    r.lastReceiptTo = body.to
+    r.auditsSinceReceipt = 0
+    const giveBack = (reason: string): void => {
+      if (r.lastReceiptTo === body.to) r.lastReceiptTo = prevTo
+      r.auditsSinceReceipt += prevAudits
+      refuse(reason)
+    }
     // What the host may claim: no more than was agreed, than the folder's cores hold, nor than
     // the blocks it says it holds (its `have`, which audits check).
     const folder = this.deps.folders().find((f) => f.id === body.folder)
@@ -1376,15 +1388,17 @@ export class Hosting extends EventEmitter {
     const claimed = claimedBytes(r.blocks, sizes)
     const cap = Math.min(r.agreedBytes, folder ? folder.sizeBytes() : r.agreedBytes, claimed)
     if (body.bytes > cap * 1.05 + 1_000_000) {
-      return refuse(
+      return giveBack(
         'the receipt claims more bytes than the folder holds, was agreed or the host says it holds',
       )
     }
     const sig = mine
     const signed: SignedReceipt = { body, hostSig: env.data.hostSig, ownerSig: sig }
-    await this.ledger.append(signed)
-    r.lastReceiptTo = body.to
-    r.auditsSinceReceipt = 0
+    try {
+      await this.ledger.append(signed)
+    } catch (err) {
+      return giveBack(`it does not go in the ledger: ${(err as Error).message}`)
+    }
     this.saveSoon()
     this.send(s, { t: 'countersign', id: m.id, sig, reason: null })
     this.emit('changed')
