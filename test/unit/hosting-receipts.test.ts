@@ -3,6 +3,10 @@
 // hosting code, with its receipts sent by hand: fakes only at that edge.
 //   - A host that sends several storage receipts for one period at once must get one of them
 //     countersigned, not each (the owner would pay for the period several times over).
+//   - A node killed between appending a receipt to its ledger and saving its hosting state comes
+//     back with the state of before: the ledger is the record. An owner must not countersign the
+//     period again; a host must go on from the end of the period it was paid for (proposing it
+//     again is refused, forever, and a strike each time).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
@@ -52,6 +56,12 @@ interface HostingInside {
   }
 }
 
+/** hosting.json as far as these tests rewind it. */
+interface StateFile {
+  hosted: Array<{ folder: string; lastReceiptTo: number }>
+  hosts: Record<string, Array<{ host: string; lastReceiptTo: number; auditsSinceReceipt: number }>>
+}
+
 function hostingOf(node: SpareNode): HostingInside {
   const h = (node as unknown as { hosting: Hosting | null }).hosting
   if (!h) throw new Error('the node has no hosting open')
@@ -63,6 +73,105 @@ function hostsOf(node: SpareNode, id: string): NonNullable<FolderSummary['hosts'
 }
 
 const SIZE = 1024 * 1024
+
+/** A donor `h` holding a folder of `a`'s, on nodes whose data dirs are returned for restarts. */
+async function hostedFolder(): Promise<{
+  h: SpareNode
+  a: SpareNode
+  id: string
+  hDir: string
+  aDir: string
+}> {
+  await fx.testnet()
+  const hDir = path.join(await fx.tmpDir('spare-receipts-h-'), 'data')
+  const aDir = path.join(await fx.tmpDir('spare-receipts-a-'), 'data')
+  const h = await fx.readyNode({ dataDir: hDir })
+  await h.setDonateLimits({ diskBytes: 1e9 })
+  const a = await fx.readyNode({ dataDir: aDir })
+  const src = path.join(await fx.tmpDir('spare-receipts-src-'), 'src')
+  await fs.mkdir(src, { recursive: true })
+  await fs.writeFile(path.join(src, 'data.bin'), randomBytes(SIZE))
+  const { folder } = await a.share(src)
+  const id = folder.id
+  await waitFor(
+    async () => {
+      const held = (await h.donateStatus()).hosting.find((x) => x.folder === id)
+      return held && held.bytes >= SIZE && hostsOf(a, id).some((x) => x.auditsPassed > 0)
+    },
+    60_000,
+    'the host holding the folder and passing an audit',
+  )
+  return { h, a, id, hDir, aDir }
+}
+
+/** The owner's record of its host `h` for folder `id`. */
+function recordOf(
+  a: SpareNode,
+  h: SpareNode,
+  id: string,
+): { lastReceiptTo: number; auditsSinceReceipt: number } {
+  const r = hostingOf(a).state.hosts[id]?.find((x) => x.host === h.nodeId)
+  if (!r) throw new Error('the owner has no record of its host')
+  return r
+}
+
+/** A storage receipt for `id` from `from` to now, signed by the host `h` alone. */
+function hostSigned(h: SpareNode, a: SpareNode, id: string, from: number): Message {
+  const body = newReceiptBody({
+    kind: 'storage',
+    host: h.nodeId,
+    owner: a.nodeId,
+    folder: id,
+    bytes: SIZE,
+    from,
+    to: Date.now(),
+    audits: 1,
+  })
+  const hostSig = signAs(body, hostingOf(h).deps.identity, 'host')
+  return { t: 'receipt', id: 0, receipt: { body, hostSig, ownerSig: null } }
+}
+
+/** Sends `m` from the host to the owner as request `id`; the owner's answer. */
+async function sendToOwner(
+  h: SpareNode,
+  a: SpareNode,
+  m: Message,
+  id: number,
+): Promise<Extract<Message, { t: 'countersign' }>> {
+  const host = hostingOf(h)
+  const s = [...host.sessions].find((x) => x.identity === a.nodeId && x.msg)
+  if (!s) throw new Error('the host has no session with the owner')
+  let reply: Extract<Message, { t: 'countersign' }> | null = null
+  const owner = hostingOf(a)
+  const realSend = owner.send.bind(owner)
+  owner.send = (peer, out) => {
+    if (out.t === 'countersign' && out.id === id) reply = out
+    realSend(peer, out)
+  }
+  host.send(s, { ...m, id } as Message)
+  await waitFor(() => reply !== null, 10_000, 'the owner to answer')
+  owner.send = realSend
+  return reply!
+}
+
+function storageReceipts(node: SpareNode, host: string): SignedReceipt[] {
+  return (node.ledger().recent as SignedReceipt[]).filter(
+    (r) => r.body.kind === 'storage' && r.body.host === host,
+  )
+}
+
+/** Closes `node` and rewrites its hosting.json with `edit`, as a kill -9 before a save leaves it. */
+async function closeAndRewind(
+  node: SpareNode,
+  dataDir: string,
+  edit: (state: StateFile) => void,
+): Promise<void> {
+  await node.close()
+  const file = path.join(dataDir, 'hosting.json')
+  const state = JSON.parse(await fs.readFile(file, 'utf8')) as StateFile
+  edit(state)
+  await fs.writeFile(file, JSON.stringify(state))
+}
 
 describe('storage receipts from a hostile host', () => {
   it('countersigns one of several receipts sent at once for the same period', async () => {
@@ -127,5 +236,61 @@ describe('storage receipts from a hostile host', () => {
     )
     expect(replies.filter((m) => m.sig !== null)).toHaveLength(1)
     expect(signed).toHaveLength(1)
+  }, 120_000)
+})
+
+describe('storage receipts after a crash', () => {
+  it('an owner whose state lost the last receipt does not countersign its period again', async () => {
+    const { h, a, id, aDir } = await hostedFolder()
+    hostingOf(h).proposeReceipts = async () => {}
+    await waitFor(() => recordOf(a, h, id).auditsSinceReceipt > 0, 20_000, 'an audit to pass')
+    const from = recordOf(a, h, id).lastReceiptTo
+    const first = await sendToOwner(h, a, hostSigned(h, a, id, from), 90_001)
+    expect(first.sig).not.toBeNull()
+    expect(storageReceipts(a, h.nodeId)).toHaveLength(1)
+
+    // Killed after the append, before the state was saved: it comes back with the period open.
+    await closeAndRewind(a, aDir, (state) => {
+      for (const r of state.hosts[id] ?? []) {
+        if (r.host !== h.nodeId) continue
+        r.lastReceiptTo = from
+        r.auditsSinceReceipt = 1
+      }
+    })
+    const a2 = await fx.readyNode({ dataDir: aDir })
+    await waitFor(
+      () => [...hostingOf(h).sessions].some((x) => x.identity === a2.nodeId && x.msg),
+      30_000,
+      'the host to reconnect to the owner',
+    )
+    expect(recordOf(a2, h, id).lastReceiptTo).toBe(from)
+    const again = await sendToOwner(h, a2, hostSigned(h, a2, id, from), 90_002)
+    expect(again.sig).toBeNull()
+    expect(again.reason).toMatch(/overlaps/)
+    expect(storageReceipts(a2, h.nodeId)).toHaveLength(1)
+  }, 120_000)
+
+  it('a host whose state lost the last receipt goes on from the end of that receipt', async () => {
+    const { h, a, id, hDir } = await hostedFolder()
+    await waitFor(
+      () => storageReceipts(h, h.nodeId).length > 0,
+      30_000,
+      'a first storage receipt in the host ledger',
+    )
+    const [first] = storageReceipts(h, h.nodeId)
+    // Killed after the append, before the state was saved: it comes back with the period open.
+    await closeAndRewind(h, hDir, (state) => {
+      for (const x of state.hosted) if (x.folder === id) x.lastReceiptTo = first!.body.from
+    })
+    const strikesBefore = a.ledger().strikes[h.nodeId] ?? 0
+    const h2 = await fx.readyNode({ dataDir: hDir })
+    await waitFor(
+      () => storageReceipts(h2, h2.nodeId).some((r) => r.body.from >= first!.body.to),
+      30_000,
+      'a storage receipt for the period after the last one',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; the owner's strikes: ${JSON.stringify(a.ledger().strikes)}`)
+    })
+    expect(a.ledger().strikes[h2.nodeId] ?? 0).toBe(strikesBefore)
   }, 120_000)
 })

@@ -1269,6 +1269,9 @@ export class Hosting extends EventEmitter {
   private async proposeReceipts(): Promise<void> {
     const now = Date.now()
     for (const h of this.state.hosted) {
+      // The ledger is written before the state: after a crash between the two, it has the end.
+      const signedTo = this.ledger.periodEnd('storage', this.me, h.owner, h.folder)
+      if (signedTo > h.lastReceiptTo) h.lastReceiptTo = signedTo
       if (now - h.lastReceiptTo < this.timers.receiptMs) continue
       // Nothing verified yet in this period (an owner countersigns only after a passed audit):
       // the period goes on until one passes.
@@ -1362,7 +1365,11 @@ export class Hosting extends EventEmitter {
       return refuse('only storage and served receipts are countersigned here')
     const r = (this.state.hosts[body.folder] ?? []).find((x) => x.host === s.identity)
     if (!r) return refuse('that host does not keep that folder for this node')
-    if (body.from < r.lastReceiptTo) return refuse('the period overlaps one already signed')
+    // The ledger too: it is written before the state, which a crash between the two leaves behind.
+    const signedTo = this.ledger.periodEnd('storage', body.host, this.me, body.folder)
+    if (body.from < Math.max(r.lastReceiptTo, signedTo)) {
+      return refuse('the period overlaps one already signed')
+    }
     if (body.to > Date.now() + 60_000) return refuse('the period ends in the future')
     if (body.audits > r.auditsSinceReceipt)
       return refuse('the receipt claims more audits than passed')
@@ -1434,7 +1441,8 @@ export class Hosting extends EventEmitter {
     }
     if (body.audits !== 0) return refuse('a served receipt claims audits')
     const key = `${body.host}:${body.folder}`
-    if (body.from < (this.state.servedTo[key] ?? 0)) {
+    const signedTo = this.ledger.periodEnd('served', body.host, this.me, body.folder)
+    if (body.from < Math.max(this.state.servedTo[key] ?? 0, signedTo)) {
       return refuse('the period overlaps one already signed')
     }
     if (body.to > Date.now() + 60_000) return refuse('the period ends in the future')

@@ -146,6 +146,15 @@ function decodeEntry(block: Buffer): Decoded {
   return { t: 'error', reason: `unknown entry type (${name})` }
 }
 
+function periodKey(
+  kind: 'storage' | 'served',
+  host: string,
+  owner: string,
+  folder: string,
+): string {
+  return `${kind}:${host}:${owner}:${folder}`
+}
+
 interface Counted {
   receipt: SignedReceipt
   value: number
@@ -166,6 +175,8 @@ class Scanner {
   readonly ids = new Map<string, number>()
   readonly nonces = new Map<string, number>()
   readonly counted: Counted[] = []
+  /** The latest end of a storage or served period counted, per periodKey. */
+  readonly ends = new Map<string, number>()
   given = 0
   received = 0
 
@@ -234,6 +245,11 @@ class Scanner {
     if (role === 'host') this.given += value
     else this.received += value
     this.counted.push({ receipt: r, value, role })
+    const b = r.body
+    if (b.kind !== 'compute') {
+      const key = periodKey(b.kind, b.host, b.owner, b.folder)
+      this.ends.set(key, Math.max(this.ends.get(key) ?? 0, b.to))
+    }
   }
 
   summary(): LedgerSummary {
@@ -361,6 +377,16 @@ export class Ledger {
 
   summary(): LedgerSummary {
     return this.scan.summary()
+  }
+
+  /**
+   * The end of the latest `kind` period this ledger has a receipt for between `host` and `owner`
+   * for `folder` (0 when none): the next one must not start before it. The ledger is written
+   * before the state that remembers where the last period ended, so after a crash between the
+   * two, this is the record.
+   */
+  periodEnd(kind: 'storage' | 'served', host: string, owner: string, folder: string): number {
+    return this.scan.ends.get(periodKey(kind, host, owner, folder)) ?? 0
   }
 
   /** The last `n` valid receipts, newest first. */
