@@ -58,7 +58,7 @@ interface HostingInside {
 
 /** hosting.json as far as these tests rewind it. */
 interface StateFile {
-  hosted: Array<{ folder: string; lastReceiptTo: number }>
+  hosted: Array<{ folder: string; lastReceiptTo: number; auditsAnswered: number }>
   hosts: Record<string, Array<{ host: string; lastReceiptTo: number; auditsSinceReceipt: number }>>
 }
 
@@ -280,7 +280,11 @@ describe('storage receipts after a crash', () => {
     const [first] = storageReceipts(h, h.nodeId)
     // Killed after the append, before the state was saved: it comes back with the period open.
     await closeAndRewind(h, hDir, (state) => {
-      for (const x of state.hosted) if (x.folder === id) x.lastReceiptTo = first!.body.from
+      for (const x of state.hosted) {
+        if (x.folder !== id) continue
+        x.lastReceiptTo = first!.body.from
+        x.auditsAnswered = first!.body.kind === 'storage' ? first!.body.audits : 1
+      }
     })
     const strikesBefore = a.ledger().strikes[h.nodeId] ?? 0
     const h2 = await fx.readyNode({ dataDir: hDir })

@@ -1269,9 +1269,13 @@ export class Hosting extends EventEmitter {
   private async proposeReceipts(): Promise<void> {
     const now = Date.now()
     for (const h of this.state.hosted) {
-      // The ledger is written before the state: after a crash between the two, it has the end.
+      // The ledger is written before the state: after a crash between the two, it has the end
+      // (and the audits counted until then are in that receipt: the owner counts afresh).
       const signedTo = this.ledger.periodEnd('storage', this.me, h.owner, h.folder)
-      if (signedTo > h.lastReceiptTo) h.lastReceiptTo = signedTo
+      if (signedTo > h.lastReceiptTo) {
+        h.lastReceiptTo = signedTo
+        h.auditsAnswered = 0
+      }
       if (now - h.lastReceiptTo < this.timers.receiptMs) continue
       // Nothing verified yet in this period (an owner countersigns only after a passed audit):
       // the period goes on until one passes.
