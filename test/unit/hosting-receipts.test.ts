@@ -7,6 +7,8 @@
 //     back with the state of before: the ledger is the record. An owner must not countersign the
 //     period again; a host must go on from the end of the period it was paid for (proposing it
 //     again is refused, forever, and a strike each time).
+//   - A host that never got the owner's countersignature (the answer was lost) takes the receipt
+//     from the owner's ledger and goes on, instead of proposing that period again for good.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
@@ -47,6 +49,7 @@ interface HostingInside {
   sessions: Set<SessionView>
   send(s: SessionView, m: Message): void
   proposeReceipts: () => Promise<void>
+  request(s: SessionView, m: Message & { id: number }, timeoutMs: number): Promise<Message>
   deps: { identity: KeyPair }
   state: {
     hosts: Record<
@@ -296,5 +299,34 @@ describe('storage receipts after a crash', () => {
       throw new Error(`${err.message}; the owner's strikes: ${JSON.stringify(a.ledger().strikes)}`)
     })
     expect(a.ledger().strikes[h2.nodeId] ?? 0).toBe(strikesBefore)
+  }, 120_000)
+})
+
+describe('a lost countersignature', () => {
+  it("the host takes the receipt from the owner's ledger and goes on from its end", async () => {
+    const { h, a } = await hostedFolder()
+    const host = hostingOf(h)
+    const realRequest = host.request.bind(host)
+    let lost: Message | null = null
+    host.request = async (s, m, timeoutMs) => {
+      const reply = await realRequest(s, m, timeoutMs)
+      if (lost || m.t !== 'receipt' || reply.t !== 'countersign' || !reply.sig) return reply
+      lost = m
+      return { t: 'proof', id: m.id, hash: null } // as when the answer never comes
+    }
+    await waitFor(() => lost !== null, 30_000, 'a receipt countersigned and its answer lost')
+    const { body } = (lost as unknown as { receipt: SignedReceipt }).receipt
+    expect(storageReceipts(a, h.nodeId).some((r) => r.body.nonce === body.nonce)).toBe(true)
+    await waitFor(
+      () =>
+        storageReceipts(h, h.nodeId).some((r) => r.body.nonce === body.nonce) &&
+        storageReceipts(h, h.nodeId).some((r) => r.body.from === body.to),
+      30_000,
+      'the lost receipt in the host ledger, and the period after it',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; the owner's strikes: ${JSON.stringify(a.ledger().strikes)}`)
+    })
+    // One refusal (the period the host proposed again) before it found the receipt.
+    expect(a.ledger().strikes[h.nodeId] ?? 0).toBeLessThanOrEqual(1)
   }, 120_000)
 })

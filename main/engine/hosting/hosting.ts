@@ -124,6 +124,8 @@ function heldBytes(core: Hypercore, blocks: number): number {
  * traffic on the same connection pays first, so it is granted once per connection.
  */
 export const SERVED_SLACK_BYTES = 64 * 1024
+/** The start of an owner's reason for refusing a storage receipt whose period it signed already. */
+const OVERLAPS = 'the period overlaps one'
 /** The start of a member's reason for declining a served receipt (no strike: see onServed). */
 const NOT_A_MEMBER = 'not a member of that folder'
 /** How often a connected peer's balance (its upload priority) is looked at again. */
@@ -1304,6 +1306,7 @@ export class Hosting extends EventEmitter {
       if (reply.t !== 'countersign' || !reply.sig) {
         const reason = reply.t === 'countersign' ? reply.reason : 'no answer'
         this.log.info({ folder: h.folder, reason }, 'the owner did not countersign a receipt')
+        if (reason?.startsWith(OVERLAPS)) await this.recoverReceipts(h, s)
         continue
       }
       const signed: SignedReceipt = { body, hostSig, ownerSig: reply.sig }
@@ -1318,6 +1321,28 @@ export class Hosting extends EventEmitter {
           h.owner,
           `countersigned a receipt that does not verify: ${(err as Error).message}`,
         )
+      }
+    }
+  }
+
+  /**
+   * The owner says the period was signed already: it countersigned a receipt this node never
+   * recorded (the answer was lost with the connection or came after the timeout, or this node was
+   * killed before appending it). The owner's ledger is public and has it, signed by both: it is
+   * taken from there into this ledger (which checks it), and the next period starts at its end.
+   */
+  private async recoverReceipts(h: Hosted, s: Session): Promise<void> {
+    if (!s.ledger) return
+    const report = await this.scores.report(h.owner, s.ledger).catch(() => null)
+    for (const r of [...(report?.receipts ?? [])].reverse()) {
+      const b = r.body
+      if (b.kind !== 'storage' || b.host !== this.me || b.owner !== h.owner) continue
+      if (b.folder !== h.folder || b.to <= h.lastReceiptTo) continue
+      try {
+        await this.ledger.append(r)
+        this.log.info({ folder: h.folder, to: b.to }, 'took a countersigned receipt from the owner')
+      } catch {
+        // Already in this ledger, or not valid here: nothing to take.
       }
     }
   }
@@ -1372,7 +1397,7 @@ export class Hosting extends EventEmitter {
     // The ledger too: it is written before the state, which a crash between the two leaves behind.
     const signedTo = this.ledger.periodEnd('storage', body.host, this.me, body.folder)
     if (body.from < Math.max(r.lastReceiptTo, signedTo)) {
-      return refuse('the period overlaps one already signed')
+      return refuse(`${OVERLAPS} already signed`)
     }
     if (body.to > Date.now() + 60_000) return refuse('the period ends in the future')
     if (body.audits > r.auditsSinceReceipt)
