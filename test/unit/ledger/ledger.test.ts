@@ -324,6 +324,27 @@ describe('verifyLedger on a replica', () => {
     expect(report.receipts).toEqual([got, given])
   })
 
+  it('checks a ledger longer than maxEntries by its binding and newest entries: still valid', async () => {
+    // A busy node writes a receipt per folder and peer every hour: 100,000 entries is a year or
+    // so. Such a ledger is an honest one, not a forged one (which would exclude the node).
+    const storeA = await openStore()
+    const me = crypto.keyPair()
+    const peer = crypto.keyPair()
+    const ledger = await openLedger(storeA, me)
+    for (let i = 1; i <= 8; i++)
+      await ledger.append(receipt(me, peer, { kind: 'served', bytes: i }))
+    const { core } = await replica(storeA, ledger.key)
+    const report = await verifyLedger(core, { maxEntries: 4 })
+    expect(report).toMatchObject({
+      identity: hex(me),
+      entries: 9,
+      valid: true,
+      errors: [],
+      given: 6 + 7 + 8, // entry 0 and the newest three are checked
+      receiptCount: 3,
+    })
+  })
+
   it('lists at most 50 receipts, newest first', async () => {
     const storeA = await openStore()
     const me = crypto.keyPair()
