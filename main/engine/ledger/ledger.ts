@@ -177,6 +177,8 @@ class Scanner {
   readonly counted: Counted[] = []
   /** The latest end of a storage or served period counted, per periodKey. */
   readonly ends = new Map<string, number>()
+  /** The compute receipts counted, as "job:host:owner". */
+  readonly jobs = new Set<string>()
   given = 0
   received = 0
 
@@ -246,7 +248,9 @@ class Scanner {
     else this.received += value
     this.counted.push({ receipt: r, value, role })
     const b = r.body
-    if (b.kind !== 'compute') {
+    if (b.kind === 'compute') {
+      this.jobs.add(`${b.job}:${b.host}:${b.owner}`)
+    } else {
       const key = periodKey(b.kind, b.host, b.owner, b.folder)
       this.ends.set(key, Math.max(this.ends.get(key) ?? 0, b.to))
     }
@@ -377,6 +381,11 @@ export class Ledger {
 
   summary(): LedgerSummary {
     return this.scan.summary()
+  }
+
+  /** Whether this ledger has a compute receipt for `job` run by `host` for `owner`. */
+  hasCompute(job: string, host: string, owner: string): boolean {
+    return this.scan.jobs.has(`${job}:${host}:${owner}`)
   }
 
   /**
