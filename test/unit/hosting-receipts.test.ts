@@ -178,67 +178,28 @@ async function closeAndRewind(
 
 describe('storage receipts from a hostile host', () => {
   it('countersigns one of several receipts sent at once for the same period', async () => {
-    await fx.testnet()
-    const h = await fx.readyNode()
-    await h.setDonateLimits({ diskBytes: 1e9 })
-    const a = await fx.readyNode()
-    const src = path.join(await fx.tmpDir('spare-receipts-src-'), 'src')
-    await fs.mkdir(src, { recursive: true })
-    await fs.writeFile(path.join(src, 'data.bin'), randomBytes(SIZE))
-    const { folder } = await a.share(src)
-    const id = folder.id
-    await waitFor(
-      async () => {
-        const held = (await h.donateStatus()).hosting.find((x) => x.folder === id)
-        return held && held.bytes >= SIZE && hostsOf(a, id).some((x) => x.auditsPassed > 0)
-      },
-      60_000,
-      'the host holding the folder and passing an audit',
-    )
+    const { h, a, id } = await hostedFolder()
     // The host proposes no receipt of its own from now on; the test sends them.
     const host = hostingOf(h)
     host.proposeReceipts = async () => {}
-    const record = (): { lastReceiptTo: number; auditsSinceReceipt: number } => {
-      const r = hostingOf(a).state.hosts[id]?.find((x) => x.host === h.nodeId)
-      if (!r) throw new Error('the owner has no record of its host')
-      return r
-    }
-    await waitFor(() => record().auditsSinceReceipt > 0, 20_000, 'an audit passed since a receipt')
+    await waitFor(() => recordOf(a, h, id).auditsSinceReceipt > 0, 20_000, 'an audit to pass')
     const s = [...host.sessions].find((x) => x.identity === a.nodeId && x.msg)
     if (!s) throw new Error('the host has no session with the owner')
 
-    const from = record().lastReceiptTo
-    const to = Date.now()
+    const from = recordOf(a, h, id).lastReceiptTo
     const replies: Array<Extract<Message, { t: 'countersign' }>> = []
-    const realSend = hostingOf(a).send.bind(hostingOf(a))
-    hostingOf(a).send = (peer, m) => {
+    const owner = hostingOf(a)
+    const realSend = owner.send.bind(owner)
+    owner.send = (peer, m) => {
       if (m.t === 'countersign' && m.id >= 90_000) replies.push(m)
       realSend(peer, m)
     }
     for (let i = 0; i < 3; i++) {
-      const body = newReceiptBody({
-        kind: 'storage',
-        host: h.nodeId,
-        owner: a.nodeId,
-        folder: id,
-        bytes: SIZE,
-        from,
-        to,
-        audits: 1,
-      })
-      const receipt: SignedReceipt = {
-        body,
-        hostSig: signAs(body, host.deps.identity, 'host'),
-        ownerSig: '',
-      }
-      host.send(s, { t: 'receipt', id: 90_000 + i, receipt: { ...receipt, ownerSig: null } })
+      host.send(s, { ...hostSigned(h, a, id, from), id: 90_000 + i } as Message)
     }
     await waitFor(() => replies.length === 3, 10_000, 'the owner to answer all three')
-    const signed = (a.ledger().recent as SignedReceipt[]).filter(
-      (r) => r.body.kind === 'storage' && r.body.host === h.nodeId && r.body.from === from,
-    )
     expect(replies.filter((m) => m.sig !== null)).toHaveLength(1)
-    expect(signed).toHaveLength(1)
+    expect(storageReceipts(a, h.nodeId).filter((r) => r.body.from === from)).toHaveLength(1)
   }, 120_000)
 })
 
