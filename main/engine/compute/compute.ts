@@ -840,7 +840,10 @@ export class Compute extends EventEmitter {
     const r = this.state.runs.find((x) => x.id === m.id && x.submitter === submitter)
     if (!r || body.job !== m.id) return refuse('no such job ran here for you')
     if (r.state !== 'done' || !r.resultHash) return refuse('that job has no result here')
-    if (r.credited === true) return refuse('that job already has a receipt')
+    // The ledger too: it is written before compute.json, which a crash between the two leaves behind.
+    if (r.credited === true || this.deps.ledger.hasCompute(m.id, this.me, submitter)) {
+      return refuse('that job already has a receipt')
+    }
     if (body.host !== this.me || body.owner !== submitter) return refuse('wrong parties')
     if (body.result !== r.resultHash) return refuse('that is not the result this node computed')
     if (body.cpuMs > r.cpuMs) return refuse('more CPU time than this node used')
@@ -848,12 +851,15 @@ export class Compute extends EventEmitter {
     const hostSig = signAs(body, this.deps.identity, 'host')
     const check = verifyReceipt({ body, hostSig, ownerSig: raw?.ownerSig })
     if (!check.ok) return refuse(`${check.code}: ${check.reason}`)
+    // Taken before the append, so a second receipt for the job arriving meanwhile is refused.
+    const before = r.credited
+    r.credited = true
     try {
       await this.deps.ledger.append(check.receipt)
     } catch (err) {
+      r.credited = before
       return refuse((err as Error).message)
     }
-    r.credited = true
     this.ended.delete(r.id)
     this.saveSoon()
     this.send(s, { t: 'countersign', id: m.id, sig: hostSig, reason: null })

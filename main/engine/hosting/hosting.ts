@@ -124,6 +124,8 @@ function heldBytes(core: Hypercore, blocks: number): number {
  * traffic on the same connection pays first, so it is granted once per connection.
  */
 export const SERVED_SLACK_BYTES = 64 * 1024
+/** The start of an owner's reason for refusing a storage receipt whose period it signed already. */
+const OVERLAPS = 'the period overlaps one'
 /** The start of a member's reason for declining a served receipt (no strike: see onServed). */
 const NOT_A_MEMBER = 'not a member of that folder'
 /** How often a connected peer's balance (its upload priority) is looked at again. */
@@ -1269,6 +1271,13 @@ export class Hosting extends EventEmitter {
   private async proposeReceipts(): Promise<void> {
     const now = Date.now()
     for (const h of this.state.hosted) {
+      // The ledger is written before the state: after a crash between the two, it has the end
+      // (and the audits counted until then are in that receipt: the owner counts afresh).
+      const signedTo = this.ledger.periodEnd('storage', this.me, h.owner, h.folder)
+      if (signedTo > h.lastReceiptTo) {
+        h.lastReceiptTo = signedTo
+        h.auditsAnswered = 0
+      }
       if (now - h.lastReceiptTo < this.timers.receiptMs) continue
       // Nothing verified yet in this period (an owner countersigns only after a passed audit):
       // the period goes on until one passes.
@@ -1297,6 +1306,7 @@ export class Hosting extends EventEmitter {
       if (reply.t !== 'countersign' || !reply.sig) {
         const reason = reply.t === 'countersign' ? reply.reason : 'no answer'
         this.log.info({ folder: h.folder, reason }, 'the owner did not countersign a receipt')
+        if (reason?.startsWith(OVERLAPS)) await this.recoverReceipts(h, s)
         continue
       }
       const signed: SignedReceipt = { body, hostSig, ownerSig: reply.sig }
@@ -1311,6 +1321,28 @@ export class Hosting extends EventEmitter {
           h.owner,
           `countersigned a receipt that does not verify: ${(err as Error).message}`,
         )
+      }
+    }
+  }
+
+  /**
+   * The owner says the period was signed already: it countersigned a receipt this node never
+   * recorded (the answer was lost with the connection or came after the timeout, or this node was
+   * killed before appending it). The owner's ledger is public and has it, signed by both: it is
+   * taken from there into this ledger (which checks it), and the next period starts at its end.
+   */
+  private async recoverReceipts(h: Hosted, s: Session): Promise<void> {
+    if (!s.ledger) return
+    const report = await this.scores.report(h.owner, s.ledger).catch(() => null)
+    for (const r of [...(report?.receipts ?? [])].reverse()) {
+      const b = r.body
+      if (b.kind !== 'storage' || b.host !== this.me || b.owner !== h.owner) continue
+      if (b.folder !== h.folder || b.to <= h.lastReceiptTo) continue
+      try {
+        await this.ledger.append(r)
+        this.log.info({ folder: h.folder, to: b.to }, 'took a countersigned receipt from the owner')
+      } catch {
+        // Already in this ledger, or not valid here: nothing to take.
       }
     }
   }
@@ -1362,13 +1394,29 @@ export class Hosting extends EventEmitter {
       return refuse('only storage and served receipts are countersigned here')
     const r = (this.state.hosts[body.folder] ?? []).find((x) => x.host === s.identity)
     if (!r) return refuse('that host does not keep that folder for this node')
-    if (body.from < r.lastReceiptTo) return refuse('the period overlaps one already signed')
+    // The ledger too: it is written before the state, which a crash between the two leaves behind.
+    const signedTo = this.ledger.periodEnd('storage', body.host, this.me, body.folder)
+    if (body.from < Math.max(r.lastReceiptTo, signedTo)) {
+      return refuse(`${OVERLAPS} already signed`)
+    }
     if (body.to > Date.now() + 60_000) return refuse('the period ends in the future')
     if (body.audits > r.auditsSinceReceipt)
       return refuse('the receipt claims more audits than passed')
     // Storage is credited only once an audit (over every block the host agreed to keep) passed.
     if (body.bytes > 0 && r.auditsSinceReceipt === 0)
       return refuse('no audit passed since the last receipt')
+    // The period and its audits are taken before the awaits below, so another receipt for the
+    // same period arriving meanwhile (a host may send several at once) is refused as overlapping
+    // instead of countersigned too; given back if this one is refused.
+    const prevTo = r.lastReceiptTo
+    const prevAudits = r.auditsSinceReceipt
+    r.lastReceiptTo = body.to
+    r.auditsSinceReceipt = 0
+    const giveBack = (reason: string): void => {
+      if (r.lastReceiptTo === body.to) r.lastReceiptTo = prevTo
+      r.auditsSinceReceipt += prevAudits
+      refuse(reason)
+    }
     // What the host may claim: no more than was agreed, than the folder's cores hold, nor than
     // the blocks it says it holds (its `have`, which audits check).
     const folder = this.deps.folders().find((f) => f.id === body.folder)
@@ -1376,15 +1424,17 @@ export class Hosting extends EventEmitter {
     const claimed = claimedBytes(r.blocks, sizes)
     const cap = Math.min(r.agreedBytes, folder ? folder.sizeBytes() : r.agreedBytes, claimed)
     if (body.bytes > cap * 1.05 + 1_000_000) {
-      return refuse(
+      return giveBack(
         'the receipt claims more bytes than the folder holds, was agreed or the host says it holds',
       )
     }
     const sig = mine
     const signed: SignedReceipt = { body, hostSig: env.data.hostSig, ownerSig: sig }
-    await this.ledger.append(signed)
-    r.lastReceiptTo = body.to
-    r.auditsSinceReceipt = 0
+    try {
+      await this.ledger.append(signed)
+    } catch (err) {
+      return giveBack(`it does not go in the ledger: ${(err as Error).message}`)
+    }
     this.saveSoon()
     this.send(s, { t: 'countersign', id: m.id, sig, reason: null })
     this.emit('changed')
@@ -1420,7 +1470,8 @@ export class Hosting extends EventEmitter {
     }
     if (body.audits !== 0) return refuse('a served receipt claims audits')
     const key = `${body.host}:${body.folder}`
-    if (body.from < (this.state.servedTo[key] ?? 0)) {
+    const signedTo = this.ledger.periodEnd('served', body.host, this.me, body.folder)
+    if (body.from < Math.max(this.state.servedTo[key] ?? 0, signedTo)) {
       return refuse('the period overlaps one already signed')
     }
     if (body.to > Date.now() + 60_000) return refuse('the period ends in the future')

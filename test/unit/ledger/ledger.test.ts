@@ -255,6 +255,33 @@ describe('Ledger', () => {
     expect(again.summary().balance).toBe(501)
   })
 
+  it('knows where the last storage and served periods with a peer ended, after a reopen too', async () => {
+    const dir = path.join(await fx.tmpDir('spare-ledger-'), 'store')
+    const me = crypto.keyPair()
+    const peer = crypto.keyPair()
+    const now = Date.now()
+    const store1 = new Corestore(dir)
+    fx.defer(() => store1.close())
+    const first = await Ledger.open(store1, me)
+    await first.append(receipt(me, peer, { from: now - 3 * HOUR, to: now - 2 * HOUR }))
+    await first.append(receipt(me, peer, { from: now - 2 * HOUR, to: now - HOUR }))
+    await first.append(
+      receipt(peer, me, { kind: 'served', from: now - 5 * HOUR, to: now - 4 * HOUR }),
+    )
+    const folder = '0123456789abcdef'
+    expect(first.periodEnd('storage', hex(me), hex(peer), folder)).toBe(now - HOUR)
+    await first.close()
+    await store1.close()
+
+    const again = await openLedger(await openStore(dir), me)
+    expect(again.periodEnd('storage', hex(me), hex(peer), folder)).toBe(now - HOUR)
+    expect(again.periodEnd('served', hex(peer), hex(me), folder)).toBe(now - 4 * HOUR)
+    // Other roles, kinds and folders have their own.
+    expect(again.periodEnd('storage', hex(peer), hex(me), folder)).toBe(0)
+    expect(again.periodEnd('served', hex(me), hex(peer), folder)).toBe(0)
+    expect(again.periodEnd('storage', hex(me), hex(peer), 'fedcba9876543210')).toBe(0)
+  })
+
   it('will not open a ledger core bound to another identity', async () => {
     const dir = path.join(await fx.tmpDir('spare-ledger-'), 'store')
     const store1 = new Corestore(dir)
@@ -295,6 +322,27 @@ describe('verifyLedger on a replica', () => {
       receiptCount: 2,
     })
     expect(report.receipts).toEqual([got, given])
+  })
+
+  it('checks a ledger longer than maxEntries by its binding and newest entries: still valid', async () => {
+    // A busy node writes a receipt per folder and peer every hour: 100,000 entries is a year or
+    // so. Such a ledger is an honest one, not a forged one (which would exclude the node).
+    const storeA = await openStore()
+    const me = crypto.keyPair()
+    const peer = crypto.keyPair()
+    const ledger = await openLedger(storeA, me)
+    for (let i = 1; i <= 8; i++)
+      await ledger.append(receipt(me, peer, { kind: 'served', bytes: i }))
+    const { core } = await replica(storeA, ledger.key)
+    const report = await verifyLedger(core, { maxEntries: 4 })
+    expect(report).toMatchObject({
+      identity: hex(me),
+      entries: 9,
+      valid: true,
+      errors: [],
+      given: 6 + 7 + 8, // entry 0 and the newest three are checked
+      receiptCount: 3,
+    })
   })
 
   it('lists at most 50 receipts, newest first', async () => {

@@ -1,0 +1,125 @@
+// What a submitter can make a donor record, with real nodes on a local testnet: a submitter
+// (SpareNode) runs a job on a donor (SpareNode). The dishonest side is Spare's own compute code
+// with one message sent twice: fakes only at that edge.
+//   - A job earns its donor one compute receipt: two receipts for it sent at once (each a fresh
+//     nonce, so the ledger's replay check cannot tell) must not both go in the donor's ledger.
+//   - Nor after the donor was killed between appending the receipt and saving compute.json: the
+//     ledger is the record.
+import { describe, expect, it } from 'vitest'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import type { SpareNode } from '../../main/engine/node.ts'
+import type { Compute } from '../../main/engine/compute/compute.ts'
+import type { Message } from '../../main/engine/compute/messages.ts'
+import {
+  newNonce,
+  signAs,
+  type KeyPair,
+  type ReceiptBody,
+  type SignedReceipt,
+} from '../../main/engine/ledger/receipt.ts'
+import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+
+const fx = useFixtures()
+
+const PRIMES = path.join(import.meta.dirname, '../../examples/compute/primes.wasm')
+
+interface ComputeInside {
+  send(s: unknown, m: Message): void
+  sessionOf(identity: string): unknown
+  deps: { identity: KeyPair }
+}
+
+function computeOf(node: SpareNode): ComputeInside {
+  const c = (node as unknown as { compute: Compute | null }).compute
+  if (!c) throw new Error('the node has no compute open')
+  return c as unknown as ComputeInside
+}
+
+function computeReceipts(node: SpareNode, job: string): SignedReceipt[] {
+  return (node.ledger().recent as SignedReceipt[]).filter(
+    (r) => r.body.kind === 'compute' && r.body.job === job,
+  )
+}
+
+/** A donor `d` and a submitter `s`; a job of `s`'s that `d` ran and has one receipt for. */
+async function creditedJob(
+  sendTwice: boolean,
+): Promise<{ d: SpareNode; s: SpareNode; job: string; dDir: string }> {
+  await fx.testnet()
+  const dDir = path.join(await fx.tmpDir('spare-compute-d-'), 'data')
+  const d = await fx.readyNode({ dataDir: dDir })
+  await d.setDonateLimits({
+    cpuPercent: 100,
+    cpuCores: 2,
+    suspendAboveOtherPercent: null,
+    allowOnBattery: true,
+  })
+  const s = await fx.readyNode()
+  if (sendTwice) {
+    // The submitter sends every receipt twice, the copy with a fresh nonce, signed anew.
+    const sub = computeOf(s)
+    const realSend = sub.send.bind(sub)
+    sub.send = (peer, m) => {
+      realSend(peer, m)
+      if (m.t !== 'receipt') return
+      const { body } = m.receipt as { body: ReceiptBody }
+      const copy = { ...body, nonce: newNonce() }
+      const ownerSig = signAs(copy, sub.deps.identity, 'owner')
+      realSend(peer, { ...m, receipt: { body: copy, ownerSig } })
+    }
+  }
+  const input = Buffer.alloc(8)
+  input.writeUInt32LE(2, 0)
+  input.writeUInt32LE(2000, 4)
+  const job = await s.submitJob({
+    module: await fs.readFile(PRIMES),
+    input,
+    replicas: 1,
+    name: 'primes',
+    wallMs: 30_000,
+  })
+  await waitFor(
+    () => computeReceipts(d, job.id).length > 0,
+    60_000,
+    'the donor to record a compute receipt',
+  )
+  return { d, s, job: job.id, dDir }
+}
+
+describe('compute receipts from a hostile submitter', () => {
+  it('a donor records one receipt for a job, even when two are sent at once', async () => {
+    const { d, job } = await creditedJob(true)
+    // The copy arrived with the first: it has been answered by now.
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    expect(computeReceipts(d, job)).toHaveLength(1)
+  }, 120_000)
+
+  it('a donor killed before saving that a job was credited does not record it again', async () => {
+    const { d, s, job, dDir } = await creditedJob(false)
+    const [first] = computeReceipts(d, job)
+    await d.close()
+    const file = path.join(dDir, 'compute', 'compute.json')
+    const state = JSON.parse(await fs.readFile(file, 'utf8')) as {
+      runs: Array<{ id: string; credited: boolean | null }>
+    }
+    for (const r of state.runs) if (r.id === job) r.credited = false
+    await fs.writeFile(file, JSON.stringify(state))
+    const d2 = await fx.readyNode({ dataDir: dDir })
+    const sub = computeOf(s)
+    // A submitter looks for donors while it has jobs: one more brings the donor back.
+    await s.submitJob({
+      module: await fs.readFile(PRIMES),
+      input: Buffer.alloc(8),
+      replicas: 1,
+      name: 'again',
+      wallMs: 30_000,
+    })
+    await waitFor(() => sub.sessionOf(d2.nodeId) !== null, 30_000, 'the nodes to reconnect')
+    const body = { ...first!.body, nonce: newNonce() }
+    const ownerSig = signAs(body, sub.deps.identity, 'owner')
+    sub.send(sub.sessionOf(d2.nodeId), { t: 'receipt', id: job, receipt: { body, ownerSig } })
+    await waitFor(() => (d2.ledger().strikes[s.nodeId] ?? 0) > 0, 10_000, 'the donor to refuse it')
+    expect(computeReceipts(d2, job)).toHaveLength(1)
+  }, 120_000)
+})
