@@ -34,14 +34,8 @@ const READ_BYTES = 16 * CHUNK
 const BATCH_ENTRIES = 1000
 const BATCH_BYTES = 64 * 1024 * 1024
 const WATCH_DEBOUNCE_MS = 30
-/** Small files' reads in flight at once, ahead of the one being stored. */
+/** Small files read ahead of the one being stored. */
 const READ_AHEAD = 16
-/**
- * Small files read ahead and not yet stored, at most: reads run on past big files, so they
- * overlap those files' appends instead of starting when the last big file is stored.
- */
-const READ_AHEAD_FILES = 4096
-const READ_AHEAD_BYTES = 16 * 1024 * 1024
 /** Entries of a directory looked at (lstat) at once during a scan. */
 const WALK_AHEAD = 32
 const RESCAN_INTERVAL_MS = 10 * 60 * 1000
@@ -430,36 +424,16 @@ export class OwnerFolder extends Folder {
     changes.sort()
     const requeue: string[] = []
     const absOf = (key: string): string => path.join(this.record.path, ...key.slice(1).split('/'))
-    // Small files are read ahead of the one being stored, READ_AHEAD at a time, on past big
-    // files (up to READ_AHEAD_FILES files and READ_AHEAD_BYTES held): the disk and the thread
-    // pool work while the event loop hashes and appends. A file changed after its read is
-    // caught at its turn (sameFile), as one changed during it.
+    // Read small files a few ahead of the one being stored: the disk works while we hash.
     const reads = new Map<string, Promise<SmallRead | null>>()
     let ahead = 0
-    let inFlight = 0
-    let held = 0
-    let stopped = false
     const readAhead = (): void => {
-      for (
-        ;
-        !stopped &&
-        ahead < changes.length &&
-        inFlight < READ_AHEAD &&
-        reads.size < READ_AHEAD_FILES &&
-        held < READ_AHEAD_BYTES;
-        ahead++
-      ) {
+      for (; ahead < changes.length && reads.size < READ_AHEAD; ahead++) {
         const key = changes[ahead]!
         const item = disk.get(key)
         if (!item || item.kind !== 'file' || item.size > SMALL_FILE) continue
-        inFlight++
-        held += item.size
         const p = readSmall(absOf(key))
-        const settled = (): void => {
-          inFlight--
-          readAhead()
-        }
-        p.then(settled, settled) // awaited (and its error handled) when its turn comes
+        p.catch(() => {}) // awaited (and its error handled) when its turn comes
         reads.set(key, p)
       }
     }
@@ -483,10 +457,7 @@ export class OwnerFolder extends Folder {
             this.known.set(key, { ...item, linkname })
           } else if (item.size <= SMALL_FILE) {
             const pending = reads.get(key)
-            if (pending) {
-              reads.delete(key)
-              held -= item.size
-            }
+            reads.delete(key)
             const read = await (pending ?? readSmall(abs))
             // Changed while we read it (or no longer a small file): publish nothing, look again.
             if (!read || !sameFile(read.st, await fs.lstat(abs))) {
@@ -565,8 +536,6 @@ export class OwnerFolder extends Folder {
       // are referenced by nothing yet, which is harmless) before giving up this run.
       await flushBlobs().catch(() => {})
       throw err
-    } finally {
-      stopped = true // reads in flight start no more
     }
     await flush()
     await batch.flush().catch(() => {})
