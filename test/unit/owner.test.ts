@@ -2,7 +2,7 @@
 // testnet sharing a real folder, and its drive looked at directly. What the owner publishes must
 // be what was on disk: never a copy torn by a write during the read, never what a symlink put in
 // a file's place points to, never entries of a folder that is no longer there.
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { execFileSync } from 'node:child_process'
 import { constants as fsConstants, promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -112,6 +112,39 @@ describe('the owner of a published folder', () => {
       throw new Error(`${err.message}: ${(await keys(drive)).join(',')}`)
     })
     expect((await drive.entry('/a'))?.value.blob?.byteLength).toBe('now a file'.length)
+  })
+
+  it('does not walk a sibling folder again when a file beside it changes', async () => {
+    const root = await fx.tmpDir('spare-owner-')
+    const dir = path.join(root, 'shared')
+    await fs.mkdir(path.join(dir, 'big', 'deep'), { recursive: true })
+    for (let i = 0; i < 300; i++) await fs.writeFile(path.join(dir, 'big', 'deep', `f${i}`), `${i}`)
+    await fs.writeFile(path.join(dir, 'beside'), 'one')
+    const { owner } = await share(dir)
+    const drive = owner.drive!
+    const below = path.join(dir, 'big') + path.sep
+    const looked: string[] = []
+    const lstat = fs.lstat.bind(fs)
+    const spy = vi.spyOn(fs, 'lstat').mockImplementation(((p: string) => {
+      if (String(p).startsWith(below)) looked.push(String(p))
+      return lstat(p)
+    }) as typeof fs.lstat)
+    try {
+      await fs.writeFile(path.join(dir, 'beside'), 'two, longer')
+      await fs.writeFile(path.join(dir, 'new'), 'new')
+      await waitFor(
+        async () => (await drive.entry('/new')) !== null && owner.state === 'idle',
+        5000,
+        'the change to be published',
+      )
+      expect((await drive.entry('/beside'))?.value.blob?.byteLength).toBe('two, longer'.length)
+    } finally {
+      spy.mockRestore()
+    }
+    // The folder beside the change was looked at (is it still a folder?), not walked: nothing
+    // below it changed, and events inside it would say so.
+    expect(looked).toEqual([])
+    expect(await keys(drive)).toContain('/big/deep/f299')
   })
 
   it('never follows a symlink put in the place of a file it is about to read', async () => {

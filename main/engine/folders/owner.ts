@@ -248,6 +248,11 @@ export class OwnerFolder extends Folder {
     if (this.closing || this.dirty.size === 0) return
     // Watchers can name the wrong sibling (seen with @parcel/watcher after renames into place):
     // every entry we know in a folder that had an event is looked at again too.
+    // A folder named by an event is walked again (it may be another folder now, or moved in
+    // with files no event names); a sibling folder added here only because of its neighbour's
+    // event is not: events inside it name what changes there, and walking every sibling folder
+    // made one change beside big folders cost an lstat of every file below them.
+    const named = new Set(this.dirty)
     const dirs = new Set([...this.dirty].map(parentKey))
     for (const key of this.known.keys()) if (dirs.has(parentKey(key))) this.dirty.add(key)
     const keys = [...this.dirty]
@@ -269,10 +274,15 @@ export class OwnerFolder extends Folder {
         continue
       }
       const item = toItem(st)
+      const wasDir = this.known.get(key)?.kind === 'dir'
+      if (item?.kind === 'dir' && wasDir && !named.has(key)) {
+        disk.set(key, item) // a sibling folder still a folder: not walked (above)
+        continue
+      }
       // What was a folder and is now a file, a link or another folder (one moved away, another
       // put in its place) may bring no event for what the old one held: what we know below it
       // and is not on disk now is gone.
-      if (item?.kind === 'dir' || this.known.get(key)?.kind === 'dir') replaced.add(key)
+      if (item?.kind === 'dir' || wasDir) replaced.add(key)
       if (!item) {
         if (this.known.has(key)) removed.push(key) // now a FIFO, socket or device: not synced
         continue
