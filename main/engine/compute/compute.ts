@@ -791,7 +791,9 @@ export class Compute extends EventEmitter {
 
   private resendResults(s: Session): void {
     for (const run of this.ended.values()) {
-      if (run.result && run.record.submitter === s.identity && run.record.credited === null) {
+      // Outputs until credited or outvoted; failures (never credited) for as long as they're kept.
+      const unsettled = run.record.credited === null || run.record.state === 'failed'
+      if (run.result && run.record.submitter === s.identity && unsettled) {
         this.send(s, run.result)
       }
     }
@@ -881,7 +883,12 @@ export class Compute extends EventEmitter {
     const donor = s.identity as string
     const job = this.state.submitted.find((j) => j.id === m.id)
     const a = job?.donors.find((d) => d.identity === donor)
-    if (!job || !a || (a.state !== 'sent' && a.state !== 'running') || a.answer !== null) return
+    if (!job || !a || a.answer !== null) return
+    // A donor given up on ('gone': it or this node went away, or it ran late) may still answer
+    // while the job is open: a donor keeps a result for an absent submitter and sends it again
+    // when they reconnect, and the work is as good as any.
+    const open = job.state === 'waiting' || job.state === 'running'
+    if (a.state !== 'sent' && a.state !== 'running' && !(a.state === 'gone' && open)) return
     if (m.to <= m.from || m.cpuMs > m.to - m.from + 1000) {
       this.strike(donor, 'a result with an impossible period or CPU time')
       a.state = 'failed'
@@ -901,6 +908,7 @@ export class Compute extends EventEmitter {
       }
       a.resultHash = m.hash
       a.answer = m.hash
+      a.error = null
       // Keep one copy of each distinct output until the job settles.
       const file = `${this.jobFile(job.id, 'output')}.${m.hash.slice(0, 16)}`
       await writeFileAtomic(file, output)
