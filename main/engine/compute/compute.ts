@@ -62,6 +62,15 @@ const MAX_QUEUED = 16
 const MAX_QUEUED_PER_SUBMITTER = 4
 /** Jobs of each list kept in compute.json (the newest). */
 const KEEP_HISTORY = 200
+/**
+ * Results of ended donor jobs kept for a submitter that is away: for an hour, and at most this
+ * many, of at most this many output bytes in all (the oldest go first). A submitter decides when
+ * a result stops being kept (it credits or outvotes it), so without a bound one that never does
+ * would make this node hold every output it asked for: 4 MiB each, jobs a few a second.
+ */
+const KEEP_RESULT_MS = 3600_000
+const MAX_KEPT_RESULTS = 256
+const MAX_KEPT_RESULT_BYTES = 64 * 1024 * 1024
 
 export interface ComputeTimers {
   /** A job no donor took for this long fails with 'no-donors' (ms). */
@@ -183,7 +192,6 @@ interface LiveRun {
   suspended: boolean
   /** The result message, kept until the submitter has it (it may be away when the job ends). */
   result: Extract<Message, { t: 'result' }> | null
-  output: Buffer | null
 }
 
 interface Session {
@@ -255,6 +263,7 @@ export class Compute extends EventEmitter {
     this.deps.governor.on('change', this.onGovernorChange)
     this.tick = setInterval(() => {
       this.pump()
+      this.trimEnded()
       void this.tend()
     }, 1000)
     this.tick.unref()
@@ -641,7 +650,6 @@ export class Compute extends EventEmitter {
       tracked: null,
       suspended: false,
       result: null,
-      output: null,
     }
     this.send(s, { t: 'accept', id: m.id, ok: true, reason: null })
     // A module outside the interface is answered at once: it never gets a process.
@@ -746,7 +754,6 @@ export class Compute extends EventEmitter {
     if (res.ok) {
       r.state = 'done'
       r.resultHash = hashHex(res.output)
-      run.output = res.output
       run.result = {
         t: 'result',
         id: r.id,
@@ -781,12 +788,27 @@ export class Compute extends EventEmitter {
     run.input = Buffer.alloc(0)
     const s = this.sessionOf(r.submitter)
     if (s) this.send(s, run.result)
-    // Keep the result for an hour for a submitter that is away, then let it go.
+    // Keep the result for a submitter that is away, within bounds.
+    this.ended.delete(r.id)
     this.ended.set(r.id, run)
-    setTimeout(() => this.ended.delete(r.id), 3600_000).unref()
+    this.trimEnded()
     this.saveSoon()
     this.emit('changed')
     this.broadcastOffer()
+  }
+
+  /** Lets go of kept results past KEEP_RESULT_MS, then the oldest while over the caps. */
+  private trimEnded(): void {
+    const size = (run: LiveRun): number => run.result?.output?.length ?? 0
+    let bytes = 0
+    for (const run of this.ended.values()) bytes += size(run)
+    const now = Date.now()
+    for (const [id, run] of this.ended) {
+      const expired = now - (run.record.finishedAt ?? 0) > KEEP_RESULT_MS
+      if (!expired && this.ended.size <= MAX_KEPT_RESULTS && bytes <= MAX_KEPT_RESULT_BYTES) break
+      this.ended.delete(id)
+      bytes -= size(run)
+    }
   }
 
   private resendResults(s: Session): void {
