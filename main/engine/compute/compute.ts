@@ -909,7 +909,7 @@ export class Compute extends EventEmitter {
     // A donor given up on ('gone': it or this node went away, or it ran late) may still answer
     // while the job is open: a donor keeps a result for an absent submitter and sends it again
     // when they reconnect, and the work is as good as any.
-    const open = job.state === 'waiting' || job.state === 'running'
+    const open = (job.state === 'waiting' || job.state === 'running') && job.finishedAt === null
     if (a.state !== 'sent' && a.state !== 'running' && !(a.state === 'gone' && open)) return
     if (m.to <= m.from || m.cpuMs > m.to - m.from + 1000) {
       this.strike(donor, 'a result with an impossible period or CPU time')
@@ -934,6 +934,8 @@ export class Compute extends EventEmitter {
       // Keep one copy of each distinct output until the job settles.
       const file = `${this.jobFile(job.id, 'output')}.${m.hash.slice(0, 16)}`
       await writeFileAtomic(file, output)
+      // Settled meanwhile: the assignment stays as the settling left it.
+      if (job.finishedAt !== null) return
     } else if (m.error) {
       a.answer = `error:${m.error.kind}`
       a.error = `${m.error.kind}: ${m.error.message}`
