@@ -60,6 +60,8 @@ export const MAX_EXTRA_DONORS = 3
 /** Jobs a donor keeps queued at most, in all and per submitter. */
 const MAX_QUEUED = 16
 const MAX_QUEUED_PER_SUBMITTER = 4
+/** Clock slack when a donor's period is held against the time a job was out with it (ms). */
+const PERIOD_SLACK_MS = 2000
 /** Jobs of each list kept in compute.json (the newest). */
 const KEEP_HISTORY = 200
 /**
@@ -911,7 +913,11 @@ export class Compute extends EventEmitter {
     // when they reconnect, and the work is as good as any.
     const open = (job.state === 'waiting' || job.state === 'running') && job.finishedAt === null
     if (a.state !== 'sent' && a.state !== 'running' && !(a.state === 'gone' && open)) return
-    if (m.to <= m.from || m.cpuMs > m.to - m.from + 1000) {
+    // The period is the donor's word, on its clock: how long it is can't be more than the job
+    // has been out with it on this node's clock (it started after it was sent, and answered
+    // before the answer came), or any donor could pick a period to claim any CPU time.
+    const out = Date.now() - a.sentAt + PERIOD_SLACK_MS
+    if (m.to <= m.from || m.to - m.from > out || m.cpuMs > m.to - m.from + 1000) {
       this.strike(donor, 'a result with an impossible period or CPU time')
       a.state = 'failed'
       a.error = 'its result claimed impossible times'
