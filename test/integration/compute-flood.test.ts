@@ -4,17 +4,13 @@
 // a local testnet, a real donor (Compute, CPU governor, sandboxed job processes) and a submitter
 // that speaks the protocol by hand.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import path from 'node:path'
 import crypto from 'hypercore-crypto'
-import Corestore from 'corestore'
-import HyperDHT from 'hyperdht'
-import pino from 'pino'
-import { COMPUTE_TOPIC, Compute, jobId } from '../../main/engine/compute/compute.ts'
+import type { Compute } from '../../main/engine/compute/compute.ts'
+import { COMPUTE_TOPIC, jobId } from '../../main/engine/compute/compute.ts'
 import { encodeMessage, type Message } from '../../main/engine/compute/messages.ts'
-import { Ledger } from '../../main/engine/ledger/ledger.ts'
-import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
-import { DonateLimitsSchema, type DonateLimits } from '../../main/engine/limits/governor.ts'
-import { Cleanup, localTestnet, tempDir, waitFor } from '../helpers/daemon.ts'
+import type { DonateLimits } from '../../main/engine/limits/governor.ts'
+import { Cleanup, localTestnet, waitFor } from '../helpers/daemon.ts'
+import { computeNode } from '../helpers/compute-node.ts'
 import { assemble } from '../helpers/hostile-modules.ts'
 
 let cleanup: Cleanup
@@ -41,45 +37,14 @@ interface Internals {
   live: Map<string, LiveRun>
   ended: Map<string, LiveRun>
   state: { runs: Array<{ id: string; state: string }> }
-  swarm: { join(topic: Buffer, mode: { server: boolean; client: boolean }): Promise<void> }
+  swarm: {
+    join(topic: Buffer, mode: { server: boolean; client: boolean }): Promise<void>
+    flush(): Promise<void>
+  }
 }
 
 async function node(limits: Partial<DonateLimits>): Promise<Compute> {
-  const dataDir = await tempDir(cleanup, 'spare-flood-')
-  const store = new Corestore(path.join(dataDir, 'store'))
-  await store.ready()
-  const identity = await store.createKeyPair('spare-identity')
-  const ledger = await Ledger.open(store, identity)
-  const bootstrap = network.split(',').map((hp) => {
-    const [host, port] = hp.split(':')
-    return { host: host!, port: Number(port) }
-  })
-  const dht = new HyperDHT({ bootstrap, host: '127.0.0.1', firewalled: false })
-  await dht.ready()
-  const parsed = DonateLimitsSchema.parse(limits)
-  const governor = new CpuGovernor({
-    limits: parsed,
-    probe: { name: 'test', idleMs: async () => null, onBattery: async () => false },
-  })
-  const compute = new Compute({
-    store,
-    dht,
-    identity,
-    log: pino({ level: 'error' }),
-    dataDir,
-    ledger,
-    governor,
-    limits: parsed,
-  })
-  await compute.open()
-  cleanup.add(async () => {
-    await compute.close()
-    governor.destroy()
-    await ledger.close()
-    await dht.destroy()
-    await store.close()
-  })
-  return compute
+  return (await computeNode(cleanup, network, limits)).compute
 }
 
 /** Writes 4 MiB of output, at once. */
@@ -103,6 +68,8 @@ describe('a donor flooded by a submitter that never collects', () => {
     const submitter = await node({})
     const d = donor as unknown as Internals
     const s = submitter as unknown as Internals
+    // The donor's announcement first: a lookup made before it would find no one.
+    await d.swarm.flush()
     await s.swarm.join(COMPUTE_TOPIC, { server: false, client: true })
     let session: Session | null = null
     await waitFor(
