@@ -1052,7 +1052,13 @@ export class Compute extends EventEmitter {
             (this.state.strikes[a.identity!] ?? 0) - (this.state.strikes[b.identity!] ?? 0) ||
             b.slots - a.slots,
         )
-      const picked = candidates.slice(0, want)
+      // One connection per donor: a peer may hold two at once (a reconnect, or on purpose), and
+      // only one answer per identity counts.
+      const picked: Session[] = []
+      for (const s of candidates) {
+        if (picked.length >= want) break
+        if (!picked.some((p) => p.identity === s.identity)) picked.push(s)
+      }
       if (picked.length > 0) {
         const module = await fs.readFile(this.jobFile(job.id, 'wasm'))
         const input = await fs.readFile(this.jobFile(job.id, 'input'))
