@@ -241,6 +241,8 @@ export class Compute extends EventEmitter {
   private tending = false
   private tendAgain = false
   private readonly onGovernorChange = (): void => this.pump()
+  /** Receipts proposed and not yet settled, as `${job}:${donor}`. */
+  private readonly proposing = new Set<string>()
 
   constructor(private readonly deps: ComputeDeps) {
     super()
@@ -998,7 +1000,7 @@ export class Compute extends EventEmitter {
         this.tendAgain = false
         for (const job of this.state.submitted) {
           if (job.state === 'waiting' || job.state === 'running') await this.tendJob(job)
-          if (job.state === 'done') await this.creditDonors(job)
+          if (job.state === 'done') this.creditDonors(job)
         }
         await this.updateTopic()
       } while (this.tendAgain && !this.closed)
@@ -1178,10 +1180,12 @@ export class Compute extends EventEmitter {
   }
 
   /** Proposes a compute receipt to each agreeing donor not yet credited (when it is connected). */
-  private async creditDonors(job: JobRecord): Promise<void> {
+  private creditDonors(job: JobRecord): void {
     for (const d of job.donors) {
       if (d.state !== 'agreed' || d.receipt !== 'none' || !d.resultHash) continue
       if (d.from === null || d.to === null) continue
+      const key = `${job.id}:${d.identity}`
+      if (this.proposing.has(key)) continue
       const s = this.sessionOf(d.identity)
       if (!s || s.waiting.has(job.id)) continue
       let body
@@ -1201,39 +1205,53 @@ export class Compute extends EventEmitter {
         d.error = `no receipt: ${(err as Error).message}`
         continue
       }
-      const ownerSig = signAs(body, this.deps.identity, 'owner')
-      const reply = await new Promise<Extract<Message, { t: 'countersign' }> | null>((resolve) => {
-        const timer = setTimeout(() => {
-          s.waiting.delete(job.id)
-          resolve(null)
-        }, this.timers.receiptTimeoutMs)
-        s.waiting.set(job.id, (m) => {
-          clearTimeout(timer)
-          s.waiting.delete(job.id)
-          resolve(m)
-        })
-        this.send(s, { t: 'receipt', id: job.id, receipt: { body, ownerSig } })
+      // Not awaited: a donor slow to countersign (or that never does) holds up no other job.
+      this.proposing.add(key)
+      this.proposeReceipt(job, d, s, body)
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'compute receipt failed'))
+        .finally(() => this.proposing.delete(key))
+    }
+  }
+
+  /** Sends a donor its receipt, waits for its signature and records the countersigned receipt. */
+  private async proposeReceipt(
+    job: JobRecord,
+    d: Assignment,
+    s: Session,
+    body: ReturnType<typeof newReceiptBody>,
+  ): Promise<void> {
+    const ownerSig = signAs(body, this.deps.identity, 'owner')
+    const reply = await new Promise<Extract<Message, { t: 'countersign' }> | null>((resolve) => {
+      const timer = setTimeout(() => {
+        s.waiting.delete(job.id)
+        resolve(null)
+      }, this.timers.receiptTimeoutMs)
+      s.waiting.set(job.id, (m) => {
+        clearTimeout(timer)
+        s.waiting.delete(job.id)
+        resolve(m)
       })
-      if (!reply) continue
-      if (!reply.sig) {
-        this.log.warn({ donor: d.identity.slice(0, 12), reason: reply.reason }, 'receipt refused')
-        d.receipt = 'refused'
-        d.error = `receipt refused: ${reply.reason ?? 'no reason given'}`
-        this.changedJob(job.id)
-        continue
-      }
-      const check = verifyReceipt({ body, hostSig: reply.sig, ownerSig })
-      if (!check.ok) {
-        this.strike(d.identity, `countersigned a compute receipt badly: ${check.reason}`)
-        continue
-      }
-      try {
-        await this.deps.ledger.append(check.receipt)
-        d.receipt = 'recorded'
-        this.changedJob(job.id)
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'compute receipt not recorded')
-      }
+      this.send(s, { t: 'receipt', id: job.id, receipt: { body, ownerSig } })
+    })
+    if (!reply) return
+    if (!reply.sig) {
+      this.log.warn({ donor: d.identity.slice(0, 12), reason: reply.reason }, 'receipt refused')
+      d.receipt = 'refused'
+      d.error = `receipt refused: ${reply.reason ?? 'no reason given'}`
+      this.changedJob(job.id)
+      return
+    }
+    const check = verifyReceipt({ body, hostSig: reply.sig, ownerSig })
+    if (!check.ok) {
+      this.strike(d.identity, `countersigned a compute receipt badly: ${check.reason}`)
+      return
+    }
+    try {
+      await this.deps.ledger.append(check.receipt)
+      d.receipt = 'recorded'
+      this.changedJob(job.id)
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'compute receipt not recorded')
     }
   }
 }
