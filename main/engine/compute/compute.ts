@@ -1020,6 +1020,9 @@ export class Compute extends EventEmitter {
         if (now - d.sentAt > job.wallMs + this.timers.graceMs) {
           d.state = 'gone'
           d.error = 'no answer in time'
+          // Held against it, or a donor that offers the most slots and never answers would be
+          // chosen first for every job and hold each up this long.
+          this.strike(d.identity, 'did not answer a job in time')
           const s = this.sessionOf(d.identity)
           if (s) this.send(s, { t: 'cancel', id: job.id })
         }
