@@ -153,6 +153,36 @@ async function lyingDonor(): Promise<string> {
   })
 }
 
+/** Starts the greedy donor, which answers with `output`; resolves with its identity. */
+async function greedyDonor(output: Buffer): Promise<string> {
+  const dir = await tempDir(cleanup, 'spare-greedy-')
+  const file = await writeTemp('answer.bin', output)
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'test/helpers/greedy-donor.ts'), network, dir, file],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env },
+  )
+  cleanup.add(
+    () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  )
+  let err = ''
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  return new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const line = out.split('\n').find((l) => /^[0-9a-f]{64}$/.test(l))
+      if (line) resolve(line)
+    })
+    child.once('exit', (code) => reject(new Error(`greedy donor exited ${code}: ${err}`)))
+  })
+}
+
 /** Runs the hostile submitter to the end; returns its one line of JSON. */
 async function hostileSubmitter(mode: 'raw' | 'wrongid', file: string): Promise<unknown> {
   const dir = await tempDir(cleanup, 'spare-hostile-')
@@ -263,6 +293,39 @@ describe('donated CPU', () => {
       .map((r) => r.body.host)
     expect(hosts.length).toBeGreaterThanOrEqual(2)
     expect(new Set(hosts)).toEqual(new Set(honest))
+  })
+
+  it('does not credit a donor for more time than the job was out with it', async () => {
+    const greedy = await greedyDonor(primesReference(5_000_000, 5_010_000))
+    await donor()
+    await donor()
+    const s = await startDaemon(cleanup, network)
+    const input = await writeTemp('range.bin', primesInput(5_000_000, 5_010_000))
+    // Three replicas on three donors: the greedy one is among them once the submitter has met
+    // all three (a submitter that has met only the two honest ones settles without it).
+    let job = await submit(s, PRIMES, input, ['--replicas', '3'])
+    for (let i = 0; i < 3 && !job.donors.some((d) => d.identity === greedy); i++) {
+      job = await submit(s, PRIMES, input, ['--replicas', '3'])
+    }
+    expect(job.state).toBe('done')
+    expect(Buffer.from(job.output!, 'base64')).toEqual(primesReference(5_000_000, 5_010_000))
+    const g = job.donors.find((d) => d.identity === greedy)!
+    expect(g).toBeDefined()
+    // Its output is right (and first), but it claims an hour for a job that was out with it for
+    // a moment.
+    expect(g.state).toBe('failed')
+    expect(g.error).toMatch(/impossible/)
+    expect(g.credited).toBe(false)
+    await waitFor(
+      async () =>
+        (await s.json<JobDetail>(['compute', 'job', job.id])).donors.filter((d) => d.credited)
+          .length === 2,
+      { timeoutMs: 30_000, what: 'the honest donors credited' },
+    )
+    const hosts = (await s.json<Ledger>(['ledger'])).recent
+      .filter((r) => r.body.kind === 'compute')
+      .map((r) => r.body.host)
+    expect(hosts).not.toContain(greedy)
   })
 
   it('stops hostile modules, reports them, and the donors keep working', async () => {

@@ -236,6 +236,31 @@ describe('nextChange', () => {
       else process.env.TZ = before
     }
   })
+
+  it('skips a window the spring-forward change leaves out, and finds one fall-back repeats', () => {
+    const before = process.env.TZ
+    process.env.TZ = 'Europe/Berlin'
+    try {
+      expect(new Date(2026, 2, 29, 12).getTimezoneOffset()).toBe(-120)
+      // 02:00-03:00 does not happen on 29 March 2026 (02:00 → 03:00): the next start is the
+      // night after, not 03:00 (what 02:00 that day turns into), when jobs still may not run.
+      const s = parseSchedule('02:00-03:00')
+      const next = nextChange(s, new Date(2026, 2, 28, 23, 0))
+      expect(next).toEqual(new Date(2026, 2, 30, 2, 0))
+      expect(inSchedule(s, next!)).toBe(true)
+      const late = parseSchedule('02:30-02:45')
+      expect(nextChange(late, new Date(2026, 2, 29, 1, 0))).toEqual(new Date(2026, 2, 30, 2, 30))
+      // Fall back on 25 October 2026 (03:00 → 02:00): 02:30-02:45 comes twice. Just after the
+      // first, the next start is the second, an hour after the first.
+      const first = new Date(2026, 9, 25, 2, 30)
+      const after = new Date(first.getTime() + 20 * 60_000)
+      expect(inSchedule(late, after)).toBe(false)
+      expect(nextChange(late, after)?.getTime()).toBe(first.getTime() + 3600_000)
+    } finally {
+      if (before === undefined) delete process.env.TZ
+      else process.env.TZ = before
+    }
+  })
 })
 
 describe('DonateLimitsSchema.schedule', () => {

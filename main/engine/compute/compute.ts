@@ -60,8 +60,19 @@ export const MAX_EXTRA_DONORS = 3
 /** Jobs a donor keeps queued at most, in all and per submitter. */
 const MAX_QUEUED = 16
 const MAX_QUEUED_PER_SUBMITTER = 4
+/** Clock slack when a donor's period is held against the time a job was out with it (ms). */
+const PERIOD_SLACK_MS = 2000
 /** Jobs of each list kept in compute.json (the newest). */
 const KEEP_HISTORY = 200
+/**
+ * Results of ended donor jobs kept for a submitter that is away: for an hour, and at most this
+ * many, of at most this many output bytes in all (the oldest go first). A submitter decides when
+ * a result stops being kept (it credits or outvotes it), so without a bound one that never does
+ * would make this node hold every output it asked for: 4 MiB each, jobs a few a second.
+ */
+const KEEP_RESULT_MS = 3600_000
+const MAX_KEPT_RESULTS = 256
+const MAX_KEPT_RESULT_BYTES = 64 * 1024 * 1024
 
 export interface ComputeTimers {
   /** A job no donor took for this long fails with 'no-donors' (ms). */
@@ -183,7 +194,6 @@ interface LiveRun {
   suspended: boolean
   /** The result message, kept until the submitter has it (it may be away when the job ends). */
   result: Extract<Message, { t: 'result' }> | null
-  output: Buffer | null
 }
 
 interface Session {
@@ -231,6 +241,8 @@ export class Compute extends EventEmitter {
   private tending = false
   private tendAgain = false
   private readonly onGovernorChange = (): void => this.pump()
+  /** Receipts proposed and not yet settled, as `${job}:${donor}`. */
+  private readonly proposing = new Set<string>()
 
   constructor(private readonly deps: ComputeDeps) {
     super()
@@ -255,6 +267,7 @@ export class Compute extends EventEmitter {
     this.deps.governor.on('change', this.onGovernorChange)
     this.tick = setInterval(() => {
       this.pump()
+      this.trimEnded()
       void this.tend()
     }, 1000)
     this.tick.unref()
@@ -641,7 +654,6 @@ export class Compute extends EventEmitter {
       tracked: null,
       suspended: false,
       result: null,
-      output: null,
     }
     this.send(s, { t: 'accept', id: m.id, ok: true, reason: null })
     // A module outside the interface is answered at once: it never gets a process.
@@ -746,7 +758,6 @@ export class Compute extends EventEmitter {
     if (res.ok) {
       r.state = 'done'
       r.resultHash = hashHex(res.output)
-      run.output = res.output
       run.result = {
         t: 'result',
         id: r.id,
@@ -781,17 +792,34 @@ export class Compute extends EventEmitter {
     run.input = Buffer.alloc(0)
     const s = this.sessionOf(r.submitter)
     if (s) this.send(s, run.result)
-    // Keep the result for an hour for a submitter that is away, then let it go.
+    // Keep the result for a submitter that is away, within bounds.
+    this.ended.delete(r.id)
     this.ended.set(r.id, run)
-    setTimeout(() => this.ended.delete(r.id), 3600_000).unref()
+    this.trimEnded()
     this.saveSoon()
     this.emit('changed')
     this.broadcastOffer()
   }
 
+  /** Lets go of kept results past KEEP_RESULT_MS, then the oldest while over the caps. */
+  private trimEnded(): void {
+    const size = (run: LiveRun): number => run.result?.output?.length ?? 0
+    let bytes = 0
+    for (const run of this.ended.values()) bytes += size(run)
+    const now = Date.now()
+    for (const [id, run] of this.ended) {
+      const expired = now - (run.record.finishedAt ?? 0) > KEEP_RESULT_MS
+      if (!expired && this.ended.size <= MAX_KEPT_RESULTS && bytes <= MAX_KEPT_RESULT_BYTES) break
+      this.ended.delete(id)
+      bytes -= size(run)
+    }
+  }
+
   private resendResults(s: Session): void {
     for (const run of this.ended.values()) {
-      if (run.result && run.record.submitter === s.identity && run.record.credited === null) {
+      // Outputs until credited or outvoted; failures (never credited) for as long as they're kept.
+      const unsettled = run.record.credited === null || run.record.state === 'failed'
+      if (run.result && run.record.submitter === s.identity && unsettled) {
         this.send(s, run.result)
       }
     }
@@ -887,8 +915,17 @@ export class Compute extends EventEmitter {
     const donor = s.identity as string
     const job = this.state.submitted.find((j) => j.id === m.id)
     const a = job?.donors.find((d) => d.identity === donor)
-    if (!job || !a || (a.state !== 'sent' && a.state !== 'running') || a.answer !== null) return
-    if (m.to <= m.from || m.cpuMs > m.to - m.from + 1000) {
+    if (!job || !a || a.answer !== null) return
+    // A donor given up on ('gone': it or this node went away, or it ran late) may still answer
+    // while the job is open: a donor keeps a result for an absent submitter and sends it again
+    // when they reconnect, and the work is as good as any.
+    const open = (job.state === 'waiting' || job.state === 'running') && job.finishedAt === null
+    if (a.state !== 'sent' && a.state !== 'running' && !(a.state === 'gone' && open)) return
+    // The period is the donor's word, on its clock: how long it is can't be more than the job
+    // has been out with it on this node's clock (it started after it was sent, and answered
+    // before the answer came), or any donor could pick a period to claim any CPU time.
+    const out = Date.now() - a.sentAt + PERIOD_SLACK_MS
+    if (m.to <= m.from || m.to - m.from > out || m.cpuMs > m.to - m.from + 1000) {
       this.strike(donor, 'a result with an impossible period or CPU time')
       a.state = 'failed'
       a.error = 'its result claimed impossible times'
@@ -907,9 +944,12 @@ export class Compute extends EventEmitter {
       }
       a.resultHash = m.hash
       a.answer = m.hash
+      a.error = null
       // Keep one copy of each distinct output until the job settles.
       const file = `${this.jobFile(job.id, 'output')}.${m.hash.slice(0, 16)}`
       await writeFileAtomic(file, output)
+      // Settled meanwhile: the assignment stays as the settling left it.
+      if (job.finishedAt !== null) return
     } else if (m.error) {
       a.answer = `error:${m.error.kind}`
       a.error = `${m.error.kind}: ${m.error.message}`
@@ -966,7 +1006,7 @@ export class Compute extends EventEmitter {
         this.tendAgain = false
         for (const job of this.state.submitted) {
           if (job.state === 'waiting' || job.state === 'running') await this.tendJob(job)
-          if (job.state === 'done') await this.creditDonors(job)
+          if (job.state === 'done') this.creditDonors(job)
         }
         await this.updateTopic()
       } while (this.tendAgain && !this.closed)
@@ -986,6 +1026,9 @@ export class Compute extends EventEmitter {
         if (now - d.sentAt > job.wallMs + this.timers.graceMs) {
           d.state = 'gone'
           d.error = 'no answer in time'
+          // Held against it, or a donor that offers the most slots and never answers would be
+          // chosen first for every job and hold each up this long.
+          this.strike(d.identity, 'did not answer a job in time')
           const s = this.sessionOf(d.identity)
           if (s) this.send(s, { t: 'cancel', id: job.id })
         }
@@ -1020,7 +1063,13 @@ export class Compute extends EventEmitter {
             (this.state.strikes[a.identity!] ?? 0) - (this.state.strikes[b.identity!] ?? 0) ||
             b.slots - a.slots,
         )
-      const picked = candidates.slice(0, want)
+      // One connection per donor: a peer may hold two at once (a reconnect, or on purpose), and
+      // only one answer per identity counts.
+      const picked: Session[] = []
+      for (const s of candidates) {
+        if (picked.length >= want) break
+        if (!picked.some((p) => p.identity === s.identity)) picked.push(s)
+      }
       if (picked.length > 0) {
         const module = await fs.readFile(this.jobFile(job.id, 'wasm'))
         const input = await fs.readFile(this.jobFile(job.id, 'input'))
@@ -1140,10 +1189,12 @@ export class Compute extends EventEmitter {
   }
 
   /** Proposes a compute receipt to each agreeing donor not yet credited (when it is connected). */
-  private async creditDonors(job: JobRecord): Promise<void> {
+  private creditDonors(job: JobRecord): void {
     for (const d of job.donors) {
       if (d.state !== 'agreed' || d.receipt !== 'none' || !d.resultHash) continue
       if (d.from === null || d.to === null) continue
+      const key = `${job.id}:${d.identity}`
+      if (this.proposing.has(key)) continue
       const s = this.sessionOf(d.identity)
       if (!s || s.waiting.has(job.id)) continue
       let body
@@ -1163,39 +1214,53 @@ export class Compute extends EventEmitter {
         d.error = `no receipt: ${(err as Error).message}`
         continue
       }
-      const ownerSig = signAs(body, this.deps.identity, 'owner')
-      const reply = await new Promise<Extract<Message, { t: 'countersign' }> | null>((resolve) => {
-        const timer = setTimeout(() => {
-          s.waiting.delete(job.id)
-          resolve(null)
-        }, this.timers.receiptTimeoutMs)
-        s.waiting.set(job.id, (m) => {
-          clearTimeout(timer)
-          s.waiting.delete(job.id)
-          resolve(m)
-        })
-        this.send(s, { t: 'receipt', id: job.id, receipt: { body, ownerSig } })
+      // Not awaited: a donor slow to countersign (or that never does) holds up no other job.
+      this.proposing.add(key)
+      this.proposeReceipt(job, d, s, body)
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'compute receipt failed'))
+        .finally(() => this.proposing.delete(key))
+    }
+  }
+
+  /** Sends a donor its receipt, waits for its signature and records the countersigned receipt. */
+  private async proposeReceipt(
+    job: JobRecord,
+    d: Assignment,
+    s: Session,
+    body: ReturnType<typeof newReceiptBody>,
+  ): Promise<void> {
+    const ownerSig = signAs(body, this.deps.identity, 'owner')
+    const reply = await new Promise<Extract<Message, { t: 'countersign' }> | null>((resolve) => {
+      const timer = setTimeout(() => {
+        s.waiting.delete(job.id)
+        resolve(null)
+      }, this.timers.receiptTimeoutMs)
+      s.waiting.set(job.id, (m) => {
+        clearTimeout(timer)
+        s.waiting.delete(job.id)
+        resolve(m)
       })
-      if (!reply) continue
-      if (!reply.sig) {
-        this.log.warn({ donor: d.identity.slice(0, 12), reason: reply.reason }, 'receipt refused')
-        d.receipt = 'refused'
-        d.error = `receipt refused: ${reply.reason ?? 'no reason given'}`
-        this.changedJob(job.id)
-        continue
-      }
-      const check = verifyReceipt({ body, hostSig: reply.sig, ownerSig })
-      if (!check.ok) {
-        this.strike(d.identity, `countersigned a compute receipt badly: ${check.reason}`)
-        continue
-      }
-      try {
-        await this.deps.ledger.append(check.receipt)
-        d.receipt = 'recorded'
-        this.changedJob(job.id)
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'compute receipt not recorded')
-      }
+      this.send(s, { t: 'receipt', id: job.id, receipt: { body, ownerSig } })
+    })
+    if (!reply) return
+    if (!reply.sig) {
+      this.log.warn({ donor: d.identity.slice(0, 12), reason: reply.reason }, 'receipt refused')
+      d.receipt = 'refused'
+      d.error = `receipt refused: ${reply.reason ?? 'no reason given'}`
+      this.changedJob(job.id)
+      return
+    }
+    const check = verifyReceipt({ body, hostSig: reply.sig, ownerSig })
+    if (!check.ok) {
+      this.strike(d.identity, `countersigned a compute receipt badly: ${check.reason}`)
+      return
+    }
+    try {
+      await this.deps.ledger.append(check.receipt)
+      d.receipt = 'recorded'
+      this.changedJob(job.id)
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'compute receipt not recorded')
     }
   }
 }

@@ -31,7 +31,8 @@
 // could mean nothing or all day; all day is 00:00-24:00.
 //
 // Time is local wall-clock time with minute resolution: a date is looked up by its weekday and
-// its hours and minutes, never by adding milliseconds, so DST changes move nothing.
+// its hours and minutes, never by adding milliseconds, so DST changes move nothing. A window
+// inside the hour that the spring-forward change skips doesn't happen that day.
 
 export interface ScheduleRule {
   /** The rule as written, trimmed (for messages). */
@@ -258,7 +259,6 @@ export function nextChange(s: Schedule, date: Date): Date | null {
   const y = date.getFullYear()
   const mo = date.getMonth()
   const d0 = date.getDate()
-  const startMinute = date.getHours() * 60 + date.getMinutes()
   // The state depends on (weekday, minute) only, so one week and a day covers every change.
   for (let k = 0; k <= 8; k++) {
     const day = new Date(y, mo, d0 + k, 12).getDay()
@@ -268,9 +268,19 @@ export function nextChange(s: Schedule, date: Date): Date | null {
       if (b < 1440) edges.add(b)
     }
     for (const minute of [...edges].sort((a, b) => a - b)) {
-      if (k === 0 && minute <= startMinute) continue
       if (inWeek(s, day, minute) !== now) {
-        return new Date(y, mo, d0 + k, Math.floor(minute / 60), minute % 60)
+        let at = new Date(y, mo, d0 + k, Math.floor(minute / 60), minute % 60)
+        if (at.getTime() <= date.getTime()) {
+          // In the hour the fall-back change repeats, the same local time comes again.
+          const again = new Date(at.getTime() + 3600_000)
+          if (again.getHours() === at.getHours() && again.getMinutes() === at.getMinutes()) {
+            at = again
+          }
+        }
+        // A local time the spring-forward change skips becomes the time after the gap, where
+        // the state may not have changed at all (a window inside the skipped hour doesn't
+        // happen that day): only a real change, after `date`, counts.
+        if (at.getTime() > date.getTime() && inSchedule(s, at) !== now) return at
       }
     }
   }
