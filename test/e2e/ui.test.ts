@@ -5,16 +5,17 @@
 import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import http from 'node:http'
+import net from 'node:net'
 import path from 'node:path'
 import type { Page } from 'playwright-core'
 import type { FolderSummary } from '../../shared/contract.ts'
 import {
   ROOT,
   snapshotTree,
+  TestDaemon,
   startDaemon,
   tempDir,
   waitForSameTree,
-  type TestDaemon,
 } from '../helpers/daemon.ts'
 import {
   SCREENSHOTS,
@@ -49,6 +50,16 @@ async function sourceFolder(content = 'hello from A\n'): Promise<{ dir: string; 
   const dir = await tempDir(e2e.cleanup, 'spare-src-')
   await fs.writeFile(path.join(dir, 'hello.txt'), content)
   return { dir, name: path.basename(dir) }
+}
+
+/** A TCP port on 127.0.0.1 that is free right now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (typeof address !== 'object' || address === null) throw new Error('no port')
+  return address.port
 }
 
 async function readOrNull(file: string): Promise<string | null> {
@@ -434,6 +445,38 @@ describe('web UI: connection', () => {
     await banner.waitFor()
     expect(await textOf(banner)).toContain('spare daemon')
     await screenshot(ui.page, 'not-connected')
+  })
+
+  it('says the browser must log in again when the daemon restarted, and reconnects once it has', async () => {
+    // A fixed port, as with `spare daemon --port`: the page can reach the restarted daemon, which
+    // no longer knows its session.
+    const port = await freePort()
+    const dataDir = await tempDir(e2e.cleanup, 'spare-data-')
+    const daemon = new TestDaemon(dataDir, e2e.network, ['--port', String(port)])
+    e2e.cleanup.add(async () => {
+      await daemon.stop()
+    })
+    await daemon.start()
+    const ui = await openUi(e2e.browser, e2e.cleanup, daemon)
+    await folderListLoaded(ui.page)
+    expect(await daemon.stop()).toBe(0)
+    const banner = ui.page.getByRole('alert').filter({ hasText: 'Spare node' })
+    await banner.waitFor()
+    await daemon.start()
+    expect(await apiUrl(daemon)).toBe(`http://127.0.0.1:${port}`)
+
+    const loggedOut = banner.filter({ hasText: 'no longer logged in' })
+    await loggedOut.waitFor({ timeout: 30_000 })
+    expect(await textOf(loggedOut)).toContain('spare ui')
+    expect(await textOf(loggedOut)).not.toContain('Is spare daemon running?')
+
+    // A new login link, opened in another tab of the same browser, lets the first page back in.
+    const tab = await ui.context.newPage()
+    await tab.goto(await loginLink(daemon))
+    await tab.close()
+    await ui.page.getByRole('button', { name: 'Retry now' }).click()
+    await banner.waitFor({ state: 'detached', timeout: 30_000 })
+    await folderListLoaded(ui.page)
   })
 })
 

@@ -77,6 +77,8 @@ export class TestDaemon {
   constructor(
     readonly dataDir: string,
     readonly network: string,
+    /** More arguments for `spare daemon` (say, a fixed --port). */
+    readonly extraArgs: readonly string[] = [],
   ) {}
 
   async start(): Promise<void> {
@@ -92,6 +94,7 @@ export class TestDaemon {
         this.network,
         '--log-level',
         'debug',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )

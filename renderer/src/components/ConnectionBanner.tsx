@@ -38,15 +38,29 @@ export function ConnectionBanner() {
     >
       <WifiOff aria-hidden="true" className="size-4 shrink-0" />
       <p className="min-w-0 flex-1">
-        <span className="font-semibold">
-          {state.status === 'closed'
-            ? 'Not connected to the Spare node.'
-            : 'Not connected to the Spare node — retrying.'}
-        </span>{' '}
-        <span className="text-amber-800 dark:text-amber-200">
-          {detail}
-          {state.lastError ? ` (${state.lastError})` : ''} Is <code>spare daemon</code> running?
-        </span>
+        {state.loggedOut && state.status !== 'closed' ? (
+          <>
+            <span className="font-semibold">
+              This browser is no longer logged in to the Spare node.
+            </span>{' '}
+            <span className="text-amber-800 dark:text-amber-200">
+              The node restarted, or the login ended. Run <code>spare ui</code> on the node’s
+              machine and open the link it prints: this page reconnects by itself.
+            </span>
+          </>
+        ) : (
+          <>
+            <span className="font-semibold">
+              {state.status === 'closed'
+                ? 'Not connected to the Spare node.'
+                : 'Not connected to the Spare node — retrying.'}
+            </span>{' '}
+            <span className="text-amber-800 dark:text-amber-200">
+              {detail}
+              {state.lastError ? ` (${state.lastError})` : ''} Is <code>spare daemon</code> running?
+            </span>
+          </>
+        )}
       </p>
       {state.status === 'retrying' ? (
         <button

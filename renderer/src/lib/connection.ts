@@ -21,6 +21,11 @@ export interface ConnectionState {
   readonly generation: number
   /** Why the last socket closed, when the server said so. */
   readonly lastError: string | null
+  /**
+   * The node is up but refused this browser's login (a restarted daemon forgets its sessions):
+   * only a new login link lets it in. Cleared by the next successful open.
+   */
+  readonly loggedOut: boolean
 }
 
 export interface ConnectionSource {
@@ -36,6 +41,7 @@ export const OPEN_STATE: ConnectionState = Object.freeze({
   retryAt: null,
   generation: 1,
   lastError: null,
+  loggedOut: false,
 })
 
 /** A link that is always up: Electron IPC, and tests. */

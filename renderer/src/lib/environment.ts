@@ -4,7 +4,12 @@ import { API_PATHS } from '../../../shared/contract.ts'
 import { createClient, type SpareClient } from '../../../shared/client.ts'
 import { createBridgeTransport, findBridge } from './bridge-transport.ts'
 import { alwaysConnected, type ConnectionSource } from './connection.ts'
-import { createWsTransport, daemonSocketUrl, type SocketFactory } from './ws-transport.ts'
+import {
+  createWsTransport,
+  daemonSocketUrl,
+  type LoginCheck,
+  type SocketFactory,
+} from './ws-transport.ts'
 
 /** Everything the screens need from the outside world; tests build their own. */
 export interface SpareEnvironment {
@@ -19,6 +24,28 @@ export interface SpareEnvironment {
 export interface EnvironmentHost {
   spare?: unknown
   location: Pick<Location, 'protocol' | 'host'>
+}
+
+/**
+ * Whether the daemon that served this page still takes this browser's session cookie: a harmless
+ * node.status over HTTP, which the daemon refuses with 401 once it forgot the session (it
+ * restarted).
+ */
+export async function checkDaemonLogin(
+  location: Pick<Location, 'protocol' | 'host'>,
+): Promise<LoginCheck> {
+  try {
+    const res = await fetch(`${location.protocol}//${location.host}${API_PATHS.call}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ method: 'node.status', params: {} }),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    })
+    return res.status === 401 ? 'refused' : 'ok'
+  } catch {
+    return 'unreachable'
+  }
 }
 
 export function createEnvironment(
@@ -37,6 +64,7 @@ export function createEnvironment(
   const transport = createWsTransport({
     url: daemonSocketUrl(host.location, API_PATHS.ws),
     ...(createSocket ? { createSocket } : {}),
+    checkLogin: () => checkDaemonLogin(host.location),
   })
   return {
     client: createClient(transport),

@@ -21,6 +21,15 @@ describe('format', () => {
     expect(formatBytes(-1)).toBe('—')
   })
 
+  it('moves to the next unit when rounding reaches 1000', () => {
+    expect(formatBytes(999_999)).toBe('1 MB')
+    expect(formatBytes(999_600)).toBe('1 MB')
+    expect(formatBytes(999_400)).toBe('999 KB')
+    expect(formatBytes(999_999_999_999)).toBe('1 TB')
+    expect(formatBytes(99_960)).toBe('100 KB')
+    expect(formatCredit(-999_999)).toBe('-1 MB·h')
+  })
+
   it('never shows 100 % before the end', () => {
     expect(percent(0, 0)).toBe(0)
     expect(percent(999, 1000)).toBe(99)

@@ -7,12 +7,13 @@ export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '—'
   let value = bytes
   let unit = 0
-  while (value >= 1000 && unit < UNITS.length - 1) {
+  const digitsOf = (v: number, u: number) => (u === 0 || v >= 100 ? 0 : 1)
+  // Goes up a unit also when rounding would show 1000: 999 999 B is "1 MB", not "1000 KB".
+  while (unit < UNITS.length - 1 && Number(value.toFixed(digitsOf(value, unit))) >= 1000) {
     value /= 1000
     unit++
   }
-  const digits = unit === 0 || value >= 100 ? 0 : 1
-  return `${value.toFixed(digits).replace(/\.0$/, '')} ${UNITS[unit]}`
+  return `${value.toFixed(digitsOf(value, unit)).replace(/\.0$/, '')} ${UNITS[unit]}`
 }
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })

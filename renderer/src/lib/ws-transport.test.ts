@@ -222,6 +222,29 @@ describe('createWsTransport', () => {
     // Events keep flowing to subscribers registered before the drop.
   })
 
+  it('says when a node that refuses the socket refused this browser’s login', async () => {
+    let answer: 'ok' | 'refused' | 'unreachable' = 'refused'
+    const checkLogin = vi.fn(async () => answer)
+    transport = makeTransport({ checkLogin })
+    const first = FakeSocket.last()
+    first.open()
+    // A drop of an open socket is the node going away: nothing to ask.
+    first.drop()
+    expect(checkLogin).not.toHaveBeenCalled()
+    vi.advanceTimersByTime(100)
+    // The new socket is refused before it opens: a restarted daemon that forgot the session.
+    FakeSocket.last().drop()
+    await vi.waitFor(() => expect(transport?.connection.getState().loggedOut).toBe(true))
+    expect(transport.connection.getState().status).toBe('retrying')
+    expect(checkLogin).toHaveBeenCalledTimes(1)
+
+    // Logged in again from another tab: the next attempt opens and the state says so.
+    answer = 'ok'
+    vi.advanceTimersByTime(200)
+    FakeSocket.last().open()
+    expect(transport.connection.getState()).toMatchObject({ status: 'open', loggedOut: false })
+  })
+
   it('keeps event subscriptions across reconnects', () => {
     transport = makeTransport()
     const got: string[] = []

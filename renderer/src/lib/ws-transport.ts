@@ -36,7 +36,15 @@ export interface WsTransportOptions {
   /** Source of randomness for the jitter (0..1); tests pin it. */
   random?: () => number
   now?: () => number
+  /**
+   * Asks the node, over plain HTTP, whether this browser is still logged in; called when a socket
+   * fails to open, since a browser's WebSocket can't tell a refused login from a node that is down.
+   */
+  checkLogin?: () => Promise<LoginCheck>
 }
+
+/** What checkLogin found: logged in, refused (401), or the node can't be reached. */
+export type LoginCheck = 'ok' | 'refused' | 'unreachable'
 
 export interface WsTransport extends Transport {
   close(): void
@@ -87,6 +95,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     callTimeoutMs = 60_000,
     random = Math.random,
     now = Date.now,
+    checkLogin,
   } = options
 
   const pending = new Map<number, Pending>()
@@ -95,12 +104,14 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
   let nextId = 1
   let socket: SocketLike | null = null
   let retryTimer: ReturnType<typeof setTimeout> | null = null
+  let checking = false
   let state: ConnectionState = {
     status: 'connecting',
     attempt: 0,
     retryAt: null,
     generation: 0,
     lastError: null,
+    loggedOut: false,
   }
 
   function setState(patch: Partial<ConnectionState>): void {
@@ -133,14 +144,17 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       return
     }
     socket = ws
+    let opened = false
     ws.onopen = () => {
       if (socket !== ws) return
+      opened = true
       setState({
         status: 'open',
         attempt: 0,
         retryAt: null,
         generation: state.generation + 1,
         lastError: null,
+        loggedOut: false,
       })
       for (const entry of pending.values()) {
         if (entry.unsent === null) continue
@@ -158,6 +172,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       rejectAll(DROPPED_MESSAGE)
       if (state.status === 'closed') return
       scheduleRetry(ev.reason || null)
+      if (!opened) checkLoginNow()
     }
     // Browsers always follow `error` with `close`, which does the work.
     ws.onerror = () => {}
@@ -168,6 +183,19 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     const delay = backoffDelay(attempt, initialDelayMs, maxDelayMs, random)
     setState({ status: 'retrying', attempt, retryAt: now() + delay, lastError: reason })
     retryTimer = setTimeout(connect, delay)
+  }
+
+  function checkLoginNow(): void {
+    if (!checkLogin || checking) return
+    checking = true
+    checkLogin()
+      .catch((): LoginCheck => 'unreachable')
+      .then((found) => {
+        checking = false
+        if (state.status === 'open' || state.status === 'closed') return
+        const loggedOut = found === 'refused'
+        if (loggedOut !== state.loggedOut) setState({ loggedOut })
+      })
   }
 
   function handleMessage(raw: unknown): void {

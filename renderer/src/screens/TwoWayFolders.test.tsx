@@ -654,6 +654,23 @@ describe('Two-way folders: keep versions', () => {
     expect(within(list).getAllByRole('listitem')).toHaveLength(3)
   })
 
+  it('follows a change made elsewhere, but never over what is being typed', async () => {
+    const { node, notes } = notesNode({}, { versionsDays: 30 })
+    const { user } = setup(node)
+    const card = await openDetails(user)
+    const form = section(card, 'Keep versions')
+    const input = within(form).getByLabelText('Keep versions for (days)')
+    expect(input).toHaveValue('30')
+    // `spare` on the command line (or another window) sets 7 days.
+    act(() => node.emit('folder.updated', { ...notes, versionsDays: 7 }))
+    expect(form).toHaveTextContent('now: 7 days')
+    expect(input).toHaveValue('7')
+    await user.clear(input)
+    await user.type(input, '12')
+    act(() => node.emit('folder.updated', { ...notes, versionsDays: 9 }))
+    expect(input).toHaveValue('12')
+  })
+
   it('shows the node’s refusal near the form and keeps the value', async () => {
     const { node } = notesNode({
       'folders.configure': () => {

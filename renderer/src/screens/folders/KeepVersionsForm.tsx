@@ -27,12 +27,14 @@ export function KeepVersionsForm({
   onSaved: (days: number) => void
 }) {
   const client = useClient()
-  const [text, setText] = useState(folder.versionsDays === null ? '' : String(folder.versionsDays))
+  // null: untouched, so the field follows the folder (also when another client changes it).
+  const [draft, setDraft] = useState<string | null>(null)
   const [fieldError, setFieldError] = useState<string | null>(null)
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
   const [saved, setSaved] = useState<number | null>(null)
   const titleId = `folder-${folder.id}-keep-versions`
+  const text = draft ?? (folder.versionsDays === null ? '' : String(folder.versionsDays))
 
   async function submit(e: FormEvent) {
     e.preventDefault()
@@ -48,6 +50,7 @@ export function KeepVersionsForm({
     setBusy(true)
     try {
       await client.call('folders.configure', { id: folder.id, versionsDays: parsed.days })
+      setDraft(null)
       setSaved(parsed.days)
       onSaved(parsed.days)
     } catch (err) {
@@ -69,7 +72,7 @@ export function KeepVersionsForm({
           name="versions-days"
           value={text}
           onChange={(value) => {
-            setText(value)
+            setDraft(value)
             setFieldError(null)
             setSaved(null)
           }}
