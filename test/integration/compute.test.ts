@@ -455,11 +455,15 @@ describe('donated CPU', () => {
     expect(resumed.pause).toBeNull()
     expect(resumed.cpu.blockedBy).toBeNull()
 
-    // A snooze survives a restart and ends by itself.
-    await d.json<DonateStatus>(['donate', 'pause', '--for', '3s'])
+    // A snooze survives a restart (long enough that a slow restart on a loaded machine does not
+    // outlast it) and ends by itself.
+    const long = await d.json<DonateStatus>(['donate', 'pause', '--for', '10m'])
     await d.stop()
     await d.start()
-    expect((await d.json<DonateStatus>(['donate'])).cpu.blockedBy).toBe('paused')
+    const restarted = await d.json<DonateStatus>(['donate'])
+    expect(restarted.pause?.until).toBe(long.pause!.until)
+    expect(restarted.cpu.blockedBy).toBe('paused')
+    await d.json<DonateStatus>(['donate', 'pause', '--for', '2s'])
     await waitFor(async () => (await d.json<DonateStatus>(['donate'])).cpu.blockedBy === null, {
       timeoutMs: 15_000,
       what: 'the snooze to end',
