@@ -124,44 +124,22 @@ async function runsOf(d: TestDaemon): Promise<RunSummary[]> {
   return (await d.json<{ submitted: JobSummary[]; run: RunSummary[] }>(['compute', 'jobs'])).run
 }
 
-/** Starts the lying donor; resolves with its ledger key. */
-async function lyingDonor(): Promise<string> {
-  const dir = await tempDir(cleanup, 'spare-liar-')
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'test/helpers/lying-donor.ts'), network, dir],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env },
-  )
-  cleanup.add(
-    () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      }),
-  )
-  let err = ''
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-  return new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      const line = out.split('\n').find((l) => /^[0-9a-f]{64}$/.test(l))
-      if (line) resolve(line)
-    })
-    child.once('exit', (code) => reject(new Error(`lying donor exited ${code}: ${err}`)))
+/**
+ * Starts a dishonest donor (test/helpers/fake-donor.ts): `lying` answers with a made-up output,
+ * `greedy` with `output` and an hour of CPU it did not spend. Resolves with its keys.
+ */
+async function fakeDonor(
+  mode: 'lying' | 'greedy',
+  output?: Buffer,
+): Promise<{ identity: string; ledger: string }> {
+  const dir = await tempDir(cleanup, `spare-${mode}-`)
+  const args = [path.join(ROOT, 'test/helpers/fake-donor.ts'), network, dir, mode]
+  if (output) args.push(await writeTemp('answer.bin', output))
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: process.env,
   })
-}
-
-/** Starts the greedy donor, which answers with `output`; resolves with its identity. */
-async function greedyDonor(output: Buffer): Promise<string> {
-  const dir = await tempDir(cleanup, 'spare-greedy-')
-  const file = await writeTemp('answer.bin', output)
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'test/helpers/greedy-donor.ts'), network, dir, file],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env },
-  )
   cleanup.add(
     () =>
       new Promise<void>((resolve) => {
@@ -172,14 +150,14 @@ async function greedyDonor(output: Buffer): Promise<string> {
   )
   let err = ''
   child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-  return new Promise<string>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     let out = ''
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString()
-      const line = out.split('\n').find((l) => /^[0-9a-f]{64}$/.test(l))
-      if (line) resolve(line)
+      const line = out.split('\n').find((l) => l.startsWith('{'))
+      if (line) resolve(JSON.parse(line) as { identity: string; ledger: string })
     })
-    child.once('exit', (code) => reject(new Error(`greedy donor exited ${code}: ${err}`)))
+    child.once('exit', (code) => reject(new Error(`${mode} donor exited ${code}: ${err}`)))
   })
 }
 
@@ -259,7 +237,7 @@ describe('donated CPU', () => {
   })
 
   it('outvotes a donor that returns a wrong result and gives it no credit', async () => {
-    const liarLedger = await lyingDonor()
+    const liarLedger = (await fakeDonor('lying')).ledger
     const [d1, d2] = [await donor(), await donor()]
     const s = await startDaemon(cleanup, network)
     const input = await writeTemp('range.bin', primesInput(5_000_000, 5_010_000))
@@ -296,7 +274,7 @@ describe('donated CPU', () => {
   })
 
   it('does not credit a donor for more time than the job was out with it', async () => {
-    const greedy = await greedyDonor(primesReference(5_000_000, 5_010_000))
+    const greedy = (await fakeDonor('greedy', primesReference(5_000_000, 5_010_000))).identity
     await donor()
     await donor()
     const s = await startDaemon(cleanup, network)
