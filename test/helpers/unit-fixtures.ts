@@ -2,7 +2,7 @@
 // real SpareNodes. Every fixture registers its own teardown; teardowns run after each test in
 // reverse order of creation (close the node before destroying the testnet, remove the directory
 // last), and all of them run even when one fails.
-import { afterEach } from 'vitest'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -142,4 +142,20 @@ export async function twoNodes(
   const [aDir, bDir] = [path.join(root, 'a'), path.join(root, 'b')]
   await fs.mkdir(aDir)
   return { a, b, as: new SpareService(a), bs: new SpareService(b), aDir, bDir }
+}
+
+/**
+ * Sets SPARE_HOSTING_TIMERS (hosting's periods, e.g. "audit=700,receipt=1200") for the tests of
+ * the calling file, and puts back what was there after them.
+ */
+export function useHostingTimers(spec: string): void {
+  let saved: string | undefined
+  beforeAll(() => {
+    saved = process.env.SPARE_HOSTING_TIMERS
+    process.env.SPARE_HOSTING_TIMERS = spec
+  })
+  afterAll(() => {
+    if (saved === undefined) delete process.env.SPARE_HOSTING_TIMERS
+    else process.env.SPARE_HOSTING_TIMERS = saved
+  })
 }

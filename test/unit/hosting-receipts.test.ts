@@ -9,7 +9,7 @@
 //     again is refused, forever, and a strike each time).
 //   - A host that never got the owner's countersignature (the answer was lost) takes the receipt
 //     from the owner's ledger and goes on, instead of proposing that period again for good.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -23,21 +23,12 @@ import {
   type SignedReceipt,
 } from '../../main/engine/ledger/receipt.ts'
 import type { FolderSummary } from '../../shared/contract.ts'
-import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+import { useFixtures, useHostingTimers, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 
-let savedTimers: string | undefined
-beforeAll(() => {
-  savedTimers = process.env.SPARE_HOSTING_TIMERS
-  // Short periods so a test sees audits and receipts (defaults: 10 min and 1 h).
-  process.env.SPARE_HOSTING_TIMERS =
-    'audit=700,timeout=2000,receipt=1200,gone=600000,window=100,stall=300'
-})
-afterAll(() => {
-  if (savedTimers === undefined) delete process.env.SPARE_HOSTING_TIMERS
-  else process.env.SPARE_HOSTING_TIMERS = savedTimers
-})
+// Short periods so a test sees audits and receipts (defaults: 10 min and 1 h).
+useHostingTimers('audit=700,timeout=2000,receipt=1200,gone=600000,window=100,stall=300')
 
 interface SessionView {
   identity: string | null

@@ -8,7 +8,7 @@
 //     changes nothing) nor make the host drop it with a release.
 //   - Two writers of one folder that use the same hosts must not take the folder from each other
 //     at those hosts (each one's audits are answered, nobody is banned).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -19,21 +19,12 @@ import { folderHostingTopic, type Hosting } from '../../main/engine/hosting/host
 import type { Message } from '../../main/engine/hosting/messages.ts'
 import type { FolderSummary } from '../../shared/contract.ts'
 import { SpareService } from '../../main/engine/api/service.ts'
-import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+import { useFixtures, useHostingTimers, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 
-let savedTimers: string | undefined
-beforeAll(() => {
-  savedTimers = process.env.SPARE_HOSTING_TIMERS
-  // Short periods so a test sees several audits and receipts (defaults: 10 min and 1 h).
-  process.env.SPARE_HOSTING_TIMERS =
-    'audit=700,timeout=2000,receipt=1200,gone=600000,window=100,stall=300'
-})
-afterAll(() => {
-  if (savedTimers === undefined) delete process.env.SPARE_HOSTING_TIMERS
-  else process.env.SPARE_HOSTING_TIMERS = savedTimers
-})
+// Short periods so a test sees several audits and receipts (defaults: 10 min and 1 h).
+useHostingTimers('audit=700,timeout=2000,receipt=1200,gone=600000,window=100,stall=300')
 
 interface SessionView {
   identity: string | null
