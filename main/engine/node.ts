@@ -440,11 +440,29 @@ export class SpareNode extends EventEmitter {
       if (err instanceof NetworkConfigError) throw new ApiError('BAD_INPUT', err.message)
       throw err
     }
-    const network = value.trim()
+    // One change at a time, in the order asked: a `local` network opens in several steps, and a
+    // later change that overtook it ended up saved while the node ran on the earlier one.
+    const run = this.networkChange.then(() => this.changeNetwork(value.trim(), config))
+    this.networkChange = run.then(
+      () => {},
+      () => {},
+    )
+    return run
+  }
+
+  private networkChange: Promise<void> = Promise.resolve()
+
+  private async changeNetwork(network: string, config: NetworkConfig): Promise<NodeStatus> {
+    this.assertOpen()
     if (network !== this.settings.value.network) {
       await this.settings.update((s) => ({ ...s, network }))
       const keyPair = crypto.keyPair()
       const next = await openNetwork(config, keyPair, (m) => this.log.info(m))
+      if (this.phase !== 'open') {
+        // close() ran meanwhile and released the network it knew: this one is ours to close.
+        await next.close().catch(() => {})
+        throw new ApiError('UNAVAILABLE', `the node is ${this.phase}`)
+      }
       const prev = this.net
       this.net = next
       this.networkConfig = config
