@@ -155,7 +155,12 @@ class LocalBootstrapHost {
     if (this.node || this.closed || this.busy) return false
     this.busy = true
     try {
-      const node = HyperDHT.bootstrapper(this.port, '127.0.0.1', { bootstrap: known })
+      // bootstrapper()'s host is only the address it announces: its sockets bind where `host`
+      // in the options says, 0.0.0.0 (every interface) when it is not given.
+      const node = HyperDHT.bootstrapper(this.port, '127.0.0.1', {
+        bootstrap: known,
+        host: '127.0.0.1',
+      })
       try {
         await node.ready()
       } catch {
