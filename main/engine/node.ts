@@ -258,11 +258,14 @@ export class SpareNode extends EventEmitter {
     })
     // Hyperswarm re-announces every 10 minutes. A folder with no peers looks again much sooner:
     // every few seconds on loopback (cheap; peers come and go in tests and dev), every 2 minutes
-    // on the public DHT.
-    const lonelyMs = isLoopbackOnly(this.networkConfig) ? 5000 : 120_000
+    // on the public DHT. The pace follows the network in force (a live change switches it).
+    let lastLook = Date.now()
     const lonely = setInterval(() => {
+      const lonelyMs = isLoopbackOnly(this.networkConfig) ? 5000 : 120_000
+      if (Date.now() - lastLook < lonelyMs - 100) return
+      lastLook = Date.now()
       if ([...this.folders.values()].some((f) => f.peers === 0)) this.swarm.refreshAll()
-    }, lonelyMs)
+    }, 5000)
     lonely.unref()
     this.cleanup.push(async () => clearInterval(lonely))
     this.startedAt = Date.now()

@@ -1,11 +1,13 @@
 // Live network-mode changes (`spare network MODE`) racing each other and close(): real nodes on
 // real HyperDHT testnets on 127.0.0.1.
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import dgram from 'node:dgram'
+import { randomBytes } from 'node:crypto'
 import type HyperDHT from 'hyperdht'
 import type { SpareNode } from '../../main/engine/node.ts'
+import { encodeInvite } from '../../main/engine/folders/invite.ts'
 import type { OpenNetwork } from '../../main/engine/net/network.ts'
 import type { Swarm } from '../../main/engine/net/swarm.ts'
 import { useFixtures } from '../helpers/unit-fixtures.ts'
@@ -85,4 +87,27 @@ describe('SpareNode.setNetwork', () => {
     expect(insides(node).net.dht.destroyed).toBe(true)
     for (const dht of swarmDhts(node)) expect(dht.destroyed).toBe(true)
   })
+
+  // Folders with no peers look again every 5 s on loopback, every 2 minutes elsewhere. The pace
+  // was chosen once at start: a node switched from a loopback network to a real one kept
+  // re-announcing every 5 s on it. 192.0.2.1 is TEST-NET-1 (never routed; the test runs offline).
+  it('re-announces lonely folders at the pace of the network it switched to', async () => {
+    const a = await fx.testnet()
+    const node = await fx.readyNode({ network: a })
+    const dir = await fx.tmpDir()
+    const invite = encodeInvite({
+      key: randomBytes(32),
+      encryptionKey: randomBytes(32),
+      name: 'Nobody',
+      sync: false,
+      writer: false,
+      seed: null,
+    })
+    await node.join(invite, path.join(dir, 'lonely'))
+    // Resolves once every swarm listens on the new DHT: about 18 s, its bootstrap never answers.
+    await node.setNetwork('192.0.2.1:49737')
+    const refresh = vi.spyOn(insides(node).swarm, 'refreshAll')
+    await new Promise((r) => setTimeout(r, 6000))
+    expect(refresh).not.toHaveBeenCalled()
+  }, 60_000)
 })
