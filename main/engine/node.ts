@@ -154,10 +154,16 @@ export class SpareNode extends EventEmitter {
     this.logs = openLogger(this.dataDir, level, { stderr: this.opts.logToStderr ?? false })
     this.log = this.logs.logger
     this.cleanup.push(() => this.logs.close())
-    this.networkConfig = parseNetwork(
-      this.settings.value.network,
-      this.settings.value.localBootstrapPort,
-    )
+    try {
+      this.networkConfig = parseNetwork(
+        this.settings.value.network,
+        this.settings.value.localBootstrapPort,
+      )
+    } catch (err) {
+      // Only a hand-edited file gets here (a given network is checked before it is saved).
+      if (!(err instanceof NetworkConfigError)) throw err
+      throw new SettingsError(this.settings.file, `"network" is not valid: ${err.message}`)
+    }
     this.log.info(
       { dataDir: this.dataDir, network: describeNetwork(this.networkConfig), version: VERSION },
       'starting',
