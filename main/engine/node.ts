@@ -20,7 +20,7 @@ import {
   type RunSummary,
 } from '../../shared/contract.ts'
 import { SettingsStore, SettingsError, type FolderRecord } from './settings.ts'
-import { openLogger, type Logger, type LogLevel, type OpenedLogger } from './logger.ts'
+import { LOG_LEVELS, openLogger, type Logger, type LogLevel, type OpenedLogger } from './logger.ts'
 import {
   describeNetwork,
   isLoopbackOnly,
@@ -147,10 +147,7 @@ export class SpareNode extends EventEmitter {
       if (network !== this.settings.value.network)
         await this.settings.update((s) => ({ ...s, network }))
     }
-    const level =
-      this.opts.logLevel ??
-      (process.env.SPARE_LOG_LEVEL as LogLevel | undefined) ??
-      this.settings.value.logLevel
+    const level = this.opts.logLevel ?? envLogLevel() ?? this.settings.value.logLevel
     this.logs = openLogger(this.dataDir, level, { stderr: this.opts.logToStderr ?? false })
     this.log = this.logs.logger
     this.cleanup.push(() => this.logs.close())
@@ -1001,6 +998,15 @@ function mergeCounts(a: Record<string, number>, b: Record<string, number>): Reco
   const out = { ...a }
   for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v
   return out
+}
+
+/** SPARE_LOG_LEVEL, checked: pino's own refusal of an unknown level names neither. */
+function envLogLevel(): LogLevel | undefined {
+  const v = process.env.SPARE_LOG_LEVEL
+  if (v === undefined || v === '') return undefined
+  if (!(LOG_LEVELS as readonly string[]).includes(v))
+    throw new Error(`SPARE_LOG_LEVEL "${v}" is not a log level (${LOG_LEVELS.join(', ')})`)
+  return v as LogLevel
 }
 
 function isAlive(pid: number): boolean {

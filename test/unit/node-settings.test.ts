@@ -31,4 +31,20 @@ describe('SpareNode and a hand-edited settings file', () => {
       expect(existsSync(path.join(dataDir, 'spare.lock'))).toBe(false)
     },
   )
+
+  it('refuses an unknown SPARE_LOG_LEVEL by name, not with a pino internal error', async () => {
+    const dataDir = path.join(await fx.tmpDir(), 'data')
+    const before = process.env.SPARE_LOG_LEVEL
+    process.env.SPARE_LOG_LEVEL = 'verbose'
+    fx.defer(() => {
+      if (before === undefined) delete process.env.SPARE_LOG_LEVEL
+      else process.env.SPARE_LOG_LEVEL = before
+    })
+    const node = new SpareNode({ dataDir, network: await fx.testnet() })
+    fx.defer(() => node.close())
+    await expect(node.ready()).rejects.toThrow(
+      'SPARE_LOG_LEVEL "verbose" is not a log level (fatal, error, warn, info, debug, trace)',
+    )
+    expect(existsSync(path.join(dataDir, 'spare.lock'))).toBe(false)
+  })
 })
