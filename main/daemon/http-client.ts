@@ -13,11 +13,17 @@ export class NoDaemonError extends Error {
 }
 
 export async function readApiInfo(dataDir: string): Promise<{ info: ApiInfo; token: string }> {
-  let info: ApiInfo
+  let text: string
   try {
-    info = JSON.parse(await fs.readFile(path.join(dataDir, API_FILE), 'utf8')) as ApiInfo
+    text = await fs.readFile(path.join(dataDir, API_FILE), 'utf8')
   } catch {
     throw new NoDaemonError(dataDir, `${API_FILE} not found`)
+  }
+  let info: ApiInfo
+  try {
+    info = JSON.parse(text) as ApiInfo
+  } catch {
+    throw new NoDaemonError(dataDir, `${API_FILE} is damaged`)
   }
   let token: string
   try {

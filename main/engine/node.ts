@@ -20,7 +20,7 @@ import {
   type RunSummary,
 } from '../../shared/contract.ts'
 import { SettingsStore, SettingsError, type FolderRecord } from './settings.ts'
-import { openLogger, type Logger, type LogLevel, type OpenedLogger } from './logger.ts'
+import { LOG_LEVELS, openLogger, type Logger, type LogLevel, type OpenedLogger } from './logger.ts'
 import {
   describeNetwork,
   isLoopbackOnly,
@@ -147,17 +147,20 @@ export class SpareNode extends EventEmitter {
       if (network !== this.settings.value.network)
         await this.settings.update((s) => ({ ...s, network }))
     }
-    const level =
-      this.opts.logLevel ??
-      (process.env.SPARE_LOG_LEVEL as LogLevel | undefined) ??
-      this.settings.value.logLevel
+    const level = this.opts.logLevel ?? envLogLevel() ?? this.settings.value.logLevel
     this.logs = openLogger(this.dataDir, level, { stderr: this.opts.logToStderr ?? false })
     this.log = this.logs.logger
     this.cleanup.push(() => this.logs.close())
-    this.networkConfig = parseNetwork(
-      this.settings.value.network,
-      this.settings.value.localBootstrapPort,
-    )
+    try {
+      this.networkConfig = parseNetwork(
+        this.settings.value.network,
+        this.settings.value.localBootstrapPort,
+      )
+    } catch (err) {
+      // Only a hand-edited file gets here (a given network is checked before it is saved).
+      if (!(err instanceof NetworkConfigError)) throw err
+      throw new SettingsError(this.settings.file, `"network" is not valid: ${err.message}`)
+    }
     this.log.info(
       { dataDir: this.dataDir, network: describeNetwork(this.networkConfig), version: VERSION },
       'starting',
@@ -258,11 +261,14 @@ export class SpareNode extends EventEmitter {
     })
     // Hyperswarm re-announces every 10 minutes. A folder with no peers looks again much sooner:
     // every few seconds on loopback (cheap; peers come and go in tests and dev), every 2 minutes
-    // on the public DHT.
-    const lonelyMs = isLoopbackOnly(this.networkConfig) ? 5000 : 120_000
+    // on the public DHT. The pace follows the network in force (a live change switches it).
+    let lastLook = Date.now()
     const lonely = setInterval(() => {
+      const lonelyMs = isLoopbackOnly(this.networkConfig) ? 5000 : 120_000
+      if (Date.now() - lastLook < lonelyMs - 100) return
+      lastLook = Date.now()
       if ([...this.folders.values()].some((f) => f.peers === 0)) this.swarm.refreshAll()
-    }, lonelyMs)
+    }, 5000)
     lonely.unref()
     this.cleanup.push(async () => clearInterval(lonely))
     this.startedAt = Date.now()
@@ -440,11 +446,29 @@ export class SpareNode extends EventEmitter {
       if (err instanceof NetworkConfigError) throw new ApiError('BAD_INPUT', err.message)
       throw err
     }
-    const network = value.trim()
+    // One change at a time, in the order asked: a `local` network opens in several steps, and a
+    // later change that overtook it ended up saved while the node ran on the earlier one.
+    const run = this.networkChange.then(() => this.changeNetwork(value.trim(), config))
+    this.networkChange = run.then(
+      () => {},
+      () => {},
+    )
+    return run
+  }
+
+  private networkChange: Promise<void> = Promise.resolve()
+
+  private async changeNetwork(network: string, config: NetworkConfig): Promise<NodeStatus> {
+    this.assertOpen()
     if (network !== this.settings.value.network) {
       await this.settings.update((s) => ({ ...s, network }))
       const keyPair = crypto.keyPair()
       const next = await openNetwork(config, keyPair, (m) => this.log.info(m))
+      if (this.phase !== 'open') {
+        // close() ran meanwhile and released the network it knew: this one is ours to close.
+        await next.close().catch(() => {})
+        throw new ApiError('UNAVAILABLE', `the node is ${this.phase}`)
+      }
       const prev = this.net
       this.net = next
       this.networkConfig = config
@@ -974,6 +998,15 @@ function mergeCounts(a: Record<string, number>, b: Record<string, number>): Reco
   const out = { ...a }
   for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v
   return out
+}
+
+/** SPARE_LOG_LEVEL, checked: pino's own refusal of an unknown level names neither. */
+function envLogLevel(): LogLevel | undefined {
+  const v = process.env.SPARE_LOG_LEVEL
+  if (v === undefined || v === '') return undefined
+  if (!(LOG_LEVELS as readonly string[]).includes(v))
+    throw new Error(`SPARE_LOG_LEVEL "${v}" is not a log level (${LOG_LEVELS.join(', ')})`)
+  return v as LogLevel
 }
 
 function isAlive(pid: number): boolean {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { writeFileAtomic } from '../../main/engine/util/atomic.ts'
@@ -96,4 +96,30 @@ describe('writeFileAtomic', () => {
     expect(await fs.readdir(dir)).toEqual(['taken'])
     expect(await fs.readFile(path.join(target, 'inner'), 'utf8')).toBe('keep')
   })
+
+  // A full or failing disk makes the write or the fsync fail. The temp file must go with the
+  // error: the sync index and the hosting state are saved every few seconds, and each failed save
+  // used to leave one more `.NAME.*.tmp` (settings' copies holding folder keys) behind.
+  it.each([['writeFile'], ['sync']] as const)(
+    'removes its temp file when %s fails, and leaves the old file',
+    async (step) => {
+      const dir = await fx.tmpDir()
+      const file = path.join(dir, 'settings.json')
+      await writeFileAtomic(file, 'old')
+      const probe = await fs.open(file, 'r')
+      const proto = Object.getPrototypeOf(probe) as fs.FileHandle
+      await probe.close()
+      const failure = Object.assign(new Error('ENOSPC: no space left on device'), {
+        code: 'ENOSPC',
+      })
+      const spy = vi.spyOn(proto, step).mockRejectedValue(failure)
+      try {
+        await expect(writeFileAtomic(file, 'new')).rejects.toThrow('ENOSPC')
+      } finally {
+        spy.mockRestore()
+      }
+      expect(await fs.readdir(dir)).toEqual(['settings.json'])
+      expect(await fs.readFile(file, 'utf8')).toBe('old')
+    },
+  )
 })

@@ -201,6 +201,15 @@ describe('spare: no daemon running', () => {
     expect(r.err).toContain(`${API_FILE} is damaged`)
   })
 
+  it('an api.json that is not JSON is damaged, not "not found"', async () => {
+    const dataDir = await fx.tmpDir()
+    await fs.writeFile(path.join(dataDir, API_FILE), '{"port": 4')
+    await fs.writeFile(path.join(dataDir, TOKEN_FILE), 'a'.repeat(64))
+    const r = await run('status', '--data-dir', dataDir)
+    expect(r.code).toBe(1)
+    expect(r.err).toContain(`${API_FILE} is damaged`)
+  })
+
   it('an api.json that is JSON but not an object is damaged too (exit 1, no TypeError)', async () => {
     const dataDir = await fx.tmpDir()
     await fs.writeFile(path.join(dataDir, TOKEN_FILE), 'a'.repeat(64))

@@ -102,6 +102,17 @@ describe('parseNetwork', () => {
     expect(refusal(`${host}:80`).message).toBe(`"${host}" is not a valid host name or IPv4 address`)
   })
 
+  // All digits and dots is an IPv4 address or nothing (no top-level domain is numeric): a typo'd
+  // address used to pass as a host name, and the node started on a bootstrap nobody answers at.
+  it.each([['256.0.0.1'], ['127.0.0.300'], ['10.0.0'], ['1.2.3.4.5'], ['1234']])(
+    'refuses the malformed IPv4 address %j',
+    (host) => {
+      expect(refusal(`${host}:80`).message).toBe(
+        `"${host}" is not a valid host name or IPv4 address`,
+      )
+    },
+  )
+
   it('refuses a host label longer than 63 characters', () => {
     expect(refusal(`${'a'.repeat(64)}.example:80`).message).toMatch(/not a valid host name/)
     expect(parseNetwork(`${'a'.repeat(63)}.example:80`, 1).mode).toBe('custom')

@@ -5,6 +5,7 @@
 //            node to notice takes the port over. Every local node is a full (non-ephemeral) DHT
 //            node, so records survive the host leaving.
 //  - custom: an explicit `host:port,...` bootstrap list (private networks, tests).
+import { isIPv4 } from 'node:net'
 import HyperDHT from 'hyperdht'
 import type { NetworkMode } from '../../../shared/contract.ts'
 
@@ -48,7 +49,9 @@ export function parseNetwork(value: string, localPort: number): NetworkConfig {
     }
     const host = m[1]
     const port = Number(m[2])
-    if (!HOST_RE.test(host))
+    // Digits and dots only is an IPv4 address or a typo (no top-level domain is numeric).
+    const numeric = /^[\d.]+$/.test(host)
+    if (numeric ? !isIPv4(host) : !HOST_RE.test(host))
       throw new NetworkConfigError(`"${host}" is not a valid host name or IPv4 address`)
     if (port < 1 || port > 65535)
       throw new NetworkConfigError(`port ${port} is out of range 1-65535`)
@@ -155,7 +158,12 @@ class LocalBootstrapHost {
     if (this.node || this.closed || this.busy) return false
     this.busy = true
     try {
-      const node = HyperDHT.bootstrapper(this.port, '127.0.0.1', { bootstrap: known })
+      // bootstrapper()'s host is only the address it announces: its sockets bind where `host`
+      // in the options says, 0.0.0.0 (every interface) when it is not given.
+      const node = HyperDHT.bootstrapper(this.port, '127.0.0.1', {
+        bootstrap: known,
+        host: '127.0.0.1',
+      })
       try {
         await node.ready()
       } catch {

@@ -66,6 +66,7 @@ export class Swarm extends EventEmitter {
     this.swarm.on('connection', (conn) => this.onConnection(conn))
     for (const conn of old.connections) conn.destroy()
     await old.destroy()
+    if (this.closed) return // close() destroyed the new swarm meanwhile
     await this.swarm.listen()
     for (const [k, entry] of this.topics) {
       entry.discovery = this.paused ? null : this.swarm.join(Buffer.from(k, 'hex'), entry.mode)

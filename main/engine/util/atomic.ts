@@ -14,15 +14,16 @@ export async function writeFileAtomic(
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
   const handle = await fs.open(tmp, 'w', opts.mode ?? 0o644)
   try {
-    await handle.writeFile(data)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
     if (opts.mode !== undefined) await fs.chmod(tmp, opts.mode)
     await fs.rename(tmp, file)
   } catch (err) {
+    // A full disk fails the write or the fsync: the temp file must not stay behind.
     await fs.rm(tmp, { force: true })
     throw err
   }

@@ -1,0 +1,45 @@
+// The log file is rotated by size: a long-running node must not fill the disk with its log.
+import { describe, expect, it } from 'vitest'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { openLogger } from '../../main/engine/logger.ts'
+import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+
+const fx = useFixtures()
+
+async function sizeOf(file: string): Promise<number> {
+  return (await fs.stat(file).catch(() => ({ size: 0 }))).size
+}
+
+describe('openLogger', () => {
+  it('moves a full log aside at open', async () => {
+    const dataDir = await fx.tmpDir()
+    const file = path.join(dataDir, 'logs', 'spare.log')
+    await fs.mkdir(path.dirname(file))
+    await fs.writeFile(file, 'old\n'.repeat(1000))
+    const logs = openLogger(dataDir, 'info', { maxBytes: 1000 })
+    logs.logger.info('new')
+    await logs.close()
+    expect(await fs.readFile(`${file}.1`, 'utf8')).toBe('old\n'.repeat(1000))
+    expect(await fs.readFile(file, 'utf8')).toMatch(/^\{.*"msg":"new"\}\n$/)
+  })
+
+  it('keeps a running log within its size: the current file and one before it', async () => {
+    const dataDir = await fx.tmpDir()
+    const file = path.join(dataDir, 'logs', 'spare.log')
+    const logs = openLogger(dataDir, 'info', { maxBytes: 10_000, checkMs: 20 })
+    fx.defer(() => logs.close())
+    const line = 'x'.repeat(200)
+    for (let round = 0; round < 5; round++) {
+      // About 26 KB a round, then time for the writes and a few checks.
+      for (let i = 0; i < 100; i++) logs.logger.info({ round, i }, line)
+      await new Promise((r) => setTimeout(r, 200))
+      await waitFor(async () => (await sizeOf(file)) < 10_000, 3000, `round ${round} rotated`)
+    }
+    expect((await fs.readdir(path.dirname(file))).sort()).toEqual(['spare.log', 'spare.log.1'])
+    expect(await sizeOf(`${file}.1`)).toBeLessThan(40_000)
+    logs.logger.info('after')
+    await logs.close()
+    expect(await fs.readFile(file, 'utf8')).toContain('"msg":"after"')
+  })
+})

@@ -1,0 +1,50 @@
+// A hand-edited settings.json is an error that names the file, whichever field is wrong: real
+// nodes on real data directories.
+import { describe, expect, it } from 'vitest'
+import { promises as fs, existsSync } from 'node:fs'
+import path from 'node:path'
+import { SettingsError, SpareNode } from '../../main/engine/node.ts'
+import { useFixtures } from '../helpers/unit-fixtures.ts'
+
+const fx = useFixtures()
+
+describe('SpareNode and a hand-edited settings file', () => {
+  it.each([['locl'], ['127.0.0.1'], ['localhost:0']])(
+    'refuses the saved network %j naming settings.json, and leaves the file',
+    async (network) => {
+      const dataDir = path.join(await fx.tmpDir(), 'data')
+      await fs.mkdir(dataDir, { recursive: true })
+      const file = path.join(dataDir, 'settings.json')
+      const text = JSON.stringify({ version: 1, network })
+      await fs.writeFile(file, text)
+      // No network option: the saved one is what the node starts on.
+      const node = new SpareNode({ dataDir, logLevel: 'warn' })
+      fx.defer(() => node.close())
+      const err = await node.ready().then(
+        () => null,
+        (e: unknown) => e,
+      )
+      expect(err).toBeInstanceOf(SettingsError)
+      expect((err as Error).message).toContain(file)
+      expect((err as Error).message).toContain('"network"')
+      expect(await fs.readFile(file, 'utf8')).toBe(text)
+      expect(existsSync(path.join(dataDir, 'spare.lock'))).toBe(false)
+    },
+  )
+
+  it('refuses an unknown SPARE_LOG_LEVEL by name, not with a pino internal error', async () => {
+    const dataDir = path.join(await fx.tmpDir(), 'data')
+    const before = process.env.SPARE_LOG_LEVEL
+    process.env.SPARE_LOG_LEVEL = 'verbose'
+    fx.defer(() => {
+      if (before === undefined) delete process.env.SPARE_LOG_LEVEL
+      else process.env.SPARE_LOG_LEVEL = before
+    })
+    const node = new SpareNode({ dataDir, network: await fx.testnet() })
+    fx.defer(() => node.close())
+    await expect(node.ready()).rejects.toThrow(
+      'SPARE_LOG_LEVEL "verbose" is not a log level (fatal, error, warn, info, debug, trace)',
+    )
+    expect(existsSync(path.join(dataDir, 'spare.lock'))).toBe(false)
+  })
+})
