@@ -20,6 +20,8 @@ import {
   waitFor,
 } from '../helpers/daemon.ts'
 import type { ProofKind, Spec } from '../helpers/hostile-writer.ts'
+import crypto from 'hypercore-crypto'
+import { decodeInvite, encodeInvite } from '../../main/engine/folders/invite.ts'
 
 let cleanup: Cleanup
 let network: string
@@ -767,4 +769,56 @@ describe('attacks of a hostile member that once worked', () => {
     const grown = (await storeBytes()) - before
     expect(grown, `the store grew by ${grown} bytes`).toBeLessThan(100_000)
   }, 120_000)
+
+  // WAS: members() applied the removals of any log the first pass reached, even one a removed
+  // writer added after its cut, and invites() kept a removed writer's invites open. So a
+  // removed writer came back with an invite it recorded (and kept the seed of) before its
+  // removal, or added a log of its own after the cut whose removal of the folder's creator,
+  // from op 0 on, wiped the creator's every op on every device.
+  it('a removed writer comes back neither with an invite it kept nor through a log it adds', async () => {
+    const { dir, victim, id, invite, peer, me } = await victimWithHostileWriter()
+    const rootKey = (await members(victim, id)).find((m) => m.you)!.key
+    // Before its removal, the writer records an invite of its own and keeps the seed.
+    const seed = crypto.randomBytes(32)
+    const pub = crypto.keyPair(seed).publicKey.toString('hex')
+    const kept = encodeInvite({ ...decodeInvite(invite), writer: true, seed })
+    await peer.append('w', [
+      { json: { t: 'invite', pub, expires: Date.now() + 7 * 24 * 3600 * 1000 } },
+      { file: '/before.txt', content: 'before\n' },
+    ])
+    await waitFor(async () => (await readOrNull(path.join(dir, 'before.txt'))) === 'before\n', {
+      what: "the writer's file",
+    })
+    expect((await victim.cli(['remove', id, me.device, '--json'])).code).toBe(0)
+    const before = await settled(victim)
+
+    // (a) Its kept invite admits nobody.
+    await peer.join('back', 'valid', { invite: kept })
+    expect(await peer.accepted('back', 10_000)).toBe(false)
+
+    // (b) A log it adds after the cut removes the creator from op 0 on.
+    const y = await peer.join('y', 'none', { quiet: true })
+    await peer.append('w', [{ json: { t: 'add', key: y.key, invite: pub } }])
+    const ys = await peer.append('y', [
+      { json: { t: 'remove', key: rootKey, upTo: 0 } },
+      { json: { t: 'remove', key: me.key, upTo: 1000 } },
+      { file: '/from-y.txt', content: 'y\n' },
+    ])
+    await waitFor(async () => (await folderOf(victim)).version >= before.version + 1 + ys.length, {
+      what: "the victim to read the added log's ops",
+    })
+    await sleep(1000)
+    const list = await members(victim, id)
+    expect(list.find((m) => m.you)?.removed).toBe(false)
+    expect(list.find((m) => m.key === me.key)?.removed).toBe(true)
+    expect(list.map((m) => m.key).sort()).toEqual([rootKey, me.key].sort())
+    expect(await readOrNull(path.join(dir, 'mine.txt'))).toBe("the victim's own file\n")
+    expect(await exists(path.join(dir, 'from-y.txt'))).toBe(false)
+    expect((await folderOf(victim)).waitingForAccept).toBe(false)
+    // The victim still writes: a new file reaches the (removed, still replicating) peer.
+    await fs.writeFile(path.join(dir, 'still-mine.txt'), 'still\n')
+    await waitFor(async () => (await peer.fetch('/still-mine.txt')).content === 'still\n', {
+      what: "the victim's new file to be recorded",
+    })
+  }, 180_000)
 })

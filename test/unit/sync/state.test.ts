@@ -303,3 +303,82 @@ describe('member labels', () => {
     expect(s.members().get(A)).toMatchObject({ label: 'laptop' })
   })
 })
+
+describe('membership after a removal', () => {
+  it("a removed writer's later removals never count, whichever key sorts first", () => {
+    // B sorts before C: its removal of A (after its own cut) was once applied first.
+    const s = group()
+    s.apply(C, 1, { t: 'remove', key: B, upTo: 1 })
+    s.apply(B, 1, { t: 'invite', pub: h('7'), expires: 1e15 })
+    s.apply(B, 2, { t: 'remove', key: A, upTo: 0 })
+    expect(s.members().get(B)?.removed).toBe(true)
+    expect(s.members().get(A)?.removed).toBe(false)
+    expect(s.members().get(C)?.removed).toBe(false)
+  })
+
+  it('a removed writer cannot remove a third member after its cut, though its key sorts first', () => {
+    const s = group()
+    const D = 'd'.repeat(64)
+    s.apply(A, 5, { t: 'invite', pub: h('7'), expires: 1e15 })
+    s.apply(A, 6, { t: 'add', key: D, invite: h('7') })
+    s.apply(C, 1, { t: 'remove', key: B, upTo: 1 })
+    s.apply(B, 1, { t: 'remove', key: D, upTo: 0 })
+    expect(s.members().get(B)?.removed).toBe(true)
+    expect(s.members().get(D)?.removed).toBe(false)
+    // B having read C's log past C's removal of it: not concurrent, C's removal stands.
+    const t = group()
+    t.apply(C, 1, { t: 'remove', key: B, upTo: 1 })
+    t.apply(B, 1, { t: 'remove', key: C, upTo: 2 })
+    expect(t.members().get(B)?.removed).toBe(true)
+    expect(t.members().get(C)?.removed).toBe(false)
+  })
+
+  it('a writer a removed member added after its cut can remove no one', () => {
+    const s = group()
+    const D = '0'.repeat(64)
+    s.apply(A, 5, { t: 'remove', key: B, upTo: 1 })
+    s.apply(B, 1, { t: 'add', key: D, invite: h('6') })
+    s.apply(D, 0, { t: 'init', blobs: h('4'), label: 'd', at: 0, proof: null })
+    s.apply(D, 1, { t: 'remove', key: A, upTo: 0 })
+    s.apply(A, 6, file('/kept', { [dA]: 1 }))
+    expect(s.members().has(D)).toBe(false)
+    expect(s.members().get(A)?.removed).toBe(false)
+    expect(s.current('/kept')).not.toBeNull()
+  })
+
+  it('invites a removed member recorded are no longer open', () => {
+    const s = group()
+    s.apply(B, 1, { t: 'invite', pub: h('7'), expires: 1e15 })
+    expect(s.invites().open.has(h('7'))).toBe(true)
+    s.apply(A, 5, { t: 'remove', key: B, upTo: 2 })
+    expect(s.invites().open.has(h('7'))).toBe(false)
+    expect(s.invites().open.has(h('9'))).toBe(true)
+  })
+})
+
+describe('membership with two paths to a member', () => {
+  it("a member's removal of the writer above it counts while another add still admits it", () => {
+    // A adds C (seq 2) and D (seq 4); C adds E, which adds B; D adds B too. B is found through
+    // D (the shorter path) but also belongs through C, added before the cut B names.
+    const s = new SyncState(A)
+    const D = 'd'.repeat(64)
+    const E = 'e'.repeat(64)
+    s.apply(A, 0, { t: 'init', blobs: h('1'), label: 'a', at: 0, proof: null })
+    s.apply(A, 1, { t: 'invite', pub: h('9'), expires: 1e15 })
+    s.apply(A, 2, { t: 'add', key: C, invite: h('9') })
+    s.apply(A, 3, { t: 'invite', pub: h('8'), expires: 1e15 })
+    s.apply(A, 4, { t: 'add', key: D, invite: h('8') })
+    s.apply(C, 0, { t: 'init', blobs: h('3'), label: 'c', at: 0, proof: null })
+    s.apply(C, 1, { t: 'add', key: E, invite: h('7') })
+    s.apply(E, 0, { t: 'init', blobs: h('5'), label: 'e', at: 0, proof: null })
+    s.apply(E, 1, { t: 'add', key: B, invite: h('6') })
+    s.apply(D, 0, { t: 'init', blobs: h('4'), label: 'd', at: 0, proof: null })
+    s.apply(D, 1, { t: 'add', key: B, invite: h('6') })
+    s.apply(B, 0, { t: 'init', blobs: h('2'), label: 'b', at: 0, proof: null })
+    expect(s.members().get(B)?.addedBy).toBe(D)
+    s.apply(B, 1, { t: 'remove', key: A, upTo: 3 })
+    expect(s.members().get(A)?.removed).toBe(true)
+    expect(s.members().get(B)?.removed).toBe(false)
+    expect(s.members().has(D)).toBe(false)
+  })
+})
