@@ -821,4 +821,28 @@ describe('attacks of a hostile member that once worked', () => {
       what: "the victim's new file to be recorded",
     })
   }, 180_000)
+
+  // WAS: a member's label (from its init op) went to the terminal as it was: `spare members`
+  // printed a hostile member's escape sequences (retitle the window, rewrite what is shown).
+  it('prints no escape sequence a member put in its label', async () => {
+    const base = await tempDir(cleanup, 'spare-label-')
+    const dir = path.join(base, 'folder')
+    await fs.mkdir(dir)
+    const victim = await startDaemon(cleanup, network)
+    const { invite, folder } = await victim.json<{ invite: string; folder: FolderSummary }>([
+      'share',
+      dir,
+    ])
+    const peer = await spawnPeer(invite)
+    const me = await peer.join('\u001b]0;pwned\u0007\u001b[2J', 'valid')
+    expect(await peer.accepted('\u001b]0;pwned\u0007\u001b[2J')).toBe(true)
+    await waitFor(async () => (await members(victim, folder.id)).length === 2, {
+      what: 'the writer to be a member',
+    })
+    const out = await victim.cli(['members', folder.id])
+    expect(out.code).toBe(0)
+    expect(out.stdout).toContain(me.device)
+    // eslint-disable-next-line no-control-regex
+    expect(out.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+  }, 120_000)
 })

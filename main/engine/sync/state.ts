@@ -214,7 +214,7 @@ export class SyncState {
         device: deviceOf(key),
         upTo,
         removed: upTo !== Infinity,
-        label: init?.label ?? '',
+        label: printable(init?.label ?? ''),
         blobs: init?.blobs ?? null,
         addedBy,
       })
@@ -297,6 +297,15 @@ export class SyncState {
     }
     return { merge: mergeOp, copies }
   }
+}
+
+/**
+ * A member's label as it may be shown: any member writes it, and `spare members` prints it to a
+ * terminal, so control characters (escape sequences) are replaced, as paths refuse them.
+ */
+function printable(label: string): string {
+  // eslint-disable-next-line no-control-regex
+  return label.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd')
 }
 
 /** Orders versions: positive when `a` beats `b`. */

@@ -382,3 +382,17 @@ describe('membership with two paths to a member', () => {
     expect(s.members().has(D)).toBe(false)
   })
 })
+
+describe('member labels from peers', () => {
+  it('shows no control characters a member put in its label', () => {
+    const s = new SyncState(A)
+    s.apply(A, 0, {
+      t: 'init',
+      blobs: h('1'),
+      label: 'x\u001b]0;pwned\u0007\u009by\n',
+      at: 0,
+      proof: null,
+    })
+    expect(s.members().get(A)?.label).toBe('x\ufffd]0;pwned\ufffd\ufffdy\ufffd')
+  })
+})
