@@ -868,4 +868,34 @@ describe('attacks of a hostile member that once worked', () => {
     expect((await members(victim, id)).length).toBe(2)
     expect((await folderOf(victim)).error).toBeNull()
   }, 120_000)
+
+  // WAS: frontier() kept versions with the same vector and different content apart, though a
+  // merge (the pointwise maximum, no bump) cannot dominate either. Two such versions (honest
+  // devices never write them) stayed a conflict: each writer's merge op made the path change at
+  // the others, which appended one more, back and forth between two writers forever.
+  it('settles two versions with the same vector once, not back and forth forever', async () => {
+    const { dir, victim, id, peer, me } = await victimWithHostileWriter()
+    const other = await startDaemon(cleanup, network)
+    const { invite: second } = await victim.json<{ invite: string }>(['invite', id])
+    const otherDir = path.join(await tempDir(cleanup, 'spare-twin-'), 'folder')
+    await other.json(['join', second, otherDir])
+    await waitFor(async () => (await members(other, id)).length === 3, {
+      what: 'a second honest writer',
+    })
+    const vv = { [me.device]: 50 }
+    await peer.append('w', [
+      { file: '/twin.txt', content: 'one\n', patch: { vv, mtime: 1_000_000 } },
+      { file: '/twin.txt', content: 'two\n', patch: { vv, mtime: 2_000_000 } },
+    ])
+    for (const d of [dir, otherDir]) {
+      await waitFor(async () => (await readOrNull(path.join(d, 'twin.txt'))) === 'two\n', {
+        what: 'the twin to be placed',
+      })
+    }
+    await sleep(3000)
+    const before = (await folderOf(victim)).version
+    await sleep(5000)
+    const after = (await folderOf(victim)).version
+    expect(after - before, 'ops read in 5 s with nothing changing').toBeLessThan(3)
+  }, 120_000)
 })

@@ -254,7 +254,12 @@ export class SyncState {
       .sort((a, b) => a.op.at - b.op.at || cmpRef(a, b))
   }
 
-  /** The path's current versions: valid, undominated, one per distinct (vector, content). */
+  /**
+   * The path's current versions: valid, undominated, one per distinct vector. Versions with the
+   * same vector are one version (two writers settling the same conflict write the same op);
+   * should their content differ (no honest device writes that), the one that ranks first counts,
+   * since no merge (the pointwise maximum) could ever dominate the other.
+   */
   frontier(path: string): OpRef[] {
     const valid = (this.history.get(path) ?? []).filter((r) => this.isValid(r))
     const max = valid.filter(
@@ -262,9 +267,10 @@ export class SyncState {
     )
     const groups = new Map<string, OpRef>()
     for (const r of max) {
-      const k = `${vvKey(r.op.vv)}|${contentKey(r.op)}`
+      const k = vvKey(r.op.vv)
       const prev = groups.get(k)
-      if (!prev || cmpRef(r, prev) < 0) groups.set(k, r)
+      const order = prev ? rank(r.op, prev.op) : 1
+      if (!prev || order > 0 || (order === 0 && cmpRef(r, prev) < 0)) groups.set(k, r)
     }
     return [...groups.values()].sort((a, b) => rank(b.op, a.op))
   }

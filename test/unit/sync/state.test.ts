@@ -396,3 +396,20 @@ describe('member labels from peers', () => {
     expect(s.members().get(A)?.label).toBe('x\ufffd]0;pwned\ufffd\ufffdy\ufffd')
   })
 })
+
+describe('versions with the same vector', () => {
+  it('are one version: a copied vector with other content is settled once, not forever', () => {
+    const s = group()
+    s.apply(A, 5, file('/p', { [dA]: 1 }, { hash: '1'.repeat(64), mtime: 1000 }))
+    // B copies A's vector (A's log reached it: causal order holds) with its own content.
+    s.apply(B, 1, file('/p', { [dA]: 1 }, { hash: '2'.repeat(64), mtime: 2000, origin: dA }))
+    let seq = 6
+    for (let round = 0; round < 3; round++) {
+      const plan = s.resolution('/p', 10 + round)
+      if (!plan) break
+      for (const op of [...plan.copies, plan.merge]) s.apply(A, seq++, op)
+    }
+    expect(s.resolution('/p', 99)).toBeNull()
+    expect(s.frontier('/p')).toHaveLength(1)
+  })
+})
