@@ -413,3 +413,56 @@ describe('versions with the same vector', () => {
     expect(s.frontier('/p')).toHaveLength(1)
   })
 })
+
+describe('membership from random removals', () => {
+  it('is the same whatever order the logs arrive in', () => {
+    const D = 'd'.repeat(64)
+    const E = 'e'.repeat(64)
+    const keys = [A, B, C, D, E]
+    for (let trial = 0; trial < 200; trial++) {
+      let x = trial * 7919 + 1
+      const rnd = (n: number): number => {
+        x = (x * 1103515245 + 12345) % 2 ** 31
+        return x % n
+      }
+      // A adds everyone; then each log writes a few random adds and removals.
+      const ops: Array<[string, Op]> = [
+        [D, { t: 'init', blobs: h('4'), label: 'd', at: 0, proof: null }],
+        [E, { t: 'init', blobs: h('5'), label: 'e', at: 0, proof: null }],
+      ]
+      ops.push([A, { t: 'add', key: D, invite: h('7') }])
+      ops.push([B, { t: 'add', key: E, invite: h('6') }])
+      for (let i = 0; i < 8; i++) {
+        const author = keys[rnd(keys.length)]!
+        const target = keys[rnd(keys.length)]!
+        ops.push([author, { t: 'remove', key: target, upTo: rnd(8) }])
+      }
+      const results = new Set<string>()
+      for (let perm = 0; perm < 6; perm++) {
+        const s = group()
+        const seqs = new Map<string, number>([
+          [A, 5],
+          [B, 1],
+          [C, 1],
+          [D, 0],
+          [E, 0],
+        ])
+        const queues = new Map<string, Op[]>()
+        for (const [w, op] of ops) queues.set(w, [...(queues.get(w) ?? []), op])
+        let y = perm + 1
+        while ([...queues.values()].some((q) => q.length)) {
+          y = (y * 1103515245 + 12345) % 2 ** 31
+          const ws = [...queues.keys()].filter((k) => queues.get(k)!.length)
+          const w = ws[y % ws.length]!
+          const seq = seqs.get(w)!
+          s.addLog(w)
+          s.apply(w, seq, queues.get(w)!.shift()!)
+          seqs.set(w, seq + 1)
+          s.members()
+        }
+        results.add(JSON.stringify([...s.members().values()].map((m) => [m.key[0], m.upTo])))
+      }
+      expect(results.size, `trial ${trial}`).toBe(1)
+    }
+  })
+})
