@@ -169,8 +169,11 @@ async function join(args: Record<string, unknown>): Promise<object> {
   const key = log.key.toString('hex')
   const w: Writer = { log, blobs, key, device: deviceOf(key), clock: 0, announce: null }
   writers.set(name, w)
-  w.announce = setInterval(announceAll, 1000)
-  announceAll()
+  // `quiet`: a log only another log names (an add), never announced for a join check.
+  if (!args.quiet) {
+    w.announce = setInterval(announceAll, 1000)
+    announceAll()
+  }
   return { key, device: w.device, blobs: blobs.key.toString('hex'), proof }
 }
 

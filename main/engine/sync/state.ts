@@ -124,32 +124,85 @@ export class SyncState {
   members(): Map<string, Member> {
     if (this.membersCache) return this.membersCache
     const removals = new Map<string, number>()
-    const reach = (): Map<string, { addedBy: string | null }> => {
-      const found = new Map<string, { addedBy: string | null }>([[this.root, { addedBy: null }]])
+    type Reached = { addedBy: string | null; seq: number }
+    /** Who is a member given the removals so far (and `also`, when given). */
+    const reach = (also?: RemoveOp): Map<string, Reached> => {
+      const found = new Map<string, Reached>([[this.root, { addedBy: null, seq: 0 }]])
       const queue = [this.root]
       while (queue.length) {
         const key = queue.shift() as string
-        const limit = removals.get(key) ?? Infinity
+        let limit = removals.get(key) ?? Infinity
+        if (also?.key === key) limit = Math.min(limit, also.upTo)
         for (const { seq, op } of this.logs.get(key)?.membership ?? []) {
           if (seq >= limit || op.t !== 'add' || found.has(op.key)) continue
-          found.set(op.key, { addedBy: key })
+          found.set(op.key, { addedBy: key, seq })
           queue.push(op.key)
         }
       }
       return found
     }
     let found = reach()
-    const removes: Array<{ author: string; seq: number; op: RemoveOp }> = []
+    type Removal = { author: string; seq: number; op: RemoveOp }
+    const removes: Removal[] = []
     for (const key of found.keys()) {
+      // One removal per author and target counts: its first.
+      const targets = new Set<string>()
       for (const { seq, op } of this.logs.get(key)?.membership ?? []) {
-        if (op.t === 'remove') removes.push({ author: key, seq, op })
+        if (op.t !== 'remove' || targets.has(op.key)) continue
+        targets.add(op.key)
+        removes.push({ author: key, seq, op })
       }
     }
     removes.sort((a, b) => (a.author === b.author ? a.seq - b.seq : a.author < b.author ? -1 : 1))
-    for (const r of removes) {
-      if (!found.has(r.op.key)) continue
-      if (r.seq >= (removals.get(r.author) ?? Infinity)) continue
-      removals.set(r.op.key, Math.min(r.op.upTo, removals.get(r.op.key) ?? Infinity))
+    // A removal counts only while its author is a member and the removal comes before its
+    // author's cut. Another removal not applied yet may still cut it off: one that cuts its
+    // author before it, or an author that added its author before that add. Such a removal
+    // waits for the ones that threaten it, so a removed writer's later removals never count (nor
+    // those of writers it added after its cut), whatever order the keys sort in. Only a cycle
+    // (mutual removals, each after the other's cut) falls back to the fixed order.
+    //
+    // A removal that would cut the add its own author's membership rests on (it removes a member
+    // above its author, from before the add that led to the author) is made up: no member ever
+    // read less of that log than the add that admitted it. It is refused.
+    const cutsItsOwnAdd = (r: Removal): boolean => {
+      for (let via = found.get(r.author); via?.addedBy; via = found.get(via.addedBy)) {
+        // Another path may still lead to the author: only if none does.
+        if (via.addedBy === r.op.key && r.op.upTo <= via.seq) return !reach(r.op).has(r.author)
+      }
+      return false
+    }
+    let pending = removes
+    for (;;) {
+      pending = pending.filter(
+        (r) =>
+          found.has(r.author) &&
+          found.has(r.op.key) &&
+          r.seq < (removals.get(r.author) ?? Infinity) &&
+          !cutsItsOwnAdd(r),
+      )
+      const byTarget = new Map<string, Removal[]>()
+      for (const r of pending) {
+        const list = byTarget.get(r.op.key)
+        if (list) list.push(r)
+        else byTarget.set(r.op.key, [r])
+      }
+      const threatened = (r: Removal): boolean => {
+        let key: string | null = r.author
+        let seq = r.seq
+        while (key !== null) {
+          const cutAt = (byTarget.get(key) ?? []).some((o) => o !== r && o.op.upTo <= seq)
+          if (cutAt) return true
+          const via: Reached | undefined = found.get(key)
+          if (!via) return false
+          key = via.addedBy
+          seq = via.seq
+        }
+        return false
+      }
+      const next = pending.find((r) => !threatened(r)) ?? pending[0]
+      if (!next) break
+      pending = pending.filter((r) => r !== next)
+      removals.set(next.op.key, Math.min(next.op.upTo, removals.get(next.op.key) ?? Infinity))
       found = reach()
     }
     const out = new Map<string, Member>()
@@ -161,7 +214,7 @@ export class SyncState {
         device: deviceOf(key),
         upTo,
         removed: upTo !== Infinity,
-        label: init?.label ?? '',
+        label: printable(init?.label ?? ''),
         blobs: init?.blobs ?? null,
         addedBy,
       })
@@ -177,7 +230,8 @@ export class SyncState {
     for (const m of this.members().values()) {
       for (const { seq, op } of this.logs.get(m.key)?.membership ?? []) {
         if (seq >= m.upTo) continue
-        if (op.t === 'invite') open.set(op.pub, op.expires)
+        // A removed member's invites die with it: it may have kept their seeds to come back.
+        if (op.t === 'invite' && !m.removed) open.set(op.pub, op.expires)
         if (op.t === 'add') used.add(op.invite)
       }
     }
@@ -200,7 +254,12 @@ export class SyncState {
       .sort((a, b) => a.op.at - b.op.at || cmpRef(a, b))
   }
 
-  /** The path's current versions: valid, undominated, one per distinct (vector, content). */
+  /**
+   * The path's current versions: valid, undominated, one per distinct vector. Versions with the
+   * same vector are one version (two writers settling the same conflict write the same op);
+   * should their content differ (no honest device writes that), the one that ranks first counts,
+   * since no merge (the pointwise maximum) could ever dominate the other.
+   */
   frontier(path: string): OpRef[] {
     const valid = (this.history.get(path) ?? []).filter((r) => this.isValid(r))
     const max = valid.filter(
@@ -208,9 +267,10 @@ export class SyncState {
     )
     const groups = new Map<string, OpRef>()
     for (const r of max) {
-      const k = `${vvKey(r.op.vv)}|${contentKey(r.op)}`
+      const k = vvKey(r.op.vv)
       const prev = groups.get(k)
-      if (!prev || cmpRef(r, prev) < 0) groups.set(k, r)
+      const order = prev ? rank(r.op, prev.op) : 1
+      if (!prev || order > 0 || (order === 0 && cmpRef(r, prev) < 0)) groups.set(k, r)
     }
     return [...groups.values()].sort((a, b) => rank(b.op, a.op))
   }
@@ -243,6 +303,15 @@ export class SyncState {
     }
     return { merge: mergeOp, copies }
   }
+}
+
+/**
+ * A member's label as it may be shown: any member writes it, and `spare members` prints it to a
+ * terminal, so control characters (escape sequences) are replaced, as paths refuse them.
+ */
+function printable(label: string): string {
+  // eslint-disable-next-line no-control-regex
+  return label.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd')
 }
 
 /** Orders versions: positive when `a` beats `b`. */

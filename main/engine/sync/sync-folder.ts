@@ -10,7 +10,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import crypto from 'hypercore-crypto'
 import type Hypercore from 'hypercore'
-import type { HypercoreExtension } from 'hypercore'
+import type { Download, HypercoreExtension } from 'hypercore'
 import type { LocalChange } from '../../../shared/contract.ts'
 import { Folder, isDiskFull, type FolderContext } from '../folders/folder.ts'
 import type { FolderRecord } from '../settings.ts'
@@ -107,6 +107,9 @@ interface Looked {
 interface OpenLog {
   core: Hypercore
   read: number
+  /** What is downloaded of it: everything, live (Infinity), or up to a removed member's cut. */
+  cut: number
+  range: Download | null
 }
 
 /** The fields of a version without file content (deletions, folders, links). */
@@ -357,7 +360,7 @@ export class SyncFolder extends Folder {
         await this.ownLog.append(encodeOp(init))
       }
       this.sync.addLog(this.ownKey)
-      this.logs.set(this.ownKey, { core: this.ownLog, read: 0 })
+      this.logs.set(this.ownKey, { core: this.ownLog, read: 0, cut: Infinity, range: null })
       this.ownLog.on('append', () => this.kick())
     }
 
@@ -512,22 +515,45 @@ export class SyncFolder extends Folder {
   // ---------------------------------------------------------------- logs and membership
 
   private openLogs(): void {
-    for (const key of this.sync.knownLogs()) {
-      if (this.logs.has(key)) continue
-      const core = key === this.root?.key.toString('hex') ? this.root : this.getCore(key)
-      this.logs.set(key, { core, read: 0 })
-      this.track(core)
-      core.on('append', () => this.kick())
-      core.on('download', () => this.kick())
-      // Logs are small and everyone needs all of them: keep them whole and live.
-      core
-        .ready()
-        .then(() => core.download({ start: 0, end: -1 }))
-        .catch(() => {})
+    // Members only (removed ones too: their ops before the cut count). A key an add names that
+    // counts for nothing (a removed writer's, after its cut) is never opened: each would be a
+    // core in the store and a live download, as many as the writer cares to name.
+    const members = this.sync.members()
+    for (const [key, m] of members) {
+      let log = this.logs.get(key)
+      if (!log) {
+        const core = key === this.root?.key.toString('hex') ? this.root : this.getCore(key)
+        log = { core, read: 0, cut: Infinity, range: null }
+        this.logs.set(key, log)
+        this.track(core)
+        core.on('append', () => this.kick())
+        core.on('download', () => this.kick())
+        this.fetchLog(log, m.upTo)
+      } else if (log.core !== this.ownLog && log.cut !== m.upTo) this.fetchLog(log, m.upTo)
     }
-    for (const m of this.sync.members().values()) {
+    for (const m of members.values()) {
       if (m.blobs && !this.blobCores.has(m.blobs)) this.openBlobs(m.blobs)
     }
+  }
+
+  /**
+   * Logs are small and everyone needs all of them: kept whole and live. A removed member's log
+   * only up to its cut: what it appends later counts for nothing, and would fill every member's
+   * disk as fast as it cares to write.
+   */
+  private fetchLog(log: OpenLog, cut: number): void {
+    log.cut = cut
+    log.range?.destroy()
+    log.range = null
+    log.core
+      .ready()
+      .then(() => {
+        if (log.cut !== cut || this.closing) return
+        log.range = log.core.download(
+          cut === Infinity ? { start: 0, end: -1 } : { start: 0, end: cut },
+        )
+      })
+      .catch(() => {})
   }
 
   private openBlobs(key: string): Hypercore {
@@ -550,7 +576,8 @@ export class SyncFolder extends Folder {
       const overdue: string[] = []
       for (const [key, log] of this.logs) {
         await log.core.ready()
-        const end = log.core.contiguousLength
+        // A removed member's ops from its cut on count for nothing: they are not even read.
+        const end = Math.min(log.core.contiguousLength, log.cut)
         while (log.read < end && !this.closing) {
           const block = await log.core.get(log.read, { wait: false })
           if (!block) break
@@ -623,6 +650,8 @@ export class SyncFolder extends Folder {
     for (const [device, counter] of Object.entries(op.vv)) {
       if (device === own) continue
       const log = this.logByDevice(device)
+      // A removed member's versions past its cut are not read: naming one lifts nothing it has.
+      if (log && this.sync.members().get(log)?.removed) continue
       if (!log || this.sync.clockOf(log) < counter) return `version ${counter} of device ${device}`
     }
     return null

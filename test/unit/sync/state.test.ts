@@ -303,3 +303,166 @@ describe('member labels', () => {
     expect(s.members().get(A)).toMatchObject({ label: 'laptop' })
   })
 })
+
+describe('membership after a removal', () => {
+  it("a removed writer's later removals never count, whichever key sorts first", () => {
+    // B sorts before C: its removal of A (after its own cut) was once applied first.
+    const s = group()
+    s.apply(C, 1, { t: 'remove', key: B, upTo: 1 })
+    s.apply(B, 1, { t: 'invite', pub: h('7'), expires: 1e15 })
+    s.apply(B, 2, { t: 'remove', key: A, upTo: 0 })
+    expect(s.members().get(B)?.removed).toBe(true)
+    expect(s.members().get(A)?.removed).toBe(false)
+    expect(s.members().get(C)?.removed).toBe(false)
+  })
+
+  it('a removed writer cannot remove a third member after its cut, though its key sorts first', () => {
+    const s = group()
+    const D = 'd'.repeat(64)
+    s.apply(A, 5, { t: 'invite', pub: h('7'), expires: 1e15 })
+    s.apply(A, 6, { t: 'add', key: D, invite: h('7') })
+    s.apply(C, 1, { t: 'remove', key: B, upTo: 1 })
+    s.apply(B, 1, { t: 'remove', key: D, upTo: 0 })
+    expect(s.members().get(B)?.removed).toBe(true)
+    expect(s.members().get(D)?.removed).toBe(false)
+    // B having read C's log past C's removal of it: not concurrent, C's removal stands.
+    const t = group()
+    t.apply(C, 1, { t: 'remove', key: B, upTo: 1 })
+    t.apply(B, 1, { t: 'remove', key: C, upTo: 2 })
+    expect(t.members().get(B)?.removed).toBe(true)
+    expect(t.members().get(C)?.removed).toBe(false)
+  })
+
+  it('a writer a removed member added after its cut can remove no one', () => {
+    const s = group()
+    const D = '0'.repeat(64)
+    s.apply(A, 5, { t: 'remove', key: B, upTo: 1 })
+    s.apply(B, 1, { t: 'add', key: D, invite: h('6') })
+    s.apply(D, 0, { t: 'init', blobs: h('4'), label: 'd', at: 0, proof: null })
+    s.apply(D, 1, { t: 'remove', key: A, upTo: 0 })
+    s.apply(A, 6, file('/kept', { [dA]: 1 }))
+    expect(s.members().has(D)).toBe(false)
+    expect(s.members().get(A)?.removed).toBe(false)
+    expect(s.current('/kept')).not.toBeNull()
+  })
+
+  it('invites a removed member recorded are no longer open', () => {
+    const s = group()
+    s.apply(B, 1, { t: 'invite', pub: h('7'), expires: 1e15 })
+    expect(s.invites().open.has(h('7'))).toBe(true)
+    s.apply(A, 5, { t: 'remove', key: B, upTo: 2 })
+    expect(s.invites().open.has(h('7'))).toBe(false)
+    expect(s.invites().open.has(h('9'))).toBe(true)
+  })
+})
+
+describe('membership with two paths to a member', () => {
+  it("a member's removal of the writer above it counts while another add still admits it", () => {
+    // A adds C (seq 2) and D (seq 4); C adds E, which adds B; D adds B too. B is found through
+    // D (the shorter path) but also belongs through C, added before the cut B names.
+    const s = new SyncState(A)
+    const D = 'd'.repeat(64)
+    const E = 'e'.repeat(64)
+    s.apply(A, 0, { t: 'init', blobs: h('1'), label: 'a', at: 0, proof: null })
+    s.apply(A, 1, { t: 'invite', pub: h('9'), expires: 1e15 })
+    s.apply(A, 2, { t: 'add', key: C, invite: h('9') })
+    s.apply(A, 3, { t: 'invite', pub: h('8'), expires: 1e15 })
+    s.apply(A, 4, { t: 'add', key: D, invite: h('8') })
+    s.apply(C, 0, { t: 'init', blobs: h('3'), label: 'c', at: 0, proof: null })
+    s.apply(C, 1, { t: 'add', key: E, invite: h('7') })
+    s.apply(E, 0, { t: 'init', blobs: h('5'), label: 'e', at: 0, proof: null })
+    s.apply(E, 1, { t: 'add', key: B, invite: h('6') })
+    s.apply(D, 0, { t: 'init', blobs: h('4'), label: 'd', at: 0, proof: null })
+    s.apply(D, 1, { t: 'add', key: B, invite: h('6') })
+    s.apply(B, 0, { t: 'init', blobs: h('2'), label: 'b', at: 0, proof: null })
+    expect(s.members().get(B)?.addedBy).toBe(D)
+    s.apply(B, 1, { t: 'remove', key: A, upTo: 3 })
+    expect(s.members().get(A)?.removed).toBe(true)
+    expect(s.members().get(B)?.removed).toBe(false)
+    expect(s.members().has(D)).toBe(false)
+  })
+})
+
+describe('member labels from peers', () => {
+  it('shows no control characters a member put in its label', () => {
+    const s = new SyncState(A)
+    s.apply(A, 0, {
+      t: 'init',
+      blobs: h('1'),
+      label: 'x\u001b]0;pwned\u0007\u009by\n',
+      at: 0,
+      proof: null,
+    })
+    expect(s.members().get(A)?.label).toBe('x\ufffd]0;pwned\ufffd\ufffdy\ufffd')
+  })
+})
+
+describe('versions with the same vector', () => {
+  it('are one version: a copied vector with other content is settled once, not forever', () => {
+    const s = group()
+    s.apply(A, 5, file('/p', { [dA]: 1 }, { hash: '1'.repeat(64), mtime: 1000 }))
+    // B copies A's vector (A's log reached it: causal order holds) with its own content.
+    s.apply(B, 1, file('/p', { [dA]: 1 }, { hash: '2'.repeat(64), mtime: 2000, origin: dA }))
+    let seq = 6
+    for (let round = 0; round < 3; round++) {
+      const plan = s.resolution('/p', 10 + round)
+      if (!plan) break
+      for (const op of [...plan.copies, plan.merge]) s.apply(A, seq++, op)
+    }
+    expect(s.resolution('/p', 99)).toBeNull()
+    expect(s.frontier('/p')).toHaveLength(1)
+  })
+})
+
+describe('membership from random removals', () => {
+  it('is the same whatever order the logs arrive in', () => {
+    const D = 'd'.repeat(64)
+    const E = 'e'.repeat(64)
+    const keys = [A, B, C, D, E]
+    for (let trial = 0; trial < 200; trial++) {
+      let x = trial * 7919 + 1
+      const rnd = (n: number): number => {
+        x = (x * 1103515245 + 12345) % 2 ** 31
+        return x % n
+      }
+      // A adds everyone; then each log writes a few random adds and removals.
+      const ops: Array<[string, Op]> = [
+        [D, { t: 'init', blobs: h('4'), label: 'd', at: 0, proof: null }],
+        [E, { t: 'init', blobs: h('5'), label: 'e', at: 0, proof: null }],
+      ]
+      ops.push([A, { t: 'add', key: D, invite: h('7') }])
+      ops.push([B, { t: 'add', key: E, invite: h('6') }])
+      for (let i = 0; i < 8; i++) {
+        const author = keys[rnd(keys.length)]!
+        const target = keys[rnd(keys.length)]!
+        ops.push([author, { t: 'remove', key: target, upTo: rnd(8) }])
+      }
+      const results = new Set<string>()
+      for (let perm = 0; perm < 6; perm++) {
+        const s = group()
+        const seqs = new Map<string, number>([
+          [A, 5],
+          [B, 1],
+          [C, 1],
+          [D, 0],
+          [E, 0],
+        ])
+        const queues = new Map<string, Op[]>()
+        for (const [w, op] of ops) queues.set(w, [...(queues.get(w) ?? []), op])
+        let y = perm + 1
+        while ([...queues.values()].some((q) => q.length)) {
+          y = (y * 1103515245 + 12345) % 2 ** 31
+          const ws = [...queues.keys()].filter((k) => queues.get(k)!.length)
+          const w = ws[y % ws.length]!
+          const seq = seqs.get(w)!
+          s.addLog(w)
+          s.apply(w, seq, queues.get(w)!.shift()!)
+          seqs.set(w, seq + 1)
+          s.members()
+        }
+        results.add(JSON.stringify([...s.members().values()].map((m) => [m.key[0], m.upTo])))
+      }
+      expect(results.size, `trial ${trial}`).toBe(1)
+    }
+  })
+})
