@@ -650,8 +650,10 @@ export class SyncFolder extends Folder {
     for (const [device, counter] of Object.entries(op.vv)) {
       if (device === own) continue
       const log = this.logByDevice(device)
-      // A removed member's versions past its cut are not read: naming one lifts nothing it has.
-      if (log && this.sync.members().get(log)?.removed) continue
+      // A removed member's log is read only up to its cut: once read that far, a version of it
+      // named past the cut never comes, and waiting for it would hold this op back for good.
+      // Until then, its ops before the cut may still be what this one follows.
+      if (log && this.removedAndRead(log)) continue
       if (!log || this.sync.clockOf(log) < counter) return `version ${counter} of device ${device}`
     }
     return null
@@ -664,6 +666,12 @@ export class SyncFolder extends Folder {
       this.kick()
     }, 1000)
     this.retryTimer.unref()
+  }
+
+  private removedAndRead(key: string): boolean {
+    const m = this.sync.members().get(key)
+    const log = this.logs.get(key)
+    return !!m?.removed && !!log && log.cut === m.upTo && log.read >= m.upTo
   }
 
   private logByDevice(device: string): string | null {
