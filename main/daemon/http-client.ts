@@ -19,22 +19,22 @@ export async function readApiInfo(dataDir: string): Promise<{ info: ApiInfo; tok
   } catch {
     throw new NoDaemonError(dataDir, `${API_FILE} not found`)
   }
-  let info: ApiInfo
+  let info: unknown = null
   try {
-    info = JSON.parse(text) as ApiInfo
+    info = JSON.parse(text)
   } catch {
-    throw new NoDaemonError(dataDir, `${API_FILE} is damaged`)
+    // not JSON: damaged, below
   }
+  // JSON.parse takes `null`, `[]` or `3` too: anything but an object with a port is damaged.
+  if (typeof info !== 'object' || info === null || !Number.isInteger((info as ApiInfo).port))
+    throw new NoDaemonError(dataDir, `${API_FILE} is damaged`)
   let token: string
   try {
     token = (await fs.readFile(path.join(dataDir, TOKEN_FILE), 'utf8')).trim()
   } catch {
     throw new NoDaemonError(dataDir, `${TOKEN_FILE} not readable`)
   }
-  // JSON.parse takes `null`, `[]` or `3` too: anything but an object with a port is damaged.
-  if (typeof info !== 'object' || info === null || !Number.isInteger(info.port))
-    throw new NoDaemonError(dataDir, `${API_FILE} is damaged`)
-  return { info, token }
+  return { info: info as ApiInfo, token }
 }
 
 export function httpTransport(baseUrl: string, token: string, dataDir: string): Transport {

@@ -561,7 +561,7 @@ export class OwnerFolder extends Folder {
  * the disk read the next blocks one by one (about 40% of the owner's import time was idle).
  */
 export async function* readBlocks(abs: string): AsyncGenerator<Buffer> {
-  const fh = await openRegular(abs)
+  const { fh } = await openRegular(abs)
   const read = async (): Promise<Buffer> => {
     const buf = Buffer.allocUnsafe(READ_BYTES)
     const { bytesRead } = await fh.read(buf, 0, READ_BYTES, null)
@@ -591,27 +591,27 @@ export async function* readBlocks(abs: string): AsyncGenerator<Buffer> {
  */
 const REPLACED = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENXIO', 'ENOTREG', 'EINVAL'])
 
-/** Opens a path for reading without following a symlink or waiting on a FIFO. */
-function openFlags(abs: string): Promise<FileHandle> {
-  return fs.open(abs, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
-}
-
 /**
- * Opens a regular file for reading. A symlink put in the file's place after the walk is not
- * followed (its target may be anywhere: publishing it would publish a file outside the folder),
- * and a FIFO is not waited on (opening one to read blocks until something writes to it).
+ * Opens a regular file for reading, with its stat. A symlink put in the file's place after the
+ * walk is not followed (its target may be anywhere: publishing it would publish a file outside
+ * the folder), and a FIFO is not waited on (opening one to read blocks until something writes
+ * to it).
  */
-async function openRegular(abs: string): Promise<FileHandle> {
-  const fh = await openFlags(abs)
+async function openRegular(abs: string): Promise<{ fh: FileHandle; st: Stats }> {
+  const fh = await fs.open(
+    abs,
+    fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK,
+  )
   try {
-    if (!(await fh.stat()).isFile()) {
+    const st = await fh.stat()
+    if (!st.isFile()) {
       throw Object.assign(new Error(`not a regular file: ${abs}`), { code: 'ENOTREG' })
     }
+    return { fh, st }
   } catch (err) {
     await fh.close()
     throw err
   }
-  return fh
 }
 
 interface SmallRead {
@@ -621,15 +621,15 @@ interface SmallRead {
 }
 
 /**
- * A small file's content and its stat, both of the file opened (not followed if a symlink took
- * its place), or null when it is no longer a small file or shrank while read. Whether it changed
+ * A small file's content and its stat, both of the file opened (openRegular: ENOTREG or ELOOP
+ * when it is no longer a regular file), or null when it is too big now or shrank while read.
+ * Whether it changed
  * during or after the read is for the caller's later lstat to say (sameFile).
  */
 async function readSmall(abs: string): Promise<SmallRead | null> {
-  const fh = await openFlags(abs)
+  const { fh, st } = await openRegular(abs)
   try {
-    const st = await fh.stat()
-    if (!st.isFile() || st.size > SMALL_FILE) return null
+    if (st.size > SMALL_FILE) return null
     const buf = Buffer.allocUnsafe(st.size)
     let n = 0
     while (n < st.size) {
