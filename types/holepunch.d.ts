@@ -284,8 +284,28 @@ declare module 'hyperblobs' {
 }
 
 declare module 'hypercore-storage' {
+  /** rocksdb-native's session on the column family that holds every core. */
+  interface RocksDBColumn {
+    /** A manual compaction of the whole column family. Codes: rocksdb-native's `constants`. */
+    compact(opts?: {
+      blobGarbageCollectionPolicy?: number
+      blobGarbageCollectionAgeCutoff?: number
+      bottommostLevelCompaction?: number
+    }): Promise<void>
+    /** A RocksDB property (`rocksdb.*`), as a string. */
+    getProperty(name: string): Promise<string>
+  }
   class CoreStorage {
-    constructor(dir: string, opts?: { writeBufferSize?: number; blockCache?: boolean })
+    constructor(
+      dir: string,
+      opts?: {
+        writeBufferSize?: number
+        blockCache?: boolean
+        /** Share of the oldest blob files whose live blobs every compaction rewrites. */
+        blobGarbageCollectionAgeCutOff?: number
+      },
+    )
+    readonly db: RocksDBColumn
     close(): Promise<void>
   }
   export default CoreStorage

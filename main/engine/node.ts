@@ -20,6 +20,7 @@ import {
   type RunSummary,
 } from '../../shared/contract.ts'
 import { SettingsStore, SettingsError, type FolderRecord } from './settings.ts'
+import { RECLAIM_DEFAULTS, StoreReclaim, type ReclaimTimers } from './store-reclaim.ts'
 import { LOG_LEVELS, openLogger, type Logger, type LogLevel, type OpenedLogger } from './logger.ts'
 import {
   describeNetwork,
@@ -59,6 +60,8 @@ export interface SpareNodeOptions {
   logToStderr?: boolean
   /** Idle time and battery for the CPU governor: Electron's powerMonitor in the app; else the OS. */
   systemProbe?: SystemProbe
+  /** When the store looks for the disk of deleted blocks (tests shorten these). */
+  reclaimTimers?: Partial<ReclaimTimers>
 }
 
 const WRITE_BUFFER_BYTES = 16 * 1024 * 1024
@@ -75,6 +78,7 @@ export class SpareNode extends EventEmitter {
   private logs!: OpenedLogger
   log!: Logger
   private store!: Corestore
+  private reclaim: StoreReclaim | null = null
   private identity!: { publicKey: Buffer; secretKey: Buffer }
   private hosting: Hosting | null = null
   private cpu: CpuGovernor | null = null
@@ -168,11 +172,22 @@ export class SpareNode extends EventEmitter {
 
     // RocksDB's default memtable (64 MB, two of them) held most of a busy daemon's memory; 16 MB
     // keeps a daemon under ~200 MB while replicating (see docs/ARCHITECTURE.md, Performance).
-    this.store = new Corestore(
-      new CoreStorage(path.join(this.dataDir, 'store'), { writeBufferSize: WRITE_BUFFER_BYTES }),
-    )
+    // RocksDB's own blob garbage collection is off: StoreReclaim collects when Spare deleted.
+    const storage = new CoreStorage(path.join(this.dataDir, 'store'), {
+      writeBufferSize: WRITE_BUFFER_BYTES,
+      blobGarbageCollectionAgeCutOff: 0,
+    })
+    this.store = new Corestore(storage)
     await this.store.ready()
     this.cleanup.push(() => this.store.close())
+    this.reclaim = new StoreReclaim(storage, this.log.child({ part: 'store' }), {
+      ...RECLAIM_DEFAULTS,
+      ...this.opts.reclaimTimers,
+    })
+    this.cleanup.push(async () => {
+      await this.reclaim?.close()
+      this.reclaim = null
+    })
 
     // The node's identity is stable (derived from the store's primary key). Its transport key pair
     // is fresh each start: stale DHT records of a previous run then name a key nobody answers to,
@@ -201,6 +216,7 @@ export class SpareNode extends EventEmitter {
       timers: parseTimers(process.env.SPARE_HOSTING_TIMERS),
       folders: () => this.hostableFolders(),
       memberTopics: () => this.syncTopics(),
+      reclaimSoon: () => this.reclaim?.soon(),
     })
     await this.hosting.open()
     this.cleanup.push(async () => {
@@ -383,6 +399,7 @@ export class SpareNode extends EventEmitter {
       swarm: this.swarm,
       logger: this.log,
       stateDir: path.join(this.dataDir, 'folders', rec.id),
+      reclaimSoon: () => this.reclaim?.soon(),
     }
   }
 
@@ -977,6 +994,7 @@ export class SpareNode extends EventEmitter {
       this.log.warn({ folder: id, err: (err as Error).message }, 'could not purge the folder cores')
     }
     this.hosting?.forgetFolder(id)
+    this.reclaim?.soon()
     this.log.info({ folder: id }, 'stopped syncing a folder; files on disk stay')
     this.emit('folder-removed', id)
   }

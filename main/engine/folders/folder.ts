@@ -14,6 +14,8 @@ export interface FolderContext {
   logger: Logger
   /** Per-folder state directory under the data directory. */
   stateDir: string
+  /** Blocks were deleted: the store looks for the disk they held (StoreReclaim). */
+  reclaimSoon?: () => void
 }
 
 export const MAX_REFUSED = 100

@@ -407,6 +407,8 @@ export interface HostingDeps {
   folders: () => HostableFolder[]
   /** Topics of every two-way folder this node is a member of (to find their hosts). */
   memberTopics: () => Buffer[]
+  /** Cores were dropped: the store looks for the disk they held (StoreReclaim). */
+  reclaimSoon?: () => void
 }
 
 export class Hosting extends EventEmitter {
@@ -1241,8 +1243,7 @@ export class Hosting extends EventEmitter {
       if (entry) {
         // Cleared and compacted first: what is still in RocksDB's memtable and log is dropped
         // at once (a purge alone left every byte on disk). Blocks already flushed to a blob
-        // file stay on disk until RocksDB's blob garbage collection relocates that file's live
-        // blobs (it shares files with the node's other cores): see docs/ARCHITECTURE.md.
+        // file (shared with the node's other cores) come back when StoreReclaim collects.
         const core = entry.core as Compactable
         if (core.length > 0) await core.clear(0, core.length).catch(() => {})
         await core.compact?.().catch(() => {})
@@ -1250,6 +1251,7 @@ export class Hosting extends EventEmitter {
       }
     }
     this.log.info({ folder, why }, 'stopped hosting a folder')
+    this.deps.reclaimSoon?.()
     this.saveSoon()
     await this.updateTopics()
     this.emit('changed')

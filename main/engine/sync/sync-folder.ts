@@ -1078,7 +1078,10 @@ export class SyncFolder extends Folder {
         cleared += end - start
       }
     }
-    if (cleared) this.log.info({ blocks: cleared }, 'dropped blocks of expired versions')
+    if (cleared) {
+      this.log.info({ blocks: cleared }, 'dropped blocks of expired versions')
+      this.ctx.reclaimSoon?.()
+    }
   }
 
   /**
