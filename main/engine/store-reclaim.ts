@@ -16,6 +16,7 @@ import type { Logger } from './logger.ts'
 
 /** RocksDB's codes (rocksdb-native's `constants`). */
 const GC_POLICY_FORCE = 1
+const GC_POLICY_DISABLE = 2
 const BOTTOMMOST_FORCE = 2
 
 export const RECLAIM_DEFAULTS = {
@@ -87,8 +88,10 @@ export class StoreReclaim {
   private async pass(): Promise<ReclaimResult | null> {
     const db = this.storage.db
     // Range deletions (a purged core, cleared blocks) are counted as garbage only once a
-    // compaction has carried them over the keys they cover.
-    await db.compact()
+    // compaction has carried them over the keys they cover. Its collection is off: rocksdb-native's
+    // default for a manual compaction (policy DEFAULT, age cut-off 0.25) would rewrite the live
+    // blocks of the oldest quarter of the blob files on every look, garbage or not.
+    await db.compact({ blobGarbageCollectionPolicy: GC_POLICY_DISABLE })
     if (this.closed) return null
     const before = await this.property('rocksdb.live-blob-file-size')
     const garbage = await this.property('rocksdb.live-blob-file-garbage-size')

@@ -1074,6 +1074,9 @@ export class SyncFolder extends Folder {
       const ranges = unkeptRanges(keep.get(key), core.length)
       for (const [start, end] of ranges) {
         if (this.closing) return
+        // A range dropped at an earlier sweep (or never fetched) holds nothing: clearing it again
+        // would write its deletions anew and ask the store for a look (a compaction) every hour.
+        if (!(await holdsAny(core, start, end))) continue
         await core.clear(start, end)
         cleared += end - start
       }
@@ -2301,6 +2304,17 @@ export function keptContent(
 }
 
 /** [start, end) runs of blocks below `length` that are not in `keep`. */
+/** Whether the core holds at least one block in [start, end). */
+export async function holdsAny(
+  core: { has(start: number, end?: number): Promise<boolean> },
+  start: number,
+  end: number,
+): Promise<boolean> {
+  if (await core.has(start, end)) return true
+  for (let i = start; i < end; i++) if (await core.has(i)) return true
+  return false
+}
+
 export function unkeptRanges(
   keep: Set<number> | undefined,
   length: number,
