@@ -2303,8 +2303,10 @@ export function keptContent(
   return { blocks: keep, chunks }
 }
 
-/** [start, end) runs of blocks below `length` that are not in `keep`. */
-/** Whether the core holds at least one block in [start, end). */
+/**
+ * Whether the core holds at least one block in [start, end). One `has` per block when the range
+ * is not all held: bitfield lookups in memory, about a microsecond each.
+ */
 export async function holdsAny(
   core: { has(start: number, end?: number): Promise<boolean> },
   start: number,
@@ -2315,6 +2317,7 @@ export async function holdsAny(
   return false
 }
 
+/** [start, end) runs of blocks below `length` that are not in `keep`. */
 export function unkeptRanges(
   keep: Set<number> | undefined,
   length: number,
