@@ -22,8 +22,12 @@ const BOTTOMMOST_FORCE = 2
 export const RECLAIM_DEFAULTS = {
   /** Wait after a deletion before looking: deletions come in runs (an eviction, a GC pass). */
   delayMs: 2_000,
-  /** Looked at this often anyway (deletions Spare does not hear of: a crash before the look). */
-  recheckMs: 6 * 60 * 60 * 1000,
+  /**
+   * Looked at this long after the start, and this often after, anyway: for deletions Spare did
+   * not hear of (a crash before the look). A look compacts the whole store.
+   */
+  firstLookMs: 10 * 60 * 1000,
+  recheckMs: 24 * 60 * 60 * 1000,
   /** Collected only when this much is garbage... */
   minGarbageBytes: 64 * 1024 * 1024,
   /** ...and it is at least this share of the blob files: a collection rewrites every live block. */
@@ -42,6 +46,7 @@ export interface ReclaimResult {
 
 export class StoreReclaim {
   private timer: NodeJS.Timeout | null = null
+  private dueAt = 0
   private recheck: NodeJS.Timeout | null = null
   private running: Promise<ReclaimResult | null> | null = null
   private again = false
@@ -54,11 +59,21 @@ export class StoreReclaim {
   ) {
     this.recheck = setInterval(() => this.soon(0), timers.recheckMs)
     this.recheck.unref()
+    this.soon(timers.firstLookMs)
   }
 
-  /** Looks for garbage `delayMs` from now (or after `ms`); further calls meanwhile join it. */
+  /**
+   * Looks for garbage `delayMs` from now (or after `ms`); calls made meanwhile join that look,
+   * or bring it forward.
+   */
   soon(ms = this.timers.delayMs): void {
-    if (this.closed || this.timer) return
+    if (this.closed) return
+    const due = Date.now() + ms
+    if (this.timer) {
+      if (due >= this.dueAt) return
+      clearTimeout(this.timer)
+    }
+    this.dueAt = due
     this.timer = setTimeout(() => {
       this.timer = null
       void this.run().catch((err: Error) => {

@@ -2305,7 +2305,7 @@ export function keptContent(
 
 /**
  * Whether the core holds at least one block in [start, end). One `has` per block when the range
- * is not all held: bitfield lookups in memory, about a microsecond each.
+ * is not all held (bitfield lookups in memory, no disk reads).
  */
 export async function holdsAny(
   core: { has(start: number, end?: number): Promise<boolean> },
