@@ -47,8 +47,11 @@ export class LocalIndex {
   readonly entries = new Map<string, LocalEntry>()
   /** Paths whose entry holds a read-only member's own change (`local`), so listing them is cheap. */
   readonly localKeys = new Set<string>()
-  /** chunk hash → paths whose local content has it. */
-  private readonly byChunk = new Map<string, Set<string>>()
+  /**
+   * chunk hash → the path whose local content has it, or the paths when more than one does (a
+   * set for every chunk was about 150 bytes a file).
+   */
+  private readonly byChunk = new Map<string, string | Set<string>>()
   /**
    * Entries set for versions not yet in this device's log, with the entry each replaced (null:
    * none). Saves write the replaced entries instead, so an index on disk never records a version
@@ -95,12 +98,10 @@ export class LocalIndex {
     else this.localKeys.delete(key)
     if (entry.kind === 'file') {
       for (const [h] of entry.chunks) {
-        let s = this.byChunk.get(h)
-        if (!s) {
-          s = new Set()
-          this.byChunk.set(h, s)
-        }
-        s.add(key)
+        const s = this.byChunk.get(h)
+        if (s === undefined) this.byChunk.set(h, key)
+        else if (typeof s !== 'string') s.add(key)
+        else if (s !== key) this.byChunk.set(h, new Set([s, key]))
       }
     }
     if (save) this.touch()
@@ -138,7 +139,8 @@ export class LocalIndex {
 
   /** Local files that hold a chunk, with its offset in each. */
   *sources(hash: string): Generator<{ key: string; offset: number; size: number }> {
-    for (const key of this.byChunk.get(hash) ?? []) {
+    const holders = this.byChunk.get(hash) ?? []
+    for (const key of typeof holders === 'string' ? [holders] : holders) {
       const e = this.entries.get(key)
       if (!e || e.kind !== 'file') continue
       let offset = 0
@@ -157,9 +159,14 @@ export class LocalIndex {
     if (!prev || prev.kind !== 'file') return
     for (const [h] of prev.chunks) {
       const s = this.byChunk.get(h)
-      if (!s) continue
+      if (s === undefined) continue
+      if (typeof s === 'string') {
+        if (s === key) this.byChunk.delete(h)
+        continue
+      }
       s.delete(key)
-      if (s.size === 0) this.byChunk.delete(h)
+      if (s.size === 1) this.byChunk.set(h, s.values().next().value as string)
+      else if (s.size === 0) this.byChunk.delete(h)
     }
   }
 

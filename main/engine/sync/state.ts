@@ -95,12 +95,12 @@ export class SyncState {
       case 'file': {
         const own = op.vv[deviceOf(writer)] ?? 0
         if (own > log.clock) log.clock = own
-        let list = this.history.get(op.path)
-        if (!list) {
-          list = []
-          this.history.set(op.path, list)
-        }
-        list.push({ writer, seq, op })
+        const ref = { writer, seq, op }
+        const list = this.history.get(op.path)
+        // Most paths have one version: a literal holds just it, where pushing onto [] reserves
+        // room for 17 (152 bytes a path).
+        if (list) list.push(ref)
+        else this.history.set(op.path, [ref])
         this.dirty.add(op.path)
         break
       }

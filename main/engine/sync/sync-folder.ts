@@ -25,7 +25,16 @@ import {
   toDriveKey,
   validateRemotePath,
 } from '../folders/safe-path.ts'
-import { contentKey, decodeOp, deviceOf, encodeOp, type FileOp, type Op } from './ops.ts'
+import {
+  contentKey,
+  decodeOp,
+  deviceOf,
+  encodeOp,
+  fileOpOf,
+  sameFileOp,
+  type FileOp,
+  type Op,
+} from './ops.ts'
 import { SyncState, type Member, type OpRef } from './state.ts'
 import { bump, compare, vvKey } from './vv.ts'
 import { LocalIndex, type LocalEntry } from './local-index.ts'
@@ -585,6 +594,7 @@ export class SyncFolder extends Folder {
           let op: Op | null = null
           try {
             op = decodeOp(block)
+            if (key === this.ownKey && op.t === 'file') op = this.asRecorded(seq, op)
           } catch (err) {
             this.refuse(`log ${deviceOf(key)}#${seq}`, (err as Error).message)
           }
@@ -630,6 +640,10 @@ export class SyncFolder extends Folder {
           this.sync.apply(key, seq, op)
           if (op.t !== 'file' && op.t !== 'init') this.treeChanged = true
         }
+        if (key === this.ownKey && this.recorded.size) {
+          // Ops of this device's that did not parse are refused: nothing reads them again.
+          for (const s of this.recorded.keys()) if (s < log.read) this.recorded.delete(s)
+        }
       }
       const before = this.logs.size
       this.openLogs()
@@ -639,6 +653,21 @@ export class SyncFolder extends Folder {
       }
     }
     this.treeChanged ||= this.sync.dirty.size > 0
+  }
+
+  /**
+   * The op this device recorded as `seq` in its log, when `read` (the same block, read back and
+   * parsed) records the same: the state keeps that one, and the parsed copy goes.
+   */
+  private asRecorded(seq: number, read: FileOp): FileOp {
+    const mine = this.recorded.get(seq)
+    if (mine === undefined) return read
+    this.recorded.delete(seq)
+    if (!sameFileOp(mine, read)) return read
+    // The parsed op's shared core list and device name (decodeOp).
+    mine.cores = read.cores
+    mine.origin = read.origin
+    return mine
   }
 
   /**
@@ -1022,9 +1051,23 @@ export class SyncFolder extends Folder {
     if (!batch.length) return
     await this.writer?.flush()
     const ops = batch.splice(0, batch.length)
-    if (this.ownLog) await this.ownLog.append(ops.map((o) => encodeOp(o)))
+    if (this.ownLog) await this.appendOwn(ops)
     this.index.confirm()
   }
+
+  /**
+   * Appends file ops to this device's log and keeps them until they are read back, so the
+   * merged state holds the op as recorded (sharing its path, vector and hashes with the index
+   * entry) instead of a second, parsed copy of it (readLogs).
+   */
+  private async appendOwn(ops: FileOp[]): Promise<void> {
+    const log = this.ownLog as Hypercore
+    const { length } = await log.append(ops.map((o) => encodeOp(o)))
+    const first = length - ops.length
+    for (let i = 0; i < ops.length; i++) this.recorded.set(first + i, fileOpOf(ops[i] as FileOp))
+  }
+  /** Ops this device appended (by index in its log) that readLogs has not read back yet. */
+  private readonly recorded = new Map<number, FileOp>()
 
   private nextVersion(base: Record<string, number>): Record<string, number> {
     const clock = Math.max(this.sync.clockOf(this.ownKey ?? ''), this.localClock) + 1
@@ -1410,7 +1453,7 @@ export class SyncFolder extends Folder {
       this.log.info({ path: key, copies: plan.copies.map((c) => c.path) }, 'settled a conflict')
     }
     if (ops.length) {
-      await this.ownLog.append(ops.map((o) => encodeOp(o)))
+      await this.appendOwn(ops)
       await this.readLogs()
       for (const p of this.sync.dirty) this.pendingApply.add(p)
       this.sync.dirty.clear()

@@ -79,6 +79,46 @@ describe('LocalIndex', () => {
     expect(confirmed.get('/new.txt')?.vv).toEqual({ d1: 3 })
   })
 
+  it('finds the local files that hold a chunk as files share it, change and go', () => {
+    const a = new LocalIndex('/nonexistent/index.json')
+    const c = 'cd'.repeat(32)
+    const other = 'ef'.repeat(32)
+    const keys = (): string[] => [...a.sources(c)].map((s) => s.key).sort()
+    a.set(
+      '/a',
+      entry({
+        chunks: [
+          [other, 5],
+          [c, 3],
+        ],
+      }),
+      false,
+    )
+    expect([...a.sources(c)]).toEqual([{ key: '/a', offset: 5, size: 3 }])
+    a.set(
+      '/a',
+      entry({
+        chunks: [
+          [c, 3],
+          [c, 3],
+        ],
+      }),
+      false,
+    ) // the same chunk twice in one file
+    expect(keys()).toEqual(['/a'])
+    a.set('/b', entry(), false)
+    a.set('/c', entry(), false)
+    expect(keys()).toEqual(['/a', '/b', '/c'])
+    a.delete('/a')
+    a.set('/b', entry({ chunks: [[other, 3]] }), false)
+    expect(keys()).toEqual(['/c'])
+    expect([...a.sources(other)].map((s) => s.key)).toEqual(['/b'])
+    a.set('/c', entry({ kind: 'dir', chunks: [] }), false)
+    expect(keys()).toEqual([])
+    a.set('/d', entry(), false)
+    expect(keys()).toEqual(['/d'])
+  })
+
   it('puts back what provisional entries replaced when their append does not happen', () => {
     const a = new LocalIndex('/nonexistent/index.json')
     a.set('/doc.txt', entry({ vv: { d1: 1 } }))
