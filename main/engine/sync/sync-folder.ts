@@ -575,8 +575,21 @@ export class SyncFolder extends Folder {
     return core
   }
 
-  /** Reads every op that has arrived, in order per log, into the merged state. */
-  private async readLogs(): Promise<void> {
+  /**
+   * Reads every op that has arrived, in order per log, into the merged state. One pass at a
+   * time: `open()` reads the logs while an append or a peer can already start the sync loop, and
+   * two passes over one log each took the block at `read` before the other moved it on (one op
+   * applied twice, the next one never read until a restart). A call made during a pass gets a
+   * pass of its own after it.
+   */
+  private readLogs(): Promise<void> {
+    const pass = this.logsRead.then(() => this.readLogsPass())
+    this.logsRead = pass.catch(() => {})
+    return pass
+  }
+  private logsRead: Promise<void> = Promise.resolve()
+
+  private async readLogsPass(): Promise<void> {
     // Versions whose wait is over are refused only once a whole pass over the logs reads
     // nothing else: a log later in the pass (or opened after it) may hold what they name.
     const refuseNow = new Set<string>()
