@@ -7,10 +7,10 @@
 // the live blocks of the oldest quarter of blob files whether they hold garbage or not. During
 // an import or a first sync that is most of RocksDB's work: appending 512 MiB took 3.1-4.0 s of
 // CPU with it and 2.4 s without (docs/ARCHITECTURE.md, Performance). Spare collects instead when
-// there is garbage to collect: after it deletes (a purge, expired versions, an eviction), and
-// every RECHECK_MS, it compacts the store (so RocksDB counts what range deletions left in the
-// blob files) and, when that garbage is at least MIN_GARBAGE_BYTES and GARBAGE_SHARE of the blob
-// files, runs one forced collection over every blob file.
+// there is garbage to collect: after it deletes (a purge, expired versions, an eviction), 10
+// minutes after the start and then daily, it compacts the store (so RocksDB counts what range
+// deletions left in the blob files) and, when that garbage is at least `minGarbageBytes` and
+// `garbageShare` of the blob files, runs one forced collection over every blob file.
 import type CoreStorage from 'hypercore-storage'
 import type { Logger } from './logger.ts'
 
