@@ -192,20 +192,22 @@ describe('spare: no daemon running', () => {
     expect(r.err).toContain(`no Spare daemon is running for ${dataDir} (ECONNREFUSED)`)
   })
 
-  it('a damaged api.json exits 1', async () => {
+  /** `spare status` against a data dir whose api.json holds `contents` (and a valid token). */
+  async function statusWithApiFile(contents: string): Promise<Awaited<ReturnType<typeof run>>> {
     const dataDir = await fx.tmpDir()
-    await fs.writeFile(path.join(dataDir, API_FILE), '{"port": "x"}')
+    await fs.writeFile(path.join(dataDir, API_FILE), contents)
     await fs.writeFile(path.join(dataDir, TOKEN_FILE), 'a'.repeat(64))
-    const r = await run('status', '--data-dir', dataDir)
+    return run('status', '--data-dir', dataDir)
+  }
+
+  it('a damaged api.json exits 1', async () => {
+    const r = await statusWithApiFile('{"port": "x"}')
     expect(r.code).toBe(1)
     expect(r.err).toContain(`${API_FILE} is damaged`)
   })
 
   it('an api.json that is not JSON is damaged, not "not found"', async () => {
-    const dataDir = await fx.tmpDir()
-    await fs.writeFile(path.join(dataDir, API_FILE), '{"port": 4')
-    await fs.writeFile(path.join(dataDir, TOKEN_FILE), 'a'.repeat(64))
-    const r = await run('status', '--data-dir', dataDir)
+    const r = await statusWithApiFile('{"port": 4')
     expect(r.code).toBe(1)
     expect(r.err).toContain(`${API_FILE} is damaged`)
   })

@@ -8,6 +8,7 @@ import path from 'node:path'
 import type Hypercore from 'hypercore'
 import { SpareService } from '../../main/engine/api/service.ts'
 import { deviceOf, encodeOp, type FileOp } from '../../main/engine/sync/ops.ts'
+import { NO_CONTENT } from '../../main/engine/sync/sync-folder.ts'
 import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
@@ -42,13 +43,7 @@ describe('reading the logs', () => {
       vv: { [device]: 1000 + i },
       kind: 'dir',
       mtime: 1_790_000_000_000,
-      size: 0,
-      x: false,
-      hash: null,
-      chunkSize: 0,
-      cores: [],
-      chunks: [],
-      link: null,
+      ...NO_CONTENT,
       origin: device,
       at: 1_790_000_000_000 + i,
     }))

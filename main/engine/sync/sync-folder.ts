@@ -122,7 +122,7 @@ interface OpenLog {
 }
 
 /** The fields of a version without file content (deletions, folders, links). */
-const NO_CONTENT = {
+export const NO_CONTENT = {
   size: 0,
   x: false,
   hash: null,
