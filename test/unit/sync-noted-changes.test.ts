@@ -4,10 +4,11 @@
 // the new version was written over it with no copy kept, and a writer joining a folder lost its
 // own differing files the same way. Two real nodes on a local testnet, driven through the API.
 import { describe, expect, it } from 'vitest'
-import { promises as fs } from 'node:fs'
+import { existsSync, promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { FolderSummary } from '../../shared/contract.ts'
 import type { SpareService } from '../../main/engine/api/service.ts'
+import { conflictName } from '../../main/engine/sync/conflict-name.ts'
 import { twoNodes, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
@@ -50,8 +51,20 @@ describe('changes noted while a device cannot write', () => {
       20_000,
       'B to note its local change',
     )
+    // The path never stands empty while the new version is on its way: the edit stays in place
+    // until the version replaces it (it was moved aside first, before). Looked at on every turn
+    // of the event loop, which the node's fetch takes several of.
+    let gaps = 0
+    let looking = true
+    const look = (): void => {
+      if (!existsSync(bFile)) gaps++
+      if (looking) setImmediate(look)
+    }
+    look()
     await fs.writeFile(path.join(aDir, 'shared.txt'), 'v2 from A\n')
     await waitFor(async () => (await fs.readFile(bFile, 'utf8')) === 'v2 from A\n', 60_000)
+    looking = false
+    expect(gaps).toBe(0)
     await waitFor(async () => (await summary(bs))?.state === 'idle', 20_000)
 
     const files = await contents(bDir)
@@ -63,6 +76,55 @@ describe('changes noted while a device cannot write', () => {
       changes.some((c) => c.kind === 'added' && c.path.startsWith('/shared.sync-conflict-')),
     ).toBe(true)
     expect((await contents(aDir)).join(' | ')).not.toContain('my local edit')
+  }, 120_000)
+
+  it("a read-only member's edits are kept when the folder deletes the file, and no copy replaces another", async () => {
+    const { as, bs, aDir, bDir } = await twoNodes(fx, 'spare-noted-')
+    await fs.writeFile(path.join(aDir, 'gone.txt'), 'v1\n')
+    await fs.writeFile(path.join(aDir, 'busy.txt'), 'v1\n')
+    const { folder } = (await as.call('folders.share', { path: aDir, mode: 'sync' })) as Shared
+    const { invite } = (await as.call('folders.invite', { id: folder.id, readOnly: true })) as {
+      invite: string
+    }
+    await bs.call('folders.join', { invite, path: bDir })
+    await waitFor(async () => (await contents(bDir).catch(() => [])).length === 2, 60_000)
+    await waitFor(async () => (await summary(bs))?.state === 'idle', 20_000)
+
+    await fs.writeFile(path.join(bDir, 'gone.txt'), 'edit of a file A deletes\n')
+    await fs.writeFile(path.join(bDir, 'busy.txt'), 'edit of a file A changes\n')
+    // The copy's name comes from the clock: every name it could take in the next two minutes is
+    // taken already, by files of B's own that must stay as they are.
+    const now = Date.now()
+    for (let t = now; t < now + 120_000; t += 1000) {
+      const decoy = conflictName('/busy.txt', t, 'local').slice(1)
+      await fs.writeFile(path.join(bDir, decoy), `decoy ${t}\n`)
+    }
+    await waitFor(
+      async () => (await summary(bs))?.localChanges.some((c) => c.path === '/busy.txt'),
+      20_000,
+      'B to note its local changes',
+    )
+    await fs.rm(path.join(aDir, 'gone.txt'))
+    await fs.writeFile(path.join(aDir, 'busy.txt'), 'v2 from A\n')
+    await waitFor(
+      async () =>
+        (await fs.readFile(path.join(bDir, 'busy.txt'), 'utf8')) === 'v2 from A\n' &&
+        !(await fs.stat(path.join(bDir, 'gone.txt')).catch(() => null)),
+      60_000,
+      'B to take both changes',
+    )
+    await waitFor(async () => (await summary(bs))?.state === 'idle', 20_000)
+
+    const files = await contents(bDir)
+    const kept = (text: string): string | undefined =>
+      files.find((f) => f.endsWith(`: ${text}\n`))?.split(':')[0]
+    expect(kept('edit of a file A deletes'), files.join(' | ')).toMatch(
+      /^gone\.sync-conflict-\d{8}-\d{6}-local\.txt$/,
+    )
+    expect(kept('edit of a file A changes'), files.join(' | ')).toMatch(
+      /^busy\.sync-conflict-\d{8}-\d{6}-local\d+\.txt$/,
+    )
+    expect(files.filter((f) => f.includes(': decoy '))).toHaveLength(120)
   }, 120_000)
 
   it('a writer joining with its own copy of a file keeps it, and it reaches the others', async () => {

@@ -1677,6 +1677,7 @@ export class SyncFolder extends Folder {
     // A change this device noted while it could not write (a read-only member, or a writer not
     // admitted yet): the file on disk is the user's, even though the index describes it.
     const noted = !!idx?.local && idx.local !== 'deleted'
+    let keepLocal: string | undefined
     if (noted || !matchesDisk(idx, st)) {
       if (this.writable) {
         // A local change not recorded yet: record it first; it may conflict with this version.
@@ -1692,12 +1693,14 @@ export class SyncFolder extends Folder {
         return
       }
       if (st && (st.isFile() || st.isSymbolicLink())) {
-        // Read-only: keep the local edit beside the folder's version, never overwrite it.
-        const keep = conflictName(key, Date.now(), 'local')
-        await fs.rename(abs, toDiskPath(this.record.path, validateRemotePath(keep)))
-        this.log.info({ path: key, keptAs: keep }, 'kept a local change as a conflict copy')
-        this.pendingScan.add(keep)
-        st = null
+        // Read-only: keep the local edit beside the folder's version, never overwrite it. A new
+        // file or link is fetched first, and the copy made just before it replaces the edit, so
+        // the path never stands empty (and stays the user's if the version never arrives).
+        if (op.kind === 'file' || op.kind === 'symlink') keepLocal = key
+        else {
+          await this.keepLocalCopy(key, abs, st, 'move')
+          st = null
+        }
       }
     }
     const before = await lstatOrNull(abs)
@@ -1727,7 +1730,7 @@ export class SyncFolder extends Folder {
         let placed: Stats
         try {
           placed = await fs.lstat(tmp)
-          await this.placeFile(tmp, abs, segments, before)
+          await this.placeFile(tmp, abs, segments, before, keepLocal)
         } catch (err) {
           await fs.rm(tmp, { force: true })
           throw err
@@ -1743,7 +1746,7 @@ export class SyncFolder extends Folder {
           const sst = await lstatOrNull(src)
           if (e && e.kind === 'file' && sst && matchesDisk(e, sst)) {
             await ensureSafeParents(this.record.path, segments)
-            await this.placeFile(src, abs, segments, before)
+            await this.placeFile(src, abs, segments, before, keepLocal)
             await fs.utimes(abs, new Date(), new Date(op.mtime)).catch(() => {})
             renameFrom.delete(`${op.hash}:${op.x}`)
             // Recorded only if it is still the file moved, as Spare left it; anything else (gone,
@@ -1774,7 +1777,7 @@ export class SyncFolder extends Folder {
           await this.writeContent(op, tmp)
           await fs.utimes(tmp, new Date(), new Date(op.mtime))
           placed = await fs.lstat(tmp)
-          await this.placeFile(tmp, abs, segments, before)
+          await this.placeFile(tmp, abs, segments, before, keepLocal)
         } catch (err) {
           await fs.rm(tmp, { force: true })
           throw err
@@ -1815,6 +1818,7 @@ export class SyncFolder extends Folder {
     to: string,
     segments: string[],
     expected: Stats | null | undefined = undefined,
+    keepLocal?: string,
   ): Promise<void> {
     if (!(await parentsAreSafe(this.record.path, segments))) {
       throw new Error('a parent folder became a symlink')
@@ -1823,7 +1827,43 @@ export class SyncFolder extends Folder {
     // Someone saved the file while the new version was being fetched: theirs is recorded first.
     if (expected !== undefined && !sameStat(expected, st)) throw new LocalChangeRace()
     if (st && st.isDirectory()) await this.removeEmptyFolder(to, segments)
+    if (keepLocal !== undefined && st && (st.isFile() || st.isSymbolicLink())) {
+      await this.keepLocalCopy(keepLocal, to, st, 'copy')
+    }
     await fs.rename(from, to)
+  }
+
+  /**
+   * Keeps the file or link at `abs` (path `key`), a change this device could not send, as a
+   * conflict copy beside it: moved there, or copied (a hard link where the disk allows) and left
+   * in place for the new version to replace. Never replaces anything already there.
+   */
+  private async keepLocalCopy(
+    key: string,
+    abs: string,
+    st: Stats,
+    how: 'move' | 'copy',
+  ): Promise<void> {
+    for (let i = 1; ; i++) {
+      const keep = conflictName(key, Date.now(), i === 1 ? 'local' : `local${i}`)
+      const dest = toDiskPath(this.record.path, validateRemotePath(keep))
+      try {
+        if (how === 'move') {
+          if (await lstatOrNull(dest)) throw Object.assign(new Error(dest), { code: 'EEXIST' })
+          await fs.rename(abs, dest)
+        } else if (st.isSymbolicLink()) {
+          await fs.symlink(await fs.readlink(abs), dest)
+        } else {
+          await linkOrCopy(abs, dest, st)
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST' && i < 100) continue
+        throw err
+      }
+      this.log.info({ path: key, keptAs: keep }, 'kept a local change as a conflict copy')
+      this.pendingScan.add(keep)
+      return
+    }
   }
 
   /**
@@ -2420,4 +2460,22 @@ function asText(head: Buffer, cut: boolean): string | null {
   if (cut) text = text.replace(/\uFFFD+$/, '')
   if (text.includes('\uFFFD')) return null
   return text
+}
+
+/**
+ * `dest` holds what `src` (a file, `st`) holds, and stays so when `src` is replaced: a hard link,
+ * or a copy with its mtime on a disk without them. Fails with EEXIST if `dest` exists.
+ */
+async function linkOrCopy(src: string, dest: string, st: Stats): Promise<void> {
+  try {
+    await fs.link(src, dest)
+    return
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') {
+      throw err
+    }
+  }
+  await fs.copyFile(src, dest, fsConstants.COPYFILE_EXCL)
+  await fs.utimes(dest, st.atime, st.mtime)
 }
