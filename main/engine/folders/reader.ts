@@ -27,6 +27,7 @@ import { Recheck } from './recheck.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 import { waitAtMost } from '../util/wait.ts'
 import { writeFully } from '../util/write-fully.ts'
+import { keepCopy } from '../util/keep-copy.ts'
 import { onlyJunkInside } from '../util/junk.ts'
 
 const PARALLEL_FILES = 8
@@ -705,7 +706,9 @@ export class ReaderFolder extends Folder {
     // Same content as the owner's (only the exec bit may differ): nothing to keep either.
     if ((rec && rec.kind !== 'dir' && matchesRecord(now, rec)) || matchesRemote(now, e, false))
       return
-    await this.moveAside(abs, e.key)
+    // A file or link: copied, and left for the owner's version to replace, so the path is never
+    // empty in between.
+    await this.moveAside(abs, e.key, now.st)
   }
 
   /**
@@ -818,16 +821,28 @@ export class ReaderFolder extends Folder {
 
   /**
    * Keeps the reader's version of a file (or a folder holding its files) as a conflict copy
-   * before the owner's lands.
+   * before the owner's lands: moved aside, or, given the file's `copy` stat, copied (keepCopy)
+   * and left in place for the owner's version to be renamed over.
    */
-  private async moveAside(abs: string, key: string): Promise<void> {
+  private async moveAside(abs: string, key: string, copy?: Stats): Promise<void> {
     const ext = path.extname(abs)
     const base = abs.slice(0, abs.length - ext.length)
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
     let target = `${base}.sync-conflict-${stamp}-local${ext}`
-    for (let i = 1; await lstatOrNull(target); i++)
-      target = `${base}.sync-conflict-${stamp}-local-${i}${ext}`
-    await fs.rename(abs, target)
+    for (let i = 1; ; i++) {
+      if (i > 1) target = `${base}.sync-conflict-${stamp}-local-${i - 1}${ext}`
+      if (!copy) {
+        if (await lstatOrNull(target)) continue
+        await fs.rename(abs, target)
+        break
+      }
+      try {
+        await keepCopy(abs, target, copy)
+        break
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || i >= 1000) throw err
+      }
+    }
     this.log.warn(
       { path: key, keptAs: path.basename(target) },
       'kept a local edit as a conflict copy',

@@ -45,6 +45,7 @@ import { findCaseClashes, portabilityProblem } from './names.ts'
 import { conflictName, conflictParts, isConflictName } from './conflict-name.ts'
 import { Recheck } from '../folders/recheck.ts'
 import { writeFully } from '../util/write-fully.ts'
+import { keepCopy } from '../util/keep-copy.ts'
 import { isJunkName } from '../util/junk.ts'
 
 const WATCH_DEBOUNCE_MS = 30
@@ -1851,10 +1852,8 @@ export class SyncFolder extends Folder {
         if (how === 'move') {
           if (await lstatOrNull(dest)) throw Object.assign(new Error(dest), { code: 'EEXIST' })
           await fs.rename(abs, dest)
-        } else if (st.isSymbolicLink()) {
-          await fs.symlink(await fs.readlink(abs), dest)
         } else {
-          await linkOrCopy(abs, dest, st)
+          await keepCopy(abs, dest, st)
         }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST' && i < 100) continue
@@ -2460,22 +2459,4 @@ function asText(head: Buffer, cut: boolean): string | null {
   if (cut) text = text.replace(/\uFFFD+$/, '')
   if (text.includes('\uFFFD')) return null
   return text
-}
-
-/**
- * `dest` holds what `src` (a file, `st`) holds, and stays so when `src` is replaced: a hard link,
- * or a copy with its mtime on a disk without them. Fails with EEXIST if `dest` exists.
- */
-async function linkOrCopy(src: string, dest: string, st: Stats): Promise<void> {
-  try {
-    await fs.link(src, dest)
-    return
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') {
-      throw err
-    }
-  }
-  await fs.copyFile(src, dest, fsConstants.COPYFILE_EXCL)
-  await fs.utimes(dest, st.atime, st.mtime)
 }
