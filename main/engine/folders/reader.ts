@@ -27,7 +27,7 @@ import { Recheck } from './recheck.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 import { waitAtMost } from '../util/wait.ts'
 import { writeFully } from '../util/write-fully.ts'
-import { keepCopy } from '../util/keep-copy.ts'
+import { renameKeeping } from '../util/keep-copy.ts'
 import { onlyJunkInside } from '../util/junk.ts'
 
 const PARALLEL_FILES = 8
@@ -653,8 +653,11 @@ export class ReaderFolder extends Folder {
       // Re-check the parents just before the rename: nothing may have been swapped for a symlink.
       if (!(await parentsAreSafe(this.record.path, segments)))
         throw new Error('a parent folder became a symlink')
-      await this.makeRoom(abs, e, this.index.get(e.key))
-      await fs.rename(tmp, abs)
+      const keep = await this.makeRoom(abs, e, this.index.get(e.key))
+      if (keep) {
+        const kept = await renameKeeping(tmp, abs, keep, (i) => this.conflictTarget(abs, i))
+        this.keptAside(e.key, kept)
+      } else await fs.rename(tmp, abs)
       if (e.meta.kind === 'symlink') {
         const t = new Date(e.meta.mtime)
         await fs.lutimes(abs, t, t).catch(() => {})
@@ -677,11 +680,16 @@ export class ReaderFolder extends Folder {
    * at now, not when the pass began: the download can take minutes, and meanwhile the user may
    * have edited, replaced or created the file. What is the user's is kept as a conflict copy;
    * what is this reader's own unedited copy (it matches the index record), or already the
-   * owner's new version, is replaced.
+   * owner's new version, is replaced. Returns the stat of a file or link of the user's that is to
+   * be kept as a conflict copy when the owner's version is renamed over it (renameKeeping).
    */
-  private async makeRoom(abs: string, e: RemoteEntry, rec: IndexRecord | undefined): Promise<void> {
+  private async makeRoom(
+    abs: string,
+    e: RemoteEntry,
+    rec: IndexRecord | undefined,
+  ): Promise<Stats | null> {
     const now = await lookAt(abs)
-    if (!now) return
+    if (!now) return null
     if (now.st.isDirectory()) {
       // The owner replaced a folder with a file. Its files were deleted earlier in the pass
       // (deletions come first); the folder is removed when that left it empty and it was the
@@ -689,7 +697,7 @@ export class ReaderFolder extends Folder {
       if (rec?.kind === 'dir') {
         try {
           await fs.rmdir(abs)
-          return
+          return null
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code
           if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err
@@ -697,18 +705,18 @@ export class ReaderFolder extends Folder {
         // Only a desktop's junk left in it (.DS_Store and the like): nothing of the user's.
         if (await onlyJunkInside(abs)) {
           await fs.rm(abs, { recursive: true, force: true })
-          return
+          return null
         }
       }
       await this.moveAside(abs, e.key)
-      return
+      return null
     }
     // Same content as the owner's (only the exec bit may differ): nothing to keep either.
     if ((rec && rec.kind !== 'dir' && matchesRecord(now, rec)) || matchesRemote(now, e, false))
-      return
-    // A file or link: copied, and left for the owner's version to replace, so the path is never
+      return null
+    // A file or link: copied as the owner's version is renamed over it, so the path never stands
     // empty in between.
-    await this.moveAside(abs, e.key, now.st)
+    return now.st
   }
 
   /**
@@ -819,30 +827,27 @@ export class ReaderFolder extends Folder {
     }, 200)
   }
 
-  /**
-   * Keeps the reader's version of a file (or a folder holding its files) as a conflict copy
-   * before the owner's lands: moved aside, or, given the file's `copy` stat, copied (keepCopy)
-   * and left in place for the owner's version to be renamed over.
-   */
-  private async moveAside(abs: string, key: string, copy?: Stats): Promise<void> {
+  /** The `i`th name (1, 2, ...) a conflict copy of `abs` may take. */
+  private conflictTarget(abs: string, i: number): string {
     const ext = path.extname(abs)
     const base = abs.slice(0, abs.length - ext.length)
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
-    let target = `${base}.sync-conflict-${stamp}-local${ext}`
-    for (let i = 1; ; i++) {
-      if (i > 1) target = `${base}.sync-conflict-${stamp}-local-${i - 1}${ext}`
-      if (!copy) {
-        if (await lstatOrNull(target)) continue
-        await fs.rename(abs, target)
-        break
-      }
-      try {
-        await keepCopy(abs, target, copy)
-        break
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || i >= 1000) throw err
-      }
-    }
+    return `${base}.sync-conflict-${stamp}-local${i > 1 ? `-${i - 1}` : ''}${ext}`
+  }
+
+  /**
+   * Keeps the reader's version of a folder holding its files (or of a file the owner's folder
+   * replaces) as a conflict copy before the owner's lands.
+   */
+  private async moveAside(abs: string, key: string): Promise<void> {
+    let target = this.conflictTarget(abs, 1)
+    for (let i = 2; await lstatOrNull(target); i++) target = this.conflictTarget(abs, i)
+    await fs.rename(abs, target)
+    this.keptAside(key, target)
+  }
+
+  /** The user's version of `key` is kept as the conflict copy at `target`. */
+  private keptAside(key: string, target: string): void {
     this.log.warn(
       { path: key, keptAs: path.basename(target) },
       'kept a local edit as a conflict copy',

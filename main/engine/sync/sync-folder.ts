@@ -45,7 +45,7 @@ import { findCaseClashes, portabilityProblem } from './names.ts'
 import { conflictName, conflictParts, isConflictName } from './conflict-name.ts'
 import { Recheck } from '../folders/recheck.ts'
 import { writeFully } from '../util/write-fully.ts'
-import { keepCopy } from '../util/keep-copy.ts'
+import { renameKeeping } from '../util/keep-copy.ts'
 import { isJunkName } from '../util/junk.ts'
 
 const WATCH_DEBOUNCE_MS = 30
@@ -1699,7 +1699,7 @@ export class SyncFolder extends Folder {
         // the path never stands empty (and stays the user's if the version never arrives).
         if (op.kind === 'file' || op.kind === 'symlink') keepLocal = key
         else {
-          await this.keepLocalCopy(key, abs, st, 'move')
+          await this.moveLocalAside(key, abs)
           st = null
         }
       }
@@ -1829,40 +1829,38 @@ export class SyncFolder extends Folder {
     if (expected !== undefined && !sameStat(expected, st)) throw new LocalChangeRace()
     if (st && st.isDirectory()) await this.removeEmptyFolder(to, segments)
     if (keepLocal !== undefined && st && (st.isFile() || st.isSymbolicLink())) {
-      await this.keepLocalCopy(keepLocal, to, st, 'copy')
+      const names = new Map<string, string>()
+      const kept = await renameKeeping(from, to, st, (i) => {
+        const keep = conflictName(keepLocal, Date.now(), i === 1 ? 'local' : `local${i}`)
+        const dest = toDiskPath(this.record.path, validateRemotePath(keep))
+        names.set(dest, keep)
+        return dest
+      })
+      this.keptLocal(keepLocal, names.get(kept) as string)
+      return
     }
     await fs.rename(from, to)
   }
 
   /**
-   * Keeps the file or link at `abs` (path `key`), a change this device could not send, as a
-   * conflict copy beside it: moved there, or copied (a hard link where the disk allows) and left
-   * in place for the new version to replace. Never replaces anything already there.
+   * Moves the file or link at `abs` (path `key`), a change this device could not send, aside to
+   * a conflict copy beside it, never replacing anything already there.
    */
-  private async keepLocalCopy(
-    key: string,
-    abs: string,
-    st: Stats,
-    how: 'move' | 'copy',
-  ): Promise<void> {
+  private async moveLocalAside(key: string, abs: string): Promise<void> {
     for (let i = 1; ; i++) {
       const keep = conflictName(key, Date.now(), i === 1 ? 'local' : `local${i}`)
       const dest = toDiskPath(this.record.path, validateRemotePath(keep))
-      try {
-        if (how === 'move') {
-          if (await lstatOrNull(dest)) throw Object.assign(new Error(dest), { code: 'EEXIST' })
-          await fs.rename(abs, dest)
-        } else {
-          await keepCopy(abs, dest, st)
-        }
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST' && i < 100) continue
-        throw err
-      }
-      this.log.info({ path: key, keptAs: keep }, 'kept a local change as a conflict copy')
-      this.pendingScan.add(keep)
+      if (i < 1000 && (await lstatOrNull(dest))) continue
+      await fs.rename(abs, dest)
+      this.keptLocal(key, keep)
       return
     }
+  }
+
+  /** A change of `key` this device could not send is kept as the conflict copy `copy`. */
+  private keptLocal(key: string, copy: string): void {
+    this.log.info({ path: key, keptAs: copy }, 'kept a local change as a conflict copy')
+    this.pendingScan.add(copy)
   }
 
   /**
