@@ -3,7 +3,7 @@
 // reverse order of creation (close the node before destroying the testnet, remove the directory
 // last), and all of them run even when one fails.
 import { afterAll, afterEach, beforeAll } from 'vitest'
-import { promises as fs } from 'node:fs'
+import { existsSync, promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
@@ -118,6 +118,27 @@ export async function waitFor<T>(
     if (v) return v as T
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/**
+ * Counts the turns of the event loop on which `file` is missing, until `stop()`, which returns
+ * the count: a node replacing a file in place must never leave its path empty (its fetch and
+ * writes take many turns, so a gap is seen).
+ */
+export function watchGaps(file: string): { stop(): number } {
+  let gaps = 0
+  let looking = true
+  const look = (): void => {
+    if (!existsSync(file)) gaps++
+    if (looking) setImmediate(look)
+  }
+  look()
+  return {
+    stop() {
+      looking = false
+      return gaps
+    },
   }
 }
 

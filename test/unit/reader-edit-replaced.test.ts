@@ -3,10 +3,10 @@
 // and stays in place until the owner's version is renamed over it. Two real nodes on a local
 // testnet; the path is looked at on every turn of the event loop.
 import { describe, expect, it } from 'vitest'
-import { existsSync, promises as fs } from 'node:fs'
+import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { FolderSummary } from '../../shared/contract.ts'
-import { twoNodes, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+import { twoNodes, useFixtures, waitFor, watchGaps } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 
@@ -29,21 +29,14 @@ describe('a published folder reader', () => {
       'the edit reported',
     )
 
-    let gaps = 0
-    let looking = true
-    const look = (): void => {
-      if (!existsSync(bFile)) gaps++
-      if (looking) setImmediate(look)
-    }
-    look()
+    const gaps = watchGaps(bFile)
     await fs.writeFile(path.join(aDir, 'doc.txt'), 'v2 from the owner\n')
     await waitFor(
       async () => (await fs.readFile(bFile, 'utf8')) === 'v2 from the owner\n',
       30_000,
       "the owner's version at B",
     )
-    looking = false
-    expect(gaps).toBe(0)
+    expect(gaps.stop()).toBe(0)
 
     const copies = (await fs.readdir(bDir)).filter((n) => n.includes('sync-conflict'))
     expect(copies).toHaveLength(1)

@@ -4,12 +4,12 @@
 // the new version was written over it with no copy kept, and a writer joining a folder lost its
 // own differing files the same way. Two real nodes on a local testnet, driven through the API.
 import { describe, expect, it } from 'vitest'
-import { existsSync, promises as fs } from 'node:fs'
+import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { FolderSummary } from '../../shared/contract.ts'
 import type { SpareService } from '../../main/engine/api/service.ts'
 import { conflictName } from '../../main/engine/sync/conflict-name.ts'
-import { twoNodes, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+import { twoNodes, useFixtures, waitFor, watchGaps } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 
@@ -54,17 +54,10 @@ describe('changes noted while a device cannot write', () => {
     // The path never stands empty while the new version is on its way: the edit stays in place
     // until the version replaces it (it was moved aside first, before). Looked at on every turn
     // of the event loop, which the node's fetch takes several of.
-    let gaps = 0
-    let looking = true
-    const look = (): void => {
-      if (!existsSync(bFile)) gaps++
-      if (looking) setImmediate(look)
-    }
-    look()
+    const gaps = watchGaps(bFile)
     await fs.writeFile(path.join(aDir, 'shared.txt'), 'v2 from A\n')
     await waitFor(async () => (await fs.readFile(bFile, 'utf8')) === 'v2 from A\n', 60_000)
-    looking = false
-    expect(gaps).toBe(0)
+    expect(gaps.stop()).toBe(0)
     await waitFor(async () => (await summary(bs))?.state === 'idle', 20_000)
 
     const files = await contents(bDir)
