@@ -699,7 +699,10 @@ export class Compute extends EventEmitter {
       this.startRun(next)
     }
     for (const r of this.live.values()) {
-      if (r.proc) r.record.state = r.suspended ? 'suspended' : 'running'
+      // A run cancelled while its process dies keeps its 'failed' state: finishRun looks for it.
+      if (r.proc && r.record.state !== 'failed') {
+        r.record.state = r.suspended ? 'suspended' : 'running'
+      }
     }
     this.broadcastOffer()
   }

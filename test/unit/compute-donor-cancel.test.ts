@@ -1,0 +1,111 @@
+// A donor's side of a submitter's 'cancel', on a Compute driven directly (no swarm): a job the
+// submitter withdrew while it ran must end as cancelled, with no result sent back as an answer.
+// A submitter that gave up on a late donor still takes that donor's result while the job is
+// open, so a 'cancelled' result would count as a vote.
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import crypto from 'hypercore-crypto'
+import pino from 'pino'
+import type Corestore from 'corestore'
+import type HyperDHT from 'hyperdht'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Compute, jobId } from '../../main/engine/compute/compute.ts'
+import { decodeMessage, type Message } from '../../main/engine/compute/messages.ts'
+import type { Ledger } from '../../main/engine/ledger/ledger.ts'
+import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
+import { DonateLimitsSchema } from '../../main/engine/limits/governor.ts'
+import { INFINITE_LOOP, assemble } from '../helpers/hostile-modules.ts'
+
+interface FakeSession {
+  conn: unknown
+  msg: { send(buf: Buffer): void } | null
+  identity: string | null
+  ledger: string | null
+  slots: number
+  waiting: Map<string, unknown>
+}
+interface Inside {
+  sessions: Set<FakeSession>
+  live: Map<string, { proc: { done: Promise<unknown> } | null; record: { state: string } }>
+  ended: Map<string, unknown>
+  state: { runs: Array<{ id: string; state: string; error: { kind: string } | null }> }
+  onMessage(s: FakeSession, m: Message): Promise<void>
+}
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c()
+})
+
+async function donor(): Promise<{ compute: Compute; inside: Inside }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'spare-donor-cancel-'))
+  const limits = DonateLimitsSchema.parse({
+    cpuPercent: 100,
+    suspendAboveOtherPercent: null,
+    allowOnBattery: true,
+  })
+  const governor = new CpuGovernor({
+    limits,
+    probe: { name: 'test', idleMs: async () => null, onBattery: async () => false },
+    tickMs: 0,
+    probeMs: 0,
+  })
+  await governor.refresh()
+  const compute = new Compute({
+    store: {} as Corestore,
+    dht: {} as HyperDHT,
+    identity: crypto.keyPair(),
+    log: pino({ level: 'silent' }),
+    dataDir,
+    ledger: {} as Ledger,
+    governor,
+    limits,
+  })
+  const inside = compute as unknown as Inside
+  cleanups.push(async () => {
+    for (const r of inside.live.values()) await r.proc?.done
+    governor.destroy()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+  return { compute, inside }
+}
+
+describe('a donor whose submitter cancels a running job', () => {
+  it('ends the run as cancelled and sends no result for it', async () => {
+    const { inside } = await donor()
+    const sent: Message[] = []
+    const session: FakeSession = {
+      conn: null,
+      msg: { send: (buf) => sent.push(decodeMessage(buf)) },
+      identity: crypto.keyPair().publicKey.toString('hex'),
+      ledger: null,
+      slots: 0,
+      waiting: new Map(),
+    }
+    inside.sessions.add(session)
+    const module = await assemble(INFINITE_LOOP)
+    const input = Buffer.alloc(0)
+    const nonce = crypto.randomBytes(16).toString('hex')
+    const id = jobId(module, input, nonce)
+    await inside.onMessage(session, {
+      t: 'job',
+      id,
+      nonce,
+      module: module.toString('base64'),
+      input: '',
+      wallMs: 60_000,
+    })
+    const run = inside.live.get(id)
+    expect(run?.proc).toBeTruthy()
+    const done = run!.proc!.done
+    await inside.onMessage(session, { t: 'cancel', id })
+    await done
+    await new Promise((resolve) => setImmediate(resolve))
+
+    const record = inside.state.runs.find((r) => r.id === id)
+    expect(record).toMatchObject({ state: 'failed', error: { kind: 'cancelled' } })
+    expect(sent.filter((m) => m.t === 'result')).toEqual([])
+    expect(inside.ended.has(id)).toBe(false)
+  }, 30_000)
+})
