@@ -554,6 +554,12 @@ export class Compute extends EventEmitter {
 
   private async onMessage(s: Session, m: Message): Promise<void> {
     if (m.t === 'hello') {
+      // One hello per connection (sent when the channel opens). Another would resend every
+      // result kept for the peer (up to MAX_KEPT_RESULT_BYTES) for a few hundred bytes each.
+      if (s.identity !== null) {
+        this.strike(s.identity, 'sent a second compute hello on one connection')
+        return
+      }
       if (!verifyHello(COMPUTE_HELLO_TAG, s.conn, m.identity, m.sig) || m.identity === this.me) {
         this.strike(null, 'compute hello with a bad signature')
         return

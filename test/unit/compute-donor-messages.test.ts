@@ -1,7 +1,10 @@
-// A donor's side of a submitter's 'cancel', on a Compute driven directly (no swarm): a job the
-// submitter withdrew while it ran must end as cancelled, with no result sent back as an answer.
-// A submitter that gave up on a late donor still takes that donor's result while the job is
-// open, so a 'cancelled' result would count as a vote.
+// A donor's side of hostile or racing submitter messages, on a Compute driven directly (no
+// swarm):
+//   - A job the submitter withdrew while it ran must end as cancelled, with no result sent back
+//     as an answer. A submitter that gave up on a late donor still takes that donor's result while
+//     the job is open, so a 'cancelled' result would count as a vote.
+//   - A hello makes the donor send the submitter every result it keeps for it (up to 64 MiB): a
+//     connection says hello once, or each 300-byte hello would queue that much again.
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -11,7 +14,12 @@ import type Corestore from 'corestore'
 import type HyperDHT from 'hyperdht'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Compute, jobId } from '../../main/engine/compute/compute.ts'
-import { decodeMessage, type Message } from '../../main/engine/compute/messages.ts'
+import {
+  COMPUTE_HELLO_TAG,
+  decodeMessage,
+  type Message,
+} from '../../main/engine/compute/messages.ts'
+import { signHello } from '../../main/engine/net/peer-channel.ts'
 import type { Ledger } from '../../main/engine/ledger/ledger.ts'
 import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
 import { DonateLimitsSchema } from '../../main/engine/limits/governor.ts'
@@ -28,7 +36,7 @@ interface FakeSession {
 interface Inside {
   sessions: Set<FakeSession>
   live: Map<string, { proc: { done: Promise<unknown> } | null; record: { state: string } }>
-  ended: Map<string, unknown>
+  ended: Map<string, { record: { submitter: string; credited: boolean | null; state: string } }>
   state: { runs: Array<{ id: string; state: string; error: { kind: string } | null }> }
   onMessage(s: FakeSession, m: Message): Promise<void>
 }
@@ -108,4 +116,53 @@ describe('a donor whose submitter cancels a running job', () => {
     expect(sent.filter((m) => m.t === 'result')).toEqual([])
     expect(inside.ended.has(id)).toBe(false)
   }, 30_000)
+})
+
+describe('a donor greeted again on the same connection', () => {
+  it('sends the results it keeps once, not once per hello', async () => {
+    const { inside } = await donor()
+    const submitter = crypto.keyPair()
+    const sent: Message[] = []
+    const donorEnd = { publicKey: crypto.randomBytes(32), remotePublicKey: crypto.randomBytes(32) }
+    const session: FakeSession = {
+      conn: donorEnd,
+      msg: { send: (buf) => sent.push(decodeMessage(buf)) },
+      identity: null,
+      ledger: null,
+      slots: 0,
+      waiting: new Map(),
+    }
+    inside.sessions.add(session)
+    // A result kept for the submitter, never collected.
+    const id = crypto.randomBytes(32).toString('hex')
+    const output = Buffer.alloc(1024, 7)
+    inside.ended.set(id, {
+      record: { submitter: submitter.publicKey.toString('hex'), credited: null, state: 'done' },
+      result: {
+        t: 'result',
+        id,
+        hash: crypto.hash(output).toString('hex'),
+        output: output.toString('base64'),
+        error: null,
+        cpuMs: 1,
+        from: 1,
+        to: 2,
+      },
+    } as never)
+    const hello: Message = {
+      t: 'hello',
+      identity: submitter.publicKey.toString('hex'),
+      ledger: crypto.randomBytes(32).toString('hex'),
+      slots: 0,
+      // Signed from the submitter's end of the connection.
+      sig: signHello(
+        COMPUTE_HELLO_TAG,
+        { publicKey: donorEnd.remotePublicKey, remotePublicKey: donorEnd.publicKey },
+        submitter.secretKey,
+      ),
+    }
+    for (let i = 0; i < 5; i++) await inside.onMessage(session, hello)
+    expect(session.identity).toBe(submitter.publicKey.toString('hex'))
+    expect(sent.filter((m) => m.t === 'result')).toHaveLength(1)
+  })
 })
