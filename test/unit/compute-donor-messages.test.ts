@@ -5,7 +5,9 @@
 //     the job is open, so a 'cancelled' result would count as a vote.
 //   - A hello makes the donor send the submitter every result it keeps for it (up to 64 MiB): a
 //     connection says hello once, or each 300-byte hello would queue that much again.
-import { mkdtemp, rm } from 'node:fs/promises'
+//   - A burst of jobs from one submitter (refused modules: a hundred bytes each) must not push
+//     another submitter's run out of the saved history while its result waits for a receipt.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import crypto from 'hypercore-crypto'
@@ -23,7 +25,7 @@ import { signHello } from '../../main/engine/net/peer-channel.ts'
 import type { Ledger } from '../../main/engine/ledger/ledger.ts'
 import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
 import { DonateLimitsSchema } from '../../main/engine/limits/governor.ts'
-import { INFINITE_LOOP, assemble } from '../helpers/hostile-modules.ts'
+import { INFINITE_LOOP, REVERSE, assemble } from '../helpers/hostile-modules.ts'
 
 interface FakeSession {
   conn: unknown
@@ -39,6 +41,7 @@ interface Inside {
   ended: Map<string, { record: { submitter: string; credited: boolean | null; state: string } }>
   state: { runs: Array<{ id: string; state: string; error: { kind: string } | null }> }
   onMessage(s: FakeSession, m: Message): Promise<void>
+  save(): Promise<void>
 }
 
 const cleanups: Array<() => Promise<void>> = []
@@ -47,7 +50,8 @@ afterEach(async () => {
 })
 
 async function donor(): Promise<{ compute: Compute; inside: Inside }> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'spare-donor-cancel-'))
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'spare-donor-messages-'))
+  await mkdir(path.join(dataDir, 'compute'), { recursive: true })
   const limits = DonateLimitsSchema.parse({
     cpuPercent: 100,
     suspendAboveOtherPercent: null,
@@ -77,6 +81,29 @@ async function donor(): Promise<{ compute: Compute; inside: Inside }> {
     await rm(dataDir, { recursive: true, force: true })
   })
   return { compute, inside }
+}
+
+function submitterSession(sent: Message[]): FakeSession {
+  return {
+    conn: null,
+    msg: { send: (buf) => sent.push(decodeMessage(buf)) },
+    identity: crypto.keyPair().publicKey.toString('hex'),
+    ledger: null,
+    slots: 0,
+    waiting: new Map(),
+  }
+}
+
+function jobMessage(module: Buffer, input: Buffer): Extract<Message, { t: 'job' }> {
+  const nonce = crypto.randomBytes(16).toString('hex')
+  return {
+    t: 'job',
+    id: jobId(module, input, nonce),
+    nonce,
+    module: module.toString('base64'),
+    input: input.toString('base64'),
+    wallMs: 60_000,
+  }
 }
 
 describe('a donor whose submitter cancels a running job', () => {
@@ -165,4 +192,29 @@ describe('a donor greeted again on the same connection', () => {
     expect(session.identity).toBe(submitter.publicKey.toString('hex'))
     expect(sent.filter((m) => m.t === 'result')).toHaveLength(1)
   })
+})
+
+describe('a donor flooded with jobs by one submitter', () => {
+  it("keeps another submitter's run, whose result waits for a receipt, in its saved state", async () => {
+    const { inside } = await donor()
+    const sentA: Message[] = []
+    const a = submitterSession(sentA)
+    const b = submitterSession([])
+    inside.sessions.add(a)
+    inside.sessions.add(b)
+    const job = jobMessage(await assemble(REVERSE), Buffer.from('abc'))
+    await inside.onMessage(a, job)
+    await inside.live.get(job.id)?.proc?.done
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(sentA.filter((m) => m.t === 'result')).toMatchObject([{ error: null }])
+    // More jobs than the donor keeps history or results for, each refused at once (never
+    // queued), each still a run record.
+    const junk = Buffer.from('0061736d01000000ff', 'hex')
+    for (let i = 0; i < 300; i++) {
+      await inside.onMessage(b, jobMessage(junk, Buffer.from([i])))
+    }
+    await inside.save()
+    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({ state: 'done' })
+    expect(inside.ended.has(job.id)).toBe(true)
+  }, 30_000)
 })

@@ -374,8 +374,18 @@ export class Compute extends EventEmitter {
       clearTimeout(this.saveTimer)
       this.saveTimer = null
     }
-    this.state.submitted = this.state.submitted.slice(-KEEP_HISTORY)
-    this.state.runs = this.state.runs.slice(-KEEP_HISTORY)
+    // Records still in use stay whatever their age: a run queued, running or with its result
+    // kept (its receipt is checked against it), a job not yet settled. Otherwise a submitter's
+    // burst of jobs (a refused module costs it a hundred bytes) would push other submitters' runs
+    // out, and their receipts would be refused. Both are bounded: MAX_QUEUED + MAX_KEPT_RESULTS.
+    this.state.submitted = trimHistory(
+      this.state.submitted,
+      (j) => j.state === 'waiting' || j.state === 'running',
+    )
+    this.state.runs = trimHistory(
+      this.state.runs,
+      (r) => this.live.get(r.id)?.record === r || this.ended.get(r.id)?.record === r,
+    )
     await writeFileAtomic(this.file, JSON.stringify(this.state))
   }
 
@@ -673,6 +683,9 @@ export class Compute extends EventEmitter {
         wallMs: 0,
         peakRssBytes: 0,
       })
+      // Sent to the submitter just now, and never run: not kept for a resend, where a burst of
+      // them (a hundred bytes each) would push other submitters' kept results out.
+      this.ended.delete(m.id)
       return
     }
     this.live.set(m.id, run)
@@ -1272,6 +1285,13 @@ export class Compute extends EventEmitter {
       this.log.warn({ err: (err as Error).message }, 'compute receipt not recorded')
     }
   }
+}
+
+/** The newest KEEP_HISTORY of `list`, and any older one still in use. */
+function trimHistory<T>(list: T[], inUse: (x: T) => boolean): T[] {
+  const cut = list.length - KEEP_HISTORY
+  if (cut <= 0) return list
+  return list.filter((x, i) => i >= cut || inUse(x))
 }
 
 function noQuorumMessage(job: JobRecord): string {
