@@ -5,6 +5,8 @@
 //     the job is open, so a 'cancelled' result would count as a vote.
 //   - A hello makes the donor send the submitter every result it keeps for it (up to 64 MiB): a
 //     connection says hello once, or each 300-byte hello would queue that much again.
+//   - Nor may a job the donor's own limits hold suspended when the donor stops: its end is the
+//     donor's doing, not an answer about the job.
 //   - A burst of jobs from one submitter (refused modules: a hundred bytes each) must not push
 //     another submitter's run out of the saved history while its result waits for a receipt.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -42,6 +44,7 @@ interface Inside {
   state: { runs: Array<{ id: string; state: string; error: { kind: string } | null }> }
   onMessage(s: FakeSession, m: Message): Promise<void>
   save(): Promise<void>
+  pump(): void
 }
 
 const cleanups: Array<() => Promise<void>> = []
@@ -49,7 +52,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c()
 })
 
-async function donor(): Promise<{ compute: Compute; inside: Inside }> {
+async function donor(): Promise<{ compute: Compute; inside: Inside; governor: CpuGovernor }> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'spare-donor-messages-'))
   await mkdir(path.join(dataDir, 'compute'), { recursive: true })
   const limits = DonateLimitsSchema.parse({
@@ -80,7 +83,7 @@ async function donor(): Promise<{ compute: Compute; inside: Inside }> {
     governor.destroy()
     await rm(dataDir, { recursive: true, force: true })
   })
-  return { compute, inside }
+  return { compute, inside, governor }
 }
 
 function submitterSession(sent: Message[]): FakeSession {
@@ -216,5 +219,29 @@ describe('a donor flooded with jobs by one submitter', () => {
     await inside.save()
     expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({ state: 'done' })
     expect(inside.ended.has(job.id)).toBe(true)
+  }, 30_000)
+})
+
+describe('a donor that stops while its limits hold a job suspended', () => {
+  it('sends no result for it', async () => {
+    const { compute, inside, governor } = await donor()
+    const sent: Message[] = []
+    const session = submitterSession(sent)
+    inside.sessions.add(session)
+    const job = jobMessage(await assemble(INFINITE_LOOP), Buffer.alloc(0))
+    await inside.onMessage(session, job)
+    const done = inside.live.get(job.id)?.proc?.done
+    expect(done).toBeTruthy()
+    governor.setPause({ until: null })
+    inside.pump() // the governor's 'change' does this in a node that is open
+    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({ state: 'suspended' })
+    await compute.close()
+    await done
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({
+      state: 'failed',
+      error: { kind: 'cancelled' },
+    })
+    expect(sent.filter((m) => m.t === 'result')).toEqual([])
   }, 30_000)
 })

@@ -283,7 +283,8 @@ export class Compute extends EventEmitter {
     for (const run of this.live.values()) {
       if (run.tracked) this.deps.governor.untrack(run.tracked)
       run.proc?.kill('the donor stopped', 'cancelled')
-      if (run.record.state === 'queued' || run.record.state === 'running') {
+      const st = run.record.state
+      if (st === 'queued' || st === 'running' || st === 'suspended') {
         run.record.state = 'failed'
         run.record.error = { kind: 'cancelled', message: 'the donor stopped before the job ended' }
         run.record.finishedAt = Date.now()
