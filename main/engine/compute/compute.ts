@@ -283,7 +283,8 @@ export class Compute extends EventEmitter {
     for (const run of this.live.values()) {
       if (run.tracked) this.deps.governor.untrack(run.tracked)
       run.proc?.kill('the donor stopped', 'cancelled')
-      if (run.record.state === 'queued' || run.record.state === 'running') {
+      const st = run.record.state
+      if (st === 'queued' || st === 'running' || st === 'suspended') {
         run.record.state = 'failed'
         run.record.error = { kind: 'cancelled', message: 'the donor stopped before the job ended' }
         run.record.finishedAt = Date.now()
@@ -374,8 +375,18 @@ export class Compute extends EventEmitter {
       clearTimeout(this.saveTimer)
       this.saveTimer = null
     }
-    this.state.submitted = this.state.submitted.slice(-KEEP_HISTORY)
-    this.state.runs = this.state.runs.slice(-KEEP_HISTORY)
+    // Records still in use stay whatever their age: a run queued, running or with its result
+    // kept (its receipt is checked against it), a job not yet settled. Otherwise a submitter's
+    // burst of jobs (a refused module costs it a hundred bytes) would push other submitters' runs
+    // out, and their receipts would be refused. Both are bounded: MAX_QUEUED + MAX_KEPT_RESULTS.
+    this.state.submitted = trimHistory(
+      this.state.submitted,
+      (j) => j.state === 'waiting' || j.state === 'running',
+    )
+    this.state.runs = trimHistory(
+      this.state.runs,
+      (r) => this.live.get(r.id)?.record === r || this.ended.get(r.id)?.record === r,
+    )
     await writeFileAtomic(this.file, JSON.stringify(this.state))
   }
 
@@ -554,6 +565,12 @@ export class Compute extends EventEmitter {
 
   private async onMessage(s: Session, m: Message): Promise<void> {
     if (m.t === 'hello') {
+      // One hello per connection (sent when the channel opens). Another would resend every
+      // result kept for the peer (up to MAX_KEPT_RESULT_BYTES) for a few hundred bytes each.
+      if (s.identity !== null) {
+        this.strike(s.identity, 'sent a second compute hello on one connection')
+        return
+      }
       if (!verifyHello(COMPUTE_HELLO_TAG, s.conn, m.identity, m.sig) || m.identity === this.me) {
         this.strike(null, 'compute hello with a bad signature')
         return
@@ -667,6 +684,9 @@ export class Compute extends EventEmitter {
         wallMs: 0,
         peakRssBytes: 0,
       })
+      // Sent to the submitter just now, and never run: not kept for a resend, where a burst of
+      // them (a hundred bytes each) would push other submitters' kept results out.
+      this.ended.delete(m.id)
       return
     }
     this.live.set(m.id, run)
@@ -699,7 +719,10 @@ export class Compute extends EventEmitter {
       this.startRun(next)
     }
     for (const r of this.live.values()) {
-      if (r.proc) r.record.state = r.suspended ? 'suspended' : 'running'
+      // A run cancelled while its process dies keeps its 'failed' state: finishRun looks for it.
+      if (r.proc && r.record.state !== 'failed') {
+        r.record.state = r.suspended ? 'suspended' : 'running'
+      }
     }
     this.broadcastOffer()
   }
@@ -1263,6 +1286,13 @@ export class Compute extends EventEmitter {
       this.log.warn({ err: (err as Error).message }, 'compute receipt not recorded')
     }
   }
+}
+
+/** The newest KEEP_HISTORY of `list`, and any older one still in use. */
+function trimHistory<T>(list: T[], inUse: (x: T) => boolean): T[] {
+  const cut = list.length - KEEP_HISTORY
+  if (cut <= 0) return list
+  return list.filter((x, i) => i >= cut || inUse(x))
 }
 
 function noQuorumMessage(job: JobRecord): string {

@@ -1,0 +1,247 @@
+// A donor's side of hostile or racing submitter messages, on a Compute driven directly (no
+// swarm):
+//   - A job the submitter withdrew while it ran must end as cancelled, with no result sent back
+//     as an answer. A submitter that gave up on a late donor still takes that donor's result while
+//     the job is open, so a 'cancelled' result would count as a vote.
+//   - A hello makes the donor send the submitter every result it keeps for it (up to 64 MiB): a
+//     connection says hello once, or each 300-byte hello would queue that much again.
+//   - Nor may a job the donor's own limits hold suspended when the donor stops: its end is the
+//     donor's doing, not an answer about the job.
+//   - A burst of jobs from one submitter (refused modules: a hundred bytes each) must not push
+//     another submitter's run out of the saved history while its result waits for a receipt.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import crypto from 'hypercore-crypto'
+import pino from 'pino'
+import type Corestore from 'corestore'
+import type HyperDHT from 'hyperdht'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Compute, jobId } from '../../main/engine/compute/compute.ts'
+import {
+  COMPUTE_HELLO_TAG,
+  decodeMessage,
+  type Message,
+} from '../../main/engine/compute/messages.ts'
+import { signHello } from '../../main/engine/net/peer-channel.ts'
+import type { Ledger } from '../../main/engine/ledger/ledger.ts'
+import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
+import { DonateLimitsSchema } from '../../main/engine/limits/governor.ts'
+import { INFINITE_LOOP, REVERSE, assemble } from '../helpers/hostile-modules.ts'
+
+interface FakeSession {
+  conn: unknown
+  msg: { send(buf: Buffer): void } | null
+  identity: string | null
+  ledger: string | null
+  slots: number
+  waiting: Map<string, unknown>
+}
+interface Inside {
+  sessions: Set<FakeSession>
+  live: Map<string, { proc: { done: Promise<unknown> } | null; record: { state: string } }>
+  ended: Map<string, { record: { submitter: string; credited: boolean | null; state: string } }>
+  state: { runs: Array<{ id: string; state: string; error: { kind: string } | null }> }
+  onMessage(s: FakeSession, m: Message): Promise<void>
+  save(): Promise<void>
+  pump(): void
+}
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c()
+})
+
+async function donor(): Promise<{ compute: Compute; inside: Inside; governor: CpuGovernor }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'spare-donor-messages-'))
+  await mkdir(path.join(dataDir, 'compute'), { recursive: true })
+  const limits = DonateLimitsSchema.parse({
+    cpuPercent: 100,
+    suspendAboveOtherPercent: null,
+    allowOnBattery: true,
+  })
+  const governor = new CpuGovernor({
+    limits,
+    probe: { name: 'test', idleMs: async () => null, onBattery: async () => false },
+    tickMs: 0,
+    probeMs: 0,
+  })
+  await governor.refresh()
+  const compute = new Compute({
+    store: {} as Corestore,
+    dht: {} as HyperDHT,
+    identity: crypto.keyPair(),
+    log: pino({ level: 'silent' }),
+    dataDir,
+    ledger: {} as Ledger,
+    governor,
+    limits,
+  })
+  const inside = compute as unknown as Inside
+  cleanups.push(async () => {
+    for (const r of inside.live.values()) await r.proc?.done
+    governor.destroy()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+  return { compute, inside, governor }
+}
+
+function submitterSession(sent: Message[]): FakeSession {
+  return {
+    conn: null,
+    msg: { send: (buf) => sent.push(decodeMessage(buf)) },
+    identity: crypto.keyPair().publicKey.toString('hex'),
+    ledger: null,
+    slots: 0,
+    waiting: new Map(),
+  }
+}
+
+function jobMessage(module: Buffer, input: Buffer): Extract<Message, { t: 'job' }> {
+  const nonce = crypto.randomBytes(16).toString('hex')
+  return {
+    t: 'job',
+    id: jobId(module, input, nonce),
+    nonce,
+    module: module.toString('base64'),
+    input: input.toString('base64'),
+    wallMs: 60_000,
+  }
+}
+
+describe('a donor whose submitter cancels a running job', () => {
+  it('ends the run as cancelled and sends no result for it', async () => {
+    const { inside } = await donor()
+    const sent: Message[] = []
+    const session: FakeSession = {
+      conn: null,
+      msg: { send: (buf) => sent.push(decodeMessage(buf)) },
+      identity: crypto.keyPair().publicKey.toString('hex'),
+      ledger: null,
+      slots: 0,
+      waiting: new Map(),
+    }
+    inside.sessions.add(session)
+    const module = await assemble(INFINITE_LOOP)
+    const input = Buffer.alloc(0)
+    const nonce = crypto.randomBytes(16).toString('hex')
+    const id = jobId(module, input, nonce)
+    await inside.onMessage(session, {
+      t: 'job',
+      id,
+      nonce,
+      module: module.toString('base64'),
+      input: '',
+      wallMs: 60_000,
+    })
+    const run = inside.live.get(id)
+    expect(run?.proc).toBeTruthy()
+    const done = run!.proc!.done
+    await inside.onMessage(session, { t: 'cancel', id })
+    await done
+    await new Promise((resolve) => setImmediate(resolve))
+
+    const record = inside.state.runs.find((r) => r.id === id)
+    expect(record).toMatchObject({ state: 'failed', error: { kind: 'cancelled' } })
+    expect(sent.filter((m) => m.t === 'result')).toEqual([])
+    expect(inside.ended.has(id)).toBe(false)
+  }, 30_000)
+})
+
+describe('a donor greeted again on the same connection', () => {
+  it('sends the results it keeps once, not once per hello', async () => {
+    const { inside } = await donor()
+    const submitter = crypto.keyPair()
+    const sent: Message[] = []
+    const donorEnd = { publicKey: crypto.randomBytes(32), remotePublicKey: crypto.randomBytes(32) }
+    const session: FakeSession = {
+      conn: donorEnd,
+      msg: { send: (buf) => sent.push(decodeMessage(buf)) },
+      identity: null,
+      ledger: null,
+      slots: 0,
+      waiting: new Map(),
+    }
+    inside.sessions.add(session)
+    // A result kept for the submitter, never collected.
+    const id = crypto.randomBytes(32).toString('hex')
+    const output = Buffer.alloc(1024, 7)
+    inside.ended.set(id, {
+      record: { submitter: submitter.publicKey.toString('hex'), credited: null, state: 'done' },
+      result: {
+        t: 'result',
+        id,
+        hash: crypto.hash(output).toString('hex'),
+        output: output.toString('base64'),
+        error: null,
+        cpuMs: 1,
+        from: 1,
+        to: 2,
+      },
+    } as never)
+    const hello: Message = {
+      t: 'hello',
+      identity: submitter.publicKey.toString('hex'),
+      ledger: crypto.randomBytes(32).toString('hex'),
+      slots: 0,
+      // Signed from the submitter's end of the connection.
+      sig: signHello(
+        COMPUTE_HELLO_TAG,
+        { publicKey: donorEnd.remotePublicKey, remotePublicKey: donorEnd.publicKey },
+        submitter.secretKey,
+      ),
+    }
+    for (let i = 0; i < 5; i++) await inside.onMessage(session, hello)
+    expect(session.identity).toBe(submitter.publicKey.toString('hex'))
+    expect(sent.filter((m) => m.t === 'result')).toHaveLength(1)
+  })
+})
+
+describe('a donor flooded with jobs by one submitter', () => {
+  it("keeps another submitter's run, whose result waits for a receipt, in its saved state", async () => {
+    const { inside } = await donor()
+    const sentA: Message[] = []
+    const a = submitterSession(sentA)
+    const b = submitterSession([])
+    inside.sessions.add(a)
+    inside.sessions.add(b)
+    const job = jobMessage(await assemble(REVERSE), Buffer.from('abc'))
+    await inside.onMessage(a, job)
+    await inside.live.get(job.id)?.proc?.done
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(sentA.filter((m) => m.t === 'result')).toMatchObject([{ error: null }])
+    // More jobs than the donor keeps history or results for, each refused at once (never
+    // queued), each still a run record.
+    const junk = Buffer.from('0061736d01000000ff', 'hex')
+    for (let i = 0; i < 300; i++) {
+      await inside.onMessage(b, jobMessage(junk, Buffer.from([i])))
+    }
+    await inside.save()
+    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({ state: 'done' })
+    expect(inside.ended.has(job.id)).toBe(true)
+  }, 30_000)
+})
+
+describe('a donor that stops while its limits hold a job suspended', () => {
+  it('sends no result for it', async () => {
+    const { compute, inside, governor } = await donor()
+    const sent: Message[] = []
+    const session = submitterSession(sent)
+    inside.sessions.add(session)
+    const job = jobMessage(await assemble(INFINITE_LOOP), Buffer.alloc(0))
+    await inside.onMessage(session, job)
+    const done = inside.live.get(job.id)?.proc?.done
+    expect(done).toBeTruthy()
+    governor.setPause({ until: null })
+    inside.pump() // the governor's 'change' does this in a node that is open
+    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({ state: 'suspended' })
+    await compute.close()
+    await done
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({
+      state: 'failed',
+      error: { kind: 'cancelled' },
+    })
+    expect(sent.filter((m) => m.t === 'result')).toEqual([])
+  }, 30_000)
+})
