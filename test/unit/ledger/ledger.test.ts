@@ -517,6 +517,33 @@ describe('verifyLedger on a replica', () => {
     expect(report.errors).toEqual([{ index: 0, reason: 'not JSON' }])
   })
 
+  it('gives up a ledger whose blocks never come within maxMs, not after a timeout per block', async () => {
+    // A requester names a long ledger in its hello and then serves none of it: checking it must
+    // not hold the host's decisions (and every other requester's) for a block timeout per entry.
+    const storeA = await openStore()
+    const me = crypto.keyPair()
+    const ledger = await openLedger(storeA, me)
+    await ledger.core.append(Array.from({ length: 60 }, () => Buffer.from('x')))
+
+    const { core, stop } = await replica(storeA, ledger.key)
+    await waitFor(
+      async () => {
+        await core.update()
+        return core.length === 61
+      },
+      5000,
+      'the length',
+    )
+    await stop()
+    await waitFor(() => core.peers.length === 0, 5000, 'the peer to go')
+    const started = Date.now()
+    const report = await verifyLedger(core, { timeout: 200, maxMs: 1000 })
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(report.valid).toBe(false)
+    expect(report.errors.at(-1)!.reason).toMatch(/not checked/)
+    expect(report.errors.length).toBeLessThan(20)
+  })
+
   it('reports blocks it cannot fetch, and a ledger it cannot reach', async () => {
     const storeA = await openStore()
     const me = crypto.keyPair()
