@@ -5,6 +5,8 @@
 //     nonce, so the ledger's replay check cannot tell) must not both go in the donor's ledger.
 //   - Nor after the donor was killed between appending the receipt and saving compute.json: the
 //     ledger is the record.
+//   - Nor does a submitter killed between the same two steps propose the job's receipt again (the
+//     donor would refuse it and count it against the submitter).
 import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -45,7 +47,7 @@ function computeReceipts(node: SpareNode, job: string): SignedReceipt[] {
 /** A donor `d` and a submitter `s`; a job of `s`'s that `d` ran and has one receipt for. */
 async function creditedJob(
   sendTwice: boolean,
-): Promise<{ d: SpareNode; s: SpareNode; job: string; dDir: string }> {
+): Promise<{ d: SpareNode; s: SpareNode; job: string; dDir: string; sDir: string }> {
   await fx.testnet()
   const dDir = path.join(await fx.tmpDir('spare-compute-d-'), 'data')
   const d = await fx.readyNode({ dataDir: dDir })
@@ -55,7 +57,8 @@ async function creditedJob(
     suspendAboveOtherPercent: null,
     allowOnBattery: true,
   })
-  const s = await fx.readyNode()
+  const sDir = path.join(await fx.tmpDir('spare-compute-s-'), 'data')
+  const s = await fx.readyNode({ dataDir: sDir })
   if (sendTwice) {
     // The submitter sends every receipt twice, the copy with a fresh nonce, signed anew.
     const sub = computeOf(s)
@@ -84,7 +87,7 @@ async function creditedJob(
     60_000,
     'the donor to record a compute receipt',
   )
-  return { d, s, job: job.id, dDir }
+  return { d, s, job: job.id, dDir, sDir }
 }
 
 describe('compute receipts from a hostile submitter', () => {
@@ -121,5 +124,29 @@ describe('compute receipts from a hostile submitter', () => {
     sub.send(sub.sessionOf(d2.nodeId), { t: 'receipt', id: job, receipt: { body, ownerSig } })
     await waitFor(() => (d2.ledger().strikes[s.nodeId] ?? 0) > 0, 10_000, 'the donor to refuse it')
     expect(computeReceipts(d2, job)).toHaveLength(1)
+  }, 120_000)
+  it('a submitter killed before saving that a donor was credited does not propose it again', async () => {
+    const { d, s, job, sDir } = await creditedJob(false)
+    const credited = (node: SpareNode): boolean | undefined =>
+      node.jobs().submitted.find((j) => j.id === job)?.donors[0]?.credited
+    await waitFor(() => credited(s) === true, 10_000, 'the submitter to record the receipt')
+    await s.close()
+    const file = path.join(sDir, 'compute', 'compute.json')
+    const state = JSON.parse(await fs.readFile(file, 'utf8')) as {
+      submitted: Array<{ id: string; donors: Array<{ receipt: string }> }>
+    }
+    for (const j of state.submitted) if (j.id === job) for (const a of j.donors) a.receipt = 'none'
+    await fs.writeFile(file, JSON.stringify(state))
+    const s2 = await fx.readyNode({ dataDir: sDir })
+    await waitFor(
+      () => credited(s2) !== false || (d.ledger().strikes[s2.nodeId] ?? 0) > 0,
+      30_000,
+      'the submitter to settle the receipt',
+    )
+    // Had it proposed the receipt again, the donor would have refused it meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    expect(d.ledger().strikes[s2.nodeId] ?? 0).toBe(0)
+    expect(credited(s2)).toBe(true)
+    expect(computeReceipts(s2, job)).toHaveLength(1)
   }, 120_000)
 })

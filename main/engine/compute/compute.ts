@@ -1192,6 +1192,14 @@ export class Compute extends EventEmitter {
   private creditDonors(job: JobRecord): void {
     for (const d of job.donors) {
       if (d.state !== 'agreed' || d.receipt !== 'none' || !d.resultHash) continue
+      // The ledger is written before compute.json: after a crash between the two it has the
+      // receipt, and another one for the job would be refused by the donor (a strike on this node).
+      if (this.deps.ledger.hasCompute(job.id, d.identity, this.me)) {
+        d.receipt = 'recorded'
+        this.saveSoon()
+        this.emit('job', summarize(job))
+        continue
+      }
       if (d.from === null || d.to === null) continue
       const key = `${job.id}:${d.identity}`
       if (this.proposing.has(key)) continue
