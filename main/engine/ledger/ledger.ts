@@ -309,7 +309,10 @@ export class Ledger {
       await core.ready()
       if (!core.writable) throw new Error('the ledger core is not writable')
       if (core.length === 0) await core.append(encodeEntry(makeHeader(core.key, identity)))
-      const scan = new Scanner(core.key, now())
+      // No future check on reopening: every receipt here passed it when it was appended, and a
+      // clock that is now behind (a machine booted before NTP set it) would otherwise leave them
+      // uncounted, and their periods and jobs forgotten, until the next start.
+      const scan = new Scanner(core.key, Number.POSITIVE_INFINITY)
       for (let i = 0; i < core.length; i++) {
         const block = await core.get(i, { wait: false })
         if (!block) {

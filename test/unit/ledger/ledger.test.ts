@@ -282,6 +282,27 @@ describe('Ledger', () => {
     expect(again.periodEnd('storage', hex(me), hex(peer), 'fedcba9876543210')).toBe(0)
   })
 
+  it('reopened while the clock is behind still counts the receipts it appended', async () => {
+    // A computer that boots with its clock hours behind (a dual-boot machine whose hardware clock
+    // keeps local time) starts the node before NTP corrects it: the receipts already in the
+    // ledger were checked when appended and are still the record of where periods ended.
+    const dir = path.join(await fx.tmpDir('spare-ledger-'), 'store')
+    const me = crypto.keyPair()
+    const peer = crypto.keyPair()
+    const now = Date.now()
+    const store1 = new Corestore(dir)
+    fx.defer(() => store1.close())
+    const first = await Ledger.open(store1, me)
+    await first.append(receipt(me, peer, { from: now - 2 * HOUR, to: now - 60_000 }))
+    await first.close()
+    await store1.close()
+
+    const behind = await Ledger.open(await openStore(dir), me, { now: () => now - 3 * HOUR })
+    fx.defer(() => behind.close())
+    expect(behind.summary().receipts).toBe(1)
+    expect(behind.periodEnd('storage', hex(me), hex(peer), '0123456789abcdef')).toBe(now - 60_000)
+  })
+
   it('will not open a ledger core bound to another identity', async () => {
     const dir = path.join(await fx.tmpDir('spare-ledger-'), 'store')
     const store1 = new Corestore(dir)
