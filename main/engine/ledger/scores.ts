@@ -7,6 +7,8 @@ import { waitAtMost } from '../util/wait.ts'
 
 /** How long a fetched report is trusted before it is fetched again. */
 export const SCORE_TTL_MS = 10 * 60 * 1000
+/** How many reports are kept (the least recently fetched go first). */
+export const MAX_CACHED = 2048
 /** How long balance() waits for a ledger being checked before it answers from what it knows. */
 export const BALANCE_WAIT_MS = 15_000
 
@@ -16,7 +18,12 @@ export class LedgerScores {
 
   constructor(
     private readonly store: Corestore,
-    private readonly opts: { ttlMs?: number; waitMs?: number; now?: () => number } = {},
+    private readonly opts: {
+      ttlMs?: number
+      waitMs?: number
+      maxCached?: number
+      now?: () => number
+    } = {},
   ) {}
 
   private now(): number {
@@ -82,7 +89,15 @@ export class LedgerScores {
     } finally {
       await core.close().catch(() => {})
     }
+    // Newest last (a Map keeps insertion order), so the oldest are the first dropped: each peer
+    // with a new identity adds one, and identities cost a stranger nothing.
+    this.cache.delete(identity)
     this.cache.set(identity, { at: this.now(), report })
+    const max = Math.max(1, this.opts.maxCached ?? MAX_CACHED)
+    for (const old of this.cache.keys()) {
+      if (this.cache.size <= max) break
+      this.cache.delete(old)
+    }
     return report
   }
 }

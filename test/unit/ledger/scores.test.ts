@@ -53,4 +53,15 @@ describe('LedgerScores', () => {
     // Nothing known of it yet: a newcomer's.
     expect(balance).toBe(0)
   })
+  it('keeps a bounded number of reports, however many identities ask', async () => {
+    // Every peer that says hello with a new identity and ledger gets a report: a stranger making
+    // up identities must not grow the cache (up to 50 receipts each) for as long as the node runs.
+    const store = await openStore()
+    const scores = new LedgerScores(store, { maxCached: 3 })
+    const ids = Array.from({ length: 5 }, () => crypto.keyPair().publicKey.toString('hex'))
+    for (const id of ids) await scores.report(id, crypto.keyPair().publicKey.toString('hex'))
+    expect(scores.cached(ids[0]!)).toBeUndefined()
+    expect(scores.cached(ids[1]!)).toBeUndefined()
+    expect(scores.cached(ids[4]!)).not.toBeUndefined()
+  })
 })
