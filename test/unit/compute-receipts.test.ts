@@ -5,6 +5,8 @@
 //     nonce, so the ledger's replay check cannot tell) must not both go in the donor's ledger.
 //   - Nor after the donor was killed between appending the receipt and saving compute.json: the
 //     ledger is the record.
+//   - A submitter whose countersignature was lost (it came too late, or the connection closed)
+//     takes the receipt from the donor's ledger, as a host does from an owner's.
 //   - Nor does a submitter killed between the same two steps propose the job's receipt again (the
 //     donor would refuse it and count it against the submitter).
 import { describe, expect, it } from 'vitest'
@@ -28,6 +30,7 @@ const PRIMES = path.join(import.meta.dirname, '../../examples/compute/primes.was
 
 interface ComputeInside {
   send(s: unknown, m: Message): void
+  onMessage(s: unknown, m: Message): Promise<void>
   sessionOf(identity: string): unknown
   deps: { identity: KeyPair }
 }
@@ -47,6 +50,7 @@ function computeReceipts(node: SpareNode, job: string): SignedReceipt[] {
 /** A donor `d` and a submitter `s`; a job of `s`'s that `d` ran and has one receipt for. */
 async function creditedJob(
   sendTwice: boolean,
+  hook?: (submitter: ComputeInside) => void,
 ): Promise<{ d: SpareNode; s: SpareNode; job: string; dDir: string; sDir: string }> {
   await fx.testnet()
   const dDir = path.join(await fx.tmpDir('spare-compute-d-'), 'data')
@@ -72,6 +76,7 @@ async function creditedJob(
       realSend(peer, { ...m, receipt: { body: copy, ownerSig } })
     }
   }
+  hook?.(computeOf(s))
   const input = Buffer.alloc(8)
   input.writeUInt32LE(2, 0)
   input.writeUInt32LE(2000, 4)
@@ -148,5 +153,35 @@ describe('compute receipts from a hostile submitter', () => {
     expect(d.ledger().strikes[s2.nodeId] ?? 0).toBe(0)
     expect(credited(s2)).toBe(true)
     expect(computeReceipts(s2, job)).toHaveLength(1)
+  }, 120_000)
+  it("a submitter whose countersignature was lost takes the receipt from the donor's ledger", async () => {
+    const saved = process.env.SPARE_COMPUTE_TIMERS
+    process.env.SPARE_COMPUTE_TIMERS = 'receipt=1500'
+    fx.defer(() => {
+      if (saved === undefined) delete process.env.SPARE_COMPUTE_TIMERS
+      else process.env.SPARE_COMPUTE_TIMERS = saved
+    })
+    const { d, s, job } = await creditedJob(false, (sub) => {
+      // The donor's first countersignature never reaches the submitter.
+      const real = sub.onMessage.bind(sub)
+      let dropped = false
+      sub.onMessage = async (peer, m) => {
+        if (m.t === 'countersign' && !dropped) {
+          dropped = true
+          return
+        }
+        return real(peer, m)
+      }
+    })
+    const summary = (): { credited: boolean; error: string | null } | undefined =>
+      s.jobs().submitted.find((j) => j.id === job)?.donors[0]
+    await waitFor(
+      () => summary()?.credited === true || summary()?.error != null,
+      30_000,
+      'the submitter to settle the receipt',
+    )
+    expect(summary()).toMatchObject({ credited: true })
+    const [donors] = computeReceipts(d, job)
+    expect(computeReceipts(s, job)).toEqual([donors])
   }, 120_000)
 })
