@@ -5,6 +5,10 @@
 //     nonce, so the ledger's replay check cannot tell) must not both go in the donor's ledger.
 //   - Nor after the donor was killed between appending the receipt and saving compute.json: the
 //     ledger is the record.
+//   - A submitter whose countersignature was lost (it came too late, or the connection closed)
+//     takes the receipt from the donor's ledger, as a host does from an owner's.
+//   - Nor does a submitter killed between the same two steps propose the job's receipt again (the
+//     donor would refuse it and count it against the submitter).
 import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -26,6 +30,7 @@ const PRIMES = path.join(import.meta.dirname, '../../examples/compute/primes.was
 
 interface ComputeInside {
   send(s: unknown, m: Message): void
+  onMessage(s: unknown, m: Message): Promise<void>
   sessionOf(identity: string): unknown
   deps: { identity: KeyPair }
 }
@@ -45,7 +50,8 @@ function computeReceipts(node: SpareNode, job: string): SignedReceipt[] {
 /** A donor `d` and a submitter `s`; a job of `s`'s that `d` ran and has one receipt for. */
 async function creditedJob(
   sendTwice: boolean,
-): Promise<{ d: SpareNode; s: SpareNode; job: string; dDir: string }> {
+  hook?: (submitter: ComputeInside) => void,
+): Promise<{ d: SpareNode; s: SpareNode; job: string; dDir: string; sDir: string }> {
   await fx.testnet()
   const dDir = path.join(await fx.tmpDir('spare-compute-d-'), 'data')
   const d = await fx.readyNode({ dataDir: dDir })
@@ -55,7 +61,8 @@ async function creditedJob(
     suspendAboveOtherPercent: null,
     allowOnBattery: true,
   })
-  const s = await fx.readyNode()
+  const sDir = path.join(await fx.tmpDir('spare-compute-s-'), 'data')
+  const s = await fx.readyNode({ dataDir: sDir })
   if (sendTwice) {
     // The submitter sends every receipt twice, the copy with a fresh nonce, signed anew.
     const sub = computeOf(s)
@@ -69,6 +76,7 @@ async function creditedJob(
       realSend(peer, { ...m, receipt: { body: copy, ownerSig } })
     }
   }
+  hook?.(computeOf(s))
   const input = Buffer.alloc(8)
   input.writeUInt32LE(2, 0)
   input.writeUInt32LE(2000, 4)
@@ -84,7 +92,7 @@ async function creditedJob(
     60_000,
     'the donor to record a compute receipt',
   )
-  return { d, s, job: job.id, dDir }
+  return { d, s, job: job.id, dDir, sDir }
 }
 
 describe('compute receipts from a hostile submitter', () => {
@@ -121,5 +129,59 @@ describe('compute receipts from a hostile submitter', () => {
     sub.send(sub.sessionOf(d2.nodeId), { t: 'receipt', id: job, receipt: { body, ownerSig } })
     await waitFor(() => (d2.ledger().strikes[s.nodeId] ?? 0) > 0, 10_000, 'the donor to refuse it')
     expect(computeReceipts(d2, job)).toHaveLength(1)
+  }, 120_000)
+  it('a submitter killed before saving that a donor was credited does not propose it again', async () => {
+    const { d, s, job, sDir } = await creditedJob(false)
+    const credited = (node: SpareNode): boolean | undefined =>
+      node.jobs().submitted.find((j) => j.id === job)?.donors[0]?.credited
+    await waitFor(() => credited(s) === true, 10_000, 'the submitter to record the receipt')
+    await s.close()
+    const file = path.join(sDir, 'compute', 'compute.json')
+    const state = JSON.parse(await fs.readFile(file, 'utf8')) as {
+      submitted: Array<{ id: string; donors: Array<{ receipt: string }> }>
+    }
+    for (const j of state.submitted) if (j.id === job) for (const a of j.donors) a.receipt = 'none'
+    await fs.writeFile(file, JSON.stringify(state))
+    const s2 = await fx.readyNode({ dataDir: sDir })
+    await waitFor(
+      () => credited(s2) !== false || (d.ledger().strikes[s2.nodeId] ?? 0) > 0,
+      30_000,
+      'the submitter to settle the receipt',
+    )
+    // Had it proposed the receipt again, the donor would have refused it meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    expect(d.ledger().strikes[s2.nodeId] ?? 0).toBe(0)
+    expect(credited(s2)).toBe(true)
+    expect(computeReceipts(s2, job)).toHaveLength(1)
+  }, 120_000)
+  it("a submitter whose countersignature was lost takes the receipt from the donor's ledger", async () => {
+    const saved = process.env.SPARE_COMPUTE_TIMERS
+    process.env.SPARE_COMPUTE_TIMERS = 'receipt=1500'
+    fx.defer(() => {
+      if (saved === undefined) delete process.env.SPARE_COMPUTE_TIMERS
+      else process.env.SPARE_COMPUTE_TIMERS = saved
+    })
+    const { d, s, job } = await creditedJob(false, (sub) => {
+      // The donor's first countersignature never reaches the submitter.
+      const real = sub.onMessage.bind(sub)
+      let dropped = false
+      sub.onMessage = async (peer, m) => {
+        if (m.t === 'countersign' && !dropped) {
+          dropped = true
+          return
+        }
+        return real(peer, m)
+      }
+    })
+    const summary = (): { credited: boolean; error: string | null } | undefined =>
+      s.jobs().submitted.find((j) => j.id === job)?.donors[0]
+    await waitFor(
+      () => summary()?.credited === true || summary()?.error != null,
+      30_000,
+      'the submitter to settle the receipt',
+    )
+    expect(summary()).toMatchObject({ credited: true })
+    const [donors] = computeReceipts(d, job)
+    expect(computeReceipts(s, job)).toEqual([donors])
   }, 120_000)
 })

@@ -893,7 +893,7 @@ export class Compute extends EventEmitter {
     if (r.state !== 'done' || !r.resultHash) return refuse('that job has no result here')
     // The ledger too: it is written before compute.json, which a crash between the two leaves behind.
     if (r.credited === true || this.deps.ledger.hasCompute(m.id, this.me, submitter)) {
-      return refuse('that job already has a receipt')
+      return refuse(ALREADY_CREDITED)
     }
     if (body.host !== this.me || body.owner !== submitter) return refuse('wrong parties')
     if (body.result !== r.resultHash) return refuse('that is not the result this node computed')
@@ -1215,6 +1215,14 @@ export class Compute extends EventEmitter {
   private creditDonors(job: JobRecord): void {
     for (const d of job.donors) {
       if (d.state !== 'agreed' || d.receipt !== 'none' || !d.resultHash) continue
+      // The ledger is written before compute.json: after a crash between the two it has the
+      // receipt, and another one for the job would be refused by the donor (a strike on this node).
+      if (this.deps.ledger.hasCompute(job.id, d.identity, this.me)) {
+        d.receipt = 'recorded'
+        this.saveSoon()
+        this.emit('job', summarize(job))
+        continue
+      }
       if (d.from === null || d.to === null) continue
       const key = `${job.id}:${d.identity}`
       if (this.proposing.has(key)) continue
@@ -1267,6 +1275,7 @@ export class Compute extends EventEmitter {
     })
     if (!reply) return
     if (!reply.sig) {
+      if (reply.reason === ALREADY_CREDITED && (await this.takeDonorReceipt(job, d, s))) return
       this.log.warn({ donor: d.identity.slice(0, 12), reason: reply.reason }, 'receipt refused')
       d.receipt = 'refused'
       d.error = `receipt refused: ${reply.reason ?? 'no reason given'}`
@@ -1286,6 +1295,31 @@ export class Compute extends EventEmitter {
       this.log.warn({ err: (err as Error).message }, 'compute receipt not recorded')
     }
   }
+
+  /**
+   * The donor has a receipt for the job that this node never recorded: it countersigned one whose
+   * answer was lost (it came after the timeout, or the connection closed). The donor's ledger is
+   * public and has it, signed by both: it is taken from there into this ledger (which checks it).
+   */
+  private async takeDonorReceipt(job: JobRecord, d: Assignment, s: Session): Promise<boolean> {
+    if (!s.ledger) return false
+    const report = await this.scores.report(d.identity, s.ledger).catch(() => null)
+    for (const r of report?.receipts ?? []) {
+      const b = r.body
+      if (b.kind !== 'compute' || b.job !== job.id) continue
+      if (b.host !== d.identity || b.owner !== this.me || b.result !== d.resultHash) continue
+      try {
+        await this.deps.ledger.append(r)
+      } catch {
+        continue // not valid here
+      }
+      this.log.info({ job: job.id.slice(0, 12) }, "took a compute receipt from the donor's ledger")
+      d.receipt = 'recorded'
+      this.changedJob(job.id)
+      return true
+    }
+    return false
+  }
 }
 
 /** The newest KEEP_HISTORY of `list`, and any older one still in use. */
@@ -1294,6 +1328,9 @@ function trimHistory<T>(list: T[], inUse: (x: T) => boolean): T[] {
   if (cut <= 0) return list
   return list.filter((x, i) => i >= cut || inUse(x))
 }
+
+/** A donor's reason for refusing a receipt for a job it has one for already. */
+const ALREADY_CREDITED = 'that job already has a receipt'
 
 function noQuorumMessage(job: JobRecord): string {
   const answers = new Map<string, number>()

@@ -309,7 +309,10 @@ export class Ledger {
       await core.ready()
       if (!core.writable) throw new Error('the ledger core is not writable')
       if (core.length === 0) await core.append(encodeEntry(makeHeader(core.key, identity)))
-      const scan = new Scanner(core.key, now())
+      // No future check on reopening: every receipt here passed it when it was appended, and a
+      // clock that is now behind (a machine booted before NTP set it) would otherwise leave them
+      // uncounted, and their periods and jobs forgotten, until the next start.
+      const scan = new Scanner(core.key, Number.POSITIVE_INFINITY)
       for (let i = 0; i < core.length; i++) {
         const block = await core.get(i, { wait: false })
         if (!block) {
@@ -418,7 +421,17 @@ export interface VerifyLedgerOptions {
    * and the newest maxEntries − 1; the totals are theirs.
    */
   maxEntries?: number
+  /**
+   * How long the whole check may take (ms): what is not fetched by then is reported not checked.
+   * The peer serving the ledger chooses how slowly its blocks come, and a host decides hosting
+   * requests after their requesters' ledgers are checked: without a bound, a requester naming a
+   * long ledger it never serves would hold them for `timeout` per entry.
+   */
+  maxMs?: number
 }
+
+/** How long verifyLedger may take by default (a valid 100,000-entry ledger is about 50 MB). */
+export const VERIFY_MAX_MS = 2 * 60 * 1000
 
 /**
  * Checks any node's ledger core (typically replicated from the network): fetches every block
@@ -432,13 +445,15 @@ export async function verifyLedger(
 ): Promise<LedgerReport> {
   const timeout = opts.timeout ?? 10_000
   const maxEntries = opts.maxEntries ?? 100_000
+  const deadline = Date.now() + (opts.maxMs ?? VERIFY_MAX_MS)
+  const left = (): number => Math.min(timeout, deadline - Date.now())
   await core.ready()
   const scan = new Scanner(core.key, opts.now ?? Date.now())
   // Learn the latest length from the connected peers: wait for them to sync (a peer that just
   // connected may not have told its length yet), but never longer than the block timeout; without
   // peers this returns at once and the ledger is checked as far as it is known.
   try {
-    await waitAtMost(core.update({ wait: true }), timeout)
+    await waitAtMost(core.update({ wait: true }), Math.max(0, left()))
   } catch (err) {
     scan.error(0, `could not update the ledger: ${(err as Error).message}`)
   }
@@ -451,10 +466,16 @@ export async function verifyLedger(
   for (let i = start; i < entries; i++) indices.push(i)
   const download = entries > start ? core.download({ start, end: entries }) : null
   try {
-    for (const i of indices) {
+    for (const [n, i] of indices.entries()) {
+      const ms = left()
+      if (ms <= 0) {
+        const rest = indices.length - n
+        scan.error(i, `not checked: the check took too long (${rest} entries left unchecked)`)
+        break
+      }
       let block: Buffer | null
       try {
-        block = await core.get(i, { timeout })
+        block = await core.get(i, { timeout: ms })
       } catch (err) {
         scan.error(i, `could not fetch the block: ${(err as Error).message}`)
         continue

@@ -7,6 +7,10 @@ import { waitAtMost } from '../util/wait.ts'
 
 /** How long a fetched report is trusted before it is fetched again. */
 export const SCORE_TTL_MS = 10 * 60 * 1000
+/** How many reports are kept (the least recently fetched go first). */
+export const MAX_CACHED = 2048
+/** How long balance() waits for a ledger being checked before it answers from what it knows. */
+export const BALANCE_WAIT_MS = 15_000
 
 export class LedgerScores {
   private readonly cache = new Map<string, { at: number; report: LedgerReport | null }>()
@@ -14,7 +18,12 @@ export class LedgerScores {
 
   constructor(
     private readonly store: Corestore,
-    private readonly opts: { ttlMs?: number; now?: () => number } = {},
+    private readonly opts: {
+      ttlMs?: number
+      waitMs?: number
+      maxCached?: number
+      now?: () => number
+    } = {},
   ) {}
 
   private now(): number {
@@ -42,12 +51,18 @@ export class LedgerScores {
 
   /**
    * The balance to rank `identity` by: its ledger's balance; 0 for a ledger nobody could fetch (a
-   * newcomer's); -Infinity for a forged or foreign one.
+   * newcomer's); -Infinity for a forged or foreign one. The peer decides how fast its ledger
+   * comes, and callers decide other peers' requests after this one's: a check still running after
+   * `waitMs` goes on for the cache, and the answer is the last report's (0 without one).
    */
   async balance(identity: string, ledgerKey: string): Promise<number> {
-    const report = await this.report(identity, ledgerKey)
-    if (!report) return 0
-    return report.valid ? report.balance : -Infinity
+    const checking = this.report(identity, ledgerKey).catch(() => null)
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.opts.waitMs ?? BALANCE_WAIT_MS)
+    })
+    const report = await Promise.race([checking, late]).finally(() => clearTimeout(timer))
+    return score(report === 'late' ? this.cached(identity) : report)
   }
 
   private async fetch(identity: string, ledgerKey: string): Promise<LedgerReport | null> {
@@ -74,7 +89,20 @@ export class LedgerScores {
     } finally {
       await core.close().catch(() => {})
     }
+    // Newest last (a Map keeps insertion order), so the oldest are the first dropped: each peer
+    // with a new identity adds one, and identities cost a stranger nothing.
+    this.cache.delete(identity)
     this.cache.set(identity, { at: this.now(), report })
+    const max = Math.max(1, this.opts.maxCached ?? MAX_CACHED)
+    for (const old of this.cache.keys()) {
+      if (this.cache.size <= max) break
+      this.cache.delete(old)
+    }
     return report
   }
+}
+
+function score(report: LedgerReport | null | undefined): number {
+  if (!report) return 0
+  return report.valid ? report.balance : -Infinity
 }

@@ -282,6 +282,27 @@ describe('Ledger', () => {
     expect(again.periodEnd('storage', hex(me), hex(peer), 'fedcba9876543210')).toBe(0)
   })
 
+  it('reopened while the clock is behind still counts the receipts it appended', async () => {
+    // A computer that boots with its clock hours behind (a dual-boot machine whose hardware clock
+    // keeps local time) starts the node before NTP corrects it: the receipts already in the
+    // ledger were checked when appended and are still the record of where periods ended.
+    const dir = path.join(await fx.tmpDir('spare-ledger-'), 'store')
+    const me = crypto.keyPair()
+    const peer = crypto.keyPair()
+    const now = Date.now()
+    const store1 = new Corestore(dir)
+    fx.defer(() => store1.close())
+    const first = await Ledger.open(store1, me)
+    await first.append(receipt(me, peer, { from: now - 2 * HOUR, to: now - 60_000 }))
+    await first.close()
+    await store1.close()
+
+    const behind = await Ledger.open(await openStore(dir), me, { now: () => now - 3 * HOUR })
+    fx.defer(() => behind.close())
+    expect(behind.summary().receipts).toBe(1)
+    expect(behind.periodEnd('storage', hex(me), hex(peer), '0123456789abcdef')).toBe(now - 60_000)
+  })
+
   it('will not open a ledger core bound to another identity', async () => {
     const dir = path.join(await fx.tmpDir('spare-ledger-'), 'store')
     const store1 = new Corestore(dir)
@@ -515,6 +536,33 @@ describe('verifyLedger on a replica', () => {
     const report = await verifyLedger(core)
     expect(report).toMatchObject({ identity: null, valid: false, entries: 1 })
     expect(report.errors).toEqual([{ index: 0, reason: 'not JSON' }])
+  })
+
+  it('gives up a ledger whose blocks never come within maxMs, not after a timeout per block', async () => {
+    // A requester names a long ledger in its hello and then serves none of it: checking it must
+    // not hold the host's decisions (and every other requester's) for a block timeout per entry.
+    const storeA = await openStore()
+    const me = crypto.keyPair()
+    const ledger = await openLedger(storeA, me)
+    await ledger.core.append(Array.from({ length: 60 }, () => Buffer.from('x')))
+
+    const { core, stop } = await replica(storeA, ledger.key)
+    await waitFor(
+      async () => {
+        await core.update()
+        return core.length === 61
+      },
+      5000,
+      'the length',
+    )
+    await stop()
+    await waitFor(() => core.peers.length === 0, 5000, 'the peer to go')
+    const started = Date.now()
+    const report = await verifyLedger(core, { timeout: 200, maxMs: 1000 })
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(report.valid).toBe(false)
+    expect(report.errors.at(-1)!.reason).toMatch(/not checked/)
+    expect(report.errors.length).toBeLessThan(20)
   })
 
   it('reports blocks it cannot fetch, and a ledger it cannot reach', async () => {
