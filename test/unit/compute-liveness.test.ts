@@ -3,6 +3,8 @@
 //   - A donor whose donating is held (paused, turned off) gives up a job queued or suspended for
 //     longer than timers.stalledMs: the process is killed, and the submitter is told 'cancelled'.
 //   - A submitter takes a 'cancelled' result as "not done there", not as an answer that votes.
+//   - A submitted job with some answers, no donor at work and none to ask ends 'no-donors'.
+//   - A submitted job whose module or input file is missing ends once with a clear error.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -277,5 +279,31 @@ describe('a submitter told a donor gave up', () => {
       ['failed', null],
       ['failed', null],
     ])
+  })
+})
+
+describe('a submitted job that can make no progress', () => {
+  it('ends no-donors when it has answers but no donor at work and none to ask', async () => {
+    const { inside } = await node({ noDonorsMs: 200 })
+    const job = submitted([donorRecord(hex(32), 'answered', hex(32)), donorRecord(hex(32), 'gone')])
+    inside.state.submitted.push(job)
+    await inside.tendJob(job)
+    expect(job.state).toBe('running')
+    await sleep(400)
+    await inside.tendJob(job)
+    expect(job.state).toBe('failed')
+    expect(job.error).toMatchObject({ kind: 'no-donors' })
+    expect(job.error?.message).toMatch(/1 answered/)
+  })
+
+  it('ends once with a clear error when its module file is missing', async () => {
+    const { inside } = await node({})
+    inside.sessions.add(session([], 2))
+    const job = submitted([])
+    inside.state.submitted.push(job) // no .wasm, no .input in DATA/compute/jobs
+    await expect(inside.tendJob(job)).resolves.toBeUndefined()
+    expect(job.state).toBe('failed')
+    expect(job.error?.kind).toBe('invalid')
+    expect(job.error?.message).toMatch(/\.wasm is missing/)
   })
 })

@@ -254,6 +254,8 @@ export class Compute extends EventEmitter {
   private readonly onGovernorChange = (): void => this.pump()
   /** Receipts proposed and not yet settled, as `${job}:${donor}`. */
   private readonly proposing = new Set<string>()
+  /** Open jobs with no donor at work on them, and since when (Date.now() ms; not persisted). */
+  private readonly idleSince = new Map<string, number>()
 
   constructor(private readonly deps: ComputeDeps) {
     super()
@@ -1152,8 +1154,19 @@ export class Compute extends EventEmitter {
         if (!picked.some((p) => p.identity === s.identity)) picked.push(s)
       }
       if (picked.length > 0) {
-        const module = await fs.readFile(this.jobFile(job.id, 'wasm'))
-        const input = await fs.readFile(this.jobFile(job.id, 'input'))
+        let module: Buffer
+        let input: Buffer
+        try {
+          module = await fs.readFile(this.jobFile(job.id, 'wasm'))
+          input = await fs.readFile(this.jobFile(job.id, 'input'))
+        } catch (err) {
+          // Gone from the data dir (deleted by hand, a disk restored): the job can never be sent
+          // again. Ended once, rather than throwing on every pass and holding up the jobs after.
+          const e = err as NodeJS.ErrnoException
+          const what = e.code === 'ENOENT' ? 'is missing' : `can't be read (${e.code ?? e.message})`
+          const file = path.relative(this.deps.dataDir, e.path ?? this.jobFile(job.id, 'wasm'))
+          return this.fail(job, 'invalid', `the job's file ${file} ${what}: it can't be sent`)
+        }
         for (const s of picked) {
           const identity = s.identity as string
           s.slots--
@@ -1190,10 +1203,28 @@ export class Compute extends EventEmitter {
     ) {
       return this.fail(job, 'no-donors', 'no donor took the job in time')
     }
+    // No donor at work on it (some may have answered) and none to send it to: a job that makes
+    // no progress for noDonorsMs ends, whatever answers it has, rather than wait forever.
+    if (active > 0) {
+      this.idleSince.delete(job.id)
+    } else {
+      const since = this.idleSince.get(job.id) ?? now
+      this.idleSince.set(job.id, since)
+      if (now - since > this.timers.noDonorsMs) {
+        this.idleSince.delete(job.id)
+        return this.fail(
+          job,
+          'no-donors',
+          `no donor worked on the job for ${Math.round(this.timers.noDonorsMs / 1000)} s; ` +
+            `${answered} answered, ${job.quorum} matching results were needed`,
+        )
+      }
+    }
   }
 
   private async settle(job: JobRecord, answer: string): Promise<void> {
     const now = Date.now()
+    this.idleSince.delete(job.id)
     for (const d of job.donors) {
       const s = this.sessionOf(d.identity)
       if (d.state !== 'answered' && d.state !== 'sent' && d.state !== 'running') continue
@@ -1240,6 +1271,7 @@ export class Compute extends EventEmitter {
   }
 
   private async fail(job: JobRecord, kind: JobErrorKind, message: string): Promise<void> {
+    this.idleSince.delete(job.id)
     job.state = 'failed'
     job.finishedAt = Date.now()
     job.error = { kind, message }
