@@ -269,7 +269,9 @@ export const JobErrorKindSchema = z.enum([
   'crashed', // the runner process died
   'no-quorum', // donors kept disagreeing: no result reached the quorum
   'no-donors', // no donor took the job in time
-  'cancelled', // the submitter withdrew it (a quorum agreed first), or the donor stopped
+  // the submitter withdrew it (a quorum agreed first), or the donor stopped or gave it up (its
+  // donating held too long): never an answer about the job, so never a vote
+  'cancelled',
 ])
 export type JobErrorKind = z.infer<typeof JobErrorKindSchema>
 

@@ -1,8 +1,9 @@
 // A donor's side of hostile or racing submitter messages, on a Compute driven directly (no
 // swarm):
 //   - A job the submitter withdrew while it ran must end as cancelled, with no result sent back
-//     as an answer. A submitter that gave up on a late donor still takes that donor's result while
-//     the job is open, so a 'cancelled' result would count as a vote.
+//     as an answer: the submitter withdrew it and wants nothing back. (A donor that gives up a
+//     job its own pause held too long does send 'cancelled', which a submitter takes as "not
+//     done here", never as a vote: compute-liveness.test.ts.)
 //   - A hello makes the donor send the submitter every result it keeps for it (up to 64 MiB): a
 //     connection says hello once, or each 300-byte hello would queue that much again.
 //   - Nor may a job the donor's own limits hold suspended when the donor stops: its end is the

@@ -123,6 +123,7 @@ describe('job ids', () => {
       graceMs: 3000,
       receiptTimeoutMs: 2000,
     })
+    expect(parseComputeTimers('stalled=60000')).toEqual({ stalledMs: 60000 })
     expect(parseComputeTimers('grace=-1,receipt=abc,unknown=5')).toEqual({})
     expect(parseComputeTimers(undefined)).toEqual({})
   })

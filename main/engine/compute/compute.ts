@@ -81,20 +81,29 @@ export interface ComputeTimers {
   graceMs: number
   /** How long a donor has to countersign a receipt (ms). */
   receiptTimeoutMs: number
+  /**
+   * A donor job queued, or held suspended, this long without a break is given up (ms): its
+   * process killed, its module and input let go, and the submitter told 'cancelled' (not done:
+   * ask another donor). The governor's CPU-share stops last a second or so; this catches a
+   * donor paused or turned off indefinitely, whose submitter may be gone and never cancel.
+   */
+  stalledMs: number
 }
 
 export const DEFAULT_COMPUTE_TIMERS: ComputeTimers = {
   noDonorsMs: 10 * 60 * 1000,
   graceMs: 10 * 60 * 1000,
   receiptTimeoutMs: 20_000,
+  stalledMs: 3600_000,
 }
 
-/** Timers from SPARE_COMPUTE_TIMERS ("nodonors=5000,grace=3000,receipt=2000", ms). */
+/** Timers from SPARE_COMPUTE_TIMERS ("nodonors=5000,grace=3000,receipt=2000,stalled=60000", ms). */
 export function parseComputeTimers(text: string | undefined): Partial<ComputeTimers> {
   const names: Record<string, keyof ComputeTimers> = {
     nodonors: 'noDonorsMs',
     grace: 'graceMs',
     receipt: 'receiptTimeoutMs',
+    stalled: 'stalledMs',
   }
   const out: Partial<ComputeTimers> = {}
   for (const part of (text ?? '').split(',')) {
@@ -192,6 +201,8 @@ interface LiveRun {
   /** What the CPU governor controls: the process, and whether it stopped it. */
   tracked: TrackedJob | null
   suspended: boolean
+  /** When the governor last stopped the process, while it still is (Date.now() ms). */
+  suspendedSince: number | null
   /** The result message, kept until the submitter has it (it may be away when the job ends). */
   result: Extract<Message, { t: 'result' }> | null
 }
@@ -243,6 +254,8 @@ export class Compute extends EventEmitter {
   private readonly onGovernorChange = (): void => this.pump()
   /** Receipts proposed and not yet settled, as `${job}:${donor}`. */
   private readonly proposing = new Set<string>()
+  /** Open jobs with no donor at work on them, and since when (Date.now() ms; not persisted). */
+  private readonly idleSince = new Map<string, number>()
 
   constructor(private readonly deps: ComputeDeps) {
     super()
@@ -670,6 +683,7 @@ export class Compute extends EventEmitter {
       proc: null,
       tracked: null,
       suspended: false,
+      suspendedSince: null,
       result: null,
     }
     this.send(s, { t: 'accept', id: m.id, ok: true, reason: null })
@@ -707,6 +721,7 @@ export class Compute extends EventEmitter {
   /** Starts queued jobs while the governor has free slots: highest balance, then oldest. */
   private pump(): void {
     if (this.closed) return
+    this.giveUpStalled()
     const gov = this.deps.governor
     while (gov.slots() > 0) {
       let next: LiveRun | null = null
@@ -727,6 +742,42 @@ export class Compute extends EventEmitter {
     this.broadcastOffer()
   }
 
+  /**
+   * Gives up donor jobs queued, or held suspended, for over timers.stalledMs without a break
+   * (donating paused or turned off): a suspended process keeps its memory (up to the cap plus
+   * the runtime's share) and a queued job its module and input, and a submitter that is gone
+   * never cancels them. The submitter gets a 'cancelled' result, which it takes as "not done
+   * here", not as an answer: the job moves to another donor.
+   */
+  private giveUpStalled(): void {
+    const now = Date.now()
+    const limit = this.timers.stalledMs
+    const mins = Math.round(limit / 60_000)
+    const span = mins >= 1 ? `${mins} min` : `${limit} ms`
+    for (const run of [...this.live.values()]) {
+      const r = run.record
+      if (r.state === 'failed') continue // cancelled, its process on its way out
+      if (!run.proc && r.state === 'queued' && now - r.queuedAt > limit) {
+        this.log.info({ job: r.id.slice(0, 12) }, 'queued job given up: donating is held')
+        this.finishRun(run, {
+          ok: false,
+          kind: 'cancelled',
+          message: `the donor gave up: the job waited over ${span} in its queue without starting`,
+          cpuMs: 0,
+          wallMs: 0,
+          peakRssBytes: 0,
+        })
+      } else if (run.proc && run.suspendedSince !== null && now - run.suspendedSince > limit) {
+        this.log.info({ job: r.id.slice(0, 12) }, 'suspended job given up: donating is held')
+        if (run.tracked) this.deps.governor.untrack(run.tracked)
+        run.tracked = null
+        run.suspendedSince = null
+        // finishRun sends the result when the process is gone (its memory with it).
+        run.proc.kill(`the donor gave up: the job was held suspended over ${span}`, 'cancelled')
+      }
+    }
+  }
+
   private startRun(run: LiveRun): void {
     const proc = startJob(run.module, run.input, {
       memoryBytes: this.limits.jobMemoryBytes,
@@ -740,6 +791,8 @@ export class Compute extends EventEmitter {
       pid: proc.pid,
       cpuMs: () => proc.cpuMs(),
       setSuspended: (suspended) => {
+        if (!suspended) run.suspendedSince = null
+        else if (!run.suspended || run.suspendedSince === null) run.suspendedSince = Date.now()
         run.suspended = suspended
         proc.setSuspended(suspended)
       },
@@ -944,6 +997,13 @@ export class Compute extends EventEmitter {
     // when they reconnect, and the work is as good as any.
     const open = (job.state === 'waiting' || job.state === 'running') && job.finishedAt === null
     if (a.state !== 'sent' && a.state !== 'running' && !(a.state === 'gone' && open)) return
+    // 'cancelled' from a donor says it did not do the job (it gave up: its donating was held
+    // too long): no answer about the job, so no vote. The job goes to another donor.
+    if (m.error?.kind === 'cancelled') {
+      a.state = 'failed'
+      a.error = `not done: ${m.error.message}`
+      return this.changedJob(job.id)
+    }
     // The period is the donor's word, on its clock: how long it is can't be more than the job
     // has been out with it on this node's clock (it started after it was sent, and answered
     // before the answer came), or any donor could pick a period to claim any CPU time.
@@ -1094,8 +1154,19 @@ export class Compute extends EventEmitter {
         if (!picked.some((p) => p.identity === s.identity)) picked.push(s)
       }
       if (picked.length > 0) {
-        const module = await fs.readFile(this.jobFile(job.id, 'wasm'))
-        const input = await fs.readFile(this.jobFile(job.id, 'input'))
+        let module: Buffer
+        let input: Buffer
+        try {
+          module = await fs.readFile(this.jobFile(job.id, 'wasm'))
+          input = await fs.readFile(this.jobFile(job.id, 'input'))
+        } catch (err) {
+          // Gone from the data dir (deleted by hand, a disk restored): the job can never be sent
+          // again. Ended once, rather than throwing on every pass and holding up the jobs after.
+          const e = err as NodeJS.ErrnoException
+          const what = e.code === 'ENOENT' ? 'is missing' : `can't be read (${e.code ?? e.message})`
+          const file = path.relative(this.deps.dataDir, e.path ?? this.jobFile(job.id, 'wasm'))
+          return this.fail(job, 'invalid', `the job's file ${file} ${what}: it can't be sent`)
+        }
         for (const s of picked) {
           const identity = s.identity as string
           s.slots--
@@ -1132,10 +1203,28 @@ export class Compute extends EventEmitter {
     ) {
       return this.fail(job, 'no-donors', 'no donor took the job in time')
     }
+    // No donor at work on it (some may have answered) and none to send it to: a job that makes
+    // no progress for noDonorsMs ends, whatever answers it has, rather than wait forever.
+    if (active > 0) {
+      this.idleSince.delete(job.id)
+    } else {
+      const since = this.idleSince.get(job.id) ?? now
+      this.idleSince.set(job.id, since)
+      if (now - since > this.timers.noDonorsMs) {
+        this.idleSince.delete(job.id)
+        return this.fail(
+          job,
+          'no-donors',
+          `no donor worked on the job for ${Math.round(this.timers.noDonorsMs / 1000)} s; ` +
+            `${answered} answered, ${job.quorum} matching results were needed`,
+        )
+      }
+    }
   }
 
   private async settle(job: JobRecord, answer: string): Promise<void> {
     const now = Date.now()
+    this.idleSince.delete(job.id)
     for (const d of job.donors) {
       const s = this.sessionOf(d.identity)
       if (d.state !== 'answered' && d.state !== 'sent' && d.state !== 'running') continue
@@ -1182,6 +1271,7 @@ export class Compute extends EventEmitter {
   }
 
   private async fail(job: JobRecord, kind: JobErrorKind, message: string): Promise<void> {
+    this.idleSince.delete(job.id)
     job.state = 'failed'
     job.finishedAt = Date.now()
     job.error = { kind, message }

@@ -1,0 +1,309 @@
+// Jobs that can make no progress must end, on both sides, in a bounded time (Compute driven
+// directly, no swarm; the bounds come from the injectable timers):
+//   - A donor whose donating is held (paused, turned off) gives up a job queued or suspended for
+//     longer than timers.stalledMs: the process is killed, and the submitter is told 'cancelled'.
+//   - A submitter takes a 'cancelled' result as "not done there", not as an answer that votes.
+//   - A submitted job with some answers, no donor at work and none to ask ends 'no-donors'.
+//   - A submitted job whose module or input file is missing ends once with a clear error.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import crypto from 'hypercore-crypto'
+import pino from 'pino'
+import type Corestore from 'corestore'
+import type HyperDHT from 'hyperdht'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Compute, jobId, type ComputeTimers } from '../../main/engine/compute/compute.ts'
+import { decodeMessage, type Message } from '../../main/engine/compute/messages.ts'
+import type { Ledger } from '../../main/engine/ledger/ledger.ts'
+import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
+import { DonateLimitsSchema } from '../../main/engine/limits/governor.ts'
+import { INFINITE_LOOP, assemble } from '../helpers/hostile-modules.ts'
+
+interface FakeSession {
+  conn: unknown
+  msg: { send(buf: Buffer): void } | null
+  identity: string | null
+  ledger: string | null
+  slots: number
+  waiting: Map<string, unknown>
+}
+interface Donor {
+  identity: string
+  state: string
+  answer: string | null
+  error: string | null
+  sentAt: number
+  resultHash: string | null
+  cpuMs: number | null
+  receipt: string
+  from: number | null
+  to: number | null
+}
+interface Job {
+  id: string
+  state: string
+  replicas: number
+  quorum: number
+  wallMs: number
+  donors: Donor[]
+  error: { kind: string; message: string } | null
+}
+interface Inside {
+  sessions: Set<FakeSession>
+  live: Map<string, { proc: { pid: number; done: Promise<unknown> } | null; module: Buffer }>
+  state: {
+    runs: Array<{ id: string; state: string; error: { kind: string } | null }>
+    submitted: Job[]
+  }
+  onMessage(s: FakeSession, m: Message): Promise<void>
+  tendJob(job: Job): Promise<void>
+  pump(): void
+}
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c()
+})
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+const hex = (n: number): string => crypto.randomBytes(n).toString('hex')
+
+async function node(
+  timers: Partial<ComputeTimers>,
+): Promise<{ compute: Compute; inside: Inside; governor: CpuGovernor; dataDir: string }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'spare-compute-liveness-'))
+  await mkdir(path.join(dataDir, 'compute', 'jobs'), { recursive: true })
+  const limits = DonateLimitsSchema.parse({
+    cpuPercent: 100,
+    suspendAboveOtherPercent: null,
+    allowOnBattery: true,
+  })
+  const governor = new CpuGovernor({
+    limits,
+    probe: { name: 'test', idleMs: async () => null, onBattery: async () => false },
+    tickMs: 0,
+    probeMs: 0,
+  })
+  await governor.refresh()
+  const compute = new Compute({
+    store: {} as Corestore,
+    dht: {} as HyperDHT,
+    identity: crypto.keyPair(),
+    log: pino({ level: 'silent' }),
+    dataDir,
+    ledger: {} as Ledger,
+    governor,
+    limits,
+    timers,
+  })
+  const inside = compute as unknown as Inside
+  cleanups.push(async () => {
+    for (const r of inside.live.values()) await r.proc?.done
+    governor.destroy()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+  return { compute, inside, governor, dataDir }
+}
+
+function session(sent: Message[], slots = 0): FakeSession {
+  return {
+    conn: null,
+    msg: { send: (buf) => sent.push(decodeMessage(buf)) },
+    identity: hex(32),
+    ledger: null,
+    slots,
+    waiting: new Map(),
+  }
+}
+
+function jobMessage(module: Buffer, input: Buffer): Extract<Message, { t: 'job' }> {
+  const nonce = hex(16)
+  return {
+    t: 'job',
+    id: jobId(module, input, nonce),
+    nonce,
+    module: module.toString('base64'),
+    input: input.toString('base64'),
+    wallMs: 60_000,
+  }
+}
+
+function donorRecord(identity: string, state: string, answer: string | null = null): Donor {
+  return {
+    identity,
+    state,
+    answer,
+    error: null,
+    sentAt: Date.now(),
+    resultHash: answer,
+    cpuMs: null,
+    receipt: 'none',
+    from: null,
+    to: null,
+  }
+}
+
+/** A submitted job record, as submit() makes it, without its files. */
+function submitted(donors: Donor[]): Job & Record<string, unknown> {
+  return {
+    id: hex(32),
+    nonce: hex(16),
+    name: 'test',
+    state: donors.length > 0 ? 'running' : 'waiting',
+    replicas: 2,
+    quorum: 2,
+    wallMs: 60_000,
+    moduleBytes: 1,
+    inputBytes: 0,
+    submittedAt: Date.now(),
+    finishedAt: null,
+    donors,
+    resultHash: null,
+    outputBytes: null,
+    error: null,
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('a donor whose donating is held', () => {
+  it('gives up a job queued too long and tells the submitter it was not done', async () => {
+    const { inside, governor } = await node({ stalledMs: 200 })
+    const sent: Message[] = []
+    const s = session(sent)
+    inside.sessions.add(s)
+    governor.setPause({ until: null })
+    const job = jobMessage(await assemble(INFINITE_LOOP), Buffer.alloc(0))
+    await inside.onMessage(s, job)
+    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({ state: 'queued' })
+    await sleep(400)
+    inside.pump() // the node's one-second tick does this
+    expect(inside.live.has(job.id)).toBe(false)
+    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({
+      state: 'failed',
+      error: { kind: 'cancelled' },
+    })
+    expect(sent.filter((m) => m.t === 'result')).toMatchObject([
+      { id: job.id, hash: null, error: { kind: 'cancelled' } },
+    ])
+  })
+
+  it('kills a job held suspended too long and tells the submitter it was not done', async () => {
+    const { inside, governor } = await node({ stalledMs: 300 })
+    const sent: Message[] = []
+    const s = session(sent)
+    inside.sessions.add(s)
+    const job = jobMessage(await assemble(INFINITE_LOOP), Buffer.alloc(0))
+    await inside.onMessage(s, job)
+    const proc = inside.live.get(job.id)?.proc
+    expect(proc?.pid).toBeGreaterThan(0)
+    governor.setPause({ until: null })
+    inside.pump()
+    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({ state: 'suspended' })
+    await sleep(500)
+    inside.pump()
+    await proc!.done
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(pidAlive(proc!.pid)).toBe(false)
+    expect(inside.live.has(job.id)).toBe(false)
+    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({
+      state: 'failed',
+      error: { kind: 'cancelled' },
+    })
+    expect(sent.filter((m) => m.t === 'result')).toMatchObject([
+      { id: job.id, hash: null, error: { kind: 'cancelled' } },
+    ])
+  }, 30_000)
+
+  it('does not give up a job stopped only briefly (its CPU share)', async () => {
+    const { inside, governor } = await node({ stalledMs: 400 })
+    const sent: Message[] = []
+    const s = session(sent)
+    inside.sessions.add(s)
+    const job = jobMessage(await assemble(INFINITE_LOOP), Buffer.alloc(0))
+    await inside.onMessage(s, job)
+    for (let i = 0; i < 4; i++) {
+      governor.setPause({ until: null })
+      await sleep(200)
+      governor.setPause(null)
+      inside.pump()
+    }
+    expect(inside.live.get(job.id)?.proc).toBeTruthy()
+    expect(sent.filter((m) => m.t === 'result')).toEqual([])
+    await cancel(inside, s, job.id)
+  }, 30_000)
+})
+
+async function cancel(inside: Inside, s: FakeSession, id: string): Promise<void> {
+  const done = inside.live.get(id)?.proc?.done
+  await inside.onMessage(s, { t: 'cancel', id })
+  await done
+}
+
+describe('a submitter told a donor gave up', () => {
+  it('does not count it as an answer, and asks another donor', async () => {
+    const { inside } = await node({})
+    const a = session([])
+    const b = session([])
+    inside.sessions.add(a)
+    inside.sessions.add(b)
+    const job = submitted([
+      donorRecord(a.identity!, 'running'),
+      donorRecord(b.identity!, 'running'),
+    ])
+    inside.state.submitted.push(job)
+    const gaveUp = (id: string): Message => ({
+      t: 'result',
+      id,
+      hash: null,
+      output: null,
+      error: { kind: 'cancelled', message: 'the donor gave up' },
+      cpuMs: 0,
+      from: Date.now() - 1,
+      to: Date.now(),
+    })
+    await inside.onMessage(a, gaveUp(job.id))
+    await inside.onMessage(b, gaveUp(job.id))
+    await inside.tendJob(job)
+    // Two 'cancelled' would otherwise be a quorum, and fail the job as 'cancelled'.
+    expect(job.state).toBe('running')
+    expect(job.donors.map((d) => [d.state, d.answer])).toEqual([
+      ['failed', null],
+      ['failed', null],
+    ])
+  })
+})
+
+describe('a submitted job that can make no progress', () => {
+  it('ends no-donors when it has answers but no donor at work and none to ask', async () => {
+    const { inside } = await node({ noDonorsMs: 200 })
+    const job = submitted([donorRecord(hex(32), 'answered', hex(32)), donorRecord(hex(32), 'gone')])
+    inside.state.submitted.push(job)
+    await inside.tendJob(job)
+    expect(job.state).toBe('running')
+    await sleep(400)
+    await inside.tendJob(job)
+    expect(job.state).toBe('failed')
+    expect(job.error).toMatchObject({ kind: 'no-donors' })
+    expect(job.error?.message).toMatch(/1 answered/)
+  })
+
+  it('ends once with a clear error when its module file is missing', async () => {
+    const { inside } = await node({})
+    inside.sessions.add(session([], 2))
+    const job = submitted([])
+    inside.state.submitted.push(job) // no .wasm, no .input in DATA/compute/jobs
+    await expect(inside.tendJob(job)).resolves.toBeUndefined()
+    expect(job.state).toBe('failed')
+    expect(job.error?.kind).toBe('invalid')
+    expect(job.error?.message).toMatch(/\.wasm is missing/)
+  })
+})
