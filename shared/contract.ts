@@ -431,6 +431,8 @@ export const LedgerReportSchema = z.object({
   received: z.number(),
   balance: z.number(),
   receiptCount: z.number(),
+  /** Receipts not counted because they end too far ahead of the checker's clock (not errors). */
+  ahead: z.number(),
   receipts: z.array(ReceiptSchema),
 })
 export type LedgerReport = z.infer<typeof LedgerReportSchema>

@@ -850,6 +850,11 @@ export function buildProgram(): Command {
         [
           `${r.valid ? 'VALID' : 'INVALID'}  ledger ${r.key} of ${r.identity ?? 'an unproven identity'}`,
           `entries ${r.entries}   receipts ${r.receiptCount}   given ${formatCredit(r.given)}   received ${formatCredit(r.received)}   balance ${formatCredit(r.balance)}`,
+          ...(r.ahead > 0
+            ? [
+                `${r.ahead} receipt${r.ahead === 1 ? '' : 's'} not counted yet: ${r.ahead === 1 ? 'its period ends' : 'their periods end'} ahead of this clock (is it behind?)`,
+              ]
+            : []),
           ...r.errors.slice(0, 20).map((e) => `  entry ${e.index}: ${e.reason}`),
         ].join('\n'),
       )

@@ -17,6 +17,7 @@ import type Hypercore from 'hypercore'
 import { z } from 'zod'
 import { waitAtMost } from '../util/wait.ts'
 import {
+  MAX_FUTURE_MS,
   ReceiptBodySchema,
   receiptId,
   receiptValue,
@@ -90,6 +91,12 @@ export interface LedgerReport {
   balance: number
   /** How many receipts are valid and counted. */
   receiptCount: number
+  /**
+   * How many receipts were left uncounted because their period ends more than MAX_FUTURE_MS
+   * after the checking node's clock: not errors (that clock may be behind); counted once their
+   * time comes.
+   */
+  ahead: number
   /** Valid receipts, newest first, at most REPORT_RECEIPTS. */
   receipts: SignedReceipt[]
 }
@@ -181,10 +188,20 @@ class Scanner {
   readonly jobs = new Set<string>()
   given = 0
   received = 0
+  /** Receipts left uncounted for ending too far ahead of `now` (when `ahead` is 'skip'). */
+  skippedAhead = 0
 
+  /**
+   * `ahead`: what a receipt ending over MAX_FUTURE_MS after `now` is. An error where this node
+   * appends (its own clock decides what it signs), and skipped, not counted and not an error,
+   * where another node's ledger is checked: the checking clock may be the one behind, and an
+   * honest ledger must not read as forged for it; a receipt skipped earns nothing until its
+   * time comes.
+   */
   constructor(
     private readonly key: Buffer,
     private readonly now: number,
+    private readonly ahead: 'error' | 'skip' = 'error',
   ) {}
 
   error(index: number, reason: string): void {
@@ -220,7 +237,9 @@ class Scanner {
     const body = ReceiptBodySchema.safeParse((raw as { body?: unknown } | null)?.body)
     const id = body.success ? receiptId(body.data) : null
     const nonce = body.success ? body.data.nonce : null
-    const check = verifyReceipt(raw, { now: this.now })
+    const check = verifyReceipt(raw, {
+      now: this.ahead === 'skip' ? Number.POSITIVE_INFINITY : this.now,
+    })
     const seenId = id === null ? undefined : this.ids.get(id)
     const seenNonce = nonce === null ? undefined : this.nonces.get(nonce)
     if (id !== null && seenId === undefined) this.ids.set(id, index)
@@ -236,6 +255,10 @@ class Scanner {
     }
     if (seenNonce !== undefined) {
       return this.error(index, `REPLAYED: the nonce is already used at entry ${seenNonce}`)
+    }
+    if (this.ahead === 'skip' && r.body.to > this.now + MAX_FUTURE_MS) {
+      this.skippedAhead++
+      return
     }
     this.count(r)
   }
@@ -448,7 +471,7 @@ export async function verifyLedger(
   const deadline = Date.now() + (opts.maxMs ?? VERIFY_MAX_MS)
   const left = (): number => Math.min(timeout, deadline - Date.now())
   await core.ready()
-  const scan = new Scanner(core.key, opts.now ?? Date.now())
+  const scan = new Scanner(core.key, opts.now ?? Date.now(), 'skip')
   // Learn the latest length from the connected peers: wait for them to sync (a peer that just
   // connected may not have told its length yet), but never longer than the block timeout; without
   // peers this returns at once and the ledger is checked as far as it is known.
@@ -500,6 +523,7 @@ export async function verifyLedger(
     received: totals.received,
     balance: totals.balance,
     receiptCount: totals.receipts,
+    ahead: scan.skippedAhead,
     receipts: scan.recent(REPORT_RECEIPTS),
   }
 }

@@ -382,6 +382,35 @@ describe('LedgerScreen: verify another node’s ledger', () => {
     expect(screen.getByText('The ledger is invalid.')).toBeInTheDocument()
   })
 
+  it('says how many receipts end ahead of this clock, and still shows VALID', async () => {
+    const node = new FakeNode()
+    const key = node.addRemoteLedger({ ahead: 2 })
+    const { user } = setup(node)
+    await screen.findByTestId('ledger-key')
+    const { panel, input, verify } = form()
+    await user.type(input, key)
+    await user.click(verify)
+    const result = await within(panel).findByRole('region', { name: 'Verification result' })
+    expect(result).not.toHaveTextContent('INVALID')
+    expect(screen.getByText('The ledger is valid.')).toBeInTheDocument()
+    expect(within(result).getByRole('note')).toHaveTextContent(
+      /2 receipts are not counted yet: their periods end later than this computer’s clock allows/,
+    )
+    expect(within(result).queryByRole('list', { name: 'Problems found' })).toBeNull()
+  })
+
+  it('shows no clock note when every receipt is counted', async () => {
+    const node = new FakeNode()
+    const key = node.addRemoteLedger()
+    const { user } = setup(node)
+    await screen.findByTestId('ledger-key')
+    const { panel, input, verify } = form()
+    await user.type(input, key)
+    await user.click(verify)
+    const result = await within(panel).findByRole('region', { name: 'Verification result' })
+    expect(within(result).queryByRole('note')).toBeNull()
+  })
+
   it('shows UNAVAILABLE near the form when no peer has the ledger, keeping the key', async () => {
     const node = new FakeNode()
     const { user } = setup(node)
@@ -431,6 +460,7 @@ describe('LedgerScreen: verify another node’s ledger', () => {
         received: 0,
         balance: 0,
         receiptCount: 0,
+        ahead: 0,
         receipts: [],
       }),
     )

@@ -150,6 +150,8 @@ export interface FakeRemoteLedger {
   receipts: SignedReceipt[]
   /** Entries refused by the check (a forged receipt, a replay…), besides the valid ones. */
   errors: Array<{ index: number; reason: string }>
+  /** Receipts ending too far ahead of the checker's clock: left uncounted, not errors. */
+  ahead?: number
 }
 
 interface FakeFolder {
@@ -674,6 +676,7 @@ export class FakeNode {
       identity: ledger.identity === undefined ? hex(64) : ledger.identity,
       receipts: ledger.receipts ?? [],
       errors: ledger.errors ?? [],
+      ahead: ledger.ahead ?? 0,
     })
     return key
   }
@@ -695,13 +698,14 @@ export class FakeNode {
     return {
       identity: remote.identity,
       key,
-      entries: 1 + remote.receipts.length + remote.errors.length,
+      entries: 1 + remote.receipts.length + remote.errors.length + (remote.ahead ?? 0),
       valid: remote.errors.length === 0 && remote.identity !== null,
       errors: remote.errors,
       given: totals.given,
       received: totals.received,
       balance: totals.given - totals.received,
       receiptCount: counted.length,
+      ahead: remote.ahead ?? 0,
       receipts: [...counted].reverse().slice(0, REPORT_RECEIPTS),
     }
   }

@@ -345,6 +345,28 @@ describe('verifyLedger on a replica', () => {
     expect(report.receipts).toEqual([got, given])
   })
 
+  it('leaves receipts ending ahead of a checker whose clock is behind uncounted, not invalid', async () => {
+    // The checker's clock, not the ledger, may be wrong: an honest ledger must not read as forged
+    // (a host would refuse its node); what ends too far ahead simply earns nothing yet.
+    const storeA = await openStore()
+    const me = crypto.keyPair()
+    const peer = crypto.keyPair()
+    const ledger = await openLedger(storeA, me)
+    const now = Date.now()
+    const old = receipt(me, peer, { from: now - 9 * HOUR, to: now - 8 * HOUR })
+    const recent = receipt(me, peer, { from: now - HOUR - 60_000, to: now - 60_000 })
+    await ledger.append(old)
+    await ledger.append(recent)
+
+    const { core } = await replica(storeA, ledger.key)
+    const behind = await verifyLedger(core, { now: now - 3 * HOUR })
+    expect(behind).toMatchObject({ valid: true, errors: [], receiptCount: 1, ahead: 1 })
+    expect(behind.given).toBe(GB * 1)
+    expect(behind.receipts).toEqual([old])
+    const right = await verifyLedger(core, { now })
+    expect(right).toMatchObject({ valid: true, receiptCount: 2, ahead: 0, given: GB * 2 })
+  })
+
   it('checks a ledger longer than maxEntries by its binding and newest entries: still valid', async () => {
     // A busy node writes a receipt per folder and peer every hour: 100,000 entries is a year or
     // so. Such a ledger is an honest one, not a forged one (which would exclude the node).

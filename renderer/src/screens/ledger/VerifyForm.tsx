@@ -76,6 +76,14 @@ function Report({ report, now }: { report: LedgerReport; now: number }) {
         <Stat label="Received">{formatCredit(report.received)}</Stat>
         <Stat label="Balance">{formatCredit(report.balance)}</Stat>
       </dl>
+      {report.ahead > 0 ? (
+        <p role="note" className="text-sm text-amber-800 dark:text-amber-200">
+          {formatCount(report.ahead)} {report.ahead === 1 ? 'receipt is' : 'receipts are'} not
+          counted yet: {report.ahead === 1 ? 'its period ends' : 'their periods end'} later than
+          this computer’s clock allows. They count once their time comes; if this keeps happening,
+          check that this computer’s clock is right.
+        </p>
+      ) : null}
       {report.errors.length > 0 ? (
         <div>
           <h4 className="text-xs font-medium text-zinc-500 dark:text-zinc-400">
