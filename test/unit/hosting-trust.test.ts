@@ -15,7 +15,11 @@ import path from 'node:path'
 import crypto from 'hypercore-crypto'
 import type Hypercore from 'hypercore'
 import type { SpareNode } from '../../main/engine/node.ts'
-import { folderHostingTopic, type Hosting } from '../../main/engine/hosting/hosting.ts'
+import {
+  HOSTING_TOPIC,
+  folderHostingTopic,
+  type Hosting,
+} from '../../main/engine/hosting/hosting.ts'
 import type { Message } from '../../main/engine/hosting/messages.ts'
 import type { FolderSummary } from '../../shared/contract.ts'
 import { SpareService } from '../../main/engine/api/service.ts'
@@ -40,6 +44,7 @@ interface HostingInside {
   cores: Map<string, { core: Hypercore }>
   state: { hosted: Array<{ folder: string; owner: string; cores: string[] }> }
   swarm: { join(topic: Buffer, mode: { server: boolean; client: boolean }): Promise<void> }
+  ledger: { core: Hypercore }
 }
 
 function hostingOf(node: SpareNode): HostingInside {
@@ -226,6 +231,42 @@ describe('hosting trust', () => {
     const afterA = hostsOf(a, id).map((x) => x.auditsPassed)
     expect(afterA.every((n, i) => n > (passedA[i] ?? 0))).toBe(true)
   }, 180_000)
+
+  // A peer asks a donor to host a "folder" whose cores are the donor's own (its ledger, whose key
+  // its hello gives away; or its own folders' logs), then releases it: dropping a hosted core
+  // clears and purges it, and the donor's own core went with it.
+  it("a request naming the host's own cores is refused, and its release clears none of them", async () => {
+    await fx.testnet()
+    const h = await donor()
+    const m = await fx.readyNode()
+    const mInside = hostingOf(m)
+    await mInside.swarm.join(HOSTING_TOPIC, { server: false, client: true })
+    const toHost = await waitFor(
+      () => [...mInside.sessions].find((s) => s.identity === h.nodeId && s.msg),
+      30_000,
+      'the peer connected to the donor',
+    )
+    const ledgerCore = hostingOf(h).ledger.core
+    expect(ledgerCore.length).toBeGreaterThan(0)
+    const topic = randomBytes(32)
+    const folder = topic.toString('hex').slice(0, 16)
+    mInside.send(toHost, {
+      t: 'request',
+      id: 1,
+      folder,
+      topic: topic.toString('hex'),
+      cores: [ledgerCore.key.toString('hex')],
+      bytes: 1024,
+    })
+    await new Promise((r) => setTimeout(r, 1500))
+    expect((await h.donateStatus()).hosting.map((x) => x.folder)).not.toContain(folder)
+    mInside.send(toHost, { t: 'release', folder })
+    await new Promise((r) => setTimeout(r, 1500))
+    const ledger = hostingOf(h).ledger.core
+    expect(ledger.length).toBeGreaterThan(0)
+    expect(await ledger.has(0)).toBe(true)
+    expect(h.ledger().key).toBe(ledgerCore.key.toString('hex'))
+  }, 60_000)
 
   // Expired versions' blocks are cleared everywhere (the owner's sweep), leaving a gap at the
   // start of the owner's blobs core that no peer can fill. A host fetched in order and stopped

@@ -367,6 +367,15 @@ interface DiscoveryStatus {
   status(topic: Buffer): { refresh(): Promise<void> } | null
 }
 
+/**
+ * What Corestore knows of the cores it holds (not in the shared type declarations): whether one is
+ * open (by discovery key, hex) and whether its storage has it.
+ */
+interface StoreInside {
+  cores: { opened(id: string): boolean }
+  storage: { hasCore(discoveryKey: Buffer): Promise<boolean> }
+}
+
 /** Hypercore's `compact()` (not in the shared type declarations). */
 type Compactable = Hypercore & { compact?: () => Promise<unknown> }
 
@@ -925,6 +934,15 @@ export class Hosting extends EventEmitter {
       reply(false, 'your ledger balance is too low: give before you get')
       return
     }
+    // A core this node holds outside hosting is its own (its ledger, whose key its hello gives
+    // away; its folders' logs and blobs; a ledger it checked): dropping a hosted core clears and
+    // purges it, so a release or an eviction would wipe the node's own data.
+    for (const key of new Set(m.cores)) {
+      if (await this.heldOutsideHosting(key)) {
+        reply(false, 'this host keeps one of those cores for itself')
+        return
+      }
+    }
     const existing = this.state.hosted.find((h) => h.folder === m.folder && h.owner === owner)
     const now = Date.now()
     const next: Hosted = existing
@@ -979,6 +997,15 @@ export class Hosting extends EventEmitter {
     reply(true, null)
     await this.updateTopics()
     this.emit('changed')
+  }
+
+  /** Whether the store holds core `key` (open or on disk) while no agreement here covers it. */
+  private async heldOutsideHosting(key: string): Promise<boolean> {
+    if (this.cores.has(key)) return false
+    const discoveryKey = crypto.discoveryKey(Buffer.from(key, 'hex'))
+    const store = this.deps.store as unknown as StoreInside
+    if (store.cores.opened(discoveryKey.toString('hex'))) return true
+    return store.storage.hasCore(discoveryKey).catch(() => true)
   }
 
   /** The agreements that cover a core. */
