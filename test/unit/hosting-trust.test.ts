@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import crypto from 'hypercore-crypto'
+import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import type { SpareNode } from '../../main/engine/node.ts'
 import {
@@ -266,6 +267,47 @@ describe('hosting trust', () => {
     expect(ledger.length).toBeGreaterThan(0)
     expect(await ledger.has(0)).toBe(true)
     expect(h.ledger().key).toBe(ledgerCore.key.toString('hex'))
+  }, 60_000)
+
+  // An agreement may pass what was agreed by one batch of blocks (the check runs before each
+  // batch). Each core checked the agreement on its own, with what was held before any batch in
+  // flight came in: a request listing many cores, each fetched at once, passed it by a batch per
+  // core, up to the host's whole budget (which then refused honest owners as full).
+  it('a request for many cores gets at most one batch past what it agreed', async () => {
+    await fx.testnet()
+    const h = await donor()
+    const m = await fx.readyNode()
+    const mInside = hostingOf(m)
+    await mInside.swarm.join(HOSTING_TOPIC, { server: false, client: true })
+    const toHost = await waitFor(
+      () => [...mInside.sessions].find((s) => s.identity === h.nodeId && s.msg),
+      30_000,
+      'the peer connected to the donor',
+    )
+    const store = (m as unknown as { store: Corestore }).store
+    const keys: string[] = []
+    for (let i = 0; i < 8; i++) {
+      const core = store.get({ name: `many-cores-${i}` })
+      await core.ready()
+      for (let b = 0; b < 32; b++) await core.append(randomBytes(64 * 1024))
+      keys.push(core.key.toString('hex'))
+    }
+    const topic = randomBytes(32)
+    const folder = topic.toString('hex').slice(0, 16)
+    mInside.send(toHost, {
+      t: 'request',
+      id: 1,
+      folder,
+      topic: topic.toString('hex'),
+      cores: keys,
+      bytes: 1024,
+    })
+    const held = async (): Promise<number> =>
+      (await h.donateStatus()).hosting.find((x) => x.folder === folder)?.bytes ?? 0
+    await waitFor(async () => (await held()) > 0, 30_000, 'the donor fetching')
+    await new Promise((r) => setTimeout(r, 4000))
+    // One batch: 16 blocks of 64 KiB.
+    expect(await held()).toBeLessThanOrEqual(16 * 64 * 1024 + 1024)
   }, 60_000)
 
   // Expired versions' blocks are cleared everywhere (the owner's sweep), leaving a gap at the

@@ -401,6 +401,8 @@ interface HostedCore {
   gapsLeft: number
   /** Batches in a row that stalled (a gap). */
   stalls: number
+  /** Bytes of the batch being fetched (not held yet): counted against the agreements. */
+  inflight: number
   pumping: boolean
 }
 
@@ -1008,6 +1010,13 @@ export class Hosting extends EventEmitter {
     return store.storage.hasCore(discoveryKey).catch(() => true)
   }
 
+  /** Bytes of the batches in flight for an agreement's cores. */
+  private inflightOf(h: Hosted): number {
+    let n = 0
+    for (const k of h.cores) n += this.cores.get(k)?.inflight ?? 0
+    return n
+  }
+
   /** The agreements that cover a core. */
   private usersOf(key: string): Hosted[] {
     return this.state.hosted.filter((h) => h.cores.includes(key))
@@ -1052,6 +1061,7 @@ export class Hosting extends EventEmitter {
         gapsAt: Date.now(),
         gapsLeft: 0,
         stalls: 0,
+        inflight: 0,
         pumping: false,
       }
       this.cores.set(key, entry)
@@ -1135,7 +1145,11 @@ export class Hosting extends EventEmitter {
     const core = entry.core
     const users = this.usersOf(entry.key)
     if (users.length === 0) return 'stop'
-    if (users.every((h) => this.heldOf(h) > h.agreedBytes)) {
+    // What every core of an agreement has in flight counts too: the cores of one agreement fetch
+    // at once, and each checking only what was held let it pass by a batch per core.
+    const reached = (): boolean =>
+      users.every((h) => this.heldOf(h) + this.inflightOf(h) > h.agreedBytes)
+    if (reached()) {
       this.log.info({ folder: entry.folder }, 'a hosted folder reached the agreed size')
       for (const h of users) this.tellOwner(h, null)
       return 'stop'
@@ -1145,7 +1159,11 @@ export class Hosting extends EventEmitter {
     const estimate = core.length
       ? Math.ceil((core.byteLength / core.length) * (end - start - before))
       : 0
+    // Checked again and taken with no await between: another core may have started a batch.
+    if (reached()) return 'stop'
+    entry.inflight += estimate
     if (!(await this.admit(estimate))) {
+      entry.inflight -= estimate
       this.log.info({ folder: entry.folder }, 'hosting budget reached')
       await this.enforceBudget()
       return 'stop'
@@ -1181,9 +1199,15 @@ export class Hosting extends EventEmitter {
       clearTimeout(timer)
       this.reserved -= estimate
     }
-    const after = await countHeld(core, start, end)
-    entry.blocks += after - before
-    entry.held = heldBytes(core, entry.blocks)
+    let after: number
+    try {
+      after = await countHeld(core, start, end)
+      entry.blocks += after - before
+      entry.held = heldBytes(core, entry.blocks)
+    } finally {
+      // Only now that what came is held: until then the batch still counts as in flight.
+      entry.inflight -= estimate
+    }
     if (after !== before) this.emit('changed')
     return got
   }
