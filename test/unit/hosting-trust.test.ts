@@ -310,6 +310,45 @@ describe('hosting trust', () => {
     expect(await held()).toBeLessThanOrEqual(16 * 64 * 1024 + 1024)
   }, 60_000)
 
+  // Two folders at a host may share cores (anyone may ask for a made-up folder listing another's
+  // cores). Eviction planned by each folder's bytes, its shared cores counted as freed, but a
+  // dropped folder's cores that another agreement covers stay: the first folder evicted freed
+  // nothing, eviction stopped, and the host stayed over its new limit.
+  it('evicting under a lower limit frees the disk even when two folders share cores', async () => {
+    await fx.testnet()
+    const h = await donor()
+    const a = await fx.readyNode()
+    const { id } = await sharedFolder(a, SIZE)
+    await hostingIt(h, a, id)
+    const cores = hostingOf(h).state.hosted.find((x) => x.folder === id)!.cores
+    const m = await fx.readyNode()
+    const mInside = hostingOf(m)
+    await mInside.swarm.join(HOSTING_TOPIC, { server: false, client: true })
+    const toHost = await waitFor(
+      () => [...mInside.sessions].find((s) => s.identity === h.nodeId && s.msg),
+      30_000,
+      'the peer connected to the donor',
+    )
+    const topic = randomBytes(32)
+    const other = topic.toString('hex').slice(0, 16)
+    mInside.send(toHost, {
+      t: 'request',
+      id: 1,
+      folder: other,
+      topic: topic.toString('hex'),
+      cores,
+      bytes: 1024,
+    })
+    await waitFor(
+      async () => (await h.donateStatus()).hosting.some((x) => x.folder === other),
+      10_000,
+      'the donor taking the second folder',
+    )
+    const limit = SIZE / 2
+    const after = await h.setDonateLimits({ diskBytes: limit })
+    expect(after.usedBytes).toBeLessThanOrEqual(limit)
+  }, 90_000)
+
   // Expired versions' blocks are cleared everywhere (the owner's sweep), leaving a gap at the
   // start of the owner's blobs core that no peer can fill. A host fetched in order and stopped
   // at the gap for good: it held none of what came after, failed the audits of those blocks,

@@ -1240,8 +1240,21 @@ export class Hosting extends EventEmitter {
     this.send(s, { t: 'status', folder: h.folder, bytes: this.heldOf(h), have, blocks, evicted })
   }
 
-  /** Evicts whole hosted folders until usage fits the budget. */
+  /**
+   * Evicts whole hosted folders until usage fits the budget. Planned again after each round:
+   * folders can share cores (anyone may ask for a folder listing another's), and a dropped
+   * folder's cores that another agreement covers stay, so a round may free less than planned.
+   */
   private async enforceBudget(): Promise<void> {
+    for (;;) {
+      const victims = await this.evictionPlan()
+      if (victims.length === 0) return
+      for (const id of victims) await this.dropHosted(id, null, 'evicted: the donated space shrank')
+    }
+  }
+
+  /** The folders to evict for usage to fit the budget (planEviction over whole folders). */
+  private async evictionPlan(): Promise<string[]> {
     const used = this.usedBytes()
     const { budget } = await this.governor.budget(used)
     // Whole folders: every agreement of one (its writers') goes together, its cores counted once.
@@ -1264,7 +1277,7 @@ export class Hosting extends EventEmitter {
       f.lastNeededAt = Math.max(f.lastNeededAt, h.lastNeededAt)
       f.priority = Math.max(f.priority, h.priority)
     }
-    const victims = planEviction(
+    return planEviction(
       [...folders.values()].map((f) => ({
         id: f.id,
         bytes: [...f.cores].reduce((n, k) => n + (this.cores.get(k)?.held ?? 0), 0),
@@ -1274,7 +1287,6 @@ export class Hosting extends EventEmitter {
       used,
       budget,
     )
-    for (const id of victims) await this.dropHosted(id, null, 'evicted: the donated space shrank')
   }
 
   /**
