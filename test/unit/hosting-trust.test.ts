@@ -137,6 +137,46 @@ describe('hosting trust', () => {
     expect(late).toEqual([])
   }, 120_000)
 
+  // A miss past what a host says it holds is forgiven once it "holds what was agreed" (the folder
+  // outgrew the agreement): that was judged by the blocks it says it holds in all, a count with
+  // no position. A host that kept nothing, refused to take more and said it held every block was
+  // forgiven every miss once the folder grew a little: it stayed a host for good.
+  it('a host that says it holds every block but keeps none fails its audits once the folder grows', async () => {
+    await fx.testnet()
+    const h = await donor()
+    const a = await fx.readyNode()
+    const { id, src } = await sharedFolder(a, SIZE)
+    const hostId = h.nodeId
+    await hostingIt(h, a, id)
+    const inside = hostingOf(h)
+    inside.pump = () => {}
+    for (const { core } of inside.cores.values()) {
+      if (core.length > 0) await core.clear(0, core.length)
+    }
+    const realSend = inside.send.bind(inside)
+    inside.send = (s, m) => {
+      if (m.t === 'status' && !m.evicted) {
+        const all = Object.fromEntries([...inside.cores.keys()].map((k) => [k, 1e9]))
+        m = { ...m, have: {}, blocks: all, bytes: SIZE * 4 }
+      }
+      if (m.t === 'reply') m = { ...m, ok: false, reason: 'this host is full' }
+      realSend(s, m)
+    }
+    const tell = setInterval(() => {
+      for (const hosted of inside.state.hosted) inside.tellOwner(hosted, null)
+    }, 300)
+    fx.defer(() => clearInterval(tell))
+    await fs.writeFile(path.join(src, 'more.bin'), randomBytes(2 * SIZE))
+    await waitFor(
+      () => !hostsOf(a, id).some((x) => x.host === hostId),
+      40_000,
+      'the owner to drop a host that keeps nothing',
+    ).catch((err: Error) => {
+      const r = hostsOf(a, id).find((x) => x.host === hostId)
+      throw new Error(`${err.message}: it still counts, ${JSON.stringify(r)}`)
+    })
+  }, 120_000)
+
   it('a stranger cannot take a folder over at its host, nor make the host drop it', async () => {
     await fx.testnet()
     const h = await donor()

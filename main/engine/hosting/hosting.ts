@@ -1869,10 +1869,14 @@ export class Hosting extends EventEmitter {
     } else if (reply.hash !== expected) {
       reason = 'wrong proof'
     }
+    // Whether it holds what was agreed goes by its `have` (contiguous: a block below it that is
+    // missing fails), not by its count of blocks in all, which names no block: a host that kept
+    // nothing and said it held every block was forgiven every miss once the folder outgrew it.
+    const atAgreed = claimedBytes(r.have, sizes) >= r.agreedBytes * 0.9
     const fetching =
       reason === 'the host does not have the block' &&
       sample.index >= (r.have[sample.core] ?? 0) &&
-      (Date.now() - r.since < 2 * this.timers.auditMs || grew || claimed >= r.agreedBytes * 0.9)
+      (Date.now() - r.since < 2 * this.timers.auditMs || grew || atAgreed)
     if (fetching) reason = 'the host is still fetching that block'
     r.lastAudit = { at: Date.now(), ok: reason === null, reason }
     this.send(s, { t: 'audit-result', folder: f.id, ok: reason === null })
