@@ -389,6 +389,40 @@ describe('hosting trust', () => {
     expect(after.usedBytes).toBeLessThanOrEqual(limit)
   }, 90_000)
 
+  // A donor's user joins a folder the donor hosts: the node's folder opens the same cores. When
+  // the donor then stops hosting it (an eviction, the owner's release), dropping the hosted cores
+  // cleared and purged them: the node's own copy went, and the purge closed its sessions too.
+  it('a host that joined a folder it hosts keeps its copy when it stops hosting it', async () => {
+    await fx.testnet()
+    const h = await donor()
+    const a = await fx.readyNode()
+    const { id, invite } = await sharedFolder(a, SIZE)
+    await hostingIt(h, a, id)
+    const cores = hostingOf(h).state.hosted.find((x) => x.folder === id)!.cores
+    const dst = path.join(await fx.tmpDir('spare-trust-join-'), 'dst')
+    await h.join(invite, dst)
+    await waitFor(
+      async () => (await fs.stat(path.join(dst, 'data.bin')).catch(() => null))?.size === SIZE,
+      60_000,
+      'the donor synced the folder it hosts',
+    )
+    await a.close()
+    await h.setDonateLimits({ diskBytes: 1 })
+    expect((await h.donateStatus()).hosting.some((x) => x.folder === id)).toBe(false)
+    const store = (h as unknown as { store: Corestore }).store
+    let held = 0
+    let blocks = 0
+    for (const key of cores) {
+      const core = store.get({ key: Buffer.from(key, 'hex') })
+      await core.ready()
+      blocks += core.length
+      for (let i = 0; i < core.length; i++) if (await core.has(i)) held++
+      await core.close()
+    }
+    expect(blocks).toBeGreaterThan(0)
+    expect(held).toBe(blocks)
+  }, 120_000)
+
   // Expired versions' blocks are cleared everywhere (the owner's sweep), leaving a gap at the
   // start of the owner's blobs core that no peer can fill. A host fetched in order and stopped
   // at the gap for good: it held none of what came after, failed the audits of those blocks,

@@ -376,8 +376,14 @@ interface StoreInside {
   storage: { hasCore(discoveryKey: Buffer): Promise<boolean> }
 }
 
-/** Hypercore's `compact()` (not in the shared type declarations). */
-type Compactable = Hypercore & { compact?: () => Promise<unknown> }
+/**
+ * Hypercore's `compact()`, and the sessions open on its core (not in the shared type
+ * declarations).
+ */
+type Compactable = Hypercore & {
+  compact?: () => Promise<unknown>
+  core?: { allSessions?: () => unknown[] }
+}
 
 /** What a Hypercore peer carries besides what the shared types declare: its connection's mux. */
 type PeerWithMux = HypercorePeer & { protomux?: unknown }
@@ -1303,7 +1309,11 @@ export class Hosting extends EventEmitter {
       if (stillUsed.has(key)) continue
       const entry = this.cores.get(key)
       this.cores.delete(key)
-      if (entry) {
+      // The node opened it too since (it joined the folder it hosted): the core is its own now.
+      // Clearing it would wipe the node's copy, and purging closes every session on it.
+      if (entry && ((entry.core as Compactable).core?.allSessions?.().length ?? 1) > 1) {
+        await entry.core.close().catch(() => {})
+      } else if (entry) {
         // Cleared and compacted first: what is still in RocksDB's memtable and log is dropped
         // at once (a purge alone left every byte on disk). Blocks already flushed to a blob
         // file (shared with the node's other cores) come back when StoreReclaim collects.
