@@ -13,9 +13,14 @@ import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import crypto from 'hypercore-crypto'
+import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import type { SpareNode } from '../../main/engine/node.ts'
-import { folderHostingTopic, type Hosting } from '../../main/engine/hosting/hosting.ts'
+import {
+  HOSTING_TOPIC,
+  folderHostingTopic,
+  type Hosting,
+} from '../../main/engine/hosting/hosting.ts'
 import type { Message } from '../../main/engine/hosting/messages.ts'
 import type { FolderSummary } from '../../shared/contract.ts'
 import { SpareService } from '../../main/engine/api/service.ts'
@@ -40,6 +45,7 @@ interface HostingInside {
   cores: Map<string, { core: Hypercore }>
   state: { hosted: Array<{ folder: string; owner: string; cores: string[] }> }
   swarm: { join(topic: Buffer, mode: { server: boolean; client: boolean }): Promise<void> }
+  ledger: { core: Hypercore }
 }
 
 function hostingOf(node: SpareNode): HostingInside {
@@ -129,6 +135,46 @@ describe('hosting trust', () => {
       (r) => r.body.kind === 'storage' && r.body.host === hostId && r.body.from >= cheatAt,
     )
     expect(late).toEqual([])
+  }, 120_000)
+
+  // A miss past what a host says it holds is forgiven once it "holds what was agreed" (the folder
+  // outgrew the agreement): that was judged by the blocks it says it holds in all, a count with
+  // no position. A host that kept nothing, refused to take more and said it held every block was
+  // forgiven every miss once the folder grew a little: it stayed a host for good.
+  it('a host that says it holds every block but keeps none fails its audits once the folder grows', async () => {
+    await fx.testnet()
+    const h = await donor()
+    const a = await fx.readyNode()
+    const { id, src } = await sharedFolder(a, SIZE)
+    const hostId = h.nodeId
+    await hostingIt(h, a, id)
+    const inside = hostingOf(h)
+    inside.pump = () => {}
+    for (const { core } of inside.cores.values()) {
+      if (core.length > 0) await core.clear(0, core.length)
+    }
+    const realSend = inside.send.bind(inside)
+    inside.send = (s, m) => {
+      if (m.t === 'status' && !m.evicted) {
+        const all = Object.fromEntries([...inside.cores.keys()].map((k) => [k, 1e9]))
+        m = { ...m, have: {}, blocks: all, bytes: SIZE * 4 }
+      }
+      if (m.t === 'reply') m = { ...m, ok: false, reason: 'this host is full' }
+      realSend(s, m)
+    }
+    const tell = setInterval(() => {
+      for (const hosted of inside.state.hosted) inside.tellOwner(hosted, null)
+    }, 300)
+    fx.defer(() => clearInterval(tell))
+    await fs.writeFile(path.join(src, 'more.bin'), randomBytes(2 * SIZE))
+    await waitFor(
+      () => !hostsOf(a, id).some((x) => x.host === hostId),
+      40_000,
+      'the owner to drop a host that keeps nothing',
+    ).catch((err: Error) => {
+      const r = hostsOf(a, id).find((x) => x.host === hostId)
+      throw new Error(`${err.message}: it still counts, ${JSON.stringify(r)}`)
+    })
   }, 120_000)
 
   it('a stranger cannot take a folder over at its host, nor make the host drop it', async () => {
@@ -226,6 +272,156 @@ describe('hosting trust', () => {
     const afterA = hostsOf(a, id).map((x) => x.auditsPassed)
     expect(afterA.every((n, i) => n > (passedA[i] ?? 0))).toBe(true)
   }, 180_000)
+
+  // A peer asks a donor to host a "folder" whose cores are the donor's own (its ledger, whose key
+  // its hello gives away; or its own folders' logs), then releases it: dropping a hosted core
+  // clears and purges it, and the donor's own core went with it.
+  it("a request naming the host's own cores is refused, and its release clears none of them", async () => {
+    await fx.testnet()
+    const h = await donor()
+    const m = await fx.readyNode()
+    const mInside = hostingOf(m)
+    await mInside.swarm.join(HOSTING_TOPIC, { server: false, client: true })
+    const toHost = await waitFor(
+      () => [...mInside.sessions].find((s) => s.identity === h.nodeId && s.msg),
+      30_000,
+      'the peer connected to the donor',
+    )
+    const ledgerCore = hostingOf(h).ledger.core
+    expect(ledgerCore.length).toBeGreaterThan(0)
+    const topic = randomBytes(32)
+    const folder = topic.toString('hex').slice(0, 16)
+    mInside.send(toHost, {
+      t: 'request',
+      id: 1,
+      folder,
+      topic: topic.toString('hex'),
+      cores: [ledgerCore.key.toString('hex')],
+      bytes: 1024,
+    })
+    await new Promise((r) => setTimeout(r, 1500))
+    expect((await h.donateStatus()).hosting.map((x) => x.folder)).not.toContain(folder)
+    mInside.send(toHost, { t: 'release', folder })
+    await new Promise((r) => setTimeout(r, 1500))
+    const ledger = hostingOf(h).ledger.core
+    expect(ledger.length).toBeGreaterThan(0)
+    expect(await ledger.has(0)).toBe(true)
+    expect(h.ledger().key).toBe(ledgerCore.key.toString('hex'))
+  }, 60_000)
+
+  // An agreement may pass what was agreed by one batch of blocks (the check runs before each
+  // batch). Each core checked the agreement on its own, with what was held before any batch in
+  // flight came in: a request listing many cores, each fetched at once, passed it by a batch per
+  // core, up to the host's whole budget (which then refused honest owners as full).
+  it('a request for many cores gets at most one batch past what it agreed', async () => {
+    await fx.testnet()
+    const h = await donor()
+    const m = await fx.readyNode()
+    const mInside = hostingOf(m)
+    await mInside.swarm.join(HOSTING_TOPIC, { server: false, client: true })
+    const toHost = await waitFor(
+      () => [...mInside.sessions].find((s) => s.identity === h.nodeId && s.msg),
+      30_000,
+      'the peer connected to the donor',
+    )
+    const store = (m as unknown as { store: Corestore }).store
+    const keys: string[] = []
+    for (let i = 0; i < 8; i++) {
+      const core = store.get({ name: `many-cores-${i}` })
+      await core.ready()
+      for (let b = 0; b < 32; b++) await core.append(randomBytes(64 * 1024))
+      keys.push(core.key.toString('hex'))
+    }
+    const topic = randomBytes(32)
+    const folder = topic.toString('hex').slice(0, 16)
+    mInside.send(toHost, {
+      t: 'request',
+      id: 1,
+      folder,
+      topic: topic.toString('hex'),
+      cores: keys,
+      bytes: 1024,
+    })
+    const held = async (): Promise<number> =>
+      (await h.donateStatus()).hosting.find((x) => x.folder === folder)?.bytes ?? 0
+    await waitFor(async () => (await held()) > 0, 30_000, 'the donor fetching')
+    await new Promise((r) => setTimeout(r, 4000))
+    // One batch: 16 blocks of 64 KiB.
+    expect(await held()).toBeLessThanOrEqual(16 * 64 * 1024 + 1024)
+  }, 60_000)
+
+  // Two folders at a host may share cores (anyone may ask for a made-up folder listing another's
+  // cores). Eviction planned by each folder's bytes, its shared cores counted as freed, but a
+  // dropped folder's cores that another agreement covers stay: the first folder evicted freed
+  // nothing, eviction stopped, and the host stayed over its new limit.
+  it('evicting under a lower limit frees the disk even when two folders share cores', async () => {
+    await fx.testnet()
+    const h = await donor()
+    const a = await fx.readyNode()
+    const { id } = await sharedFolder(a, SIZE)
+    await hostingIt(h, a, id)
+    const cores = hostingOf(h).state.hosted.find((x) => x.folder === id)!.cores
+    const m = await fx.readyNode()
+    const mInside = hostingOf(m)
+    await mInside.swarm.join(HOSTING_TOPIC, { server: false, client: true })
+    const toHost = await waitFor(
+      () => [...mInside.sessions].find((s) => s.identity === h.nodeId && s.msg),
+      30_000,
+      'the peer connected to the donor',
+    )
+    const topic = randomBytes(32)
+    const other = topic.toString('hex').slice(0, 16)
+    mInside.send(toHost, {
+      t: 'request',
+      id: 1,
+      folder: other,
+      topic: topic.toString('hex'),
+      cores,
+      bytes: 1024,
+    })
+    await waitFor(
+      async () => (await h.donateStatus()).hosting.some((x) => x.folder === other),
+      10_000,
+      'the donor taking the second folder',
+    )
+    const limit = SIZE / 2
+    const after = await h.setDonateLimits({ diskBytes: limit })
+    expect(after.usedBytes).toBeLessThanOrEqual(limit)
+  }, 90_000)
+
+  // A donor's user joins a folder the donor hosts: the node's folder opens the same cores. When
+  // the donor then stops hosting it (an eviction, the owner's release), dropping the hosted cores
+  // cleared and purged them: the node's own copy went, and the purge closed its sessions too.
+  it('a host that joined a folder it hosts keeps its copy when it stops hosting it', async () => {
+    await fx.testnet()
+    const h = await donor()
+    const a = await fx.readyNode()
+    const { id, invite } = await sharedFolder(a, SIZE)
+    await hostingIt(h, a, id)
+    const cores = hostingOf(h).state.hosted.find((x) => x.folder === id)!.cores
+    const dst = path.join(await fx.tmpDir('spare-trust-join-'), 'dst')
+    await h.join(invite, dst)
+    await waitFor(
+      async () => (await fs.stat(path.join(dst, 'data.bin')).catch(() => null))?.size === SIZE,
+      60_000,
+      'the donor synced the folder it hosts',
+    )
+    await a.close()
+    await h.setDonateLimits({ diskBytes: 1 })
+    expect((await h.donateStatus()).hosting.some((x) => x.folder === id)).toBe(false)
+    const store = (h as unknown as { store: Corestore }).store
+    let held = 0
+    let blocks = 0
+    for (const key of cores) {
+      const core = store.get({ key: Buffer.from(key, 'hex') })
+      await core.ready()
+      blocks += core.length
+      for (let i = 0; i < core.length; i++) if (await core.has(i)) held++
+      await core.close()
+    }
+    expect(blocks).toBeGreaterThan(0)
+    expect(held).toBe(blocks)
+  }, 120_000)
 
   // Expired versions' blocks are cleared everywhere (the owner's sweep), leaving a gap at the
   // start of the owner's blobs core that no peer can fill. A host fetched in order and stopped

@@ -367,8 +367,23 @@ interface DiscoveryStatus {
   status(topic: Buffer): { refresh(): Promise<void> } | null
 }
 
-/** Hypercore's `compact()` (not in the shared type declarations). */
-type Compactable = Hypercore & { compact?: () => Promise<unknown> }
+/**
+ * What Corestore knows of the cores it holds (not in the shared type declarations): whether one is
+ * open (by discovery key, hex) and whether its storage has it.
+ */
+interface StoreInside {
+  cores: { opened(id: string): boolean }
+  storage: { hasCore(discoveryKey: Buffer): Promise<boolean> }
+}
+
+/**
+ * Hypercore's `compact()`, and the sessions open on its core (not in the shared type
+ * declarations).
+ */
+type Compactable = Hypercore & {
+  compact?: () => Promise<unknown>
+  core?: { allSessions?: () => unknown[] }
+}
 
 /** What a Hypercore peer carries besides what the shared types declare: its connection's mux. */
 type PeerWithMux = HypercorePeer & { protomux?: unknown }
@@ -392,6 +407,8 @@ interface HostedCore {
   gapsLeft: number
   /** Batches in a row that stalled (a gap). */
   stalls: number
+  /** Bytes of the batch being fetched (not held yet): counted against the agreements. */
+  inflight: number
   pumping: boolean
 }
 
@@ -925,6 +942,15 @@ export class Hosting extends EventEmitter {
       reply(false, 'your ledger balance is too low: give before you get')
       return
     }
+    // A core this node holds outside hosting is its own (its ledger, whose key its hello gives
+    // away; its folders' logs and blobs; a ledger it checked): dropping a hosted core clears and
+    // purges it, so a release or an eviction would wipe the node's own data.
+    for (const key of new Set(m.cores)) {
+      if (await this.heldOutsideHosting(key)) {
+        reply(false, 'this host keeps one of those cores for itself')
+        return
+      }
+    }
     const existing = this.state.hosted.find((h) => h.folder === m.folder && h.owner === owner)
     const now = Date.now()
     const next: Hosted = existing
@@ -981,6 +1007,22 @@ export class Hosting extends EventEmitter {
     this.emit('changed')
   }
 
+  /** Whether the store holds core `key` (open or on disk) while no agreement here covers it. */
+  private async heldOutsideHosting(key: string): Promise<boolean> {
+    if (this.cores.has(key)) return false
+    const discoveryKey = crypto.discoveryKey(Buffer.from(key, 'hex'))
+    const store = this.deps.store as unknown as StoreInside
+    if (store.cores.opened(discoveryKey.toString('hex'))) return true
+    return store.storage.hasCore(discoveryKey).catch(() => true)
+  }
+
+  /** Bytes of the batches in flight for an agreement's cores. */
+  private inflightOf(h: Hosted): number {
+    let n = 0
+    for (const k of h.cores) n += this.cores.get(k)?.inflight ?? 0
+    return n
+  }
+
   /** The agreements that cover a core. */
   private usersOf(key: string): Hosted[] {
     return this.state.hosted.filter((h) => h.cores.includes(key))
@@ -1025,6 +1067,7 @@ export class Hosting extends EventEmitter {
         gapsAt: Date.now(),
         gapsLeft: 0,
         stalls: 0,
+        inflight: 0,
         pumping: false,
       }
       this.cores.set(key, entry)
@@ -1108,7 +1151,11 @@ export class Hosting extends EventEmitter {
     const core = entry.core
     const users = this.usersOf(entry.key)
     if (users.length === 0) return 'stop'
-    if (users.every((h) => this.heldOf(h) > h.agreedBytes)) {
+    // What every core of an agreement has in flight counts too: the cores of one agreement fetch
+    // at once, and each checking only what was held let it pass by a batch per core.
+    const reached = (): boolean =>
+      users.every((h) => this.heldOf(h) + this.inflightOf(h) > h.agreedBytes)
+    if (reached()) {
       this.log.info({ folder: entry.folder }, 'a hosted folder reached the agreed size')
       for (const h of users) this.tellOwner(h, null)
       return 'stop'
@@ -1118,7 +1165,11 @@ export class Hosting extends EventEmitter {
     const estimate = core.length
       ? Math.ceil((core.byteLength / core.length) * (end - start - before))
       : 0
+    // Checked again and taken with no await between: another core may have started a batch.
+    if (reached()) return 'stop'
+    entry.inflight += estimate
     if (!(await this.admit(estimate))) {
+      entry.inflight -= estimate
       this.log.info({ folder: entry.folder }, 'hosting budget reached')
       await this.enforceBudget()
       return 'stop'
@@ -1154,9 +1205,15 @@ export class Hosting extends EventEmitter {
       clearTimeout(timer)
       this.reserved -= estimate
     }
-    const after = await countHeld(core, start, end)
-    entry.blocks += after - before
-    entry.held = heldBytes(core, entry.blocks)
+    let after: number
+    try {
+      after = await countHeld(core, start, end)
+      entry.blocks += after - before
+      entry.held = heldBytes(core, entry.blocks)
+    } finally {
+      // Only now that what came is held: until then the batch still counts as in flight.
+      entry.inflight -= estimate
+    }
     if (after !== before) this.emit('changed')
     return got
   }
@@ -1189,8 +1246,21 @@ export class Hosting extends EventEmitter {
     this.send(s, { t: 'status', folder: h.folder, bytes: this.heldOf(h), have, blocks, evicted })
   }
 
-  /** Evicts whole hosted folders until usage fits the budget. */
+  /**
+   * Evicts whole hosted folders until usage fits the budget. Planned again after each round:
+   * folders can share cores (anyone may ask for a folder listing another's), and a dropped
+   * folder's cores that another agreement covers stay, so a round may free less than planned.
+   */
   private async enforceBudget(): Promise<void> {
+    for (;;) {
+      const victims = await this.evictionPlan()
+      if (victims.length === 0) return
+      for (const id of victims) await this.dropHosted(id, null, 'evicted: the donated space shrank')
+    }
+  }
+
+  /** The folders to evict for usage to fit the budget (planEviction over whole folders). */
+  private async evictionPlan(): Promise<string[]> {
     const used = this.usedBytes()
     const { budget } = await this.governor.budget(used)
     // Whole folders: every agreement of one (its writers') goes together, its cores counted once.
@@ -1213,7 +1283,7 @@ export class Hosting extends EventEmitter {
       f.lastNeededAt = Math.max(f.lastNeededAt, h.lastNeededAt)
       f.priority = Math.max(f.priority, h.priority)
     }
-    const victims = planEviction(
+    return planEviction(
       [...folders.values()].map((f) => ({
         id: f.id,
         bytes: [...f.cores].reduce((n, k) => n + (this.cores.get(k)?.held ?? 0), 0),
@@ -1223,7 +1293,6 @@ export class Hosting extends EventEmitter {
       used,
       budget,
     )
-    for (const id of victims) await this.dropHosted(id, null, 'evicted: the donated space shrank')
   }
 
   /**
@@ -1240,7 +1309,11 @@ export class Hosting extends EventEmitter {
       if (stillUsed.has(key)) continue
       const entry = this.cores.get(key)
       this.cores.delete(key)
-      if (entry) {
+      // The node opened it too since (it joined the folder it hosted): the core is its own now.
+      // Clearing it would wipe the node's copy, and purging closes every session on it.
+      if (entry && ((entry.core as Compactable).core?.allSessions?.().length ?? 1) > 1) {
+        await entry.core.close().catch(() => {})
+      } else if (entry) {
         // Cleared and compacted first: what is still in RocksDB's memtable and log is dropped
         // at once (a purge alone left every byte on disk). Blocks already flushed to a blob
         // file (shared with the node's other cores) come back when StoreReclaim collects.
@@ -1806,10 +1879,14 @@ export class Hosting extends EventEmitter {
     } else if (reply.hash !== expected) {
       reason = 'wrong proof'
     }
+    // Whether it holds what was agreed goes by its `have` (contiguous: a block below it that is
+    // missing fails), not by its count of blocks in all, which names no block: a host that kept
+    // nothing and said it held every block was forgiven every miss once the folder outgrew it.
+    const atAgreed = claimedBytes(r.have, sizes) >= r.agreedBytes * 0.9
     const fetching =
       reason === 'the host does not have the block' &&
       sample.index >= (r.have[sample.core] ?? 0) &&
-      (Date.now() - r.since < 2 * this.timers.auditMs || grew || claimed >= r.agreedBytes * 0.9)
+      (Date.now() - r.since < 2 * this.timers.auditMs || grew || atAgreed)
     if (fetching) reason = 'the host is still fetching that block'
     r.lastAudit = { at: Date.now(), ok: reason === null, reason }
     this.send(s, { t: 'audit-result', folder: f.id, ok: reason === null })
