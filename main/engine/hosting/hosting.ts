@@ -1168,8 +1168,24 @@ export class Hosting extends EventEmitter {
     // Checked again and taken with no await between: another core may have started a batch.
     if (reached()) return 'stop'
     entry.inflight += estimate
-    if (!(await this.admit(estimate))) {
+    try {
+      return await this.fetchAdmitted(entry, start, end, before, estimate)
+    } finally {
+      // Only now that what came is held (or nothing will): until then it counts as in flight.
       entry.inflight -= estimate
+    }
+  }
+
+  /** fetchBatch, once the batch (`estimate` bytes, `before` of its blocks held) counts in flight. */
+  private async fetchAdmitted(
+    entry: HostedCore,
+    start: number,
+    end: number,
+    before: number,
+    estimate: number,
+  ): Promise<'done' | 'stalled' | 'stop'> {
+    const core = entry.core
+    if (!(await this.admit(estimate))) {
       this.log.info({ folder: entry.folder }, 'hosting budget reached')
       await this.enforceBudget()
       return 'stop'
@@ -1205,15 +1221,9 @@ export class Hosting extends EventEmitter {
       clearTimeout(timer)
       this.reserved -= estimate
     }
-    let after: number
-    try {
-      after = await countHeld(core, start, end)
-      entry.blocks += after - before
-      entry.held = heldBytes(core, entry.blocks)
-    } finally {
-      // Only now that what came is held: until then the batch still counts as in flight.
-      entry.inflight -= estimate
-    }
+    const after = await countHeld(core, start, end)
+    entry.blocks += after - before
+    entry.held = heldBytes(core, entry.blocks)
     if (after !== before) this.emit('changed')
     return got
   }
