@@ -436,7 +436,7 @@ export class SpareNode extends EventEmitter {
       if (mustExist) throw new ApiError('BAD_INPUT', `no such folder: ${abs}`)
     }
     if (st && !st.isDirectory()) throw new ApiError('BAD_INPUT', `not a folder: ${abs}`)
-    const real = st ? await fs.realpath(abs) : abs
+    const real = st ? await fs.realpath(abs) : await this.realOfNew(abs)
     const inside = (a: string, b: string): boolean => a === b || a.startsWith(b + path.sep)
     if (inside(real, this.realDataDir) || inside(this.realDataDir, real)) {
       throw new ApiError('BAD_INPUT', `the folder overlaps Spare's data directory ${this.dataDir}`)
@@ -448,6 +448,27 @@ export class SpareNode extends EventEmitter {
       }
     }
     return real
+  }
+
+  /**
+   * Where a path that does not exist yet will land: its nearest existing ancestor by its real
+   * path (a symlink on the way may lead into the data directory or a shared folder), plus the
+   * rest. That ancestor must be a folder.
+   */
+  private async realOfNew(abs: string): Promise<string> {
+    const rest: string[] = []
+    let dir = abs
+    for (;;) {
+      const st = await fs.stat(dir).catch(() => null)
+      if (st) {
+        if (!st.isDirectory()) throw new ApiError('BAD_INPUT', `not a folder: ${dir}`)
+        return path.join(await fs.realpath(dir), ...rest)
+      }
+      const parent = path.dirname(dir)
+      if (parent === dir) return abs
+      rest.unshift(path.basename(dir))
+      dir = parent
+    }
   }
 
   /**

@@ -444,6 +444,48 @@ describe('SpareService: folders.join', () => {
       'overlaps',
     )
   })
+
+  // BUG (main/engine/node.ts, checkPath): a join path that does not exist yet was compared as
+  // typed, not by where it lands. Through a symlink to the data directory (or to a shared folder)
+  // it passed, and mkdir created the folder inside Spare's own store; under a file, mkdir failed
+  // with ENOTDIR as an INTERNAL error (exit 1) instead of bad input.
+  it('refuses a new join path that lands in the data dir or a shared folder through a symlink', async () => {
+    const { node, service, dir } = await setup()
+    await fs.symlink(node.dataDir, path.join(dir, 'to-data'))
+    const viaData = path.join(dir, 'to-data', 'mirror')
+    await expectCode(
+      service,
+      'folders.join',
+      { invite: randomInvite(), path: viaData },
+      'BAD_INPUT',
+      'overlaps',
+    )
+    expect(existsSync(path.join(node.dataDir, 'mirror'))).toBe(false)
+    await mkdirs(path.join(dir, 'own'))
+    await service.call('folders.share', { path: path.join(dir, 'own') })
+    await fs.symlink(path.join(dir, 'own'), path.join(dir, 'to-own'))
+    await expectCode(
+      service,
+      'folders.join',
+      { invite: randomInvite(), path: path.join(dir, 'to-own', 'a', 'b') },
+      'CONFLICT',
+      'overlaps the synced folder',
+    )
+    expect(existsSync(path.join(dir, 'own', 'a'))).toBe(false)
+  })
+
+  it('refuses a join path under a file as bad input', async () => {
+    const { service, dir } = await setup()
+    await fs.writeFile(path.join(dir, 'file'), 'x')
+    await expectCode(
+      service,
+      'folders.join',
+      { invite: randomInvite(), path: path.join(dir, 'file', 'sub') },
+      'BAD_INPUT',
+      'not a folder',
+    )
+    expect(await fs.readFile(path.join(dir, 'file'), 'utf8')).toBe('x')
+  })
 })
 
 describe('SpareService: folders.unshare', () => {
