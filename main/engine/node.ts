@@ -736,11 +736,25 @@ export class SpareNode extends EventEmitter {
     }
     const folder = this.syncFolder(id)
     if (to !== null) {
-      const real = path.resolve(to)
-      if (real === folder.record.path || real.startsWith(folder.record.path + path.sep)) {
+      // Where the copy lands: through any symlink on the way, never in the folder itself nor in
+      // Spare's own data directory (settings.json, the token), and never over a folder.
+      const abs = path.resolve(to)
+      const st = await fs.lstat(abs).catch(() => null)
+      if (st?.isDirectory()) {
+        throw new ApiError('BAD_INPUT', `the destination is a folder: ${abs} (give a file name)`)
+      }
+      const real = path.join(await this.realOfNew(path.dirname(abs)), path.basename(abs))
+      const inside = (a: string, b: string): boolean => a === b || a.startsWith(b + path.sep)
+      if (inside(real, folder.record.path)) {
         throw new ApiError(
           'BAD_INPUT',
           'restore into the folder without --to; --to is for a copy outside it',
+        )
+      }
+      if (inside(real, this.realDataDir)) {
+        throw new ApiError(
+          'BAD_INPUT',
+          `the destination is inside Spare's data directory ${this.dataDir}`,
         )
       }
     }

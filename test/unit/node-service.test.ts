@@ -488,6 +488,67 @@ describe('SpareService: folders.join', () => {
   })
 })
 
+describe('SpareService: folders.restore --to', () => {
+  // BUG (main/engine/node.ts, restore): --to was only compared, as typed, with the folder's own
+  // path. A destination in Spare's data directory (settings.json, api-token) was overwritten with
+  // the old version; one reaching into the folder through a symlink slipped past the check; and an
+  // existing folder as the destination failed in rename as UNAVAILABLE (exit 1), not bad input.
+  it('refuses a destination in the data dir, in the folder through a symlink, or a folder', async () => {
+    const { node, service, dir } = await setup()
+    const own = path.join(dir, 'own')
+    await mkdirs(own)
+    const shared = (await service.call('folders.share', { path: own })) as ShareResult
+    const id = shared.folder.id
+    const file = path.join(own, 'a.txt')
+    const versions = async (): Promise<unknown[]> =>
+      (await service.call('folders.versions', { id, path: 'a.txt' })) as unknown[]
+    await fs.writeFile(file, 'one\n')
+    await waitFor(async () => (await versions()).length === 1)
+    await fs.writeFile(file, 'two, longer\n')
+    await waitFor(async () => (await versions()).length === 2)
+
+    const settings = path.join(node.dataDir, 'settings.json')
+    const before = await fs.readFile(settings, 'utf8')
+    await expectCode(
+      service,
+      'folders.restore',
+      { id, path: 'a.txt', to: settings },
+      'BAD_INPUT',
+      'data directory',
+    )
+    expect(await fs.readFile(settings, 'utf8')).toBe(before)
+
+    await fs.symlink(own, path.join(dir, 'alias'))
+    await expectCode(
+      service,
+      'folders.restore',
+      { id, path: 'a.txt', to: path.join(dir, 'alias', 'b.txt') },
+      'BAD_INPUT',
+      'without --to',
+    )
+    expect(existsSync(path.join(own, 'b.txt'))).toBe(false)
+
+    const elsewhere = path.join(dir, 'elsewhere')
+    await mkdirs(elsewhere)
+    await expectCode(
+      service,
+      'folders.restore',
+      { id, path: 'a.txt', to: elsewhere },
+      'BAD_INPUT',
+      'is a folder',
+    )
+    expect(readdirSync(elsewhere)).toEqual([])
+
+    // A plain destination outside both still works.
+    const dest = path.join(dir, 'copy', 'old.txt')
+    const res = (await service.call('folders.restore', { id, path: 'a.txt', to: dest })) as {
+      path: string
+    }
+    expect(res.path).toBe(dest)
+    expect(await fs.readFile(dest, 'utf8')).toBe('one\n')
+  })
+})
+
 describe('SpareService: folders.unshare', () => {
   it('refuses an unknown id as NOT_FOUND', async () => {
     const { service } = await setup()
