@@ -126,7 +126,7 @@ export class ApiServer {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY })
     server.on('upgrade', (req, socket, head) => {
       const denied = this.guard(req)
-      if (denied || new URL(req.url ?? '/', 'http://x').pathname !== API_PATHS.ws) {
+      if (denied || pathnameOf(req.url) !== API_PATHS.ws) {
         socket.write(
           `HTTP/1.1 ${denied ? STATUS[denied.code] : 404} Denied\r\nConnection: close\r\n\r\n`,
         )
@@ -209,10 +209,15 @@ export class ApiServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     res.setHeader('X-Content-Type-Options', 'nosniff')
     res.setHeader('Referrer-Policy', 'no-referrer')
     res.setHeader('Cache-Control', 'no-store')
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    } catch {
+      return this.sendError(res, new ApiError('BAD_INPUT', 'the request target is not a URL'))
+    }
     if (url.pathname === '/auth') {
       const denied = this.guard(req, { allowAnonymous: true })
       if (denied) return this.sendError(res, denied)
@@ -365,6 +370,15 @@ export class ApiServer {
 
   private sendError(res: http.ServerResponse, err: ApiError): void {
     this.sendJson(res, STATUS[err.code], err.toJSON())
+  }
+}
+
+/** The path of a request target; null when it does not parse (`//[`). Never throws. */
+function pathnameOf(target: string | undefined): string | null {
+  try {
+    return new URL(target ?? '/', 'http://x').pathname
+  } catch {
+    return null
   }
 }
 
