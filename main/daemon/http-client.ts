@@ -37,27 +37,44 @@ export async function readApiInfo(dataDir: string): Promise<{ info: ApiInfo; tok
   return { info: info as ApiInfo, token }
 }
 
+/**
+ * One authenticated POST to the daemon; its JSON answer. A daemon that cannot be reached is a
+ * NoDaemonError; an answer that is not JSON an ApiError, and so is an error status.
+ */
+export async function postToDaemon(
+  url: string,
+  token: string,
+  dataDir: string,
+  body?: unknown,
+): Promise<unknown> {
+  let res: Response
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    })
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause
+    throw new NoDaemonError(dataDir, cause?.code ?? (err as Error).message)
+  }
+  let answer: unknown
+  try {
+    answer = await res.json()
+  } catch {
+    throw new ApiError('INTERNAL', `the daemon answered HTTP ${res.status} without JSON`)
+  }
+  if (!res.ok) throw toApiError(answer, `the daemon answered HTTP ${res.status}`)
+  return answer
+}
+
 export function httpTransport(baseUrl: string, token: string, dataDir: string): Transport {
   return {
     async call(method, params) {
-      let res: Response
-      try {
-        res = await fetch(`${baseUrl}${API_PATHS.call}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ method, params }),
-        })
-      } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause
-        throw new NoDaemonError(dataDir, cause?.code ?? (err as Error).message)
-      }
-      let body: unknown
-      try {
-        body = await res.json()
-      } catch {
-        throw new ApiError('INTERNAL', `the daemon answered HTTP ${res.status} without JSON`)
-      }
-      if (!res.ok) throw toApiError(body, `the daemon answered HTTP ${res.status}`)
+      const body = await postToDaemon(`${baseUrl}${API_PATHS.call}`, token, dataDir, {
+        method,
+        params,
+      })
       return (body as { result?: unknown }).result
     },
     subscribe() {

@@ -192,6 +192,31 @@ describe('spare: no daemon running', () => {
     expect(r.err).toContain(`no Spare daemon is running for ${dataDir} (ECONNREFUSED)`)
   })
 
+  // BUG (main/daemon/cli.ts, `ui`): it fetched /api/ui-link itself, outside the CLI's transport,
+  // so a stale api.json printed "spare: fetch failed" instead of saying no daemon is running.
+  it('ui with a stale api.json says no daemon is running, like every other command', async () => {
+    const dataDir = await fx.tmpDir()
+    const port = await freePort()
+    await fs.writeFile(
+      path.join(dataDir, API_FILE),
+      JSON.stringify({ port, pid: 1, url: `http://127.0.0.1:${port}` }),
+    )
+    await fs.writeFile(path.join(dataDir, TOKEN_FILE), 'a'.repeat(64))
+    const r = await run('ui', '--json', '--data-dir', dataDir)
+    expect(r.code).toBe(1)
+    expect(r.out).toBe('')
+    expect(r.err).toContain(`no Spare daemon is running for ${dataDir} (ECONNREFUSED)`)
+  })
+
+  // BUG (main/daemon/cli.ts, `hosts`): N was checked only after connecting, so a bad N with no
+  // daemon running exited 1 ("no daemon") instead of 2 (bad usage).
+  it('hosts with a bad N exits 2 even when no daemon is running', async () => {
+    const dataDir = await fx.tmpDir()
+    const r = await run('hosts', '0123456789abcdef', 'two', '--data-dir', dataDir)
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('N must be a whole number')
+  })
+
   /** `spare status` against a data dir whose api.json holds `contents` (and a valid token). */
   async function statusWithApiFile(contents: string): Promise<Awaited<ReturnType<typeof run>>> {
     const dataDir = await fx.tmpDir()
@@ -285,6 +310,15 @@ describe('spare: against a running daemon', () => {
     const r3 = await run('unshare', 'xyz', '--data-dir', dataDir)
     expect(r3.code).toBe(2)
     expect(r3.err).toContain('a folder id is 16 hex characters')
+  })
+
+  it('ui --json prints one JSON document with a one-time login link', async () => {
+    const { dataDir } = await daemon()
+    const r = await run('ui', '--json', '--data-dir', dataDir)
+    expect(r.code).toBe(0)
+    expect(r.err).toBe('')
+    const doc = JSON.parse(r.out) as { url: string }
+    expect(doc.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/auth\?code=[0-9a-f]{48}$/)
   })
 
   it('a wrong token in the data directory exits 1 (not authorized)', async () => {
