@@ -549,6 +549,29 @@ export class SpareNode extends EventEmitter {
     name?: string,
     mode: 'sync' | 'publish' = 'sync',
   ): Promise<{ folder: FolderSummary; invite: string }> {
+    return this.oneFolderChange(() => this.shareNow(folderPath, name, mode))
+  }
+
+  /**
+   * Runs shares and joins one at a time: each checks for overlaps and for a folder already
+   * joined, then awaits a lot before the new folder is registered. Two at once both passed.
+   */
+  private oneFolderChange<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.folderChange.then(fn)
+    this.folderChange = run.then(
+      () => {},
+      () => {},
+    )
+    return run
+  }
+
+  private folderChange: Promise<void> = Promise.resolve()
+
+  private async shareNow(
+    folderPath: string,
+    name: string | undefined,
+    mode: 'sync' | 'publish',
+  ): Promise<{ folder: FolderSummary; invite: string }> {
     this.assertOpen()
     const real = await this.checkPath(folderPath, true)
     const namespace = `folder-${randomBytes(16).toString('hex')}`
@@ -606,6 +629,10 @@ export class SpareNode extends EventEmitter {
   }
 
   async join(inviteText: string, folderPath: string): Promise<FolderSummary> {
+    return this.oneFolderChange(() => this.joinNow(inviteText, folderPath))
+  }
+
+  private async joinNow(inviteText: string, folderPath: string): Promise<FolderSummary> {
     this.assertOpen()
     let invite
     try {

@@ -449,6 +449,37 @@ describe('SpareService: folders.join', () => {
   // typed, not by where it lands. Through a symlink to the data directory (or to a shared folder)
   // it passed, and mkdir created the folder inside Spare's own store; under a file, mkdir failed
   // with ENOTDIR as an INTERNAL error (exit 1) instead of bad input.
+  // BUG (main/engine/node.ts, share/join): the overlap and already-joined checks ran before
+  // several awaits, and the folder was only registered after them. Two calls at once (a double
+  // click, two scripts) both passed: one directory synced as two folders, or one folder joined
+  // twice under the same id.
+  it('two shares of one folder at once: one wins, the other is a CONFLICT', async () => {
+    const { service, dir } = await setup()
+    const a = path.join(dir, 'a')
+    await mkdirs(a)
+    const results = await Promise.allSettled([
+      service.call('folders.share', { path: a }),
+      service.call('folders.share', { path: a }),
+    ])
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    const rejected = results.find((r) => r.status === 'rejected')
+    expect((rejected!.reason as ApiError).code).toBe('CONFLICT')
+    expect(await service.call('folders.list', {})).toHaveLength(1)
+  })
+
+  it('two joins of one invite at once: one wins, the other is a CONFLICT', async () => {
+    const { service, dir } = await setup()
+    const invite = randomInvite()
+    const results = await Promise.allSettled([
+      service.call('folders.join', { invite, path: path.join(dir, 'x') }),
+      service.call('folders.join', { invite, path: path.join(dir, 'y') }),
+    ])
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    const rejected = results.find((r) => r.status === 'rejected')
+    expect((rejected!.reason as ApiError).code).toBe('CONFLICT')
+    expect(await service.call('folders.list', {})).toHaveLength(1)
+  })
+
   it('refuses a new join path that lands in the data dir or a shared folder through a symlink', async () => {
     const { node, service, dir } = await setup()
     await fs.symlink(node.dataDir, path.join(dir, 'to-data'))
