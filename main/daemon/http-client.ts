@@ -1,9 +1,10 @@
 // The CLI's transport: HTTP POSTs to the running daemon of a data directory, with its token.
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { API_PATHS, ApiError } from '../../shared/contract.ts'
 import { createClient, toApiError, type SpareClient, type Transport } from '../../shared/client.ts'
-import { API_FILE, TOKEN_FILE, type ApiInfo } from './api-files.ts'
+import { API_FILE, TOKEN_FILE, apiProof, type ApiInfo } from './api-files.ts'
 
 export class NoDaemonError extends Error {
   constructor(dataDir: string, detail: string) {
@@ -83,10 +84,41 @@ export function httpTransport(baseUrl: string, token: string, dataDir: string): 
   }
 }
 
+/**
+ * Checks that the process on the port in api.json holds the token, without sending it: after
+ * the daemon died, api.json stays and any local process may have taken its port.
+ */
+export async function checkDaemon(info: ApiInfo, token: string, dataDir: string): Promise<void> {
+  const nonce = randomBytes(32).toString('hex')
+  let res: Response
+  try {
+    res = await fetch(`http://127.0.0.1:${info.port}${API_PATHS.proof}?nonce=${nonce}`)
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause
+    throw new NoDaemonError(dataDir, cause?.code ?? (err as Error).message)
+  }
+  const body = (await res.json().catch(() => null)) as { proof?: unknown } | null
+  if (!res.ok || typeof body?.proof !== 'string') {
+    throw new NoDaemonError(
+      dataDir,
+      `the process on port ${info.port} is not its daemon: ${API_FILE} is stale, or the daemon is older than this CLI`,
+    )
+  }
+  const proof = Buffer.from(body.proof)
+  const expected = Buffer.from(apiProof(token, nonce))
+  if (proof.length !== expected.length || !timingSafeEqual(proof, expected)) {
+    throw new ApiError(
+      'UNAUTHORIZED',
+      `missing or wrong API token: the process on port ${info.port} does not hold the token in ${path.join(dataDir, TOKEN_FILE)} (was it replaced, or is ${API_FILE} stale?)`,
+    )
+  }
+}
+
 export async function connect(
   dataDir: string,
 ): Promise<{ client: SpareClient; info: ApiInfo; token: string }> {
   const { info, token } = await readApiInfo(dataDir)
+  await checkDaemon(info, token, dataDir)
   const client = createClient(httpTransport(`http://127.0.0.1:${info.port}`, token, dataDir))
   return { client, info, token }
 }

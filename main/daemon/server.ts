@@ -17,7 +17,7 @@ import type { Logger } from '../engine/logger.ts'
 import { writeFileAtomic } from '../engine/util/atomic.ts'
 import { findPackageRoot } from '../engine/util/root.ts'
 
-import { API_FILE, TOKEN_FILE, type ApiInfo } from './api-files.ts'
+import { API_FILE, TOKEN_FILE, apiProof, type ApiInfo } from './api-files.ts'
 
 export { API_FILE, TOKEN_FILE, type ApiInfo }
 const SESSION_COOKIE = 'spare_session'
@@ -217,6 +217,16 @@ export class ApiServer {
       url = new URL(req.url ?? '/', 'http://127.0.0.1')
     } catch {
       return this.sendError(res, new ApiError('BAD_INPUT', 'the request target is not a URL'))
+    }
+    if (url.pathname === API_PATHS.proof) {
+      // Anonymous (Host and Origin still checked): lets the CLI check that this process holds
+      // the data directory's token before it sends it (api.json may be stale, its port taken).
+      const denied = this.guard(req, { allowAnonymous: true })
+      if (denied) return this.sendError(res, denied)
+      const nonce = url.searchParams.get('nonce') ?? ''
+      if (!/^[0-9a-f]{32,128}$/.test(nonce))
+        return this.sendError(res, new ApiError('BAD_INPUT', 'nonce: 32 to 128 hex characters'))
+      return this.sendJson(res, 200, { proof: apiProof(this.token, nonce) })
     }
     if (url.pathname === '/auth') {
       const denied = this.guard(req, { allowAnonymous: true })

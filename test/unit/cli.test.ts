@@ -2,6 +2,7 @@
 // in-process daemon (SpareNode + SpareService + ApiServer on 127.0.0.1).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { promises as fs } from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import path from 'node:path'
 import { main } from '../../main/daemon/cli.ts'
@@ -215,6 +216,38 @@ describe('spare: no daemon running', () => {
     const r = await run('hosts', '0123456789abcdef', 'two', '--data-dir', dataDir)
     expect(r.code).toBe(2)
     expect(r.err).toContain('N must be a whole number')
+  })
+
+  // BUG (main/daemon/http-client.ts): the CLI sent the data directory's token to whatever
+  // listened on the port in api.json. After the daemon died (kill -9, a reboot) that file stays;
+  // another local user listening on the port got the token, which outlives restarts and drives
+  // the daemon (share the home folder, print an invite). The daemon must prove it holds the token
+  // before the CLI sends it.
+  it('a stale api.json whose port another process took: the token is not sent to it', async () => {
+    const dataDir = await fx.tmpDir()
+    const token = 'c'.repeat(64)
+    const seen: string[] = []
+    const impostor = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`)
+      req.resume()
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ result: {}, proof: 'ab'.repeat(32) }))
+    })
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', () => resolve()))
+    fx.defer(() => new Promise<void>((resolve) => impostor.close(() => resolve())))
+    const port = (impostor.address() as net.AddressInfo).port
+    await fs.writeFile(
+      path.join(dataDir, API_FILE),
+      JSON.stringify({ port, pid: 1, url: `http://127.0.0.1:${port}` }),
+    )
+    await fs.writeFile(path.join(dataDir, TOKEN_FILE), token)
+    for (const argv of [['status', '--json'], ['ui']]) {
+      const r = await run(...argv, '--data-dir', dataDir)
+      expect(r.code).toBe(1)
+      expect(r.out).toBe('')
+      expect(r.err).toContain(`the process on port ${port}`)
+    }
+    expect(seen.filter((line) => line.includes(token))).toEqual([])
   })
 
   /** `spare status` against a data dir whose api.json holds `contents` (and a valid token). */

@@ -6,6 +6,7 @@ import path from 'node:path'
 import net from 'node:net'
 import WebSocket from 'ws'
 import { SpareService } from '../../main/engine/api/service.ts'
+import { apiProof } from '../../main/daemon/api-files.ts'
 import { API_FILE, ApiServer, loadOrCreateToken, TOKEN_FILE } from '../../main/daemon/server.ts'
 import type { SpareNode } from '../../main/engine/node.ts'
 import { modeOf, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
@@ -441,6 +442,22 @@ describe('ApiServer: WebSocket', () => {
     const plain = await request(d.port, { path: '//[', headers: d.auth })
     expect(plain.status).toBe(400)
     expect(json(plain).error?.code).toBe('BAD_INPUT')
+  })
+
+  it('proves it holds the token to anyone on its own Host, without revealing it', async () => {
+    const d = await startDaemon()
+    const nonce = 'ab'.repeat(16)
+    const res = await request(d.port, { path: `/api/proof?nonce=${nonce}` })
+    expect(res.status).toBe(200)
+    expect((JSON.parse(res.body) as { proof: string }).proof).toBe(apiProof(d.token, nonce))
+    expect(res.body).not.toContain(d.token)
+    const bad = await request(d.port, { path: '/api/proof?nonce=xyz' })
+    expect(bad.status).toBe(400)
+    const rebound = await request(d.port, {
+      path: `/api/proof?nonce=${nonce}`,
+      headers: { host: `evil.example:${d.port}` },
+    })
+    expect(rebound.status).toBe(401)
   })
 
   it('authenticates a WebSocket with the session cookie', async () => {
