@@ -19,6 +19,7 @@ import {
   type Peer,
   type RunSummary,
 } from '../../shared/contract.ts'
+import { validateRemotePath } from './folders/safe-path.ts'
 import { SettingsStore, SettingsError, type FolderRecord } from './settings.ts'
 import { RECLAIM_DEFAULTS, StoreReclaim, type ReclaimTimers } from './store-reclaim.ts'
 import { LOG_LEVELS, openLogger, type Logger, type LogLevel, type OpenedLogger } from './logger.ts'
@@ -788,6 +789,7 @@ export class SpareNode extends EventEmitter {
     try {
       return await folder.restore(normalizeKey(file), version, to)
     } catch (err) {
+      if (err instanceof ApiError) throw err
       if (err instanceof RangeError) throw new ApiError('NOT_FOUND', err.message)
       throw new ApiError('UNAVAILABLE', (err as Error).message)
     }
@@ -1071,7 +1073,13 @@ function normalizeKey(file: string): string {
   if (parts.length === 0 || parts.includes('..')) {
     throw new ApiError('BAD_INPUT', `not a path inside the folder: ${file}`)
   }
-  return '/' + parts.join('/')
+  const key = '/' + parts.join('/')
+  try {
+    validateRemotePath(key) // the rules every path in a folder obeys (length, control characters)
+  } catch (err) {
+    throw new ApiError('BAD_INPUT', `not a path inside the folder: ${(err as Error).message}`)
+  }
+  return key
 }
 
 function mergeCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {

@@ -519,6 +519,31 @@ describe('SpareService: folders.join', () => {
   })
 })
 
+describe('SpareService: paths inside a two-way folder', () => {
+  // BUG (main/engine/node.ts, normalizeKey/restore/preview): a path that is not one inside the
+  // folder was caught by restore and rethrown as UNAVAILABLE (exit 1), and preview let a segment
+  // over 255 bytes or a control character reach the folder, which threw a plain Error: INTERNAL.
+  it('refuses a path that cannot be in the folder as BAD_INPUT in every call', async () => {
+    const { service, dir } = await setup()
+    await mkdirs(path.join(dir, 'own'))
+    const shared = (await service.call('folders.share', {
+      path: path.join(dir, 'own'),
+    })) as ShareResult
+    const id = shared.folder.id
+    for (const bad of ['..', 'a/../..', '/', 'x'.repeat(300), 'a\nb', 'a/.spare-tmp-1']) {
+      for (const method of ['folders.preview', 'folders.versions', 'folders.restore']) {
+        await expectCode(service, method, { id, path: bad }, 'BAD_INPUT')
+      }
+      await expectCode(
+        service,
+        'folders.resolveConflict',
+        { id, path: bad, keep: 'copy' },
+        'BAD_INPUT',
+      )
+    }
+  })
+})
+
 describe('SpareService: folders.restore --to', () => {
   // BUG (main/engine/node.ts, restore): --to was only compared, as typed, with the folder's own
   // path. A destination in Spare's data directory (settings.json, api-token) was overwritten with
