@@ -84,20 +84,43 @@ export function httpTransport(baseUrl: string, token: string, dataDir: string): 
   }
 }
 
+/** How long the CLI waits for the daemon's proof (a stopped daemon accepts but never answers). */
+export const PROOF_TIMEOUT_MS = 20_000
+
 /**
  * Checks that the process on the port in api.json holds the token, without sending it: after
  * the daemon died, api.json stays and any local process may have taken its port.
  */
-export async function checkDaemon(info: ApiInfo, token: string, dataDir: string): Promise<void> {
+export async function checkDaemon(
+  info: ApiInfo,
+  token: string,
+  dataDir: string,
+  timeoutMs = PROOF_TIMEOUT_MS,
+): Promise<void> {
   const nonce = randomBytes(32).toString('hex')
+  // The proof is instant for a live daemon; a stopped one (SIGSTOP, a wedged process) still
+  // accepts connections but never answers, and the CLI hung for undici's 300 s.
+  const signal = AbortSignal.timeout(timeoutMs)
   let res: Response
+  let body: { proof?: unknown } | null
   try {
-    res = await fetch(`http://127.0.0.1:${info.port}${API_PATHS.proof}?nonce=${nonce}`)
+    res = await fetch(`http://127.0.0.1:${info.port}${API_PATHS.proof}?nonce=${nonce}`, {
+      signal,
+    })
+    body = (await res.json().catch((err: unknown) => {
+      if (signal.aborted) throw err
+      return null
+    })) as { proof?: unknown } | null
   } catch (err) {
+    if (signal.aborted) {
+      throw new NoDaemonError(
+        dataDir,
+        `the process on port ${info.port} did not answer within ${timeoutMs / 1000} s: is it stopped?`,
+      )
+    }
     const cause = (err as { cause?: { code?: string } }).cause
     throw new NoDaemonError(dataDir, cause?.code ?? (err as Error).message)
   }
-  const body = (await res.json().catch(() => null)) as { proof?: unknown } | null
   if (!res.ok || typeof body?.proof !== 'string') {
     throw new NoDaemonError(
       dataDir,

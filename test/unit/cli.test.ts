@@ -6,6 +6,7 @@ import http from 'node:http'
 import net from 'node:net'
 import path from 'node:path'
 import { main } from '../../main/daemon/cli.ts'
+import { checkDaemon } from '../../main/daemon/http-client.ts'
 import { API_FILE, ApiServer, loadOrCreateToken, TOKEN_FILE } from '../../main/daemon/server.ts'
 import { SpareService } from '../../main/engine/api/service.ts'
 import { VERSION } from '../../main/engine/version.ts'
@@ -248,6 +249,30 @@ describe('spare: no daemon running', () => {
       expect(r.err).toContain(`the process on port ${port}`)
     }
     expect(seen.filter((line) => line.includes(token))).toEqual([])
+  })
+
+  // BUG (main/daemon/http-client.ts): a daemon that is stopped (SIGSTOP) or wedged still
+  // accepts connections, and the CLI waited for undici's 300 s header timeout. The proof it asks
+  // first is bounded.
+  it('a daemon that accepts but never answers: the check gives up with a clear error', async () => {
+    const dataDir = await fx.tmpDir()
+    const sockets: net.Socket[] = []
+    const mute = net.createServer((s) => sockets.push(s))
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', () => resolve()))
+    fx.defer(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy()
+          mute.close(() => resolve())
+        }),
+    )
+    const port = (mute.address() as net.AddressInfo).port
+    const info = { port, pid: 1, url: `http://127.0.0.1:${port}` }
+    const started = Date.now()
+    await expect(checkDaemon(info, 'a'.repeat(64), dataDir, 500)).rejects.toThrow(
+      `the process on port ${port} did not answer within 0.5 s`,
+    )
+    expect(Date.now() - started).toBeLessThan(5000)
   })
 
   /** `spare status` against a data dir whose api.json holds `contents` (and a valid token). */
