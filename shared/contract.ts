@@ -729,4 +729,6 @@ export const API_PATHS = {
   call: '/api/call',
   ws: '/api/ws',
   events: '/api/events',
+  /** GET ?nonce=HEX → {proof}: HMAC-SHA256(token, nonce); the daemon shows it holds the token. */
+  proof: '/api/proof',
 } as const

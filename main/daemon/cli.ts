@@ -19,7 +19,7 @@ import {
 import { parseDuration, parsePercent, parseRate, parseSize } from '../engine/limits/units.ts'
 import { defaultDataDir } from '../engine/paths.ts'
 import { LOG_LEVELS, type LogLevel } from '../engine/log-levels.ts'
-import { connect, NoDaemonError } from './http-client.ts'
+import { connect, NoDaemonError, postToDaemon } from './http-client.ts'
 import { VERSION } from '../engine/version.ts'
 
 export class UsageError extends Error {}
@@ -868,10 +868,11 @@ export function buildProgram(): Command {
     .argument('[n]', 'how many hosts to keep (0-16; default 2)')
     .option('--json', 'print one JSON document')
     .action(async (id: string, n: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+      if (n !== undefined && !/^\d+$/.test(n))
+        throw new UsageError(`N must be a whole number, got "${n}"`)
       const { client } = await connect(dataDirOf(cmd))
       let f
       if (n !== undefined) {
-        if (!/^\d+$/.test(n)) throw new UsageError(`N must be a whole number, got "${n}"`)
         f = await client.call('folders.configure', { id, hostsWanted: Number(n) })
       } else {
         f = await client.call('folders.get', { id })
@@ -894,12 +895,11 @@ export function buildProgram(): Command {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const dataDir = dataDirOf(cmd)
       const { info, token } = await connect(dataDir)
-      const res = await fetch(`${info.url}/api/ui-link`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-      })
-      if (!res.ok) throw new ApiError('INTERNAL', `the daemon answered HTTP ${res.status}`)
-      const body = (await res.json()) as { url: string }
+      const answer = await postToDaemon(`http://127.0.0.1:${info.port}/api/ui-link`, token, dataDir)
+      const link = (answer as { url?: unknown } | null)?.url
+      if (typeof link !== 'string')
+        throw new ApiError('INTERNAL', 'the daemon answered without a login link')
+      const body = { url: link }
       print(
         !!opts.json,
         body,

@@ -17,7 +17,7 @@ import type { Logger } from '../engine/logger.ts'
 import { writeFileAtomic } from '../engine/util/atomic.ts'
 import { findPackageRoot } from '../engine/util/root.ts'
 
-import { API_FILE, TOKEN_FILE, type ApiInfo } from './api-files.ts'
+import { API_FILE, TOKEN_FILE, apiProof, type ApiInfo } from './api-files.ts'
 
 export { API_FILE, TOKEN_FILE, type ApiInfo }
 const SESSION_COOKIE = 'spare_session'
@@ -126,7 +126,7 @@ export class ApiServer {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY })
     server.on('upgrade', (req, socket, head) => {
       const denied = this.guard(req)
-      if (denied || new URL(req.url ?? '/', 'http://x').pathname !== API_PATHS.ws) {
+      if (denied || pathnameOf(req.url) !== API_PATHS.ws) {
         socket.write(
           `HTTP/1.1 ${denied ? STATUS[denied.code] : 404} Denied\r\nConnection: close\r\n\r\n`,
         )
@@ -209,10 +209,25 @@ export class ApiServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     res.setHeader('X-Content-Type-Options', 'nosniff')
     res.setHeader('Referrer-Policy', 'no-referrer')
     res.setHeader('Cache-Control', 'no-store')
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    } catch {
+      return this.sendError(res, new ApiError('BAD_INPUT', 'the request target is not a URL'))
+    }
+    if (url.pathname === API_PATHS.proof) {
+      // Anonymous (Host and Origin still checked): lets the CLI check that this process holds
+      // the data directory's token before it sends it (api.json may be stale, its port taken).
+      const denied = this.guard(req, { allowAnonymous: true })
+      if (denied) return this.sendError(res, denied)
+      const nonce = url.searchParams.get('nonce') ?? ''
+      if (!/^[0-9a-f]{32,128}$/.test(nonce))
+        return this.sendError(res, new ApiError('BAD_INPUT', 'nonce: 32 to 128 hex characters'))
+      return this.sendJson(res, 200, { proof: apiProof(this.token, nonce) })
+    }
     if (url.pathname === '/auth') {
       const denied = this.guard(req, { allowAnonymous: true })
       if (denied) return this.sendError(res, denied)
@@ -365,6 +380,15 @@ export class ApiServer {
 
   private sendError(res: http.ServerResponse, err: ApiError): void {
     this.sendJson(res, STATUS[err.code], err.toJSON())
+  }
+}
+
+/** The path of a request target; null when it does not parse (`//[`). Never throws. */
+function pathnameOf(target: string | undefined): string | null {
+  try {
+    return new URL(target ?? '/', 'http://x').pathname
+  } catch {
+    return null
   }
 }
 

@@ -19,6 +19,7 @@ import {
   type Peer,
   type RunSummary,
 } from '../../shared/contract.ts'
+import { validateRemotePath } from './folders/safe-path.ts'
 import { SettingsStore, SettingsError, type FolderRecord } from './settings.ts'
 import { RECLAIM_DEFAULTS, StoreReclaim, type ReclaimTimers } from './store-reclaim.ts'
 import { LOG_LEVELS, openLogger, type Logger, type LogLevel, type OpenedLogger } from './logger.ts'
@@ -436,7 +437,7 @@ export class SpareNode extends EventEmitter {
       if (mustExist) throw new ApiError('BAD_INPUT', `no such folder: ${abs}`)
     }
     if (st && !st.isDirectory()) throw new ApiError('BAD_INPUT', `not a folder: ${abs}`)
-    const real = st ? await fs.realpath(abs) : abs
+    const real = st ? await fs.realpath(abs) : await this.realOfNew(abs)
     const inside = (a: string, b: string): boolean => a === b || a.startsWith(b + path.sep)
     if (inside(real, this.realDataDir) || inside(this.realDataDir, real)) {
       throw new ApiError('BAD_INPUT', `the folder overlaps Spare's data directory ${this.dataDir}`)
@@ -448,6 +449,27 @@ export class SpareNode extends EventEmitter {
       }
     }
     return real
+  }
+
+  /**
+   * Where a path that does not exist yet will land: its nearest existing ancestor by its real
+   * path (a symlink on the way may lead into the data directory or a shared folder), plus the
+   * rest. That ancestor must be a folder.
+   */
+  private async realOfNew(abs: string): Promise<string> {
+    const rest: string[] = []
+    let dir = abs
+    for (;;) {
+      const st = await fs.stat(dir).catch(() => null)
+      if (st) {
+        if (!st.isDirectory()) throw new ApiError('BAD_INPUT', `not a folder: ${dir}`)
+        return path.join(await fs.realpath(dir), ...rest)
+      }
+      const parent = path.dirname(dir)
+      if (parent === dir) return abs
+      rest.unshift(path.basename(dir))
+      dir = parent
+    }
   }
 
   /**
@@ -528,6 +550,29 @@ export class SpareNode extends EventEmitter {
     name?: string,
     mode: 'sync' | 'publish' = 'sync',
   ): Promise<{ folder: FolderSummary; invite: string }> {
+    return this.oneFolderChange(() => this.shareNow(folderPath, name, mode))
+  }
+
+  /**
+   * Runs shares and joins one at a time: each checks for overlaps and for a folder already
+   * joined, then awaits a lot before the new folder is registered. Two at once both passed.
+   */
+  private oneFolderChange<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.folderChange.then(fn)
+    this.folderChange = run.then(
+      () => {},
+      () => {},
+    )
+    return run
+  }
+
+  private folderChange: Promise<void> = Promise.resolve()
+
+  private async shareNow(
+    folderPath: string,
+    name: string | undefined,
+    mode: 'sync' | 'publish',
+  ): Promise<{ folder: FolderSummary; invite: string }> {
     this.assertOpen()
     const real = await this.checkPath(folderPath, true)
     const namespace = `folder-${randomBytes(16).toString('hex')}`
@@ -585,6 +630,10 @@ export class SpareNode extends EventEmitter {
   }
 
   async join(inviteText: string, folderPath: string): Promise<FolderSummary> {
+    return this.oneFolderChange(() => this.joinNow(inviteText, folderPath))
+  }
+
+  private async joinNow(inviteText: string, folderPath: string): Promise<FolderSummary> {
     this.assertOpen()
     let invite
     try {
@@ -715,17 +764,32 @@ export class SpareNode extends EventEmitter {
     }
     const folder = this.syncFolder(id)
     if (to !== null) {
-      const real = path.resolve(to)
-      if (real === folder.record.path || real.startsWith(folder.record.path + path.sep)) {
+      // Where the copy lands: through any symlink on the way, never in the folder itself nor in
+      // Spare's own data directory (settings.json, the token), and never over a folder.
+      const abs = path.resolve(to)
+      const st = await fs.lstat(abs).catch(() => null)
+      if (st?.isDirectory()) {
+        throw new ApiError('BAD_INPUT', `the destination is a folder: ${abs} (give a file name)`)
+      }
+      const real = path.join(await this.realOfNew(path.dirname(abs)), path.basename(abs))
+      const inside = (a: string, b: string): boolean => a === b || a.startsWith(b + path.sep)
+      if (inside(real, folder.record.path)) {
         throw new ApiError(
           'BAD_INPUT',
           'restore into the folder without --to; --to is for a copy outside it',
+        )
+      }
+      if (inside(real, this.realDataDir)) {
+        throw new ApiError(
+          'BAD_INPUT',
+          `the destination is inside Spare's data directory ${this.dataDir}`,
         )
       }
     }
     try {
       return await folder.restore(normalizeKey(file), version, to)
     } catch (err) {
+      if (err instanceof ApiError) throw err
       if (err instanceof RangeError) throw new ApiError('NOT_FOUND', err.message)
       throw new ApiError('UNAVAILABLE', (err as Error).message)
     }
@@ -1009,7 +1073,13 @@ function normalizeKey(file: string): string {
   if (parts.length === 0 || parts.includes('..')) {
     throw new ApiError('BAD_INPUT', `not a path inside the folder: ${file}`)
   }
-  return '/' + parts.join('/')
+  const key = '/' + parts.join('/')
+  try {
+    validateRemotePath(key) // the rules every path in a folder obeys (length, control characters)
+  } catch (err) {
+    throw new ApiError('BAD_INPUT', `not a path inside the folder: ${(err as Error).message}`)
+  }
+  return key
 }
 
 function mergeCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {

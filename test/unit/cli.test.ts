@@ -2,9 +2,11 @@
 // in-process daemon (SpareNode + SpareService + ApiServer on 127.0.0.1).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { promises as fs } from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import path from 'node:path'
 import { main } from '../../main/daemon/cli.ts'
+import { checkDaemon } from '../../main/daemon/http-client.ts'
 import { API_FILE, ApiServer, loadOrCreateToken, TOKEN_FILE } from '../../main/daemon/server.ts'
 import { SpareService } from '../../main/engine/api/service.ts'
 import { VERSION } from '../../main/engine/version.ts'
@@ -192,6 +194,87 @@ describe('spare: no daemon running', () => {
     expect(r.err).toContain(`no Spare daemon is running for ${dataDir} (ECONNREFUSED)`)
   })
 
+  // BUG (main/daemon/cli.ts, `ui`): it fetched /api/ui-link itself, outside the CLI's transport,
+  // so a stale api.json printed "spare: fetch failed" instead of saying no daemon is running.
+  it('ui with a stale api.json says no daemon is running, like every other command', async () => {
+    const dataDir = await fx.tmpDir()
+    const port = await freePort()
+    await fs.writeFile(
+      path.join(dataDir, API_FILE),
+      JSON.stringify({ port, pid: 1, url: `http://127.0.0.1:${port}` }),
+    )
+    await fs.writeFile(path.join(dataDir, TOKEN_FILE), 'a'.repeat(64))
+    const r = await run('ui', '--json', '--data-dir', dataDir)
+    expect(r.code).toBe(1)
+    expect(r.out).toBe('')
+    expect(r.err).toContain(`no Spare daemon is running for ${dataDir} (ECONNREFUSED)`)
+  })
+
+  // BUG (main/daemon/cli.ts, `hosts`): N was checked only after connecting, so a bad N with no
+  // daemon running exited 1 ("no daemon") instead of 2 (bad usage).
+  it('hosts with a bad N exits 2 even when no daemon is running', async () => {
+    const dataDir = await fx.tmpDir()
+    const r = await run('hosts', '0123456789abcdef', 'two', '--data-dir', dataDir)
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('N must be a whole number')
+  })
+
+  // BUG (main/daemon/http-client.ts): the CLI sent the data directory's token to whatever
+  // listened on the port in api.json. After the daemon died (kill -9, a reboot) that file stays;
+  // another local user listening on the port got the token, which outlives restarts and drives
+  // the daemon (share the home folder, print an invite). The daemon must prove it holds the token
+  // before the CLI sends it.
+  it('a stale api.json whose port another process took: the token is not sent to it', async () => {
+    const dataDir = await fx.tmpDir()
+    const token = 'c'.repeat(64)
+    const seen: string[] = []
+    const impostor = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`)
+      req.resume()
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ result: {}, proof: 'ab'.repeat(32) }))
+    })
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', () => resolve()))
+    fx.defer(() => new Promise<void>((resolve) => impostor.close(() => resolve())))
+    const port = (impostor.address() as net.AddressInfo).port
+    await fs.writeFile(
+      path.join(dataDir, API_FILE),
+      JSON.stringify({ port, pid: 1, url: `http://127.0.0.1:${port}` }),
+    )
+    await fs.writeFile(path.join(dataDir, TOKEN_FILE), token)
+    for (const argv of [['status', '--json'], ['ui']]) {
+      const r = await run(...argv, '--data-dir', dataDir)
+      expect(r.code).toBe(1)
+      expect(r.out).toBe('')
+      expect(r.err).toContain(`the process on port ${port}`)
+    }
+    expect(seen.filter((line) => line.includes(token))).toEqual([])
+  })
+
+  // BUG (main/daemon/http-client.ts): a daemon that is stopped (SIGSTOP) or wedged still
+  // accepts connections, and the CLI waited for undici's 300 s header timeout. The proof it asks
+  // first is bounded.
+  it('a daemon that accepts but never answers: the check gives up with a clear error', async () => {
+    const dataDir = await fx.tmpDir()
+    const sockets: net.Socket[] = []
+    const mute = net.createServer((s) => sockets.push(s))
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', () => resolve()))
+    fx.defer(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy()
+          mute.close(() => resolve())
+        }),
+    )
+    const port = (mute.address() as net.AddressInfo).port
+    const info = { port, pid: 1, url: `http://127.0.0.1:${port}` }
+    const started = Date.now()
+    await expect(checkDaemon(info, 'a'.repeat(64), dataDir, 500)).rejects.toThrow(
+      `the process on port ${port} did not answer within 0.5 s`,
+    )
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+
   /** `spare status` against a data dir whose api.json holds `contents` (and a valid token). */
   async function statusWithApiFile(contents: string): Promise<Awaited<ReturnType<typeof run>>> {
     const dataDir = await fx.tmpDir()
@@ -285,6 +368,15 @@ describe('spare: against a running daemon', () => {
     const r3 = await run('unshare', 'xyz', '--data-dir', dataDir)
     expect(r3.code).toBe(2)
     expect(r3.err).toContain('a folder id is 16 hex characters')
+  })
+
+  it('ui --json prints one JSON document with a one-time login link', async () => {
+    const { dataDir } = await daemon()
+    const r = await run('ui', '--json', '--data-dir', dataDir)
+    expect(r.code).toBe(0)
+    expect(r.err).toBe('')
+    const doc = JSON.parse(r.out) as { url: string }
+    expect(doc.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/auth\?code=[0-9a-f]{48}$/)
   })
 
   it('a wrong token in the data directory exits 1 (not authorized)', async () => {

@@ -444,6 +444,165 @@ describe('SpareService: folders.join', () => {
       'overlaps',
     )
   })
+
+  // BUG (main/engine/node.ts, checkPath): a join path that does not exist yet was compared as
+  // typed, not by where it lands. Through a symlink to the data directory (or to a shared folder)
+  // it passed, and mkdir created the folder inside Spare's own store; under a file, mkdir failed
+  // with ENOTDIR as an INTERNAL error (exit 1) instead of bad input.
+  // BUG (main/engine/node.ts, share/join): the overlap and already-joined checks ran before
+  // several awaits, and the folder was only registered after them. Two calls at once (a double
+  // click, two scripts) both passed: one directory synced as two folders, or one folder joined
+  // twice under the same id.
+  it('two shares of one folder at once: one wins, the other is a CONFLICT', async () => {
+    const { service, dir } = await setup()
+    const a = path.join(dir, 'a')
+    await mkdirs(a)
+    const results = await Promise.allSettled([
+      service.call('folders.share', { path: a }),
+      service.call('folders.share', { path: a }),
+    ])
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    const rejected = results.find((r) => r.status === 'rejected')
+    expect((rejected!.reason as ApiError).code).toBe('CONFLICT')
+    expect(await service.call('folders.list', {})).toHaveLength(1)
+  })
+
+  it('two joins of one invite at once: one wins, the other is a CONFLICT', async () => {
+    const { service, dir } = await setup()
+    const invite = randomInvite()
+    const results = await Promise.allSettled([
+      service.call('folders.join', { invite, path: path.join(dir, 'x') }),
+      service.call('folders.join', { invite, path: path.join(dir, 'y') }),
+    ])
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    const rejected = results.find((r) => r.status === 'rejected')
+    expect((rejected!.reason as ApiError).code).toBe('CONFLICT')
+    expect(await service.call('folders.list', {})).toHaveLength(1)
+  })
+
+  it('refuses a new join path that lands in the data dir or a shared folder through a symlink', async () => {
+    const { node, service, dir } = await setup()
+    await fs.symlink(node.dataDir, path.join(dir, 'to-data'))
+    const viaData = path.join(dir, 'to-data', 'mirror')
+    await expectCode(
+      service,
+      'folders.join',
+      { invite: randomInvite(), path: viaData },
+      'BAD_INPUT',
+      'overlaps',
+    )
+    expect(existsSync(path.join(node.dataDir, 'mirror'))).toBe(false)
+    await mkdirs(path.join(dir, 'own'))
+    await service.call('folders.share', { path: path.join(dir, 'own') })
+    await fs.symlink(path.join(dir, 'own'), path.join(dir, 'to-own'))
+    await expectCode(
+      service,
+      'folders.join',
+      { invite: randomInvite(), path: path.join(dir, 'to-own', 'a', 'b') },
+      'CONFLICT',
+      'overlaps the synced folder',
+    )
+    expect(existsSync(path.join(dir, 'own', 'a'))).toBe(false)
+  })
+
+  it('refuses a join path under a file as bad input', async () => {
+    const { service, dir } = await setup()
+    await fs.writeFile(path.join(dir, 'file'), 'x')
+    await expectCode(
+      service,
+      'folders.join',
+      { invite: randomInvite(), path: path.join(dir, 'file', 'sub') },
+      'BAD_INPUT',
+      'not a folder',
+    )
+    expect(await fs.readFile(path.join(dir, 'file'), 'utf8')).toBe('x')
+  })
+})
+
+describe('SpareService: paths inside a two-way folder', () => {
+  // BUG (main/engine/node.ts, normalizeKey/restore/preview): a path that is not one inside the
+  // folder was caught by restore and rethrown as UNAVAILABLE (exit 1), and preview let a segment
+  // over 255 bytes or a control character reach the folder, which threw a plain Error: INTERNAL.
+  it('refuses a path that cannot be in the folder as BAD_INPUT in every call', async () => {
+    const { service, dir } = await setup()
+    await mkdirs(path.join(dir, 'own'))
+    const shared = (await service.call('folders.share', {
+      path: path.join(dir, 'own'),
+    })) as ShareResult
+    const id = shared.folder.id
+    for (const bad of ['..', 'a/../..', '/', 'x'.repeat(300), 'a\nb', 'a/.spare-tmp-1']) {
+      for (const method of ['folders.preview', 'folders.versions', 'folders.restore']) {
+        await expectCode(service, method, { id, path: bad }, 'BAD_INPUT')
+      }
+      await expectCode(
+        service,
+        'folders.resolveConflict',
+        { id, path: bad, keep: 'copy' },
+        'BAD_INPUT',
+      )
+    }
+  })
+})
+
+describe('SpareService: folders.restore --to', () => {
+  // BUG (main/engine/node.ts, restore): --to was only compared, as typed, with the folder's own
+  // path. A destination in Spare's data directory (settings.json, api-token) was overwritten with
+  // the old version; one reaching into the folder through a symlink slipped past the check; and an
+  // existing folder as the destination failed in rename as UNAVAILABLE (exit 1), not bad input.
+  it('refuses a destination in the data dir, in the folder through a symlink, or a folder', async () => {
+    const { node, service, dir } = await setup()
+    const own = path.join(dir, 'own')
+    await mkdirs(own)
+    const shared = (await service.call('folders.share', { path: own })) as ShareResult
+    const id = shared.folder.id
+    const file = path.join(own, 'a.txt')
+    const versions = async (): Promise<unknown[]> =>
+      (await service.call('folders.versions', { id, path: 'a.txt' })) as unknown[]
+    await fs.writeFile(file, 'one\n')
+    await waitFor(async () => (await versions()).length === 1)
+    await fs.writeFile(file, 'two, longer\n')
+    await waitFor(async () => (await versions()).length === 2)
+
+    const settings = path.join(node.dataDir, 'settings.json')
+    const before = await fs.readFile(settings, 'utf8')
+    await expectCode(
+      service,
+      'folders.restore',
+      { id, path: 'a.txt', to: settings },
+      'BAD_INPUT',
+      'data directory',
+    )
+    expect(await fs.readFile(settings, 'utf8')).toBe(before)
+
+    await fs.symlink(own, path.join(dir, 'alias'))
+    await expectCode(
+      service,
+      'folders.restore',
+      { id, path: 'a.txt', to: path.join(dir, 'alias', 'b.txt') },
+      'BAD_INPUT',
+      'without --to',
+    )
+    expect(existsSync(path.join(own, 'b.txt'))).toBe(false)
+
+    const elsewhere = path.join(dir, 'elsewhere')
+    await mkdirs(elsewhere)
+    await expectCode(
+      service,
+      'folders.restore',
+      { id, path: 'a.txt', to: elsewhere },
+      'BAD_INPUT',
+      'is a folder',
+    )
+    expect(readdirSync(elsewhere)).toEqual([])
+
+    // A plain destination outside both still works.
+    const dest = path.join(dir, 'copy', 'old.txt')
+    const res = (await service.call('folders.restore', { id, path: 'a.txt', to: dest })) as {
+      path: string
+    }
+    expect(res.path).toBe(dest)
+    expect(await fs.readFile(dest, 'utf8')).toBe('one\n')
+  })
 })
 
 describe('SpareService: folders.unshare', () => {

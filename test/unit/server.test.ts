@@ -3,8 +3,10 @@
 import { describe, expect, it } from 'vitest'
 import { promises as fs, existsSync } from 'node:fs'
 import path from 'node:path'
+import net from 'node:net'
 import WebSocket from 'ws'
 import { SpareService } from '../../main/engine/api/service.ts'
+import { apiProof } from '../../main/daemon/api-files.ts'
 import { API_FILE, ApiServer, loadOrCreateToken, TOKEN_FILE } from '../../main/daemon/server.ts'
 import type { SpareNode } from '../../main/engine/node.ts'
 import { modeOf, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
@@ -406,6 +408,56 @@ describe('ApiServer: WebSocket', () => {
     // Its own origin is fine.
     const ws = await openWs(d.port, { headers: d.auth, origin: `http://127.0.0.1:${d.port}` })
     expect(ws.readyState).toBe(WebSocket.OPEN)
+  })
+
+  // BUG (main/daemon/server.ts, the 'upgrade' handler): the request target was parsed with
+  // new URL() outside any try, in an event handler; a target URL cannot parse (`//[`) threw
+  // there, an uncaught exception that ended the daemon.
+  it('answers an upgrade whose target is not a URL, and keeps serving', async () => {
+    const d = await startDaemon()
+    const reply = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(d.port, '127.0.0.1', () => {
+        sock.write(
+          [
+            'GET //[ HTTP/1.1',
+            `Host: 127.0.0.1:${d.port}`,
+            `Authorization: Bearer ${d.token}`,
+            'Connection: Upgrade',
+            'Upgrade: websocket',
+            'Sec-WebSocket-Version: 13',
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+            '',
+            '',
+          ].join('\r\n'),
+        )
+      })
+      let text = ''
+      sock.on('data', (c: Buffer) => (text += c.toString('utf8')))
+      sock.on('close', () => resolve(text))
+      sock.on('error', reject)
+    })
+    expect(reply).toMatch(/^HTTP\/1\.1 (400|404)/)
+    expect(json(await apiCall(d.port, 'folders.list', {}, d.auth)).result).toEqual([])
+    // The same target in a plain request is bad input, not an internal error.
+    const plain = await request(d.port, { path: '//[', headers: d.auth })
+    expect(plain.status).toBe(400)
+    expect(json(plain).error?.code).toBe('BAD_INPUT')
+  })
+
+  it('proves it holds the token to anyone on its own Host, without revealing it', async () => {
+    const d = await startDaemon()
+    const nonce = 'ab'.repeat(16)
+    const res = await request(d.port, { path: `/api/proof?nonce=${nonce}` })
+    expect(res.status).toBe(200)
+    expect((JSON.parse(res.body) as { proof: string }).proof).toBe(apiProof(d.token, nonce))
+    expect(res.body).not.toContain(d.token)
+    const bad = await request(d.port, { path: '/api/proof?nonce=xyz' })
+    expect(bad.status).toBe(400)
+    const rebound = await request(d.port, {
+      path: `/api/proof?nonce=${nonce}`,
+      headers: { host: `evil.example:${d.port}` },
+    })
+    expect(rebound.status).toBe(401)
   })
 
   it('authenticates a WebSocket with the session cookie', async () => {
