@@ -45,6 +45,8 @@ interface DiskItem {
   size: number
   mtime: number
   executable: boolean
+  /** The inode's change time: moves on every write, even one that keeps the size and mtime. */
+  ctime: number
 }
 
 interface Known {
@@ -53,6 +55,12 @@ interface Known {
   mtime: number
   executable: boolean
   linkname: string | null
+  /**
+   * The ctime of what was published, when this run read it (not kept in the drive: unknown after
+   * a restart until a scan finds the path unchanged). Size and mtime alone miss a save within
+   * the same tick of a coarse clock (HFS+ and FAT: seconds; ext4: milliseconds) that kept the size.
+   */
+  ctime?: number
 }
 
 export function isIgnoredName(name: string): boolean {
@@ -229,6 +237,7 @@ export class OwnerFolder extends Folder {
     for (const [key, item] of disk) {
       const k = this.known.get(key)
       if (!k || !sameItem(k, item)) changes.push(key)
+      else k.ctime ??= item.ctime
     }
     const removed = [...this.known.keys()].filter((key) => !disk.has(key))
     await this.apply(changes, removed, disk)
@@ -306,7 +315,11 @@ export class OwnerFolder extends Folder {
     }
     const changes = [...disk].filter(([key, item]) => {
       const k = this.known.get(key)
-      return !k || !sameItem(k, item)
+      if (k && sameItem(k, item)) {
+        k.ctime ??= item.ctime
+        return false
+      }
+      return true
     })
     await this.apply(
       changes.map(([k]) => k),
@@ -493,6 +506,7 @@ export class OwnerFolder extends Folder {
               mtime: fileMeta.mtime,
               executable,
               linkname: null,
+              ctime: read.st.ctimeMs,
             })
             bytes += buf.length
           } else {
@@ -523,6 +537,7 @@ export class OwnerFolder extends Folder {
               mtime: fileMeta.mtime,
               executable,
               linkname: null,
+              ctime: before.ctimeMs,
             })
             bytes += before.size
           }
@@ -666,14 +681,17 @@ function isExecutable(st: Stats): boolean {
 
 function toItem(st: Stats): DiskItem | null {
   const mtime = mtimeOf(st)
-  if (st.isSymbolicLink()) return { kind: 'symlink', size: 0, mtime, executable: false }
-  if (st.isDirectory()) return { kind: 'dir', size: 0, mtime: 0, executable: false }
-  if (st.isFile()) return { kind: 'file', size: st.size, mtime, executable: isExecutable(st) }
+  const ctime = st.ctimeMs
+  if (st.isSymbolicLink()) return { kind: 'symlink', size: 0, mtime, executable: false, ctime }
+  if (st.isDirectory()) return { kind: 'dir', size: 0, mtime: 0, executable: false, ctime }
+  if (st.isFile())
+    return { kind: 'file', size: st.size, mtime, executable: isExecutable(st), ctime }
   return null // sockets, FIFOs, devices: not synced
 }
 
 function sameItem(k: Known, item: DiskItem): boolean {
   if (k.kind !== item.kind) return false
   if (item.kind === 'dir') return true
+  if (k.ctime !== undefined && k.ctime !== item.ctime) return false
   return k.size === item.size && k.mtime === item.mtime && k.executable === item.executable
 }

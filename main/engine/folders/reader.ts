@@ -620,9 +620,11 @@ export class ReaderFolder extends Folder {
     const rec = this.index.get(e.key)
     const seen = await lookAt(abs)
     if (seen && rec && rec.version === e.version && matchesRecord(seen, rec)) return // in sync
-    if (seen && matchesRemote(seen, e)) {
-      // Already what the owner has: a previous run placed it and stopped before its index was
-      // saved (with or without a record of an older version), or the user copied it in. Adopt it.
+    // Already what the owner has: a previous run placed it and stopped before its index was saved
+    // (with or without a record of an older version), or the user copied it in. Adopt it. Not
+    // when it is still what this reader wrote for the older version: a change that kept the size
+    // and mtime (a save within one tick of a coarse clock) would otherwise never be written.
+    if (seen && matchesRemote(seen, e) && !(rec && matchesRecord(seen, rec))) {
       this.record_(e)
       this.markLocal(e.key)
       return
