@@ -39,6 +39,13 @@ const READ_AHEAD = 16
 /** Entries of a directory looked at (lstat) at once during a scan. */
 const WALK_AHEAD = 32
 const RESCAN_INTERVAL_MS = 10 * 60 * 1000
+/**
+ * A big file changed this recently (its ctime: no program can set it) is looked at again once it
+ * has been still this long, not streamed now: a file being written (a download, a recording)
+ * changes while it is read, and each torn read leaves its blocks in the blobs core for good
+ * (3 s of a file growing by 5 MB/s once stored 523 MB).
+ */
+const BIG_FILE_QUIET_MS = 1000
 
 interface DiskItem {
   kind: 'file' | 'dir' | 'symlink'
@@ -71,6 +78,8 @@ export class OwnerFolder extends Folder {
   private watcher: FolderWatcher | null = null
   private readonly known = new Map<string, Known>()
   private readonly dirty = new Set<string>()
+  /** Big files changing when last looked at, to be looked at again (BIG_FILE_QUIET_MS). */
+  private readonly deferred = new Set<string>()
   private debounce: NodeJS.Timeout | null = null
   private rescanTimer: NodeJS.Timeout | null = null
   private working: Promise<void> = Promise.resolve()
@@ -333,7 +342,8 @@ export class OwnerFolder extends Folder {
     if (this.closing) return
     this.recount()
     this.lastSyncAt = new Date()
-    if (this.dirty.size === 0) this.setState('idle')
+    // Not idle while changes wait: one named by the watcher, or a big file being written.
+    if (this.dirty.size === 0 && this.deferred.size === 0) this.setState('idle')
     this.changed()
   }
 
@@ -446,6 +456,8 @@ export class OwnerFolder extends Folder {
     // Parents before children.
     changes.sort()
     const requeue: string[] = []
+    /** Big files changing now: looked at again once they may have stopped (BIG_FILE_QUIET_MS). */
+    const requeueLater: string[] = []
     const absOf = (key: string): string => path.join(this.record.path, ...key.slice(1).split('/'))
     // Read small files a few ahead of the one being stored: the disk works while we hash.
     const reads = new Map<string, Promise<SmallRead | null>>()
@@ -516,12 +528,26 @@ export class OwnerFolder extends Folder {
               requeue.push(key) // replaced since the walk: look again
               continue
             }
+            const age = Date.now() - before.ctimeMs
+            if (age >= 0 && age < BIG_FILE_QUIET_MS) {
+              requeueLater.push(key) // still being written, likely: once it holds still
+              continue
+            }
             // Stream big files straight from disk: never buffered whole. The blob gets its entry
-            // only when the file did not change while it was read: a torn copy is never published.
+            // only when the file did not change while it was read: a torn copy is never published,
+            // and a read is given up as soon as the file is seen to change.
             const ws = blobs.createWriteStream()
-            await pipeline(readBlocks(abs), ws)
-            if (!sameFile(before, await fs.lstat(abs)) || ws.id.byteLength !== before.size) {
-              requeue.push(key)
+            let torn = false
+            const still = async (): Promise<boolean> => {
+              const now = await fs.lstat(abs).catch(() => null)
+              torn ||= !now || !sameFile(before, now)
+              return !torn
+            }
+            await pipeline(readBlocks(abs, still), ws).catch((err: unknown) => {
+              if (!torn) throw err
+            })
+            if (torn || !(await still()) || ws.id.byteLength !== before.size) {
+              requeueLater.push(key)
               continue
             }
             const fileMeta: EntryMeta = { kind: 'file', mtime: mtimeOf(before), size: before.size }
@@ -566,6 +592,16 @@ export class OwnerFolder extends Folder {
     await batch.flush().catch(() => {})
     for (const key of requeue) this.dirty.add(key)
     if (requeue.length) this.kick()
+    if (requeueLater.length) {
+      for (const key of requeueLater) this.deferred.add(key)
+      setTimeout(() => {
+        for (const key of requeueLater) {
+          this.deferred.delete(key)
+          this.dirty.add(key)
+        }
+        this.kick()
+      }, BIG_FILE_QUIET_MS).unref()
+    }
   }
 }
 
@@ -575,7 +611,10 @@ export class OwnerFolder extends Folder {
  * (a read stream) left the disk idle while each append was stored, and the appends idle while
  * the disk read the next blocks one by one (about 40% of the owner's import time was idle).
  */
-export async function* readBlocks(abs: string): AsyncGenerator<Buffer> {
+export async function* readBlocks(
+  abs: string,
+  still?: () => Promise<boolean>,
+): AsyncGenerator<Buffer> {
   const { fh } = await openRegular(abs)
   const read = async (): Promise<Buffer> => {
     const buf = Buffer.allocUnsafe(READ_BYTES)
@@ -587,6 +626,8 @@ export async function* readBlocks(abs: string): AsyncGenerator<Buffer> {
     for (;;) {
       const buf: Buffer = await next
       if (buf.length === 0) break
+      // Changed since the read began: the caller gives this copy up; read no further.
+      if (still && !(await still())) throw new Error(`changed while read: ${abs}`)
       next = read()
       next.catch(() => {}) // awaited in turn (or dropped when the stream ends early)
       for (let at = 0; at < buf.length; at += CHUNK) yield buf.subarray(at, at + CHUNK)
