@@ -727,10 +727,12 @@ export class ReaderFolder extends Folder {
    * same handle. Cheaper than a blob read stream piped into a write stream plus stat/chmod/utimes.
    */
   private async writeContent(tmp: string, e: RemoteEntry): Promise<void> {
+    const blob = e.blob
+    if (blob && blob.blockLength > 0 && !(await this.blocksExist(blob)))
+      throw new Error('the file names blocks past the end of the folder content')
     const fh = await fs.open(tmp, 'w', 0o600)
     try {
       let written = 0
-      const blob = e.blob
       if (blob && e.meta.packed !== undefined) {
         // A small file sharing its blocks with others: its bytes lie `packed` into them.
         const parts: Buffer[] = []
@@ -776,6 +778,22 @@ export class ReaderFolder extends Folder {
     } finally {
       await fh.close()
     }
+  }
+
+  /**
+   * Whether the content core holds (or its peers have) the blocks a file names. A block past the
+   * end of the core as every connected peer has it can never come: read, it would be waited for forever,
+   * and the pass (and every later version of the folder) with it. The file is failed instead, and
+   * tried again by later passes.
+   */
+  private async blocksExist(blob: { blockOffset: number; blockLength: number }): Promise<boolean> {
+    const core = this.blobs!.core
+    const end = blob.blockOffset + blob.blockLength
+    if (end <= core.length) return true
+    // Waits for every connected peer's length. With none connected, nobody has said the blocks
+    // do not exist: they are waited for (a peer that has them may come).
+    await core.update({ wait: true }).catch(() => false)
+    return end <= core.length || core.peers.length === 0
   }
 
   /**
