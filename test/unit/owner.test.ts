@@ -196,6 +196,32 @@ describe('the owner of a published folder', () => {
     expect([...out.keys()]).toEqual([])
   })
 
+  it('never publishes what a folder replaced by a symlink holds in its target', async () => {
+    const root = await fx.tmpDir('spare-owner-')
+    const dir = path.join(root, 'shared')
+    await fs.mkdir(path.join(dir, 'sub'), { recursive: true })
+    await fs.writeFile(path.join(dir, 'sub', 'notes.txt'), 'inside')
+    await fs.writeFile(path.join(dir, 'sub', 'other.txt'), 'inside too')
+    // A folder outside holding files of the same names.
+    await fs.mkdir(path.join(root, 'outside'))
+    const secret = 'SECRET-OUTSIDE-THE-FOLDER'
+    await fs.writeFile(path.join(root, 'outside', 'notes.txt'), secret)
+    await fs.writeFile(path.join(root, 'outside', 'other.txt'), secret + '-2')
+    const { owner } = await share(dir)
+    const drive = owner.drive!
+    // The folder is deleted (events for each file in it) and a link to the outside put there.
+    await fs.rm(path.join(dir, 'sub'), { recursive: true })
+    await fs.symlink(path.join(root, 'outside'), path.join(dir, 'sub'))
+    await waitFor(
+      async () => (await drive.entry('/sub'))?.value.linkname === path.join(root, 'outside'),
+      5000,
+      'the link to be published',
+    )
+    await waitFor(() => owner.state === 'idle', 5000, 'the owner to settle')
+    expect(await keys(drive)).toEqual(['/sub'])
+    expect((await allBlobBytes(drive)).includes('SECRET-OUTSIDE')).toBe(false)
+  })
+
   it('does not wait on a FIFO put in the place of a file it is about to read', async () => {
     const root = await fx.tmpDir('spare-owner-')
     const dir = path.join(root, 'shared')

@@ -279,10 +279,15 @@ export class OwnerFolder extends Folder {
     const disk = new Map<string, DiskItem>()
     const removed: string[] = []
     const replaced = new Set<string>()
+    const folders = new Map<string, Promise<boolean>>()
     for (const key of keys) {
       const abs = path.join(this.record.path, ...key.slice(1).split('/'))
       let st: Stats
       try {
+        // Below a folder now a link, lstat would look through it: at what the link points to,
+        // outside the folder (a folder deleted and a link put in its place brings events for
+        // each file it held). Such a path is not in the folder any more.
+        if (!(await this.inRealFolder(key, folders))) throw new Error('not in the folder')
         st = await fs.lstat(abs)
       } catch {
         removed.push(key)
@@ -336,6 +341,25 @@ export class OwnerFolder extends Folder {
       disk,
     )
     this.finishWork()
+  }
+
+  /**
+   * Whether every folder above `key` is a real folder now (not a link, not gone), each looked at
+   * once per `seen`.
+   */
+  private inRealFolder(key: string, seen: Map<string, Promise<boolean>>): Promise<boolean> {
+    const parent = parentKey(key)
+    if (parent === '/') return Promise.resolve(true)
+    let real = seen.get(parent)
+    if (!real) {
+      real = (async () => {
+        if (!(await this.inRealFolder(parent, seen))) return false
+        const abs = path.join(this.record.path, ...parent.slice(1).split('/'))
+        return (await fs.lstat(abs).catch(() => null))?.isDirectory() === true
+      })()
+      seen.set(parent, real)
+    }
+    return real
   }
 
   private finishWork(): void {
@@ -456,6 +480,8 @@ export class OwnerFolder extends Folder {
     // Parents before children.
     changes.sort()
     const requeue: string[] = []
+    // A folder the walk saw may be a link by now: what is read below it would come from outside.
+    const folders = new Map<string, Promise<boolean>>()
     /** Big files changing now: looked at again once they may have stopped (BIG_FILE_QUIET_MS). */
     const requeueLater: string[] = []
     const absOf = (key: string): string => path.join(this.record.path, ...key.slice(1).split('/'))
@@ -482,6 +508,10 @@ export class OwnerFolder extends Folder {
         if (!item) continue
         const abs = absOf(key)
         const meta: EntryMeta = { kind: item.kind, mtime: item.mtime, size: item.size }
+        if (!(await this.inRealFolder(key, folders))) {
+          requeue.push(key) // looked at again: gone from the folder
+          continue
+        }
         try {
           if (item.kind === 'dir') {
             await batch.putEntry(key, { blob: null, metadata: meta })
