@@ -309,6 +309,40 @@ describe('the owner of a published folder', () => {
   })
 })
 
+describe('the owner reading a big file that changes', () => {
+  it('gives the read up and publishes the files after it whole', async () => {
+    const root = await fx.tmpDir('spare-owner-')
+    const dir = path.join(root, 'shared')
+    await fs.mkdir(dir)
+    const { owner } = await share(dir)
+    const drive = owner.drive!
+    const big = path.join(dir, 'big')
+    await fs.writeFile(big, Buffer.alloc(64 * 1024 * 1024, 'A'))
+    const small = Array.from({ length: 20 }, (_, i) => `/small-${String(i).padStart(2, '0')}`)
+    // Not packed (over 16 KiB): each is a blob of its own, read whole by drive.get.
+    const content = (key: string): string => `content of ${key}\n`.repeat(1500)
+    for (const key of small) await fs.writeFile(path.join(dir, key), content(key))
+    // Still for longer than a big file must be before it is read.
+    await new Promise((r) => setTimeout(r, 1200))
+    const disk = new Map<string, DiskItem>()
+    await owner.walk(dir, disk)
+    const applying = owner.apply([...disk.keys()], [], disk)
+    await new Promise((r) => setTimeout(r, 30))
+    const fh = await fs.open(big, 'r+')
+    await fh.write(Buffer.from('B'), 0, 1, 0)
+    await fh.close()
+    await applying
+    const blobs = await drive.getBlobs()
+    for (const key of small) {
+      const blob = (await drive.entry(key))?.value.blob
+      const blocks: Buffer[] = []
+      for (let i = blob!.blockOffset; i < blob!.blockOffset + blob!.blockLength; i++)
+        blocks.push((await blobs.core.get(i))!)
+      expect(Buffer.concat(blocks).toString() === content(key), key).toBe(true)
+    }
+  })
+})
+
 describe('the owner after a failed import', () => {
   it('writes what the failed run did not, on its next scan', async () => {
     const root = await fx.tmpDir('spare-owner-')
