@@ -5,11 +5,22 @@
 import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import type Hyperdrive from 'hyperdrive'
 import { SpareService } from '../../main/engine/api/service.ts'
+import type { SpareNode } from '../../main/engine/node.ts'
 import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 const read = (p: string): Promise<string> => fs.readFile(p, 'utf8').catch(() => '')
+
+function ownerOf(node: SpareNode): { drive: Hyperdrive | null; state: string } {
+  const folders = (
+    node as unknown as { folders: Map<string, { drive: Hyperdrive | null; state: string }> }
+  ).folders
+  const folder = [...folders.values()][0]
+  if (!folder?.drive) throw new Error('no drive open')
+  return folder
+}
 
 describe('a published folder', () => {
   it('publishes and mirrors a change that kept the size and mtime', async () => {
@@ -44,4 +55,27 @@ describe('a published folder', () => {
       'the second version on the reader',
     )
   }, 60_000)
+
+  it('does not publish again a file of which only the ctime moved', async () => {
+    const dir = await fx.tmpDir('spare-same-ctime-')
+    const file = path.join(dir, 'f.txt')
+    await fs.writeFile(file, 'content\n')
+    const a = await fx.readyNode()
+    await new SpareService(a).call('folders.share', { path: dir, mode: 'publish' })
+    const owner = ownerOf(a)
+    await waitFor(
+      async () => (await owner.drive!.entry('/f.txt')) !== null && owner.state === 'idle',
+      10_000,
+      'the first import',
+    )
+    const version = owner.drive!.version
+    // A chmod to the same mode moves the ctime only (as an extended attribute would).
+    await new Promise((r) => setTimeout(r, 20))
+    const { mode, ctimeMs } = await fs.lstat(file)
+    await fs.chmod(file, mode)
+    expect((await fs.lstat(file)).ctimeMs).not.toBe(ctimeMs)
+    await new Promise((r) => setTimeout(r, 1000))
+    await waitFor(() => owner.state === 'idle', 5000, 'the owner to settle')
+    expect(owner.drive!.version).toBe(version)
+  }, 30_000)
 })

@@ -532,6 +532,19 @@ export class OwnerFolder extends Folder {
             const { buf } = read
             const fileMeta: EntryMeta = { kind: 'file', mtime: mtimeOf(read.st), size: buf.length }
             const executable = isExecutable(read.st)
+            const k = this.known.get(key)
+            if (
+              k?.kind === 'file' &&
+              k.size === buf.length &&
+              k.mtime === fileMeta.mtime &&
+              k.executable === executable &&
+              (await publishedEquals(drive, blobs, key, buf))
+            ) {
+              // Only its ctime moved (an extended attribute set, a link made, a chmod to the same
+              // mode): what is published is what is on disk.
+              k.ctime = read.st.ctimeMs
+              continue
+            }
             if (buf.length > 0 && buf.length <= PACK_FILE_MAX) {
               if (packBytes + buf.length > PACK_BYTES) await sealPack()
               const at = packBytes
@@ -700,6 +713,31 @@ async function openRegular(abs: string): Promise<{ fh: FileHandle; st: Stats }> 
   }
 }
 
+/** Whether the drive's entry for `key` holds exactly `buf` (read from this device's own blocks). */
+async function publishedEquals(
+  drive: Hyperdrive,
+  blobs: { core: { get(i: number, o: { wait: boolean }): Promise<Buffer | null> } },
+  key: string,
+  buf: Buffer,
+): Promise<boolean> {
+  const entry = await drive.entry(key).catch(() => null)
+  if (!entry) return false
+  const blob = entry.value.blob
+  if (!blob) return buf.length === 0
+  if (blob.byteLength !== buf.length) return false
+  const parts: Buffer[] = []
+  for (let i = blob.blockOffset; i < blob.blockOffset + blob.blockLength; i++) {
+    const block = await blobs.core.get(i, { wait: false }).catch(() => null)
+    if (!block) return false
+    parts.push(block)
+  }
+  const meta = EntryMetaSchema.safeParse(entry.value.metadata)
+  const at = meta.success ? (meta.data.packed ?? 0) : 0
+  return Buffer.concat(parts)
+    .subarray(at, at + blob.byteLength)
+    .equals(buf)
+}
+
 interface SmallRead {
   buf: Buffer
   /** The file as it was before it was read; compared with it after. */
@@ -763,6 +801,8 @@ function toItem(st: Stats): DiskItem | null {
 function sameItem(k: Known, item: DiskItem): boolean {
   if (k.kind !== item.kind) return false
   if (item.kind === 'dir') return true
-  if (k.ctime !== undefined && k.ctime !== item.ctime) return false
+  // Big files are not compared by ctime: one set by an extended attribute (macOS sets some on
+  // opening a file) would have the owner read and publish gigabytes again, and readers fetch them.
+  if (k.ctime !== undefined && k.ctime !== item.ctime && item.size <= SMALL_FILE) return false
   return k.size === item.size && k.mtime === item.mtime && k.executable === item.executable
 }
