@@ -456,15 +456,22 @@ export class ReaderFolder extends Folder {
       else if (e.meta.kind === 'dir') dirs.push(e)
       else files.push(e)
     }
-    for (const key of deletions.sort((a, b) => b.length - a.length)) {
-      await this.applyDelete(key)
-      this.succeeded(key)
+    // A deletion or folder that fails (a path too long here, an I/O error) is tried again later,
+    // as a file is: thrown, it failed the whole pass, and every pass after it, for ever.
+    const oneKey = async (key: string, apply: () => Promise<void>): Promise<void> => {
+      try {
+        await apply()
+        this.succeeded(key)
+      } catch (err) {
+        if (isDiskFull(err) || this.closing) throw err
+        this.log.warn({ path: key, err: (err as Error).message }, 'cannot apply a change')
+        this.failedAt(key, (err as Error).message)
+      }
     }
+    for (const key of deletions.sort((a, b) => b.length - a.length))
+      await oneKey(key, () => this.applyDelete(key))
     dirs.sort((a, b) => a.key.localeCompare(b.key))
-    for (const e of dirs) {
-      await this.applyDir(e)
-      this.succeeded(e.key)
-    }
+    for (const e of dirs) await oneKey(e.key, () => this.applyDir(e))
     // Files of one block first, and their blocks fetched before any other. Each such file is a
     // request of its own, and behind the big blocks of other files in flight it waits its turn
     // (measured: 5,000 small files finished only after 500 MB of big ones were in). Fetched
@@ -556,6 +563,11 @@ export class ReaderFolder extends Folder {
       return
     }
     const seen = await lookAt(abs)
+    if (seen && rec.kind !== 'dir' && matchesRecord(seen, rec)) {
+      // Its record goes once it is removed: a removal that fails is tried again (applyKeys).
+      await fs.rm(abs, { force: true })
+      this.local.delete(key)
+    }
     this.index.delete(key)
     this.scheduleSave()
     if (!seen) return
@@ -563,13 +575,8 @@ export class ReaderFolder extends Folder {
       if (seen.st.isDirectory()) await fs.rmdir(abs).catch(() => {}) // only when empty: local files stay
       return
     }
-    if (!matchesRecord(seen, rec)) {
-      // The reader changed it: keep their version, now a local addition.
-      this.markLocal(key)
-      return
-    }
-    await fs.rm(abs, { force: true })
-    this.local.delete(key)
+    // The reader changed it: keep their version, now a local addition.
+    if (!matchesRecord(seen, rec)) this.markLocal(key)
   }
 
   private async applyDir(e: RemoteEntry): Promise<void> {
