@@ -736,7 +736,7 @@ export class ReaderFolder extends Folder {
   private async writeContent(tmp: string, e: RemoteEntry): Promise<void> {
     const blob = e.blob
     if (blob && blob.blockLength > 0 && !(await this.blocksExist(blob)))
-      throw new Error('the file names blocks past the end of the folder content')
+      throw new Error('the file names blocks past the end of the folder content its peers have')
     const fh = await fs.open(tmp, 'w', 0o600)
     try {
       let written = 0
