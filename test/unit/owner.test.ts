@@ -196,6 +196,32 @@ describe('the owner of a published folder', () => {
     expect([...out.keys()]).toEqual([])
   })
 
+  it('never publishes what a folder replaced by a symlink holds in its target', async () => {
+    const root = await fx.tmpDir('spare-owner-')
+    const dir = path.join(root, 'shared')
+    await fs.mkdir(path.join(dir, 'sub'), { recursive: true })
+    await fs.writeFile(path.join(dir, 'sub', 'notes.txt'), 'inside')
+    await fs.writeFile(path.join(dir, 'sub', 'other.txt'), 'inside too')
+    // A folder outside holding files of the same names.
+    await fs.mkdir(path.join(root, 'outside'))
+    const secret = 'SECRET-OUTSIDE-THE-FOLDER'
+    await fs.writeFile(path.join(root, 'outside', 'notes.txt'), secret)
+    await fs.writeFile(path.join(root, 'outside', 'other.txt'), secret + '-2')
+    const { owner } = await share(dir)
+    const drive = owner.drive!
+    // The folder is deleted (events for each file in it) and a link to the outside put there.
+    await fs.rm(path.join(dir, 'sub'), { recursive: true })
+    await fs.symlink(path.join(root, 'outside'), path.join(dir, 'sub'))
+    await waitFor(
+      async () => (await drive.entry('/sub'))?.value.linkname === path.join(root, 'outside'),
+      5000,
+      'the link to be published',
+    )
+    await waitFor(() => owner.state === 'idle', 5000, 'the owner to settle')
+    expect(await keys(drive)).toEqual(['/sub'])
+    expect((await allBlobBytes(drive)).includes('SECRET-OUTSIDE')).toBe(false)
+  })
+
   it('does not wait on a FIFO put in the place of a file it is about to read', async () => {
     const root = await fx.tmpDir('spare-owner-')
     const dir = path.join(root, 'shared')
@@ -279,6 +305,40 @@ describe('the owner of a published folder', () => {
           content.equals(Buffer.alloc(size, 'A')) || content.equals(Buffer.alloc(size, 'B'))
         expect(whole, `${key}: a published version is torn`).toBe(true)
       }
+    }
+  })
+})
+
+describe('the owner reading a big file that changes', () => {
+  it('gives the read up and publishes the files after it whole', async () => {
+    const root = await fx.tmpDir('spare-owner-')
+    const dir = path.join(root, 'shared')
+    await fs.mkdir(dir)
+    const { owner } = await share(dir)
+    const drive = owner.drive!
+    const big = path.join(dir, 'big')
+    await fs.writeFile(big, Buffer.alloc(64 * 1024 * 1024, 'A'))
+    const small = Array.from({ length: 20 }, (_, i) => `/small-${String(i).padStart(2, '0')}`)
+    // Not packed (over 16 KiB): each is a blob of its own, read whole by drive.get.
+    const content = (key: string): string => `content of ${key}\n`.repeat(1500)
+    for (const key of small) await fs.writeFile(path.join(dir, key), content(key))
+    // Still for longer than a big file must be before it is read.
+    await new Promise((r) => setTimeout(r, 1200))
+    const disk = new Map<string, DiskItem>()
+    await owner.walk(dir, disk)
+    const applying = owner.apply([...disk.keys()], [], disk)
+    await new Promise((r) => setTimeout(r, 30))
+    const fh = await fs.open(big, 'r+')
+    await fh.write(Buffer.from('B'), 0, 1, 0)
+    await fh.close()
+    await applying
+    const blobs = await drive.getBlobs()
+    for (const key of small) {
+      const blob = (await drive.entry(key))?.value.blob
+      const blocks: Buffer[] = []
+      for (let i = blob!.blockOffset; i < blob!.blockOffset + blob!.blockLength; i++)
+        blocks.push((await blobs.core.get(i))!)
+      expect(Buffer.concat(blocks).toString() === content(key), key).toBe(true)
     }
   })
 })

@@ -39,12 +39,21 @@ const READ_AHEAD = 16
 /** Entries of a directory looked at (lstat) at once during a scan. */
 const WALK_AHEAD = 32
 const RESCAN_INTERVAL_MS = 10 * 60 * 1000
+/**
+ * A big file changed this recently (its ctime: no program can set it) is looked at again once it
+ * has been still this long, not streamed now: a file being written (a download, a recording)
+ * changes while it is read, and each torn read leaves its blocks in the blobs core for good
+ * (3 s of a file growing by 5 MB/s once stored 523 MB).
+ */
+const BIG_FILE_QUIET_MS = 1000
 
 interface DiskItem {
   kind: 'file' | 'dir' | 'symlink'
   size: number
   mtime: number
   executable: boolean
+  /** The inode's change time: moves on every write, even one that keeps the size and mtime. */
+  ctime: number
 }
 
 interface Known {
@@ -53,6 +62,12 @@ interface Known {
   mtime: number
   executable: boolean
   linkname: string | null
+  /**
+   * The ctime of what was published, when this run read it (not kept in the drive: unknown after
+   * a restart until a scan finds the path unchanged). Size and mtime alone miss a save within
+   * the same tick of a coarse clock (HFS+ and FAT: seconds; ext4: milliseconds) that kept the size.
+   */
+  ctime?: number
 }
 
 export function isIgnoredName(name: string): boolean {
@@ -63,6 +78,8 @@ export class OwnerFolder extends Folder {
   private watcher: FolderWatcher | null = null
   private readonly known = new Map<string, Known>()
   private readonly dirty = new Set<string>()
+  /** Big files changing when last looked at, to be looked at again (BIG_FILE_QUIET_MS). */
+  private readonly deferred = new Set<string>()
   private debounce: NodeJS.Timeout | null = null
   private rescanTimer: NodeJS.Timeout | null = null
   private working: Promise<void> = Promise.resolve()
@@ -229,6 +246,7 @@ export class OwnerFolder extends Folder {
     for (const [key, item] of disk) {
       const k = this.known.get(key)
       if (!k || !sameItem(k, item)) changes.push(key)
+      else k.ctime ??= item.ctime
     }
     const removed = [...this.known.keys()].filter((key) => !disk.has(key))
     await this.apply(changes, removed, disk)
@@ -261,10 +279,15 @@ export class OwnerFolder extends Folder {
     const disk = new Map<string, DiskItem>()
     const removed: string[] = []
     const replaced = new Set<string>()
+    const folders = new Map<string, Promise<boolean>>()
     for (const key of keys) {
       const abs = path.join(this.record.path, ...key.slice(1).split('/'))
       let st: Stats
       try {
+        // Below a folder now a link, lstat would look through it: at what the link points to,
+        // outside the folder (a folder deleted and a link put in its place brings events for
+        // each file it held). Such a path is not in the folder any more.
+        if (!(await this.inRealFolder(key, folders))) throw new Error('not in the folder')
         st = await fs.lstat(abs)
       } catch {
         removed.push(key)
@@ -306,7 +329,11 @@ export class OwnerFolder extends Folder {
     }
     const changes = [...disk].filter(([key, item]) => {
       const k = this.known.get(key)
-      return !k || !sameItem(k, item)
+      if (k && sameItem(k, item)) {
+        k.ctime ??= item.ctime
+        return false
+      }
+      return true
     })
     await this.apply(
       changes.map(([k]) => k),
@@ -316,11 +343,31 @@ export class OwnerFolder extends Folder {
     this.finishWork()
   }
 
+  /**
+   * Whether every folder above `key` is a real folder now (not a link, not gone), each looked at
+   * once per `seen`.
+   */
+  private inRealFolder(key: string, seen: Map<string, Promise<boolean>>): Promise<boolean> {
+    const parent = parentKey(key)
+    if (parent === '/') return Promise.resolve(true)
+    let real = seen.get(parent)
+    if (!real) {
+      real = (async () => {
+        if (!(await this.inRealFolder(parent, seen))) return false
+        const abs = path.join(this.record.path, ...parent.slice(1).split('/'))
+        return (await fs.lstat(abs).catch(() => null))?.isDirectory() === true
+      })()
+      seen.set(parent, real)
+    }
+    return real
+  }
+
   private finishWork(): void {
     if (this.closing) return
     this.recount()
     this.lastSyncAt = new Date()
-    if (this.dirty.size === 0) this.setState('idle')
+    // Not idle while changes wait: one named by the watcher, or a big file being written.
+    if (this.dirty.size === 0 && this.deferred.size === 0) this.setState('idle')
     this.changed()
   }
 
@@ -433,6 +480,10 @@ export class OwnerFolder extends Folder {
     // Parents before children.
     changes.sort()
     const requeue: string[] = []
+    // A folder the walk saw may be a link by now: what is read below it would come from outside.
+    const folders = new Map<string, Promise<boolean>>()
+    /** Big files changing now: looked at again once they may have stopped (BIG_FILE_QUIET_MS). */
+    const requeueLater: string[] = []
     const absOf = (key: string): string => path.join(this.record.path, ...key.slice(1).split('/'))
     // Read small files a few ahead of the one being stored: the disk works while we hash.
     const reads = new Map<string, Promise<SmallRead | null>>()
@@ -457,6 +508,10 @@ export class OwnerFolder extends Folder {
         if (!item) continue
         const abs = absOf(key)
         const meta: EntryMeta = { kind: item.kind, mtime: item.mtime, size: item.size }
+        if (!(await this.inRealFolder(key, folders))) {
+          requeue.push(key) // looked at again: gone from the folder
+          continue
+        }
         try {
           if (item.kind === 'dir') {
             await batch.putEntry(key, { blob: null, metadata: meta })
@@ -477,6 +532,19 @@ export class OwnerFolder extends Folder {
             const { buf } = read
             const fileMeta: EntryMeta = { kind: 'file', mtime: mtimeOf(read.st), size: buf.length }
             const executable = isExecutable(read.st)
+            const k = this.known.get(key)
+            if (
+              k?.kind === 'file' &&
+              k.size === buf.length &&
+              k.mtime === fileMeta.mtime &&
+              k.executable === executable &&
+              (await publishedEquals(drive, blobs, key, buf))
+            ) {
+              // Only its ctime moved (an extended attribute set, a link made, a chmod to the same
+              // mode): what is published is what is on disk.
+              k.ctime = read.st.ctimeMs
+              continue
+            }
             if (buf.length > 0 && buf.length <= PACK_FILE_MAX) {
               if (packBytes + buf.length > PACK_BYTES) await sealPack()
               const at = packBytes
@@ -493,6 +561,7 @@ export class OwnerFolder extends Folder {
               mtime: fileMeta.mtime,
               executable,
               linkname: null,
+              ctime: read.st.ctimeMs,
             })
             bytes += buf.length
           } else {
@@ -502,12 +571,26 @@ export class OwnerFolder extends Folder {
               requeue.push(key) // replaced since the walk: look again
               continue
             }
+            const age = Date.now() - before.ctimeMs
+            if (age >= 0 && age < BIG_FILE_QUIET_MS) {
+              requeueLater.push(key) // still being written, likely: once it holds still
+              continue
+            }
             // Stream big files straight from disk: never buffered whole. The blob gets its entry
-            // only when the file did not change while it was read: a torn copy is never published.
+            // only when the file did not change while it was read: a torn copy is never published,
+            // and a read is given up as soon as the file is seen to change.
             const ws = blobs.createWriteStream()
-            await pipeline(readBlocks(abs), ws)
-            if (!sameFile(before, await fs.lstat(abs)) || ws.id.byteLength !== before.size) {
-              requeue.push(key)
+            let torn = false
+            const still = async (): Promise<boolean> => {
+              const now = await fs.lstat(abs).catch(() => null)
+              torn ||= !now || !sameFile(before, now)
+              return !torn
+            }
+            await pipeline(readBlocks(abs, still), ws).catch((err: unknown) => {
+              if (!torn) throw err
+            })
+            if (torn || !(await still()) || ws.id.byteLength !== before.size) {
+              requeueLater.push(key)
               continue
             }
             const fileMeta: EntryMeta = { kind: 'file', mtime: mtimeOf(before), size: before.size }
@@ -523,6 +606,7 @@ export class OwnerFolder extends Folder {
               mtime: fileMeta.mtime,
               executable,
               linkname: null,
+              ctime: before.ctimeMs,
             })
             bytes += before.size
           }
@@ -551,6 +635,16 @@ export class OwnerFolder extends Folder {
     await batch.flush().catch(() => {})
     for (const key of requeue) this.dirty.add(key)
     if (requeue.length) this.kick()
+    if (requeueLater.length) {
+      for (const key of requeueLater) this.deferred.add(key)
+      setTimeout(() => {
+        for (const key of requeueLater) {
+          this.deferred.delete(key)
+          this.dirty.add(key)
+        }
+        this.kick()
+      }, BIG_FILE_QUIET_MS).unref()
+    }
   }
 }
 
@@ -560,7 +654,10 @@ export class OwnerFolder extends Folder {
  * (a read stream) left the disk idle while each append was stored, and the appends idle while
  * the disk read the next blocks one by one (about 40% of the owner's import time was idle).
  */
-export async function* readBlocks(abs: string): AsyncGenerator<Buffer> {
+export async function* readBlocks(
+  abs: string,
+  still?: () => Promise<boolean>,
+): AsyncGenerator<Buffer> {
   const { fh } = await openRegular(abs)
   const read = async (): Promise<Buffer> => {
     const buf = Buffer.allocUnsafe(READ_BYTES)
@@ -572,6 +669,8 @@ export async function* readBlocks(abs: string): AsyncGenerator<Buffer> {
     for (;;) {
       const buf: Buffer = await next
       if (buf.length === 0) break
+      // Changed since the read began: the caller gives this copy up; read no further.
+      if (still && !(await still())) throw new Error(`changed while read: ${abs}`)
       next = read()
       next.catch(() => {}) // awaited in turn (or dropped when the stream ends early)
       for (let at = 0; at < buf.length; at += CHUNK) yield buf.subarray(at, at + CHUNK)
@@ -612,6 +711,31 @@ async function openRegular(abs: string): Promise<{ fh: FileHandle; st: Stats }> 
     await fh.close()
     throw err
   }
+}
+
+/** Whether the drive's entry for `key` holds exactly `buf` (read from this device's own blocks). */
+async function publishedEquals(
+  drive: Hyperdrive,
+  blobs: { core: { get(i: number, o: { wait: boolean }): Promise<Buffer | null> } },
+  key: string,
+  buf: Buffer,
+): Promise<boolean> {
+  const entry = await drive.entry(key).catch(() => null)
+  if (!entry) return false
+  const blob = entry.value.blob
+  if (!blob) return buf.length === 0
+  if (blob.byteLength !== buf.length) return false
+  const parts: Buffer[] = []
+  for (let i = blob.blockOffset; i < blob.blockOffset + blob.blockLength; i++) {
+    const block = await blobs.core.get(i, { wait: false }).catch(() => null)
+    if (!block) return false
+    parts.push(block)
+  }
+  const meta = EntryMetaSchema.safeParse(entry.value.metadata)
+  const at = meta.success ? (meta.data.packed ?? 0) : 0
+  return Buffer.concat(parts)
+    .subarray(at, at + blob.byteLength)
+    .equals(buf)
 }
 
 interface SmallRead {
@@ -666,14 +790,19 @@ function isExecutable(st: Stats): boolean {
 
 function toItem(st: Stats): DiskItem | null {
   const mtime = mtimeOf(st)
-  if (st.isSymbolicLink()) return { kind: 'symlink', size: 0, mtime, executable: false }
-  if (st.isDirectory()) return { kind: 'dir', size: 0, mtime: 0, executable: false }
-  if (st.isFile()) return { kind: 'file', size: st.size, mtime, executable: isExecutable(st) }
+  const ctime = st.ctimeMs
+  if (st.isSymbolicLink()) return { kind: 'symlink', size: 0, mtime, executable: false, ctime }
+  if (st.isDirectory()) return { kind: 'dir', size: 0, mtime: 0, executable: false, ctime }
+  if (st.isFile())
+    return { kind: 'file', size: st.size, mtime, executable: isExecutable(st), ctime }
   return null // sockets, FIFOs, devices: not synced
 }
 
 function sameItem(k: Known, item: DiskItem): boolean {
   if (k.kind !== item.kind) return false
   if (item.kind === 'dir') return true
+  // Big files are not compared by ctime: one set by an extended attribute (macOS sets some on
+  // opening a file) would have the owner read and publish gigabytes again, and readers fetch them.
+  if (k.ctime !== undefined && k.ctime !== item.ctime && item.size <= SMALL_FILE) return false
   return k.size === item.size && k.mtime === item.mtime && k.executable === item.executable
 }

@@ -456,15 +456,22 @@ export class ReaderFolder extends Folder {
       else if (e.meta.kind === 'dir') dirs.push(e)
       else files.push(e)
     }
-    for (const key of deletions.sort((a, b) => b.length - a.length)) {
-      await this.applyDelete(key)
-      this.succeeded(key)
+    // A deletion or folder that fails (a path too long here, an I/O error) is tried again later,
+    // as a file is: thrown, it failed the whole pass, and every pass after it, for ever.
+    const oneKey = async (key: string, apply: () => Promise<void>): Promise<void> => {
+      try {
+        await apply()
+        this.succeeded(key)
+      } catch (err) {
+        if (isDiskFull(err) || this.closing) throw err
+        this.log.warn({ path: key, err: (err as Error).message }, 'cannot apply a change')
+        this.failedAt(key, (err as Error).message)
+      }
     }
+    for (const key of deletions.sort((a, b) => b.length - a.length))
+      await oneKey(key, () => this.applyDelete(key))
     dirs.sort((a, b) => a.key.localeCompare(b.key))
-    for (const e of dirs) {
-      await this.applyDir(e)
-      this.succeeded(e.key)
-    }
+    for (const e of dirs) await oneKey(e.key, () => this.applyDir(e))
     // Files of one block first, and their blocks fetched before any other. Each such file is a
     // request of its own, and behind the big blocks of other files in flight it waits its turn
     // (measured: 5,000 small files finished only after 500 MB of big ones were in). Fetched
@@ -556,6 +563,11 @@ export class ReaderFolder extends Folder {
       return
     }
     const seen = await lookAt(abs)
+    if (seen && rec.kind !== 'dir' && matchesRecord(seen, rec)) {
+      // Its record goes once it is removed: a removal that fails is tried again (applyKeys).
+      await fs.rm(abs, { force: true })
+      this.local.delete(key)
+    }
     this.index.delete(key)
     this.scheduleSave()
     if (!seen) return
@@ -563,13 +575,8 @@ export class ReaderFolder extends Folder {
       if (seen.st.isDirectory()) await fs.rmdir(abs).catch(() => {}) // only when empty: local files stay
       return
     }
-    if (!matchesRecord(seen, rec)) {
-      // The reader changed it: keep their version, now a local addition.
-      this.markLocal(key)
-      return
-    }
-    await fs.rm(abs, { force: true })
-    this.local.delete(key)
+    // The reader changed it: keep their version, now a local addition.
+    if (!matchesRecord(seen, rec)) this.markLocal(key)
   }
 
   private async applyDir(e: RemoteEntry): Promise<void> {
@@ -620,9 +627,11 @@ export class ReaderFolder extends Folder {
     const rec = this.index.get(e.key)
     const seen = await lookAt(abs)
     if (seen && rec && rec.version === e.version && matchesRecord(seen, rec)) return // in sync
-    if (seen && matchesRemote(seen, e)) {
-      // Already what the owner has: a previous run placed it and stopped before its index was
-      // saved (with or without a record of an older version), or the user copied it in. Adopt it.
+    // Already what the owner has: a previous run placed it and stopped before its index was saved
+    // (with or without a record of an older version), or the user copied it in. Adopt it. Not
+    // when it is still what this reader wrote for the older version: a change that kept the size
+    // and mtime (a save within one tick of a coarse clock) would otherwise never be written.
+    if (seen && matchesRemote(seen, e) && !(rec && matchesRecord(seen, rec))) {
       this.record_(e)
       this.markLocal(e.key)
       return
@@ -725,10 +734,12 @@ export class ReaderFolder extends Folder {
    * same handle. Cheaper than a blob read stream piped into a write stream plus stat/chmod/utimes.
    */
   private async writeContent(tmp: string, e: RemoteEntry): Promise<void> {
+    const blob = e.blob
+    if (blob && blob.blockLength > 0 && !(await this.blocksExist(blob)))
+      throw new Error('the file names blocks past the end of the folder content its peers have')
     const fh = await fs.open(tmp, 'w', 0o600)
     try {
       let written = 0
-      const blob = e.blob
       if (blob && e.meta.packed !== undefined) {
         // A small file sharing its blocks with others: its bytes lie `packed` into them.
         const parts: Buffer[] = []
@@ -774,6 +785,22 @@ export class ReaderFolder extends Folder {
     } finally {
       await fh.close()
     }
+  }
+
+  /**
+   * Whether the content core holds (or its peers have) the blocks a file names. A block past the
+   * end of the core as every connected peer has it can never come: read, it would be waited for forever,
+   * and the pass (and every later version of the folder) with it. The file is failed instead, and
+   * tried again by later passes.
+   */
+  private async blocksExist(blob: { blockOffset: number; blockLength: number }): Promise<boolean> {
+    const core = this.blobs!.core
+    const end = blob.blockOffset + blob.blockLength
+    if (end <= core.length) return true
+    // Waits for every connected peer's length. With none connected, nobody has said the blocks
+    // do not exist: they are waited for (a peer that has them may come).
+    await core.update({ wait: true }).catch(() => false)
+    return end <= core.length || core.peers.length === 0
   }
 
   /**

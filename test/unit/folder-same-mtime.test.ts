@@ -1,0 +1,81 @@
+// A published folder's file changed without its size or mtime changing: on a filesystem whose
+// clock ticks coarsely (HFS+ and FAT: 1-2 s; ext4: a few ms) a save within the same tick as the
+// version the owner imported keeps both. The owner must still publish it, and a reader must
+// write it, not take its copy of the old version (same size and mtime) for the new one.
+import { describe, expect, it } from 'vitest'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import type Hyperdrive from 'hyperdrive'
+import { SpareService } from '../../main/engine/api/service.ts'
+import type { SpareNode } from '../../main/engine/node.ts'
+import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+
+const fx = useFixtures()
+const read = (p: string): Promise<string> => fs.readFile(p, 'utf8').catch(() => '')
+
+function ownerOf(node: SpareNode): { drive: Hyperdrive | null; state: string } {
+  const folders = (
+    node as unknown as { folders: Map<string, { drive: Hyperdrive | null; state: string }> }
+  ).folders
+  const folder = [...folders.values()][0]
+  if (!folder?.drive) throw new Error('no drive open')
+  return folder
+}
+
+describe('a published folder', () => {
+  it('publishes and mirrors a change that kept the size and mtime', async () => {
+    const network = await fx.testnet()
+    const dir = await fx.tmpDir('spare-same-mtime-')
+    const [aDir, bDir] = [path.join(dir, 'a'), path.join(dir, 'b')]
+    await fs.mkdir(aDir)
+    const file = path.join(aDir, 'f.txt')
+    await fs.writeFile(file, 'version one\n')
+    // A clock of whole seconds, as on HFS+.
+    const t = new Date(Math.floor(Date.now() / 1000) * 1000)
+    await fs.utimes(file, t, t)
+    const a = await fx.readyNode({ network })
+    const b = await fx.readyNode({ network })
+    const shared = (await new SpareService(a).call('folders.share', {
+      path: aDir,
+      mode: 'publish',
+    })) as { invite: string }
+    await new SpareService(b).call('folders.join', { invite: shared.invite, path: bDir })
+    await waitFor(
+      async () => (await read(path.join(bDir, 'f.txt'))) === 'version one\n',
+      30_000,
+      'first sync',
+    )
+    // Saved again within the same tick of the clock: same size, same mtime.
+    await fs.writeFile(file, 'version two\n')
+    await fs.utimes(file, t, t)
+    expect((await fs.lstat(file)).mtimeMs).toBe(t.getTime())
+    await waitFor(
+      async () => (await read(path.join(bDir, 'f.txt'))) === 'version two\n',
+      15_000,
+      'the second version on the reader',
+    )
+  }, 60_000)
+
+  it('does not publish again a file of which only the ctime moved', async () => {
+    const dir = await fx.tmpDir('spare-same-ctime-')
+    const file = path.join(dir, 'f.txt')
+    await fs.writeFile(file, 'content\n')
+    const a = await fx.readyNode()
+    await new SpareService(a).call('folders.share', { path: dir, mode: 'publish' })
+    const owner = ownerOf(a)
+    await waitFor(
+      async () => (await owner.drive!.entry('/f.txt')) !== null && owner.state === 'idle',
+      10_000,
+      'the first import',
+    )
+    const version = owner.drive!.version
+    // A chmod to the same mode moves the ctime only (as an extended attribute would).
+    await new Promise((r) => setTimeout(r, 20))
+    const { mode, ctimeMs } = await fs.lstat(file)
+    await fs.chmod(file, mode)
+    expect((await fs.lstat(file)).ctimeMs).not.toBe(ctimeMs)
+    await new Promise((r) => setTimeout(r, 1000))
+    await waitFor(() => owner.state === 'idle', 5000, 'the owner to settle')
+    expect(owner.drive!.version).toBe(version)
+  }, 30_000)
+})
