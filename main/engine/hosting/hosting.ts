@@ -103,12 +103,26 @@ const GAP_RETRY_MS = 60_000
 /** How long a batch after a stalled one may bring nothing before it counts as a gap too. */
 const GAP_STALL_MS = 2000
 
-/** How many of blocks [start, end) `core` holds (yielding to other work every so often). */
-async function countHeld(core: Hypercore, start: number, end: number): Promise<number> {
+/**
+ * The least a hosted block is taken to cost the host, whatever its size: its tree node, bitfield
+ * bit and keys. An agreement of `b` bytes covers at most `b / MIN_BLOCK_BYTES` blocks of any one
+ * core; the host neither counts nor fetches past that. A core's owner signs its length, so it can
+ * claim any (a signed tree of 2^40 blocks, or a real core of millions of 1-byte blocks), and
+ * every pass over a core was as long as that length.
+ */
+export const MIN_BLOCK_BYTES = 64
+/** Blocks counted per turn of the event loop (a bitfield count: 32 pages of the bitfield). */
+const COUNT_CHUNK = 1 << 20
+
+/**
+ * How many of blocks [start, end) `core` holds: the bitfield's count, a chunk per turn of the
+ * event loop (it was a `has` per block, once per block of the core at every start).
+ */
+export async function countHeld(core: Hypercore, start: number, end: number): Promise<number> {
   let n = 0
-  for (let i = start; i < end; i++) {
-    if (await core.has(i)) n++
-    if ((i - start) % 8192 === 8191) await new Promise((r) => setImmediate(r))
+  for (let i = start; i < end; i += COUNT_CHUNK) {
+    if (i > start) await new Promise((r) => setImmediate(r))
+    n += await core.count(i, Math.min(end, i + COUNT_CHUNK))
   }
   return n
 }
@@ -1029,6 +1043,16 @@ export class Hosting extends EventEmitter {
   }
 
   /**
+   * How much of a hosted core the host looks at: its length, but no more blocks than the largest
+   * agreement covering it pays for at MIN_BLOCK_BYTES a block (an owner signs its cores' lengths).
+   */
+  private lengthOf(entry: HostedCore): number {
+    let agreed = 0
+    for (const h of this.usersOf(entry.key)) agreed = Math.max(agreed, h.agreedBytes)
+    return Math.min(entry.core.length, Math.ceil(agreed / MIN_BLOCK_BYTES))
+  }
+
+  /**
    * The bytes a set of agreements commits this host to: per folder, the larger of what its cores
    * hold and what was agreed, where an agreement whose cores are all in a larger one's of the
    * same folder (another writer asking for the same folder) adds nothing.
@@ -1085,7 +1109,7 @@ export class Hosting extends EventEmitter {
       core
         .ready()
         .then(async () => {
-          entry.blocks = await countHeld(core, 0, core.length)
+          entry.blocks = await countHeld(core, 0, this.lengthOf(entry))
           entry.held = heldBytes(core, entry.blocks)
           this.pump(entry)
         })
@@ -1113,9 +1137,10 @@ export class Hosting extends EventEmitter {
           if (this.closed || core.peers.length === 0) return // no one to fetch from: wait for a peer
           let start: number
           let end: number
-          if (entry.next < core.length) {
+          const length = this.lengthOf(entry)
+          if (entry.next < length) {
             start = entry.next
-            end = Math.min(core.length, start + BATCH_BLOCKS)
+            end = Math.min(length, start + BATCH_BLOCKS)
           } else if (entry.gaps.length && Date.now() - entry.gapsAt >= GAP_RETRY_MS) {
             if (entry.gapsLeft === 0) entry.gapsLeft = entry.gaps.length // a round over them
             ;[start, end] = entry.gaps.shift() as [number, number]
@@ -1699,7 +1724,7 @@ export class Hosting extends EventEmitter {
       for (const f of this.deps.folders()) await this.tendFolder(f)
       // Hosted cores with gaps, or behind: pump looks at the gaps only when they are due.
       for (const e of this.cores.values()) {
-        if (e.gaps.length || e.next < e.core.length) this.pump(e)
+        if (e.gaps.length || e.next < this.lengthOf(e)) this.pump(e)
       }
       await this.updateTopics()
     } catch (err) {
@@ -1729,8 +1754,12 @@ export class Hosting extends EventEmitter {
     this.state.hosts[f.id] = records
     this.state.banned[f.id] = [...banned]
 
-    const size = f.sizeBytes()
     const cores = f.coreKeys()
+    // A host looks at no more blocks of a core than the agreement pays for at MIN_BLOCK_BYTES a
+    // block: a folder of many tiny blocks asks for that much.
+    const lengths = Object.values((await this.coreSizes(cores)).lengths)
+    const blockBytes = lengths.reduce((a, b) => a + b, 0) * MIN_BLOCK_BYTES
+    const size = Math.max(f.sizeBytes(), blockBytes)
     // Room to grow a little before asking again.
     const wantBytes = Math.ceil(size * 1.25) + 1024 * 1024
     // Ask current hosts for more room before the folder outgrows what they agreed to.
