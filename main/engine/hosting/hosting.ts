@@ -102,6 +102,8 @@ const BATCH_BLOCKS = 16
 const GAP_RETRY_MS = 60_000
 /** How long a batch after a stalled one may bring nothing before it counts as a gap too. */
 const GAP_STALL_MS = 2000
+/** A host fetching tells the owners what it holds at most this often (and 4 times an audit). */
+const STATUS_EVERY_MS = 60_000
 
 /**
  * The least a hosted block is taken to cost the host, whatever its size: its tree node, bitfield
@@ -447,6 +449,8 @@ export class Hosting extends EventEmitter {
   ledger!: Ledger
   private swarm!: Swarm
   private readonly timers: HostingTimers
+  /** When each agreement's owner was last told what this host holds. */
+  private readonly toldAt = new WeakMap<Hosted, number>()
   private readonly sessions = new Set<Session>()
   private state: State = {
     format: 1,
@@ -1249,7 +1253,17 @@ export class Hosting extends EventEmitter {
     const after = await countHeld(core, start, end)
     entry.blocks += after - before
     entry.held = heldBytes(core, entry.blocks)
-    if (after !== before) this.emit('changed')
+    if (after !== before) {
+      this.emit('changed')
+      // What it holds, as it goes: an owner forgives a miss past it only while it grows fast
+      // enough between audits. It was told only once a whole pass ended, so a host fetching a
+      // large folder slowly looked stalled and was failed.
+      const every = Math.min(this.timers.auditMs / 4, STATUS_EVERY_MS)
+      const now = Date.now()
+      for (const h of this.usersOf(entry.key)) {
+        if (now - (this.toldAt.get(h) ?? 0) >= every) this.tellOwner(h, null)
+      }
+    }
     return got
   }
 
@@ -1279,6 +1293,7 @@ export class Hosting extends EventEmitter {
       if (c && c.blocks > 0) blocks[k] = c.blocks
     }
     this.send(s, { t: 'status', folder: h.folder, bytes: this.heldOf(h), have, blocks, evicted })
+    this.toldAt.set(h, Date.now())
   }
 
   /**
