@@ -164,6 +164,13 @@ export interface HostingTimers {
    * the first such batch in a row; GAP_STALL_MS for the ones right after it).
    */
   fetchStallMs: number
+  /**
+   * The least a host still fetching must say it fetched between two audits (bytes a second, up
+   * to what is left): a miss past what it holds is forgiven only then. Its count is its word, and
+   * a host keeping nothing that raised it by one block per audit went unfailed for as many audit
+   * periods as the folder has blocks.
+   */
+  minFetchRate: number
 }
 
 export const DEFAULT_TIMERS: HostingTimers = {
@@ -173,11 +180,13 @@ export const DEFAULT_TIMERS: HostingTimers = {
   goneMs: 24 * 3600 * 1000,
   requestWindowMs: 500,
   fetchStallMs: 20_000,
+  minFetchRate: 16 * 1024,
 }
 
 /**
  * Timers from SPARE_HOSTING_TIMERS ("audit=2000,timeout=2000,receipt=3000,gone=8000,window=500,stall=2000",
- * ms), for tests and tuning; anything missing or malformed keeps its default.
+ * ms; and rate=16384, bytes a second), for tests and tuning; anything missing or malformed keeps
+ * its default.
  */
 export function parseTimers(text: string | undefined): Partial<HostingTimers> {
   const out: Partial<HostingTimers> = {}
@@ -188,6 +197,7 @@ export function parseTimers(text: string | undefined): Partial<HostingTimers> {
     gone: 'goneMs',
     window: 'requestWindowMs',
     stall: 'fetchStallMs',
+    rate: 'minFetchRate',
   }
   for (const part of (text ?? '').split(',')) {
     const [k, v] = part.split('=').map((x) => x.trim())
@@ -1903,14 +1913,25 @@ export class Hosting extends EventEmitter {
    * node had them one audit period ago (not among what the host says it holds: a host that keeps
    * one block and says so would pass every audit). A block the host does not have fails the
    * audit, unless it is past what the host says it holds and the host is still fetching: within
-   * its first two audit periods, while what it holds grows, or once it holds what was agreed
-   * (the owner must ask for more room). Two failures in a row and it is replaced.
+   * its first two audit periods, while what it holds grows by minFetchRate (or by all that was
+   * left), or once it holds what was agreed (the owner must ask for more room). Two failures in
+   * a row and it is replaced.
    */
   private async audit(f: HostableFolder, r: HostRecord, s: Session): Promise<void> {
     const range = r.expect
     const sizes = await this.coreSizes(this.agreedCores(r, f))
     const claimed = claimedBytes(r.blocks, sizes)
-    const grew = claimed > r.claimedAtAudit
+    // Still fetching: what it says it holds grew since the last audit by at least minFetchRate
+    // for the time between them, or by all that was left (the folder's bytes, up to the
+    // agreement). Grown at all let a host keeping nothing add a block per audit, unfailed for as
+    // many audits as the folder has blocks.
+    let total = 0
+    for (const b of Object.values(sizes.bytes)) total += b
+    const left = Math.max(0, Math.min(total, r.agreedBytes) - r.claimedAtAudit)
+    const wanted = r.expectAt
+      ? Math.min(left, (this.timers.minFetchRate * (Date.now() - r.expectAt)) / 1000)
+      : 0 // a record saved before the rule: no time to go by
+    const grew = claimed > r.claimedAtAudit && claimed - r.claimedAtAudit >= wanted
     r.expect = sizes.lengths
     r.expectAt = Date.now()
     r.claimedAtAudit = claimed
