@@ -139,6 +139,8 @@ declare module 'hypercore' {
     close(): Promise<void>
     update(opts?: { wait?: boolean }): Promise<boolean>
     has(start: number, end?: number): Promise<boolean>
+    /** How many of blocks [start, end) are held (the bitfield's count). */
+    count(start: number, end: number): Promise<number>
     get(index: number, opts?: { wait?: boolean; timeout?: number }): Promise<Buffer | null>
     download(range?: { start?: number; end?: number; linear?: boolean }): Download
     clear(start: number, end?: number): Promise<unknown>

@@ -102,13 +102,29 @@ const BATCH_BLOCKS = 16
 const GAP_RETRY_MS = 60_000
 /** How long a batch after a stalled one may bring nothing before it counts as a gap too. */
 const GAP_STALL_MS = 2000
+/** A host fetching tells the owners what it holds at most this often (and 4 times an audit). */
+const STATUS_EVERY_MS = 60_000
 
-/** How many of blocks [start, end) `core` holds (yielding to other work every so often). */
-async function countHeld(core: Hypercore, start: number, end: number): Promise<number> {
+/**
+ * The least a hosted block is taken to cost the host, whatever its size: its tree node, bitfield
+ * bit and keys. An agreement of `b` bytes covers at most `b / MIN_BLOCK_BYTES` blocks of any one
+ * core; the host neither counts nor fetches past that. A core's owner signs its length, so it can
+ * claim any (a signed tree of 2^40 blocks, or a real core of millions of 1-byte blocks), and
+ * every pass over a core was as long as that length.
+ */
+export const MIN_BLOCK_BYTES = 64
+/** Blocks counted per turn of the event loop (a bitfield count: 32 pages of the bitfield). */
+const COUNT_CHUNK = 1 << 20
+
+/**
+ * How many of blocks [start, end) `core` holds: the bitfield's count, a chunk per turn of the
+ * event loop (it was a `has` per block, once per block of the core at every start).
+ */
+export async function countHeld(core: Hypercore, start: number, end: number): Promise<number> {
   let n = 0
-  for (let i = start; i < end; i++) {
-    if (await core.has(i)) n++
-    if ((i - start) % 8192 === 8191) await new Promise((r) => setImmediate(r))
+  for (let i = start; i < end; i += COUNT_CHUNK) {
+    if (i > start) await new Promise((r) => setImmediate(r))
+    n += await core.count(i, Math.min(end, i + COUNT_CHUNK))
   }
   return n
 }
@@ -148,6 +164,13 @@ export interface HostingTimers {
    * the first such batch in a row; GAP_STALL_MS for the ones right after it).
    */
   fetchStallMs: number
+  /**
+   * The least a host still fetching must say it fetched between two audits (bytes a second, up
+   * to what is left): a miss past what it holds is forgiven only then. Its count is its word, and
+   * a host keeping nothing that raised it by one block per audit went unfailed for as many audit
+   * periods as the folder has blocks.
+   */
+  minFetchRate: number
 }
 
 export const DEFAULT_TIMERS: HostingTimers = {
@@ -157,11 +180,13 @@ export const DEFAULT_TIMERS: HostingTimers = {
   goneMs: 24 * 3600 * 1000,
   requestWindowMs: 500,
   fetchStallMs: 20_000,
+  minFetchRate: 16 * 1024,
 }
 
 /**
  * Timers from SPARE_HOSTING_TIMERS ("audit=2000,timeout=2000,receipt=3000,gone=8000,window=500,stall=2000",
- * ms), for tests and tuning; anything missing or malformed keeps its default.
+ * ms; and rate=16384, bytes a second), for tests and tuning; anything missing or malformed keeps
+ * its default.
  */
 export function parseTimers(text: string | undefined): Partial<HostingTimers> {
   const out: Partial<HostingTimers> = {}
@@ -172,6 +197,7 @@ export function parseTimers(text: string | undefined): Partial<HostingTimers> {
     gone: 'goneMs',
     window: 'requestWindowMs',
     stall: 'fetchStallMs',
+    rate: 'minFetchRate',
   }
   for (const part of (text ?? '').split(',')) {
     const [k, v] = part.split('=').map((x) => x.trim())
@@ -433,6 +459,8 @@ export class Hosting extends EventEmitter {
   ledger!: Ledger
   private swarm!: Swarm
   private readonly timers: HostingTimers
+  /** When each agreement's owner was last told what this host holds. */
+  private readonly toldAt = new WeakMap<Hosted, number>()
   private readonly sessions = new Set<Session>()
   private state: State = {
     format: 1,
@@ -1029,6 +1057,16 @@ export class Hosting extends EventEmitter {
   }
 
   /**
+   * How much of a hosted core the host looks at: its length, but no more blocks than the largest
+   * agreement covering it pays for at MIN_BLOCK_BYTES a block (an owner signs its cores' lengths).
+   */
+  private lengthOf(entry: HostedCore): number {
+    let agreed = 0
+    for (const h of this.usersOf(entry.key)) agreed = Math.max(agreed, h.agreedBytes)
+    return Math.min(entry.core.length, Math.ceil(agreed / MIN_BLOCK_BYTES))
+  }
+
+  /**
    * The bytes a set of agreements commits this host to: per folder, the larger of what its cores
    * hold and what was agreed, where an agreement whose cores are all in a larger one's of the
    * same folder (another writer asking for the same folder) adds nothing.
@@ -1085,7 +1123,7 @@ export class Hosting extends EventEmitter {
       core
         .ready()
         .then(async () => {
-          entry.blocks = await countHeld(core, 0, core.length)
+          entry.blocks = await countHeld(core, 0, this.lengthOf(entry))
           entry.held = heldBytes(core, entry.blocks)
           this.pump(entry)
         })
@@ -1113,9 +1151,10 @@ export class Hosting extends EventEmitter {
           if (this.closed || core.peers.length === 0) return // no one to fetch from: wait for a peer
           let start: number
           let end: number
-          if (entry.next < core.length) {
+          const length = this.lengthOf(entry)
+          if (entry.next < length) {
             start = entry.next
-            end = Math.min(core.length, start + BATCH_BLOCKS)
+            end = Math.min(length, start + BATCH_BLOCKS)
           } else if (entry.gaps.length && Date.now() - entry.gapsAt >= GAP_RETRY_MS) {
             if (entry.gapsLeft === 0) entry.gapsLeft = entry.gaps.length // a round over them
             ;[start, end] = entry.gaps.shift() as [number, number]
@@ -1224,7 +1263,17 @@ export class Hosting extends EventEmitter {
     const after = await countHeld(core, start, end)
     entry.blocks += after - before
     entry.held = heldBytes(core, entry.blocks)
-    if (after !== before) this.emit('changed')
+    if (after !== before) {
+      this.emit('changed')
+      // What it holds, as it goes: an owner forgives a miss past it only while it grows fast
+      // enough between audits. It was told only once a whole pass ended, so a host fetching a
+      // large folder slowly looked stalled and was failed.
+      const every = Math.min(this.timers.auditMs / 4, STATUS_EVERY_MS)
+      const now = Date.now()
+      for (const h of this.usersOf(entry.key)) {
+        if (now - (this.toldAt.get(h) ?? 0) >= every) this.tellOwner(h, null)
+      }
+    }
     return got
   }
 
@@ -1254,6 +1303,7 @@ export class Hosting extends EventEmitter {
       if (c && c.blocks > 0) blocks[k] = c.blocks
     }
     this.send(s, { t: 'status', folder: h.folder, bytes: this.heldOf(h), have, blocks, evicted })
+    this.toldAt.set(h, Date.now())
   }
 
   /**
@@ -1699,7 +1749,7 @@ export class Hosting extends EventEmitter {
       for (const f of this.deps.folders()) await this.tendFolder(f)
       // Hosted cores with gaps, or behind: pump looks at the gaps only when they are due.
       for (const e of this.cores.values()) {
-        if (e.gaps.length || e.next < e.core.length) this.pump(e)
+        if (e.gaps.length || e.next < this.lengthOf(e)) this.pump(e)
       }
       await this.updateTopics()
     } catch (err) {
@@ -1729,8 +1779,12 @@ export class Hosting extends EventEmitter {
     this.state.hosts[f.id] = records
     this.state.banned[f.id] = [...banned]
 
-    const size = f.sizeBytes()
     const cores = f.coreKeys()
+    // A host looks at no more blocks of a core than the agreement pays for at MIN_BLOCK_BYTES a
+    // block: a folder of many tiny blocks asks for that much.
+    const lengths = Object.values((await this.coreSizes(cores)).lengths)
+    const blockBytes = lengths.reduce((a, b) => a + b, 0) * MIN_BLOCK_BYTES
+    const size = Math.max(f.sizeBytes(), blockBytes)
     // Room to grow a little before asking again.
     const wantBytes = Math.ceil(size * 1.25) + 1024 * 1024
     // Ask current hosts for more room before the folder outgrows what they agreed to.
@@ -1859,14 +1913,25 @@ export class Hosting extends EventEmitter {
    * node had them one audit period ago (not among what the host says it holds: a host that keeps
    * one block and says so would pass every audit). A block the host does not have fails the
    * audit, unless it is past what the host says it holds and the host is still fetching: within
-   * its first two audit periods, while what it holds grows, or once it holds what was agreed
-   * (the owner must ask for more room). Two failures in a row and it is replaced.
+   * its first two audit periods, while what it holds grows by minFetchRate (or by all that was
+   * left), or once it holds what was agreed (the owner must ask for more room). Two failures in
+   * a row and it is replaced.
    */
   private async audit(f: HostableFolder, r: HostRecord, s: Session): Promise<void> {
     const range = r.expect
     const sizes = await this.coreSizes(this.agreedCores(r, f))
     const claimed = claimedBytes(r.blocks, sizes)
-    const grew = claimed > r.claimedAtAudit
+    // Still fetching: what it says it holds grew since the last audit by at least minFetchRate
+    // for the time between them, or by all that was left (the folder's bytes, up to the
+    // agreement). Grown at all let a host keeping nothing add a block per audit, unfailed for as
+    // many audits as the folder has blocks.
+    let total = 0
+    for (const b of Object.values(sizes.bytes)) total += b
+    const left = Math.max(0, Math.min(total, r.agreedBytes) - r.claimedAtAudit)
+    const wanted = r.expectAt
+      ? Math.min(left, (this.timers.minFetchRate * (Date.now() - r.expectAt)) / 1000)
+      : 0 // a record saved before the rule: no time to go by
+    const grew = claimed > r.claimedAtAudit && claimed - r.claimedAtAudit >= wanted
     r.expect = sizes.lengths
     r.expectAt = Date.now()
     r.claimedAtAudit = claimed
