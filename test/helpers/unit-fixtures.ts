@@ -142,6 +142,20 @@ export function watchGaps(file: string): { stop(): number } {
   }
 }
 
+/** Node `a` publishes `aDir` (a one-way folder) and node `b` joins it into `bDir`. */
+export async function publishTo(
+  a: SpareNode,
+  b: SpareNode,
+  aDir: string,
+  bDir: string,
+): Promise<void> {
+  const shared = (await new SpareService(a).call('folders.share', {
+    path: aDir,
+    mode: 'publish',
+  })) as { invite: string }
+  await new SpareService(b).call('folders.join', { invite: shared.invite, path: bDir })
+}
+
 /**
  * Two ready nodes on one fresh testnet, the API service of each (what the tests drive), and the
  * paths of their folders under one temp dir: A's made (empty, for the test to fill), B's not.

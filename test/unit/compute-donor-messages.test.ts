@@ -10,34 +10,24 @@
 //     donor's doing, not an answer about the job.
 //   - A burst of jobs from one submitter (refused modules: a hundred bytes each) must not push
 //     another submitter's run out of the saved history while its result waits for a receipt.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import crypto from 'hypercore-crypto'
-import pino from 'pino'
-import type Corestore from 'corestore'
-import type HyperDHT from 'hyperdht'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Compute, jobId } from '../../main/engine/compute/compute.ts'
+import { jobId, type Compute } from '../../main/engine/compute/compute.ts'
 import {
   COMPUTE_HELLO_TAG,
   decodeMessage,
   type Message,
 } from '../../main/engine/compute/messages.ts'
 import { signHello } from '../../main/engine/net/peer-channel.ts'
-import type { Ledger } from '../../main/engine/ledger/ledger.ts'
-import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
-import { DonateLimitsSchema } from '../../main/engine/limits/governor.ts'
+import type { CpuGovernor } from '../../main/engine/limits/cpu.ts'
+import {
+  directCompute,
+  fakeSession,
+  jobMessage,
+  type FakeSession,
+} from '../helpers/compute-direct.ts'
 import { INFINITE_LOOP, REVERSE, assemble } from '../helpers/hostile-modules.ts'
 
-interface FakeSession {
-  conn: unknown
-  msg: { send(buf: Buffer): void } | null
-  identity: string | null
-  ledger: string | null
-  slots: number
-  waiting: Map<string, unknown>
-}
 interface Inside {
   sessions: Set<FakeSession>
   live: Map<string, { proc: { done: Promise<unknown> } | null; record: { state: string } }>
@@ -54,61 +44,11 @@ afterEach(async () => {
 })
 
 async function donor(): Promise<{ compute: Compute; inside: Inside; governor: CpuGovernor }> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'spare-donor-messages-'))
-  await mkdir(path.join(dataDir, 'compute'), { recursive: true })
-  const limits = DonateLimitsSchema.parse({
-    cpuPercent: 100,
-    suspendAboveOtherPercent: null,
-    allowOnBattery: true,
-  })
-  const governor = new CpuGovernor({
-    limits,
-    probe: { name: 'test', idleMs: async () => null, onBattery: async () => false },
-    tickMs: 0,
-    probeMs: 0,
-  })
-  await governor.refresh()
-  const compute = new Compute({
-    store: {} as Corestore,
-    dht: {} as HyperDHT,
-    identity: crypto.keyPair(),
-    log: pino({ level: 'silent' }),
-    dataDir,
-    ledger: {} as Ledger,
-    governor,
-    limits,
-  })
-  const inside = compute as unknown as Inside
-  cleanups.push(async () => {
-    for (const r of inside.live.values()) await r.proc?.done
-    governor.destroy()
-    await rm(dataDir, { recursive: true, force: true })
-  })
-  return { compute, inside, governor }
+  const made = await directCompute('spare-donor-messages-', (fn) => cleanups.push(fn))
+  return { ...made, inside: made.compute as unknown as Inside }
 }
 
-function submitterSession(sent: Message[]): FakeSession {
-  return {
-    conn: null,
-    msg: { send: (buf) => sent.push(decodeMessage(buf)) },
-    identity: crypto.keyPair().publicKey.toString('hex'),
-    ledger: null,
-    slots: 0,
-    waiting: new Map(),
-  }
-}
-
-function jobMessage(module: Buffer, input: Buffer): Extract<Message, { t: 'job' }> {
-  const nonce = crypto.randomBytes(16).toString('hex')
-  return {
-    t: 'job',
-    id: jobId(module, input, nonce),
-    nonce,
-    module: module.toString('base64'),
-    input: input.toString('base64'),
-    wallMs: 60_000,
-  }
-}
+const submitterSession = (sent: Message[]): FakeSession => fakeSession(sent)
 
 describe('a donor whose submitter cancels a running job', () => {
   it('ends the run as cancelled and sends no result for it', async () => {

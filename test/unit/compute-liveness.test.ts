@@ -5,29 +5,19 @@
 //   - A submitter takes a 'cancelled' result as "not done there", not as an answer that votes.
 //   - A submitted job with some answers, no donor at work and none to ask ends 'no-donors'.
 //   - A submitted job whose module or input file is missing ends once with a clear error.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import crypto from 'hypercore-crypto'
-import pino from 'pino'
-import type Corestore from 'corestore'
-import type HyperDHT from 'hyperdht'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Compute, jobId, type ComputeTimers } from '../../main/engine/compute/compute.ts'
-import { decodeMessage, type Message } from '../../main/engine/compute/messages.ts'
-import type { Ledger } from '../../main/engine/ledger/ledger.ts'
-import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
-import { DonateLimitsSchema } from '../../main/engine/limits/governor.ts'
+import type { Compute, ComputeTimers } from '../../main/engine/compute/compute.ts'
+import type { Message } from '../../main/engine/compute/messages.ts'
+import type { CpuGovernor } from '../../main/engine/limits/cpu.ts'
+import {
+  directCompute,
+  fakeSession,
+  jobMessage,
+  type FakeSession,
+} from '../helpers/compute-direct.ts'
 import { INFINITE_LOOP, assemble } from '../helpers/hostile-modules.ts'
 
-interface FakeSession {
-  conn: unknown
-  msg: { send(buf: Buffer): void } | null
-  identity: string | null
-  ledger: string | null
-  slots: number
-  waiting: Map<string, unknown>
-}
 interface Donor {
   identity: string
   state: string
@@ -72,62 +62,11 @@ const hex = (n: number): string => crypto.randomBytes(n).toString('hex')
 async function node(
   timers: Partial<ComputeTimers>,
 ): Promise<{ compute: Compute; inside: Inside; governor: CpuGovernor; dataDir: string }> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'spare-compute-liveness-'))
-  await mkdir(path.join(dataDir, 'compute', 'jobs'), { recursive: true })
-  const limits = DonateLimitsSchema.parse({
-    cpuPercent: 100,
-    suspendAboveOtherPercent: null,
-    allowOnBattery: true,
-  })
-  const governor = new CpuGovernor({
-    limits,
-    probe: { name: 'test', idleMs: async () => null, onBattery: async () => false },
-    tickMs: 0,
-    probeMs: 0,
-  })
-  await governor.refresh()
-  const compute = new Compute({
-    store: {} as Corestore,
-    dht: {} as HyperDHT,
-    identity: crypto.keyPair(),
-    log: pino({ level: 'silent' }),
-    dataDir,
-    ledger: {} as Ledger,
-    governor,
-    limits,
-    timers,
-  })
-  const inside = compute as unknown as Inside
-  cleanups.push(async () => {
-    for (const r of inside.live.values()) await r.proc?.done
-    governor.destroy()
-    await rm(dataDir, { recursive: true, force: true })
-  })
-  return { compute, inside, governor, dataDir }
+  const made = await directCompute('spare-compute-liveness-', (fn) => cleanups.push(fn), timers)
+  return { ...made, inside: made.compute as unknown as Inside }
 }
 
-function session(sent: Message[], slots = 0): FakeSession {
-  return {
-    conn: null,
-    msg: { send: (buf) => sent.push(decodeMessage(buf)) },
-    identity: hex(32),
-    ledger: null,
-    slots,
-    waiting: new Map(),
-  }
-}
-
-function jobMessage(module: Buffer, input: Buffer): Extract<Message, { t: 'job' }> {
-  const nonce = hex(16)
-  return {
-    t: 'job',
-    id: jobId(module, input, nonce),
-    nonce,
-    module: module.toString('base64'),
-    input: input.toString('base64'),
-    wallMs: 60_000,
-  }
-}
+const session = fakeSession
 
 function donorRecord(identity: string, state: string, answer: string | null = null): Donor {
   return {

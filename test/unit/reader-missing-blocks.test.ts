@@ -10,7 +10,7 @@ import SubEncoder from 'sub-encoder'
 import type { FolderSummary } from '../../shared/contract.ts'
 import { SpareService } from '../../main/engine/api/service.ts'
 import type { SpareNode } from '../../main/engine/node.ts'
-import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+import { publishTo, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 const read = (p: string): Promise<string> => fs.readFile(p, 'utf8').catch(() => '')
@@ -37,11 +37,7 @@ describe('a published folder reader', () => {
     await fs.writeFile(path.join(aDir, 'first.txt'), 'first\n')
     const a = await fx.readyNode({ network })
     const b = await fx.readyNode({ network })
-    const shared = (await new SpareService(a).call('folders.share', {
-      path: aDir,
-      mode: 'publish',
-    })) as { invite: string }
-    await new SpareService(b).call('folders.join', { invite: shared.invite, path: bDir })
+    await publishTo(a, b, aDir, bDir)
     await waitFor(
       async () => (await read(path.join(bDir, 'first.txt'))) === 'first\n',
       30_000,

@@ -285,6 +285,16 @@ describe('LedgerScreen: verify another node’s ledger', () => {
     }
   }
 
+  /** Types `key` into the form of `node`'s screen and verifies it; the result region. */
+  async function verified(node: FakeNode, key: string): Promise<HTMLElement> {
+    const { user } = setup(node)
+    await screen.findByTestId('ledger-key')
+    const { panel, input, verify } = form()
+    await user.type(input, key)
+    await user.click(verify)
+    return within(panel).findByRole('region', { name: 'Verification result' })
+  }
+
   it('refuses a key that is not 64 hex characters before calling', async () => {
     const node = new FakeNode()
     const { user } = setup(node)
@@ -384,13 +394,7 @@ describe('LedgerScreen: verify another node’s ledger', () => {
 
   it('says how many receipts end ahead of this clock, and still shows VALID', async () => {
     const node = new FakeNode()
-    const key = node.addRemoteLedger({ ahead: 2 })
-    const { user } = setup(node)
-    await screen.findByTestId('ledger-key')
-    const { panel, input, verify } = form()
-    await user.type(input, key)
-    await user.click(verify)
-    const result = await within(panel).findByRole('region', { name: 'Verification result' })
+    const result = await verified(node, node.addRemoteLedger({ ahead: 2 }))
     expect(result).not.toHaveTextContent('INVALID')
     expect(screen.getByText('The ledger is valid.')).toBeInTheDocument()
     expect(within(result).getByRole('note')).toHaveTextContent(
@@ -401,13 +405,7 @@ describe('LedgerScreen: verify another node’s ledger', () => {
 
   it('shows no clock note when every receipt is counted', async () => {
     const node = new FakeNode()
-    const key = node.addRemoteLedger()
-    const { user } = setup(node)
-    await screen.findByTestId('ledger-key')
-    const { panel, input, verify } = form()
-    await user.type(input, key)
-    await user.click(verify)
-    const result = await within(panel).findByRole('region', { name: 'Verification result' })
+    const result = await verified(node, node.addRemoteLedger())
     expect(within(result).queryByRole('note')).toBeNull()
   })
 
