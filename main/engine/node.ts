@@ -51,6 +51,7 @@ import { Compute, parseComputeTimers } from './compute/compute.ts'
 import type { LedgerReport } from './ledger/ledger.ts'
 import { decodeInvite, encodeInvite, InviteError } from './folders/invite.ts'
 import { VERSION } from './version.ts'
+import { acquireDirLock, releaseDirLock } from './dir-lock.ts'
 
 export interface SpareNodeOptions {
   dataDir: string
@@ -140,8 +141,8 @@ export class SpareNode extends EventEmitter {
   private async open(): Promise<void> {
     await fs.mkdir(this.dataDir, { recursive: true, mode: 0o700 })
     this.realDataDir = await fs.realpath(this.dataDir)
-    await this.acquireLock()
-    this.cleanup.push(() => fs.rm(this.lockFile, { force: true }))
+    await acquireDirLock(this.lockFile, this.dataDir)
+    this.cleanup.push(() => releaseDirLock(this.lockFile))
 
     this.settings = new SettingsStore(this.dataDir)
     await this.settings.load()
@@ -302,31 +303,6 @@ export class SpareNode extends EventEmitter {
         this.log?.warn({ err: (err as Error).message }, 'error while closing')
       }
     }
-  }
-
-  private async acquireLock(): Promise<void> {
-    const mine = String(process.pid)
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await fs.writeFile(this.lockFile, mine, { flag: 'wx', mode: 0o600 })
-        return
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      }
-      const pid = Number((await fs.readFile(this.lockFile, 'utf8').catch(() => '')).trim())
-      if (pid === process.pid) {
-        throw new Error(
-          `another Spare in this process is already using the data directory ${this.dataDir}`,
-        )
-      }
-      if (pid && isAlive(pid)) {
-        throw new Error(
-          `another Spare (pid ${pid}) is already using the data directory ${this.dataDir}`,
-        )
-      }
-      await fs.rm(this.lockFile, { force: true }) // stale: its process is gone
-    }
-    throw new Error(`cannot lock the data directory ${this.dataDir}`)
   }
 
   private assertOpen(): void {
@@ -1095,15 +1071,6 @@ function envLogLevel(): LogLevel | undefined {
   if (!(LOG_LEVELS as readonly string[]).includes(v))
     throw new Error(`SPARE_LOG_LEVEL "${v}" is not a log level (${LOG_LEVELS.join(', ')})`)
   return v as LogLevel
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 export { SettingsError, NetworkConfigError }

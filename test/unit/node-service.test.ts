@@ -830,6 +830,34 @@ describe('SpareNode: the data directory lock', () => {
     expect(await fs.readFile(path.join(dataDir, 'spare.lock'), 'utf8')).toBe(String(process.pid))
   })
 
+  // BUG (main/engine/node.ts, acquireLock): the lock was created empty (`wx`) and its pid written
+  // after, so a start that read it in between took it for stale and removed it; and two starts
+  // that found the same stale lock could each remove it, the second removing the fresh lock of
+  // the first. Either way a second start went on past the lock (here it fails later, on the
+  // store, and its cleanup then deleted the lock file of the node that runs).
+  it.each([
+    ['no lock file', async () => null],
+    ['a stale lock file', async () => String(await deadPid())],
+  ])('starts racing on one data directory with %s: one runs and keeps its lock', async (_l, c) => {
+    const network = await fx.testnet()
+    for (let round = 0; round < 3; round++) {
+      const dataDir = path.join(await fx.tmpDir(), 'data')
+      await mkdirs(dataDir)
+      const lock = path.join(dataDir, 'spare.lock')
+      const content = await c()
+      if (content !== null) await fs.writeFile(lock, content)
+      const nodes = await Promise.all([1, 2, 3, 4].map(() => fx.node({ dataDir, network })))
+      const results = await Promise.allSettled(nodes.map((n) => n.ready()))
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+      for (const r of results) {
+        if (r.status === 'rejected')
+          expect(String(r.reason)).toMatch(/already using the data directory/)
+      }
+      expect(existsSync(lock) && (await fs.readFile(lock, 'utf8'))).toBe(String(process.pid))
+      for (const n of nodes) await n.close()
+    }
+  })
+
   it('a second node on the same data directory in the same process cannot start', async () => {
     const first = await fx.readyNode()
     const second = await fx.node({ dataDir: first.dataDir })
