@@ -131,6 +131,10 @@ export class SpareNode extends EventEmitter {
         if (this.opening) await this.opening.catch(() => {})
         if (this.phase === 'closed') return
         this.phase = 'closing'
+        // A share, join or unshare in flight registers or drops a folder after its awaits: let it
+        // finish (those queued behind it are refused), else a folder opened after the folders
+        // were closed kept its watcher and timers for good.
+        await this.folderChange
         await this.release()
         this.phase = 'closed'
       })()
@@ -530,8 +534,9 @@ export class SpareNode extends EventEmitter {
   }
 
   /**
-   * Runs shares and joins one at a time: each checks for overlaps and for a folder already
-   * joined, then awaits a lot before the new folder is registered. Two at once both passed.
+   * Runs shares, joins and unshares one at a time: each checks for overlaps and for a folder
+   * already joined, then awaits a lot before the new folder is registered. Two at once both
+   * passed. close() waits for the one in flight.
    */
   private oneFolderChange<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.folderChange.then(fn)
@@ -572,6 +577,7 @@ export class SpareNode extends EventEmitter {
       proof: null,
       createdAt: new Date().toISOString(),
     }
+    this.assertOpen() // close() began meanwhile: it waits for this change; end it here
     await this.settings.update((s) => ({ ...s, folders: [...s.folders, rec] }))
     const folder = await this.openFolder(rec)
     this.log.info({ folder: rec.id, path: real, mode }, 'shared a folder')
@@ -658,6 +664,7 @@ export class SpareNode extends EventEmitter {
       proof,
       createdAt: new Date().toISOString(),
     }
+    this.assertOpen() // close() began meanwhile: it waits for this change; end it here
     await this.settings.update((s) => ({ ...s, folders: [...s.folders, rec] }))
     const folder = await this.openFolder(rec)
     this.log.info({ folder: id, path: real, role: rec.role }, 'joined a folder')
@@ -1018,6 +1025,10 @@ export class SpareNode extends EventEmitter {
   }
 
   async unshare(id: string): Promise<void> {
+    return this.oneFolderChange(() => this.unshareNow(id))
+  }
+
+  private async unshareNow(id: string): Promise<void> {
     this.assertOpen()
     const folder = this.folder(id)
     this.folders.delete(id)

@@ -713,6 +713,29 @@ describe('SpareNode lifecycle', () => {
     expect(existsSync(path.join(node.dataDir, 'spare.lock'))).toBe(false)
   })
 
+  // BUG (main/engine/node.ts, close()): a share in flight when close() began registered its
+  // folder after close() had closed the folders, so that folder (its watcher, its timers) was
+  // never closed. Repro: node.share(p) without awaiting it, then node.close().
+  it('close() during a share leaves no folder open', async () => {
+    const network = await fx.testnet()
+    const dir = await fx.tmpDir()
+    for (const delay of [0, 0, 2, 4, 8]) {
+      const node = await fx.readyNode({ network })
+      const folderPath = path.join(dir, `f${randomBytes(4).toString('hex')}`)
+      await mkdirs(folderPath)
+      const shared = node.share(folderPath).then(
+        () => null,
+        (e: unknown) => e,
+      )
+      await new Promise((r) => setTimeout(r, delay))
+      await node.close()
+      const err = await shared
+      if (err) expect(err).toBeInstanceOf(Error)
+      const open = (node as unknown as { folders: Map<string, unknown> }).folders
+      expect(open.size).toBe(0)
+    }
+  })
+
   it('closes every file descriptor and socket it opened', async () => {
     await fx.testnet()
     const dir = await fx.tmpDir()
