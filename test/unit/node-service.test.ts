@@ -9,6 +9,7 @@ import { ApiError, NodeStatusSchema, type ErrorCode } from '../../shared/contrac
 import { SpareService } from '../../main/engine/api/service.ts'
 import { SpareNode, SettingsError, NetworkConfigError } from '../../main/engine/node.ts'
 import { decodeInvite, encodeInvite } from '../../main/engine/folders/invite.ts'
+import type { Swarm } from '../../main/engine/net/swarm.ts'
 import { deadPid, livePid, modeOf, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
@@ -734,6 +735,28 @@ describe('SpareNode lifecycle', () => {
       const open = (node as unknown as { folders: Map<string, unknown> }).folders
       expect(open.size).toBe(0)
     }
+  })
+
+  // BUG (main/engine/node.ts, setPaused): a pause and a resume asked back to back (tray: Pause,
+  // then Resume) ran at once: the pause went on leaving topics and dropped every connection
+  // after the resume had joined them again, so the node said "not paused" while its folders
+  // had left their topics until the next restart.
+  it('a pause and a resume back to back leave every topic joined', async () => {
+    const { node, dir } = await setup()
+    for (const name of ['a', 'b', 'c']) {
+      await mkdirs(path.join(dir, name))
+      await node.share(path.join(dir, name))
+    }
+    await Promise.all([node.setPaused(true), node.setPaused(false)])
+    expect(node.status().paused).toBe(false)
+    const swarm = (node as unknown as { swarm: Swarm }).swarm
+    // The same on the swarm itself, where the second call comes at once.
+    await Promise.all([swarm.setPaused(true), swarm.setPaused(false)])
+    const topics = [
+      ...(swarm as unknown as { topics: Map<string, { discovery: unknown }> }).topics.values(),
+    ]
+    expect(topics.length).toBeGreaterThan(3)
+    expect(topics.filter((t) => t.discovery === null)).toHaveLength(0)
   })
 
   it('closes every file descriptor and socket it opened', async () => {
