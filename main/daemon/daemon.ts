@@ -20,12 +20,54 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
     logToStderr: true,
   })
+  // The signal handlers come first: a signal during startup (opening many folders takes a while)
+  // otherwise got Node's default action, and the process died without closing anything. Such a
+  // stop lets the start finish, then closes. A second signal exits at once.
+  let stopping = false
+  let wake: (() => void) | null = null
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.stderr.write('spare: forced exit\n')
+      process.exit(1)
+    }
+    stopping = true
+    if (node.opened) node.log.info({ signal }, 'stopping')
+    process.stderr.write(`spare: ${signal} received, closing…\n`)
+    const force = setTimeout(() => {
+      process.stderr.write('spare: close took over 20 s; exiting anyway\n')
+      process.exit(1)
+    }, 20_000)
+    force.unref()
+    wake?.()
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  try {
+    return await serve(
+      node,
+      opts,
+      () => stopping,
+      (w) => (wake = w),
+    )
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+  }
+}
+
+async function serve(
+  node: SpareNode,
+  opts: DaemonOptions,
+  stopping: () => boolean,
+  onStop: (wake: () => void) => void,
+): Promise<number> {
   try {
     await node.ready()
   } catch (err) {
     process.stderr.write(`spare: cannot start: ${(err as Error).message}\n`)
     return err instanceof NetworkConfigError ? 2 : err instanceof SettingsError ? 1 : 1
   }
+  if (stopping()) return closeAll(node, null)
   // A stray rejection deep in a library (a request cancelled by a peer leaving, say) must not
   // take the whole node down: log it loudly, with its stack, and keep serving.
   const onStray = (err: unknown): void => {
@@ -52,6 +94,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await node.close()
     return 1
   }
+  if (stopping()) return closeAll(node, server)
   const status = node.status()
   process.stdout.write(
     [
@@ -66,34 +109,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     ].join('\n'),
   )
   node.log.info({ api: server.address.url }, 'daemon running')
-
-  return new Promise<number>((resolve) => {
-    let stopping = false
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        process.stderr.write('spare: forced exit\n')
-        process.exit(1)
-      }
-      stopping = true
-      node.log.info({ signal }, 'stopping')
-      process.stderr.write(`spare: ${signal} received, closing…\n`)
-      const force = setTimeout(() => {
-        process.stderr.write('spare: close took over 20 s; exiting anyway\n')
-        process.exit(1)
-      }, 20_000)
-      force.unref()
-      ;(async () => {
-        await server.close().catch(() => {})
-        await node.close()
-      })().then(
-        () => resolve(0),
-        (err: Error) => {
-          process.stderr.write(`spare: error while closing: ${err.message}\n`)
-          resolve(1)
-        },
-      )
-    }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+  await new Promise<void>((resolve) => {
+    if (stopping()) resolve()
+    else onStop(resolve)
   })
+  return closeAll(node, server)
+}
+
+async function closeAll(node: SpareNode, server: ApiServer | null): Promise<number> {
+  try {
+    await server?.close().catch(() => {})
+    await node.close()
+    return 0
+  } catch (err) {
+    process.stderr.write(`spare: error while closing: ${(err as Error).message}\n`)
+    return 1
+  }
 }

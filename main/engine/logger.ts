@@ -3,7 +3,7 @@
 // spare.log starts, at open and checked every minute, so a long-running node keeps at most about
 // twice that on disk.
 import path from 'node:path'
-import { mkdirSync, renameSync, statSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs'
 import pino from 'pino'
 
 export type Logger = pino.Logger
@@ -25,8 +25,17 @@ export function openLogger(
   opts: { stderr?: boolean; maxBytes?: number; checkMs?: number } = {},
 ): OpenedLogger {
   const dir = path.join(dataDir, 'logs')
-  mkdirSync(dir, { recursive: true })
   const file = path.join(dir, 'spare.log')
+  // pino opens the file asynchronously and a failed open was an unhandled 'error' event that
+  // took the process down: open it here first, so a read-only data directory is a clear error.
+  try {
+    mkdirSync(dir, { recursive: true })
+    closeSync(openSync(file, 'a'))
+  } catch (err) {
+    throw new Error(`cannot write the log file ${file}: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
   const maxBytes = opts.maxBytes ?? LOG_MAX_BYTES
   /** Moves a full log aside; true when it did. */
   const rotate = (): boolean => {
@@ -42,6 +51,14 @@ export function openLogger(
   }
   rotate()
   const dest = pino.destination({ dest: file, sync: false, mkdir: true })
+  // A write or reopen failing later (disk full, the folder removed) must not crash the node
+  // either: said once on stderr, and the node goes on without its log file.
+  let failed = false
+  dest.on('error', (err: Error) => {
+    if (failed) return
+    failed = true
+    process.stderr.write(`spare: cannot write the log file ${file}: ${err.message}\n`)
+  })
   const streams: pino.StreamEntry[] = [{ level, stream: dest }]
   if (opts.stderr) streams.push({ level: 'warn', stream: process.stderr })
   const logger = pino({ level, base: { pid: process.pid } }, pino.multistream(streams))

@@ -51,6 +51,7 @@ import { Compute, parseComputeTimers } from './compute/compute.ts'
 import type { LedgerReport } from './ledger/ledger.ts'
 import { decodeInvite, encodeInvite, InviteError } from './folders/invite.ts'
 import { VERSION } from './version.ts'
+import { acquireDirLock, releaseDirLock } from './dir-lock.ts'
 
 export interface SpareNodeOptions {
   dataDir: string
@@ -130,6 +131,10 @@ export class SpareNode extends EventEmitter {
         if (this.opening) await this.opening.catch(() => {})
         if (this.phase === 'closed') return
         this.phase = 'closing'
+        // A share, join or unshare in flight registers or drops a folder after its awaits: let it
+        // finish (those queued behind it are refused), else a folder opened after the folders
+        // were closed kept its watcher and timers for good.
+        await this.folderChange
         await this.release()
         this.phase = 'closed'
       })()
@@ -140,8 +145,8 @@ export class SpareNode extends EventEmitter {
   private async open(): Promise<void> {
     await fs.mkdir(this.dataDir, { recursive: true, mode: 0o700 })
     this.realDataDir = await fs.realpath(this.dataDir)
-    await this.acquireLock()
-    this.cleanup.push(() => fs.rm(this.lockFile, { force: true }))
+    await acquireDirLock(this.lockFile, this.dataDir)
+    this.cleanup.push(() => releaseDirLock(this.lockFile))
 
     this.settings = new SettingsStore(this.dataDir)
     await this.settings.load()
@@ -302,31 +307,6 @@ export class SpareNode extends EventEmitter {
         this.log?.warn({ err: (err as Error).message }, 'error while closing')
       }
     }
-  }
-
-  private async acquireLock(): Promise<void> {
-    const mine = String(process.pid)
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await fs.writeFile(this.lockFile, mine, { flag: 'wx', mode: 0o600 })
-        return
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      }
-      const pid = Number((await fs.readFile(this.lockFile, 'utf8').catch(() => '')).trim())
-      if (pid === process.pid) {
-        throw new Error(
-          `another Spare in this process is already using the data directory ${this.dataDir}`,
-        )
-      }
-      if (pid && isAlive(pid)) {
-        throw new Error(
-          `another Spare (pid ${pid}) is already using the data directory ${this.dataDir}`,
-        )
-      }
-      await fs.rm(this.lockFile, { force: true }) // stale: its process is gone
-    }
-    throw new Error(`cannot lock the data directory ${this.dataDir}`)
   }
 
   private assertOpen(): void {
@@ -554,8 +534,9 @@ export class SpareNode extends EventEmitter {
   }
 
   /**
-   * Runs shares and joins one at a time: each checks for overlaps and for a folder already
-   * joined, then awaits a lot before the new folder is registered. Two at once both passed.
+   * Runs shares, joins and unshares one at a time: each checks for overlaps and for a folder
+   * already joined, then awaits a lot before the new folder is registered. Two at once both
+   * passed. close() waits for the one in flight.
    */
   private oneFolderChange<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.folderChange.then(fn)
@@ -596,6 +577,7 @@ export class SpareNode extends EventEmitter {
       proof: null,
       createdAt: new Date().toISOString(),
     }
+    this.assertOpen() // close() began meanwhile: it waits for this change; end it here
     await this.settings.update((s) => ({ ...s, folders: [...s.folders, rec] }))
     const folder = await this.openFolder(rec)
     this.log.info({ folder: rec.id, path: real, mode }, 'shared a folder')
@@ -682,6 +664,7 @@ export class SpareNode extends EventEmitter {
       proof,
       createdAt: new Date().toISOString(),
     }
+    this.assertOpen() // close() began meanwhile: it waits for this change; end it here
     await this.settings.update((s) => ({ ...s, folders: [...s.folders, rec] }))
     const folder = await this.openFolder(rec)
     this.log.info({ folder: id, path: real, role: rec.role }, 'joined a folder')
@@ -1042,6 +1025,10 @@ export class SpareNode extends EventEmitter {
   }
 
   async unshare(id: string): Promise<void> {
+    return this.oneFolderChange(() => this.unshareNow(id))
+  }
+
+  private async unshareNow(id: string): Promise<void> {
     this.assertOpen()
     const folder = this.folder(id)
     this.folders.delete(id)
@@ -1095,15 +1082,6 @@ function envLogLevel(): LogLevel | undefined {
   if (!(LOG_LEVELS as readonly string[]).includes(v))
     throw new Error(`SPARE_LOG_LEVEL "${v}" is not a log level (${LOG_LEVELS.join(', ')})`)
   return v as LogLevel
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 export { SettingsError, NetworkConfigError }

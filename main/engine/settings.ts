@@ -169,23 +169,69 @@ export class SettingsStore {
     }
     this.current = parsed.data
     if (before !== SETTINGS_VERSION) await this.save(this.current)
+    else this.onDisk = parsed.data
     return this.current
   }
 
-  /** Applies a change and persists it; writes are serialized so none is lost. */
+  /**
+   * Applies a change and persists it; writes are serialized so none is lost. The value reads
+   * the change at once; a change whose write fails is dropped again, from the value and from
+   * the writes queued after it (each writes what is on disk plus the changes still wanted).
+   */
   async update(change: (s: Settings) => Settings): Promise<Settings> {
-    const next = SettingsSchema.parse(change(structuredClone(this.value)))
+    const next = apply(this.value, change)
+    const entry = { change }
+    this.pending.push(entry)
     this.current = next
-    await this.save(next)
+    const run = this.writing
+      .catch(() => {})
+      .then(async () => {
+        const upTo = this.pending.indexOf(entry) + 1
+        let value: Settings
+        try {
+          const before = this.pending.slice(0, upTo - 1).reduce(applyEntry, this.onDisk!)
+          value = apply(before, change)
+          await this.write(value)
+        } catch (err) {
+          this.pending.splice(this.pending.indexOf(entry), 1)
+          this.current = this.pending.reduce(applyEntry, this.onDisk!)
+          throw err
+        }
+        this.onDisk = value
+        this.pending.splice(0, upTo)
+      })
+    this.writing = run
+    await run
     return next
   }
 
-  private save(settings: Settings): Promise<void> {
+  /** The value last written, and the changes applied to `current` since, not yet written. */
+  private onDisk: Settings | null = null
+  private readonly pending: Array<{ change: (s: Settings) => Settings }> = []
+
+  private async save(settings: Settings): Promise<void> {
+    const run = this.writing.catch(() => {}).then(() => this.write(settings))
+    this.writing = run
+    await run
+    this.onDisk = settings
+  }
+
+  private write(settings: Settings): Promise<void> {
     const text = JSON.stringify(settings, null, 2) + '\n'
     // Settings hold folder encryption keys: owner-only permissions.
-    this.writing = this.writing
-      .catch(() => {})
-      .then(() => writeFileAtomic(this.file, text, { mode: 0o600 }))
-    return this.writing
+    return writeFileAtomic(this.file, text, { mode: 0o600 })
+  }
+}
+
+function apply(s: Settings, change: (s: Settings) => Settings): Settings {
+  return SettingsSchema.parse(change(structuredClone(s)))
+}
+
+/** Applies a pending change again; one that no longer applies (it built on a dropped one) is left out. */
+function applyEntry(s: Settings, entry: { change: (s: Settings) => Settings }): Settings {
+  try {
+    return apply(s, entry.change)
+  } catch {
+    return s
   }
 }

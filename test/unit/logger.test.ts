@@ -1,6 +1,6 @@
 // The log file is rotated by size: a long-running node must not fill the disk with its log.
 import { describe, expect, it } from 'vitest'
-import { promises as fs } from 'node:fs'
+import { existsSync, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { openLogger } from '../../main/engine/logger.ts'
 import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
@@ -41,5 +41,28 @@ describe('openLogger', () => {
     logs.logger.info('after')
     await logs.close()
     expect(await fs.readFile(file, 'utf8')).toContain('"msg":"after"')
+  })
+})
+
+// BUG (main/engine/logger.ts): the log file was opened asynchronously by pino with no 'error'
+// listener, so a log file that can't be opened (a read-only data directory, a directory in its
+// place) crashed the whole process with an unhandled 'error' event after ready() had gone on.
+describe('a log file that cannot be written', () => {
+  it('fails openLogger with an error naming the file', async () => {
+    const dataDir = await fx.tmpDir()
+    const file = path.join(dataDir, 'logs', 'spare.log')
+    await fs.mkdir(file, { recursive: true })
+    expect(() => openLogger(dataDir, 'info')).toThrow(`cannot write the log file ${file}`)
+  })
+
+  it('fails ready() with that error and leaves the data directory unlocked', async () => {
+    const dataDir = path.join(await fx.tmpDir(), 'data')
+    const file = path.join(dataDir, 'logs', 'spare.log')
+    await fs.mkdir(file, { recursive: true })
+    const node = await fx.node({ dataDir })
+    await expect(node.ready()).rejects.toThrow(`cannot write the log file ${file}`)
+    // Give an asynchronous open the time to fail, as it did: the test run then reports it.
+    await new Promise((r) => setTimeout(r, 200))
+    expect(existsSync(path.join(dataDir, 'spare.lock'))).toBe(false)
   })
 })

@@ -137,6 +137,29 @@ describe('SettingsStore', () => {
     expect(await fs.readdir(path.dirname(store.file))).toEqual([SETTINGS_FILE])
   })
 
+  // BUG (main/engine/settings.ts, update): the new value replaced the current one before it was
+  // written, and stayed when the write failed (disk full, read-only): a share that failed there
+  // kept its folder in memory, and the next update that could write saved it, so the folder
+  // came back after a restart.
+  it('a change whose write fails is dropped, from memory and from later writes', async () => {
+    const store = await storeIn()
+    await store.load()
+    await store.update((s) => ({ ...s, folders: [...s.folders, folder(1)] }))
+    // A directory in the file's place: the rename over it fails.
+    await fs.rm(store.file)
+    await fs.mkdir(store.file)
+    const failed = store.update((s) => ({ ...s, folders: [...s.folders, folder(2)] }))
+    const queued = store.update((s) => ({ ...s, syncPaused: true }))
+    await expect(failed).rejects.toThrow()
+    await expect(queued).rejects.toThrow()
+    expect(store.value.folders.map((f) => f.name)).toEqual(['folder 1'])
+    expect(store.value.syncPaused).toBe(false)
+    await fs.rmdir(store.file)
+    await store.update((s) => ({ ...s, folders: [...s.folders, folder(3)] }))
+    const onDisk = JSON.parse(await fs.readFile(store.file, 'utf8')) as { folders: FolderRecord[] }
+    expect(onDisk.folders.map((f) => f.name)).toEqual(['folder 1', 'folder 3'])
+  })
+
   it('refuses an invalid update and keeps both the value and the file', async () => {
     const store = await storeIn()
     await store.load()

@@ -118,8 +118,20 @@ export class Swarm extends EventEmitter {
     await entry.discovery.flushed()
   }
 
-  /** Pausing leaves every topic and drops every connection; resuming joins them again. */
-  async setPaused(paused: boolean): Promise<void> {
+  /**
+   * Pausing leaves every topic and drops every connection; resuming joins them again. One change
+   * at a time, in the order asked: a pause still leaving topics when a resume came went on
+   * leaving them (and dropped every connection) after the resume had joined them again.
+   */
+  setPaused(paused: boolean): Promise<void> {
+    const run = this.pauseChange.then(() => this.applyPaused(paused))
+    this.pauseChange = run.catch(() => {})
+    return run
+  }
+
+  private pauseChange: Promise<void> = Promise.resolve()
+
+  private async applyPaused(paused: boolean): Promise<void> {
     if (this.closed || paused === this.paused) return
     this.paused = paused
     if (paused) {
