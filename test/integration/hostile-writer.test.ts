@@ -403,6 +403,15 @@ describe('a hostile writer of a two-way folder', () => {
         { file: '/huge-size.txt', content: pwned, patch: { size: 2 ** 60 } },
         { at: 'log', reason: /^not a valid op/ },
       ],
+      // Each member fetches a chunk's blocks at once: a billion of them ran it out of memory.
+      [
+        {
+          file: '/huge-chunk.txt',
+          content: pwned,
+          patch: { chunks: [['ab'.repeat(32), 0, 0, 1_000_000_000, pwned.length]] },
+        },
+        { at: 'log', reason: 'a chunk is larger than any device makes' },
+      ],
     ]
     const seqs = await peer.append('w', [...plan.map(([s]) => s)])
     const expected = plan.flatMap(([, want], i) =>
