@@ -876,10 +876,26 @@ export class SyncFolder extends Folder {
     } catch {
       text = null
     }
+    const was = this.rules
     this.rules = IgnoreRules.parse(text)
+    if (this.rulesText !== undefined && text !== this.rulesText) {
+      // What a rule taken out hid is synced now: local files (never recorded, or changed while
+      // ignored) are found by a full scan, others' versions of them are applied. Otherwise they
+      // waited for the next full rescan (10 minutes) and the next start.
+      this.fullScanPending = true
+      for (const key of this.sync.paths()) {
+        const isDir = this.sync.current(key)?.op.kind === 'dir'
+        if (was.ignores(key, isDir) && !this.rules.ignores(key, isDir)) this.pendingApply.add(key)
+      }
+      this.kick()
+    }
+    this.rulesText = text
     if (this.rules.errors.length) this.problems.set('/' + IGNORE_FILE, this.rules.errors.join('; '))
     else this.problems.delete('/' + IGNORE_FILE)
   }
+
+  /** The .spareignore text the rules were read from (undefined until first read). */
+  private rulesText: string | null | undefined = undefined
 
   private ignored(key: string, isDir: boolean): boolean {
     return this.rules.ignores(key, isDir)
