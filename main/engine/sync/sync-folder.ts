@@ -654,8 +654,15 @@ export class SyncFolder extends Folder {
           if (op.t === 'file' && key === this.ownKey) {
             // New files reuse only chunks this device stored itself (or fetched and checked).
             // The latest place wins: content stored again after its old blocks were cleared.
+            // Only its own blobs core's: a merge op or a conflict copy copies another member's
+            // chunk list unchecked (its origin too, which any member writes), so new files would
+            // point at blocks this device never held, and a member that won a conflict with a
+            // false hash made them unreadable for everyone. (Chunks fetched and checked since
+            // the start are in the map already, from chunkData.)
+            const own = this.writer?.coreHex
             for (const c of op.chunks) {
               const core = op.cores[c[1]] as string
+              if (core !== own) continue
               this.chunkMap.set(c[0], { core, block: c[2], blocks: c[3], size: c[4] })
             }
           }
