@@ -403,6 +403,15 @@ describe('a hostile writer of a two-way folder', () => {
         { file: '/huge-size.txt', content: pwned, patch: { size: 2 ** 60 } },
         { at: 'log', reason: /^not a valid op/ },
       ],
+      // Each member fetches a chunk's blocks at once: a billion of them ran it out of memory.
+      [
+        {
+          file: '/huge-chunk.txt',
+          content: pwned,
+          patch: { chunks: [['ab'.repeat(32), 0, 0, 1_000_000_000, pwned.length]] },
+        },
+        { at: 'log', reason: 'a chunk is larger than any device makes' },
+      ],
     ]
     const seqs = await peer.append('w', [...plan.map(([s]) => s)])
     const expected = plan.flatMap(([, want], i) =>
@@ -754,6 +763,45 @@ describe('attacks of a hostile member that once worked', () => {
   // until the folder closes) for every key announced on the join extension, with no limit, no
   // memory of refused keys and no cleanup. Anyone who can open the root core (a read-only
   // member, a removed one) grows the victim's store and memory without bound.
+  // WAS: a writer settling a conflict records a merge op that copies the winner's chunk list, and
+  // readLogs() put every chunk its own ops name in the map new files reuse. A member that wins a
+  // conflict (a later mtime) with the hash of content the victim will write, over blocks holding
+  // something else, made the victim's new file point at those blocks.
+  it("cannot make the victim's new files point at its chunks by winning a conflict", async () => {
+    const { dir, victim, peer, me, victimDevice } = await victimWithHostileWriter()
+    const secret = 'content the victim will write after the conflict\n'
+    await fs.writeFile(path.join(dir, 'contested.txt'), 'the victim wrote this\n')
+    await waitFor(async () => (await peer.fetch('/contested.txt')).content !== undefined, {
+      what: "the victim's version of contested.txt",
+    })
+    await peer.append('w', [
+      {
+        file: '/contested.txt',
+        content: 'x'.repeat(secret.length),
+        claim: secret,
+        // As if the content were the victim's own (any member writes an op's origin).
+        patch: { mtime: Date.now() + 3600_000, origin: victimDevice },
+      },
+    ])
+    await waitFor(
+      async () => (await folderOf(victim)).refused.some((r) => r.path === '/contested.txt'),
+      { what: 'the winning version to be refused' },
+    )
+    await fs.writeFile(path.join(dir, 'mine-later.txt'), secret)
+    let last: Fetched = {}
+    await waitFor(
+      async () => {
+        last = await peer.fetch('/mine-later.txt')
+        return last.content === secret || last.problem === 'a chunk does not match its hash'
+      },
+      { what: "the victim's new file in its log" },
+    )
+    expect(last.cores, "the victim's op names the hostile writer's blobs core").not.toContain(
+      me.blobs,
+    )
+    expect(last.content).toBe(secret)
+  })
+
   it('keeps nothing for log keys a peer merely announces', async () => {
     const base = await tempDir(cleanup, 'spare-spam-')
     const dir = path.join(base, 'folder')

@@ -36,7 +36,8 @@ export class BlobWriter {
 
   constructor(
     private readonly core: Hypercore,
-    private readonly coreHex: string,
+    /** The core's key, hex. */
+    readonly coreHex: string,
   ) {}
 
   /** Queues a chunk; returns where it will be once flushed. The buffer is copied. */

@@ -10,7 +10,7 @@ import * as sodium from 'sodium-native'
 const HASH_BYTES = 32
 const SIZE_BYTES = 8
 const MIN_CHUNK = 128 * 1024
-const MAX_CHUNK = 16 * 1024 * 1024
+export const MAX_CHUNK = 16 * 1024 * 1024
 const MAX_CHUNKS = 2000
 
 export interface ChunkInfo {

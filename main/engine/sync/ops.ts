@@ -4,6 +4,8 @@
 //
 // Ops come from peers: every one is parsed with a schema and bounded before it is used.
 import { z } from 'zod'
+import { BLOCK_SIZE } from './blobs.ts'
+import { MAX_CHUNK } from './chunks.ts'
 
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/)
 const hexHash = z.string().regex(/^[0-9a-f]{64}$/)
@@ -11,6 +13,8 @@ const deviceId = z.string().regex(/^[0-9a-f]{12}$/)
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 
 export const DEVICE_ID_LENGTH = 12
+/** The most blocks of a blobs core one chunk spans. */
+const MAX_CHUNK_BLOCKS = Math.ceil(MAX_CHUNK / BLOCK_SIZE)
 /** A device's name in version vectors and conflict file names: the start of its log key. */
 export function deviceOf(logKeyHex: string): string {
   return logKeyHex.slice(0, DEVICE_ID_LENGTH)
@@ -119,6 +123,11 @@ export function decodeOp(block: Buffer): Op {
   if (op.t === 'file') {
     for (const c of op.chunks) {
       if (c[1] >= op.cores.length) throw new Error('a chunk names a core the op does not list')
+      // A device fetches a chunk's blocks all at once and holds the chunk whole: a chunk of a
+      // billion blocks (or bytes) ran every member out of memory, at every start.
+      if (c[4] > MAX_CHUNK || c[3] > MAX_CHUNK_BLOCKS) {
+        throw new Error('a chunk is larger than any device makes')
+      }
     }
     if (op.kind === 'file' && op.hash === null) throw new Error('a file op has no content hash')
     op.cores = internCores(op.cores)

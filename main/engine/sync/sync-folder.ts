@@ -52,6 +52,10 @@ const WATCH_DEBOUNCE_MS = 30
 /** An applied path is looked at again this long after it was written (folders/recheck.ts). */
 const RECHECK_AFTER_APPLY_MS = 750
 const RESCAN_INTERVAL_MS = 10 * 60 * 1000
+/** A burst of at least this many changed paths is followed by a full scan (onLocalEvents)... */
+const BURST_RESCAN_KEYS = 1000
+/** ...once the watcher has reported nothing for this long. */
+const BURST_QUIET_MS = 2000
 const RETRY_MS = 3000
 /** How long a chunk fetch waits for a peer before the file is retried later. */
 /**
@@ -210,6 +214,9 @@ export class SyncFolder extends Folder {
   private readonly newFolders = new Set<string>()
   private resubscribeTimer: NodeJS.Timeout | null = null
   /** Paths applied lately, looked at again RECHECK_AFTER_APPLY_MS after each was written. */
+  /** Paths the watcher reported since it was last quiet for BURST_QUIET_MS (onLocalEvents). */
+  private burstKeys = 0
+  private burstTimer: NodeJS.Timeout | null = null
   private readonly recheck = new Recheck(RECHECK_AFTER_APPLY_MS, (keys) => {
     for (const k of keys) this.pendingScan.add(k)
     this.kick()
@@ -431,6 +438,7 @@ export class SyncFolder extends Folder {
     for (const t of this.timers) clearInterval(t)
     if (this.retryTimer) clearTimeout(this.retryTimer)
     if (this.resubscribeTimer) clearTimeout(this.resubscribeTimer)
+    if (this.burstTimer) clearTimeout(this.burstTimer)
     this.recheck.close()
     if (this.debounce) clearTimeout(this.debounce)
     await this.watcher?.close().catch(() => {})
@@ -646,8 +654,15 @@ export class SyncFolder extends Folder {
           if (op.t === 'file' && key === this.ownKey) {
             // New files reuse only chunks this device stored itself (or fetched and checked).
             // The latest place wins: content stored again after its old blocks were cleared.
+            // Only its own blobs core's: a merge op or a conflict copy copies another member's
+            // chunk list unchecked (its origin too, which any member writes), so new files would
+            // point at blocks this device never held, and a member that won a conflict with a
+            // false hash made them unreadable for everyone. (Chunks fetched and checked since
+            // the start are in the map already, from chunkData.)
+            const own = this.writer?.coreHex
             for (const c of op.chunks) {
               const core = op.cores[c[1]] as string
+              if (core !== own) continue
               this.chunkMap.set(c[0], { core, block: c[2], blocks: c[3], size: c[4] })
             }
           }
@@ -876,10 +891,26 @@ export class SyncFolder extends Folder {
     } catch {
       text = null
     }
+    const was = this.rules
     this.rules = IgnoreRules.parse(text)
+    if (this.rulesText !== undefined && text !== this.rulesText) {
+      // What a rule taken out hid is synced now: local files (never recorded, or changed while
+      // ignored) are found by a full scan, others' versions of them are applied. Otherwise they
+      // waited for the next full rescan (10 minutes) and the next start.
+      this.fullScanPending = true
+      for (const key of this.sync.paths()) {
+        const isDir = this.sync.current(key)?.op.kind === 'dir'
+        if (was.ignores(key, isDir) && !this.rules.ignores(key, isDir)) this.pendingApply.add(key)
+      }
+      this.kick()
+    }
+    this.rulesText = text
     if (this.rules.errors.length) this.problems.set('/' + IGNORE_FILE, this.rules.errors.join('; '))
     else this.problems.delete('/' + IGNORE_FILE)
   }
+
+  /** The .spareignore text the rules were read from (undefined until first read). */
+  private rulesText: string | null | undefined = undefined
 
   private ignored(key: string, isDir: boolean): boolean {
     return this.rules.ignores(key, isDir)
@@ -925,6 +956,21 @@ export class SyncFolder extends Folder {
 
   private onLocalEvents(keys: string[]): void {
     for (const k of keys) this.pendingScan.add(k)
+    // @parcel/watcher loses events under load: it takes a batch and clears its list under two
+    // separate locks, and what its inotify thread adds in between is never reported (about 1 in
+    // 10,000 files written at once). Such a file waited for the next full rescan, 10 minutes
+    // away; after a burst, once it is over, the folder is scanned in full.
+    this.burstKeys += keys.length
+    if (this.burstTimer) clearTimeout(this.burstTimer)
+    this.burstTimer = setTimeout(() => {
+      this.burstTimer = null
+      const n = this.burstKeys
+      this.burstKeys = 0
+      if (n < BURST_RESCAN_KEYS || this.closing) return
+      this.fullScanPending = true
+      this.kick()
+    }, BURST_QUIET_MS)
+    this.burstTimer.unref()
     if (this.debounce) return
     this.debounce = setTimeout(() => {
       this.debounce = null

@@ -56,3 +56,25 @@ describe('file ops', () => {
     for (const d of differ) expect(sameFileOp(op(d), op()), JSON.stringify(d)).toBe(false)
   })
 })
+
+describe('bounds on what an op names', () => {
+  it('refuses a chunk larger than any device makes, in bytes or in blocks', () => {
+    // Every member fetches a chunk's blocks at once and holds it whole: a billion blocks named
+    // by one op ran each of them out of memory at every start.
+    const h = 'ef'.repeat(32)
+    const bad: FileOp['chunks'] = [
+      [h, 0, 0, 1_000_000_000, 4096],
+      [h, 0, 0, 65, 4096],
+      [h, 0, 0, 1, 16 * 1024 * 1024 + 1],
+      [h, 0, 0, 1, 2 ** 50],
+    ]
+    for (const c of bad) {
+      expect(() => decodeOp(encodeOp(op({ chunks: [c] }))), JSON.stringify(c)).toThrow(
+        'a chunk is larger than any device makes',
+      )
+    }
+    // The largest an honest device writes: 16 MiB in 64 blocks of 256 KiB.
+    const big = op({ size: 16 * 1024 * 1024, chunks: [[h, 0, 0, 64, 16 * 1024 * 1024]] })
+    expect(decodeOp(encodeOp(big))).toEqual(big)
+  })
+})
