@@ -202,6 +202,8 @@ export class OwnerFolder extends Folder {
         this.log.warn({ err: err.message }, 'watcher error; rescanning')
         this.scheduleFullScan()
       },
+      // A burst of changes is over: the watcher may have lost some (watchFolder).
+      () => this.scheduleFullScan(),
     )
   }
 

@@ -52,10 +52,6 @@ const WATCH_DEBOUNCE_MS = 30
 /** An applied path is looked at again this long after it was written (folders/recheck.ts). */
 const RECHECK_AFTER_APPLY_MS = 750
 const RESCAN_INTERVAL_MS = 10 * 60 * 1000
-/** A burst of at least this many changed paths is followed by a full scan (onLocalEvents)... */
-const BURST_RESCAN_KEYS = 1000
-/** ...once the watcher has reported nothing for this long. */
-const BURST_QUIET_MS = 2000
 const RETRY_MS = 3000
 /** How long a chunk fetch waits for a peer before the file is retried later. */
 /**
@@ -214,9 +210,6 @@ export class SyncFolder extends Folder {
   private readonly newFolders = new Set<string>()
   private resubscribeTimer: NodeJS.Timeout | null = null
   /** Paths applied lately, looked at again RECHECK_AFTER_APPLY_MS after each was written. */
-  /** Paths the watcher reported since it was last quiet for BURST_QUIET_MS (onLocalEvents). */
-  private burstKeys = 0
-  private burstTimer: NodeJS.Timeout | null = null
   private readonly recheck = new Recheck(RECHECK_AFTER_APPLY_MS, (keys) => {
     for (const k of keys) this.pendingScan.add(k)
     this.kick()
@@ -405,6 +398,7 @@ export class SyncFolder extends Folder {
       rec.path,
       (keys) => this.onLocalEvents(keys),
       (err) => this.log.warn({ err: err.message }, 'watcher error'),
+      () => this.afterBurst(),
     )
     this.ctx.swarm
       .join(root.discoveryKey)
@@ -438,7 +432,6 @@ export class SyncFolder extends Folder {
     for (const t of this.timers) clearInterval(t)
     if (this.retryTimer) clearTimeout(this.retryTimer)
     if (this.resubscribeTimer) clearTimeout(this.resubscribeTimer)
-    if (this.burstTimer) clearTimeout(this.burstTimer)
     this.recheck.close()
     if (this.debounce) clearTimeout(this.debounce)
     await this.watcher?.close().catch(() => {})
@@ -945,6 +938,7 @@ export class SyncFolder extends Folder {
         this.record.path,
         (keys) => this.onLocalEvents(keys),
         (err) => this.log.warn({ err: err.message }, 'watcher error'),
+        () => this.afterBurst(),
       )
       if (this.closing) await this.watcher.close().catch(() => {})
     } catch (err) {
@@ -954,23 +948,15 @@ export class SyncFolder extends Folder {
     this.kick()
   }
 
+  /** A burst of changes is over: the watcher may have lost some (watchFolder), so a full scan. */
+  private afterBurst(): void {
+    if (this.closing) return
+    this.fullScanPending = true
+    this.kick()
+  }
+
   private onLocalEvents(keys: string[]): void {
     for (const k of keys) this.pendingScan.add(k)
-    // @parcel/watcher loses events under load: it takes a batch and clears its list under two
-    // separate locks, and what its inotify thread adds in between is never reported (about 1 in
-    // 10,000 files written at once). Such a file waited for the next full rescan, 10 minutes
-    // away; after a burst, once it is over, the folder is scanned in full.
-    this.burstKeys += keys.length
-    if (this.burstTimer) clearTimeout(this.burstTimer)
-    this.burstTimer = setTimeout(() => {
-      this.burstTimer = null
-      const n = this.burstKeys
-      this.burstKeys = 0
-      if (n < BURST_RESCAN_KEYS || this.closing) return
-      this.fullScanPending = true
-      this.kick()
-    }, BURST_QUIET_MS)
-    this.burstTimer.unref()
     if (this.debounce) return
     this.debounce = setTimeout(() => {
       this.debounce = null
