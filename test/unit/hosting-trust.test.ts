@@ -8,7 +8,7 @@
 //     changes nothing) nor make the host drop it with a release.
 //   - Two writers of one folder that use the same hosts must not take the folder from each other
 //     at those hosts (each one's audits are answered, nobody is banned).
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -427,6 +427,34 @@ describe('hosting trust', () => {
   // start of the owner's blobs core that no peer can fill. A host fetched in order and stopped
   // at the gap for good: it held none of what came after, failed the audits of those blocks,
   // and every host that replaced it stopped there too.
+  // A batch counts against its agreement while it is fetched. A fetch that threw (the core closed
+  // under it) left its batch counted for good: a few such batches and the folder read as at its
+  // agreed size, and the host never fetched it (here: 4 batches of 1 MiB against 3.5 MiB agreed).
+  it('a host whose fetches fail for a while still fetches the whole folder', async () => {
+    await fx.testnet()
+    const h = await donor()
+    const a = await fx.readyNode()
+    const { id } = await sharedFolder(a, SIZE)
+    const inside = hostingOf(h)
+    const proto = Object.getPrototypeOf(inside.ledger.core) as Hypercore
+    const real = proto.download
+    let thrown = 0
+    vi.spyOn(proto, 'download').mockImplementation(function (this: Hypercore, ...args) {
+      const hosted = [...inside.cores.values()].some((e) => e.core === this)
+      if (hosted && thrown < 8) {
+        thrown++
+        throw new Error('SESSION_CLOSED: the core closed')
+      }
+      return real.apply(this, args)
+    })
+    try {
+      await hostingIt(h, a, id)
+    } finally {
+      vi.restoreAllMocks()
+    }
+    expect(thrown).toBe(8)
+  }, 120_000)
+
   it('a host keeps a folder whose expired versions left gaps, and passes its audits', async () => {
     await fx.testnet()
     const a = await fx.readyNode()
