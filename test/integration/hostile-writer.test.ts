@@ -179,6 +179,32 @@ async function victimWithHostileWriter(): Promise<{
 }
 
 /** Things outside the folder a hostile writer would like to touch. */
+/**
+ * The victim writes `secret` to a new file in `dir`; its op, as the hostile peer reads it from the
+ * victim's log, must name only chunks the victim stored (none of the hostile writer's blobs core),
+ * and so be readable.
+ */
+async function expectOwnChunks(
+  dir: string,
+  peer: HostilePeer,
+  me: Joined,
+  secret: string,
+): Promise<void> {
+  await fs.writeFile(path.join(dir, 'mine-later.txt'), secret)
+  let last: Fetched = {}
+  await waitFor(
+    async () => {
+      last = await peer.fetch('/mine-later.txt')
+      return last.content === secret || last.problem === 'a chunk does not match its hash'
+    },
+    { what: "the victim's new file in its log" },
+  )
+  expect(last.cores, "the victim's op names the hostile writer's blobs core").not.toContain(
+    me.blobs,
+  )
+  expect(last.content).toBe(secret)
+}
+
 async function makeCanary(outside: string): Promise<void> {
   await fs.mkdir(path.join(outside, 'empty-dir'), { recursive: true })
   await fs.writeFile(path.join(outside, 'canary.txt'), 'untouched\n')
@@ -744,25 +770,9 @@ describe('attacks of a hostile member that once worked', () => {
       { file: '/decoy.txt', content: 'x'.repeat(secret.length), claim: secret },
     ])
     await waitFor(async () => (await folderOf(victim)).refused.some((r) => r.path === '/decoy.txt'))
-    await fs.writeFile(path.join(dir, 'mine-later.txt'), secret)
-    let last: Fetched = {}
-    await waitFor(
-      async () => {
-        last = await peer.fetch('/mine-later.txt')
-        return last.content === secret || last.problem === 'a chunk does not match its hash'
-      },
-      { what: "the victim's new file in its log" },
-    )
-    expect(last.cores, "the victim's op names the hostile writer's blobs core").not.toContain(
-      me.blobs,
-    )
-    expect(last.content).toBe(secret)
+    await expectOwnChunks(dir, peer, me, secret)
   })
 
-  // WAS: checkJoin() opens a core (this.getCore: created in the store, kept in this.sessions
-  // until the folder closes) for every key announced on the join extension, with no limit, no
-  // memory of refused keys and no cleanup. Anyone who can open the root core (a read-only
-  // member, a removed one) grows the victim's store and memory without bound.
   // WAS: a writer settling a conflict records a merge op that copies the winner's chunk list, and
   // readLogs() put every chunk its own ops name in the map new files reuse. A member that wins a
   // conflict (a later mtime) with the hash of content the victim will write, over blocks holding
@@ -787,21 +797,13 @@ describe('attacks of a hostile member that once worked', () => {
       async () => (await folderOf(victim)).refused.some((r) => r.path === '/contested.txt'),
       { what: 'the winning version to be refused' },
     )
-    await fs.writeFile(path.join(dir, 'mine-later.txt'), secret)
-    let last: Fetched = {}
-    await waitFor(
-      async () => {
-        last = await peer.fetch('/mine-later.txt')
-        return last.content === secret || last.problem === 'a chunk does not match its hash'
-      },
-      { what: "the victim's new file in its log" },
-    )
-    expect(last.cores, "the victim's op names the hostile writer's blobs core").not.toContain(
-      me.blobs,
-    )
-    expect(last.content).toBe(secret)
+    await expectOwnChunks(dir, peer, me, secret)
   })
 
+  // WAS: checkJoin() opens a core (this.getCore: created in the store, kept in this.sessions
+  // until the folder closes) for every key announced on the join extension, with no limit, no
+  // memory of refused keys and no cleanup. Anyone who can open the root core (a read-only
+  // member, a removed one) grows the victim's store and memory without bound.
   it('keeps nothing for log keys a peer merely announces', async () => {
     const base = await tempDir(cleanup, 'spare-spam-')
     const dir = path.join(base, 'folder')

@@ -113,6 +113,17 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** The donor ended job `id` as cancelled and sent its submitter a 'cancelled' result, once. */
+function expectGivenUp(inside: Inside, sent: Message[], id: string): void {
+  expect(inside.state.runs.find((r) => r.id === id)).toMatchObject({
+    state: 'failed',
+    error: { kind: 'cancelled' },
+  })
+  expect(sent.filter((m) => m.t === 'result')).toMatchObject([
+    { id, hash: null, error: { kind: 'cancelled' } },
+  ])
+}
+
 describe('a donor whose donating is held', () => {
   it('gives up a job queued too long and tells the submitter it was not done', async () => {
     const { inside, governor } = await node({ stalledMs: 200 })
@@ -126,13 +137,7 @@ describe('a donor whose donating is held', () => {
     await sleep(400)
     inside.pump() // the node's one-second tick does this
     expect(inside.live.has(job.id)).toBe(false)
-    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({
-      state: 'failed',
-      error: { kind: 'cancelled' },
-    })
-    expect(sent.filter((m) => m.t === 'result')).toMatchObject([
-      { id: job.id, hash: null, error: { kind: 'cancelled' } },
-    ])
+    expectGivenUp(inside, sent, job.id)
   })
 
   it('kills a job held suspended too long and tells the submitter it was not done', async () => {
@@ -153,13 +158,7 @@ describe('a donor whose donating is held', () => {
     await new Promise((resolve) => setImmediate(resolve))
     expect(pidAlive(proc!.pid)).toBe(false)
     expect(inside.live.has(job.id)).toBe(false)
-    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({
-      state: 'failed',
-      error: { kind: 'cancelled' },
-    })
-    expect(sent.filter((m) => m.t === 'result')).toMatchObject([
-      { id: job.id, hash: null, error: { kind: 'cancelled' } },
-    ])
+    expectGivenUp(inside, sent, job.id)
   }, 30_000)
 
   it('does not give up a job stopped only briefly (its CPU share)', async () => {

@@ -27,7 +27,7 @@ import { Recheck } from './recheck.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 import { waitAtMost } from '../util/wait.ts'
 import { writeFully } from '../util/write-fully.ts'
-import { renameKeeping } from '../util/keep-copy.ts'
+import { moveToFreeName, renameKeeping } from '../util/keep-copy.ts'
 import { onlyJunkInside } from '../util/junk.ts'
 
 const PARALLEL_FILES = 8
@@ -867,10 +867,7 @@ export class ReaderFolder extends Folder {
    * replaces) as a conflict copy before the owner's lands.
    */
   private async moveAside(abs: string, key: string): Promise<void> {
-    let target = this.conflictTarget(abs, 1)
-    for (let i = 2; await lstatOrNull(target); i++) target = this.conflictTarget(abs, i)
-    await fs.rename(abs, target)
-    this.keptAside(key, target)
+    this.keptAside(key, await moveToFreeName(abs, (i) => this.conflictTarget(abs, i)))
   }
 
   /** The user's version of `key` is kept as the conflict copy at `target`. */

@@ -45,7 +45,7 @@ import { findCaseClashes, portabilityProblem } from './names.ts'
 import { conflictName, conflictParts, isConflictName } from './conflict-name.ts'
 import { Recheck } from '../folders/recheck.ts'
 import { writeFully } from '../util/write-fully.ts'
-import { renameKeeping } from '../util/keep-copy.ts'
+import { moveToFreeName, renameKeeping } from '../util/keep-copy.ts'
 import { isJunkName } from '../util/junk.ts'
 
 const WATCH_DEBOUNCE_MS = 30
@@ -1731,7 +1731,7 @@ export class SyncFolder extends Folder {
         // the path never stands empty (and stays the user's if the version never arrives).
         if (op.kind === 'file' || op.kind === 'symlink') keepLocal = key
         else {
-          await this.moveLocalAside(key, abs)
+          this.keptLocal(key, await moveToFreeName(abs, (i) => this.localCopyPath(key, i)))
           st = null
         }
       }
@@ -1861,36 +1861,22 @@ export class SyncFolder extends Folder {
     if (expected !== undefined && !sameStat(expected, st)) throw new LocalChangeRace()
     if (st && st.isDirectory()) await this.removeEmptyFolder(to, segments)
     if (keepLocal !== undefined && st && (st.isFile() || st.isSymbolicLink())) {
-      const names = new Map<string, string>()
-      const kept = await renameKeeping(from, to, st, (i) => {
-        const keep = conflictName(keepLocal, Date.now(), i === 1 ? 'local' : `local${i}`)
-        const dest = toDiskPath(this.record.path, validateRemotePath(keep))
-        names.set(dest, keep)
-        return dest
-      })
-      this.keptLocal(keepLocal, names.get(kept) as string)
+      const kept = await renameKeeping(from, to, st, (i) => this.localCopyPath(keepLocal, i))
+      this.keptLocal(keepLocal, kept)
       return
     }
     await fs.rename(from, to)
   }
 
-  /**
-   * Moves the file or link at `abs` (path `key`), a change this device could not send, aside to
-   * a conflict copy beside it, never replacing anything already there.
-   */
-  private async moveLocalAside(key: string, abs: string): Promise<void> {
-    for (let i = 1; ; i++) {
-      const keep = conflictName(key, Date.now(), i === 1 ? 'local' : `local${i}`)
-      const dest = toDiskPath(this.record.path, validateRemotePath(keep))
-      if (i < 1000 && (await lstatOrNull(dest))) continue
-      await fs.rename(abs, dest)
-      this.keptLocal(key, keep)
-      return
-    }
+  /** The `i`th place (1, 2, ...) a conflict copy of this device's change of `key` may take. */
+  private localCopyPath(key: string, i: number): string {
+    const copy = conflictName(key, Date.now(), i === 1 ? 'local' : `local${i}`)
+    return toDiskPath(this.record.path, validateRemotePath(copy))
   }
 
-  /** A change of `key` this device could not send is kept as the conflict copy `copy`. */
-  private keptLocal(key: string, copy: string): void {
+  /** A change of `key` this device could not send is kept as the conflict copy at `copyPath`. */
+  private keptLocal(key: string, copyPath: string): void {
+    const copy = toDriveKey(path.relative(this.record.path, copyPath))
     this.log.info({ path: key, keptAs: copy }, 'kept a local change as a conflict copy')
     this.pendingScan.add(copy)
   }

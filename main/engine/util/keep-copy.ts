@@ -67,11 +67,17 @@ async function moveAside(
   to: string,
   nameFor: (i: number) => string,
 ): Promise<string> {
+  const name = await moveToFreeName(to, nameFor)
+  await fs.rename(from, to)
+  return name
+}
+
+/** Moves `p` to the first of `nameFor(1)`, `nameFor(2)`, ... not taken yet; returns that name. */
+export async function moveToFreeName(p: string, nameFor: (i: number) => string): Promise<string> {
   for (let i = 1; ; i++) {
     const name = nameFor(i)
-    if (i < 1000 && (await fs.lstat(name).catch(() => null))) continue
-    await fs.rename(to, name)
-    await fs.rename(from, to)
+    if (await fs.lstat(name).catch(() => null)) continue // taken: never replaced
+    await fs.rename(p, name)
     return name
   }
 }
