@@ -818,6 +818,7 @@ export class SpareNode extends EventEmitter {
         hostsWanted: f.record.hostsWanted,
         coreKeys: () => f.coreKeys(),
         sizeBytes: () => f.sizeBytes(),
+        blockCount: () => f.blockCount(),
         sized: () => f.scannedOnce,
         auditSample: (have) => f.auditSample(have),
       })

@@ -217,6 +217,8 @@ export interface HostableFolder {
   coreKeys(): string[]
   /** Bytes of all those cores. */
   sizeBytes(): number
+  /** Blocks of all those cores. */
+  blockCount(): number
   /**
    * Whether that size is the folder's: false until a first full scan since the folder opened has
    * indexed it (a new folder's cores grow while it is read). Hosts are asked to take the folder,
@@ -1782,9 +1784,7 @@ export class Hosting extends EventEmitter {
     const cores = f.coreKeys()
     // A host looks at no more blocks of a core than the agreement pays for at MIN_BLOCK_BYTES a
     // block: a folder of many tiny blocks asks for that much.
-    const lengths = Object.values((await this.coreSizes(cores)).lengths)
-    const blockBytes = lengths.reduce((a, b) => a + b, 0) * MIN_BLOCK_BYTES
-    const size = Math.max(f.sizeBytes(), blockBytes)
+    const size = Math.max(f.sizeBytes(), f.blockCount() * MIN_BLOCK_BYTES)
     // Room to grow a little before asking again.
     const wantBytes = Math.ceil(size * 1.25) + 1024 * 1024
     // Ask current hosts for more room before the folder outgrows what they agreed to.

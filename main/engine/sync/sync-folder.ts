@@ -2153,6 +2153,14 @@ export class SyncFolder extends Folder {
     return n
   }
 
+  /** Blocks of all those cores. */
+  blockCount(): number {
+    let n = 0
+    for (const log of this.logs.values()) n += log.core.length
+    for (const core of this.blobCores.values()) n += core.length
+    return n
+  }
+
   /**
    * A random block this device holds among the first `have[core]` blocks of each core (the
    * owner's lengths when the host last had a whole period to fetch), drawn from all of them
