@@ -36,6 +36,12 @@ const SESSION_IDLE_MS = 7 * 24 * 60 * 60 * 1000
 const LOGIN_CODE_MS = 10 * 60 * 1000
 const MAX_LOGIN_CODES = 64
 const SESSION_RE = /^[0-9a-f]{64}$/
+// A WebSocket client with more than this queued unsent (it stopped reading) is dropped: the
+// daemon must not buffer events without bound for a stuck browser tab.
+const MAX_WS_BUFFERED = 8 * 1024 * 1024
+/** Close code for a dropped slow client (1008: policy violation); the UI reconnects. */
+export const WS_TOO_SLOW = 1008
+const WS_DROP_GRACE_MS = 5000
 // Big enough for one compute job: a 2 MiB module and a 2 MiB input, base64 (about 5.6 MB).
 const MAX_BODY = 6 * 1024 * 1024
 
@@ -117,6 +123,8 @@ export interface ApiServerOptions {
   uiDir?: string
   /** Clock for login-code and session expiry; tests move it. */
   now?: () => number
+  /** Bytes a WebSocket client may leave unread before it is dropped (default 8 MiB). */
+  maxWsBuffered?: number
 }
 
 export class ApiServer {
@@ -397,27 +405,50 @@ export class ApiServer {
     }
   }
 
+  /**
+   * Sends unless the client left too much unread: then it is dropped (close code WS_TOO_SLOW,
+   * the socket cut WS_DROP_GRACE_MS later if the close can't get through), so a stuck client
+   * costs at most about maxWsBuffered plus one message.
+   */
+  private sendWs(ws: WebSocket, text: string): void {
+    if (ws.readyState !== ws.OPEN) return
+    const limit = this.opts.maxWsBuffered ?? MAX_WS_BUFFERED
+    if (ws.bufferedAmount > limit) {
+      this.log.warn(
+        { buffered: ws.bufferedAmount },
+        'dropping a WebSocket client that stopped reading',
+      )
+      ws.close(WS_TOO_SLOW, `too slow: over ${limit} bytes unread; reconnect`)
+      const timer = setTimeout(() => ws.terminate(), WS_DROP_GRACE_MS)
+      timer.unref()
+      ws.once('close', () => clearTimeout(timer))
+      return
+    }
+    ws.send(text)
+  }
+
   private onSocket(ws: WebSocket): void {
     this.sockets.add(ws)
     const unsubscribe = this.service.subscribe((event, data) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event, data }))
+      this.sendWs(ws, JSON.stringify({ event, data }))
     })
     ws.on('message', (raw) => {
       let msg
       try {
         msg = WsRequestSchema.parse(JSON.parse(raw.toString()))
       } catch {
-        ws.send(
+        this.sendWs(
+          ws,
           JSON.stringify({ id: -1, error: { code: 'BAD_INPUT', message: 'malformed message' } }),
         )
         return
       }
       const { id, method, params } = msg
       this.service.call(method, params).then(
-        (result) => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ id, result })),
+        (result) => this.sendWs(ws, JSON.stringify({ id, result })),
         (err: unknown) => {
           const e = err instanceof ApiError ? err : new ApiError('INTERNAL', String(err))
-          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, ...e.toJSON() }))
+          this.sendWs(ws, JSON.stringify({ id, ...e.toJSON() }))
         },
       )
     })

@@ -12,6 +12,7 @@ import {
   ApiServer,
   loadOrCreateToken,
   TOKEN_FILE,
+  WS_TOO_SLOW,
   type ApiServerOptions,
 } from '../../main/daemon/server.ts'
 import type { SpareNode } from '../../main/engine/node.ts'
@@ -631,6 +632,51 @@ describe('ApiServer: WebSocket', () => {
         origin: 'http://evil.example',
       }),
     ).rejects.toThrow('HTTP 401')
+  })
+
+  // BUG: every event was ws.send()-ed to every client whatever its bufferedAmount, so a client
+  // that stopped reading made the daemon buffer without bound.
+  it('drops a client that stops reading events, with a close code, and keeps serving others', async () => {
+    const limit = 256 * 1024
+    const d = await startDaemon({ maxWsBuffered: limit })
+    const stuck = await openWs(d.port, { headers: d.auth })
+    const healthy = await openWs(d.port, { headers: d.auth })
+    const healthyBox = inbox(healthy)
+    stuck.pause() // stops reading its socket: the kernel buffers fill, then the daemon's
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      stuck.once('close', (code: number, reason: Buffer) =>
+        resolve({ code, reason: reason.toString() }),
+      ),
+    )
+
+    const status = d.node.status()
+    const pad = 'x'.repeat(16 * 1024)
+    let sent = 0
+    let peak = 0
+    // Real node events with a large payload, until the daemon gives up on the stuck client
+    // (at most 256 MiB: far past every kernel buffer).
+    while (d.server.stats().sockets === 2 && sent < 256 * 1024 * 1024) {
+      for (let i = 0; i < 64; i++) d.node.emit('node', { ...status, pad })
+      sent += 64 * pad.length
+      peak = Math.max(peak, d.server.stats().wsBuffered)
+      await new Promise((r) => setImmediate(r))
+    }
+    // Dropped (no longer open) well before 256 MiB, with the buffer bounded: the limit plus what
+    // one burst of 64 events adds at most.
+    expect(d.server.stats().sockets, `after ${sent} bytes of events`).toBe(1)
+    expect(peak).toBeLessThanOrEqual(limit + 64 * (pad.length + 4096))
+
+    // The client, reading again, gets what was queued, then the close frame that says why.
+    stuck.resume()
+    const { code, reason } = await closed
+    expect(code).toBe(WS_TOO_SLOW)
+    expect(reason).toMatch(/too slow/)
+    await waitFor(() => (d.server.stats().wsBuffered === 0 ? true : undefined), 5000, 'freed')
+
+    // The other client still gets events and answers.
+    healthy.send(JSON.stringify({ id: 1, method: 'node.status' }))
+    expect((await healthyBox.next((m) => m.id === 1, 'an answer')).result).toBeTruthy()
+    expect(healthyBox.messages.some((m) => m.event === 'node.updated')).toBe(true)
   })
 
   it('close() ends open sockets', async () => {
