@@ -732,3 +732,23 @@ export const API_PATHS = {
   /** GET ?nonce=HEX → {proof}: HMAC-SHA256(token, nonce); the daemon shows it holds the token. */
   proof: '/api/proof',
 } as const
+
+/**
+ * How the web UI authenticates to the daemon. A session is an origin-scoped secret (the page keeps
+ * it in localStorage; never a cookie, which every other port on 127.0.0.1 would receive too):
+ * HTTP sends `Authorization: Session ID`; a WebSocket, which can't set headers in a browser,
+ * offers the subprotocols [WS_PROTOCOL, WS_SESSION_PREFIX + ID] and the daemon accepts only
+ * WS_PROTOCOL, so the secret is never echoed.
+ */
+export const WEB_SESSION = {
+  /** The `Authorization` scheme of a web UI session. */
+  scheme: 'Session',
+  /** The subprotocol the daemon selects. */
+  wsProtocol: 'spare',
+  /** Prefix of the subprotocol that carries the session id. */
+  wsSessionPrefix: 'spare-session.',
+  /** The URL fragment key that hands a new session from the login redirect to the page. */
+  fragmentKey: 'session',
+  /** The localStorage key the page keeps its session under. */
+  storageKey: 'spare.session',
+} as const

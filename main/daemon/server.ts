@@ -3,15 +3,24 @@
 // Guards, in order, on every request:
 //  1. Host must be 127.0.0.1:PORT or localhost:PORT (defeats DNS rebinding);
 //  2. Origin, when present, must be this server's own origin (no other web page can drive it);
-//  3. a credential: `Authorization: Bearer TOKEN` (CLI, scripts) or the session cookie the browser
-//     got by opening a one-time login link.
+//  3. for the API and the WebSocket, a credential: `Authorization: Bearer TOKEN` (CLI, scripts)
+//     or a web UI session (`Authorization: Session ID`, or on a WebSocket the subprotocol
+//     `spare-session.ID`) that a one-time login link handed to the page in a URL fragment.
+// No cookie: a browser sends cookies to every port of 127.0.0.1, so any other local web service
+// would receive it. The UI's static files hold no secret and are served without a credential.
 import http from 'node:http'
 import { promises as fs, existsSync } from 'node:fs'
 import path from 'node:path'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { API_PATHS, ApiError, WsRequestSchema, type ErrorCode } from '../../shared/contract.ts'
+import {
+  API_PATHS,
+  ApiError,
+  WEB_SESSION,
+  WsRequestSchema,
+  type ErrorCode,
+} from '../../shared/contract.ts'
 import type { SpareService } from '../engine/api/service.ts'
 import type { Logger } from '../engine/logger.ts'
 import { writeFileAtomic } from '../engine/util/atomic.ts'
@@ -20,7 +29,19 @@ import { findPackageRoot } from '../engine/util/root.ts'
 import { API_FILE, TOKEN_FILE, apiProof, type ApiInfo } from './api-files.ts'
 
 export { API_FILE, TOKEN_FILE, type ApiInfo }
-const SESSION_COOKIE = 'spare_session'
+// Web UI sessions live in memory: the most recent MAX_SESSIONS, each until unused for SESSION_IDLE_MS.
+const MAX_SESSIONS = 64
+const SESSION_IDLE_MS = 7 * 24 * 60 * 60 * 1000
+// A login link works once, for LOGIN_CODE_MS; at most MAX_LOGIN_CODES wait unused.
+const LOGIN_CODE_MS = 10 * 60 * 1000
+const MAX_LOGIN_CODES = 64
+const SESSION_RE = /^[0-9a-f]{64}$/
+// A WebSocket client with more than this queued unsent (it stopped reading) is dropped: the
+// daemon must not buffer events without bound for a stuck browser tab.
+const MAX_WS_BUFFERED = 8 * 1024 * 1024
+/** Close code for a dropped slow client (1008: policy violation); the UI reconnects. */
+export const WS_TOO_SLOW = 1008
+const WS_DROP_GRACE_MS = 5000
 // Big enough for one compute job: a 2 MiB module and a 2 MiB input, base64 (about 5.6 MB).
 const MAX_BODY = 6 * 1024 * 1024
 
@@ -86,20 +107,32 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-function parseCookies(header: string | undefined): Map<string, string> {
-  const out = new Map<string, string>()
-  if (!header) return out
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=')
-    if (i > 0) out.set(part.slice(0, i).trim(), part.slice(i + 1).trim())
-  }
-  return out
+/** The subprotocols a WebSocket handshake offers (`Sec-WebSocket-Protocol`, comma-separated). */
+function offeredProtocols(req: http.IncomingMessage): string[] {
+  const header = req.headers['sec-websocket-protocol']
+  if (typeof header !== 'string') return []
+  return header
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+}
+
+export interface ApiServerOptions {
+  dataDir: string
+  port?: number
+  uiDir?: string
+  /** Clock for login-code and session expiry; tests move it. */
+  now?: () => number
+  /** Bytes a WebSocket client may leave unread before it is dropped (default 8 MiB). */
+  maxWsBuffered?: number
 }
 
 export class ApiServer {
   private server: http.Server | null = null
   private wss: WebSocketServer | null = null
-  private readonly sessions = new Set<string>()
+  /** Session id → last use (epoch ms); in least-recently-used order. */
+  private readonly sessions = new Map<string, number>()
+  /** Login code → expiry (epoch ms); in creation order. */
   private readonly loginCodes = new Map<string, number>()
   private port = 0
   private readonly sockets = new Set<WebSocket>()
@@ -108,8 +141,26 @@ export class ApiServer {
     private readonly service: SpareService,
     private readonly token: string,
     private readonly log: Logger,
-    private readonly opts: { dataDir: string; port?: number; uiDir?: string },
+    private readonly opts: ApiServerOptions,
   ) {}
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)()
+  }
+
+  /**
+   * Sizes of the in-memory login state, the open WebSockets and their send buffers (tests,
+   * diagnostics).
+   */
+  stats(): { sessions: number; loginCodes: number; sockets: number; wsBuffered: number } {
+    let wsBuffered = 0
+    let sockets = 0
+    for (const ws of this.sockets) {
+      wsBuffered += ws.bufferedAmount
+      if (ws.readyState === ws.OPEN) sockets++
+    }
+    return { sessions: this.sessions.size, loginCodes: this.loginCodes.size, sockets, wsBuffered }
+  }
 
   get address(): ApiInfo {
     return { port: this.port, pid: process.pid, url: `http://127.0.0.1:${this.port}` }
@@ -123,9 +174,15 @@ export class ApiServer {
         else res.end()
       })
     })
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY })
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_BODY,
+      // Select `spare` when offered; never echo another (the session one is a secret).
+      handleProtocols: (protocols) =>
+        protocols.has(WEB_SESSION.wsProtocol) ? WEB_SESSION.wsProtocol : false,
+    })
     server.on('upgrade', (req, socket, head) => {
-      const denied = this.guard(req)
+      const denied = this.guard(req, { webSocket: true })
       if (denied || pathnameOf(req.url) !== API_PATHS.ws) {
         socket.write(
           `HTTP/1.1 ${denied ? STATUS[denied.code] : 404} Denied\r\nConnection: close\r\n\r\n`,
@@ -154,9 +211,46 @@ export class ApiServer {
 
   /** A one-time login link for the web UI (valid 10 minutes, once). */
   loginLink(): string {
+    this.pruneLoginCodes()
     const code = randomBytes(24).toString('hex')
-    this.loginCodes.set(code, Date.now() + 10 * 60 * 1000)
+    this.loginCodes.set(code, this.now() + LOGIN_CODE_MS)
+    while (this.loginCodes.size > MAX_LOGIN_CODES) this.deleteFirst(this.loginCodes)
     return `${this.address.url}/auth?code=${code}`
+  }
+
+  private pruneLoginCodes(): void {
+    const now = this.now()
+    for (const [code, expires] of this.loginCodes) if (expires < now) this.loginCodes.delete(code)
+  }
+
+  private deleteFirst(map: Map<string, number>): void {
+    const first = map.keys().next()
+    if (!first.done) map.delete(first.value)
+  }
+
+  /** A new web UI session; the least recently used one goes when there are too many. */
+  private createSession(): string {
+    this.pruneSessions()
+    const session = randomBytes(32).toString('hex')
+    this.sessions.set(session, this.now())
+    while (this.sessions.size > MAX_SESSIONS) this.deleteFirst(this.sessions)
+    return session
+  }
+
+  private pruneSessions(): void {
+    const oldest = this.now() - SESSION_IDLE_MS
+    for (const [id, used] of this.sessions) if (used < oldest) this.sessions.delete(id)
+  }
+
+  /** Whether `id` is a live session; a hit counts as a use. */
+  private useSession(id: string): boolean {
+    if (!SESSION_RE.test(id)) return false
+    const used = this.sessions.get(id)
+    if (used === undefined) return false
+    this.sessions.delete(id) // re-inserted last: the map stays in least-recently-used order
+    if (used < this.now() - SESSION_IDLE_MS) return false
+    this.sessions.set(id, this.now())
+    return true
   }
 
   async close(): Promise<void> {
@@ -181,7 +275,7 @@ export class ApiServer {
   /** Host, Origin and credential checks. Returns the error to send, or null when allowed. */
   private guard(
     req: http.IncomingMessage,
-    opts: { allowAnonymous?: boolean } = {},
+    opts: { allowAnonymous?: boolean; webSocket?: boolean } = {},
   ): ApiError | null {
     const host = req.headers.host ?? ''
     if (host !== `127.0.0.1:${this.port}` && host !== `localhost:${this.port}`) {
@@ -196,16 +290,22 @@ export class ApiServer {
       return new ApiError('UNAUTHORIZED', 'foreign Origin refused')
     }
     if (opts.allowAnonymous) return null
-    return this.authenticated(req)
+    return this.authenticated(req, opts.webSocket === true)
       ? null
       : new ApiError('UNAUTHORIZED', 'missing or wrong API token')
   }
 
-  private authenticated(req: http.IncomingMessage): boolean {
+  private authenticated(req: http.IncomingMessage, webSocket: boolean): boolean {
     const auth = req.headers.authorization
     if (auth?.startsWith('Bearer ') && safeEqual(auth.slice(7).trim(), this.token)) return true
-    const session = parseCookies(req.headers.cookie).get(SESSION_COOKIE)
-    return !!session && this.sessions.has(session)
+    const scheme = `${WEB_SESSION.scheme} `
+    if (auth?.startsWith(scheme)) return this.useSession(auth.slice(scheme.length).trim())
+    if (!webSocket) return false
+    const offered = offeredProtocols(req)
+    // A browser fails the handshake unless the server selects one of its subprotocols.
+    if (!offered.includes(WEB_SESSION.wsProtocol)) return false
+    const carrier = offered.find((p) => p.startsWith(WEB_SESSION.wsSessionPrefix))
+    return !!carrier && this.useSession(carrier.slice(WEB_SESSION.wsSessionPrefix.length))
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -233,17 +333,17 @@ export class ApiServer {
       if (denied) return this.sendError(res, denied)
       return this.login(url, res)
     }
-    const denied = this.guard(req)
-    if (denied) {
-      if (
-        req.method === 'GET' &&
-        !url.pathname.startsWith('/api/') &&
-        denied.message.includes('token')
-      ) {
-        return this.sendLoginHelp(res)
-      }
-      return this.sendError(res, denied)
+    if (!url.pathname.startsWith('/api/')) {
+      // The UI's static files: no secret in them, so no credential (Host and Origin still count).
+      // A page without a session shows the login help itself.
+      const deniedUi = this.guard(req, { allowAnonymous: true })
+      if (deniedUi) return this.sendError(res, deniedUi)
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return this.sendError(res, new ApiError('NOT_FOUND', 'GET only'))
+      return this.serveUi(url.pathname, res)
     }
+    const denied = this.guard(req)
+    if (denied) return this.sendError(res, denied)
     if (url.pathname === API_PATHS.call) {
       if (req.method !== 'POST') return this.sendError(res, new ApiError('NOT_FOUND', 'POST only'))
       return this.callHttp(req, res)
@@ -251,18 +351,15 @@ export class ApiServer {
     if (url.pathname === '/api/ui-link' && req.method === 'POST') {
       return this.sendJson(res, 200, { url: this.loginLink() })
     }
-    if (url.pathname.startsWith('/api/'))
-      return this.sendError(res, new ApiError('NOT_FOUND', 'no such endpoint'))
-    if (req.method !== 'GET' && req.method !== 'HEAD')
-      return this.sendError(res, new ApiError('NOT_FOUND', 'GET only'))
-    return this.serveUi(url.pathname, res)
+    return this.sendError(res, new ApiError('NOT_FOUND', 'no such endpoint'))
   }
 
   private login(url: URL, res: http.ServerResponse): void {
+    this.pruneLoginCodes()
     const code = url.searchParams.get('code') ?? ''
     const expires = this.loginCodes.get(code)
     this.loginCodes.delete(code) // one use only, valid or not
-    if (!expires || expires < Date.now()) {
+    if (!expires || expires < this.now()) {
       res.statusCode = 401
       res.setHeader('Content-Type', 'text/plain; charset=utf-8')
       res.end(
@@ -270,11 +367,12 @@ export class ApiServer {
       )
       return
     }
-    const session = randomBytes(32).toString('hex')
-    this.sessions.add(session)
+    // The session goes to the page in the fragment, which the browser never sends to a server;
+    // the page moves it to localStorage (scoped to this origin, port included) and drops it from
+    // the address bar.
+    const session = this.createSession()
     res.statusCode = 303
-    res.setHeader('Set-Cookie', `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`)
-    res.setHeader('Location', '/')
+    res.setHeader('Location', `/#${WEB_SESSION.fragmentKey}=${session}`)
     res.end()
   }
 
@@ -307,27 +405,50 @@ export class ApiServer {
     }
   }
 
+  /**
+   * Sends unless the client left too much unread: then it is dropped (close code WS_TOO_SLOW,
+   * the socket cut WS_DROP_GRACE_MS later if the close can't get through), so a stuck client
+   * costs at most about maxWsBuffered plus one message.
+   */
+  private sendWs(ws: WebSocket, text: string): void {
+    if (ws.readyState !== ws.OPEN) return
+    const limit = this.opts.maxWsBuffered ?? MAX_WS_BUFFERED
+    if (ws.bufferedAmount > limit) {
+      this.log.warn(
+        { buffered: ws.bufferedAmount },
+        'dropping a WebSocket client that stopped reading',
+      )
+      ws.close(WS_TOO_SLOW, `too slow: over ${limit} bytes unread; reconnect`)
+      const timer = setTimeout(() => ws.terminate(), WS_DROP_GRACE_MS)
+      timer.unref()
+      ws.once('close', () => clearTimeout(timer))
+      return
+    }
+    ws.send(text)
+  }
+
   private onSocket(ws: WebSocket): void {
     this.sockets.add(ws)
     const unsubscribe = this.service.subscribe((event, data) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event, data }))
+      this.sendWs(ws, JSON.stringify({ event, data }))
     })
     ws.on('message', (raw) => {
       let msg
       try {
         msg = WsRequestSchema.parse(JSON.parse(raw.toString()))
       } catch {
-        ws.send(
+        this.sendWs(
+          ws,
           JSON.stringify({ id: -1, error: { code: 'BAD_INPUT', message: 'malformed message' } }),
         )
         return
       }
       const { id, method, params } = msg
       this.service.call(method, params).then(
-        (result) => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ id, result })),
+        (result) => this.sendWs(ws, JSON.stringify({ id, result })),
         (err: unknown) => {
           const e = err instanceof ApiError ? err : new ApiError('INTERNAL', String(err))
-          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, ...e.toJSON() }))
+          this.sendWs(ws, JSON.stringify({ id, ...e.toJSON() }))
         },
       )
     })
@@ -362,14 +483,6 @@ export class ApiServer {
     res.setHeader('Content-Security-Policy', CSP)
     res.setHeader('X-Frame-Options', 'DENY')
     res.end(await fs.readFile(file))
-  }
-
-  private sendLoginHelp(res: http.ServerResponse): void {
-    res.statusCode = 401
-    res.setHeader('Content-Type', 'text/plain; charset=utf-8')
-    res.end(
-      'Spare: this page needs a login link. Run `spare ui` on this machine and open the link it prints.\n',
-    )
   }
 
   private sendJson(res: http.ServerResponse, status: number, body: unknown): void {

@@ -118,7 +118,7 @@ export interface UiPage {
   problems: string[]
 }
 
-/** A fresh browser context (its own cookie jar) with one page. */
+/** A fresh browser context (its own storage) with one page. */
 export async function newPage(
   browser: Browser,
   cleanup: Cleanup,
@@ -207,16 +207,16 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /**
- * Tries a WebSocket to `url` from inside the page; resolves to 'open', 'error' (refused before
- * opening) or 'timeout'.
+ * Tries a WebSocket to `url` (offering `protocols`) from inside the page; resolves to 'open',
+ * 'error' (refused before opening) or 'timeout'.
  */
-export function tryWebSocket(page: Page, url: string): Promise<string> {
+export function tryWebSocket(page: Page, url: string, protocols: string[] = []): Promise<string> {
   return page.evaluate(
-    (u) =>
+    ([u, p]) =>
       new Promise<string>((resolve) => {
         let ws: WebSocket
         try {
-          ws = new WebSocket(u)
+          ws = new WebSocket(u, p)
         } catch (err) {
           resolve(`throw: ${String(err)}`)
           return
@@ -232,6 +232,6 @@ export function tryWebSocket(page: Page, url: string): Promise<string> {
           resolve('error')
         }
       }),
-    url,
+    [url, protocols] as const,
   )
 }

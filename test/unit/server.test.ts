@@ -7,7 +7,14 @@ import net from 'node:net'
 import WebSocket from 'ws'
 import { SpareService } from '../../main/engine/api/service.ts'
 import { apiProof } from '../../main/daemon/api-files.ts'
-import { API_FILE, ApiServer, loadOrCreateToken, TOKEN_FILE } from '../../main/daemon/server.ts'
+import {
+  API_FILE,
+  ApiServer,
+  loadOrCreateToken,
+  TOKEN_FILE,
+  WS_TOO_SLOW,
+  type ApiServerOptions,
+} from '../../main/daemon/server.ts'
 import type { SpareNode } from '../../main/engine/node.ts'
 import { modeOf, useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 import { apiCall, request, type HttpResult } from '../helpers/unit-http.ts'
@@ -24,7 +31,7 @@ interface Daemon {
   dir: string
 }
 
-async function startDaemon(opts: { uiDir?: string } = {}): Promise<Daemon> {
+async function startDaemon(opts: Omit<Partial<ApiServerOptions>, 'dataDir'> = {}): Promise<Daemon> {
   const node = await fx.readyNode()
   const service = new SpareService(node)
   const token = await loadOrCreateToken(node.dataDir)
@@ -56,9 +63,14 @@ function expectUnauthorized(res: HttpResult, message: string): void {
 /** A WebSocket client; closed after the test. Resolves once open, rejects with the HTTP status. */
 async function openWs(
   port: number,
-  opts: { headers?: Record<string, string>; origin?: string; path?: string } = {},
+  opts: {
+    headers?: Record<string, string>
+    origin?: string
+    path?: string
+    protocols?: string[]
+  } = {},
 ): Promise<WebSocket> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${opts.path ?? '/api/ws'}`, {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${opts.path ?? '/api/ws'}`, opts.protocols, {
     headers: opts.headers ?? {},
     ...(opts.origin ? { origin: opts.origin } : {}),
   })
@@ -244,18 +256,34 @@ describe('ApiServer: POST /api/call and its guards', () => {
   })
 })
 
-describe('ApiServer: browser login', () => {
-  it('GET / without a credential answers 401 with a hint to run `spare ui`', async () => {
-    const d = await startDaemon()
-    for (const p of ['/', '/index.html', '/folders']) {
-      const res = await request(d.port, { path: p })
-      expect(res.status).toBe(401)
-      expect(res.headers['content-type']).toMatch(/^text\/plain/)
-      expect(res.body).toContain('Run `spare ui`')
-    }
-  })
+/** Opens a login link; returns the session it hands over in the redirect's fragment. */
+async function logIn(d: Daemon): Promise<string> {
+  const link = new URL(d.server.loginLink())
+  const res = await request(d.port, { path: link.pathname + link.search })
+  expect(res.status).toBe(303)
+  expect(res.headers['set-cookie']).toBeUndefined()
+  const match = /^\/#session=([0-9a-f]{64})$/.exec(res.headers.location ?? '')
+  if (!match?.[1]) throw new Error(`no session in the redirect: ${res.headers.location}`)
+  return match[1]
+}
 
-  it('a login link sets an HttpOnly SameSite=Strict session cookie once', async () => {
+const sessionAuth = (session: string): Record<string, string> => ({
+  authorization: `Session ${session}`,
+})
+
+/** A clock the test moves by hand. */
+function manualClock(): { now: () => number; advance(ms: number): void } {
+  let t = Date.now()
+  return { now: () => t, advance: (ms) => (t += ms) }
+}
+
+const MINUTE = 60 * 1000
+const DAY = 24 * 60 * MINUTE
+
+describe('ApiServer: browser login', () => {
+  // The session used to be an HttpOnly cookie. Cookies ignore ports: the browser sent it to every
+  // other web service on 127.0.0.1, which could then drive this API with it.
+  it('a login link redirects once to /#session=ID, and never sets a cookie', async () => {
     const d = await startDaemon()
     const link = new URL(d.server.loginLink())
     expect(link.origin).toBe(`http://127.0.0.1:${d.port}`)
@@ -264,50 +292,83 @@ describe('ApiServer: browser login', () => {
 
     const res = await request(d.port, { path: target })
     expect(res.status).toBe(303)
-    expect(res.headers.location).toBe('/')
-    const setCookie = res.headers['set-cookie']?.[0] ?? ''
-    expect(setCookie).toMatch(/^spare_session=[0-9a-f]{64}; /)
-    const attrs = setCookie.split(';').map((s) => s.trim())
-    expect(attrs).toContain('HttpOnly')
-    expect(attrs).toContain('SameSite=Strict')
-    expect(attrs).toContain('Path=/')
-    const cookie = setCookie.split(';')[0]!
+    expect(res.headers['set-cookie']).toBeUndefined()
+    expect(res.headers.location).toMatch(/^\/#session=[0-9a-f]{64}$/)
+    const session = res.headers.location!.slice('/#session='.length)
 
     // The code works once.
     const again = await request(d.port, { path: target })
     expect(again.status).toBe(401)
     expect(again.headers['set-cookie']).toBeUndefined()
+    expect(again.headers.location).toBeUndefined()
     expect(again.body).toContain('spare ui')
 
-    // The cookie authenticates API calls from the page's own origin.
+    // The session authenticates API calls as `Authorization: Session ID`, from its own origin…
     const call = await apiCall(
       d.port,
       'node.status',
       {},
       {
-        cookie,
+        ...sessionAuth(session),
         origin: `http://127.0.0.1:${d.port}`,
       },
     )
     expect(call.status).toBe(200)
-    // ... but not from a foreign one.
+    expect(call.headers['set-cookie']).toBeUndefined()
+    // …but not from a foreign one.
     expectUnauthorized(
-      await apiCall(d.port, 'node.status', {}, { cookie, origin: 'http://evil.example' }),
+      await apiCall(
+        d.port,
+        'node.status',
+        {},
+        {
+          ...sessionAuth(session),
+          origin: 'http://evil.example',
+        },
+      ),
       'foreign Origin refused',
     )
   })
 
-  it('refuses unknown codes and forged session cookies', async () => {
+  it('refuses the old session cookie, even carrying a live session', async () => {
+    const d = await startDaemon()
+    const session = await logIn(d)
+    expectUnauthorized(
+      await apiCall(d.port, 'node.status', {}, { cookie: `spare_session=${session}` }),
+      'missing or wrong API token',
+    )
+    await expect(
+      openWs(d.port, {
+        headers: { cookie: `spare_session=${session}` },
+        origin: `http://127.0.0.1:${d.port}`,
+      }),
+    ).rejects.toThrow('HTTP 401')
+    // The same session as a header works.
+    expect((await apiCall(d.port, 'node.status', {}, sessionAuth(session))).status).toBe(200)
+  })
+
+  it('refuses unknown codes and wrong sessions', async () => {
     const d = await startDaemon()
     expect((await request(d.port, { path: '/auth?code=' + 'a'.repeat(48) })).status).toBe(401)
     expect((await request(d.port, { path: '/auth' })).status).toBe(401)
-    const forged = await apiCall(
-      d.port,
-      'node.status',
-      {},
-      { cookie: 'spare_session=' + 'f'.repeat(64) },
-    )
-    expectUnauthorized(forged, 'missing or wrong API token')
+    const session = await logIn(d)
+    const wrong = session.slice(0, -1) + (session.endsWith('0') ? '1' : '0')
+    for (const authorization of [
+      `Session ${wrong}`,
+      `Session ${'f'.repeat(64)}`,
+      `Session ${session}x`,
+      `Session ${session.slice(0, 32)}`,
+      'Session ',
+      `Bearer ${session}`,
+      `session ${session}`,
+      session,
+    ]) {
+      expectUnauthorized(
+        await apiCall(d.port, 'node.status', {}, { authorization }),
+        'missing or wrong API token',
+      )
+    }
+    expect((await apiCall(d.port, 'node.status', {}, sessionAuth(session))).status).toBe(200)
   })
 
   it('a login attempt with a wrong Host neither logs in nor burns the code', async () => {
@@ -319,12 +380,13 @@ describe('ApiServer: browser login', () => {
       headers: { host: `evil.example:${d.port}` },
     })
     expect(evil.status).toBe(401)
-    expect(evil.headers['set-cookie']).toBeUndefined()
+    expect(evil.headers.location).toBeUndefined()
     const foreign = await request(d.port, {
       path: target,
       headers: { origin: 'http://evil.example' },
     })
     expect(foreign.status).toBe(401)
+    expect(foreign.headers.location).toBeUndefined()
     expect((await request(d.port, { path: target })).status).toBe(303)
   })
 
@@ -336,6 +398,66 @@ describe('ApiServer: browser login', () => {
     const { url } = json(res) as unknown as { url: string }
     const link = new URL(url)
     expect((await request(d.port, { path: link.pathname + link.search })).status).toBe(303)
+  })
+
+  // BUG: loginCodes and sessions only ever grew: expired codes stayed, every login added a
+  // session for the daemon's lifetime.
+  it('forgets login codes 10 minutes on, and keeps at most 64 unused', async () => {
+    const clock = manualClock()
+    const d = await startDaemon({ now: clock.now })
+    const stale = [d.server.loginLink(), d.server.loginLink(), d.server.loginLink()]
+    expect(d.server.stats().loginCodes).toBe(3)
+    clock.advance(10 * MINUTE + 1)
+    const fresh = new URL(d.server.loginLink())
+    expect(d.server.stats().loginCodes).toBe(1)
+    for (const link of stale) {
+      const u = new URL(link)
+      expect((await request(d.port, { path: u.pathname + u.search })).status).toBe(401)
+    }
+    expect((await request(d.port, { path: fresh.pathname + fresh.search })).status).toBe(303)
+    expect(d.server.stats().loginCodes).toBe(0)
+
+    const links = Array.from({ length: 100 }, () => new URL(d.server.loginLink()))
+    expect(d.server.stats().loginCodes).toBe(64)
+    const oldest = links[0]!
+    const newest = links[99]!
+    expect((await request(d.port, { path: oldest.pathname + oldest.search })).status).toBe(401)
+    expect((await request(d.port, { path: newest.pathname + newest.search })).status).toBe(303)
+  })
+
+  it('keeps the 64 most recently used sessions, each until unused for 7 days', async () => {
+    const clock = manualClock()
+    const d = await startDaemon({ now: clock.now })
+    const sessions: string[] = []
+    for (let i = 0; i < 64; i++) sessions.push(await logIn(d))
+    expect(d.server.stats().sessions).toBe(64)
+    // Using the oldest makes it the most recent: the next login drops the second oldest.
+    expect((await apiCall(d.port, 'node.status', {}, sessionAuth(sessions[0]!))).status).toBe(200)
+    const latest = await logIn(d)
+    expect(d.server.stats().sessions).toBe(64)
+    expectUnauthorized(
+      await apiCall(d.port, 'node.status', {}, sessionAuth(sessions[1]!)),
+      'missing or wrong API token',
+    )
+    for (const s of [sessions[0]!, sessions[2]!, sessions[63]!, latest]) {
+      expect((await apiCall(d.port, 'node.status', {}, sessionAuth(s))).status).toBe(200)
+    }
+
+    // Idle for 7 days: gone. A session in use stays.
+    clock.advance(6 * DAY)
+    expect((await apiCall(d.port, 'node.status', {}, sessionAuth(latest))).status).toBe(200)
+    clock.advance(DAY + 1)
+    expectUnauthorized(
+      await apiCall(d.port, 'node.status', {}, sessionAuth(sessions[2]!)),
+      'missing or wrong API token',
+    )
+    await expect(
+      openWs(d.port, { protocols: ['spare', `spare-session.${sessions[3]!}`] }),
+    ).rejects.toThrow('HTTP 401')
+    expect((await apiCall(d.port, 'node.status', {}, sessionAuth(latest))).status).toBe(200)
+    // The next login clears the expired ones out of memory.
+    await logIn(d)
+    expect(d.server.stats().sessions).toBe(2)
   })
 })
 
@@ -460,15 +582,101 @@ describe('ApiServer: WebSocket', () => {
     expect(rebound.status).toBe(401)
   })
 
-  it('authenticates a WebSocket with the session cookie', async () => {
+  it('authenticates a WebSocket with the session as a subprotocol, and echoes only `spare`', async () => {
     const d = await startDaemon()
-    const link = new URL(d.server.loginLink())
-    const login = await request(d.port, { path: link.pathname + link.search })
-    const cookie = login.headers['set-cookie']![0]!.split(';')[0]!
-    const ws = await openWs(d.port, { headers: { cookie }, origin: `http://127.0.0.1:${d.port}` })
+    const session = await logIn(d)
+    const origin = `http://127.0.0.1:${d.port}`
+    const ws = await openWs(d.port, { protocols: ['spare', `spare-session.${session}`], origin })
+    expect(ws.protocol).toBe('spare')
     const box = inbox(ws)
     ws.send(JSON.stringify({ id: 1, method: 'folders.list' }))
     expect((await box.next((m) => m.id === 1, 'a list')).result).toEqual([])
+
+    // The handshake answer names `spare` and never the session.
+    const reply = await rawUpgrade(d.port, [
+      `Origin: ${origin}`,
+      `Sec-WebSocket-Protocol: spare-session.${session}, spare`,
+    ])
+    expect(reply).toMatch(/^HTTP\/1\.1 101 /)
+    expect(reply).toMatch(/\r\nSec-WebSocket-Protocol: spare\r\n/i)
+    expect(reply).not.toContain(session)
+
+    const wrong = session.slice(0, -1) + (session.endsWith('0') ? '1' : '0')
+    for (const protocols of [
+      ['spare', `spare-session.${wrong}`],
+      ['spare', `spare-session.${'f'.repeat(64)}`],
+      ['spare'],
+      // Without `spare` a browser could not accept the answer, and the secret one is never echoed.
+      [`spare-session.${session}`],
+    ]) {
+      await expect(openWs(d.port, { protocols, origin }), protocols.join()).rejects.toThrow(
+        'HTTP 401',
+      )
+    }
+    // The subprotocol is no credential for plain HTTP.
+    expectUnauthorized(
+      await apiCall(
+        d.port,
+        'node.status',
+        {},
+        {
+          'sec-websocket-protocol': `spare, spare-session.${session}`,
+        },
+      ),
+      'missing or wrong API token',
+    )
+    // A foreign Origin is refused with a live session too.
+    await expect(
+      openWs(d.port, {
+        protocols: ['spare', `spare-session.${session}`],
+        origin: 'http://evil.example',
+      }),
+    ).rejects.toThrow('HTTP 401')
+  })
+
+  // BUG: every event was ws.send()-ed to every client whatever its bufferedAmount, so a client
+  // that stopped reading made the daemon buffer without bound.
+  it('drops a client that stops reading events, with a close code, and keeps serving others', async () => {
+    const limit = 256 * 1024
+    const d = await startDaemon({ maxWsBuffered: limit })
+    const stuck = await openWs(d.port, { headers: d.auth })
+    const healthy = await openWs(d.port, { headers: d.auth })
+    const healthyBox = inbox(healthy)
+    stuck.pause() // stops reading its socket: the kernel buffers fill, then the daemon's
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      stuck.once('close', (code: number, reason: Buffer) =>
+        resolve({ code, reason: reason.toString() }),
+      ),
+    )
+
+    const status = d.node.status()
+    const pad = 'x'.repeat(16 * 1024)
+    let sent = 0
+    let peak = 0
+    // Real node events with a large payload, until the daemon gives up on the stuck client
+    // (at most 256 MiB: far past every kernel buffer).
+    while (d.server.stats().sockets === 2 && sent < 256 * 1024 * 1024) {
+      for (let i = 0; i < 64; i++) d.node.emit('node', { ...status, pad })
+      sent += 64 * pad.length
+      peak = Math.max(peak, d.server.stats().wsBuffered)
+      await new Promise((r) => setImmediate(r))
+    }
+    // Dropped (no longer open) well before 256 MiB, with the buffer bounded: the limit plus what
+    // one burst of 64 events adds at most.
+    expect(d.server.stats().sockets, `after ${sent} bytes of events`).toBe(1)
+    expect(peak).toBeLessThanOrEqual(limit + 64 * (pad.length + 4096))
+
+    // The client, reading again, gets what was queued, then the close frame that says why.
+    stuck.resume()
+    const { code, reason } = await closed
+    expect(code).toBe(WS_TOO_SLOW)
+    expect(reason).toMatch(/too slow/)
+    await waitFor(() => (d.server.stats().wsBuffered === 0 ? true : undefined), 5000, 'freed')
+
+    // The other client still gets events and answers.
+    healthy.send(JSON.stringify({ id: 1, method: 'node.status' }))
+    expect((await healthyBox.next((m) => m.id === 1, 'an answer')).result).toBeTruthy()
+    expect(healthyBox.messages.some((m) => m.event === 'node.updated')).toBe(true)
   })
 
   it('close() ends open sockets', async () => {
@@ -480,6 +688,38 @@ describe('ApiServer: WebSocket', () => {
     await expect(apiCall(d.port, 'node.status', {}, d.auth)).rejects.toThrow()
   })
 })
+
+/** Sends a WebSocket upgrade by hand (with the token); resolves to the raw answer head. */
+function rawUpgrade(port: number, extra: string[]): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => {
+      sock.write(
+        [
+          'GET /api/ws HTTP/1.1',
+          `Host: 127.0.0.1:${port}`,
+          'Connection: Upgrade',
+          'Upgrade: websocket',
+          'Sec-WebSocket-Version: 13',
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+          ...extra,
+          '',
+          '',
+        ].join('\r\n'),
+      )
+    })
+    let text = ''
+    sock.on('data', (c: Buffer) => {
+      text += c.toString('latin1')
+      const end = text.indexOf('\r\n\r\n')
+      if (end !== -1) {
+        sock.destroy()
+        resolve(text.slice(0, end + 4))
+      }
+    })
+    sock.on('close', () => resolve(text))
+    sock.on('error', reject)
+  })
+}
 
 describe('ApiServer: files in the data directory', () => {
   it('writes api.json with mode 0600 and removes it on close', async () => {
@@ -551,9 +791,11 @@ describe('ApiServer: the web UI files', () => {
     return { ...(await startDaemon({ uiDir })), secret }
   }
 
-  it('serves index.html with a strict CSP to an authenticated client', async () => {
+  // The UI holds no secret: it is served without a credential (the page itself asks for a login
+  // link when it has no session), and never with a cookie.
+  it('serves index.html with a strict CSP, without a credential', async () => {
     const d = await uiDaemon()
-    const res = await request(d.port, { path: '/', headers: d.auth })
+    const res = await request(d.port, { path: '/' })
     expect(res.status).toBe(200)
     expect(res.body).toContain('<title>Spare UI</title>')
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
@@ -565,18 +807,39 @@ describe('ApiServer: the web UI files', () => {
     expect(csp).not.toMatch(/script-src[^;]*'unsafe-(inline|eval)'/)
     expect(res.headers['x-frame-options']).toBe('DENY')
 
-    const js = await request(d.port, { path: '/assets/app.js', headers: d.auth })
+    expect(res.headers['set-cookie']).toBeUndefined()
+
+    const js = await request(d.port, { path: '/assets/app.js' })
     expect(js.status).toBe(200)
     expect(js.body).toBe('console.log("app")')
     expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8')
 
     // Client-side routes fall back to index.html.
-    const route = await request(d.port, { path: '/folders/abc', headers: d.auth })
+    const route = await request(d.port, { path: '/folders/abc' })
     expect(route.status).toBe(200)
     expect(route.body).toContain('Spare UI')
+  })
 
-    // Files need a credential too.
-    expect((await request(d.port, { path: '/assets/app.js' })).status).toBe(401)
+  it('still checks Host and Origin for the UI files, and serves only GET and HEAD', async () => {
+    const d = await uiDaemon()
+    for (const p of ['/', '/assets/app.js']) {
+      expectUnauthorized(
+        await request(d.port, { path: p, headers: { host: `evil.example:${d.port}` } }),
+        'wrong Host header',
+      )
+      expectUnauthorized(
+        await request(d.port, { path: p, headers: { origin: 'http://evil.example' } }),
+        'foreign Origin refused',
+      )
+    }
+    const post = await request(d.port, { method: 'POST', path: '/', body: 'x' })
+    expect(post.status).toBe(404)
+    // The API next to it still wants a credential.
+    expectUnauthorized(await apiCall(d.port, 'node.status', {}), 'missing or wrong API token')
+    expectUnauthorized(
+      await request(d.port, { method: 'POST', path: '/api/ui-link' }),
+      'missing or wrong API token',
+    )
   })
 
   it.each([
@@ -595,7 +858,7 @@ describe('ApiServer: the web UI files', () => {
     '/..%252fsecret.txt',
   ])('does not serve a file outside the UI folder for %s', async (p) => {
     const d = await uiDaemon()
-    const res = await request(d.port, { path: p, headers: d.auth })
+    const res = await request(d.port, { path: p })
     expect(res.body).not.toContain(d.secret)
     expect([200, 400, 404]).toContain(res.status)
     if (res.status === 200) expect(res.body).toContain('Spare UI')
@@ -604,7 +867,7 @@ describe('ApiServer: the web UI files', () => {
   it('answers 503 with a hint when the UI is not built', async () => {
     const uiDir = await fx.tmpDir('spare-unit-noui-')
     const d = await startDaemon({ uiDir })
-    const res = await request(d.port, { path: '/', headers: d.auth })
+    const res = await request(d.port, { path: '/' })
     expect(res.status).toBe(503)
     expect(res.body).toContain('npm run build')
   })

@@ -40,12 +40,11 @@ export function ConnectionBanner() {
       <p className="min-w-0 flex-1">
         {state.loggedOut && state.status !== 'closed' ? (
           <>
-            <span className="font-semibold">
-              This browser is no longer logged in to the Spare node.
-            </span>{' '}
+            <span className="font-semibold">This browser is not logged in to the Spare node.</span>{' '}
             <span className="text-amber-800 dark:text-amber-200">
-              The node restarted, or the login ended. Run <code>spare ui</code> on the node’s
-              machine and open the link it prints: this page reconnects by itself.
+              This page needs a login link (a restarted node forgets its logins). Run{' '}
+              <code>spare ui</code> on the node’s machine and open the link it prints: this page
+              reconnects by itself.
             </span>
           </>
         ) : (

@@ -4,6 +4,7 @@ import { API_PATHS } from '../../../shared/contract.ts'
 import { createClient, type SpareClient } from '../../../shared/client.ts'
 import { createBridgeTransport, findBridge } from './bridge-transport.ts'
 import { alwaysConnected, type ConnectionSource } from './connection.ts'
+import { readSession, sessionHeaders, sessionProtocols, type SessionHost } from './web-session.ts'
 import {
   createWsTransport,
   daemonSocketUrl,
@@ -21,25 +22,26 @@ export interface SpareEnvironment {
   shell: 'app' | 'web'
 }
 
-export interface EnvironmentHost {
+export interface EnvironmentHost extends SessionHost {
   spare?: unknown
   location: Pick<Location, 'protocol' | 'host'>
 }
 
 /**
- * Whether the daemon that served this page still takes this browser's session cookie: a harmless
- * node.status over HTTP, which the daemon refuses with 401 once it forgot the session (it
- * restarted).
+ * Whether the daemon that served this page takes this page's session (web-session.ts): a
+ * harmless node.status over HTTP, which the daemon refuses with 401 without a session or once it
+ * forgot it (it restarted).
  */
 export async function checkDaemonLogin(
   location: Pick<Location, 'protocol' | 'host'>,
+  session: string | null,
 ): Promise<LoginCheck> {
   try {
     const res = await fetch(`${location.protocol}//${location.host}${API_PATHS.call}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...sessionHeaders(session) },
       body: JSON.stringify({ method: 'node.status', params: {} }),
-      credentials: 'same-origin',
+      credentials: 'omit',
       cache: 'no-store',
     })
     return res.status === 401 ? 'refused' : 'ok'
@@ -64,7 +66,8 @@ export function createEnvironment(
   const transport = createWsTransport({
     url: daemonSocketUrl(host.location, API_PATHS.ws),
     ...(createSocket ? { createSocket } : {}),
-    checkLogin: () => checkDaemonLogin(host.location),
+    protocols: () => sessionProtocols(readSession(host)),
+    checkLogin: () => checkDaemonLogin(host.location, readSession(host)),
   })
   return {
     client: createClient(transport),

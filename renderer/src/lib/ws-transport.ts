@@ -1,5 +1,6 @@
-// The WebSocket transport of the contract, for the daemon's web UI. The daemon authenticates the
-// browser with an HttpOnly cookie set when the page was opened, so no token ever lives in JS.
+// The WebSocket transport of the contract, for the daemon's web UI. The page authenticates with
+// its session (web-session.ts), offered as a subprotocol on every connect: the daemon's API token
+// never lives in JS.
 //
 // Wire format (shared/contract.ts): the client sends {id, method, params}; the server answers
 // {id, result} or {id, error: {code, message}}, and pushes {event, data} at any time.
@@ -21,12 +22,14 @@ export interface SocketLike {
   onerror: ((ev: Event) => void) | null
 }
 
-export type SocketFactory = (url: string) => SocketLike
+export type SocketFactory = (url: string, protocols: string[]) => SocketLike
 
 export interface WsTransportOptions {
   url: string
   /** Opens a socket; defaults to the browser's WebSocket. */
   createSocket?: SocketFactory
+  /** The subprotocols to offer, read on every connect (a login in another tab takes effect). */
+  protocols?: () => string[]
   /** First retry delay in ms (doubles per failed attempt). */
   initialDelayMs?: number
   /** Upper bound of the retry delay in ms. */
@@ -89,7 +92,8 @@ export function backoffDelay(
 export function createWsTransport(options: WsTransportOptions): WsTransport {
   const {
     url,
-    createSocket = (u: string): SocketLike => new WebSocket(u),
+    createSocket = (u: string, p: string[]): SocketLike => new WebSocket(u, p),
+    protocols = () => [],
     initialDelayMs = 500,
     maxDelayMs = 10_000,
     callTimeoutMs = 60_000,
@@ -137,7 +141,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     setState({ status: 'connecting', retryAt: null })
     let ws: SocketLike
     try {
-      ws = createSocket(url)
+      ws = createSocket(url, protocols())
     } catch (err) {
       // A malformed URL or a CSP refusal throws synchronously: treat it like a failed attempt.
       scheduleRetry(err instanceof Error ? err.message : null)
