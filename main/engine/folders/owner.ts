@@ -53,6 +53,8 @@ const BIG_FILE_QUIET_MS = 1000
  * on and on still reaches readers about once a second. A file written once, or saved again later,
  * is published at once.
  */
+/** The coarsest file clock's tick (FAT's mtime: 2 s): a write within it may keep the mtime. */
+const COARSE_TICK_MS = 2000
 const SMALL_REPUBLISH_MS = 1000
 const SMALL_FILE_QUIET_MS = 300
 
@@ -861,8 +863,13 @@ function toItem(st: Stats): DiskItem | null {
 function sameItem(k: Known, item: DiskItem): boolean {
   if (k.kind !== item.kind) return false
   if (item.kind === 'dir') return true
-  // Big files are not compared by ctime: one set by an extended attribute (macOS sets some on
-  // opening a file) would have the owner read and publish gigabytes again, and readers fetch them.
-  if (k.ctime !== undefined && k.ctime !== item.ctime && item.size <= SMALL_FILE) return false
+  if (k.ctime !== undefined && k.ctime !== item.ctime) {
+    if (item.size <= SMALL_FILE) return false
+    // A big file's ctime counts only within a coarse clock's tick of the published mtime: only a
+    // write then can have kept the mtime. One set later by an attribute (macOS sets some on
+    // opening a file) would have the owner read and publish gigabytes again, and readers fetch
+    // them.
+    if (item.ctime >= k.mtime && item.ctime - k.mtime < COARSE_TICK_MS) return false
+  }
   return k.size === item.size && k.mtime === item.mtime && k.executable === item.executable
 }
