@@ -74,4 +74,47 @@ describe('a published folder', () => {
     await waitFor(() => owner.state === 'idle', 5000, 'the owner to settle')
     expect(owner.drive!.version).toBe(version)
   }, 30_000)
+
+  it('publishes a big file rewritten within the tick of its mtime, not one whose ctime moves later', async () => {
+    // Over 1 MiB, the ctime was never looked at (an attribute macOS sets on opening a file would
+    // have the whole file read and published again): a rewrite keeping the size and the mtime
+    // was missed. It counts now within a coarse clock's tick (2 s) of the published mtime, where
+    // only such a write can have left the mtime as it was.
+    const network = await fx.testnet()
+    const dir = await fx.tmpDir('spare-same-mtime-big-')
+    const [aDir, bDir] = [path.join(dir, 'a'), path.join(dir, 'b')]
+    await fs.mkdir(aDir)
+    const file = path.join(aDir, 'big.bin')
+    const size = 2 * 1024 * 1024
+    await fs.writeFile(file, Buffer.alloc(size, 'A'))
+    // The mtime of a tick a few seconds ahead: the rewrite is made within it.
+    const t = new Date(Math.floor(Date.now() / 1000) * 1000 + 5000)
+    await fs.utimes(file, t, t)
+    const a = await fx.readyNode({ network })
+    const b = await fx.readyNode({ network })
+    await publishTo(a, b, aDir, bDir)
+    const copy = path.join(bDir, 'big.bin')
+    const holds = async (letter: string): Promise<boolean> =>
+      (await fs.readFile(copy).catch(() => Buffer.alloc(0))).equals(Buffer.alloc(size, letter))
+    await waitFor(() => holds('A'), 30_000, 'first sync')
+    const owner = ownerOf(a)
+    await waitFor(() => owner.state === 'idle', 10_000, 'the owner to settle')
+    await new Promise((r) => setTimeout(r, Math.max(0, t.getTime() - Date.now())))
+    // Rewritten in place within the tick: same size, same mtime.
+    await fs.writeFile(file, Buffer.alloc(size, 'B'))
+    await fs.utimes(file, t, t)
+    const { ctimeMs } = await fs.lstat(file)
+    expect(ctimeMs - t.getTime()).toBeLessThan(2000) // (the test's own premise)
+    await waitFor(() => holds('B'), 15_000, 'the rewrite on the reader')
+
+    // Its ctime moved long after its mtime (an attribute set, here a chmod to the same mode):
+    // not read and published again.
+    await waitFor(() => owner.state === 'idle', 10_000, 'the owner to settle')
+    await new Promise((r) => setTimeout(r, Math.max(0, t.getTime() + 2100 - Date.now())))
+    const version = owner.drive!.version
+    await fs.chmod(file, (await fs.lstat(file)).mode)
+    await new Promise((r) => setTimeout(r, 1500))
+    await waitFor(() => owner.state === 'idle', 5000, 'the owner to settle')
+    expect(owner.drive!.version).toBe(version)
+  }, 60_000)
 })

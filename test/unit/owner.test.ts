@@ -407,3 +407,50 @@ describe('the owner after a failed import', () => {
     )
   }, 20_000)
 })
+
+// A small file written a little at a time (a log appended every 100 ms) was published on every
+// append: a version, and a block, each time. It is published again only once it holds still (or
+// a second after its last version); a file written once still goes out at once.
+describe('the owner of a small file written slowly', () => {
+  it('publishes far fewer versions than writes, and the last content reaches the reader', async () => {
+    const network = await fx.testnet()
+    const root = await fx.tmpDir('spare-slow-writes-')
+    const [aDir, bDir] = [path.join(root, 'a'), path.join(root, 'b')]
+    await fs.mkdir(aDir)
+    const a = await fx.readyNode({ network })
+    const b = await fx.readyNode({ network })
+    const res = (await new SpareService(a).call('folders.share', {
+      path: aDir,
+      mode: 'publish',
+    })) as { folder: { id: string }; invite: string }
+    await new SpareService(b).call('folders.join', { invite: res.invite, path: bDir })
+    const owner = ownerOf(a, res.folder.id)
+    const drive = owner.drive!
+    const read = (p: string): Promise<string> => fs.readFile(p, 'utf8').catch(() => '')
+
+    // Written once: arrives, published once.
+    await fs.writeFile(path.join(aDir, 'once.txt'), 'x'.repeat(4096))
+    await waitFor(
+      async () => (await read(path.join(bDir, 'once.txt'))) === 'x'.repeat(4096),
+      30_000,
+      'the file written once at the reader',
+    )
+    expect(await publishedVersions(drive, '/once.txt')).toHaveLength(1)
+
+    const log = path.join(aDir, 'app.log')
+    let text = ''
+    for (let i = 0; i < 20; i++) {
+      text += `line ${i}\n`
+      await fs.appendFile(log, `line ${i}\n`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    await waitFor(
+      async () => (await read(path.join(bDir, 'app.log'))) === text && owner.state === 'idle',
+      30_000,
+      'the whole log at the reader',
+    )
+    const versions = await publishedVersions(drive, '/app.log')
+    expect(versions.at(-1)?.toString()).toBe(text)
+    expect(versions.length, `${versions.length} versions for 20 writes`).toBeLessThanOrEqual(8)
+  }, 60_000)
+})

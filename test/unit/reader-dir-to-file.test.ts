@@ -98,4 +98,34 @@ describe('a published folder reader, when the owner replaces a folder with a fil
     )
     expect((await summary(bs)).refused).toEqual([])
   }, 60_000)
+
+  it('keeps a folder holding only the reader’s empty folders; a desktop’s junk keeps nothing', async () => {
+    // Empty folders the user made in the owner's folder were taken for a desktop's junk and
+    // removed with it. A folder Spare placed, left holding only a .DS_Store when the owner
+    // deleted it, still goes.
+    const { aDir, bDir, bs } = await pair()
+    await fs.mkdir(path.join(aDir, 'x', 'sub'))
+    await fs.writeFile(path.join(aDir, 'x', 'sub', 'owners.txt'), 'the owner’s\n')
+    await waitFor(
+      async () => (await read(path.join(bDir, 'x', 'sub', 'owners.txt'))) === 'the owner’s\n',
+      30_000,
+      'x/sub at B',
+    )
+    await fs.mkdir(path.join(bDir, 'x', 'mine', 'deeper'), { recursive: true })
+    await fs.writeFile(path.join(bDir, 'x', 'sub', '.DS_Store'), 'finder')
+    await fs.rm(path.join(aDir, 'x'), { recursive: true })
+    await fs.writeFile(path.join(aDir, 'x'), 'now a file\n')
+    await waitFor(
+      async () => (await read(path.join(bDir, 'x'))) === 'now a file\n',
+      30_000,
+      'the file x at B',
+    )
+    const copies = (await fs.readdir(bDir)).filter((n) => n.includes('sync-conflict'))
+    expect(copies).toHaveLength(1)
+    expect(await fs.readdir(path.join(bDir, copies[0]!), { recursive: true })).toEqual([
+      'mine',
+      path.join('mine', 'deeper'),
+    ])
+    expect((await summary(bs)).refused).toEqual([])
+  }, 60_000)
 })

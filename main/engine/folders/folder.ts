@@ -98,6 +98,14 @@ export abstract class Folder extends EventEmitter {
     this.changed(true)
   }
 
+  /** Takes a path off the `refused` list. */
+  protected unrefuse(path: string): void {
+    const left = this.refused.filter((r) => r.path !== path)
+    if (left.length === this.refused.length) return
+    this.refused = left
+    this.changed()
+  }
+
   protected refuse(path: string, reason: string): void {
     this.log.warn({ path, reason }, 'refused an entry from the network')
     if (this.refused.some((r) => r.path === path && r.reason === reason)) return

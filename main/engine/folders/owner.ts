@@ -46,6 +46,17 @@ const RESCAN_INTERVAL_MS = 10 * 60 * 1000
  * (3 s of a file growing by 5 MB/s once stored 523 MB).
  */
 const BIG_FILE_QUIET_MS = 1000
+/**
+ * A small file published again within this long of its last version (a log appended every
+ * 100 ms once published a version, and stored a block, per append) waits until it has been still
+ * for SMALL_FILE_QUIET_MS, or until this long has passed since that version: one being written
+ * on and on still reaches readers about once a second. A file written once, or saved again later,
+ * is published at once.
+ */
+/** The coarsest file clock's tick (FAT's mtime: 2 s): a write within it may keep the mtime. */
+const COARSE_TICK_MS = 2000
+const SMALL_REPUBLISH_MS = 1000
+const SMALL_FILE_QUIET_MS = 300
 
 interface DiskItem {
   kind: 'file' | 'dir' | 'symlink'
@@ -80,6 +91,10 @@ export class OwnerFolder extends Folder {
   private readonly dirty = new Set<string>()
   /** Big files changing when last looked at, to be looked at again (BIG_FILE_QUIET_MS). */
   private readonly deferred = new Set<string>()
+  /** Small files this run published, and when (kept while SMALL_REPUBLISH_MS may apply). */
+  private readonly publishedAt = new Map<string, number>()
+  /** Small files held back until they are still (SMALL_FILE_QUIET_MS): one timer each. */
+  private readonly quietTimers = new Map<string, NodeJS.Timeout>()
   private debounce: NodeJS.Timeout | null = null
   private rescanTimer: NodeJS.Timeout | null = null
   private working: Promise<void> = Promise.resolve()
@@ -141,6 +156,7 @@ export class OwnerFolder extends Folder {
     this.stopTimers()
     if (this.debounce) clearTimeout(this.debounce)
     if (this.rescanTimer) clearInterval(this.rescanTimer)
+    for (const t of this.quietTimers.values()) clearTimeout(t)
     await this.watcher?.close()
     await this.working.catch(() => {})
     if (this.drive) {
@@ -406,6 +422,37 @@ export class OwnerFolder extends Folder {
     }
   }
 
+  /**
+   * When a small file published less than SMALL_REPUBLISH_MS ago and changed since less than
+   * SMALL_FILE_QUIET_MS ago (being written on, likely) is to be looked at again; null when it is
+   * to be published now.
+   */
+  private holdUntil(key: string, item: DiskItem, now: number): number | null {
+    if (item.kind !== 'file' || item.size > SMALL_FILE) return null
+    const last = this.publishedAt.get(key)
+    if (last === undefined || now - last >= SMALL_REPUBLISH_MS) return null
+    const still = now - item.ctime
+    if (still < 0 || still >= SMALL_FILE_QUIET_MS) return null
+    return Math.min(last + SMALL_REPUBLISH_MS, item.ctime + SMALL_FILE_QUIET_MS)
+  }
+
+  /** Looks at `key` again at `at` (once: a timer already set for it stands). */
+  private lookAgainAt(key: string, at: number): void {
+    if (this.quietTimers.has(key) || this.closing) return
+    this.deferred.add(key)
+    const timer = setTimeout(
+      () => {
+        this.quietTimers.delete(key)
+        this.deferred.delete(key)
+        this.dirty.add(key)
+        this.kick()
+      },
+      Math.max(10, at - Date.now()),
+    )
+    timer.unref()
+    this.quietTimers.set(key, timer)
+  }
+
   /** Writes changed entries and deletions to the drive in batches. */
   private async apply(
     changes: string[],
@@ -415,6 +462,12 @@ export class OwnerFolder extends Folder {
     const drive = this.drive
     if (!drive || (changes.length === 0 && removed.length === 0)) return
     const blobs = await drive.getBlobs()
+    const started = Date.now()
+    if (this.publishedAt.size > 1024) {
+      for (const [k, t] of this.publishedAt) {
+        if (started - t >= SMALL_REPUBLISH_MS) this.publishedAt.delete(k)
+      }
+    }
     let batch = drive.batch()
     // Small files' content goes into one blob batch: one append (one signature, one write) per
     // flush instead of one per file. Nothing else may append to the blobs core while it holds
@@ -495,6 +548,7 @@ export class OwnerFolder extends Folder {
         const key = changes[ahead]!
         const item = disk.get(key)
         if (!item || item.kind !== 'file' || item.size > SMALL_FILE) continue
+        if (this.holdUntil(key, item, started) !== null) continue
         const p = readSmall(absOf(key))
         p.catch(() => {}) // awaited (and its error handled) when its turn comes
         reads.set(key, p)
@@ -523,8 +577,13 @@ export class OwnerFolder extends Folder {
             await batch.symlink(key, linkname, { metadata: meta })
             this.known.set(key, { ...item, linkname })
           } else if (item.size <= SMALL_FILE) {
+            const hold = this.holdUntil(key, item, Date.now())
             const pending = reads.get(key)
             reads.delete(key)
+            if (hold !== null) {
+              this.lookAgainAt(key, hold) // being written on: once it holds still
+              continue
+            }
             const read = await (pending ?? readSmall(abs))
             // Changed while we read it (or no longer a small file): publish nothing, look again.
             if (!read || !sameFile(read.st, await fs.lstat(abs))) {
@@ -565,6 +624,7 @@ export class OwnerFolder extends Folder {
               linkname: null,
               ctime: read.st.ctimeMs,
             })
+            this.publishedAt.set(key, Date.now())
             bytes += buf.length
           } else {
             await flushBlobs()
@@ -803,8 +863,13 @@ function toItem(st: Stats): DiskItem | null {
 function sameItem(k: Known, item: DiskItem): boolean {
   if (k.kind !== item.kind) return false
   if (item.kind === 'dir') return true
-  // Big files are not compared by ctime: one set by an extended attribute (macOS sets some on
-  // opening a file) would have the owner read and publish gigabytes again, and readers fetch them.
-  if (k.ctime !== undefined && k.ctime !== item.ctime && item.size <= SMALL_FILE) return false
+  if (k.ctime !== undefined && k.ctime !== item.ctime) {
+    if (item.size <= SMALL_FILE) return false
+    // A big file's ctime counts only within a coarse clock's tick of the published mtime: only a
+    // write then can have kept the mtime. One set later by an attribute (macOS sets some on
+    // opening a file) would have the owner read and publish gigabytes again, and readers fetch
+    // them.
+    if (item.ctime >= k.mtime && item.ctime - k.mtime < COARSE_TICK_MS) return false
+  }
   return k.size === item.size && k.mtime === item.mtime && k.executable === item.executable
 }

@@ -572,7 +572,16 @@ export class ReaderFolder extends Folder {
     this.scheduleSave()
     if (!seen) return
     if (rec.kind === 'dir') {
-      if (seen.st.isDirectory()) await fs.rmdir(abs).catch(() => {}) // only when empty: local files stay
+      // Only when empty, or holding only a desktop's junk (.DS_Store and the like): the user's
+      // files and folders stay.
+      if (seen.st.isDirectory()) {
+        await fs
+          .rmdir(abs)
+          .catch(async () => {
+            if (await onlyJunkInside(abs)) await fs.rm(abs, { recursive: true, force: true })
+          })
+          .catch(() => {})
+      }
       return
     }
     // The reader changed it: keep their version, now a local addition.

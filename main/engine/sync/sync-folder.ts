@@ -200,6 +200,8 @@ export class SyncFolder extends Folder {
   private lastWaitingRetry = 0
   /** Paths not placed because a folder that holds things this device keeps is in the way. */
   private readonly blocked = new Set<string>()
+  /** Paths refused when applied (listed in `refused` until a later version applies). */
+  private readonly refusedApply = new Set<string>()
   private lastBlockedRetry = 0
   /** Ops read ahead of the logs they name (log:index → since when), waiting for them. */
   private readonly deferred = new Map<string, number>()
@@ -1220,16 +1222,17 @@ export class SyncFolder extends Folder {
         this.changed()
         return null
       }
+      // A folder that vanished (deleted or moved away) takes everything below it along; the
+      // watcher reports only the folder itself. Those deletions go first in the log: a device
+      // that has read the folder's deletion has read theirs (moveFolderAside relies on it).
+      if (idx.kind === 'dir') await this.scanBelow(key, batch, byIno)
       const op = this.makeOp(key, idx.vv, {
         ...NO_CONTENT,
         kind: 'deleted',
         mtime: Date.now(),
       })
       this.queueOp(batch, op, { ...entryOf(op, null), local: null })
-      // A folder that vanished (deleted or moved away) takes everything below it along; the
-      // watcher reports only the folder itself.
-      if (idx.kind !== 'dir') return null
-      return this.below(key)
+      return null
     }
 
     const kind = st.isDirectory()
@@ -1249,7 +1252,10 @@ export class SyncFolder extends Folder {
         if (cur?.kind === 'dir') this.index.set(key, { ...entryOf(cur, st), local: null })
         else if (readOnly) this.index.set(key, { ...emptyEntry('dir', st), local: 'added' })
       } else {
-        const op = this.makeOp(key, idx?.vv ?? cur?.vv ?? {}, {
+        // Made on top of what this device had here; a file or link it never had is another
+        // device's, made beside this folder (concurrent with it, not replaced by it).
+        const base = idx?.vv ?? (cur?.kind === 'deleted' ? cur.vv : {})
+        const op = this.makeOp(key, base, {
           ...NO_CONTENT,
           kind: 'dir',
           mtime: Math.floor(st.mtimeMs),
@@ -1314,13 +1320,28 @@ export class SyncFolder extends Folder {
       this.changed()
       return null
     }
+    if (idx?.kind === 'dir') {
+      // A folder replaced by a file or a link: everything below it is gone, recorded first (as
+      // for a folder that vanished). (Looked up through a link to another folder, its paths
+      // would still be found, and never recorded as deleted.)
+      this.replacedFolders.add(key)
+      await this.scanBelow(key, batch, byIno)
+    }
     const op = this.makeOp(key, idx?.vv ?? {}, fields)
     this.queueOp(batch, op, { ...entryOf(op, st), local: null })
-    if (idx?.kind !== 'dir') return null
-    // A folder replaced by a file or a link: everything below it is gone. (Looked up through a
-    // link to another folder, its paths would still be found, and never recorded as deleted.)
-    this.replacedFolders.add(key)
-    return this.below(key)
+    return null
+  }
+
+  /** Scans every known path below the folder `key` (gone, or replaced). */
+  private async scanBelow(
+    key: string,
+    batch: FileOp[],
+    byIno: Map<number, { key: string; entry: LocalEntry }>,
+  ): Promise<void> {
+    for (const k of this.below(key).sort()) {
+      if (this.closing) return
+      await this.scanOne(k, batch, byIno, false)
+    }
   }
 
   /** Known paths below a folder (not deleted). */
@@ -1647,6 +1668,8 @@ export class SyncFolder extends Folder {
       try {
         await this.applyOne(k, op, renameFrom)
         if (this.blocked.delete(k)) this.problems.delete(k)
+        // Refused before and fine now (a file below a path that was a file for a while).
+        if (this.refusedApply.delete(k)) this.unrefuse(k)
       } catch (err) {
         if (err instanceof LocalChangeRace) {
           this.pendingScan.add(k)
@@ -1665,6 +1688,7 @@ export class SyncFolder extends Folder {
           return
         } else {
           this.refuse(k, (err as Error).message)
+          this.refusedApply.add(k)
         }
       }
     }
@@ -1736,10 +1760,17 @@ export class SyncFolder extends Folder {
         }
       }
     }
-    const before = await lstatOrNull(abs)
+    let before = await lstatOrNull(abs)
     if (op.kind !== 'deleted' && op.kind !== 'dir' && before?.isDirectory()) {
-      // Found before anything is fetched; placeFile removes the folder when the file lands.
-      await this.folderInTheWay(abs, segments)
+      if (this.writable && this.holdsCurrent(key)) {
+        // Versions still current below it (made beside the file, by a device that never saw
+        // them): they would go with the folder. It moves aside and syncs from there instead.
+        await this.moveFolderAside(key, abs)
+        before = await lstatOrNull(abs)
+      } else {
+        // Found before anything is fetched; placeFile removes the folder when the file lands.
+        await this.folderInTheWay(abs, segments)
+      }
     }
     switch (op.kind) {
       case 'deleted': {
@@ -1879,6 +1910,44 @@ export class SyncFolder extends Folder {
     const copy = toDriveKey(path.relative(this.record.path, copyPath))
     this.log.info({ path: key, keptAs: copy }, 'kept a local change as a conflict copy')
     this.pendingScan.add(copy)
+  }
+
+  /**
+   * Whether this device holds, below the folder `key`, a version that is still current: a file or
+   * folder made beside the file or link that replaces the folder, by a device that never saw it
+   * (a device that replaces a folder it has records everything below it as deleted first, so
+   * having read the replacement means having read those deletions).
+   */
+  private holdsCurrent(key: string): boolean {
+    for (const k of this.below(key)) {
+      const cur = this.sync.current(k)?.op
+      if (cur && cur.kind !== 'deleted') return true
+    }
+    return false
+  }
+
+  /**
+   * Moves the folder at `abs` (path `key`) to a conflict copy's name, named from the folder's
+   * version (its mtime and device), so every device that holds it picks the same name; the scan
+   * then records it there as a new folder, and what it held here as deleted. Nothing in it is
+   * lost, and the file or link that won the path takes it.
+   */
+  private async moveFolderAside(key: string, abs: string): Promise<void> {
+    const idx = this.index.get(key)
+    const dirs = this.sync.versions(key).filter((r) => r.op.kind === 'dir')
+    const mine =
+      dirs.find((r) => idx?.kind === 'dir' && vvKey(r.op.vv) === vvKey(idx.vv)) ?? dirs.at(-1)
+    const mtime = mine?.op.mtime ?? Date.now()
+    const device = mine?.op.origin ?? this.device
+    const moved = await moveToFreeName(abs, (i) => {
+      const name = conflictName(key, mtime, i === 1 ? device : `${device}${i}`)
+      return toDiskPath(this.record.path, validateRemotePath(name))
+    })
+    const copy = toDriveKey(path.relative(this.record.path, moved))
+    this.log.info({ path: key, keptAs: copy }, 'moved a folder aside for a file')
+    this.pendingScan.add(copy)
+    for (const k of this.below(key)) this.pendingScan.add(k)
+    this.wanted = true
   }
 
   /**
