@@ -98,6 +98,13 @@ export function folderHostingTopic(topic: Buffer): Buffer {
 export const STARTING_ALLOWANCE = 50e9
 /** Blocks fetched per batch: usage may pass the agreed size by at most one batch (≤ 4 MiB). */
 const BATCH_BLOCKS = 16
+/**
+ * With a download rate limit, what a host fetches at once (every core together) is at most what
+ * that rate brings in this share of the audit timeout. An owner's audit reaches the host on the
+ * same throttled connection as the blocks it fetches, behind them: a 16-block batch (1 MiB of
+ * 64 KiB blocks) at 100 KiB/s took the whole 10 s timeout, and an honest slow host failed.
+ */
+const FETCH_AHEAD_SHARE = 0.25
 /** How often the gaps of a hosted core are looked at again (a peer may have them by then). */
 const GAP_RETRY_MS = 60_000
 /** How long a batch after a stalled one may bring nothing before it counts as a gap too. */
@@ -484,6 +491,8 @@ export class Hosting extends EventEmitter {
   /** Bytes of batches being fetched (admitted against the budget, not yet held). */
   private reserved = 0
   private admitting: Promise<unknown> = Promise.resolve()
+  /** With a download limit, batches are fetched one at a time: the last one's turn. */
+  private throttledTurn: Promise<void> = Promise.resolve()
   private readonly topics = new Map<string, { server: boolean; client: boolean }>()
   private tick: NodeJS.Timeout | null = null
   /** Watches for folders joined or left, so their hosts are looked up within a second. */
@@ -1156,7 +1165,7 @@ export class Hosting extends EventEmitter {
           const length = this.lengthOf(entry)
           if (entry.next < length) {
             start = entry.next
-            end = Math.min(length, start + BATCH_BLOCKS)
+            end = Math.min(length, start + this.batchBlocks(entry))
           } else if (entry.gaps.length && Date.now() - entry.gapsAt >= GAP_RETRY_MS) {
             if (entry.gapsLeft === 0) entry.gapsLeft = entry.gaps.length // a round over them
             ;[start, end] = entry.gaps.shift() as [number, number]
@@ -1178,13 +1187,51 @@ export class Hosting extends EventEmitter {
   }
 
   /**
+   * Blocks of a core fetched in one batch: BATCH_BLOCKS, or with a download limit as many as that
+   * rate brings in FETCH_AHEAD_SHARE of the audit timeout (at least one). Smaller batches, not a
+   * longer audit timeout: the timeout is what keeps a host from fetching an audited block on
+   * demand instead of keeping it, and a rate the host declared would be its word.
+   */
+  private batchBlocks(entry: HostedCore): number {
+    const rate = this.governor.down.ratePerSec
+    const core = entry.core
+    if (rate === null || core.length === 0 || core.byteLength === 0) return BATCH_BLOCKS
+    const ahead = (rate * this.timers.auditTimeoutMs * FETCH_AHEAD_SHARE) / 1000
+    const block = core.byteLength / core.length
+    return Math.max(1, Math.min(BATCH_BLOCKS, Math.floor(ahead / block)))
+  }
+
+  /**
+   * fetchBatchNow, one batch at a time when the download is rate limited: the cores of a folder
+   * (and every folder) fetch at once otherwise, and an audit would wait behind all their batches.
+   */
+  private async fetchBatch(
+    entry: HostedCore,
+    start: number,
+    end: number,
+  ): Promise<'done' | 'stalled' | 'stop'> {
+    if (this.governor.down.ratePerSec === null) return this.fetchBatchNow(entry, start, end)
+    const before = this.throttledTurn
+    let release = (): void => {}
+    this.throttledTurn = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    try {
+      await before
+      return await this.fetchBatchNow(entry, start, end)
+    } finally {
+      release()
+    }
+  }
+
+  /**
    * Fetches blocks [start, end) of a hosted core as far as the budget and the agreements allow
    * ('stop' when they don't). 'stalled': no block came for a while, so what peers have of it has
    * come and the rest is a gap no peer can fill (a range holding such blocks never completes).
    * The wait is long for a first such batch (a slow link) and short for the ones right after it
    * (the rest of a long gap).
    */
-  private async fetchBatch(
+  private async fetchBatchNow(
     entry: HostedCore,
     start: number,
     end: number,
