@@ -67,6 +67,7 @@ import { LedgerScores } from '../ledger/scores.ts'
 import {
   ReceiptBodySchema,
   newReceiptBody,
+  receiptId,
   signAs,
   verifyReceipt,
   type ReceiptBody,
@@ -316,6 +317,12 @@ const HostedSchema = z.object({
   priority: z.number(),
   lastReceiptTo: z.number(),
   auditsAnswered: z.number(),
+  /**
+   * The storage receipt proposed for the period from lastReceiptTo whose answer has not come (lost
+   * with the connection, or late): proposed again as it is, so the owner, which may have
+   * countersigned it, answers it again instead of refusing a second receipt for the period.
+   */
+  proposal: z.object({ body: z.unknown(), hostSig: z.string() }).nullable().default(null),
 })
 type Hosted = z.infer<typeof HostedSchema>
 
@@ -390,6 +397,13 @@ interface Session {
   /** The peer's verified ledger balance: its priority on the upload bucket (0 until known). */
   balance: number
   balanceAt: number
+}
+
+/** A countersignature request's answer, and whether refusing it is a strike against the peer. */
+interface Answer {
+  sig: string | null
+  reason: string | null
+  strike: boolean
 }
 
 interface PendingRequest {
@@ -484,6 +498,8 @@ export class Hosting extends EventEmitter {
   /** Hosting connections by their Protomux (what a Hypercore peer names). */
   private readonly byMux = new WeakMap<object, Session>()
   private readonly pending: PendingRequest[] = []
+  /** Receipts being countersigned (by receipt id): the same one again gets the same answer. */
+  private readonly countersigning = new Map<string, Promise<Answer>>()
   /** When this node last looked up donors on the hosting topic (see updateTopics). */
   private lastHostLookup = Date.now()
   private requestTimer: NodeJS.Timeout | null = null
@@ -1009,6 +1025,7 @@ export class Hosting extends EventEmitter {
           priority: balance,
           lastReceiptTo: now,
           auditsAnswered: 0,
+          proposal: null,
         }
     const used = this.usedBytes()
     const { budget } = await this.governor.budget(used)
@@ -1470,25 +1487,48 @@ export class Hosting extends EventEmitter {
       if (!s) continue
       // What it holds now, before the receipt: the owner caps the claim by it.
       this.tellOwner(h, null)
-      const body = newReceiptBody({
-        kind: 'storage',
-        host: this.me,
-        owner: h.owner,
-        folder: h.folder,
-        bytes: this.heldOf(h),
-        from: h.lastReceiptTo,
-        to: now,
-        audits: h.auditsAnswered,
-      })
-      const hostSig = signAs(body, this.deps.identity, 'host')
+      // A proposal whose answer was lost goes again as it was (see Hosted.proposal).
+      const before = ReceiptBodySchema.safeParse(h.proposal?.body)
+      let body: ReceiptBody
+      let hostSig: string
+      if (
+        h.proposal &&
+        before.success &&
+        before.data.kind === 'storage' &&
+        before.data.from === h.lastReceiptTo
+      ) {
+        body = before.data
+        hostSig = h.proposal.hostSig
+      } else {
+        body = newReceiptBody({
+          kind: 'storage',
+          host: this.me,
+          owner: h.owner,
+          folder: h.folder,
+          bytes: this.heldOf(h),
+          from: h.lastReceiptTo,
+          to: now,
+          audits: h.auditsAnswered,
+        })
+        hostSig = signAs(body, this.deps.identity, 'host')
+        h.proposal = { body, hostSig }
+        // Saved before it is sent: a host killed before the answer proposes it again as it was.
+        await this.save()
+      }
       const id = s.nextId++
       const reply = await this.request(
         s,
         { t: 'receipt', id, receipt: { body, hostSig, ownerSig: null } },
         this.timers.auditTimeoutMs,
       )
-      if (reply.t !== 'countersign' || !reply.sig) {
-        const reason = reply.t === 'countersign' ? reply.reason : 'no answer'
+      if (reply.t !== 'countersign') {
+        this.log.info({ folder: h.folder }, 'no answer to a storage receipt: proposed again later')
+        continue
+      }
+      h.proposal = null
+      this.saveSoon()
+      if (!reply.sig) {
+        const reason = reply.reason
         this.log.info({ folder: h.folder, reason }, 'the owner did not countersign a receipt')
         if (reason?.startsWith(OVERLAPS)) await this.recoverReceipts(h, s)
         continue
@@ -1496,7 +1536,7 @@ export class Hosting extends EventEmitter {
       const signed: SignedReceipt = { body, hostSig, ownerSig: reply.sig }
       try {
         await this.ledger.append(signed)
-        h.lastReceiptTo = now
+        h.lastReceiptTo = body.to
         h.auditsAnswered = 0
         this.saveSoon()
         this.emit('changed')
@@ -1556,9 +1596,11 @@ export class Hosting extends EventEmitter {
   }
 
   private async onReceipt(s: Session, m: Extract<Message, { t: 'receipt' }>): Promise<void> {
+    const answer = (a: Answer): void =>
+      this.send(s, { t: 'countersign', id: m.id, sig: a.sig, reason: a.reason })
     const refuse = (reason: string): void => {
       this.strike(s.identity, `receipt refused: ${reason}`)
-      this.send(s, { t: 'countersign', id: m.id, sig: null, reason })
+      answer({ sig: null, reason, strike: true })
     }
     const env = z
       .object({ body: z.unknown(), hostSig: z.string(), ownerSig: z.null() })
@@ -1573,9 +1615,45 @@ export class Hosting extends EventEmitter {
     const mine = signAs(body, this.deps.identity, 'owner')
     const check = verifyReceipt({ body, hostSig: env.data.hostSig, ownerSig: mine })
     if (!check.ok) return refuse(check.reason)
-    if (body.kind === 'served') return this.onServed(s, m.id, body, env.data.hostSig, mine)
-    if (body.kind !== 'storage')
+    if (body.kind === 'compute') {
       return refuse('only storage and served receipts are countersigned here')
+    }
+    // The same receipt again (same body, so the same nonce): the host's answer was lost (the
+    // connection closed, or it came after the timeout) and it asks again. It gets the answer it
+    // missed, not a strike; only a different receipt for a period already signed is one.
+    const id = receiptId(body)
+    const deciding = this.countersigning.get(id)
+    if (deciding) {
+      const a = await deciding
+      return answer({ ...a, strike: false })
+    }
+    if (this.ledger.has(id)) return answer({ sig: mine, reason: null, strike: false })
+    const run =
+      body.kind === 'served'
+        ? this.onServed(s, body, env.data.hostSig, mine)
+        : this.onStorage(s, body, env.data.hostSig, mine)
+    this.countersigning.set(id, run)
+    let a: Answer
+    try {
+      a = await run
+    } finally {
+      this.countersigning.delete(id)
+    }
+    if (a.strike) this.strike(s.identity, `receipt refused: ${a.reason ?? 'no reason'}`)
+    answer(a)
+  }
+
+  /**
+   * A storage receipt from one of this node's hosts: countersigned only if it follows the last
+   * one, an audit passed since, and its bytes and audits are within what the owner saw.
+   */
+  private async onStorage(
+    s: Session,
+    body: Extract<ReceiptBody, { kind: 'storage' | 'served' }>,
+    hostSig: string,
+    mine: string,
+  ): Promise<Answer> {
+    const refuse = (reason: string): Answer => ({ sig: null, reason, strike: true })
     const r = (this.state.hosts[body.folder] ?? []).find((x) => x.host === s.identity)
     if (!r) return refuse('that host does not keep that folder for this node')
     // The ledger too: it is written before the state, which a crash between the two leaves behind.
@@ -1596,10 +1674,10 @@ export class Hosting extends EventEmitter {
     const prevAudits = r.auditsSinceReceipt
     r.lastReceiptTo = body.to
     r.auditsSinceReceipt = 0
-    const giveBack = (reason: string): void => {
+    const giveBack = (reason: string): Answer => {
       if (r.lastReceiptTo === body.to) r.lastReceiptTo = prevTo
       r.auditsSinceReceipt += prevAudits
-      refuse(reason)
+      return refuse(reason)
     }
     // What the host may claim: no more than was agreed, than the folder's cores hold, nor than
     // the blocks it says it holds (its `have`, which audits check).
@@ -1612,16 +1690,14 @@ export class Hosting extends EventEmitter {
         'the receipt claims more bytes than the folder holds, was agreed or the host says it holds',
       )
     }
-    const sig = mine
-    const signed: SignedReceipt = { body, hostSig: env.data.hostSig, ownerSig: sig }
     try {
-      await this.ledger.append(signed)
+      await this.ledger.append({ body, hostSig, ownerSig: mine })
     } catch (err) {
       return giveBack(`it does not go in the ledger: ${(err as Error).message}`)
     }
     this.saveSoon()
-    this.send(s, { t: 'countersign', id: m.id, sig, reason: null })
     this.emit('changed')
+    return { sig: mine, reason: null, strike: false }
   }
 
   /**
@@ -1635,22 +1711,17 @@ export class Hosting extends EventEmitter {
    */
   private async onServed(
     s: Session,
-    id: number,
-    body: Exclude<ReceiptBody, { kind: 'compute' }>,
+    body: Extract<ReceiptBody, { kind: 'storage' | 'served' }>,
     hostSig: string,
     sig: string,
-  ): Promise<void> {
-    const refuse = (reason: string): void => {
-      this.strike(s.identity, `served receipt refused: ${reason}`)
-      this.send(s, { t: 'countersign', id, sig: null, reason })
-    }
+  ): Promise<Answer> {
+    const refuse = (reason: string): Answer => ({ sig: null, reason, strike: true })
     const member = this.deps.memberTopics().some((t) => folderIdOfTopic(t) === body.folder)
     if (!member) {
       const why = this.state.hosted.some((h) => h.folder === body.folder)
         ? `${NOT_A_MEMBER}: this node hosts it`
         : NOT_A_MEMBER
-      this.send(s, { t: 'countersign', id, sig: null, reason: why })
-      return
+      return { sig: null, reason: why, strike: false }
     }
     if (body.audits !== 0) return refuse('a served receipt claims audits')
     const key = `${body.host}:${body.folder}`
@@ -1680,12 +1751,12 @@ export class Hosting extends EventEmitter {
       return refuse(`it does not go in the ledger: ${(err as Error).message}`)
     }
     this.saveSoon()
-    this.send(s, { t: 'countersign', id, sig, reason: null })
     this.log.info(
       { folder: body.folder, host: body.host.slice(0, 12), bytes: body.bytes, measured },
       'countersigned a served receipt',
     )
     this.emit('changed')
+    return { sig, reason: null, strike: false }
   }
 
   // ---------------------------------------------------------------- bytes served
