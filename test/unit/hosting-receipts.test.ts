@@ -11,6 +11,8 @@
 //     receipt again and the owner answers it again: no strike, each receipt once in each ledger.
 //     The same receipt sent again while the owner is countersigning it gets the same answer; a
 //     different receipt for that period is a conflict and a strike.
+//   - A host that never got a member's countersignature of a served receipt takes it from the
+//     member's ledger.
 import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
@@ -77,6 +79,7 @@ async function hostedFolder(): Promise<{
   id: string
   hDir: string
   aDir: string
+  invite: string
 }> {
   await fx.testnet()
   const hDir = path.join(await fx.tmpDir('spare-receipts-h-'), 'data')
@@ -87,7 +90,7 @@ async function hostedFolder(): Promise<{
   const src = path.join(await fx.tmpDir('spare-receipts-src-'), 'src')
   await fs.mkdir(src, { recursive: true })
   await fs.writeFile(path.join(src, 'data.bin'), randomBytes(SIZE))
-  const { folder } = await a.share(src)
+  const { folder, invite } = await a.share(src)
   const id = folder.id
   await waitFor(
     async () => {
@@ -97,7 +100,7 @@ async function hostedFolder(): Promise<{
     60_000,
     'the host holding the folder and passing an audit',
   )
-  return { h, a, id, hDir, aDir }
+  return { h, a, id, hDir, aDir, invite }
 }
 
 /** The owner's record of its host `h` for folder `id`. */
@@ -321,3 +324,38 @@ describe('a lost countersignature', () => {
     expect(a.ledger().strikes[h.nodeId] ?? 0).toBe(1)
   }, 120_000)
 })
+
+describe('a lost countersignature of a served receipt', () => {
+  it("the host takes the receipt from the member's ledger", async () => {
+    const { h, a, invite } = await hostedFolder()
+    // The writer goes away: a new member syncs from the host alone, which bills it.
+    await a.close()
+    const b = await fx.readyNode()
+    const member = hostingOf(b)
+    const realSend = member.send.bind(member)
+    let lost: SignedReceipt | null = null
+    member.send = (peer, out) => {
+      if (!lost && out.t === 'countersign' && out.sig) {
+        lost = servedReceipts(b, h.nodeId)[0] ?? null
+        return // countersigned and appended, but the answer never reaches the host
+      }
+      realSend(peer, out)
+    }
+    const dst = path.join(await fx.tmpDir('spare-receipts-dst-'), 'dst')
+    await b.join(invite, dst)
+    await waitFor(() => lost !== null, 60_000, 'a served receipt countersigned and its answer lost')
+    const { body } = lost as unknown as SignedReceipt
+    await waitFor(
+      () => servedReceipts(h, h.nodeId).some((r) => r.body.nonce === body.nonce),
+      30_000,
+      'the lost served receipt in the host ledger',
+    )
+    expect(b.ledger().strikes[h.nodeId] ?? 0).toBe(0)
+  }, 120_000)
+})
+
+function servedReceipts(node: SpareNode, host: string): SignedReceipt[] {
+  return (node.ledger().recent as SignedReceipt[]).filter(
+    (r) => r.body.kind === 'served' && r.body.host === host,
+  )
+}

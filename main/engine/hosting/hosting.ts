@@ -152,6 +152,10 @@ export const SERVED_SLACK_BYTES = 64 * 1024
 const OVERLAPS = 'the period overlaps one'
 /** The start of a member's reason for declining a served receipt (no strike: see onServed). */
 const NOT_A_MEMBER = 'not a member of that folder'
+/** How many times a served receipt whose answer was lost is looked for in the member's ledger. */
+const SERVED_LOOKUPS = 3
+/** At most this many served receipts whose answer was lost are kept to be looked for. */
+const MAX_SERVED_LOST = 256
 /** How often a connected peer's balance (its upload priority) is looked at again. */
 const BALANCE_REFRESH_MS = 60 * 1000
 
@@ -370,6 +374,13 @@ const StateSchema = z.object({
   strikes: z.record(z.string(), z.number()).default({}),
   /** Member side: the end of the last served receipt countersigned, per "host:folder". */
   servedTo: z.record(z.string(), z.number()).default({}),
+  /**
+   * Host side: served receipts whose answer was lost (the connection closed, the timeout passed),
+   * looked for in the member's public ledger (see recoverServed).
+   */
+  servedLost: z
+    .array(z.object({ body: z.unknown(), hostSig: z.string(), tries: z.number() }))
+    .default([]),
 })
 type State = z.infer<typeof StateSchema>
 
@@ -492,6 +503,7 @@ export class Hosting extends EventEmitter {
     banned: {},
     strikes: {},
     servedTo: {},
+    servedLost: [],
   }
   private readonly cores = new Map<string, HostedCore>()
   private readonly scores: LedgerScores
@@ -516,6 +528,7 @@ export class Hosting extends EventEmitter {
   private topicSignature = ''
   private closed = false
   private ticking = false
+  private recoveringServed = false
   private saveTimer: NodeJS.Timeout | null = null
   private readonly me: string
   private readonly file: string
@@ -1823,8 +1836,19 @@ export class Hosting extends EventEmitter {
           acc.bytes = Math.max(0, acc.bytes - claim.bytes)
           acc.from = now
         }
-        if (reply.t !== 'countersign' || !reply.sig) {
-          const reason = reply.t === 'countersign' ? reply.reason : 'no answer'
+        if (reply.t !== 'countersign') {
+          // The member may have countersigned it (and appended it) and the answer was lost.
+          this.state.servedLost.push({ body, hostSig, tries: 0 })
+          this.state.servedLost.splice(0, this.state.servedLost.length - MAX_SERVED_LOST)
+          this.saveSoon()
+          this.log.info(
+            { folder: claim.folder, peer: s.identity.slice(0, 12) },
+            "no answer to a served receipt: looked for in the member's ledger",
+          )
+          continue
+        }
+        if (!reply.sig) {
+          const reason = reply.reason
           if (reason?.startsWith(NOT_A_MEMBER)) {
             s.notBilled.add(claim.folder)
             s.servedOut.delete(claim.folder)
@@ -1852,6 +1876,51 @@ export class Hosting extends EventEmitter {
     }
   }
 
+  /**
+   * Served receipts whose answer was lost: the member appends a receipt before it answers, and
+   * its ledger is public, so one it countersigned is taken from there (as storage receipts are:
+   * recoverReceipts). Looked for while the member is connected, SERVED_LOOKUPS times; one it
+   * never countersigned (the proposal was lost, or refused) is then let go, unbilled, as a
+   * period cut short by a disconnection is. Not proposed again: the member measures a served
+   * claim on the connection it came on, and on a new one an honest claim would not fit.
+   */
+  private async recoverServed(): Promise<void> {
+    const keep: State['servedLost'] = []
+    const looked = [...this.state.servedLost]
+    for (const lost of looked) {
+      const parsed = ReceiptBodySchema.safeParse(lost.body)
+      if (!parsed.success || parsed.data.kind !== 'served' || parsed.data.host !== this.me) continue
+      const body = parsed.data
+      const s = this.sessionOf(body.owner)
+      if (!s?.ledger) {
+        keep.push(lost)
+        continue
+      }
+      const id = receiptId(body)
+      const report = await this.scores.report(body.owner, s.ledger).catch(() => null)
+      const found = report?.receipts.find((r) => receiptId(r.body) === id)
+      if (found) {
+        try {
+          await this.ledger.append(found)
+          this.log.info(
+            { folder: body.folder, peer: body.owner.slice(0, 12), bytes: body.bytes },
+            "took a served receipt from the member's ledger",
+          )
+          this.emit('changed')
+        } catch {
+          // Already in this ledger, or not valid here: nothing to take.
+        }
+        continue
+      }
+      lost.tries++
+      if (lost.tries < SERVED_LOOKUPS) keep.push(lost)
+    }
+    // With the ones lost meanwhile (this runs beside the tick: a ledger may take long to check).
+    const added = this.state.servedLost.filter((x) => !looked.includes(x))
+    this.state.servedLost = [...keep, ...added]
+    this.saveSoon()
+  }
+
   private async hostScore(s: Session): Promise<number> {
     const balance = await this.requesterBalance(s)
     if (balance === -Infinity) return -Infinity
@@ -1864,6 +1933,14 @@ export class Hosting extends EventEmitter {
     this.ticking = true
     try {
       await this.proposeReceipts()
+      if (this.state.servedLost.length && !this.recoveringServed) {
+        this.recoveringServed = true
+        void this.recoverServed()
+          .catch((err: Error) => this.log.warn({ err: err.message }, 'served recovery failed'))
+          .finally(() => {
+            this.recoveringServed = false
+          })
+      }
       await this.proposeServed()
       this.refreshBalances()
       for (const f of this.deps.folders()) await this.tendFolder(f)
