@@ -422,6 +422,13 @@ interface PendingRequest {
   m: Extract<Message, { t: 'request' }>
 }
 
+/** A request waiting to be decided: its window (in arrival order) and its requester's balance. */
+interface Deciding extends PendingRequest {
+  batch: number
+  /** null while the requester's ledger is being checked. */
+  balance: number | null
+}
+
 /** Hyperswarm's `status(topic)`: the topic's discovery, which can look peers up again now. */
 interface DiscoveryStatus {
   status(topic: Buffer): { refresh(): Promise<void> } | null
@@ -510,6 +517,10 @@ export class Hosting extends EventEmitter {
   /** Hosting connections by their Protomux (what a Hypercore peer names). */
   private readonly byMux = new WeakMap<object, Session>()
   private readonly pending: PendingRequest[] = []
+  /** Requests whose window closed, not decided yet (see decideReady). */
+  private readonly toDecide: Deciding[] = []
+  /** Windows of requests so far: earlier windows are decided first. */
+  private batches = 0
   /** Receipts being countersigned (by receipt id): the same one again gets the same answer. */
   private readonly countersigning = new Map<string, Promise<Answer>>()
   /** When this node last looked up donors on the hosting topic (see updateTopics). */
@@ -952,37 +963,84 @@ export class Hosting extends EventEmitter {
   }
 
   /**
-   * Collects requests for requestWindowMs, then decides them together in balance order (give to
-   * get): the best balance first while they fit the budget; the rest hear that the host is full.
+   * Collects requests for requestWindowMs, then decides them in balance order (give to get): the
+   * best balance first while they fit the budget; the rest hear that the host is full. Each
+   * requester's ledger is checked at once, and each request is decided as soon as its check ends
+   * and it is safe to (see decideReady): one slow ledger no longer holds every other request.
    */
   private onRequest(s: Session, m: Extract<Message, { t: 'request' }>): void {
     this.pending.push({ s, m })
     if (this.requestTimer) return
     this.requestTimer = setTimeout(() => {
       this.requestTimer = null
-      const batch = this.pending.splice(0)
-      this.deciding = this.deciding
-        .then(() => this.decideRequests(batch))
-        .catch((err: Error) => this.log.warn({ err: err.message }, 'hosting requests failed'))
+      const batch = ++this.batches
+      for (const r of this.pending.splice(0)) {
+        const item: Deciding = { ...r, batch, balance: null }
+        this.toDecide.push(item)
+        void this.requesterBalance(r.s)
+          .catch(() => 0)
+          .then((balance) => {
+            item.balance = balance
+            this.decideSoon()
+          })
+      }
     }, this.timers.requestWindowMs)
   }
 
-  private async decideRequests(batch: PendingRequest[]): Promise<void> {
-    if (this.closed) return
-    const rated = await Promise.all(
-      batch.map(async (r) => ({ ...r, balance: await this.requesterBalance(r.s).catch(() => 0) })),
-    )
-    const order = orderByBalance(rated)
-    if (order.length > 1) {
-      this.log.info(
-        { requests: order.map((r) => ({ folder: r.m.folder, balance: r.balance })) },
-        'deciding hosting requests that came together, best balance first',
-      )
-    }
-    for (const r of order) {
+  /** Runs decideReady after the decisions under way (one at a time: each reads the budget). */
+  private decideSoon(): void {
+    this.deciding = this.deciding
+      .then(() => this.decideReady())
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'hosting requests failed'))
+  }
+
+  /**
+   * Decides the requests whose requester's balance is known, in order: earlier windows first,
+   * then the best balance (orderByBalance). A request is accepted while requesters' ledgers are
+   * still being checked only if it fits with the bytes each of those asks for kept aside: any of
+   * them may rank before it, and it must not take their room. One that fits only without them
+   * waits for their checks (at most BALANCE_WAIT_MS: LedgerScores.balance), and so does every
+   * request after it in the order; one that does not fit even alone is refused now, as it would
+   * be after them.
+   */
+  private async decideReady(): Promise<void> {
+    for (;;) {
       if (this.closed) return
-      if (!r.s.msg) continue // the requester left meanwhile
-      await this.decideRequest(r.s, r.m, r.balance)
+      const checking = this.toDecide.filter((x) => x.balance === null)
+      const reserve = checking.reduce((n, x) => n + x.m.bytes, 0)
+      const known = this.toDecide.filter((x) => x.balance !== null)
+      const byWindow = new Map<number, Deciding[]>()
+      for (const x of known) byWindow.set(x.batch, [...(byWindow.get(x.batch) ?? []), x])
+      const order = [...byWindow.keys()]
+        .sort((x, y) => x - y)
+        .flatMap((k) =>
+          orderByBalance(byWindow.get(k)!.map((x) => ({ ...x, balance: x.balance! }))),
+        )
+      if (order.length > 1) {
+        this.log.info(
+          { requests: order.map((r) => ({ folder: r.m.folder, balance: r.balance })) },
+          'deciding hosting requests that came together, best balance first',
+        )
+      }
+      let progressed = false
+      for (const r of order) {
+        if (this.closed) return
+        const item = this.toDecide.find((x) => x.s === r.s && x.m === r.m)
+        if (!item) continue
+        if (r.s.msg) {
+          const done = await this.decideRequest(r.s, r.m, r.balance, reserve)
+          if (done === 'wait') {
+            this.log.info(
+              { folder: r.m.folder, checking: checking.length },
+              'a hosting request waits for ledgers still being checked',
+            )
+            break
+          }
+        } // else the requester left meanwhile
+        this.toDecide.splice(this.toDecide.indexOf(item), 1)
+        progressed = true
+      }
+      if (!progressed) return
     }
   }
 
@@ -998,17 +1056,18 @@ export class Hosting extends EventEmitter {
     s: Session,
     m: Extract<Message, { t: 'request' }>,
     balance: number,
-  ): Promise<void> {
+    reserve = 0,
+  ): Promise<'decided' | 'wait'> {
     const owner = s.identity as string
     const reply = (ok: boolean, reason: string | null): void =>
       this.send(s, { t: 'reply', id: m.id, ok, reason })
     if (folderIdOfTopic(Buffer.from(m.topic, 'hex')) !== m.folder) {
       reply(false, "that topic is not the folder's")
-      return
+      return 'decided'
     }
     if (balance + STARTING_ALLOWANCE < 0) {
       reply(false, 'your ledger balance is too low: give before you get')
-      return
+      return 'decided'
     }
     // A core this node holds outside hosting is its own (its ledger, whose key its hello gives
     // away; its folders' logs and blobs; a ledger it checked): dropping a hosted core clears and
@@ -1016,7 +1075,7 @@ export class Hosting extends EventEmitter {
     for (const key of new Set(m.cores)) {
       if (await this.heldOutsideHosting(key)) {
         reply(false, 'this host keeps one of those cores for itself')
-        return
+        return 'decided'
       }
     }
     const existing = this.state.hosted.find((h) => h.folder === m.folder && h.owner === owner)
@@ -1046,9 +1105,11 @@ export class Hosting extends EventEmitter {
     const after = this.committed([...this.state.hosted.filter((h) => h !== existing), next])
     if (after > budget) {
       reply(false, `this host is full (it can take ${Math.max(0, budget - before)} more bytes)`)
-      return
+      return 'decided'
     }
-    if (this.closed || !s.msg) return
+    // Room kept for requests whose requester's ledger is still being checked (decideReady).
+    if (after + reserve > budget) return 'wait'
+    if (this.closed || !s.msg) return 'decided'
     let h: Hosted
     if (existing) {
       existing.agreedBytes = next.agreedBytes
@@ -1074,6 +1135,7 @@ export class Hosting extends EventEmitter {
     reply(true, null)
     await this.updateTopics()
     this.emit('changed')
+    return 'decided'
   }
 
   /** Whether the store holds core `key` (open or on disk) while no agreement here covers it. */
