@@ -1714,7 +1714,10 @@ export class Hosting extends EventEmitter {
     } finally {
       this.countersigning.delete(id)
     }
-    if (a.strike) this.strike(s.identity, `receipt refused: ${a.reason ?? 'no reason'}`)
+    if (a.strike) {
+      const what = body.kind === 'served' ? 'served receipt' : 'receipt'
+      this.strike(s.identity, `${what} refused: ${a.reason ?? 'no reason'}`)
+    }
     answer(a)
   }
 
