@@ -1616,6 +1616,8 @@ export class Hosting extends EventEmitter {
         this.saveSoon()
         this.emit('changed')
       } catch (err) {
+        // Already here (taken from the owner's ledger meanwhile): the owner did nothing wrong.
+        if (this.ledger.has(receiptId(body))) continue
         this.strike(
           h.owner,
           `countersigned a receipt that does not verify: ${(err as Error).message}`,
@@ -1932,6 +1934,7 @@ export class Hosting extends EventEmitter {
           )
           this.emit('changed')
         } catch (err) {
+          if (this.ledger.has(receiptId(body))) continue // already here: nothing wrong
           this.strike(
             s.identity,
             `countersigned a receipt that does not verify: ${(err as Error).message}`,
