@@ -43,7 +43,8 @@
 //
 // Give to get: requests that arrive within `requestWindowMs` of each other are decided together,
 // the requester with the best verified ledger balance first, while they fit the budget; the rest
-// are told the host is full. With an upload rate limit, a peer's balance is also its priority on
+// are told the host is full. Each is decided as soon as its requester's ledger is checked, with
+// room kept for the requests whose check goes on (decideReady). With an upload rate limit, a peer's balance is also its priority on
 // the upload bucket (throttle.ts): peers that gave more are served first when it is contended.
 import { EventEmitter } from 'node:events'
 import { promises as fs } from 'node:fs'
