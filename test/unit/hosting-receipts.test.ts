@@ -7,8 +7,12 @@
 //     back with the state of before: the ledger is the record. An owner must not countersign the
 //     period again; a host must go on from the end of the period it was paid for (proposing it
 //     again is refused, forever, and a strike each time).
-//   - A host that never got the owner's countersignature (the answer was lost) takes the receipt
-//     from the owner's ledger and goes on, instead of proposing that period again for good.
+//   - A host that never got the owner's countersignature (the answer was lost) proposes the same
+//     receipt again and the owner answers it again: no strike, each receipt once in each ledger.
+//     The same receipt sent again while the owner is countersigning it gets the same answer; a
+//     different receipt for that period is a conflict and a strike.
+//   - A host that never got a member's countersignature of a served receipt takes it from the
+//     member's ledger.
 import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
@@ -75,6 +79,7 @@ async function hostedFolder(): Promise<{
   id: string
   hDir: string
   aDir: string
+  invite: string
 }> {
   await fx.testnet()
   const hDir = path.join(await fx.tmpDir('spare-receipts-h-'), 'data')
@@ -85,7 +90,7 @@ async function hostedFolder(): Promise<{
   const src = path.join(await fx.tmpDir('spare-receipts-src-'), 'src')
   await fs.mkdir(src, { recursive: true })
   await fs.writeFile(path.join(src, 'data.bin'), randomBytes(SIZE))
-  const { folder } = await a.share(src)
+  const { folder, invite } = await a.share(src)
   const id = folder.id
   await waitFor(
     async () => {
@@ -95,7 +100,7 @@ async function hostedFolder(): Promise<{
     60_000,
     'the host holding the folder and passing an audit',
   )
-  return { h, a, id, hDir, aDir }
+  return { h, a, id, hDir, aDir, invite }
 }
 
 /** The owner's record of its host `h` for folder `id`. */
@@ -255,20 +260,21 @@ describe('storage receipts after a crash', () => {
 })
 
 describe('a lost countersignature', () => {
-  it("the host takes the receipt from the owner's ledger and goes on from its end", async () => {
+  it('the host proposes the same receipt again and the owner answers it, without a strike', async () => {
     const { h, a } = await hostedFolder()
-    const host = hostingOf(h)
-    const realRequest = host.request.bind(host)
-    let lost: Message | null = null
-    host.request = async (s, m, timeoutMs) => {
-      const reply = await realRequest(s, m, timeoutMs)
-      if (lost || m.t !== 'receipt' || reply.t !== 'countersign' || !reply.sig) return reply
-      lost = m
-      return { t: 'proof', id: m.id, hash: null } // as when the answer never comes
+    // The owner countersigns (and appends) the first storage receipt, but its answer is lost.
+    const owner = hostingOf(a)
+    const realSend = owner.send.bind(owner)
+    let lost: SignedReceipt | null = null
+    owner.send = (peer, out) => {
+      if (!lost && out.t === 'countersign' && out.sig) {
+        lost = storageReceipts(a, h.nodeId)[0] ?? null
+        return
+      }
+      realSend(peer, out)
     }
     await waitFor(() => lost !== null, 30_000, 'a receipt countersigned and its answer lost')
-    const { body } = (lost as unknown as { receipt: SignedReceipt }).receipt
-    expect(storageReceipts(a, h.nodeId).some((r) => r.body.nonce === body.nonce)).toBe(true)
+    const { body } = lost as unknown as SignedReceipt
     await waitFor(
       () =>
         storageReceipts(h, h.nodeId).some((r) => r.body.nonce === body.nonce) &&
@@ -278,7 +284,78 @@ describe('a lost countersignature', () => {
     ).catch((err: Error) => {
       throw new Error(`${err.message}; the owner's strikes: ${JSON.stringify(a.ledger().strikes)}`)
     })
-    // One refusal (the period the host proposed again) before it found the receipt.
-    expect(a.ledger().strikes[h.nodeId] ?? 0).toBeLessThanOrEqual(1)
+    expect(a.ledger().strikes[h.nodeId] ?? 0).toBe(0)
+    // Each receipt once in each ledger.
+    for (const node of [a, h]) {
+      const nonces = storageReceipts(node, h.nodeId).map((r) => r.body.nonce)
+      expect(new Set(nonces).size).toBe(nonces.length)
+    }
+  }, 120_000)
+
+  it('answers the same receipt sent again while it is being countersigned; strikes a different one', async () => {
+    const { h, a, id } = await hostedFolder()
+    const host = hostingOf(h)
+    host.proposeReceipts = async () => {}
+    await waitFor(() => recordOf(a, h, id).auditsSinceReceipt > 0, 20_000, 'an audit to pass')
+    const s = [...host.sessions].find((x) => x.identity === a.nodeId && x.msg)
+    if (!s) throw new Error('the host has no session with the owner')
+    const from = recordOf(a, h, id).lastReceiptTo
+    const replies: Array<Extract<Message, { t: 'countersign' }>> = []
+    const owner = hostingOf(a)
+    const realSend = owner.send.bind(owner)
+    owner.send = (peer, m) => {
+      if (m.t === 'countersign' && m.id >= 90_000) replies.push(m)
+      realSend(peer, m)
+    }
+    const same = hostSigned(h, a, id, from)
+    for (let i = 0; i < 3; i++) host.send(s, { ...same, id: 90_000 + i } as Message)
+    await waitFor(() => replies.length === 3, 10_000, 'the owner to answer all three')
+    expect(replies.filter((m) => m.sig !== null)).toHaveLength(3)
+    expect(storageReceipts(a, h.nodeId).filter((r) => r.body.from === from)).toHaveLength(1)
+    // Once more after it is in the ledger: the same answer.
+    host.send(s, { ...same, id: 90_010 } as Message)
+    await waitFor(() => replies.length === 4, 10_000, 'the owner to answer it again')
+    expect(replies[3]!.sig).toBe(replies[0]!.sig)
+    expect(a.ledger().strikes[h.nodeId] ?? 0).toBe(0)
+    // A different receipt for the same period is a conflict: refused, and a strike.
+    host.send(s, { ...hostSigned(h, a, id, from), id: 90_020 } as Message)
+    await waitFor(() => replies.length === 5, 10_000, 'the owner to answer the conflicting one')
+    expect(replies[4]!.sig).toBeNull()
+    expect(a.ledger().strikes[h.nodeId] ?? 0).toBe(1)
   }, 120_000)
 })
+
+describe('a lost countersignature of a served receipt', () => {
+  it("the host takes the receipt from the member's ledger", async () => {
+    const { h, a, invite } = await hostedFolder()
+    // The writer goes away: a new member syncs from the host alone, which bills it.
+    await a.close()
+    const b = await fx.readyNode()
+    const member = hostingOf(b)
+    const realSend = member.send.bind(member)
+    let lost: SignedReceipt | null = null
+    member.send = (peer, out) => {
+      if (!lost && out.t === 'countersign' && out.sig) {
+        lost = servedReceipts(b, h.nodeId)[0] ?? null
+        return // countersigned and appended, but the answer never reaches the host
+      }
+      realSend(peer, out)
+    }
+    const dst = path.join(await fx.tmpDir('spare-receipts-dst-'), 'dst')
+    await b.join(invite, dst)
+    await waitFor(() => lost !== null, 60_000, 'a served receipt countersigned and its answer lost')
+    const { body } = lost as unknown as SignedReceipt
+    await waitFor(
+      () => servedReceipts(h, h.nodeId).some((r) => r.body.nonce === body.nonce),
+      30_000,
+      'the lost served receipt in the host ledger',
+    )
+    expect(b.ledger().strikes[h.nodeId] ?? 0).toBe(0)
+  }, 120_000)
+})
+
+function servedReceipts(node: SpareNode, host: string): SignedReceipt[] {
+  return (node.ledger().recent as SignedReceipt[]).filter(
+    (r) => r.body.kind === 'served' && r.body.host === host,
+  )
+}

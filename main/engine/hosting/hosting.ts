@@ -43,7 +43,8 @@
 //
 // Give to get: requests that arrive within `requestWindowMs` of each other are decided together,
 // the requester with the best verified ledger balance first, while they fit the budget; the rest
-// are told the host is full. With an upload rate limit, a peer's balance is also its priority on
+// are told the host is full. Each is decided as soon as its requester's ledger is checked, with
+// room kept for the requests whose check goes on (decideReady). With an upload rate limit, a peer's balance is also its priority on
 // the upload bucket (throttle.ts): peers that gave more are served first when it is contended.
 import { EventEmitter } from 'node:events'
 import { promises as fs } from 'node:fs'
@@ -67,6 +68,7 @@ import { LedgerScores } from '../ledger/scores.ts'
 import {
   ReceiptBodySchema,
   newReceiptBody,
+  receiptId,
   signAs,
   verifyReceipt,
   type ReceiptBody,
@@ -98,6 +100,13 @@ export function folderHostingTopic(topic: Buffer): Buffer {
 export const STARTING_ALLOWANCE = 50e9
 /** Blocks fetched per batch: usage may pass the agreed size by at most one batch (≤ 4 MiB). */
 const BATCH_BLOCKS = 16
+/**
+ * With a download rate limit, what a host fetches at once (every core together) is at most what
+ * that rate brings in this share of the audit timeout. An owner's audit reaches the host on the
+ * same throttled connection as the blocks it fetches, behind them: a 16-block batch (1 MiB of
+ * 64 KiB blocks) at 100 KiB/s took the whole 10 s timeout, and an honest slow host failed.
+ */
+const FETCH_AHEAD_SHARE = 0.25
 /** How often the gaps of a hosted core are looked at again (a peer may have them by then). */
 const GAP_RETRY_MS = 60_000
 /** How long a batch after a stalled one may bring nothing before it counts as a gap too. */
@@ -144,6 +153,10 @@ export const SERVED_SLACK_BYTES = 64 * 1024
 const OVERLAPS = 'the period overlaps one'
 /** The start of a member's reason for declining a served receipt (no strike: see onServed). */
 const NOT_A_MEMBER = 'not a member of that folder'
+/** How many times a served receipt whose answer was lost is looked for in the member's ledger. */
+const SERVED_LOOKUPS = 3
+/** At most this many served receipts whose answer was lost are kept to be looked for. */
+const MAX_SERVED_LOST = 256
 /** How often a connected peer's balance (its upload priority) is looked at again. */
 const BALANCE_REFRESH_MS = 60 * 1000
 
@@ -309,6 +322,12 @@ const HostedSchema = z.object({
   priority: z.number(),
   lastReceiptTo: z.number(),
   auditsAnswered: z.number(),
+  /**
+   * The storage receipt proposed for the period from lastReceiptTo whose answer has not come (lost
+   * with the connection, or late): proposed again as it is, so the owner, which may have
+   * countersigned it, answers it again instead of refusing a second receipt for the period.
+   */
+  proposal: z.object({ body: z.unknown(), hostSig: z.string() }).nullable().default(null),
 })
 type Hosted = z.infer<typeof HostedSchema>
 
@@ -356,6 +375,13 @@ const StateSchema = z.object({
   strikes: z.record(z.string(), z.number()).default({}),
   /** Member side: the end of the last served receipt countersigned, per "host:folder". */
   servedTo: z.record(z.string(), z.number()).default({}),
+  /**
+   * Host side: served receipts whose answer was lost (the connection closed, the timeout passed),
+   * looked for in the member's public ledger (see recoverServed).
+   */
+  servedLost: z
+    .array(z.object({ body: z.unknown(), hostSig: z.string(), tries: z.number() }))
+    .default([]),
 })
 type State = z.infer<typeof StateSchema>
 
@@ -385,9 +411,23 @@ interface Session {
   balanceAt: number
 }
 
+/** A countersignature request's answer, and whether refusing it is a strike against the peer. */
+interface Answer {
+  sig: string | null
+  reason: string | null
+  strike: boolean
+}
+
 interface PendingRequest {
   s: Session
   m: Extract<Message, { t: 'request' }>
+}
+
+/** A request waiting to be decided: its window (in arrival order) and its requester's balance. */
+interface Deciding extends PendingRequest {
+  batch: number
+  /** null while the requester's ledger is being checked. */
+  balance: number | null
 }
 
 /** Hyperswarm's `status(topic)`: the topic's discovery, which can look peers up again now. */
@@ -471,12 +511,19 @@ export class Hosting extends EventEmitter {
     banned: {},
     strikes: {},
     servedTo: {},
+    servedLost: [],
   }
   private readonly cores = new Map<string, HostedCore>()
   private readonly scores: LedgerScores
   /** Hosting connections by their Protomux (what a Hypercore peer names). */
   private readonly byMux = new WeakMap<object, Session>()
   private readonly pending: PendingRequest[] = []
+  /** Requests whose window closed, not decided yet (see decideReady). */
+  private readonly toDecide: Deciding[] = []
+  /** Windows of requests so far: earlier windows are decided first. */
+  private batches = 0
+  /** Receipts being countersigned (by receipt id): the same one again gets the same answer. */
+  private readonly countersigning = new Map<string, Promise<Answer>>()
   /** When this node last looked up donors on the hosting topic (see updateTopics). */
   private lastHostLookup = Date.now()
   private requestTimer: NodeJS.Timeout | null = null
@@ -484,6 +531,8 @@ export class Hosting extends EventEmitter {
   /** Bytes of batches being fetched (admitted against the budget, not yet held). */
   private reserved = 0
   private admitting: Promise<unknown> = Promise.resolve()
+  /** With a download limit, batches are fetched one at a time: the last one's turn. */
+  private throttledTurn: Promise<void> = Promise.resolve()
   private readonly topics = new Map<string, { server: boolean; client: boolean }>()
   private tick: NodeJS.Timeout | null = null
   /** Watches for folders joined or left, so their hosts are looked up within a second. */
@@ -491,6 +540,7 @@ export class Hosting extends EventEmitter {
   private topicSignature = ''
   private closed = false
   private ticking = false
+  private recoveringServed = false
   private saveTimer: NodeJS.Timeout | null = null
   private readonly me: string
   private readonly file: string
@@ -914,37 +964,84 @@ export class Hosting extends EventEmitter {
   }
 
   /**
-   * Collects requests for requestWindowMs, then decides them together in balance order (give to
-   * get): the best balance first while they fit the budget; the rest hear that the host is full.
+   * Collects requests for requestWindowMs, then decides them in balance order (give to get): the
+   * best balance first while they fit the budget; the rest hear that the host is full. Each
+   * requester's ledger is checked at once, and each request is decided as soon as its check ends
+   * and it is safe to (see decideReady): one slow ledger no longer holds every other request.
    */
   private onRequest(s: Session, m: Extract<Message, { t: 'request' }>): void {
     this.pending.push({ s, m })
     if (this.requestTimer) return
     this.requestTimer = setTimeout(() => {
       this.requestTimer = null
-      const batch = this.pending.splice(0)
-      this.deciding = this.deciding
-        .then(() => this.decideRequests(batch))
-        .catch((err: Error) => this.log.warn({ err: err.message }, 'hosting requests failed'))
+      const batch = ++this.batches
+      for (const r of this.pending.splice(0)) {
+        const item: Deciding = { ...r, batch, balance: null }
+        this.toDecide.push(item)
+        void this.requesterBalance(r.s)
+          .catch(() => 0)
+          .then((balance) => {
+            item.balance = balance
+            this.decideSoon()
+          })
+      }
     }, this.timers.requestWindowMs)
   }
 
-  private async decideRequests(batch: PendingRequest[]): Promise<void> {
-    if (this.closed) return
-    const rated = await Promise.all(
-      batch.map(async (r) => ({ ...r, balance: await this.requesterBalance(r.s).catch(() => 0) })),
-    )
-    const order = orderByBalance(rated)
-    if (order.length > 1) {
-      this.log.info(
-        { requests: order.map((r) => ({ folder: r.m.folder, balance: r.balance })) },
-        'deciding hosting requests that came together, best balance first',
-      )
-    }
-    for (const r of order) {
+  /** Runs decideReady after the decisions under way (one at a time: each reads the budget). */
+  private decideSoon(): void {
+    this.deciding = this.deciding
+      .then(() => this.decideReady())
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'hosting requests failed'))
+  }
+
+  /**
+   * Decides the requests whose requester's balance is known, in order: earlier windows first,
+   * then the best balance (orderByBalance). A request is accepted while requesters' ledgers are
+   * still being checked only if it fits with the bytes each of those asks for kept aside: any of
+   * them may rank before it, and it must not take their room. One that fits only without them
+   * waits for their checks (at most BALANCE_WAIT_MS: LedgerScores.balance), and so does every
+   * request after it in the order; one that does not fit even alone is refused now, as it would
+   * be after them.
+   */
+  private async decideReady(): Promise<void> {
+    for (;;) {
       if (this.closed) return
-      if (!r.s.msg) continue // the requester left meanwhile
-      await this.decideRequest(r.s, r.m, r.balance)
+      const checking = this.toDecide.filter((x) => x.balance === null)
+      const reserve = checking.reduce((n, x) => n + x.m.bytes, 0)
+      const known = this.toDecide.filter((x) => x.balance !== null)
+      const byWindow = new Map<number, Deciding[]>()
+      for (const x of known) byWindow.set(x.batch, [...(byWindow.get(x.batch) ?? []), x])
+      const order = [...byWindow.keys()]
+        .sort((x, y) => x - y)
+        .flatMap((k) =>
+          orderByBalance(byWindow.get(k)!.map((x) => ({ ...x, balance: x.balance! }))),
+        )
+      if (order.length > 1) {
+        this.log.info(
+          { requests: order.map((r) => ({ folder: r.m.folder, balance: r.balance })) },
+          'deciding hosting requests that came together, best balance first',
+        )
+      }
+      let progressed = false
+      for (const r of order) {
+        if (this.closed) return
+        const item = this.toDecide.find((x) => x.s === r.s && x.m === r.m)
+        if (!item) continue
+        if (r.s.msg) {
+          const done = await this.decideRequest(r.s, r.m, r.balance, reserve)
+          if (done === 'wait') {
+            this.log.info(
+              { folder: r.m.folder, checking: checking.length },
+              'a hosting request waits for ledgers still being checked',
+            )
+            break
+          }
+        } // else the requester left meanwhile
+        this.toDecide.splice(this.toDecide.indexOf(item), 1)
+        progressed = true
+      }
+      if (!progressed) return
     }
   }
 
@@ -960,17 +1057,18 @@ export class Hosting extends EventEmitter {
     s: Session,
     m: Extract<Message, { t: 'request' }>,
     balance: number,
-  ): Promise<void> {
+    reserve = 0,
+  ): Promise<'decided' | 'wait'> {
     const owner = s.identity as string
     const reply = (ok: boolean, reason: string | null): void =>
       this.send(s, { t: 'reply', id: m.id, ok, reason })
     if (folderIdOfTopic(Buffer.from(m.topic, 'hex')) !== m.folder) {
       reply(false, "that topic is not the folder's")
-      return
+      return 'decided'
     }
     if (balance + STARTING_ALLOWANCE < 0) {
       reply(false, 'your ledger balance is too low: give before you get')
-      return
+      return 'decided'
     }
     // A core this node holds outside hosting is its own (its ledger, whose key its hello gives
     // away; its folders' logs and blobs; a ledger it checked): dropping a hosted core clears and
@@ -978,7 +1076,7 @@ export class Hosting extends EventEmitter {
     for (const key of new Set(m.cores)) {
       if (await this.heldOutsideHosting(key)) {
         reply(false, 'this host keeps one of those cores for itself')
-        return
+        return 'decided'
       }
     }
     const existing = this.state.hosted.find((h) => h.folder === m.folder && h.owner === owner)
@@ -1000,6 +1098,7 @@ export class Hosting extends EventEmitter {
           priority: balance,
           lastReceiptTo: now,
           auditsAnswered: 0,
+          proposal: null,
         }
     const used = this.usedBytes()
     const { budget } = await this.governor.budget(used)
@@ -1007,9 +1106,11 @@ export class Hosting extends EventEmitter {
     const after = this.committed([...this.state.hosted.filter((h) => h !== existing), next])
     if (after > budget) {
       reply(false, `this host is full (it can take ${Math.max(0, budget - before)} more bytes)`)
-      return
+      return 'decided'
     }
-    if (this.closed || !s.msg) return
+    // Room kept for requests whose requester's ledger is still being checked (decideReady).
+    if (after + reserve > budget) return 'wait'
+    if (this.closed || !s.msg) return 'decided'
     let h: Hosted
     if (existing) {
       existing.agreedBytes = next.agreedBytes
@@ -1035,6 +1136,7 @@ export class Hosting extends EventEmitter {
     reply(true, null)
     await this.updateTopics()
     this.emit('changed')
+    return 'decided'
   }
 
   /** Whether the store holds core `key` (open or on disk) while no agreement here covers it. */
@@ -1156,7 +1258,7 @@ export class Hosting extends EventEmitter {
           const length = this.lengthOf(entry)
           if (entry.next < length) {
             start = entry.next
-            end = Math.min(length, start + BATCH_BLOCKS)
+            end = Math.min(length, start + this.batchBlocks(entry))
           } else if (entry.gaps.length && Date.now() - entry.gapsAt >= GAP_RETRY_MS) {
             if (entry.gapsLeft === 0) entry.gapsLeft = entry.gaps.length // a round over them
             ;[start, end] = entry.gaps.shift() as [number, number]
@@ -1178,13 +1280,51 @@ export class Hosting extends EventEmitter {
   }
 
   /**
+   * Blocks of a core fetched in one batch: BATCH_BLOCKS, or with a download limit as many as that
+   * rate brings in FETCH_AHEAD_SHARE of the audit timeout (at least one). Smaller batches, not a
+   * longer audit timeout: the timeout is what keeps a host from fetching an audited block on
+   * demand instead of keeping it, and a rate the host declared would be its word.
+   */
+  private batchBlocks(entry: HostedCore): number {
+    const rate = this.governor.down.ratePerSec
+    const core = entry.core
+    if (rate === null || core.length === 0 || core.byteLength === 0) return BATCH_BLOCKS
+    const ahead = (rate * this.timers.auditTimeoutMs * FETCH_AHEAD_SHARE) / 1000
+    const block = core.byteLength / core.length
+    return Math.max(1, Math.min(BATCH_BLOCKS, Math.floor(ahead / block)))
+  }
+
+  /**
+   * fetchBatchNow, one batch at a time when the download is rate limited: the cores of a folder
+   * (and every folder) fetch at once otherwise, and an audit would wait behind all their batches.
+   */
+  private async fetchBatch(
+    entry: HostedCore,
+    start: number,
+    end: number,
+  ): Promise<'done' | 'stalled' | 'stop'> {
+    if (this.governor.down.ratePerSec === null) return this.fetchBatchNow(entry, start, end)
+    const before = this.throttledTurn
+    let release = (): void => {}
+    this.throttledTurn = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    try {
+      await before
+      return await this.fetchBatchNow(entry, start, end)
+    } finally {
+      release()
+    }
+  }
+
+  /**
    * Fetches blocks [start, end) of a hosted core as far as the budget and the agreements allow
    * ('stop' when they don't). 'stalled': no block came for a while, so what peers have of it has
    * come and the rest is a gap no peer can fill (a range holding such blocks never completes).
    * The wait is long for a first such batch (a slow link) and short for the ones right after it
    * (the rest of a long gap).
    */
-  private async fetchBatch(
+  private async fetchBatchNow(
     entry: HostedCore,
     start: number,
     end: number,
@@ -1423,25 +1563,48 @@ export class Hosting extends EventEmitter {
       if (!s) continue
       // What it holds now, before the receipt: the owner caps the claim by it.
       this.tellOwner(h, null)
-      const body = newReceiptBody({
-        kind: 'storage',
-        host: this.me,
-        owner: h.owner,
-        folder: h.folder,
-        bytes: this.heldOf(h),
-        from: h.lastReceiptTo,
-        to: now,
-        audits: h.auditsAnswered,
-      })
-      const hostSig = signAs(body, this.deps.identity, 'host')
+      // A proposal whose answer was lost goes again as it was (see Hosted.proposal).
+      const before = ReceiptBodySchema.safeParse(h.proposal?.body)
+      let body: ReceiptBody
+      let hostSig: string
+      if (
+        h.proposal &&
+        before.success &&
+        before.data.kind === 'storage' &&
+        before.data.from === h.lastReceiptTo
+      ) {
+        body = before.data
+        hostSig = h.proposal.hostSig
+      } else {
+        body = newReceiptBody({
+          kind: 'storage',
+          host: this.me,
+          owner: h.owner,
+          folder: h.folder,
+          bytes: this.heldOf(h),
+          from: h.lastReceiptTo,
+          to: now,
+          audits: h.auditsAnswered,
+        })
+        hostSig = signAs(body, this.deps.identity, 'host')
+        h.proposal = { body, hostSig }
+        // Saved before it is sent: a host killed before the answer proposes it again as it was.
+        await this.save()
+      }
       const id = s.nextId++
       const reply = await this.request(
         s,
         { t: 'receipt', id, receipt: { body, hostSig, ownerSig: null } },
         this.timers.auditTimeoutMs,
       )
-      if (reply.t !== 'countersign' || !reply.sig) {
-        const reason = reply.t === 'countersign' ? reply.reason : 'no answer'
+      if (reply.t !== 'countersign') {
+        this.log.info({ folder: h.folder }, 'no answer to a storage receipt: proposed again later')
+        continue
+      }
+      h.proposal = null
+      this.saveSoon()
+      if (!reply.sig) {
+        const reason = reply.reason
         this.log.info({ folder: h.folder, reason }, 'the owner did not countersign a receipt')
         if (reason?.startsWith(OVERLAPS)) await this.recoverReceipts(h, s)
         continue
@@ -1449,11 +1612,13 @@ export class Hosting extends EventEmitter {
       const signed: SignedReceipt = { body, hostSig, ownerSig: reply.sig }
       try {
         await this.ledger.append(signed)
-        h.lastReceiptTo = now
+        h.lastReceiptTo = body.to
         h.auditsAnswered = 0
         this.saveSoon()
         this.emit('changed')
       } catch (err) {
+        // Already here (taken from the owner's ledger meanwhile): the owner did nothing wrong.
+        if (this.ledger.has(receiptId(body))) continue
         this.strike(
           h.owner,
           `countersigned a receipt that does not verify: ${(err as Error).message}`,
@@ -1509,9 +1674,11 @@ export class Hosting extends EventEmitter {
   }
 
   private async onReceipt(s: Session, m: Extract<Message, { t: 'receipt' }>): Promise<void> {
+    const answer = (a: Answer): void =>
+      this.send(s, { t: 'countersign', id: m.id, sig: a.sig, reason: a.reason })
     const refuse = (reason: string): void => {
       this.strike(s.identity, `receipt refused: ${reason}`)
-      this.send(s, { t: 'countersign', id: m.id, sig: null, reason })
+      answer({ sig: null, reason, strike: true })
     }
     const env = z
       .object({ body: z.unknown(), hostSig: z.string(), ownerSig: z.null() })
@@ -1526,9 +1693,48 @@ export class Hosting extends EventEmitter {
     const mine = signAs(body, this.deps.identity, 'owner')
     const check = verifyReceipt({ body, hostSig: env.data.hostSig, ownerSig: mine })
     if (!check.ok) return refuse(check.reason)
-    if (body.kind === 'served') return this.onServed(s, m.id, body, env.data.hostSig, mine)
-    if (body.kind !== 'storage')
+    if (body.kind === 'compute') {
       return refuse('only storage and served receipts are countersigned here')
+    }
+    // The same receipt again (same body, so the same nonce): the host's answer was lost (the
+    // connection closed, or it came after the timeout) and it asks again. It gets the answer it
+    // missed, not a strike; only a different receipt for a period already signed is one.
+    const id = receiptId(body)
+    const deciding = this.countersigning.get(id)
+    if (deciding) {
+      const a = await deciding
+      return answer({ ...a, strike: false })
+    }
+    if (this.ledger.has(id)) return answer({ sig: mine, reason: null, strike: false })
+    const run =
+      body.kind === 'served'
+        ? this.onServed(s, body, env.data.hostSig, mine)
+        : this.onStorage(s, body, env.data.hostSig, mine)
+    this.countersigning.set(id, run)
+    let a: Answer
+    try {
+      a = await run
+    } finally {
+      this.countersigning.delete(id)
+    }
+    if (a.strike) {
+      const what = body.kind === 'served' ? 'served receipt' : 'receipt'
+      this.strike(s.identity, `${what} refused: ${a.reason ?? 'no reason'}`)
+    }
+    answer(a)
+  }
+
+  /**
+   * A storage receipt from one of this node's hosts: countersigned only if it follows the last
+   * one, an audit passed since, and its bytes and audits are within what the owner saw.
+   */
+  private async onStorage(
+    s: Session,
+    body: Extract<ReceiptBody, { kind: 'storage' | 'served' }>,
+    hostSig: string,
+    mine: string,
+  ): Promise<Answer> {
+    const refuse = (reason: string): Answer => ({ sig: null, reason, strike: true })
     const r = (this.state.hosts[body.folder] ?? []).find((x) => x.host === s.identity)
     if (!r) return refuse('that host does not keep that folder for this node')
     // The ledger too: it is written before the state, which a crash between the two leaves behind.
@@ -1549,10 +1755,10 @@ export class Hosting extends EventEmitter {
     const prevAudits = r.auditsSinceReceipt
     r.lastReceiptTo = body.to
     r.auditsSinceReceipt = 0
-    const giveBack = (reason: string): void => {
+    const giveBack = (reason: string): Answer => {
       if (r.lastReceiptTo === body.to) r.lastReceiptTo = prevTo
       r.auditsSinceReceipt += prevAudits
-      refuse(reason)
+      return refuse(reason)
     }
     // What the host may claim: no more than was agreed, than the folder's cores hold, nor than
     // the blocks it says it holds (its `have`, which audits check).
@@ -1565,16 +1771,14 @@ export class Hosting extends EventEmitter {
         'the receipt claims more bytes than the folder holds, was agreed or the host says it holds',
       )
     }
-    const sig = mine
-    const signed: SignedReceipt = { body, hostSig: env.data.hostSig, ownerSig: sig }
     try {
-      await this.ledger.append(signed)
+      await this.ledger.append({ body, hostSig, ownerSig: mine })
     } catch (err) {
       return giveBack(`it does not go in the ledger: ${(err as Error).message}`)
     }
     this.saveSoon()
-    this.send(s, { t: 'countersign', id: m.id, sig, reason: null })
     this.emit('changed')
+    return { sig: mine, reason: null, strike: false }
   }
 
   /**
@@ -1588,22 +1792,17 @@ export class Hosting extends EventEmitter {
    */
   private async onServed(
     s: Session,
-    id: number,
-    body: Exclude<ReceiptBody, { kind: 'compute' }>,
+    body: Extract<ReceiptBody, { kind: 'storage' | 'served' }>,
     hostSig: string,
     sig: string,
-  ): Promise<void> {
-    const refuse = (reason: string): void => {
-      this.strike(s.identity, `served receipt refused: ${reason}`)
-      this.send(s, { t: 'countersign', id, sig: null, reason })
-    }
+  ): Promise<Answer> {
+    const refuse = (reason: string): Answer => ({ sig: null, reason, strike: true })
     const member = this.deps.memberTopics().some((t) => folderIdOfTopic(t) === body.folder)
     if (!member) {
       const why = this.state.hosted.some((h) => h.folder === body.folder)
         ? `${NOT_A_MEMBER}: this node hosts it`
         : NOT_A_MEMBER
-      this.send(s, { t: 'countersign', id, sig: null, reason: why })
-      return
+      return { sig: null, reason: why, strike: false }
     }
     if (body.audits !== 0) return refuse('a served receipt claims audits')
     const key = `${body.host}:${body.folder}`
@@ -1633,12 +1832,12 @@ export class Hosting extends EventEmitter {
       return refuse(`it does not go in the ledger: ${(err as Error).message}`)
     }
     this.saveSoon()
-    this.send(s, { t: 'countersign', id, sig, reason: null })
     this.log.info(
       { folder: body.folder, host: body.host.slice(0, 12), bytes: body.bytes, measured },
       'countersigned a served receipt',
     )
     this.emit('changed')
+    return { sig, reason: null, strike: false }
   }
 
   // ---------------------------------------------------------------- bytes served
@@ -1705,8 +1904,19 @@ export class Hosting extends EventEmitter {
           acc.bytes = Math.max(0, acc.bytes - claim.bytes)
           acc.from = now
         }
-        if (reply.t !== 'countersign' || !reply.sig) {
-          const reason = reply.t === 'countersign' ? reply.reason : 'no answer'
+        if (reply.t !== 'countersign') {
+          // The member may have countersigned it (and appended it) and the answer was lost.
+          this.state.servedLost.push({ body, hostSig, tries: 0 })
+          this.state.servedLost.splice(0, this.state.servedLost.length - MAX_SERVED_LOST)
+          this.saveSoon()
+          this.log.info(
+            { folder: claim.folder, peer: s.identity.slice(0, 12) },
+            "no answer to a served receipt: looked for in the member's ledger",
+          )
+          continue
+        }
+        if (!reply.sig) {
+          const reason = reply.reason
           if (reason?.startsWith(NOT_A_MEMBER)) {
             s.notBilled.add(claim.folder)
             s.servedOut.delete(claim.folder)
@@ -1725,6 +1935,7 @@ export class Hosting extends EventEmitter {
           )
           this.emit('changed')
         } catch (err) {
+          if (this.ledger.has(receiptId(body))) continue // already here: nothing wrong
           this.strike(
             s.identity,
             `countersigned a receipt that does not verify: ${(err as Error).message}`,
@@ -1732,6 +1943,51 @@ export class Hosting extends EventEmitter {
         }
       }
     }
+  }
+
+  /**
+   * Served receipts whose answer was lost: the member appends a receipt before it answers, and
+   * its ledger is public, so one it countersigned is taken from there (as storage receipts are:
+   * recoverReceipts). Looked for while the member is connected, SERVED_LOOKUPS times; one it
+   * never countersigned (the proposal was lost, or refused) is then let go, unbilled, as a
+   * period cut short by a disconnection is. Not proposed again: the member measures a served
+   * claim on the connection it came on, and on a new one an honest claim would not fit.
+   */
+  private async recoverServed(): Promise<void> {
+    const keep: State['servedLost'] = []
+    const looked = [...this.state.servedLost]
+    for (const lost of looked) {
+      const parsed = ReceiptBodySchema.safeParse(lost.body)
+      if (!parsed.success || parsed.data.kind !== 'served' || parsed.data.host !== this.me) continue
+      const body = parsed.data
+      const s = this.sessionOf(body.owner)
+      if (!s?.ledger) {
+        keep.push(lost)
+        continue
+      }
+      const id = receiptId(body)
+      const report = await this.scores.report(body.owner, s.ledger).catch(() => null)
+      const found = report?.receipts.find((r) => receiptId(r.body) === id)
+      if (found) {
+        try {
+          await this.ledger.append(found)
+          this.log.info(
+            { folder: body.folder, peer: body.owner.slice(0, 12), bytes: body.bytes },
+            "took a served receipt from the member's ledger",
+          )
+          this.emit('changed')
+        } catch {
+          // Already in this ledger, or not valid here: nothing to take.
+        }
+        continue
+      }
+      lost.tries++
+      if (lost.tries < SERVED_LOOKUPS) keep.push(lost)
+    }
+    // With the ones lost meanwhile (this runs beside the tick: a ledger may take long to check).
+    const added = this.state.servedLost.filter((x) => !looked.includes(x))
+    this.state.servedLost = [...keep, ...added]
+    this.saveSoon()
   }
 
   private async hostScore(s: Session): Promise<number> {
@@ -1746,6 +2002,14 @@ export class Hosting extends EventEmitter {
     this.ticking = true
     try {
       await this.proposeReceipts()
+      if (this.state.servedLost.length && !this.recoveringServed) {
+        this.recoveringServed = true
+        void this.recoverServed()
+          .catch((err: Error) => this.log.warn({ err: err.message }, 'served recovery failed'))
+          .finally(() => {
+            this.recoveringServed = false
+          })
+      }
       await this.proposeServed()
       this.refreshBalances()
       for (const f of this.deps.folders()) await this.tendFolder(f)

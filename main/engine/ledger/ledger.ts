@@ -409,6 +409,15 @@ export class Ledger {
     return this.scan.summary()
   }
 
+  /**
+   * Whether this ledger has the receipt whose id is `id` (receiptId of its body), or is appending
+   * it now. A party that proposes the same receipt again (its answer was lost) is answered again
+   * instead of refused as a replay.
+   */
+  has(id: string): boolean {
+    return this.scan.ids.has(id)
+  }
+
   /** Whether this ledger has a compute receipt for `job` run by `host` for `owner`. */
   hasCompute(job: string, host: string, owner: string): boolean {
     return this.scan.jobs.has(`${job}:${host}:${owner}`)

@@ -13,6 +13,7 @@ import {
   type LedgerErrorCode,
 } from '../../../main/engine/ledger/ledger.ts'
 import {
+  receiptId,
   signAs,
   signingMessage,
   type KeyPair,
@@ -213,6 +214,22 @@ describe('Ledger', () => {
     // The same nonce with the roles the other way round is still a replay.
     await refused(ledger, receipt(peer, me, { nonce: r.body.nonce }), 'REPLAYED')
     expect(ledger.summary().receipts).toBe(1)
+  })
+
+  it('has a receipt by its id once appended, and from the start of its append', async () => {
+    const store = await openStore()
+    const me = crypto.keyPair()
+    const peer = crypto.keyPair()
+    const ledger = await openLedger(store, me)
+    const r = receipt(me, peer)
+    const other = receipt(me, peer, { nonce: crypto.randomBytes(16).toString('hex') })
+    expect(ledger.has(receiptId(r.body))).toBe(false)
+    const appending = ledger.append(r)
+    expect(ledger.has(receiptId(r.body))).toBe(true)
+    await appending
+    expect(ledger.has(receiptId(r.body))).toBe(true)
+    // Another receipt with the same period but its own nonce is not this one.
+    expect(ledger.has(receiptId(other.body))).toBe(false)
   })
 
   it('refuses the second of two concurrent appends of the same receipt', async () => {
