@@ -186,3 +186,62 @@ describe('a donor that stops while its limits hold a job suspended', () => {
     expect(sent.filter((m) => m.t === 'result')).toEqual([])
   }, 30_000)
 })
+
+describe('a donor whose kept results one submitter floods with quick jobs', () => {
+  it("lets go of that submitter's own oldest results, not another's", async () => {
+    const made = await directCompute(
+      'spare-donor-messages-',
+      (fn) => cleanups.push(fn),
+      {},
+      {
+        results: 4,
+      },
+    )
+    const inside = made.compute as unknown as Inside
+    const module = await assemble(REVERSE)
+    const run = async (s: FakeSession, text: string): Promise<string> => {
+      const job = jobMessage(module, Buffer.from(text))
+      await inside.onMessage(s, job)
+      await inside.live.get(job.id)?.proc?.done
+      await new Promise((resolve) => setImmediate(resolve))
+      return job.id
+    }
+    // A's job ends, and A goes away before it credits it: the donor keeps the result for it.
+    const a = crypto.keyPair()
+    const first = fakeSession([])
+    first.identity = a.publicKey.toString('hex')
+    inside.sessions.add(first)
+    const mine = await run(first, 'mine')
+    inside.sessions.delete(first)
+    // B sends more quick jobs than the donor keeps results for, and never credits them.
+    const b = submitterSession([])
+    inside.sessions.add(b)
+    const burst: string[] = []
+    for (let i = 0; i < 6; i++) burst.push(await run(b, `burst ${i}`))
+    expect([...inside.ended.keys()]).toEqual([mine, ...burst.slice(3)])
+    // A comes back and gets its result.
+    const sent: Message[] = []
+    const donorEnd = { publicKey: crypto.randomBytes(32), remotePublicKey: crypto.randomBytes(32) }
+    const again: FakeSession = {
+      conn: donorEnd,
+      msg: { send: (buf) => sent.push(decodeMessage(buf)) },
+      identity: null,
+      ledger: null,
+      slots: 0,
+      waiting: new Map(),
+    }
+    inside.sessions.add(again)
+    await inside.onMessage(again, {
+      t: 'hello',
+      identity: a.publicKey.toString('hex'),
+      ledger: crypto.randomBytes(32).toString('hex'),
+      slots: 0,
+      sig: signHello(
+        COMPUTE_HELLO_TAG,
+        { publicKey: donorEnd.remotePublicKey, remotePublicKey: donorEnd.publicKey },
+        a.secretKey,
+      ),
+    })
+    expect(sent.filter((m) => m.t === 'result')).toMatchObject([{ id: mine, error: null }])
+  }, 60_000)
+})

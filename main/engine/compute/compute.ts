@@ -227,6 +227,8 @@ export interface ComputeDeps {
   governor: CpuGovernor
   limits: DonateLimits
   timers?: Partial<ComputeTimers>
+  /** Bounds on kept results (MAX_KEPT_RESULTS, MAX_KEPT_RESULT_BYTES by default; tests lower). */
+  keep?: { results?: number; bytes?: number }
 }
 
 export class Compute extends EventEmitter {
@@ -254,6 +256,8 @@ export class Compute extends EventEmitter {
   private readonly onGovernorChange = (): void => this.pump()
   /** Receipts proposed and not yet settled, as `${job}:${donor}`. */
   private readonly proposing = new Set<string>()
+  /** Bounds on the results kept for absent submitters. */
+  private readonly keep: { results: number; bytes: number }
   /** Open jobs with no donor at work on them, and since when (Date.now() ms; not persisted). */
   private readonly idleSince = new Map<string, number>()
 
@@ -261,6 +265,10 @@ export class Compute extends EventEmitter {
     super()
     this.timers = { ...DEFAULT_COMPUTE_TIMERS, ...deps.timers }
     this.limits = deps.limits
+    this.keep = {
+      results: deps.keep?.results ?? MAX_KEPT_RESULTS,
+      bytes: deps.keep?.bytes ?? MAX_KEPT_RESULT_BYTES,
+    }
     this.me = deps.identity.publicKey.toString('hex')
     this.dir = path.join(deps.dataDir, 'compute')
     this.file = path.join(this.dir, 'compute.json')
@@ -690,17 +698,10 @@ export class Compute extends EventEmitter {
     // A module outside the interface is answered at once: it never gets a process.
     const check = checkModule(module, { memoryCapBytes: this.limits.jobMemoryBytes })
     if (!check.ok) {
-      this.finishRun(run, {
-        ok: false,
-        kind: check.kind,
-        message: check.message,
-        cpuMs: 0,
-        wallMs: 0,
-        peakRssBytes: 0,
-      })
       // Sent to the submitter just now, and never run: not kept for a resend, where a burst of
-      // them (a hundred bytes each) would push other submitters' kept results out.
-      this.ended.delete(m.id)
+      // them (a hundred bytes each) would push kept results out.
+      const result = { ok: false as const, kind: check.kind, message: check.message }
+      this.finishRun(run, { ...result, cpuMs: 0, wallMs: 0, peakRssBytes: 0 }, false)
       return
     }
     this.live.set(m.id, run)
@@ -819,7 +820,8 @@ export class Compute extends EventEmitter {
     this.emit('changed')
   }
 
-  private finishRun(run: LiveRun, res: RunResult): void {
+  /** Records a donor job's end and sends its result; `keep`: kept for a resend (finishRun). */
+  private finishRun(run: LiveRun, res: RunResult, keep = true): void {
     const r = run.record
     this.live.delete(r.id)
     if (r.state === 'failed' && r.error?.kind === 'cancelled') return
@@ -870,24 +872,56 @@ export class Compute extends EventEmitter {
     if (s) this.send(s, run.result)
     // Keep the result for a submitter that is away, within bounds.
     this.ended.delete(r.id)
-    this.ended.set(r.id, run)
-    this.trimEnded()
+    if (keep) {
+      this.ended.set(r.id, run)
+      this.trimEnded()
+    }
     this.saveSoon()
     this.emit('changed')
     this.broadcastOffer()
   }
 
-  /** Lets go of kept results past KEEP_RESULT_MS, then the oldest while over the caps. */
+  /**
+   * Lets go of kept results past KEEP_RESULT_MS; then, while over a cap (count or bytes), the
+   * oldest result of the submitter that holds the most of that cap. Each submitter so keeps a fair
+   * share: a burst of quick jobs from one lets go of its own results, not others'.
+   */
   private trimEnded(): void {
     const size = (run: LiveRun): number => run.result?.output?.length ?? 0
-    let bytes = 0
-    for (const run of this.ended.values()) bytes += size(run)
     const now = Date.now()
+    const count = new Map<string, number>()
+    const bytes = new Map<string, number>()
+    let total = 0
     for (const [id, run] of this.ended) {
-      const expired = now - (run.record.finishedAt ?? 0) > KEEP_RESULT_MS
-      if (!expired && this.ended.size <= MAX_KEPT_RESULTS && bytes <= MAX_KEPT_RESULT_BYTES) break
+      if (now - (run.record.finishedAt ?? 0) > KEEP_RESULT_MS) {
+        this.ended.delete(id)
+        continue
+      }
+      const who = run.record.submitter
+      count.set(who, (count.get(who) ?? 0) + 1)
+      bytes.set(who, (bytes.get(who) ?? 0) + size(run))
+      total += size(run)
+    }
+    const largest = (by: Map<string, number>): string | null => {
+      let top: string | null = null
+      for (const [who, n] of by) if (top === null || n > (by.get(top) ?? 0)) top = who
+      return top
+    }
+    while (this.ended.size > this.keep.results || total > this.keep.bytes) {
+      const who = largest(this.ended.size > this.keep.results ? count : bytes)
+      let oldest: [string, LiveRun] | null = null
+      for (const entry of this.ended) {
+        if (entry[1].record.submitter === who) {
+          oldest = entry
+          break
+        }
+      }
+      if (!who || !oldest) break
+      const [id, run] = oldest
       this.ended.delete(id)
-      bytes -= size(run)
+      count.set(who, (count.get(who) ?? 1) - 1)
+      bytes.set(who, (bytes.get(who) ?? 0) - size(run))
+      total -= size(run)
     }
   }
 
