@@ -3,11 +3,19 @@
 //   - A donor whose donating is held (paused, turned off) gives up a job queued or suspended for
 //     longer than timers.stalledMs: the process is killed, and the submitter is told 'cancelled'.
 //   - A submitter takes a 'cancelled' result as "not done there", not as an answer that votes.
+//   - Donors that gave a job back use none of its donor budget, up to a bound (maxGivenBack),
+//     and a job out of donors says what happened: 'no-quorum' only when donors disagreed.
 //   - A submitted job with some answers, no donor at work and none to ask ends 'no-donors'.
 //   - A submitted job whose module or input file is missing ends once with a clear error.
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import crypto from 'hypercore-crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Compute, ComputeTimers } from '../../main/engine/compute/compute.ts'
+import {
+  maxGivenBack,
+  type Compute,
+  type ComputeTimers,
+} from '../../main/engine/compute/compute.ts'
 import type { Message } from '../../main/engine/compute/messages.ts'
 import type { CpuGovernor } from '../../main/engine/limits/cpu.ts'
 import {
@@ -29,6 +37,7 @@ interface Donor {
   receipt: string
   from: number | null
   to: number | null
+  gaveBack?: boolean
 }
 interface Job {
   id: string
@@ -217,6 +226,75 @@ describe('a submitter told a donor gave up', () => {
       ['failed', null],
       ['failed', null],
     ])
+  })
+})
+
+describe('a submitted job that runs out of donors to ask', () => {
+  /** A job (replicas 2, quorum 2) whose donors are `donors`, tended once with a donor free. */
+  async function tended(donors: Donor[], replicas = 2): Promise<{ job: Job; sent: Message[] }> {
+    const { inside, dataDir } = await node({})
+    const sent: Message[] = []
+    inside.sessions.add(session(sent, 1)) // a donor it has not asked, with a slot
+    const job = { ...submitted(donors), replicas, quorum: Math.floor(replicas / 2) + 1 }
+    const file = path.join(dataDir, 'compute', 'jobs', job.id)
+    await writeFile(`${file}.wasm`, await assemble(INFINITE_LOOP))
+    await writeFile(`${file}.input`, Buffer.alloc(0))
+    inside.state.submitted.push(job)
+    await inside.tendJob(job)
+    return { job, sent }
+  }
+  const gaveBack = (): Donor => ({
+    ...donorRecord(hex(32), 'failed'),
+    gaveBack: true,
+    error: 'not done: the donor gave up',
+  })
+
+  it('ends no-donors, naming the donors that gave it back, once too many have', async () => {
+    const { job, sent } = await tended(Array.from({ length: maxGivenBack(1) }, gaveBack), 1)
+    expect(sent.filter((m) => m.t === 'job')).toEqual([])
+    expect(job.state).toBe('failed')
+    expect(job.error?.kind).toBe('no-donors')
+    expect(job.error?.message).toBe(
+      `${maxGivenBack(1)} donors gave the job back before running it (refused or gave it up); ` +
+        '1 result was needed',
+    )
+  })
+
+  it('is sent on while fewer donors gave it back', async () => {
+    const { job, sent } = await tended(Array.from({ length: maxGivenBack(1) - 1 }, gaveBack), 1)
+    expect(sent.filter((m) => m.t === 'job')).toMatchObject([{ id: job.id }])
+    expect(job.state).toBe('running')
+  })
+
+  it('says that donors went away, not that they disagreed, when they did', async () => {
+    const away = (): Donor => ({ ...donorRecord(hex(32), 'gone'), error: 'went away' })
+    const { job } = await tended([
+      donorRecord(hex(32), 'answered', hex(32)),
+      ...[1, 2, 3, 4].map(away),
+    ])
+    expect(job.error).toEqual({
+      kind: 'no-donors',
+      message:
+        '1 donor answered; 4 donors went away or did not answer in time; ' +
+        '2 matching results were needed',
+    })
+  })
+
+  it('says donors disagreed when they did', async () => {
+    const { job } = await tended([
+      donorRecord(hex(32), 'answered', hex(32)),
+      donorRecord(hex(32), 'answered', hex(32)),
+      gaveBack(),
+      donorRecord(hex(32), 'gone'),
+      donorRecord(hex(32), 'gone'),
+      donorRecord(hex(32), 'gone'),
+    ])
+    expect(job.error).toEqual({
+      kind: 'no-quorum',
+      message:
+        'donors disagreed (1 / 1); 1 donor gave the job back before running it (refused or ' +
+        'gave it up); 3 donors went away or did not answer in time; 2 matching results were needed',
+    })
   })
 })
 

@@ -57,6 +57,15 @@ import {
 export const COMPUTE_TOPIC = crypto.hash(Buffer.from('spare-compute-topic-v1'))
 /** Donors asked beyond the replicas before a job fails for want of a quorum. */
 export const MAX_EXTRA_DONORS = 3
+/**
+ * Donors that may give a job back (refuse it, or give it up unrun) before it fails: twice its
+ * donor budget. Give-backs use no budget (they say nothing about the job), but without a bound
+ * donors that always give back, or fresh identities made to, would have the job sent (up to
+ * 4 MiB each time) without end.
+ */
+export function maxGivenBack(replicas: number): number {
+  return 2 * (replicas + MAX_EXTRA_DONORS)
+}
 /** Jobs a donor keeps queued at most, in all and per submitter. */
 const MAX_QUEUED = 16
 const MAX_QUEUED_PER_SUBMITTER = 4
@@ -145,6 +154,12 @@ const AssignmentSchema = z.object({
   sentAt: z.number(),
   from: z.number().nullable(),
   to: z.number().nullable(),
+  /**
+   * The donor gave the job back without an answer about it: it refused it, or gave it up
+   * ('cancelled': its donating was turned off, held too long, or it stopped). Not an attempt: it
+   * uses none of the job's donor budget, only the bound on give-backs (maxGivenBack).
+   */
+  gaveBack: z.boolean().default(false),
 })
 type Assignment = z.infer<typeof AssignmentSchema>
 
@@ -1010,6 +1025,7 @@ export class Compute extends EventEmitter {
     const a = this.assignment(m.id, s.identity as string)
     if (!a || m.ok || (a.state !== 'sent' && a.state !== 'running')) return
     a.state = 'failed'
+    a.gaveBack = true
     a.error = `refused: ${m.reason ?? 'no reason given'}`
     this.changedJob(m.id)
   }
@@ -1035,6 +1051,7 @@ export class Compute extends EventEmitter {
     // too long): no answer about the job, so no vote. The job goes to another donor.
     if (m.error?.kind === 'cancelled') {
       a.state = 'failed'
+      a.gaveBack = true
       a.error = `not done: ${m.error.message}`
       return this.changedJob(job.id)
     }
@@ -1165,11 +1182,23 @@ export class Compute extends EventEmitter {
     const answered = job.donors.filter((d) => d.state === 'answered').length
     const active = job.donors.filter((d) => d.state === 'sent' || d.state === 'running').length
     const maxTally = best ? best[1].length : 0
-    const tried = job.donors.length
+    // Donors that gave the job back unrun use none of the budget: they had no say about it.
+    const gaveBack = job.donors.filter((d) => d.gaveBack).length
+    const tried = job.donors.length - gaveBack
     const budget = job.replicas + MAX_EXTRA_DONORS - tried
-    const want = Math.min(budget, Math.max(job.quorum - maxTally, job.replicas - answered) - active)
+    const backLeft = maxGivenBack(job.replicas) - gaveBack
+    const want = Math.min(
+      budget,
+      backLeft,
+      Math.max(job.quorum - maxTally, job.replicas - answered) - active,
+    )
     if (want <= 0 && active === 0) {
-      if (budget <= 0) return this.fail(job, 'no-quorum', noQuorumMessage(job))
+      if (budget <= 0) {
+        // 'no-quorum' says donors disagreed: only when they did.
+        const kind = tally.size > 1 ? 'no-quorum' : 'no-donors'
+        return this.fail(job, kind, outOfDonorsMessage(job))
+      }
+      if (backLeft <= 0) return this.fail(job, 'no-donors', outOfDonorsMessage(job))
     }
     if (want > 0) {
       const tried = new Set(job.donors.map((d) => d.identity))
@@ -1215,6 +1244,7 @@ export class Compute extends EventEmitter {
             sentAt: Date.now(),
             from: null,
             to: null,
+            gaveBack: false,
           })
           this.send(s, {
             t: 'job',
@@ -1456,11 +1486,36 @@ function trimHistory<T>(list: T[], inUse: (x: T) => boolean): T[] {
 /** A donor's reason for refusing a receipt for a job it has one for already. */
 const ALREADY_CREDITED = 'that job already has a receipt'
 
-function noQuorumMessage(job: JobRecord): string {
+/**
+ * Why a job ran out of donors to ask, in words: each thing that happened with the donors asked
+ * (disagreement only when there was some), and the quorum that was needed.
+ */
+function outOfDonorsMessage(job: {
+  quorum: number
+  donors: Array<Pick<Assignment, 'state' | 'answer' | 'gaveBack'>>
+}): string {
   const answers = new Map<string, number>()
   for (const d of job.donors) if (d.answer) answers.set(d.answer, (answers.get(d.answer) ?? 0) + 1)
   const counts = [...answers.values()].sort((a, b) => b - a)
-  return `donors disagreed (${counts.join(' / ') || 'no answers'}); ${job.quorum} matching results were needed`
+  const donors = (n: number): string => (n === 1 ? '1 donor' : `${n} donors`)
+  const parts: string[] = []
+  if (counts.length > 1) parts.push(`donors disagreed (${counts.join(' / ')})`)
+  else if (counts[0] === 1) parts.push('1 donor answered')
+  else if (counts[0] !== undefined) parts.push(`${counts[0]} donors answered alike`)
+  const gaveBack = job.donors.filter((d) => d.gaveBack).length
+  const away = job.donors.filter((d) => d.state === 'gone' && d.answer === null).length
+  const bad = job.donors.filter(
+    (d) => d.state === 'failed' && !d.gaveBack && d.answer === null,
+  ).length
+  if (gaveBack > 0) {
+    parts.push(`${donors(gaveBack)} gave the job back before running it (refused or gave it up)`)
+  }
+  if (away > 0) parts.push(`${donors(away)} went away or did not answer in time`)
+  if (bad > 0) parts.push(`${donors(bad)} sent a result that did not check out`)
+  if (parts.length === 0) parts.push('no donor answered')
+  const needed =
+    job.quorum === 1 ? '1 result was needed' : `${job.quorum} matching results were needed`
+  return `${parts.join('; ')}; ${needed}`
 }
 
 function summarize(j: JobRecord): JobSummary {
