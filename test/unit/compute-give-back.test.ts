@@ -4,11 +4,13 @@
 // job elsewhere:
 //   - Donors that gave a job back use none of its donor budget (replicas + 3): it goes on to
 //     the next donor, rather than ending 'no-quorum' as if donors had disagreed.
+//   - A donor whose user turns donating off gives its jobs back at once, not after the hour a
+//     held job may wait, so the job is done elsewhere meanwhile.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Compute } from '../../main/engine/compute/compute.ts'
 import { COMPUTE_TOPIC } from '../../main/engine/compute/compute.ts'
 import type { CpuGovernor } from '../../main/engine/limits/cpu.ts'
-import type { DonateLimits } from '../../main/engine/limits/governor.ts'
+import { DonateLimitsSchema, type DonateLimits } from '../../main/engine/limits/governor.ts'
 import { Cleanup, localTestnet, waitFor } from '../helpers/daemon.ts'
 import { computeNode } from '../helpers/compute-node.ts'
 import { assemble, REVERSE } from '../helpers/hostile-modules.ts'
@@ -117,5 +119,40 @@ describe('donors that give a job back', () => {
       'agreed',
     ])
     for (const d of done.donors.slice(0, 4)) expect(d.error).toMatch(/^not done: the donor gave up/)
+  }, 180_000)
+})
+
+describe('a donor whose user turns donating off', () => {
+  it('gives its job back at once, and the job is done by another donor', async () => {
+    // The hour a held job may wait stays as it is: only turning off may give it back this soon.
+    const off = DonateLimitsSchema.parse({ ...DONOR, cpuPercent: 0 })
+    const donors: Compute[] = []
+    for (let i = 0; i < 2; i++) {
+      const { compute } = await computeNode(cleanup, network, DONOR)
+      // As the node does it: the governor, then compute. Only the first donor to get the job.
+      onEachJob(compute, () => {
+        if (donors.some((d) => d !== compute && inside(d).deps.governor.blocked() === 'off')) return
+        inside(compute).deps.governor.setLimits(off)
+        compute.setLimits(off)
+      })
+      donors.push(compute)
+    }
+    const { compute: submitter } = await computeNode(cleanup, network, {})
+    for (const c of donors) await inside(c).swarm.flush()
+    await meet(submitter, 2)
+    const job = await submitter.submit({
+      module: await assemble(REVERSE),
+      input: Buffer.from('turned off'),
+      replicas: 1,
+      name: 'turned off',
+      wallMs: 60_000,
+    })
+    const done = await settled(submitter, job.id, 60_000)
+    expect(done.error).toBeNull()
+    expect(Buffer.from(done.output!, 'base64').toString()).toBe('ffo denrut')
+    expect(done.donors.map((d) => [d.state, d.error])).toEqual([
+      ['failed', 'not done: the donor gave the job back: its user turned donating CPU off'],
+      ['agreed', null],
+    ])
   }, 180_000)
 })

@@ -2,6 +2,9 @@
 // directly, no swarm; the bounds come from the injectable timers):
 //   - A donor whose donating is held (paused, turned off) gives up a job queued or suspended for
 //     longer than timers.stalledMs: the process is killed, and the submitter is told 'cancelled'.
+//   - A donor whose user turns donating off gives every job back at once, and one snoozed, or
+//     outside its schedule, for longer than stalledMs gives back its queued and suspended jobs at
+//     once; a pause until resumed keeps them (it is usually short; stalledMs bounds it).
 //   - A submitter takes a 'cancelled' result as "not done there", not as an answer that votes.
 //   - Donors that gave a job back use none of its donor budget, up to a bound (maxGivenBack),
 //     and a job out of donors says what happened: 'no-quorum' only when donors disagreed.
@@ -18,6 +21,7 @@ import {
 } from '../../main/engine/compute/compute.ts'
 import type { Message } from '../../main/engine/compute/messages.ts'
 import type { CpuGovernor } from '../../main/engine/limits/cpu.ts'
+import type { DonateLimits } from '../../main/engine/limits/governor.ts'
 import {
   directCompute,
   fakeSession,
@@ -68,9 +72,13 @@ afterEach(async () => {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const hex = (n: number): string => crypto.randomBytes(n).toString('hex')
 
-async function node(
-  timers: Partial<ComputeTimers>,
-): Promise<{ compute: Compute; inside: Inside; governor: CpuGovernor; dataDir: string }> {
+async function node(timers: Partial<ComputeTimers>): Promise<{
+  compute: Compute
+  inside: Inside
+  governor: CpuGovernor
+  dataDir: string
+  limits: DonateLimits
+}> {
   const made = await directCompute('spare-compute-liveness-', (fn) => cleanups.push(fn), timers)
   return { ...made, inside: made.compute as unknown as Inside }
 }
@@ -186,6 +194,120 @@ describe('a donor whose donating is held', () => {
     expect(inside.live.get(job.id)?.proc).toBeTruthy()
     expect(sent.filter((m) => m.t === 'result')).toEqual([])
     await cancel(inside, s, job.id)
+  }, 30_000)
+})
+
+describe('a donor whose user holds donating', () => {
+  /** A donor (stalledMs a minute) running one endless job and holding a second queued. */
+  async function busyDonor(): Promise<{
+    made: Awaited<ReturnType<typeof node>>
+    sent: Message[]
+    s: FakeSession
+    ids: string[]
+    procs: Array<{ pid: number; done: Promise<unknown> }>
+  }> {
+    const made = await node({ stalledMs: 60_000 })
+    const sent: Message[] = []
+    const s = session(sent)
+    made.inside.sessions.add(s)
+    const module = await assemble(INFINITE_LOOP)
+    const ids: string[] = []
+    for (const text of ['a', 'b']) {
+      const job = jobMessage(module, Buffer.from(text))
+      await made.inside.onMessage(s, job)
+      ids.push(job.id)
+    }
+    const procs = ids.flatMap((id) => made.inside.live.get(id)?.proc ?? [])
+    expect(procs).toHaveLength(1) // one core donated: the second waits
+    return { made, sent, s, ids, procs }
+  }
+
+  async function expectAllGivenBack(
+    d: Awaited<ReturnType<typeof busyDonor>>,
+    why: RegExp,
+  ): Promise<void> {
+    // Killed at once: a bound only so that a job left running fails here, not at the timeout.
+    for (const p of d.procs) await Promise.race([p.done, sleep(10_000)])
+    await new Promise((resolve) => setImmediate(resolve))
+    for (const p of d.procs) expect(pidAlive(p.pid)).toBe(false)
+    expect(d.made.inside.live.size).toBe(0)
+    const results = d.sent.filter((m) => m.t === 'result')
+    expect(results.map((m) => m.id).sort()).toEqual([...d.ids].sort())
+    for (const m of results) {
+      expect(m).toMatchObject({ hash: null, error: { kind: 'cancelled' } })
+      expect(m.error?.message).toMatch(why)
+    }
+  }
+
+  it('gives every job back at once when donating is turned off', async () => {
+    const d = await busyDonor()
+    const off = { ...d.made.limits, cpuPercent: 0 }
+    d.made.governor.setLimits(off) // as the node does: the governor, then compute
+    d.made.compute.setLimits(off)
+    await expectAllGivenBack(d, /turned donating CPU off/)
+  }, 30_000)
+
+  it('gives its jobs back at once when snoozed for longer than stalledMs', async () => {
+    const d = await busyDonor()
+    // A snooze shorter than the bound keeps them: they run again soon.
+    d.made.governor.setPause({ until: Date.now() + 30_000 })
+    d.made.inside.pump()
+    expect(d.made.inside.live.size).toBe(2)
+    expect(d.sent.filter((m) => m.t === 'result')).toEqual([])
+    d.made.governor.setPause({ until: Date.now() + 10 * 60_000 })
+    d.made.inside.pump() // the governor's 'change' does this in a node that is open
+    await expectAllGivenBack(d, /snoozed for over 1 min/)
+  }, 30_000)
+
+  it('gives its jobs back at once when its schedule closes for longer than stalledMs', async () => {
+    const d = await busyDonor()
+    // Jobs run only on the day after tomorrow: at least a day away.
+    const day = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][(new Date().getDay() + 2) % 7]
+    const limits = { ...d.made.limits, schedule: `${day} 00:00-24:00` }
+    d.made.governor.setLimits(limits)
+    d.made.compute.setLimits(limits)
+    await expectAllGivenBack(d, /outside its schedule for over 1 min/)
+  }, 30_000)
+
+  it('keeps a job held past stalledMs by a snooze that ends within it', async () => {
+    const { inside, governor } = await node({ stalledMs: 300 })
+    const sent: Message[] = []
+    const s = session(sent)
+    inside.sessions.add(s)
+    const job = jobMessage(await assemble(INFINITE_LOOP), Buffer.alloc(0))
+    await inside.onMessage(s, job)
+    // Snoozed for exactly the bound (the tray's hour against the hour a held job may wait).
+    governor.setPause({ until: Date.now() + 300 })
+    inside.pump()
+    await sleep(500)
+    inside.pump() // the snooze is over, and this governor has not noticed yet
+    governor.tick() // the governor's next tick (every 100 ms in a node)
+    inside.pump()
+    const proc = inside.live.get(job.id)?.proc
+    // Given back, its process would be dead within moments, and the submitter told.
+    await Promise.race([proc?.done, sleep(2000)])
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(pidAlive(proc!.pid)).toBe(true)
+    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({ state: 'running' })
+    expect(sent.filter((m) => m.t === 'result')).toEqual([])
+    await cancel(inside, s, job.id)
+  }, 30_000)
+
+  it('keeps its jobs while paused until resumed, and runs them on', async () => {
+    const d = await busyDonor()
+    d.made.governor.setPause({ until: null })
+    d.made.inside.pump()
+    expect(d.made.inside.state.runs.find((r) => r.id === d.ids[0])).toMatchObject({
+      state: 'suspended',
+    })
+    expect(d.made.inside.live.size).toBe(2)
+    d.made.governor.setPause(null)
+    d.made.inside.pump()
+    expect(d.made.inside.state.runs.find((r) => r.id === d.ids[0])).toMatchObject({
+      state: 'running',
+    })
+    expect(d.sent.filter((m) => m.t === 'result')).toEqual([])
+    for (const id of d.ids) await cancel(d.made.inside, d.s, id)
   }, 30_000)
 })
 

@@ -220,6 +220,8 @@ interface LiveRun {
   suspendedSince: number | null
   /** The result message, kept until the submitter has it (it may be away when the job ends). */
   result: Extract<Message, { t: 'result' }> | null
+  /** Given back ('cancelled'): its process is being killed, and finishRun tells the submitter. */
+  givenBack: boolean
 }
 
 interface Session {
@@ -524,7 +526,8 @@ export class Compute extends EventEmitter {
   }
 
   private async updateTopic(): Promise<void> {
-    if (this.closed) return
+    // Before open() there is no swarm yet: open() joins as needed.
+    if (this.closed || !this.swarm) return
     const want = { server: this.donating(), client: this.needsDonors() }
     const cur = this.topic
     if (cur && cur.server === want.server && cur.client === want.client) return
@@ -708,6 +711,7 @@ export class Compute extends EventEmitter {
       suspended: false,
       suspendedSince: null,
       result: null,
+      givenBack: false,
     }
     this.send(s, { t: 'accept', id: m.id, ok: true, reason: null })
     // A module outside the interface is answered at once: it never gets a process.
@@ -759,39 +763,74 @@ export class Compute extends EventEmitter {
   }
 
   /**
-   * Gives up donor jobs queued, or held suspended, for over timers.stalledMs without a break
-   * (donating paused or turned off): a suspended process keeps its memory (up to the cap plus
-   * the runtime's share) and a queued job its module and input, and a submitter that is gone
-   * never cancels them. The submitter gets a 'cancelled' result, which it takes as "not done
-   * here", not as an answer: the job moves to another donor.
+   * Gives donor jobs back to their submitters ('cancelled': not done here, ask another donor)
+   * when this node won't run them soon:
+   *   - donating CPU is turned off: every job, at once (running ones too, where the governor
+   *     can't stop them): the user wants none run here;
+   *   - jobs are held by a snooze or the schedule that is known to last longer than
+   *     timers.stalledMs: the queued and suspended ones, at once, rather than after stalledMs;
+   *   - a job queued, or held suspended, for over timers.stalledMs without a break, unless the
+   *     hold is known to end within stalledMs (a snooze of an hour keeps its jobs to its end).
+   * A pause until resumed keeps jobs (as BOINC's "suspend" keeps its tasks): it is usually short.
+   * A suspended process keeps its memory (up to the cap plus the runtime's share) and a queued job
+   * its module and input, and a submitter that is gone never cancels them.
    */
   private giveUpStalled(): void {
     const now = Date.now()
     const limit = this.timers.stalledMs
-    const mins = Math.round(limit / 60_000)
-    const span = mins >= 1 ? `${mins} min` : `${limit} ms`
+    const gov = this.deps.governor
+    const off = !this.donating() || gov.blocked() === 'off'
+    const until = off ? null : gov.heldUntil()
+    const longHold = until !== null && until - now > limit
+    // A hold known to end within the bound (BOINC's one-hour snooze) keeps its jobs to the end,
+    // however long they waited before: they run again then.
+    const endsSoon = until !== null && !longHold
+    const span = durationText(limit)
     for (const run of [...this.live.values()]) {
       const r = run.record
-      if (r.state === 'failed') continue // cancelled, its process on its way out
-      if (!run.proc && r.state === 'queued' && now - r.queuedAt > limit) {
-        this.log.info({ job: r.id.slice(0, 12) }, 'queued job given up: donating is held')
-        this.finishRun(run, {
-          ok: false,
-          kind: 'cancelled',
-          message: `the donor gave up: the job waited over ${span} in its queue without starting`,
-          cpuMs: 0,
-          wallMs: 0,
-          peakRssBytes: 0,
-        })
+      if (r.state === 'failed' || run.givenBack) continue // cancelled, its process on its way out
+      const held = !run.proc || run.suspendedSince !== null
+      if (off) {
+        this.giveBack(run, 'the donor gave the job back: its user turned donating CPU off')
+      } else if (longHold && held) {
+        const what = gov.blocked() === 'schedule' ? 'outside its schedule' : 'snoozed'
+        this.giveBack(
+          run,
+          `the donor gave the job back: donating there is ${what} for over ${span}`,
+        )
+      } else if (endsSoon) {
+        continue
+      } else if (!run.proc && now - r.queuedAt > limit) {
+        this.giveBack(
+          run,
+          `the donor gave up: the job waited over ${span} in its queue without starting`,
+        )
       } else if (run.proc && run.suspendedSince !== null && now - run.suspendedSince > limit) {
-        this.log.info({ job: r.id.slice(0, 12) }, 'suspended job given up: donating is held')
-        if (run.tracked) this.deps.governor.untrack(run.tracked)
-        run.tracked = null
-        run.suspendedSince = null
-        // finishRun sends the result when the process is gone (its memory with it).
-        run.proc.kill(`the donor gave up: the job was held suspended over ${span}`, 'cancelled')
+        this.giveBack(run, `the donor gave up: the job was held suspended over ${span}`)
       }
     }
+  }
+
+  /** Ends a queued or running donor job as 'cancelled'; the submitter is told (finishRun). */
+  private giveBack(run: LiveRun, message: string): void {
+    this.log.info({ job: run.record.id.slice(0, 12), why: message }, 'job given back')
+    run.givenBack = true
+    if (run.proc) {
+      if (run.tracked) this.deps.governor.untrack(run.tracked)
+      run.tracked = null
+      run.suspendedSince = null
+      // finishRun sends the result when the process is gone (its memory with it).
+      run.proc.kill(message, 'cancelled')
+      return
+    }
+    this.finishRun(run, {
+      ok: false,
+      kind: 'cancelled',
+      message,
+      cpuMs: 0,
+      wallMs: 0,
+      peakRssBytes: 0,
+    })
   }
 
   private startRun(run: LiveRun): void {
@@ -1516,6 +1555,12 @@ function outOfDonorsMessage(job: {
   const needed =
     job.quorum === 1 ? '1 result was needed' : `${job.quorum} matching results were needed`
   return `${parts.join('; ')}; ${needed}`
+}
+
+/** '60 min', or '300 ms' for the short bounds tests use. */
+function durationText(ms: number): string {
+  const mins = Math.round(ms / 60_000)
+  return mins >= 1 ? `${mins} min` : `${ms} ms`
 }
 
 function summarize(j: JobRecord): JobSummary {
