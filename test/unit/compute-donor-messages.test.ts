@@ -7,7 +7,8 @@
 //   - A hello makes the donor send the submitter every result it keeps for it (up to 64 MiB): a
 //     connection says hello once, or each 300-byte hello would queue that much again.
 //   - Nor may a job the donor's own limits hold suspended when the donor stops: its end is the
-//     donor's doing, not an answer about the job.
+//     donor's doing, not an answer about the job. It is given back ('cancelled', never a vote), so
+//     the submitter asks another donor at once.
 //   - A burst of jobs from one submitter (refused modules: a hundred bytes each) must not push
 //     another submitter's run out of the saved history while its result waits for a receipt.
 import crypto from 'hypercore-crypto'
@@ -164,7 +165,7 @@ describe('a donor flooded with jobs by one submitter', () => {
 })
 
 describe('a donor that stops while its limits hold a job suspended', () => {
-  it('sends no result for it', async () => {
+  it('sends no answer for it, only that it gave it back', async () => {
     const { compute, inside, governor } = await donor()
     const sent: Message[] = []
     const session = submitterSession(sent)
@@ -183,7 +184,14 @@ describe('a donor that stops while its limits hold a job suspended', () => {
       state: 'failed',
       error: { kind: 'cancelled' },
     })
-    expect(sent.filter((m) => m.t === 'result')).toEqual([])
+    expect(sent.filter((m) => m.t === 'result')).toMatchObject([
+      {
+        id: job.id,
+        hash: null,
+        output: null,
+        error: { kind: 'cancelled', message: 'the donor stopped before the job ended' },
+      },
+    ])
   }, 30_000)
 })
 

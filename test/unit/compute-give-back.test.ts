@@ -6,6 +6,8 @@
 //     the next donor, rather than ending 'no-quorum' as if donors had disagreed.
 //   - A donor whose user turns donating off gives its jobs back at once, not after the hour a
 //     held job may wait, so the job is done elsewhere meanwhile.
+//   - A donor that stops gives its jobs back too: the submitter hears it, rather than finding the
+//     donor gone (which uses the budget: a donor gone may have run it, and may send its result).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Compute } from '../../main/engine/compute/compute.ts'
 import { COMPUTE_TOPIC } from '../../main/engine/compute/compute.ts'
@@ -153,6 +155,41 @@ describe('a donor whose user turns donating off', () => {
     expect(done.donors.map((d) => [d.state, d.error])).toEqual([
       ['failed', 'not done: the donor gave the job back: its user turned donating CPU off'],
       ['agreed', null],
+    ])
+  }, 180_000)
+})
+
+describe('a donor that stops while it holds a job', () => {
+  it('gives it back: the submitter asks another donor and the first uses none of the budget', async () => {
+    const stopping = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
+    // Its user pauses donating as the job arrives (held, not given back), then quits.
+    onEachJob(
+      stopping.compute,
+      () => inside(stopping.compute).deps.governor.setPause({ until: null }),
+      true,
+    )
+    const honest = await computeNode(cleanup, network, DONOR)
+    const { compute: submitter } = await computeNode(cleanup, network, {})
+    for (const c of [stopping.compute, honest.compute]) await inside(c).swarm.flush()
+    await meet(submitter, 2)
+    const job = await submitter.submit({
+      module: await assemble(REVERSE),
+      input: Buffer.from('stopped'),
+      replicas: 1,
+      name: 'stopped',
+      wallMs: 60_000,
+    })
+    const stoppingId = stopping.identity.publicKey.toString('hex')
+    await waitFor(() => stopping.compute.counts().queued === 1, {
+      timeoutMs: 30_000,
+      what: 'the job queued on the donor that stops',
+    })
+    await stopping.compute.close()
+    const done = await settled(submitter, job.id, 60_000)
+    expect(done.error).toBeNull()
+    expect(done.donors.map((d) => [d.identity, d.state, d.error])).toEqual([
+      [stoppingId, 'failed', 'not done: the donor stopped before the job ended'],
+      [honest.identity.publicKey.toString('hex'), 'agreed', null],
     ])
   }, 180_000)
 })

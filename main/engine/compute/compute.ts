@@ -321,11 +321,30 @@ export class Compute extends EventEmitter {
     for (const run of this.live.values()) {
       if (run.tracked) this.deps.governor.untrack(run.tracked)
       run.proc?.kill('the donor stopped', 'cancelled')
-      const st = run.record.state
-      if (st === 'queued' || st === 'running' || st === 'suspended') {
-        run.record.state = 'failed'
-        run.record.error = { kind: 'cancelled', message: 'the donor stopped before the job ended' }
-        run.record.finishedAt = Date.now()
+      const r = run.record
+      if (r.state === 'queued' || r.state === 'running' || r.state === 'suspended') {
+        const message = 'the donor stopped before the job ended'
+        r.state = 'failed'
+        r.error = { kind: 'cancelled', message }
+        r.finishedAt = Date.now()
+        // Given back, as when donating is held too long: not done here, ask another donor. (Best
+        // effort: the connection closes next; without it the submitter finds the donor gone.)
+        const s = this.sessionOf(r.submitter)
+        if (s) {
+          const from = r.startedAt ?? r.queuedAt
+          const to = Math.max(r.finishedAt, from + 1)
+          const error = { kind: 'cancelled' as const, message }
+          this.send(s, {
+            t: 'result',
+            id: r.id,
+            hash: null,
+            output: null,
+            error,
+            cpuMs: 0,
+            from,
+            to,
+          })
+        }
       }
     }
     this.live.clear()
