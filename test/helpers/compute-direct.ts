@@ -8,11 +8,16 @@ import crypto from 'hypercore-crypto'
 import pino from 'pino'
 import type Corestore from 'corestore'
 import type HyperDHT from 'hyperdht'
-import { Compute, jobId, type ComputeTimers } from '../../main/engine/compute/compute.ts'
+import {
+  Compute,
+  jobId,
+  type ComputeDeps,
+  type ComputeTimers,
+} from '../../main/engine/compute/compute.ts'
 import { decodeMessage, type Message } from '../../main/engine/compute/messages.ts'
 import type { Ledger } from '../../main/engine/ledger/ledger.ts'
 import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
-import { DonateLimitsSchema } from '../../main/engine/limits/governor.ts'
+import { DonateLimitsSchema, type DonateLimits } from '../../main/engine/limits/governor.ts'
 
 /** What Compute keeps per connection, as far as these tests set it. */
 export interface FakeSession {
@@ -32,7 +37,8 @@ export async function directCompute(
   prefix: string,
   defer: (fn: () => Promise<void>) => void,
   timers: Partial<ComputeTimers> = {},
-): Promise<{ compute: Compute; governor: CpuGovernor; dataDir: string }> {
+  keep?: ComputeDeps['keep'],
+): Promise<{ compute: Compute; governor: CpuGovernor; dataDir: string; limits: DonateLimits }> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), prefix))
   await mkdir(path.join(dataDir, 'compute', 'jobs'), { recursive: true })
   const limits = DonateLimitsSchema.parse({
@@ -57,6 +63,7 @@ export async function directCompute(
     governor,
     limits,
     timers,
+    keep,
   })
   const live = (
     compute as unknown as { live: Map<string, { proc: { done: Promise<unknown> } | null }> }
@@ -66,7 +73,7 @@ export async function directCompute(
     governor.destroy()
     await rm(dataDir, { recursive: true, force: true })
   })
-  return { compute, governor, dataDir }
+  return { compute, governor, dataDir, limits }
 }
 
 /** A peer's session whose messages from Compute land, decoded, in `sent`. */

@@ -7,7 +7,8 @@
 //   - A hello makes the donor send the submitter every result it keeps for it (up to 64 MiB): a
 //     connection says hello once, or each 300-byte hello would queue that much again.
 //   - Nor may a job the donor's own limits hold suspended when the donor stops: its end is the
-//     donor's doing, not an answer about the job.
+//     donor's doing, not an answer about the job. It is given back ('cancelled', never a vote), so
+//     the submitter asks another donor at once.
 //   - A burst of jobs from one submitter (refused modules: a hundred bytes each) must not push
 //     another submitter's run out of the saved history while its result waits for a receipt.
 import crypto from 'hypercore-crypto'
@@ -164,7 +165,7 @@ describe('a donor flooded with jobs by one submitter', () => {
 })
 
 describe('a donor that stops while its limits hold a job suspended', () => {
-  it('sends no result for it', async () => {
+  it('sends no answer for it, only that it gave it back', async () => {
     const { compute, inside, governor } = await donor()
     const sent: Message[] = []
     const session = submitterSession(sent)
@@ -183,6 +184,72 @@ describe('a donor that stops while its limits hold a job suspended', () => {
       state: 'failed',
       error: { kind: 'cancelled' },
     })
-    expect(sent.filter((m) => m.t === 'result')).toEqual([])
+    expect(sent.filter((m) => m.t === 'result')).toMatchObject([
+      {
+        id: job.id,
+        hash: null,
+        output: null,
+        error: { kind: 'cancelled', message: 'the donor stopped before the job ended' },
+      },
+    ])
   }, 30_000)
+})
+
+describe('a donor whose kept results one submitter floods with quick jobs', () => {
+  it("lets go of that submitter's own oldest results, not another's", async () => {
+    const made = await directCompute(
+      'spare-donor-messages-',
+      (fn) => cleanups.push(fn),
+      {},
+      {
+        results: 4,
+      },
+    )
+    const inside = made.compute as unknown as Inside
+    const module = await assemble(REVERSE)
+    const run = async (s: FakeSession, text: string): Promise<string> => {
+      const job = jobMessage(module, Buffer.from(text))
+      await inside.onMessage(s, job)
+      await inside.live.get(job.id)?.proc?.done
+      await new Promise((resolve) => setImmediate(resolve))
+      return job.id
+    }
+    // A's job ends, and A goes away before it credits it: the donor keeps the result for it.
+    const a = crypto.keyPair()
+    const first = fakeSession([])
+    first.identity = a.publicKey.toString('hex')
+    inside.sessions.add(first)
+    const mine = await run(first, 'mine')
+    inside.sessions.delete(first)
+    // B sends more quick jobs than the donor keeps results for, and never credits them.
+    const b = submitterSession([])
+    inside.sessions.add(b)
+    const burst: string[] = []
+    for (let i = 0; i < 6; i++) burst.push(await run(b, `burst ${i}`))
+    expect([...inside.ended.keys()]).toEqual([mine, ...burst.slice(3)])
+    // A comes back and gets its result.
+    const sent: Message[] = []
+    const donorEnd = { publicKey: crypto.randomBytes(32), remotePublicKey: crypto.randomBytes(32) }
+    const again: FakeSession = {
+      conn: donorEnd,
+      msg: { send: (buf) => sent.push(decodeMessage(buf)) },
+      identity: null,
+      ledger: null,
+      slots: 0,
+      waiting: new Map(),
+    }
+    inside.sessions.add(again)
+    await inside.onMessage(again, {
+      t: 'hello',
+      identity: a.publicKey.toString('hex'),
+      ledger: crypto.randomBytes(32).toString('hex'),
+      slots: 0,
+      sig: signHello(
+        COMPUTE_HELLO_TAG,
+        { publicKey: donorEnd.remotePublicKey, remotePublicKey: donorEnd.publicKey },
+        a.secretKey,
+      ),
+    })
+    expect(sent.filter((m) => m.t === 'result')).toMatchObject([{ id: mine, error: null }])
+  }, 60_000)
 })

@@ -2,14 +2,26 @@
 // directly, no swarm; the bounds come from the injectable timers):
 //   - A donor whose donating is held (paused, turned off) gives up a job queued or suspended for
 //     longer than timers.stalledMs: the process is killed, and the submitter is told 'cancelled'.
+//   - A donor whose user turns donating off gives every job back at once, and one snoozed, or
+//     outside its schedule, for longer than stalledMs gives back its queued and suspended jobs at
+//     once; a pause until resumed keeps them (it is usually short; stalledMs bounds it).
 //   - A submitter takes a 'cancelled' result as "not done there", not as an answer that votes.
+//   - Donors that gave a job back use none of its donor budget, up to a bound (maxGivenBack),
+//     and a job out of donors says what happened: 'no-quorum' only when donors disagreed.
 //   - A submitted job with some answers, no donor at work and none to ask ends 'no-donors'.
 //   - A submitted job whose module or input file is missing ends once with a clear error.
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import crypto from 'hypercore-crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Compute, ComputeTimers } from '../../main/engine/compute/compute.ts'
+import {
+  maxGivenBack,
+  type Compute,
+  type ComputeTimers,
+} from '../../main/engine/compute/compute.ts'
 import type { Message } from '../../main/engine/compute/messages.ts'
 import type { CpuGovernor } from '../../main/engine/limits/cpu.ts'
+import type { DonateLimits } from '../../main/engine/limits/governor.ts'
 import {
   directCompute,
   fakeSession,
@@ -29,6 +41,7 @@ interface Donor {
   receipt: string
   from: number | null
   to: number | null
+  gaveBack?: boolean
 }
 interface Job {
   id: string
@@ -59,9 +72,13 @@ afterEach(async () => {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const hex = (n: number): string => crypto.randomBytes(n).toString('hex')
 
-async function node(
-  timers: Partial<ComputeTimers>,
-): Promise<{ compute: Compute; inside: Inside; governor: CpuGovernor; dataDir: string }> {
+async function node(timers: Partial<ComputeTimers>): Promise<{
+  compute: Compute
+  inside: Inside
+  governor: CpuGovernor
+  dataDir: string
+  limits: DonateLimits
+}> {
   const made = await directCompute('spare-compute-liveness-', (fn) => cleanups.push(fn), timers)
   return { ...made, inside: made.compute as unknown as Inside }
 }
@@ -180,6 +197,120 @@ describe('a donor whose donating is held', () => {
   }, 30_000)
 })
 
+describe('a donor whose user holds donating', () => {
+  /** A donor (stalledMs a minute) running one endless job and holding a second queued. */
+  async function busyDonor(): Promise<{
+    made: Awaited<ReturnType<typeof node>>
+    sent: Message[]
+    s: FakeSession
+    ids: string[]
+    procs: Array<{ pid: number; done: Promise<unknown> }>
+  }> {
+    const made = await node({ stalledMs: 60_000 })
+    const sent: Message[] = []
+    const s = session(sent)
+    made.inside.sessions.add(s)
+    const module = await assemble(INFINITE_LOOP)
+    const ids: string[] = []
+    for (const text of ['a', 'b']) {
+      const job = jobMessage(module, Buffer.from(text))
+      await made.inside.onMessage(s, job)
+      ids.push(job.id)
+    }
+    const procs = ids.flatMap((id) => made.inside.live.get(id)?.proc ?? [])
+    expect(procs).toHaveLength(1) // one core donated: the second waits
+    return { made, sent, s, ids, procs }
+  }
+
+  async function expectAllGivenBack(
+    d: Awaited<ReturnType<typeof busyDonor>>,
+    why: RegExp,
+  ): Promise<void> {
+    // Killed at once: a bound only so that a job left running fails here, not at the timeout.
+    for (const p of d.procs) await Promise.race([p.done, sleep(10_000)])
+    await new Promise((resolve) => setImmediate(resolve))
+    for (const p of d.procs) expect(pidAlive(p.pid)).toBe(false)
+    expect(d.made.inside.live.size).toBe(0)
+    const results = d.sent.filter((m) => m.t === 'result')
+    expect(results.map((m) => m.id).sort()).toEqual([...d.ids].sort())
+    for (const m of results) {
+      expect(m).toMatchObject({ hash: null, error: { kind: 'cancelled' } })
+      expect(m.error?.message).toMatch(why)
+    }
+  }
+
+  it('gives every job back at once when donating is turned off', async () => {
+    const d = await busyDonor()
+    const off = { ...d.made.limits, cpuPercent: 0 }
+    d.made.governor.setLimits(off) // as the node does: the governor, then compute
+    d.made.compute.setLimits(off)
+    await expectAllGivenBack(d, /turned donating CPU off/)
+  }, 30_000)
+
+  it('gives its jobs back at once when snoozed for longer than stalledMs', async () => {
+    const d = await busyDonor()
+    // A snooze shorter than the bound keeps them: they run again soon.
+    d.made.governor.setPause({ until: Date.now() + 30_000 })
+    d.made.inside.pump()
+    expect(d.made.inside.live.size).toBe(2)
+    expect(d.sent.filter((m) => m.t === 'result')).toEqual([])
+    d.made.governor.setPause({ until: Date.now() + 10 * 60_000 })
+    d.made.inside.pump() // the governor's 'change' does this in a node that is open
+    await expectAllGivenBack(d, /snoozed for over 1 min/)
+  }, 30_000)
+
+  it('gives its jobs back at once when its schedule closes for longer than stalledMs', async () => {
+    const d = await busyDonor()
+    // Jobs run only on the day after tomorrow: at least a day away.
+    const day = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][(new Date().getDay() + 2) % 7]
+    const limits = { ...d.made.limits, schedule: `${day} 00:00-24:00` }
+    d.made.governor.setLimits(limits)
+    d.made.compute.setLimits(limits)
+    await expectAllGivenBack(d, /outside its schedule for over 1 min/)
+  }, 30_000)
+
+  it('keeps a job held past stalledMs by a snooze that ends within it', async () => {
+    const { inside, governor } = await node({ stalledMs: 300 })
+    const sent: Message[] = []
+    const s = session(sent)
+    inside.sessions.add(s)
+    const job = jobMessage(await assemble(INFINITE_LOOP), Buffer.alloc(0))
+    await inside.onMessage(s, job)
+    // Snoozed for exactly the bound (the tray's hour against the hour a held job may wait).
+    governor.setPause({ until: Date.now() + 300 })
+    inside.pump()
+    await sleep(500)
+    inside.pump() // the snooze is over, and this governor has not noticed yet
+    governor.tick() // the governor's next tick (every 100 ms in a node)
+    inside.pump()
+    const proc = inside.live.get(job.id)?.proc
+    // Given back, its process would be dead within moments, and the submitter told.
+    await Promise.race([proc?.done, sleep(2000)])
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(pidAlive(proc!.pid)).toBe(true)
+    expect(inside.state.runs.find((r) => r.id === job.id)).toMatchObject({ state: 'running' })
+    expect(sent.filter((m) => m.t === 'result')).toEqual([])
+    await cancel(inside, s, job.id)
+  }, 30_000)
+
+  it('keeps its jobs while paused until resumed, and runs them on', async () => {
+    const d = await busyDonor()
+    d.made.governor.setPause({ until: null })
+    d.made.inside.pump()
+    expect(d.made.inside.state.runs.find((r) => r.id === d.ids[0])).toMatchObject({
+      state: 'suspended',
+    })
+    expect(d.made.inside.live.size).toBe(2)
+    d.made.governor.setPause(null)
+    d.made.inside.pump()
+    expect(d.made.inside.state.runs.find((r) => r.id === d.ids[0])).toMatchObject({
+      state: 'running',
+    })
+    expect(d.sent.filter((m) => m.t === 'result')).toEqual([])
+    for (const id of d.ids) await cancel(d.made.inside, d.s, id)
+  }, 30_000)
+})
+
 async function cancel(inside: Inside, s: FakeSession, id: string): Promise<void> {
   const done = inside.live.get(id)?.proc?.done
   await inside.onMessage(s, { t: 'cancel', id })
@@ -217,6 +348,75 @@ describe('a submitter told a donor gave up', () => {
       ['failed', null],
       ['failed', null],
     ])
+  })
+})
+
+describe('a submitted job that runs out of donors to ask', () => {
+  /** A job (replicas 2, quorum 2) whose donors are `donors`, tended once with a donor free. */
+  async function tended(donors: Donor[], replicas = 2): Promise<{ job: Job; sent: Message[] }> {
+    const { inside, dataDir } = await node({})
+    const sent: Message[] = []
+    inside.sessions.add(session(sent, 1)) // a donor it has not asked, with a slot
+    const job = { ...submitted(donors), replicas, quorum: Math.floor(replicas / 2) + 1 }
+    const file = path.join(dataDir, 'compute', 'jobs', job.id)
+    await writeFile(`${file}.wasm`, await assemble(INFINITE_LOOP))
+    await writeFile(`${file}.input`, Buffer.alloc(0))
+    inside.state.submitted.push(job)
+    await inside.tendJob(job)
+    return { job, sent }
+  }
+  const gaveBack = (): Donor => ({
+    ...donorRecord(hex(32), 'failed'),
+    gaveBack: true,
+    error: 'not done: the donor gave up',
+  })
+
+  it('ends no-donors, naming the donors that gave it back, once too many have', async () => {
+    const { job, sent } = await tended(Array.from({ length: maxGivenBack(1) }, gaveBack), 1)
+    expect(sent.filter((m) => m.t === 'job')).toEqual([])
+    expect(job.state).toBe('failed')
+    expect(job.error?.kind).toBe('no-donors')
+    expect(job.error?.message).toBe(
+      `${maxGivenBack(1)} donors gave the job back before running it (refused or gave it up); ` +
+        '1 result was needed',
+    )
+  })
+
+  it('is sent on while fewer donors gave it back', async () => {
+    const { job, sent } = await tended(Array.from({ length: maxGivenBack(1) - 1 }, gaveBack), 1)
+    expect(sent.filter((m) => m.t === 'job')).toMatchObject([{ id: job.id }])
+    expect(job.state).toBe('running')
+  })
+
+  it('says that donors went away, not that they disagreed, when they did', async () => {
+    const away = (): Donor => ({ ...donorRecord(hex(32), 'gone'), error: 'went away' })
+    const { job } = await tended([
+      donorRecord(hex(32), 'answered', hex(32)),
+      ...[1, 2, 3, 4].map(away),
+    ])
+    expect(job.error).toEqual({
+      kind: 'no-donors',
+      message:
+        '1 donor answered; 4 donors went away or did not answer in time; ' +
+        '2 matching results were needed',
+    })
+  })
+
+  it('says donors disagreed when they did', async () => {
+    const { job } = await tended([
+      donorRecord(hex(32), 'answered', hex(32)),
+      donorRecord(hex(32), 'answered', hex(32)),
+      gaveBack(),
+      donorRecord(hex(32), 'gone'),
+      donorRecord(hex(32), 'gone'),
+      donorRecord(hex(32), 'gone'),
+    ])
+    expect(job.error).toEqual({
+      kind: 'no-quorum',
+      message:
+        'donors disagreed (1 / 1); 1 donor gave the job back before running it (refused or ' +
+        'gave it up); 3 donors went away or did not answer in time; 2 matching results were needed',
+    })
   })
 })
 

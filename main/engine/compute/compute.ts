@@ -57,6 +57,15 @@ import {
 export const COMPUTE_TOPIC = crypto.hash(Buffer.from('spare-compute-topic-v1'))
 /** Donors asked beyond the replicas before a job fails for want of a quorum. */
 export const MAX_EXTRA_DONORS = 3
+/**
+ * Donors that may give a job back (refuse it, or give it up unrun) before it fails: twice its
+ * donor budget. Give-backs use no budget (they say nothing about the job), but without a bound
+ * donors that always give back, or fresh identities made to, would have the job sent (up to
+ * 4 MiB each time) without end.
+ */
+export function maxGivenBack(replicas: number): number {
+  return 2 * (replicas + MAX_EXTRA_DONORS)
+}
 /** Jobs a donor keeps queued at most, in all and per submitter. */
 const MAX_QUEUED = 16
 const MAX_QUEUED_PER_SUBMITTER = 4
@@ -145,6 +154,12 @@ const AssignmentSchema = z.object({
   sentAt: z.number(),
   from: z.number().nullable(),
   to: z.number().nullable(),
+  /**
+   * The donor gave the job back without an answer about it: it refused it, or gave it up
+   * ('cancelled': its donating was turned off, held too long, or it stopped). Not an attempt: it
+   * uses none of the job's donor budget, only the bound on give-backs (maxGivenBack).
+   */
+  gaveBack: z.boolean().default(false),
 })
 type Assignment = z.infer<typeof AssignmentSchema>
 
@@ -205,6 +220,8 @@ interface LiveRun {
   suspendedSince: number | null
   /** The result message, kept until the submitter has it (it may be away when the job ends). */
   result: Extract<Message, { t: 'result' }> | null
+  /** Given back ('cancelled'): its process is being killed, and finishRun tells the submitter. */
+  givenBack: boolean
 }
 
 interface Session {
@@ -227,6 +244,8 @@ export interface ComputeDeps {
   governor: CpuGovernor
   limits: DonateLimits
   timers?: Partial<ComputeTimers>
+  /** Bounds on kept results (MAX_KEPT_RESULTS, MAX_KEPT_RESULT_BYTES by default; tests lower). */
+  keep?: { results?: number; bytes?: number }
 }
 
 export class Compute extends EventEmitter {
@@ -254,6 +273,8 @@ export class Compute extends EventEmitter {
   private readonly onGovernorChange = (): void => this.pump()
   /** Receipts proposed and not yet settled, as `${job}:${donor}`. */
   private readonly proposing = new Set<string>()
+  /** Bounds on the results kept for absent submitters. */
+  private readonly keep: { results: number; bytes: number }
   /** Open jobs with no donor at work on them, and since when (Date.now() ms; not persisted). */
   private readonly idleSince = new Map<string, number>()
 
@@ -261,6 +282,10 @@ export class Compute extends EventEmitter {
     super()
     this.timers = { ...DEFAULT_COMPUTE_TIMERS, ...deps.timers }
     this.limits = deps.limits
+    this.keep = {
+      results: deps.keep?.results ?? MAX_KEPT_RESULTS,
+      bytes: deps.keep?.bytes ?? MAX_KEPT_RESULT_BYTES,
+    }
     this.me = deps.identity.publicKey.toString('hex')
     this.dir = path.join(deps.dataDir, 'compute')
     this.file = path.join(this.dir, 'compute.json')
@@ -296,11 +321,30 @@ export class Compute extends EventEmitter {
     for (const run of this.live.values()) {
       if (run.tracked) this.deps.governor.untrack(run.tracked)
       run.proc?.kill('the donor stopped', 'cancelled')
-      const st = run.record.state
-      if (st === 'queued' || st === 'running' || st === 'suspended') {
-        run.record.state = 'failed'
-        run.record.error = { kind: 'cancelled', message: 'the donor stopped before the job ended' }
-        run.record.finishedAt = Date.now()
+      const r = run.record
+      if (r.state === 'queued' || r.state === 'running' || r.state === 'suspended') {
+        const message = 'the donor stopped before the job ended'
+        r.state = 'failed'
+        r.error = { kind: 'cancelled', message }
+        r.finishedAt = Date.now()
+        // Given back, as when donating is held too long: not done here, ask another donor. (Best
+        // effort: the connection closes next; without it the submitter finds the donor gone.)
+        const s = this.sessionOf(r.submitter)
+        if (s) {
+          const from = r.startedAt ?? r.queuedAt
+          const to = Math.max(r.finishedAt, from + 1)
+          const error = { kind: 'cancelled' as const, message }
+          this.send(s, {
+            t: 'result',
+            id: r.id,
+            hash: null,
+            output: null,
+            error,
+            cpuMs: 0,
+            from,
+            to,
+          })
+        }
       }
     }
     this.live.clear()
@@ -501,7 +545,8 @@ export class Compute extends EventEmitter {
   }
 
   private async updateTopic(): Promise<void> {
-    if (this.closed) return
+    // Before open() there is no swarm yet: open() joins as needed.
+    if (this.closed || !this.swarm) return
     const want = { server: this.donating(), client: this.needsDonors() }
     const cur = this.topic
     if (cur && cur.server === want.server && cur.client === want.client) return
@@ -685,22 +730,16 @@ export class Compute extends EventEmitter {
       suspended: false,
       suspendedSince: null,
       result: null,
+      givenBack: false,
     }
     this.send(s, { t: 'accept', id: m.id, ok: true, reason: null })
     // A module outside the interface is answered at once: it never gets a process.
     const check = checkModule(module, { memoryCapBytes: this.limits.jobMemoryBytes })
     if (!check.ok) {
-      this.finishRun(run, {
-        ok: false,
-        kind: check.kind,
-        message: check.message,
-        cpuMs: 0,
-        wallMs: 0,
-        peakRssBytes: 0,
-      })
       // Sent to the submitter just now, and never run: not kept for a resend, where a burst of
-      // them (a hundred bytes each) would push other submitters' kept results out.
-      this.ended.delete(m.id)
+      // them (a hundred bytes each) would push kept results out.
+      const result = { ok: false as const, kind: check.kind, message: check.message }
+      this.finishRun(run, { ...result, cpuMs: 0, wallMs: 0, peakRssBytes: 0 }, false)
       return
     }
     this.live.set(m.id, run)
@@ -743,39 +782,74 @@ export class Compute extends EventEmitter {
   }
 
   /**
-   * Gives up donor jobs queued, or held suspended, for over timers.stalledMs without a break
-   * (donating paused or turned off): a suspended process keeps its memory (up to the cap plus
-   * the runtime's share) and a queued job its module and input, and a submitter that is gone
-   * never cancels them. The submitter gets a 'cancelled' result, which it takes as "not done
-   * here", not as an answer: the job moves to another donor.
+   * Gives donor jobs back to their submitters ('cancelled': not done here, ask another donor)
+   * when this node won't run them soon:
+   *   - donating CPU is turned off: every job, at once (running ones too, where the governor
+   *     can't stop them): the user wants none run here;
+   *   - jobs are held by a snooze or the schedule that is known to last longer than
+   *     timers.stalledMs: the queued and suspended ones, at once, rather than after stalledMs;
+   *   - a job queued, or held suspended, for over timers.stalledMs without a break, unless the
+   *     hold is known to end within stalledMs (a snooze of an hour keeps its jobs to its end).
+   * A pause until resumed keeps jobs (as BOINC's "suspend" keeps its tasks): it is usually short.
+   * A suspended process keeps its memory (up to the cap plus the runtime's share) and a queued job
+   * its module and input, and a submitter that is gone never cancels them.
    */
   private giveUpStalled(): void {
     const now = Date.now()
     const limit = this.timers.stalledMs
-    const mins = Math.round(limit / 60_000)
-    const span = mins >= 1 ? `${mins} min` : `${limit} ms`
+    const gov = this.deps.governor
+    const off = !this.donating() || gov.blocked() === 'off'
+    const until = off ? null : gov.heldUntil()
+    const longHold = until !== null && until - now > limit
+    // A hold known to end within the bound (BOINC's one-hour snooze) keeps its jobs to the end,
+    // however long they waited before: they run again then.
+    const endsSoon = until !== null && !longHold
+    const span = durationText(limit)
     for (const run of [...this.live.values()]) {
       const r = run.record
-      if (r.state === 'failed') continue // cancelled, its process on its way out
-      if (!run.proc && r.state === 'queued' && now - r.queuedAt > limit) {
-        this.log.info({ job: r.id.slice(0, 12) }, 'queued job given up: donating is held')
-        this.finishRun(run, {
-          ok: false,
-          kind: 'cancelled',
-          message: `the donor gave up: the job waited over ${span} in its queue without starting`,
-          cpuMs: 0,
-          wallMs: 0,
-          peakRssBytes: 0,
-        })
+      if (r.state === 'failed' || run.givenBack) continue // cancelled, its process on its way out
+      const held = !run.proc || run.suspendedSince !== null
+      if (off) {
+        this.giveBack(run, 'the donor gave the job back: its user turned donating CPU off')
+      } else if (longHold && held) {
+        const what = gov.blocked() === 'schedule' ? 'outside its schedule' : 'snoozed'
+        this.giveBack(
+          run,
+          `the donor gave the job back: donating there is ${what} for over ${span}`,
+        )
+      } else if (endsSoon) {
+        continue
+      } else if (!run.proc && now - r.queuedAt > limit) {
+        this.giveBack(
+          run,
+          `the donor gave up: the job waited over ${span} in its queue without starting`,
+        )
       } else if (run.proc && run.suspendedSince !== null && now - run.suspendedSince > limit) {
-        this.log.info({ job: r.id.slice(0, 12) }, 'suspended job given up: donating is held')
-        if (run.tracked) this.deps.governor.untrack(run.tracked)
-        run.tracked = null
-        run.suspendedSince = null
-        // finishRun sends the result when the process is gone (its memory with it).
-        run.proc.kill(`the donor gave up: the job was held suspended over ${span}`, 'cancelled')
+        this.giveBack(run, `the donor gave up: the job was held suspended over ${span}`)
       }
     }
+  }
+
+  /** Ends a queued or running donor job as 'cancelled'; the submitter is told (finishRun). */
+  private giveBack(run: LiveRun, message: string): void {
+    this.log.info({ job: run.record.id.slice(0, 12), why: message }, 'job given back')
+    run.givenBack = true
+    if (run.proc) {
+      if (run.tracked) this.deps.governor.untrack(run.tracked)
+      run.tracked = null
+      run.suspendedSince = null
+      // finishRun sends the result when the process is gone (its memory with it).
+      run.proc.kill(message, 'cancelled')
+      return
+    }
+    this.finishRun(run, {
+      ok: false,
+      kind: 'cancelled',
+      message,
+      cpuMs: 0,
+      wallMs: 0,
+      peakRssBytes: 0,
+    })
   }
 
   private startRun(run: LiveRun): void {
@@ -819,7 +893,8 @@ export class Compute extends EventEmitter {
     this.emit('changed')
   }
 
-  private finishRun(run: LiveRun, res: RunResult): void {
+  /** Records a donor job's end and sends its result; `keep`: kept for a resend (finishRun). */
+  private finishRun(run: LiveRun, res: RunResult, keep = true): void {
     const r = run.record
     this.live.delete(r.id)
     if (r.state === 'failed' && r.error?.kind === 'cancelled') return
@@ -870,24 +945,56 @@ export class Compute extends EventEmitter {
     if (s) this.send(s, run.result)
     // Keep the result for a submitter that is away, within bounds.
     this.ended.delete(r.id)
-    this.ended.set(r.id, run)
-    this.trimEnded()
+    if (keep) {
+      this.ended.set(r.id, run)
+      this.trimEnded()
+    }
     this.saveSoon()
     this.emit('changed')
     this.broadcastOffer()
   }
 
-  /** Lets go of kept results past KEEP_RESULT_MS, then the oldest while over the caps. */
+  /**
+   * Lets go of kept results past KEEP_RESULT_MS; then, while over a cap (count or bytes), the
+   * oldest result of the submitter that holds the most of that cap. Each submitter so keeps a fair
+   * share: a burst of quick jobs from one lets go of its own results, not others'.
+   */
   private trimEnded(): void {
     const size = (run: LiveRun): number => run.result?.output?.length ?? 0
-    let bytes = 0
-    for (const run of this.ended.values()) bytes += size(run)
     const now = Date.now()
+    const count = new Map<string, number>()
+    const bytes = new Map<string, number>()
+    let total = 0
     for (const [id, run] of this.ended) {
-      const expired = now - (run.record.finishedAt ?? 0) > KEEP_RESULT_MS
-      if (!expired && this.ended.size <= MAX_KEPT_RESULTS && bytes <= MAX_KEPT_RESULT_BYTES) break
+      if (now - (run.record.finishedAt ?? 0) > KEEP_RESULT_MS) {
+        this.ended.delete(id)
+        continue
+      }
+      const who = run.record.submitter
+      count.set(who, (count.get(who) ?? 0) + 1)
+      bytes.set(who, (bytes.get(who) ?? 0) + size(run))
+      total += size(run)
+    }
+    const largest = (by: Map<string, number>): string | null => {
+      let top: string | null = null
+      for (const [who, n] of by) if (top === null || n > (by.get(top) ?? 0)) top = who
+      return top
+    }
+    while (this.ended.size > this.keep.results || total > this.keep.bytes) {
+      const who = largest(this.ended.size > this.keep.results ? count : bytes)
+      let oldest: [string, LiveRun] | null = null
+      for (const entry of this.ended) {
+        if (entry[1].record.submitter === who) {
+          oldest = entry
+          break
+        }
+      }
+      if (!who || !oldest) break
+      const [id, run] = oldest
       this.ended.delete(id)
-      bytes -= size(run)
+      count.set(who, (count.get(who) ?? 1) - 1)
+      bytes.set(who, (bytes.get(who) ?? 0) - size(run))
+      total -= size(run)
     }
   }
 
@@ -976,6 +1083,7 @@ export class Compute extends EventEmitter {
     const a = this.assignment(m.id, s.identity as string)
     if (!a || m.ok || (a.state !== 'sent' && a.state !== 'running')) return
     a.state = 'failed'
+    a.gaveBack = true
     a.error = `refused: ${m.reason ?? 'no reason given'}`
     this.changedJob(m.id)
   }
@@ -1001,6 +1109,7 @@ export class Compute extends EventEmitter {
     // too long): no answer about the job, so no vote. The job goes to another donor.
     if (m.error?.kind === 'cancelled') {
       a.state = 'failed'
+      a.gaveBack = true
       a.error = `not done: ${m.error.message}`
       return this.changedJob(job.id)
     }
@@ -1131,11 +1240,23 @@ export class Compute extends EventEmitter {
     const answered = job.donors.filter((d) => d.state === 'answered').length
     const active = job.donors.filter((d) => d.state === 'sent' || d.state === 'running').length
     const maxTally = best ? best[1].length : 0
-    const tried = job.donors.length
+    // Donors that gave the job back unrun use none of the budget: they had no say about it.
+    const gaveBack = job.donors.filter((d) => d.gaveBack).length
+    const tried = job.donors.length - gaveBack
     const budget = job.replicas + MAX_EXTRA_DONORS - tried
-    const want = Math.min(budget, Math.max(job.quorum - maxTally, job.replicas - answered) - active)
+    const backLeft = maxGivenBack(job.replicas) - gaveBack
+    const want = Math.min(
+      budget,
+      backLeft,
+      Math.max(job.quorum - maxTally, job.replicas - answered) - active,
+    )
     if (want <= 0 && active === 0) {
-      if (budget <= 0) return this.fail(job, 'no-quorum', noQuorumMessage(job))
+      if (budget <= 0) {
+        // 'no-quorum' says donors disagreed: only when they did.
+        const kind = tally.size > 1 ? 'no-quorum' : 'no-donors'
+        return this.fail(job, kind, outOfDonorsMessage(job))
+      }
+      if (backLeft <= 0) return this.fail(job, 'no-donors', outOfDonorsMessage(job))
     }
     if (want > 0) {
       const tried = new Set(job.donors.map((d) => d.identity))
@@ -1181,6 +1302,7 @@ export class Compute extends EventEmitter {
             sentAt: Date.now(),
             from: null,
             to: null,
+            gaveBack: false,
           })
           this.send(s, {
             t: 'job',
@@ -1422,11 +1544,42 @@ function trimHistory<T>(list: T[], inUse: (x: T) => boolean): T[] {
 /** A donor's reason for refusing a receipt for a job it has one for already. */
 const ALREADY_CREDITED = 'that job already has a receipt'
 
-function noQuorumMessage(job: JobRecord): string {
+/**
+ * Why a job ran out of donors to ask, in words: each thing that happened with the donors asked
+ * (disagreement only when there was some), and the quorum that was needed.
+ */
+function outOfDonorsMessage(job: {
+  quorum: number
+  donors: Array<Pick<Assignment, 'state' | 'answer' | 'gaveBack'>>
+}): string {
   const answers = new Map<string, number>()
   for (const d of job.donors) if (d.answer) answers.set(d.answer, (answers.get(d.answer) ?? 0) + 1)
   const counts = [...answers.values()].sort((a, b) => b - a)
-  return `donors disagreed (${counts.join(' / ') || 'no answers'}); ${job.quorum} matching results were needed`
+  const donors = (n: number): string => (n === 1 ? '1 donor' : `${n} donors`)
+  const parts: string[] = []
+  if (counts.length > 1) parts.push(`donors disagreed (${counts.join(' / ')})`)
+  else if (counts[0] === 1) parts.push('1 donor answered')
+  else if (counts[0] !== undefined) parts.push(`${counts[0]} donors answered alike`)
+  const gaveBack = job.donors.filter((d) => d.gaveBack).length
+  const away = job.donors.filter((d) => d.state === 'gone' && d.answer === null).length
+  const bad = job.donors.filter(
+    (d) => d.state === 'failed' && !d.gaveBack && d.answer === null,
+  ).length
+  if (gaveBack > 0) {
+    parts.push(`${donors(gaveBack)} gave the job back before running it (refused or gave it up)`)
+  }
+  if (away > 0) parts.push(`${donors(away)} went away or did not answer in time`)
+  if (bad > 0) parts.push(`${donors(bad)} sent a result that did not check out`)
+  if (parts.length === 0) parts.push('no donor answered')
+  const needed =
+    job.quorum === 1 ? '1 result was needed' : `${job.quorum} matching results were needed`
+  return `${parts.join('; ')}; ${needed}`
+}
+
+/** '60 min', or '300 ms' for the short bounds tests use. */
+function durationText(ms: number): string {
+  const mins = Math.round(ms / 60_000)
+  return mins >= 1 ? `${mins} min` : `${ms} ms`
 }
 
 function summarize(j: JobRecord): JobSummary {

@@ -318,6 +318,28 @@ export class CpuGovernor extends EventEmitter {
     return this.blockedBy
   }
 
+  /**
+   * While jobs are blocked, the earliest time they may run again as far as it is known:
+   * Infinity while donating is off, a snooze's end, the schedule's next opening (a later
+   * condition may hold them longer still). null when they may run now, or when the end can't be
+   * known: paused until resumed, on battery, in use, busy.
+   */
+  heldUntil(): number | null {
+    switch (this.blockedBy) {
+      case 'off':
+        return Number.POSITIVE_INFINITY
+      case 'paused':
+        return this.pause?.until ?? null
+      case 'schedule': {
+        if (!this.schedule) return null
+        const next = nextChange(this.schedule, new Date(this.now()))
+        return next ? next.getTime() : Number.POSITIVE_INFINITY
+      }
+      default:
+        return null
+    }
+  }
+
   /** Whether the governor holds this job stopped right now. */
   isStopped(job: TrackedJob): boolean {
     return this.jobs.get(job)?.stopped ?? false
