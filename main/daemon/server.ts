@@ -42,6 +42,17 @@ const MAX_WS_BUFFERED = 8 * 1024 * 1024
 /** Close code for a dropped slow client (1008: policy violation); the UI reconnects. */
 export const WS_TOO_SLOW = 1008
 const WS_DROP_GRACE_MS = 5000
+/**
+ * Close code for a WebSocket whose web UI session ended (evicted by newer logins, or unused for 7
+ * days): 4401 ("unauthorized" in the private range); the UI shows the reason and its login help.
+ */
+export const WS_SESSION_ENDED = 4401
+const WS_SESSION_ENDED_REASON = 'session ended; run `spare ui` for a new login link'
+// How often sessions unused for SESSION_IDLE_MS are looked for (and their sockets closed).
+const SESSION_SWEEP_MS = 60 * 1000
+// Calls one WebSocket may have running at once; more are answered BUSY at once, so a client can't
+// make the daemon hold unbounded promises and results.
+const MAX_WS_IN_FLIGHT = 64
 // Big enough for one compute job: a 2 MiB module and a 2 MiB input, base64 (about 5.6 MB).
 const MAX_BODY = 6 * 1024 * 1024
 
@@ -51,6 +62,7 @@ const STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   UNAVAILABLE: 503,
+  BUSY: 429,
   INTERNAL: 500,
 }
 
@@ -125,7 +137,14 @@ export interface ApiServerOptions {
   now?: () => number
   /** Bytes a WebSocket client may leave unread before it is dropped (default 8 MiB). */
   maxWsBuffered?: number
+  /** Calls one WebSocket may have running at once (default 64). */
+  maxWsInFlight?: number
+  /** How often expired sessions are looked for (default 1 minute). */
+  sessionSweepMs?: number
 }
+
+/** Who opened a connection: the API token (CLI, scripts) or a web UI session. */
+type Credential = { session: string | null }
 
 export class ApiServer {
   private server: http.Server | null = null
@@ -136,6 +155,9 @@ export class ApiServer {
   private readonly loginCodes = new Map<string, number>()
   private port = 0
   private readonly sockets = new Set<WebSocket>()
+  /** The open WebSockets of each web UI session: closed when it ends. */
+  private readonly sessionSockets = new Map<string, Set<WebSocket>>()
+  private sweepTimer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly service: SpareService,
@@ -182,21 +204,26 @@ export class ApiServer {
         protocols.has(WEB_SESSION.wsProtocol) ? WEB_SESSION.wsProtocol : false,
     })
     server.on('upgrade', (req, socket, head) => {
-      const denied = this.guard(req, { webSocket: true })
-      if (denied || pathnameOf(req.url) !== API_PATHS.ws) {
+      const who = this.guard(req, { webSocket: true })
+      if (who instanceof ApiError || pathnameOf(req.url) !== API_PATHS.ws) {
         socket.write(
-          `HTTP/1.1 ${denied ? STATUS[denied.code] : 404} Denied\r\nConnection: close\r\n\r\n`,
+          `HTTP/1.1 ${who instanceof ApiError ? STATUS[who.code] : 404} Denied\r\nConnection: close\r\n\r\n`,
         )
         socket.destroy()
         return
       }
-      this.wss!.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws))
+      this.wss!.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, who.session))
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(this.opts.port ?? 0, '127.0.0.1', () => resolve())
     })
     this.server = server
+    this.sweepTimer = setInterval(
+      () => this.pruneSessions(),
+      this.opts.sessionSweepMs ?? SESSION_SWEEP_MS,
+    )
+    this.sweepTimer.unref()
     const addr = server.address()
     this.port = typeof addr === 'object' && addr ? addr.port : 0
     await writeFileAtomic(
@@ -233,13 +260,25 @@ export class ApiServer {
     this.pruneSessions()
     const session = randomBytes(32).toString('hex')
     this.sessions.set(session, this.now())
-    while (this.sessions.size > MAX_SESSIONS) this.deleteFirst(this.sessions)
+    for (const id of this.sessions.keys()) {
+      if (this.sessions.size <= MAX_SESSIONS) break
+      this.endSession(id)
+    }
     return session
   }
 
   private pruneSessions(): void {
     const oldest = this.now() - SESSION_IDLE_MS
-    for (const [id, used] of this.sessions) if (used < oldest) this.sessions.delete(id)
+    for (const [id, used] of this.sessions) if (used < oldest) this.endSession(id)
+  }
+
+  /** Forgets a session and closes the WebSockets it opened (WS_SESSION_ENDED). */
+  private endSession(id: string): void {
+    this.sessions.delete(id)
+    const open = this.sessionSockets.get(id)
+    if (!open) return
+    this.sessionSockets.delete(id)
+    for (const ws of open) this.closeWs(ws, WS_SESSION_ENDED, WS_SESSION_ENDED_REASON)
   }
 
   /** Whether `id` is a live session; a hit counts as a use. */
@@ -247,13 +286,18 @@ export class ApiServer {
     if (!SESSION_RE.test(id)) return false
     const used = this.sessions.get(id)
     if (used === undefined) return false
+    if (used < this.now() - SESSION_IDLE_MS) {
+      this.endSession(id)
+      return false
+    }
     this.sessions.delete(id) // re-inserted last: the map stays in least-recently-used order
-    if (used < this.now() - SESSION_IDLE_MS) return false
     this.sessions.set(id, this.now())
     return true
   }
 
   async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer)
+    this.sweepTimer = null
     for (const ws of this.sockets) ws.terminate()
     this.wss?.close()
     const server = this.server
@@ -272,11 +316,14 @@ export class ApiServer {
     }
   }
 
-  /** Host, Origin and credential checks. Returns the error to send, or null when allowed. */
+  /**
+   * Host, Origin and credential checks. Returns the error to send, or who is allowed (an
+   * anonymous request counts as no session).
+   */
   private guard(
     req: http.IncomingMessage,
     opts: { allowAnonymous?: boolean; webSocket?: boolean } = {},
-  ): ApiError | null {
+  ): ApiError | Credential {
     const host = req.headers.host ?? ''
     if (host !== `127.0.0.1:${this.port}` && host !== `localhost:${this.port}`) {
       return new ApiError('UNAUTHORIZED', 'wrong Host header')
@@ -289,23 +336,27 @@ export class ApiServer {
     ) {
       return new ApiError('UNAUTHORIZED', 'foreign Origin refused')
     }
-    if (opts.allowAnonymous) return null
-    return this.authenticated(req, opts.webSocket === true)
-      ? null
-      : new ApiError('UNAUTHORIZED', 'missing or wrong API token')
+    if (opts.allowAnonymous) return { session: null }
+    return (
+      this.authenticated(req, opts.webSocket === true) ??
+      new ApiError('UNAUTHORIZED', 'missing or wrong API token')
+    )
   }
 
-  private authenticated(req: http.IncomingMessage, webSocket: boolean): boolean {
+  private authenticated(req: http.IncomingMessage, webSocket: boolean): Credential | null {
     const auth = req.headers.authorization
-    if (auth?.startsWith('Bearer ') && safeEqual(auth.slice(7).trim(), this.token)) return true
+    if (auth?.startsWith('Bearer ') && safeEqual(auth.slice(7).trim(), this.token))
+      return { session: null }
     const scheme = `${WEB_SESSION.scheme} `
-    if (auth?.startsWith(scheme)) return this.useSession(auth.slice(scheme.length).trim())
-    if (!webSocket) return false
+    const session = (id: string): Credential | null =>
+      this.useSession(id) ? { session: id } : null
+    if (auth?.startsWith(scheme)) return session(auth.slice(scheme.length).trim())
+    if (!webSocket) return null
     const offered = offeredProtocols(req)
     // A browser fails the handshake unless the server selects one of its subprotocols.
-    if (!offered.includes(WEB_SESSION.wsProtocol)) return false
+    if (!offered.includes(WEB_SESSION.wsProtocol)) return null
     const carrier = offered.find((p) => p.startsWith(WEB_SESSION.wsSessionPrefix))
-    return !!carrier && this.useSession(carrier.slice(WEB_SESSION.wsSessionPrefix.length))
+    return carrier ? session(carrier.slice(WEB_SESSION.wsSessionPrefix.length)) : null
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -322,7 +373,7 @@ export class ApiServer {
       // Anonymous (Host and Origin still checked): lets the CLI check that this process holds
       // the data directory's token before it sends it (api.json may be stale, its port taken).
       const denied = this.guard(req, { allowAnonymous: true })
-      if (denied) return this.sendError(res, denied)
+      if (denied instanceof ApiError) return this.sendError(res, denied)
       const nonce = url.searchParams.get('nonce') ?? ''
       if (!/^[0-9a-f]{32,128}$/.test(nonce))
         return this.sendError(res, new ApiError('BAD_INPUT', 'nonce: 32 to 128 hex characters'))
@@ -330,20 +381,20 @@ export class ApiServer {
     }
     if (url.pathname === '/auth') {
       const denied = this.guard(req, { allowAnonymous: true })
-      if (denied) return this.sendError(res, denied)
+      if (denied instanceof ApiError) return this.sendError(res, denied)
       return this.login(url, res)
     }
     if (!url.pathname.startsWith('/api/')) {
       // The UI's static files: no secret in them, so no credential (Host and Origin still count).
       // A page without a session shows the login help itself.
       const deniedUi = this.guard(req, { allowAnonymous: true })
-      if (deniedUi) return this.sendError(res, deniedUi)
+      if (deniedUi instanceof ApiError) return this.sendError(res, deniedUi)
       if (req.method !== 'GET' && req.method !== 'HEAD')
         return this.sendError(res, new ApiError('NOT_FOUND', 'GET only'))
       return this.serveUi(url.pathname, res)
     }
     const denied = this.guard(req)
-    if (denied) return this.sendError(res, denied)
+    if (denied instanceof ApiError) return this.sendError(res, denied)
     if (url.pathname === API_PATHS.call) {
       if (req.method !== 'POST') return this.sendError(res, new ApiError('NOT_FOUND', 'POST only'))
       return this.callHttp(req, res)
@@ -418,21 +469,40 @@ export class ApiServer {
         { buffered: ws.bufferedAmount },
         'dropping a WebSocket client that stopped reading',
       )
-      ws.close(WS_TOO_SLOW, `too slow: over ${limit} bytes unread; reconnect`)
-      const timer = setTimeout(() => ws.terminate(), WS_DROP_GRACE_MS)
-      timer.unref()
-      ws.once('close', () => clearTimeout(timer))
+      this.closeWs(ws, WS_TOO_SLOW, `too slow: over ${limit} bytes unread; reconnect`)
       return
     }
     ws.send(text)
   }
 
-  private onSocket(ws: WebSocket): void {
+  /** Closes with `code` and `reason`; cuts the socket WS_DROP_GRACE_MS later if that can't. */
+  private closeWs(ws: WebSocket, code: number, reason: string): void {
+    if (ws.readyState !== ws.OPEN) return
+    ws.close(code, reason)
+    const timer = setTimeout(() => ws.terminate(), WS_DROP_GRACE_MS)
+    timer.unref()
+    ws.once('close', () => clearTimeout(timer))
+  }
+
+  /** A WebSocket, opened with the token or (`session` not null) a web UI session. */
+  private onSocket(ws: WebSocket, session: string | null): void {
     this.sockets.add(ws)
+    if (session !== null) {
+      const open = this.sessionSockets.get(session) ?? new Set<WebSocket>()
+      open.add(ws)
+      this.sessionSockets.set(session, open)
+    }
     const unsubscribe = this.service.subscribe((event, data) => {
       this.sendWs(ws, JSON.stringify({ event, data }))
     })
+    const maxInFlight = this.opts.maxWsInFlight ?? MAX_WS_IN_FLIGHT
+    let inFlight = 0
     ws.on('message', (raw) => {
+      // A call is a use of the session; one that ended meanwhile closes the socket instead.
+      if (session !== null && !this.useSession(session)) {
+        this.closeWs(ws, WS_SESSION_ENDED, WS_SESSION_ENDED_REASON)
+        return
+      }
       let msg
       try {
         msg = WsRequestSchema.parse(JSON.parse(raw.toString()))
@@ -444,9 +514,22 @@ export class ApiServer {
         return
       }
       const { id, method, params } = msg
+      if (inFlight >= maxInFlight) {
+        const busy = new ApiError(
+          'BUSY',
+          `${maxInFlight} calls are already running on this connection; wait for their answers`,
+        )
+        this.sendWs(ws, JSON.stringify({ id, ...busy.toJSON() }))
+        return
+      }
+      inFlight++
       this.service.call(method, params).then(
-        (result) => this.sendWs(ws, JSON.stringify({ id, result })),
+        (result) => {
+          inFlight--
+          this.sendWs(ws, JSON.stringify({ id, result }))
+        },
         (err: unknown) => {
+          inFlight--
           const e = err instanceof ApiError ? err : new ApiError('INTERNAL', String(err))
           this.sendWs(ws, JSON.stringify({ id, ...e.toJSON() }))
         },
@@ -455,6 +538,11 @@ export class ApiServer {
     ws.on('close', () => {
       unsubscribe()
       this.sockets.delete(ws)
+      if (session !== null) {
+        const open = this.sessionSockets.get(session)
+        open?.delete(ws)
+        if (open?.size === 0) this.sessionSockets.delete(session)
+      }
     })
     ws.on('error', () => ws.terminate())
   }

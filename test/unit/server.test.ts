@@ -12,6 +12,7 @@ import {
   ApiServer,
   loadOrCreateToken,
   TOKEN_FILE,
+  WS_SESSION_ENDED,
   WS_TOO_SLOW,
   type ApiServerOptions,
 } from '../../main/daemon/server.ts'
@@ -461,6 +462,104 @@ describe('ApiServer: browser login', () => {
   })
 })
 
+/** Resolves with the close code and reason a socket gets. */
+function closedWith(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) =>
+    ws.once('close', (code: number, reason: Buffer) =>
+      resolve({ code, reason: reason.toString() }),
+    ),
+  )
+}
+
+describe('ApiServer: WebSockets of web UI sessions', () => {
+  const sessionWs = (d: Daemon, session: string): Promise<WebSocket> =>
+    openWs(d.port, {
+      protocols: ['spare', `spare-session.${session}`],
+      origin: `http://127.0.0.1:${d.port}`,
+    })
+
+  // BUG: a session was checked only when a WebSocket opened; a socket already open stayed open,
+  // and kept driving the API, after its session was evicted or expired.
+  it('closes the sockets of a session evicted by the 65th login, and only those', async () => {
+    const d = await startDaemon()
+    const first = await logIn(d)
+    const second = await logIn(d)
+    const evicted = [await sessionWs(d, first), await sessionWs(d, first)]
+    const ends = evicted.map(closedWith)
+    const kept = await sessionWs(d, second)
+    const keptBox = inbox(kept)
+    const cli = await openWs(d.port, { headers: d.auth })
+    const cliBox = inbox(cli)
+    // Using the second makes it recent: the logins below evict the first.
+    kept.send(JSON.stringify({ id: 1, method: 'node.status' }))
+    await keptBox.next((m) => m.id === 1, 'an answer')
+    for (let i = 0; i < 63; i++) await logIn(d)
+    expect(d.server.stats().sessions).toBe(64)
+
+    for (const end of ends) {
+      const { code, reason } = await end
+      expect(code).toBe(WS_SESSION_ENDED)
+      expect(reason).toMatch(/session ended.*spare ui/)
+    }
+    // The same session can't open a new one either.
+    await expect(sessionWs(d, first)).rejects.toThrow('HTTP 401')
+    // The other session's socket and the token's still work.
+    kept.send(JSON.stringify({ id: 2, method: 'folders.list' }))
+    expect((await keptBox.next((m) => m.id === 2, 'an answer')).result).toEqual([])
+    cli.send(JSON.stringify({ id: 3, method: 'folders.list' }))
+    expect((await cliBox.next((m) => m.id === 3, 'an answer')).result).toEqual([])
+    expect(d.server.stats().sockets).toBe(2)
+  })
+
+  it('closes the socket of a session unused for 7 days; calls on it count as use', async () => {
+    const clock = manualClock()
+    const d = await startDaemon({ now: clock.now, sessionSweepMs: 20 })
+    const session = await logIn(d)
+    const ws = await sessionWs(d, session)
+    const box = inbox(ws)
+    const end = closedWith(ws)
+    const cli = await openWs(d.port, { headers: d.auth })
+    let closed = false
+    void end.then(() => (closed = true))
+
+    // A call over the socket 6 days on keeps the session: still open 12 days after login.
+    clock.advance(6 * DAY)
+    ws.send(JSON.stringify({ id: 1, method: 'node.status' }))
+    await box.next((m) => m.id === 1, 'an answer')
+    clock.advance(6 * DAY)
+    await new Promise((r) => setTimeout(r, 200)) // ten sweeps
+    expect(closed).toBe(false)
+    ws.send(JSON.stringify({ id: 2, method: 'folders.list' }))
+    expect((await box.next((m) => m.id === 2, 'an answer')).result).toEqual([])
+
+    // Then unused for over 7 days: the next sweep closes it, with a reason the UI can show.
+    clock.advance(7 * DAY + 1)
+    const { code, reason } = await end
+    expect(code).toBe(WS_SESSION_ENDED)
+    expect(reason).toMatch(/session ended/)
+    expect(d.server.stats().sessions).toBe(0)
+    // The token's socket is no session's: it stays.
+    const cliBox = inbox(cli)
+    cli.send(JSON.stringify({ id: 3, method: 'folders.list' }))
+    expect((await cliBox.next((m) => m.id === 3, 'an answer')).result).toEqual([])
+    expect(cli.readyState).toBe(WebSocket.OPEN)
+  })
+
+  it('a call on a socket whose session expired is not answered: the socket closes', async () => {
+    const clock = manualClock()
+    // No sweep during the test: the call itself finds the session expired.
+    const d = await startDaemon({ now: clock.now, sessionSweepMs: 60 * 60 * 1000 })
+    const session = await logIn(d)
+    const ws = await sessionWs(d, session)
+    const box = inbox(ws)
+    const end = closedWith(ws)
+    clock.advance(7 * DAY + 1)
+    ws.send(JSON.stringify({ id: 1, method: 'folders.list' }))
+    expect((await end).code).toBe(WS_SESSION_ENDED)
+    expect(box.messages.filter((m) => m.id === 1)).toEqual([])
+  })
+})
+
 describe('ApiServer: WebSocket', () => {
   it('answers {id, method, params} and pushes folder.updated after a share', async () => {
     const d = await startDaemon()
@@ -678,6 +777,44 @@ describe('ApiServer: WebSocket', () => {
     expect((await healthyBox.next((m) => m.id === 1, 'an answer')).result).toBeTruthy()
     expect(healthyBox.messages.some((m) => m.event === 'node.updated')).toBe(true)
   })
+
+  // BUG: every message started a service call, without bound: a client sending 100,000
+  // requests made the daemon hold 100,000 promises and their results.
+  it('answers BUSY at once past the calls one socket may have running', async () => {
+    const d = await startDaemon({ maxWsInFlight: 3 })
+    const ws = await openWs(d.port, { headers: d.auth })
+    const box = inbox(ws)
+    const other = await openWs(d.port, { headers: d.auth })
+    const otherBox = inbox(other)
+    // Verifying a ledger no peer holds waits for one (20 s): three calls that keep running.
+    const key = 'ab'.repeat(32)
+    for (let id = 1; id <= 3; id++)
+      ws.send(JSON.stringify({ id, method: 'ledger.verify', params: { key } }))
+    for (let id = 4; id <= 6; id++) ws.send(JSON.stringify({ id, method: 'folders.list' }))
+    for (let id = 4; id <= 6; id++) {
+      const busy = await box.next((m) => m.id === id, `the answer to ${id}`)
+      expect(busy.error).toEqual({
+        code: 'BUSY',
+        message: '3 calls are already running on this connection; wait for their answers',
+      })
+    }
+    // Refused before any running call ended.
+    expect(box.messages.filter((m) => typeof m.id === 'number' && m.id <= 3)).toEqual([])
+    // Another socket has its own allowance.
+    other.send(JSON.stringify({ id: 1, method: 'folders.list' }))
+    expect((await otherBox.next((m) => m.id === 1, 'an answer')).result).toEqual([])
+    // Once the running calls end, calls run again.
+    await waitFor(
+      () =>
+        box.messages.filter((m) => typeof m.id === 'number' && m.id <= 3).length === 3
+          ? true
+          : undefined,
+      40_000,
+      'the three verifications to end',
+    )
+    ws.send(JSON.stringify({ id: 7, method: 'folders.list' }))
+    expect((await box.next((m) => m.id === 7, 'an answer')).result).toEqual([])
+  }, 60_000)
 
   it('close() ends open sockets', async () => {
     const d = await startDaemon()

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import crypto from 'hypercore-crypto'
 import type Hypercore from 'hypercore'
 import type { Download, HypercoreExtension } from 'hypercore'
-import type { LocalChange } from '../../../shared/contract.ts'
+import { ApiError, type LocalChange } from '../../../shared/contract.ts'
 import { Folder, isDiskFull, type FolderContext } from '../folders/folder.ts'
 import type { FolderRecord } from '../settings.ts'
 import { watchFolder, type FolderWatcher } from '../folders/watcher.ts'
@@ -141,7 +141,8 @@ class LocalChangeRace extends Error {}
  * (ignored or not-yet-recorded files): the folder is left whole and the path tried again later.
  */
 class FolderInTheWay extends Error {
-  constructor(inside: string) {
+  /** What the folder holds that this device keeps (a few paths). */
+  constructor(readonly inside: string) {
     super(
       `a folder here still holds ${inside}, which this device keeps; the folder's file is placed here once they are moved away`,
     )
@@ -1595,7 +1596,10 @@ export class SyncFolder extends Folder {
   /**
    * Settles a conflict on disk, where the change syncs like any other: 'original' deletes the
    * conflict copy; 'copy' moves the copy over the file it is a copy of (the replaced content
-   * stays restorable as a version).
+   * stays restorable as a version). A copy and an original of different kinds (a folder kept
+   * aside for a file, a file beside what became a folder) replace each other the same way: what
+   * is at the original's path goes first, as long as the logs hold all of it (a file as recorded,
+   * a folder holding nothing this device keeps); otherwise CONFLICT, and nothing moves.
    */
   async resolveConflict(copyKey: string, keep: 'original' | 'copy'): Promise<{ path: string }> {
     const found = this.conflicts().find((c) => c.path === copyKey)
@@ -1614,7 +1618,39 @@ export class SyncFolder extends Folder {
       return { path: found.original }
     }
     await ensureSafeParents(this.record.path, origSegs)
-    await fs.rename(copyFile, toDiskPath(this.record.path, origSegs))
+    const origFile = toDiskPath(this.record.path, origSegs)
+    const there = await lstatOrNull(origFile)
+    // rename() puts a file over a file, but not a folder over a file (ENOTDIR) nor anything over
+    // a folder that is not empty: what is there is removed first, if nothing of it is lost.
+    if (there && (there.isDirectory() || st.isDirectory())) {
+      const below = this.below(found.original)
+      if (there.isDirectory()) {
+        try {
+          await this.folderInTheWay(origFile, origSegs)
+        } catch (err) {
+          if (!(err instanceof FolderInTheWay)) throw err
+          throw new ApiError(
+            'CONFLICT',
+            `${found.original} is a folder holding what this device keeps (${err.inside}); move that away first`,
+          )
+        }
+        await fs.rm(origFile, { recursive: true, force: true })
+      } else {
+        const e = this.index.get(found.original)
+        if (!e || e.local || !matchesDisk(e, there)) {
+          this.rescanPath(found.original)
+          throw new ApiError(
+            'CONFLICT',
+            `${found.original} changed on this device and is not synced yet; try again in a moment`,
+          )
+        }
+        await fs.rm(origFile, { force: true })
+      }
+      for (const k of below) this.pendingScan.add(k)
+    }
+    const copyBelow = st.isDirectory() ? this.below(found.path) : []
+    await fs.rename(copyFile, origFile)
+    for (const k of copyBelow) this.pendingScan.add(k)
     this.rescanPath(found.path)
     this.rescanPath(found.original)
     return { path: found.original }
