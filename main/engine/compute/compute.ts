@@ -40,7 +40,14 @@ import { Swarm } from '../net/swarm.ts'
 import { openMessageChannel, signHello, verifyHello } from '../net/peer-channel.ts'
 import type { Ledger } from '../ledger/ledger.ts'
 import { LedgerScores } from '../ledger/scores.ts'
-import { newReceiptBody, signAs, verifyReceipt, ReceiptBodySchema } from '../ledger/receipt.ts'
+import {
+  newReceiptBody,
+  receiptId,
+  signAs,
+  verifyReceipt,
+  ReceiptBodySchema,
+  type ReceiptBody,
+} from '../ledger/receipt.ts'
 import type { CpuGovernor, TrackedJob } from '../limits/cpu.ts'
 import type { DonateLimits } from '../limits/governor.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
@@ -160,6 +167,12 @@ const AssignmentSchema = z.object({
    * uses none of the job's donor budget, only the bound on give-backs (maxGivenBack).
    */
   gaveBack: z.boolean().default(false),
+  /**
+   * The compute receipt proposed to this donor whose answer has not come (lost with the
+   * connection, late, or this node restarted): proposed again as it is, so the donor, which may
+   * have countersigned it, answers it again instead of refusing a second receipt for the job.
+   */
+  proposal: z.object({ body: z.unknown(), ownerSig: z.string() }).nullable().default(null),
 })
 type Assignment = z.infer<typeof AssignmentSchema>
 
@@ -273,6 +286,8 @@ export class Compute extends EventEmitter {
   private readonly onGovernorChange = (): void => this.pump()
   /** Receipts proposed and not yet settled, as `${job}:${donor}`. */
   private readonly proposing = new Set<string>()
+  /** Donor side: receipts being decided now, by receipt id; the same one again waits for it. */
+  private readonly countersigning = new Map<string, Promise<Countersign>>()
   /** Bounds on the results kept for absent submitters. */
   private readonly keep: { results: number; bytes: number }
   /** Open jobs with no donor at work on them, and since when (Date.now() ms; not persisted). */
@@ -1039,20 +1054,58 @@ export class Compute extends EventEmitter {
 
   private async onReceipt(s: Session, m: Extract<Message, { t: 'receipt' }>): Promise<void> {
     const submitter = s.identity as string
-    const refuse = (reason: string): void => {
-      this.strike(submitter, `compute receipt refused: ${reason}`)
-      this.send(s, { t: 'countersign', id: m.id, sig: null, reason })
-    }
+    const answer = (a: Countersign): void =>
+      this.send(s, { t: 'countersign', id: m.id, sig: a.sig, reason: a.reason })
     const raw = m.receipt as { body?: unknown; ownerSig?: unknown } | null
     const parsed = ReceiptBodySchema.safeParse(raw?.body)
-    if (!parsed.success) return refuse('not a valid receipt')
+    if (!parsed.success) {
+      this.strike(submitter, 'compute receipt refused: not a valid receipt')
+      return answer({ sig: null, reason: 'not a valid receipt', strike: true })
+    }
     const body = parsed.data
+    // The same receipt again (same body, so the same nonce): the submitter's answer was lost (the
+    // connection closed, it came after the timeout, the submitter restarted) and it asks again.
+    // It gets the answer it missed, not a strike; only a different receipt for a job already
+    // credited is one.
+    const id = receiptId(body)
+    const deciding = this.countersigning.get(id)
+    if (deciding) return answer({ ...(await deciding), strike: false })
+    if (
+      body.kind === 'compute' &&
+      body.job === m.id &&
+      body.host === this.me &&
+      body.owner === submitter &&
+      this.deps.ledger.has(id)
+    ) {
+      return answer({ sig: signAs(body, this.deps.identity, 'host'), reason: null, strike: false })
+    }
+    const run = this.decideReceipt(submitter, m.id, body, raw?.ownerSig)
+    this.countersigning.set(id, run)
+    let a: Countersign
+    try {
+      a = await run
+    } finally {
+      this.countersigning.delete(id)
+    }
+    if (a.strike) this.strike(submitter, `compute receipt refused: ${a.reason ?? 'no reason'}`)
+    if (a.sig) this.emit('changed')
+    answer(a)
+  }
+
+  /** Whether to countersign a compute receipt (and append it to the ledger when so). */
+  private async decideReceipt(
+    submitter: string,
+    job: string,
+    body: ReceiptBody,
+    ownerSig: unknown,
+  ): Promise<Countersign> {
+    const refuse = (reason: string): Countersign => ({ sig: null, reason, strike: true })
     if (body.kind !== 'compute') return refuse('not a compute receipt')
-    const r = this.state.runs.find((x) => x.id === m.id && x.submitter === submitter)
-    if (!r || body.job !== m.id) return refuse('no such job ran here for you')
+    const r = this.state.runs.find((x) => x.id === job && x.submitter === submitter)
+    if (!r || body.job !== job) return refuse('no such job ran here for you')
     if (r.state !== 'done' || !r.resultHash) return refuse('that job has no result here')
     // The ledger too: it is written before compute.json, which a crash between the two leaves behind.
-    if (r.credited === true || this.deps.ledger.hasCompute(m.id, this.me, submitter)) {
+    if (r.credited === true || this.deps.ledger.hasCompute(job, this.me, submitter)) {
       return refuse(ALREADY_CREDITED)
     }
     if (body.host !== this.me || body.owner !== submitter) return refuse('wrong parties')
@@ -1060,9 +1113,9 @@ export class Compute extends EventEmitter {
     if (body.cpuMs > r.cpuMs) return refuse('more CPU time than this node used')
     if (body.from !== r.startedAt || body.to !== r.finishedAt) return refuse('wrong period')
     const hostSig = signAs(body, this.deps.identity, 'host')
-    const check = verifyReceipt({ body, hostSig, ownerSig: raw?.ownerSig })
+    const check = verifyReceipt({ body, hostSig, ownerSig })
     if (!check.ok) return refuse(`${check.code}: ${check.reason}`)
-    // Taken before the append, so a second receipt for the job arriving meanwhile is refused.
+    // Taken before the append, so a different receipt for the job arriving meanwhile is refused.
     const before = r.credited
     r.credited = true
     try {
@@ -1073,8 +1126,7 @@ export class Compute extends EventEmitter {
     }
     this.ended.delete(r.id)
     this.saveSoon()
-    this.send(s, { t: 'countersign', id: m.id, sig: hostSig, reason: null })
-    this.emit('changed')
+    return { sig: hostSig, reason: null, strike: false }
   }
 
   // ---------------------------------------------------------------- submitter side
@@ -1303,6 +1355,7 @@ export class Compute extends EventEmitter {
             from: null,
             to: null,
             gaveBack: false,
+            proposal: null,
           })
           this.send(s, {
             t: 'job',
@@ -1431,6 +1484,7 @@ export class Compute extends EventEmitter {
       // receipt, and another one for the job would be refused by the donor (a strike on this node).
       if (this.deps.ledger.hasCompute(job.id, d.identity, this.me)) {
         d.receipt = 'recorded'
+        d.proposal = null
         this.saveSoon()
         this.emit('job', summarize(job))
         continue
@@ -1440,6 +1494,23 @@ export class Compute extends EventEmitter {
       if (this.proposing.has(key)) continue
       const s = this.sessionOf(d.identity)
       if (!s || s.waiting.has(job.id)) continue
+      // A proposal whose answer was lost goes again as it was (see Assignment.proposal).
+      const kept = ReceiptBodySchema.safeParse(d.proposal?.body)
+      if (
+        d.proposal &&
+        kept.success &&
+        kept.data.kind === 'compute' &&
+        kept.data.job === job.id &&
+        kept.data.host === d.identity &&
+        kept.data.owner === this.me &&
+        kept.data.result === d.resultHash
+      ) {
+        this.proposing.add(key)
+        this.proposeReceipt(job, d, s, kept.data, d.proposal.ownerSig, false)
+          .catch((err: Error) => this.log.warn({ err: err.message }, 'compute receipt failed'))
+          .finally(() => this.proposing.delete(key))
+        continue
+      }
       let body
       try {
         body = newReceiptBody({
@@ -1459,20 +1530,29 @@ export class Compute extends EventEmitter {
       }
       // Not awaited: a donor slow to countersign (or that never does) holds up no other job.
       this.proposing.add(key)
-      this.proposeReceipt(job, d, s, body)
+      const ownerSig = signAs(body, this.deps.identity, 'owner')
+      d.proposal = { body, ownerSig }
+      this.proposeReceipt(job, d, s, body, ownerSig, true)
         .catch((err: Error) => this.log.warn({ err: err.message }, 'compute receipt failed'))
         .finally(() => this.proposing.delete(key))
     }
   }
 
-  /** Sends a donor its receipt, waits for its signature and records the countersigned receipt. */
+  /**
+   * Sends a donor its receipt, waits for its signature and records the countersigned receipt.
+   * `fresh`: a new proposal, saved before it is sent, so a node killed before the answer
+   * proposes it again as it was.
+   */
   private async proposeReceipt(
     job: JobRecord,
     d: Assignment,
     s: Session,
-    body: ReturnType<typeof newReceiptBody>,
+    body: ReceiptBody,
+    ownerSig: string,
+    fresh: boolean,
   ): Promise<void> {
-    const ownerSig = signAs(body, this.deps.identity, 'owner')
+    if (fresh) await this.save()
+    if (this.closed || !s.msg) return
     const reply = await new Promise<Extract<Message, { t: 'countersign' }> | null>((resolve) => {
       const timer = setTimeout(() => {
         s.waiting.delete(job.id)
@@ -1486,6 +1566,8 @@ export class Compute extends EventEmitter {
       this.send(s, { t: 'receipt', id: job.id, receipt: { body, ownerSig } })
     })
     if (!reply) return
+    d.proposal = null
+    this.saveSoon()
     if (!reply.sig) {
       if (reply.reason === ALREADY_CREDITED && (await this.takeDonorReceipt(job, d, s))) return
       this.log.warn({ donor: d.identity.slice(0, 12), reason: reply.reason }, 'receipt refused')
@@ -1504,6 +1586,12 @@ export class Compute extends EventEmitter {
       d.receipt = 'recorded'
       this.changedJob(job.id)
     } catch (err) {
+      // Already here (taken from the donor's ledger meanwhile): recorded.
+      if (this.deps.ledger.has(receiptId(body))) {
+        d.receipt = 'recorded'
+        this.changedJob(job.id)
+        return
+      }
       this.log.warn({ err: (err as Error).message }, 'compute receipt not recorded')
     }
   }
@@ -1527,6 +1615,7 @@ export class Compute extends EventEmitter {
       }
       this.log.info({ job: job.id.slice(0, 12) }, "took a compute receipt from the donor's ledger")
       d.receipt = 'recorded'
+      d.proposal = null
       this.changedJob(job.id)
       return true
     }
@@ -1539,6 +1628,13 @@ function trimHistory<T>(list: T[], inUse: (x: T) => boolean): T[] {
   const cut = list.length - KEEP_HISTORY
   if (cut <= 0) return list
   return list.filter((x, i) => i >= cut || inUse(x))
+}
+
+/** A donor's answer to a compute receipt; `strike`: refused for something the submitter did. */
+interface Countersign {
+  sig: string | null
+  reason: string | null
+  strike: boolean
 }
 
 /** A donor's reason for refusing a receipt for a job it has one for already. */
