@@ -73,6 +73,14 @@ export const MAX_EXTRA_DONORS = 3
 export function maxGivenBack(replicas: number): number {
   return 2 * (replicas + MAX_EXTRA_DONORS)
 }
+/**
+ * A donor's word that it holds a job: a hold further away than this is taken as this long (a
+ * donor gives back jobs held over its bound, an hour by default), and all its holds together
+ * extend the wait for it by at most HELD_EXTRA_MAX_MS, so a donor that keeps saying it holds a
+ * job can't keep it from going elsewhere for ever.
+ */
+const HELD_REPORT_MAX_MS = 3600_000
+const HELD_EXTRA_MAX_MS = 2 * 3600_000
 /** Jobs a donor keeps queued at most, in all and per submitter. */
 const MAX_QUEUED = 16
 const MAX_QUEUED_PER_SUBMITTER = 4
@@ -173,6 +181,11 @@ const AssignmentSchema = z.object({
    * have countersigned it, answers it again instead of refusing a second receipt for the job.
    */
   proposal: z.object({ body: z.unknown(), ownerSig: z.string() }).nullable().default(null),
+  /**
+   * Until when (this node's clock) the donor said it holds the job (a snooze, its schedule): it
+   * is waited for that long on top of the time limit, not counted as late (see heldDeadline).
+   */
+  heldUntil: z.number().nullable().default(null),
 })
 type Assignment = z.infer<typeof AssignmentSchema>
 
@@ -235,6 +248,8 @@ interface LiveRun {
   result: Extract<Message, { t: 'result' }> | null
   /** Given back ('cancelled'): its process is being killed, and finishRun tells the submitter. */
   givenBack: boolean
+  /** The end of the hold the submitter was last told of ('held'), so it is told once. */
+  heldTold: number | null
 }
 
 interface Session {
@@ -652,6 +667,9 @@ export class Compute extends EventEmitter {
       s.ledger = m.ledger
       s.slots = m.slots
       this.resendResults(s)
+      // Holds it was told of may have been missed while it was away: told again at the next pump.
+      for (const run of this.live.values())
+        if (run.record.submitter === m.identity) run.heldTold = null
       void this.tend()
       return
     }
@@ -670,6 +688,8 @@ export class Compute extends EventEmitter {
         return this.onAccept(s, m)
       case 'started':
         return this.onStarted(s, m)
+      case 'held':
+        return this.onHeld(s, m)
       case 'result':
         return this.onResult(s, m)
       case 'outvoted':
@@ -746,6 +766,7 @@ export class Compute extends EventEmitter {
       suspendedSince: null,
       result: null,
       givenBack: false,
+      heldTold: null,
     }
     this.send(s, { t: 'accept', id: m.id, ok: true, reason: null })
     // A module outside the interface is answered at once: it never gets a process.
@@ -833,6 +854,7 @@ export class Compute extends EventEmitter {
           `the donor gave the job back: donating there is ${what} for over ${span}`,
         )
       } else if (endsSoon) {
+        this.tellHeld(run, until, now)
         continue
       } else if (!run.proc && now - r.queuedAt > limit) {
         this.giveBack(
@@ -843,6 +865,18 @@ export class Compute extends EventEmitter {
         this.giveBack(run, `the donor gave up: the job was held suspended over ${span}`)
       }
     }
+  }
+
+  /**
+   * Tells a job's submitter the job is kept through a hold that ends at `until`, so it waits for
+   * it rather than give up on this donor as late. Once per hold (and again after a reconnect).
+   */
+  private tellHeld(run: LiveRun, until: number, now: number): void {
+    if (run.heldTold === until) return
+    const s = this.sessionOf(run.record.submitter)
+    if (!s) return
+    run.heldTold = until
+    this.send(s, { t: 'held', id: run.record.id, forMs: Math.max(0, Math.round(until - now)) })
   }
 
   /** Ends a queued or running donor job as 'cancelled'; the submitter is told (finishRun). */
@@ -1147,6 +1181,25 @@ export class Compute extends EventEmitter {
     this.changedJob(m.id)
   }
 
+  private onHeld(s: Session, m: Extract<Message, { t: 'held' }>): void {
+    const a = this.assignment(m.id, s.identity as string)
+    if (!a || (a.state !== 'sent' && a.state !== 'running')) return
+    a.heldUntil = Date.now() + Math.min(m.forMs, HELD_REPORT_MAX_MS)
+    this.saveSoon()
+  }
+
+  /**
+   * When a donor at work on a job is given up on: its time limit plus the grace after it was sent,
+   * or after the end of a hold it said it keeps the job through (a snooze: the job runs after
+   * it), within HELD_EXTRA_MAX_MS of the first.
+   */
+  private heldDeadline(job: JobRecord, d: Assignment): number {
+    const normal = d.sentAt + job.wallMs + this.timers.graceMs
+    if (d.heldUntil === null) return normal
+    const held = d.heldUntil + job.wallMs + this.timers.graceMs
+    return Math.min(Math.max(normal, held), normal + HELD_EXTRA_MAX_MS)
+  }
+
   private async onResult(s: Session, m: Extract<Message, { t: 'result' }>): Promise<void> {
     const donor = s.identity as string
     const job = this.state.submitted.find((j) => j.id === m.id)
@@ -1264,10 +1317,11 @@ export class Compute extends EventEmitter {
   private async tendJob(job: JobRecord): Promise<void> {
     const now = Date.now()
     // Donors past their wall time plus grace are given up on (a donor may suspend a job for
-    // a while under its own limits, so the grace is generous).
+    // a while under its own limits, so the grace is generous), or past the end of a hold they
+    // said they keep the job through.
     for (const d of job.donors) {
       if (d.state === 'sent' || d.state === 'running') {
-        if (now - d.sentAt > job.wallMs + this.timers.graceMs) {
+        if (now > this.heldDeadline(job, d)) {
           d.state = 'gone'
           d.error = 'no answer in time'
           // Held against it, or a donor that offers the most slots and never answers would be
@@ -1356,6 +1410,7 @@ export class Compute extends EventEmitter {
             to: null,
             gaveBack: false,
             proposal: null,
+            heldUntil: null,
           })
           this.send(s, {
             t: 'job',
