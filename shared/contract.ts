@@ -268,7 +268,10 @@ export const JobErrorKindSchema = z.enum([
   'memory', // past the memory cap
   'crashed', // the runner process died
   'no-quorum', // donors kept disagreeing: no result reached the quorum
-  'no-donors', // no donor took the job in time
+  // no result without disagreement: no donor took the job in time, or the donors asked went away,
+  // answered late, sent results that did not check out or gave the job back (the message says
+  // which), or none was at work on it for a while
+  'no-donors',
   // the submitter withdrew it (a quorum agreed first), or the donor stopped or gave it up (its
   // donating held too long): never an answer about the job, so never a vote
   'cancelled',

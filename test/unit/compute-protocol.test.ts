@@ -30,6 +30,7 @@ describe('compute messages', () => {
       job,
       { t: 'accept', id: hex(32), ok: false, reason: 'the queue is full' },
       { t: 'started', id: hex(32) },
+      { t: 'held', id: hex(32), forMs: 3600_000 },
       {
         t: 'result',
         id: hex(32),

@@ -6,9 +6,12 @@
 //   - Nor after the donor was killed between appending the receipt and saving compute.json: the
 //     ledger is the record.
 //   - A submitter whose countersignature was lost (it came too late, or the connection closed)
-//     takes the receipt from the donor's ledger, as a host does from an owner's.
+//     proposes the same receipt again and is answered again, as a host is by an owner. (One
+//     whose donor refuses a new receipt as already credited takes it from the donor's ledger.)
 //   - Nor does a submitter killed between the same two steps propose the job's receipt again (the
 //     donor would refuse it and count it against the submitter).
+//   - A submitter whose answer was lost (late, the connection closed, or it restarted) proposes
+//     the same receipt again, and the donor answers it again: no strike for asking twice.
 import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -49,7 +52,7 @@ function computeReceipts(node: SpareNode, job: string): SignedReceipt[] {
 
 /** A donor `d` and a submitter `s`; a job of `s`'s that `d` ran and has one receipt for. */
 async function creditedJob(
-  sendTwice: boolean,
+  sendTwice: 'fresh' | 'same' | null,
   hook?: (submitter: ComputeInside) => void,
 ): Promise<{ d: SpareNode; s: SpareNode; job: string; dDir: string; sDir: string }> {
   await fx.testnet()
@@ -64,12 +67,14 @@ async function creditedJob(
   const sDir = path.join(await fx.tmpDir('spare-compute-s-'), 'data')
   const s = await fx.readyNode({ dataDir: sDir })
   if (sendTwice) {
-    // The submitter sends every receipt twice, the copy with a fresh nonce, signed anew.
+    // The submitter sends every receipt twice: the same one, or a copy with a fresh nonce,
+    // signed anew.
     const sub = computeOf(s)
     const realSend = sub.send.bind(sub)
     sub.send = (peer, m) => {
       realSend(peer, m)
       if (m.t !== 'receipt') return
+      if (sendTwice === 'same') return realSend(peer, m)
       const { body } = m.receipt as { body: ReceiptBody }
       const copy = { ...body, nonce: newNonce() }
       const ownerSig = signAs(copy, sub.deps.identity, 'owner')
@@ -97,14 +102,21 @@ async function creditedJob(
 
 describe('compute receipts from a hostile submitter', () => {
   it('a donor records one receipt for a job, even when two are sent at once', async () => {
-    const { d, job } = await creditedJob(true)
+    const { d, job } = await creditedJob('fresh')
     // The copy arrived with the first: it has been answered by now.
     await new Promise((resolve) => setTimeout(resolve, 1000))
     expect(computeReceipts(d, job)).toHaveLength(1)
   }, 120_000)
 
+  it('a donor answers the same receipt sent twice at once twice, with no strike', async () => {
+    const { d, s, job } = await creditedJob('same')
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    expect(computeReceipts(d, job)).toHaveLength(1)
+    expect(d.ledger().strikes[s.nodeId] ?? 0).toBe(0)
+  }, 120_000)
+
   it('a donor killed before saving that a job was credited does not record it again', async () => {
-    const { d, s, job, dDir } = await creditedJob(false)
+    const { d, s, job, dDir } = await creditedJob(null)
     const [first] = computeReceipts(d, job)
     await d.close()
     const file = path.join(dDir, 'compute', 'compute.json')
@@ -131,7 +143,7 @@ describe('compute receipts from a hostile submitter', () => {
     expect(computeReceipts(d2, job)).toHaveLength(1)
   }, 120_000)
   it('a submitter killed before saving that a donor was credited does not propose it again', async () => {
-    const { d, s, job, sDir } = await creditedJob(false)
+    const { d, s, job, sDir } = await creditedJob(null)
     const credited = (node: SpareNode): boolean | undefined =>
       node.jobs().submitted.find((j) => j.id === job)?.donors[0]?.credited
     await waitFor(() => credited(s) === true, 10_000, 'the submitter to record the receipt')
@@ -154,14 +166,14 @@ describe('compute receipts from a hostile submitter', () => {
     expect(credited(s2)).toBe(true)
     expect(computeReceipts(s2, job)).toHaveLength(1)
   }, 120_000)
-  it("a submitter whose countersignature was lost takes the receipt from the donor's ledger", async () => {
+  it('a submitter whose countersignature was lost proposes the same receipt again', async () => {
     const saved = process.env.SPARE_COMPUTE_TIMERS
     process.env.SPARE_COMPUTE_TIMERS = 'receipt=1500'
     fx.defer(() => {
       if (saved === undefined) delete process.env.SPARE_COMPUTE_TIMERS
       else process.env.SPARE_COMPUTE_TIMERS = saved
     })
-    const { d, s, job } = await creditedJob(false, (sub) => {
+    const { d, s, job } = await creditedJob(null, (sub) => {
       // The donor's first countersignature never reaches the submitter.
       const real = sub.onMessage.bind(sub)
       let dropped = false
@@ -183,5 +195,22 @@ describe('compute receipts from a hostile submitter', () => {
     expect(summary()).toMatchObject({ credited: true })
     const [donors] = computeReceipts(d, job)
     expect(computeReceipts(s, job)).toEqual([donors])
+    // It proposed the same receipt again, which the donor answered again: no strike for asking.
+    expect(d.ledger().strikes[s.nodeId] ?? 0).toBe(0)
+  }, 120_000)
+  it('a submitter restarted while its receipt was unanswered proposes the same one again', async () => {
+    const { d, s, job, sDir } = await creditedJob(null, (sub) => {
+      // Every countersignature is lost: the donor has the receipt, the submitter never hears.
+      const real = sub.onMessage.bind(sub)
+      sub.onMessage = async (peer, m) => (m.t === 'countersign' ? undefined : real(peer, m))
+    })
+    const [donors] = computeReceipts(d, job)
+    await s.close()
+    const s2 = await fx.readyNode({ dataDir: sDir })
+    const credited = (): boolean | undefined =>
+      s2.jobs().submitted.find((j) => j.id === job)?.donors[0]?.credited
+    await waitFor(() => credited() === true, 30_000, 'the submitter to record the receipt')
+    expect(computeReceipts(s2, job)).toEqual([donors])
+    expect(d.ledger().strikes[s2.nodeId] ?? 0).toBe(0)
   }, 120_000)
 })

@@ -40,7 +40,14 @@ import { Swarm } from '../net/swarm.ts'
 import { openMessageChannel, signHello, verifyHello } from '../net/peer-channel.ts'
 import type { Ledger } from '../ledger/ledger.ts'
 import { LedgerScores } from '../ledger/scores.ts'
-import { newReceiptBody, signAs, verifyReceipt, ReceiptBodySchema } from '../ledger/receipt.ts'
+import {
+  newReceiptBody,
+  receiptId,
+  signAs,
+  verifyReceipt,
+  ReceiptBodySchema,
+  type ReceiptBody,
+} from '../ledger/receipt.ts'
 import type { CpuGovernor, TrackedJob } from '../limits/cpu.ts'
 import type { DonateLimits } from '../limits/governor.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
@@ -66,6 +73,14 @@ export const MAX_EXTRA_DONORS = 3
 export function maxGivenBack(replicas: number): number {
   return 2 * (replicas + MAX_EXTRA_DONORS)
 }
+/**
+ * A donor's word that it holds a job: a hold further away than this is taken as this long (a
+ * donor gives back jobs held over its bound, an hour by default), and all its holds together
+ * extend the wait for it by at most HELD_EXTRA_MAX_MS, so a donor that keeps saying it holds a
+ * job can't keep it from going elsewhere for ever.
+ */
+const HELD_REPORT_MAX_MS = 3600_000
+const HELD_EXTRA_MAX_MS = 2 * 3600_000
 /** Jobs a donor keeps queued at most, in all and per submitter. */
 const MAX_QUEUED = 16
 const MAX_QUEUED_PER_SUBMITTER = 4
@@ -160,6 +175,17 @@ const AssignmentSchema = z.object({
    * uses none of the job's donor budget, only the bound on give-backs (maxGivenBack).
    */
   gaveBack: z.boolean().default(false),
+  /**
+   * The compute receipt proposed to this donor whose answer has not come (lost with the
+   * connection, late, or this node restarted): proposed again as it is, so the donor, which may
+   * have countersigned it, answers it again instead of refusing a second receipt for the job.
+   */
+  proposal: z.object({ body: z.unknown(), ownerSig: z.string() }).nullable().default(null),
+  /**
+   * Until when (this node's clock) the donor said it holds the job (a snooze, its schedule): it
+   * is waited for that long on top of the time limit, not counted as late (see heldDeadline).
+   */
+  heldUntil: z.number().nullable().default(null),
 })
 type Assignment = z.infer<typeof AssignmentSchema>
 
@@ -222,6 +248,8 @@ interface LiveRun {
   result: Extract<Message, { t: 'result' }> | null
   /** Given back ('cancelled'): its process is being killed, and finishRun tells the submitter. */
   givenBack: boolean
+  /** The end of the hold the submitter was last told of ('held'), so it is told once. */
+  heldTold: number | null
 }
 
 interface Session {
@@ -273,6 +301,8 @@ export class Compute extends EventEmitter {
   private readonly onGovernorChange = (): void => this.pump()
   /** Receipts proposed and not yet settled, as `${job}:${donor}`. */
   private readonly proposing = new Set<string>()
+  /** Donor side: receipts being decided now, by receipt id; the same one again waits for it. */
+  private readonly countersigning = new Map<string, Promise<Countersign>>()
   /** Bounds on the results kept for absent submitters. */
   private readonly keep: { results: number; bytes: number }
   /** Open jobs with no donor at work on them, and since when (Date.now() ms; not persisted). */
@@ -637,6 +667,9 @@ export class Compute extends EventEmitter {
       s.ledger = m.ledger
       s.slots = m.slots
       this.resendResults(s)
+      // Holds it was told of may have been missed while it was away: told again at the next pump.
+      for (const run of this.live.values())
+        if (run.record.submitter === m.identity) run.heldTold = null
       void this.tend()
       return
     }
@@ -655,6 +688,8 @@ export class Compute extends EventEmitter {
         return this.onAccept(s, m)
       case 'started':
         return this.onStarted(s, m)
+      case 'held':
+        return this.onHeld(s, m)
       case 'result':
         return this.onResult(s, m)
       case 'outvoted':
@@ -731,6 +766,7 @@ export class Compute extends EventEmitter {
       suspendedSince: null,
       result: null,
       givenBack: false,
+      heldTold: null,
     }
     this.send(s, { t: 'accept', id: m.id, ok: true, reason: null })
     // A module outside the interface is answered at once: it never gets a process.
@@ -818,6 +854,7 @@ export class Compute extends EventEmitter {
           `the donor gave the job back: donating there is ${what} for over ${span}`,
         )
       } else if (endsSoon) {
+        this.tellHeld(run, until, now)
         continue
       } else if (!run.proc && now - r.queuedAt > limit) {
         this.giveBack(
@@ -828,6 +865,18 @@ export class Compute extends EventEmitter {
         this.giveBack(run, `the donor gave up: the job was held suspended over ${span}`)
       }
     }
+  }
+
+  /**
+   * Tells a job's submitter the job is kept through a hold that ends at `until`, so it waits for
+   * it rather than give up on this donor as late. Once per hold (and again after a reconnect).
+   */
+  private tellHeld(run: LiveRun, until: number, now: number): void {
+    if (run.heldTold === until) return
+    const s = this.sessionOf(run.record.submitter)
+    if (!s) return
+    run.heldTold = until
+    this.send(s, { t: 'held', id: run.record.id, forMs: Math.max(0, Math.round(until - now)) })
   }
 
   /** Ends a queued or running donor job as 'cancelled'; the submitter is told (finishRun). */
@@ -1039,20 +1088,58 @@ export class Compute extends EventEmitter {
 
   private async onReceipt(s: Session, m: Extract<Message, { t: 'receipt' }>): Promise<void> {
     const submitter = s.identity as string
-    const refuse = (reason: string): void => {
-      this.strike(submitter, `compute receipt refused: ${reason}`)
-      this.send(s, { t: 'countersign', id: m.id, sig: null, reason })
-    }
+    const answer = (a: Countersign): void =>
+      this.send(s, { t: 'countersign', id: m.id, sig: a.sig, reason: a.reason })
     const raw = m.receipt as { body?: unknown; ownerSig?: unknown } | null
     const parsed = ReceiptBodySchema.safeParse(raw?.body)
-    if (!parsed.success) return refuse('not a valid receipt')
+    if (!parsed.success) {
+      this.strike(submitter, 'compute receipt refused: not a valid receipt')
+      return answer({ sig: null, reason: 'not a valid receipt', strike: true })
+    }
     const body = parsed.data
+    // The same receipt again (same body, so the same nonce): the submitter's answer was lost (the
+    // connection closed, it came after the timeout, the submitter restarted) and it asks again.
+    // It gets the answer it missed, not a strike; only a different receipt for a job already
+    // credited is one.
+    const id = receiptId(body)
+    const deciding = this.countersigning.get(id)
+    if (deciding) return answer({ ...(await deciding), strike: false })
+    if (
+      body.kind === 'compute' &&
+      body.job === m.id &&
+      body.host === this.me &&
+      body.owner === submitter &&
+      this.deps.ledger.has(id)
+    ) {
+      return answer({ sig: signAs(body, this.deps.identity, 'host'), reason: null, strike: false })
+    }
+    const run = this.decideReceipt(submitter, m.id, body, raw?.ownerSig)
+    this.countersigning.set(id, run)
+    let a: Countersign
+    try {
+      a = await run
+    } finally {
+      this.countersigning.delete(id)
+    }
+    if (a.strike) this.strike(submitter, `compute receipt refused: ${a.reason ?? 'no reason'}`)
+    if (a.sig) this.emit('changed')
+    answer(a)
+  }
+
+  /** Whether to countersign a compute receipt (and append it to the ledger when so). */
+  private async decideReceipt(
+    submitter: string,
+    job: string,
+    body: ReceiptBody,
+    ownerSig: unknown,
+  ): Promise<Countersign> {
+    const refuse = (reason: string): Countersign => ({ sig: null, reason, strike: true })
     if (body.kind !== 'compute') return refuse('not a compute receipt')
-    const r = this.state.runs.find((x) => x.id === m.id && x.submitter === submitter)
-    if (!r || body.job !== m.id) return refuse('no such job ran here for you')
+    const r = this.state.runs.find((x) => x.id === job && x.submitter === submitter)
+    if (!r || body.job !== job) return refuse('no such job ran here for you')
     if (r.state !== 'done' || !r.resultHash) return refuse('that job has no result here')
     // The ledger too: it is written before compute.json, which a crash between the two leaves behind.
-    if (r.credited === true || this.deps.ledger.hasCompute(m.id, this.me, submitter)) {
+    if (r.credited === true || this.deps.ledger.hasCompute(job, this.me, submitter)) {
       return refuse(ALREADY_CREDITED)
     }
     if (body.host !== this.me || body.owner !== submitter) return refuse('wrong parties')
@@ -1060,9 +1147,9 @@ export class Compute extends EventEmitter {
     if (body.cpuMs > r.cpuMs) return refuse('more CPU time than this node used')
     if (body.from !== r.startedAt || body.to !== r.finishedAt) return refuse('wrong period')
     const hostSig = signAs(body, this.deps.identity, 'host')
-    const check = verifyReceipt({ body, hostSig, ownerSig: raw?.ownerSig })
+    const check = verifyReceipt({ body, hostSig, ownerSig })
     if (!check.ok) return refuse(`${check.code}: ${check.reason}`)
-    // Taken before the append, so a second receipt for the job arriving meanwhile is refused.
+    // Taken before the append, so a different receipt for the job arriving meanwhile is refused.
     const before = r.credited
     r.credited = true
     try {
@@ -1073,8 +1160,7 @@ export class Compute extends EventEmitter {
     }
     this.ended.delete(r.id)
     this.saveSoon()
-    this.send(s, { t: 'countersign', id: m.id, sig: hostSig, reason: null })
-    this.emit('changed')
+    return { sig: hostSig, reason: null, strike: false }
   }
 
   // ---------------------------------------------------------------- submitter side
@@ -1093,6 +1179,25 @@ export class Compute extends EventEmitter {
     if (!a || a.state !== 'sent') return
     a.state = 'running'
     this.changedJob(m.id)
+  }
+
+  private onHeld(s: Session, m: Extract<Message, { t: 'held' }>): void {
+    const a = this.assignment(m.id, s.identity as string)
+    if (!a || (a.state !== 'sent' && a.state !== 'running')) return
+    a.heldUntil = Date.now() + Math.min(m.forMs, HELD_REPORT_MAX_MS)
+    this.saveSoon()
+  }
+
+  /**
+   * When a donor at work on a job is given up on: its time limit plus the grace after it was sent,
+   * or after the end of a hold it said it keeps the job through (a snooze: the job runs after
+   * it), within HELD_EXTRA_MAX_MS of the first.
+   */
+  private heldDeadline(job: JobRecord, d: Assignment): number {
+    const normal = d.sentAt + job.wallMs + this.timers.graceMs
+    if (d.heldUntil === null) return normal
+    const held = d.heldUntil + job.wallMs + this.timers.graceMs
+    return Math.min(Math.max(normal, held), normal + HELD_EXTRA_MAX_MS)
   }
 
   private async onResult(s: Session, m: Extract<Message, { t: 'result' }>): Promise<void> {
@@ -1212,10 +1317,11 @@ export class Compute extends EventEmitter {
   private async tendJob(job: JobRecord): Promise<void> {
     const now = Date.now()
     // Donors past their wall time plus grace are given up on (a donor may suspend a job for
-    // a while under its own limits, so the grace is generous).
+    // a while under its own limits, so the grace is generous), or past the end of a hold they
+    // said they keep the job through.
     for (const d of job.donors) {
       if (d.state === 'sent' || d.state === 'running') {
-        if (now - d.sentAt > job.wallMs + this.timers.graceMs) {
+        if (now > this.heldDeadline(job, d)) {
           d.state = 'gone'
           d.error = 'no answer in time'
           // Held against it, or a donor that offers the most slots and never answers would be
@@ -1303,6 +1409,8 @@ export class Compute extends EventEmitter {
             from: null,
             to: null,
             gaveBack: false,
+            proposal: null,
+            heldUntil: null,
           })
           this.send(s, {
             t: 'job',
@@ -1431,6 +1539,7 @@ export class Compute extends EventEmitter {
       // receipt, and another one for the job would be refused by the donor (a strike on this node).
       if (this.deps.ledger.hasCompute(job.id, d.identity, this.me)) {
         d.receipt = 'recorded'
+        d.proposal = null
         this.saveSoon()
         this.emit('job', summarize(job))
         continue
@@ -1440,6 +1549,23 @@ export class Compute extends EventEmitter {
       if (this.proposing.has(key)) continue
       const s = this.sessionOf(d.identity)
       if (!s || s.waiting.has(job.id)) continue
+      // A proposal whose answer was lost goes again as it was (see Assignment.proposal).
+      const kept = ReceiptBodySchema.safeParse(d.proposal?.body)
+      if (
+        d.proposal &&
+        kept.success &&
+        kept.data.kind === 'compute' &&
+        kept.data.job === job.id &&
+        kept.data.host === d.identity &&
+        kept.data.owner === this.me &&
+        kept.data.result === d.resultHash
+      ) {
+        this.proposing.add(key)
+        this.proposeReceipt(job, d, s, kept.data, d.proposal.ownerSig, false)
+          .catch((err: Error) => this.log.warn({ err: err.message }, 'compute receipt failed'))
+          .finally(() => this.proposing.delete(key))
+        continue
+      }
       let body
       try {
         body = newReceiptBody({
@@ -1459,20 +1585,29 @@ export class Compute extends EventEmitter {
       }
       // Not awaited: a donor slow to countersign (or that never does) holds up no other job.
       this.proposing.add(key)
-      this.proposeReceipt(job, d, s, body)
+      const ownerSig = signAs(body, this.deps.identity, 'owner')
+      d.proposal = { body, ownerSig }
+      this.proposeReceipt(job, d, s, body, ownerSig, true)
         .catch((err: Error) => this.log.warn({ err: err.message }, 'compute receipt failed'))
         .finally(() => this.proposing.delete(key))
     }
   }
 
-  /** Sends a donor its receipt, waits for its signature and records the countersigned receipt. */
+  /**
+   * Sends a donor its receipt, waits for its signature and records the countersigned receipt.
+   * `fresh`: a new proposal, saved before it is sent, so a node killed before the answer
+   * proposes it again as it was.
+   */
   private async proposeReceipt(
     job: JobRecord,
     d: Assignment,
     s: Session,
-    body: ReturnType<typeof newReceiptBody>,
+    body: ReceiptBody,
+    ownerSig: string,
+    fresh: boolean,
   ): Promise<void> {
-    const ownerSig = signAs(body, this.deps.identity, 'owner')
+    if (fresh) await this.save()
+    if (this.closed || !s.msg) return
     const reply = await new Promise<Extract<Message, { t: 'countersign' }> | null>((resolve) => {
       const timer = setTimeout(() => {
         s.waiting.delete(job.id)
@@ -1486,6 +1621,8 @@ export class Compute extends EventEmitter {
       this.send(s, { t: 'receipt', id: job.id, receipt: { body, ownerSig } })
     })
     if (!reply) return
+    d.proposal = null
+    this.saveSoon()
     if (!reply.sig) {
       if (reply.reason === ALREADY_CREDITED && (await this.takeDonorReceipt(job, d, s))) return
       this.log.warn({ donor: d.identity.slice(0, 12), reason: reply.reason }, 'receipt refused')
@@ -1504,6 +1641,12 @@ export class Compute extends EventEmitter {
       d.receipt = 'recorded'
       this.changedJob(job.id)
     } catch (err) {
+      // Already here (taken from the donor's ledger meanwhile): recorded.
+      if (this.deps.ledger.has(receiptId(body))) {
+        d.receipt = 'recorded'
+        this.changedJob(job.id)
+        return
+      }
       this.log.warn({ err: (err as Error).message }, 'compute receipt not recorded')
     }
   }
@@ -1527,6 +1670,7 @@ export class Compute extends EventEmitter {
       }
       this.log.info({ job: job.id.slice(0, 12) }, "took a compute receipt from the donor's ledger")
       d.receipt = 'recorded'
+      d.proposal = null
       this.changedJob(job.id)
       return true
     }
@@ -1539,6 +1683,13 @@ function trimHistory<T>(list: T[], inUse: (x: T) => boolean): T[] {
   const cut = list.length - KEEP_HISTORY
   if (cut <= 0) return list
   return list.filter((x, i) => i >= cut || inUse(x))
+}
+
+/** A donor's answer to a compute receipt; `strike`: refused for something the submitter did. */
+interface Countersign {
+  sig: string | null
+  reason: string | null
+  strike: boolean
 }
 
 /** A donor's reason for refusing a receipt for a job it has one for already. */

@@ -57,6 +57,13 @@ export const MessageSchema = z.discriminatedUnion('t', [
   }),
   /** Donor → submitter: the job started (it may still be suspended by the donor's limits). */
   z.strictObject({ t: z.literal('started'), id: hex32 }),
+  /**
+   * Donor → submitter: the job is kept, but its donating is held (a snooze, its schedule) for
+   * `forMs` more; it runs after that. The submitter waits that long on top of the job's time
+   * limit. (Donors before this message said nothing: they are given up on as before. Submitters
+   * before it refuse it as a bad message.)
+   */
+  z.strictObject({ t: z.literal('held'), id: hex32, forMs: ms }),
   /** Donor → submitter: the output (or the failure) and the CPU time it took. */
   z.strictObject({
     t: z.literal('result'),
