@@ -1703,7 +1703,14 @@ export class SyncFolder extends Folder {
     }
     // (Not a file a put moves elsewhere: the move renames it out of the folder, which is then
     // empty, and the file or link it blocked is placed right after the pass.)
-    const moved = new Set(renameFrom.values())
+    // (Only files a put of this pass wants: any other deleted file with content went late, and
+    // the folder was removed, or, at a read-only member, kept aside, with it still inside.)
+    const moved = new Set<string>()
+    for (const k of puts) {
+      const op = current.get(k)
+      const from = op?.kind === 'file' ? renameFrom.get(`${op.hash}:${op.x}`) : undefined
+      if (from && from !== k) moved.add(from)
+    }
     const early = new Set(nonDirs.size ? dels.filter((k) => inside(k) && !moved.has(k)) : [])
     const late = early.size ? dels.filter((k) => !early.has(k)) : dels
     for (const k of [...early, ...puts, ...late]) {
@@ -1810,6 +1817,13 @@ export class SyncFolder extends Folder {
         // Versions still current below it (made beside the file, by a device that never saw
         // them): they would go with the folder. It moves aside and syncs from there instead.
         await this.moveFolderAside(key, abs)
+        before = await lstatOrNull(abs)
+      } else if (!this.writable && (await this.keptInside(abs, key)).length) {
+        // Read-only: what this device made or changed inside (never sent anywhere) would block
+        // the path for good, or be lost with the folder: the folder is kept as this device's
+        // conflict copy, with what is still in it. (Synced content a writer moves aside itself.)
+        this.keptLocal(key, await moveToFreeName(abs, (i) => this.localCopyPath(key, i)))
+        for (const k of this.below(key)) this.pendingScan.add(k)
         before = await lstatOrNull(abs)
       } else {
         // Found before anything is fetched; placeFile removes the folder when the file lands.
