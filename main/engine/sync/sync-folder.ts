@@ -1620,6 +1620,24 @@ export class SyncFolder extends Folder {
     await ensureSafeParents(this.record.path, origSegs)
     const origFile = toDiskPath(this.record.path, origSegs)
     const there = await lstatOrNull(origFile)
+    // A file or link is replaced only as this device last recorded it: an edit the scan has not
+    // recorded yet would be gone with no version (and the user chose the copy without seeing it).
+    if (there && !there.isDirectory()) {
+      const e = this.index.get(found.original)
+      if (e?.local) {
+        throw new ApiError(
+          'CONFLICT',
+          `${found.original} holds this device's own change, which a read-only member never sends; move it away first`,
+        )
+      }
+      if (!(await asRecorded(e, there, origFile))) {
+        this.rescanPath(found.original)
+        throw new ApiError(
+          'CONFLICT',
+          `${found.original} changed on this device and is not synced yet; try again in a moment`,
+        )
+      }
+    }
     // rename() puts a file over a file, but not a folder over a file (ENOTDIR) nor anything over
     // a folder that is not empty: what is there is removed first, if nothing of it is lost.
     if (there && (there.isDirectory() || st.isDirectory())) {
@@ -1635,17 +1653,7 @@ export class SyncFolder extends Folder {
           )
         }
         await fs.rm(origFile, { recursive: true, force: true })
-      } else {
-        const e = this.index.get(found.original)
-        if (!e || e.local || !matchesDisk(e, there)) {
-          this.rescanPath(found.original)
-          throw new ApiError(
-            'CONFLICT',
-            `${found.original} changed on this device and is not synced yet; try again in a moment`,
-          )
-        }
-        await fs.rm(origFile, { force: true })
-      }
+      } else await fs.rm(origFile, { force: true })
       for (const k of below) this.pendingScan.add(k)
     }
     const copyBelow = st.isDirectory() ? this.below(found.path) : []
@@ -1695,7 +1703,14 @@ export class SyncFolder extends Folder {
     }
     // (Not a file a put moves elsewhere: the move renames it out of the folder, which is then
     // empty, and the file or link it blocked is placed right after the pass.)
-    const moved = new Set(renameFrom.values())
+    // (Only files a put of this pass wants: any other deleted file with content went late, and
+    // the folder was removed, or, at a read-only member, kept aside, with it still inside.)
+    const moved = new Set<string>()
+    for (const k of puts) {
+      const op = current.get(k)
+      const from = op?.kind === 'file' ? renameFrom.get(`${op.hash}:${op.x}`) : undefined
+      if (from && from !== k) moved.add(from)
+    }
     const early = new Set(nonDirs.size ? dels.filter((k) => inside(k) && !moved.has(k)) : [])
     const late = early.size ? dels.filter((k) => !early.has(k)) : dels
     for (const k of [...early, ...puts, ...late]) {
@@ -1802,6 +1817,13 @@ export class SyncFolder extends Folder {
         // Versions still current below it (made beside the file, by a device that never saw
         // them): they would go with the folder. It moves aside and syncs from there instead.
         await this.moveFolderAside(key, abs)
+        before = await lstatOrNull(abs)
+      } else if (!this.writable && (await this.keptInside(abs, key)).length) {
+        // Read-only: what this device made or changed inside (never sent anywhere) would block
+        // the path for good, or be lost with the folder: the folder is kept as this device's
+        // conflict copy, with what is still in it. (Synced content a writer moves aside itself.)
+        this.keptLocal(key, await moveToFreeName(abs, (i) => this.localCopyPath(key, i)))
+        for (const k of this.below(key)) this.pendingScan.add(k)
         before = await lstatOrNull(abs)
       } else {
         // Found before anything is fetched; placeFile removes the folder when the file lands.
@@ -2494,6 +2516,17 @@ function matchesDisk(e: LocalEntry | undefined, st: Stats | null): boolean {
     case 'file':
       return st.isFile() && st.size === e.size && st.mtimeMs === e.mtime && st.ino === e.ino
   }
+}
+
+/**
+ * True when a file or link on disk is exactly what the index recorded for it (size, mtime, inode
+ * and exec bit of a file; a link's target), so replacing it loses nothing the logs do not hold.
+ */
+async function asRecorded(e: LocalEntry | undefined, st: Stats, abs: string): Promise<boolean> {
+  if (!e || e.local || !matchesDisk(e, st)) return false
+  if (e.kind === 'file') return unchangedFile(e, st)
+  if (e.kind !== 'symlink') return false
+  return (await fs.readlink(abs).catch(() => null)) === e.link
 }
 
 /**
