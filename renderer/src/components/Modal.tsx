@@ -15,6 +15,15 @@ import { cx } from './ui.tsx'
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]), textarea:not([disabled]), select:not([disabled]), [tabindex]:not([tabindex="-1"])'
 
+/** Focuses what a dialog starts on: its [data-autofocus] element, else the first one focusable. */
+function focusInitial(panel: HTMLElement): void {
+  const auto = panel.querySelector<HTMLElement>(
+    '[autofocus]:not([disabled]), [data-autofocus]:not([disabled])',
+  )
+  const first = auto ?? panel.querySelector<HTMLElement>(FOCUSABLE)
+  ;(first ?? panel).focus()
+}
+
 export interface ModalProps {
   title: string
   description?: ReactNode
@@ -47,12 +56,7 @@ export function Modal({
 
   useEffect(() => {
     const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null
-    const panel = panelRef.current
-    if (panel) {
-      const auto = panel.querySelector<HTMLElement>('[autofocus], [data-autofocus]')
-      const first = auto ?? panel.querySelector<HTMLElement>(FOCUSABLE)
-      ;(first ?? panel).focus()
-    }
+    if (panelRef.current) focusInitial(panelRef.current)
     const onKey = (e: globalThis.KeyboardEvent) => {
       if (e.key === 'Escape') {
         e.stopPropagation()
@@ -65,6 +69,15 @@ export function Modal({
       if (previous && previous.isConnected) previous.focus()
     }
   }, [])
+
+  // The focused element went away with the content it was in (a form replaced by its result):
+  // focus would fall to the page behind the dialog, out of reach of Escape's and Tab's handling
+  // here. Put it back where a freshly opened dialog puts it.
+  useEffect(() => {
+    const panel = panelRef.current
+    const active = document.activeElement
+    if (panel && (active === null || active === document.body)) focusInitial(panel)
+  })
 
   const body = (
     <>

@@ -251,6 +251,28 @@ describe('FoldersScreen: share', () => {
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
   })
 
+  it('moves the focus to the invite once shared, and back to the opener when closed', async () => {
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.share': () => ({ folder: folder({ name: 'Photos' }), invite: INVITE }),
+    })
+    const { user } = setup(node)
+    const opener = await screen.findByRole('button', { name: 'Share a folder' })
+    await user.click(opener)
+    await user.keyboard('/home/ada/Photos{Enter}')
+
+    // The form's focused button is gone with the form: the invite's Copy button takes the focus,
+    // so Tab stays inside the dialog instead of wandering into the page behind it.
+    const result = await screen.findByRole('dialog', { name: '“Photos” is shared' })
+    expect(within(result).getByRole('button', { name: 'Copy invite' })).toHaveFocus()
+    await user.tab()
+    expect(result).toContainElement(document.activeElement as HTMLElement)
+
+    await user.keyboard('{Escape}')
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
+    expect(screen.getByRole('button', { name: 'Share a folder' })).toHaveFocus()
+  })
+
   it('omits an empty name', async () => {
     const node = new FakeNode({
       'folders.list': () => [],

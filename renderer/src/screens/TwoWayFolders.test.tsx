@@ -159,6 +159,8 @@ describe('Two-way folders: invite', () => {
     expect(node.callsOf('folders.invite')).toEqual([{ id: notes.id, readOnly: false }])
     const first = await within(dialog).findByTestId('invite-text')
     const firstInvite = first.textContent
+    // The Create button went away with the form: the focus moves to the invite, not the page.
+    expect(within(dialog).getByRole('button', { name: 'Copy invite' })).toHaveFocus()
     expect(firstInvite).toMatch(/^spare1w/)
     expect(dialog).toHaveTextContent(/single use: it adds one device as a writer/)
     expect(await within(dialog).findByRole('img', { name: /QR code/ })).toBeInTheDocument()
@@ -166,6 +168,7 @@ describe('Two-way folders: invite', () => {
     await expect(navigator.clipboard.readText()).resolves.toBe(firstInvite)
 
     await user.click(within(dialog).getByRole('button', { name: 'Another invite' }))
+    expect(dialog).toContainElement(document.activeElement as HTMLElement)
     await user.click(within(dialog).getByRole('radio', { name: 'Read-only' }))
     await user.click(within(dialog).getByRole('button', { name: 'Create invite' }))
     expect(node.callsOf('folders.invite')).toEqual([
