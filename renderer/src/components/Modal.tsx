@@ -128,11 +128,18 @@ export function Modal({
         <div className="flex items-start gap-3 px-6 pt-5">
           {icon}
           <div className="min-w-0 flex-1">
-            <h2 id={titleId} className="text-base font-semibold text-zinc-900 dark:text-zinc-50">
+            {/* A folder's or a file's name can be one long word: wrap it anywhere. */}
+            <h2
+              id={titleId}
+              className="text-base font-semibold wrap-anywhere text-zinc-900 dark:text-zinc-50"
+            >
               {title}
             </h2>
             {description ? (
-              <div id={descriptionId} className="mt-1 text-sm text-zinc-500 dark:text-zinc-400">
+              <div
+                id={descriptionId}
+                className="mt-1 text-sm wrap-anywhere text-zinc-500 dark:text-zinc-400"
+              >
                 {description}
               </div>
             ) : null}
