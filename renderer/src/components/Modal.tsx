@@ -37,6 +37,11 @@ export interface ModalProps {
   icon?: ReactNode
   /** Makes the body and footer one form, so Enter and a footer submit button both submit it. */
   onSubmit?: (e: FormEvent<HTMLFormElement>) => void
+  /**
+   * A call is in flight that closing would not stop (a share, a join, a removal): Escape, the
+   * backdrop and × leave the dialog open, so it never looks called off while it goes on.
+   */
+  busy?: boolean
 }
 
 export function Modal({
@@ -48,11 +53,15 @@ export function Modal({
   size = 'md',
   icon,
   onSubmit,
+  busy = false,
 }: ModalProps) {
   const titleId = useId()
   const descriptionId = useId()
   const panelRef = useRef<HTMLDivElement>(null)
-  const close = useEffectEvent(onClose)
+  const dismiss = () => {
+    if (!busy) onClose()
+  }
+  const close = useEffectEvent(dismiss)
 
   useEffect(() => {
     const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null
@@ -95,7 +104,11 @@ export function Modal({
     const items = [...panelRef.current.querySelectorAll<HTMLElement>(FOCUSABLE)]
     const first = items[0]
     const last = items[items.length - 1]
-    if (!first || !last) return
+    // Nothing to move to (all disabled while busy): Tab stays on the panel, not the page behind.
+    if (!first || !last) {
+      e.preventDefault()
+      return
+    }
     if (e.shiftKey && document.activeElement === first) {
       e.preventDefault()
       last.focus()
@@ -109,7 +122,7 @@ export function Modal({
     <div
       className="fixed inset-0 z-50 flex items-end justify-center overflow-y-auto bg-zinc-950/40 p-4 backdrop-blur-[2px] sm:items-center dark:bg-black/60"
       onMouseDown={(e) => {
-        if (e.target === e.currentTarget) onClose()
+        if (e.target === e.currentTarget) dismiss()
       }}
     >
       <div
@@ -147,8 +160,9 @@ export function Modal({
           <button
             type="button"
             aria-label="Close"
-            onClick={onClose}
-            className="-mt-1 -mr-2 rounded-lg p-1.5 text-zinc-400 hover:bg-zinc-100 hover:text-zinc-700 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
+            onClick={dismiss}
+            disabled={busy}
+            className="-mt-1 -mr-2 rounded-lg p-1.5 text-zinc-400 hover:bg-zinc-100 hover:text-zinc-700 focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:opacity-40 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
           >
             <X aria-hidden="true" className="size-4" />
           </button>

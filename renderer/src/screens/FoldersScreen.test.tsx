@@ -273,6 +273,29 @@ describe('FoldersScreen: share', () => {
     expect(screen.getByRole('button', { name: 'Share a folder' })).toHaveFocus()
   })
 
+  it('stays open while the node shares, then shows the invite', async () => {
+    const answer = deferred<{ folder: ReturnType<typeof folder>; invite: string }>()
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.share': () => answer.promise,
+    })
+    const { user } = setup(node)
+    await user.click(await screen.findByRole('button', { name: 'Share a folder' }))
+    await user.keyboard('/home/ada/Photos{Enter}')
+    const dialog = screen.getByRole('dialog', { name: 'Share a folder' })
+    expect(within(dialog).getByRole('status')).toHaveTextContent('Sharing /home/ada/Photos…')
+
+    await user.keyboard('{Escape}')
+    expect(dialog).toBeInTheDocument()
+    expect(within(dialog).getByRole('button', { name: 'Cancel' })).toBeDisabled()
+
+    await act(async () => answer.resolve({ folder: folder({ name: 'Photos' }), invite: INVITE }))
+    const result = await screen.findByRole('dialog', { name: '“Photos” is shared' })
+    expect(within(result).getByTestId('invite-text')).toHaveTextContent(INVITE)
+    await user.keyboard('{Escape}')
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
+  })
+
   it('omits an empty name', async () => {
     const node = new FakeNode({
       'folders.list': () => [],
@@ -404,6 +427,33 @@ describe('FoldersScreen: join', () => {
     expect(within(card).getByText('Reader')).toBeInTheDocument()
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
     expect(screen.getByText(/Joined “Shared”/)).toBeInTheDocument()
+  })
+
+  it('stays open while the node joins: closing would not stop the join', async () => {
+    const answer = deferred<{ folder: ReturnType<typeof folder> }>()
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.join': () => answer.promise,
+    })
+    const { user } = setup(node)
+    await user.click(await screen.findByRole('button', { name: 'Join a folder' }))
+    const dialog = screen.getByRole('dialog', { name: 'Join a folder' })
+    await user.type(within(dialog).getByLabelText('Invite'), INVITE)
+    await user.type(within(dialog).getByLabelText('Destination path'), '/home/ada/Shared')
+    await user.click(within(dialog).getByRole('button', { name: 'Join' }))
+    expect(within(dialog).getByRole('status')).toHaveTextContent('Joining…')
+
+    // Neither Escape, nor the backdrop, nor Cancel or × pretend to call it off.
+    await user.keyboard('{Escape}')
+    expect(dialog).toBeInTheDocument()
+    expect(within(dialog).getByRole('button', { name: 'Cancel' })).toBeDisabled()
+    expect(within(dialog).getByRole('button', { name: 'Close' })).toBeDisabled()
+    await user.click(dialog.parentElement as HTMLElement)
+    expect(dialog).toBeInTheDocument()
+
+    await act(async () => answer.resolve({ folder: folder({ name: 'Shared' }) }))
+    expect(await screen.findByRole('article', { name: 'Shared' })).toBeInTheDocument()
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
   })
 
   it('shows a join failure in the dialog', async () => {

@@ -319,12 +319,17 @@ export function ConflictCompareDialog({
         </>
       }
       onClose={onClose}
+      busy={busy}
       icon={
         <div className="flex size-9 shrink-0 items-center justify-center rounded-full bg-amber-50 text-amber-600 dark:bg-amber-950/60 dark:text-amber-300">
           <FileDiff aria-hidden="true" className="size-4" />
         </div>
       }
-      footer={<Button onClick={onClose}>Close</Button>}
+      footer={
+        <Button onClick={onClose} disabled={busy}>
+          Close
+        </Button>
+      }
     >
       <div className="space-y-4">
         <div className="grid gap-4 md:grid-cols-2">

@@ -59,9 +59,12 @@ export function JoinDialog({ onClose, onJoined }: JoinDialogProps) {
       description="Paste the invite someone sent you and choose where its files go on this device."
       onClose={onClose}
       onSubmit={onSubmit}
+      busy={busy}
       footer={
         <>
-          <Button onClick={onClose}>Cancel</Button>
+          <Button onClick={onClose} disabled={busy}>
+            Cancel
+          </Button>
           <Button type="submit" variant="primary" icon={FolderInput} busy={busy}>
             Join
           </Button>

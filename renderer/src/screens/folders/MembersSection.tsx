@@ -58,6 +58,7 @@ function RemoveMemberDialog({
       size="sm"
       title={`Remove ${memberTitle(member)} from “${folder.name}”?`}
       onClose={onClose}
+      busy={busy}
       icon={
         <div className="flex size-9 shrink-0 items-center justify-center rounded-full bg-red-50 text-red-600 dark:bg-red-950/60 dark:text-red-300">
           <UserMinus aria-hidden="true" className="size-4" />
@@ -65,7 +66,7 @@ function RemoveMemberDialog({
       }
       footer={
         <>
-          <Button onClick={onClose} data-autofocus="">
+          <Button onClick={onClose} disabled={busy} data-autofocus="">
             Cancel
           </Button>
           <Button variant="danger" busy={busy} onClick={() => void confirm()}>

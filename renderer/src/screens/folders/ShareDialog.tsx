@@ -107,9 +107,12 @@ export function ShareDialog({ onClose, onShared, initialPath = '' }: ShareDialog
       description="Spare syncs the folder from this device. You get an invite to send to other devices or people."
       onClose={onClose}
       onSubmit={onSubmit}
+      busy={busy}
       footer={
         <>
-          <Button onClick={onClose}>Cancel</Button>
+          <Button onClick={onClose} disabled={busy}>
+            Cancel
+          </Button>
           <Button type="submit" variant="primary" icon={Share2} busy={busy}>
             Share
           </Button>

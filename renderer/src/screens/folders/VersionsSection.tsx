@@ -121,6 +121,7 @@ function RestoreDialog({
       }
       onClose={onClose}
       onSubmit={(e) => void submit(e)}
+      busy={busy}
       icon={
         <div className="flex size-9 shrink-0 items-center justify-center rounded-full bg-indigo-50 text-indigo-600 dark:bg-indigo-950/60 dark:text-indigo-300">
           <RotateCcw aria-hidden="true" className="size-4" />
@@ -128,7 +129,9 @@ function RestoreDialog({
       }
       footer={
         <>
-          <Button onClick={onClose}>Cancel</Button>
+          <Button onClick={onClose} disabled={busy}>
+            Cancel
+          </Button>
           <Button type="submit" variant="primary" icon={RotateCcw} busy={busy}>
             Restore
           </Button>
