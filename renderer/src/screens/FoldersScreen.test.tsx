@@ -417,8 +417,12 @@ describe('FoldersScreen: join', () => {
     expect(within(dialog).getByText('An invite is required.')).toBeInTheDocument()
     expect(within(dialog).getByText('A folder path is required.')).toBeInTheDocument()
     expect(node.callsOf('folders.join')).toEqual([])
+    // The keyboard goes to the first field in error, not left on the Join button.
+    expect(within(dialog).getByLabelText('Invite')).toHaveFocus()
 
     await user.type(within(dialog).getByLabelText('Invite'), `${INVITE}\n`)
+    await user.click(within(dialog).getByRole('button', { name: 'Join' }))
+    expect(within(dialog).getByLabelText('Destination path')).toHaveFocus()
     await user.type(within(dialog).getByLabelText('Destination path'), '/home/ada/Shared')
     await user.click(within(dialog).getByRole('button', { name: 'Join' }))
 

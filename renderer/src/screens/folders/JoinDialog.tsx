@@ -7,6 +7,7 @@ import { Button, ErrorAlert, Field } from '../../components/ui.tsx'
 import { errorMessage } from '../../lib/errors.ts'
 import { useSpare } from '../../lib/spare-context.tsx'
 import { checkParams, type FieldErrors } from './validation.ts'
+import { useFocusInvalid } from '../../lib/useFocusInvalid.ts'
 
 export interface JoinDialogProps {
   onClose: () => void
@@ -20,6 +21,7 @@ export function JoinDialog({ onClose, onJoined }: JoinDialogProps) {
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({})
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
+  const focusInvalid = useFocusInvalid()
 
   async function join(params: MethodParams<'folders.join'>) {
     try {
@@ -38,7 +40,10 @@ export function JoinDialog({ onClose, onJoined }: JoinDialogProps) {
     const invalid = checkParams('folders.join', params)
     setFieldErrors(invalid ?? {})
     setError(null)
-    if (invalid) return
+    if (invalid) {
+      focusInvalid(e.currentTarget)
+      return
+    }
     setBusy(true)
     void join(params)
   }

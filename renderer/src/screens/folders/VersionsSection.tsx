@@ -12,6 +12,7 @@ import { useClient } from '../../lib/spare-context.tsx'
 import { DetailSection } from './DetailSection.tsx'
 import { useFolderData } from './useFolderData.ts'
 import { checkParams } from './validation.ts'
+import { useFocusInvalid } from '../../lib/useFocusInvalid.ts'
 
 export interface VersionsQuery {
   /** What the path field holds. */
@@ -75,6 +76,7 @@ function RestoreDialog({
   const [toError, setToError] = useState<string | null>(null)
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
+  const focusInvalid = useFocusInvalid()
 
   function checkTo(value: string): string | null {
     if (!value) return 'Enter the full path of the file to write, like /home/you/restored.txt.'
@@ -91,13 +93,18 @@ function RestoreDialog({
     const dest = to.trim()
     const problem = target === 'elsewhere' ? checkTo(dest) : null
     setToError(problem)
-    if (problem) return
+    if (problem) {
+      focusInvalid(e.currentTarget)
+      return
+    }
     const params: MethodParams<'folders.restore'> = { id: folder.id, path, version: version.id }
     if (target === 'elsewhere') params.to = dest
     const invalid = checkParams('folders.restore', params)
     if (invalid) {
-      if (invalid.to) setToError(invalid.to)
-      else setError(new Error(Object.values(invalid).join(' ')))
+      if (invalid.to) {
+        setToError(invalid.to)
+        focusInvalid(e.currentTarget)
+      } else setError(new Error(Object.values(invalid).join(' ')))
       return
     }
     setBusy(true)
@@ -211,13 +218,17 @@ export function VersionsSection({
   const [notice, setNotice] = useState<string | null>(null)
   const titleId = `folder-${folder.id}-versions`
   const timeId = useId()
+  const focusInvalid = useFocusInvalid()
 
   function submit(e: FormEvent) {
     e.preventDefault()
     const typed = query.input.trim()
     const invalid = checkParams('folders.versions', { id: folder.id, path: typed })
     setFieldError(invalid?.path ?? null)
-    if (invalid) return
+    if (invalid) {
+      focusInvalid(e.currentTarget)
+      return
+    }
     setNotice(null)
     onShow(typed)
   }
