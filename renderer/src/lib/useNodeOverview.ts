@@ -37,8 +37,18 @@ export function useNodeOverview({ peers = false, refreshMs = 5000 }: NodeOvervie
   useEffect(() => {
     if (!ready) return
     let cancelled = false
+    // Refreshes never overlap (as in useNodeData): on a node slower than the timer, each new
+    // refresh would discard the answer before it, and nothing would ever show. One asked for
+    // while another runs starts when it ends.
+    let running = false
+    let again = false
 
     async function refresh() {
+      if (running) {
+        again = true
+        return
+      }
+      running = true
       const mine = ++seq.current
       try {
         const [nextStatus, nextPeers] = await Promise.all([
@@ -58,8 +68,13 @@ export function useNodeOverview({ peers = false, refreshMs = 5000 }: NodeOvervie
         if (names) setFolderNames(names)
         setError(null)
       } catch (err) {
-        if (cancelled || mine !== seq.current) return
-        setError(err)
+        if (!cancelled && mine === seq.current) setError(err)
+      } finally {
+        running = false
+        if (again && !cancelled) {
+          again = false
+          void refresh()
+        }
       }
     }
 
