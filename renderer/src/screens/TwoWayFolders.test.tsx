@@ -4,10 +4,16 @@
 import { act, screen, waitFor, within } from '@testing-library/react'
 import { userEvent } from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
-import { ApiError, type FolderSummary, type Version } from '../../../shared/contract.ts'
+import {
+  ApiError,
+  type FolderSummary,
+  type MethodResult,
+  type Version,
+} from '../../../shared/contract.ts'
 import { formatBytes } from '../lib/format.ts'
 import {
   FakeNode,
+  deferred,
   folder,
   member,
   renderWithSpare,
@@ -421,6 +427,35 @@ describe('Two-way folders: conflicts', () => {
     expect(
       await within(section(card, 'Conflicts')).findByText('No conflicts in this folder.'),
     ).toBeInTheDocument()
+  })
+})
+
+describe('Two-way folders: details while the folder keeps changing', () => {
+  it('shows an answer that a newer change overtook, and asks again once, not per change', async () => {
+    // A folder that syncs: its version moves on faster than the node lists its conflicts.
+    const answers: Array<ReturnType<typeof deferred<MethodResult<'folders.conflicts'>>>> = []
+    const node = new FakeNode({
+      'folders.conflicts': () => {
+        const answer = deferred<MethodResult<'folders.conflicts'>>()
+        answers.push(answer)
+        return answer.promise
+      },
+    })
+    const notes = node.addFolder(folder({ name: 'Notes', kind: 'sync', role: 'writer' }))
+    const { user } = setup(node)
+    const card = await openDetails(user)
+    const conflicts = section(card, 'Conflicts')
+    await waitFor(() => expect(answers.length).toBe(1))
+    for (const version of [notes.version + 1, notes.version + 2, notes.version + 3]) {
+      act(() => node.emit('folder.updated', { ...notes, version }))
+    }
+    await act(async () => answers[0]?.resolve([]))
+    // The answer is shown although the folder changed meanwhile (it is the newest there is)…
+    expect(within(conflicts).getByText('No conflicts in this folder.')).toBeInTheDocument()
+    // …and the changes meanwhile cost one more call, made once this one was answered.
+    expect(answers.length).toBe(2)
+    await act(async () => answers[1]?.resolve([]))
+    expect(answers.length).toBe(2)
   })
 })
 
