@@ -207,6 +207,28 @@ describe('App: pause syncing', () => {
     expect(screen.queryByRole('alert')).not.toBeInTheDocument()
   })
 
+  it('drops a failure once the node is in the state it asked for (the link dropped, the call went through)', async () => {
+    const user = userEvent.setup()
+    const node = pausableNode({
+      'sync.pause': () => {
+        // The node paused, but the answer was lost with the connection.
+        node.paused = true
+        throw new ApiError(
+          'UNAVAILABLE',
+          'The connection to the Spare node dropped before it answered.',
+        )
+      },
+    })
+    renderWithSpare(<App />, { node })
+    await user.click(await screen.findByRole('button', { name: 'Pause syncing' }))
+    expect(await screen.findByRole('alert')).toHaveTextContent('Couldn’t pause syncing')
+
+    // Back in touch, the node says it is paused: "couldn’t pause" no longer describes anything.
+    act(() => node.emit('node.updated', nodeStatus({ paused: true })))
+    expect(screen.getByRole('button', { name: 'Resume syncing' })).toBeInTheDocument()
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument()
+  })
+
   it('sends one call for a double click while the first is in flight', async () => {
     const user = userEvent.setup()
     const answer = deferred<ReturnType<typeof nodeStatus>>()
