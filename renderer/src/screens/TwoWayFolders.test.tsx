@@ -460,6 +460,23 @@ describe('Two-way folders: details while the folder keeps changing', () => {
 })
 
 describe('Two-way folders: versions', () => {
+  it('lists a version whose time is past what a date can hold (a peer’s bad clock)', async () => {
+    const node = new FakeNode()
+    const far = version({ id: 'f00d.1', at: 1e17, size: 10, device: 'f00d', current: true })
+    node.addFolder(folder({ name: 'Notes', kind: 'sync', role: 'writer' }), {
+      versions: { '/odd.txt': [far] },
+    })
+    const { user } = setup(node)
+    const card = await openDetails(user)
+    const panel = section(card, 'Versions')
+    await user.type(within(panel).getByLabelText('File in the folder'), 'odd.txt{Enter}')
+    const list = await within(panel).findByRole('list', { name: 'Versions of odd.txt' })
+    const row = within(list).getByRole('listitem', { name: 'Version f00d.1' })
+    expect(within(row).getByText('—')).toBeInTheDocument()
+    // The rest of the screen is still there.
+    expect(screen.getByRole('heading', { level: 1, name: 'Folders' })).toBeInTheDocument()
+  })
+
   it('lists a file’s versions newest first with time, size, device and badges', async () => {
     const { node, notes, versions } = notesNode()
     const { user } = setup(node)

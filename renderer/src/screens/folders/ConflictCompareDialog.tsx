@@ -7,7 +7,7 @@ import type { Conflict, FolderSummary, Member } from '../../../../shared/contrac
 import { Modal } from '../../components/Modal.tsx'
 import { Badge, Button, ErrorAlert, Spinner, cx } from '../../components/ui.tsx'
 import { errorMessage } from '../../lib/errors.ts'
-import { formatBytes } from '../../lib/format.ts'
+import { formatBytes, formatTimeMs, isoOf } from '../../lib/format.ts'
 import { diffLines, splitLines, type DiffLine } from '../../lib/line-diff.ts'
 import { useClient } from '../../lib/spare-context.tsx'
 import { useFolderData, type FolderData } from './useFolderData.ts'
@@ -148,9 +148,7 @@ function Column({
           </dd>
           <dt className="text-zinc-500 dark:text-zinc-400">Modified</dt>
           <dd className="text-zinc-900 dark:text-zinc-100">
-            <time dateTime={new Date(info.mtime).toISOString()}>
-              {new Date(info.mtime).toLocaleString()}
-            </time>
+            <time dateTime={isoOf(info.mtime)}>{formatTimeMs(info.mtime)}</time>
           </dd>
           <dt className="text-zinc-500 dark:text-zinc-400">Device</dt>
           <dd className="break-all text-zinc-900 dark:text-zinc-100">

@@ -7,7 +7,7 @@ import { ChoiceGroup } from '../../components/ChoiceGroup.tsx'
 import { Modal } from '../../components/Modal.tsx'
 import { Badge, Button, ErrorAlert, Field, Spinner } from '../../components/ui.tsx'
 import { errorMessage } from '../../lib/errors.ts'
-import { formatBytes } from '../../lib/format.ts'
+import { formatBytes, formatTimeMs, isoOf } from '../../lib/format.ts'
 import { useClient } from '../../lib/spare-context.tsx'
 import { DetailSection } from './DetailSection.tsx'
 import { useFolderData } from './useFolderData.ts'
@@ -23,8 +23,9 @@ export interface VersionsQuery {
   refresh: number
 }
 
+/** When a version was made; '—' for a time no date can hold (a peer's clock or data gone bad). */
 function versionTime(v: Version): string {
-  return new Date(v.at).toLocaleString()
+  return formatTimeMs(v.at)
 }
 
 /** A file's versions with content can be restored; a deletion or a folder has none. */
@@ -298,7 +299,7 @@ export function VersionsSection({
                     <p className="flex flex-wrap items-center gap-2 text-sm">
                       <time
                         id={`${timeId}-${v.id}`}
-                        dateTime={new Date(v.at).toISOString()}
+                        dateTime={isoOf(v.at)}
                         className="font-medium text-zinc-900 dark:text-zinc-100"
                       >
                         {versionTime(v)}
