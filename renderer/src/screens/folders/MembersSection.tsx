@@ -1,5 +1,5 @@
 // The writers of a two-way folder, and removing one (after a confirmation).
-import { useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { RefreshCw, UserMinus } from 'lucide-react'
 import type { FolderSummary, Member } from '../../../../shared/contract.ts'
 import { Modal } from '../../components/Modal.tsx'
@@ -102,6 +102,13 @@ export function MembersSection({ folder }: { folder: FolderSummary }) {
   )
   const [removing, setRemoving] = useState<Member | null>(null)
   const [notice, setNotice] = useState<string | null>(null)
+  const noticeRef = useRef<HTMLParagraphElement>(null)
+
+  // The removed member's Remove button is gone with the dialog's opener: focus goes to what
+  // happened instead of being lost to the page.
+  useEffect(() => {
+    if (notice) noticeRef.current?.focus()
+  }, [notice])
   const titleId = `folder-${folder.id}-members`
   const blocked = cannotRemove(folder)
   const blockedId = `${titleId}-blocked`
@@ -195,7 +202,12 @@ export function MembersSection({ folder }: { folder: FolderSummary }) {
           </ul>
         </>
       )}
-      <p role="status" className="text-xs text-emerald-700 empty:hidden dark:text-emerald-300">
+      <p
+        ref={noticeRef}
+        role="status"
+        tabIndex={-1}
+        className="text-xs text-emerald-700 empty:hidden focus:outline-none dark:text-emerald-300"
+      >
         {notice}
       </p>
       {removing ? (
