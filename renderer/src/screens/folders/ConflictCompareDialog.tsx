@@ -375,6 +375,12 @@ export function ConflictCompareDialog({
           <div
             role="group"
             aria-labelledby={confirmTitleId}
+            // Escape backs out of this question first, as Cancel does, not out of the dialog.
+            onKeyDown={(e) => {
+              if (e.key !== 'Escape') return
+              e.stopPropagation()
+              if (!busy) cancel()
+            }}
             className="space-y-3 rounded-xl border border-amber-300 bg-amber-50 p-4 dark:border-amber-800 dark:bg-amber-950/40"
           >
             <div>
