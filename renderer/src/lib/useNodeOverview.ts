@@ -62,8 +62,11 @@ export function useNodeOverview({ peers = false, refreshMs = 5000 }: NodeOvervie
               () => null,
             )
           : null
-        if (cancelled || mine !== seq.current) return
-        setStatus(nextStatus)
+        if (cancelled) return
+        // A node.updated (or an applied answer) since this refresh began carries a newer status;
+        // the peers and names are still the newest there are (refreshes don't overlap): keep
+        // them, or peers coming and going faster than a refresh would hide them for good.
+        if (mine === seq.current) setStatus(nextStatus)
         if (nextPeers) setPeerList(nextPeers)
         if (names) setFolderNames(names)
         setError(null)

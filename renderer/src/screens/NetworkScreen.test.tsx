@@ -76,6 +76,30 @@ describe('NetworkScreen', () => {
     expect(screen.queryByText('Loading network status…')).not.toBeInTheDocument()
   })
 
+  it('shows the peers a refresh found although node.updated came meanwhile (peers churning)', async () => {
+    const lists: Array<ReturnType<typeof deferred<ReturnType<typeof peer>[]>>> = []
+    const node = new FakeNode({
+      'node.status': () => nodeStatus({ peers: 1 }),
+      'peers.list': () => {
+        const list = deferred<ReturnType<typeof peer>[]>()
+        lists.push(list)
+        return list.promise
+      },
+      'folders.list': () => [],
+    })
+    renderWithSpare(<NetworkScreen refreshMs={0} />, { node })
+    await waitFor(() => expect(lists.length).toBe(1))
+    // A peer comes or goes while the list is being fetched: the event carries the status only.
+    act(() => node.emit('node.updated', nodeStatus({ peers: 2 })))
+    await act(async () => lists[0]?.resolve([peer({ id: 'd'.repeat(64) })]))
+    const peers = await screen.findByRole('list', { name: 'Peers' })
+    expect(
+      within(peers).getByRole('listitem', { name: `Peer ${'d'.repeat(64)}` }),
+    ).toBeInTheDocument()
+    // The status from the event is not overwritten by the older answer.
+    expect(screen.getByText('Peers', { selector: 'dt' }).closest('div')).toHaveTextContent('Peers2')
+  })
+
   it('names the default bootstrap on the public network and says when no peer is connected', async () => {
     const node = new FakeNode({
       'node.status': () => nodeStatus({ network: { mode: 'public', bootstrap: [] } }),
