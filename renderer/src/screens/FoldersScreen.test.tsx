@@ -460,6 +460,23 @@ describe('FoldersScreen: join', () => {
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
   })
 
+  it('joins with an invite a mail or chat app broke across lines', async () => {
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.join': () => ({ folder: folder({ name: 'Shared' }) }),
+    })
+    const { user } = setup(node)
+    await user.click(await screen.findByRole('button', { name: 'Join a folder' }))
+    const dialog = screen.getByRole('dialog', { name: 'Join a folder' })
+    // An invite has no spaces: the ones a wrapped message put in are not part of it.
+    const wrapped = `  ${INVITE.slice(0, 16)}\n${INVITE.slice(16, 30)} \r\n ${INVITE.slice(30)}\n`
+    await user.click(within(dialog).getByLabelText('Invite'))
+    await user.paste(wrapped)
+    await user.type(within(dialog).getByLabelText('Destination path'), '/home/ada/Shared')
+    await user.click(within(dialog).getByRole('button', { name: 'Join' }))
+    expect(node.callsOf('folders.join')).toEqual([{ invite: INVITE, path: '/home/ada/Shared' }])
+  })
+
   it('shows a join failure in the dialog', async () => {
     const node = new FakeNode({
       'folders.list': () => [],

@@ -36,7 +36,8 @@ export function JoinDialog({ onClose, onJoined }: JoinDialogProps) {
   function onSubmit(e: FormEvent) {
     e.preventDefault()
     if (busy) return
-    const params = { invite: invite.trim(), path: path.trim() }
+    // An invite has no whitespace: what a wrapped mail or chat message put inside it goes.
+    const params = { invite: invite.replace(/\s+/g, ''), path: path.trim() }
     const invalid = checkParams('folders.join', params)
     setFieldErrors(invalid ?? {})
     setError(null)
