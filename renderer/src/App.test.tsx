@@ -1,6 +1,6 @@
 import { act, screen, waitFor, within } from '@testing-library/react'
 import { userEvent } from '@testing-library/user-event'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { FolderSync, Settings } from 'lucide-react'
 import { ApiError } from '../../shared/contract.ts'
 import { App } from './App.tsx'
@@ -87,6 +87,40 @@ describe('App', () => {
       'Beta',
     ])
     expect(screen.getByRole('heading', { name: 'Alpha screen' })).toBeInTheDocument()
+  })
+
+  it('keeps the app usable when a screen fails: says so there, and the nav still works', async () => {
+    const user = userEvent.setup()
+    let broken = true
+    function Fragile() {
+      if (broken) throw new Error('Cannot read properties of undefined')
+      return <h1>Fragile screen</h1>
+    }
+    const items: NavItem[] = [
+      { id: 'a', label: 'Alpha', icon: FolderSync, Screen: Fragile },
+      { id: 'b', label: 'Beta', icon: Settings, Screen: () => <h1>Beta screen</h1> },
+    ]
+    // React reports the error to the console as well; keep the test's output readable.
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      renderWithSpare(<App navItems={items} />)
+      const alert = screen.getByRole('alert')
+      expect(alert).toHaveTextContent('This screen stopped working')
+      expect(alert).toHaveTextContent('Cannot read properties of undefined')
+      expect(screen.getByRole('navigation', { name: 'Main' })).toBeInTheDocument()
+
+      await user.click(screen.getByRole('link', { name: 'Beta' }))
+      expect(await screen.findByRole('heading', { name: 'Beta screen' })).toBeInTheDocument()
+
+      // Back, and fixed meanwhile: Try again shows it.
+      await user.click(screen.getByRole('link', { name: 'Alpha' }))
+      expect(await screen.findByRole('alert')).toBeInTheDocument()
+      broken = false
+      await user.click(screen.getByRole('button', { name: 'Try again' }))
+      expect(await screen.findByRole('heading', { name: 'Fragile screen' })).toBeInTheDocument()
+    } finally {
+      quiet.mockRestore()
+    }
   })
 
   it('shows the not-connected banner while the daemon link is down', async () => {
@@ -204,6 +238,28 @@ describe('App: pause syncing', () => {
     delete node.handlers['sync.pause']
     await user.click(toggle)
     expect(await screen.findByRole('button', { name: 'Resume syncing' })).toBeInTheDocument()
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument()
+  })
+
+  it('drops a failure once the node is in the state it asked for (the link dropped, the call went through)', async () => {
+    const user = userEvent.setup()
+    const node = pausableNode({
+      'sync.pause': () => {
+        // The node paused, but the answer was lost with the connection.
+        node.paused = true
+        throw new ApiError(
+          'UNAVAILABLE',
+          'The connection to the Spare node dropped before it answered.',
+        )
+      },
+    })
+    renderWithSpare(<App />, { node })
+    await user.click(await screen.findByRole('button', { name: 'Pause syncing' }))
+    expect(await screen.findByRole('alert')).toHaveTextContent('Couldn’t pause syncing')
+
+    // Back in touch, the node says it is paused: "couldn’t pause" no longer describes anything.
+    act(() => node.emit('node.updated', nodeStatus({ paused: true })))
+    expect(screen.getByRole('button', { name: 'Resume syncing' })).toBeInTheDocument()
     expect(screen.queryByRole('alert')).not.toBeInTheDocument()
   })
 

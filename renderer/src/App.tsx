@@ -3,6 +3,7 @@
 import { useEffect, useRef } from 'react'
 import { HardDrive } from 'lucide-react'
 import { ConnectionBanner } from './components/ConnectionBanner.tsx'
+import { ScreenBoundary } from './components/ScreenBoundary.tsx'
 import { SyncPauseToggle } from './components/SyncPauseToggle.tsx'
 import { cx } from './components/ui.tsx'
 import { routeHref, useHashRoute } from './lib/route.ts'
@@ -134,7 +135,10 @@ export function App({ navItems = NAV_ITEMS }: { navItems?: readonly NavItem[] })
           className="min-h-0 flex-1 overflow-y-auto focus:outline-none"
         >
           <div className="mx-auto w-full max-w-5xl px-4 py-6 sm:px-8 sm:py-8">
-            <Screen key={current.id} />
+            {/* Keyed by screen: a failed one is tried afresh when navigated back to. */}
+            <ScreenBoundary key={current.id}>
+              <Screen />
+            </ScreenBoundary>
           </div>
         </main>
       </div>

@@ -455,6 +455,43 @@ describe('web UI: stop syncing', () => {
   })
 })
 
+describe('web UI: long names', () => {
+  it('keeps a long folder name inside the dialogs that name it, on a narrow window', async () => {
+    const daemon = await startDaemon(e2e.cleanup, e2e.network)
+    // A name of one long word: nothing to wrap at, as with many photo or backup folders.
+    const name = 'Holiday_photos_' + 'x'.repeat(120)
+    const dir = path.join(await tempDir(e2e.cleanup, 'spare-long-'), name)
+    await fs.mkdir(dir)
+    await shareWithCli(daemon, dir)
+    const ui = await openUi(e2e.browser, e2e.cleanup, daemon, {
+      viewport: { width: 420, height: 900 },
+    })
+    const card = folderCard(ui.page, name)
+    // The card cuts the name short to one line; the whole of it is in its tooltip.
+    expect(await card.getByRole('heading', { name }).getAttribute('title')).toBe(name)
+
+    /** Whether no text in the dialog runs past the edge of the box that holds it. */
+    const fits = (dialog: ReturnType<typeof ui.page.getByRole>) =>
+      dialog.evaluate((panel) =>
+        [panel, ...panel.querySelectorAll<HTMLElement>('*')].every(
+          (el) => el.clientWidth === 0 || el.scrollWidth <= el.clientWidth + 1,
+        ),
+      )
+    for (const [button, title] of [
+      ['Stop syncing', `Stop syncing “${name}”?`],
+      ['Invite', `Invite to “${name}”`],
+    ] as const) {
+      await card.getByRole('button', { name: button }).click()
+      const dialog = ui.page.getByRole('dialog', { name: title })
+      await dialog.waitFor()
+      expect(await fits(dialog)).toBe(true)
+      await ui.page.keyboard.press('Escape')
+      await dialog.waitFor({ state: 'detached' })
+    }
+    expect(ui.problems).toEqual([])
+  })
+})
+
 describe('web UI: connection', () => {
   it('shows the not-connected banner when the daemon goes away', async () => {
     const daemon = await startDaemon(e2e.cleanup, e2e.network)

@@ -15,6 +15,15 @@ import { cx } from './ui.tsx'
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]), textarea:not([disabled]), select:not([disabled]), [tabindex]:not([tabindex="-1"])'
 
+/** Focuses what a dialog starts on: its [data-autofocus] element, else the first one focusable. */
+function focusInitial(panel: HTMLElement): void {
+  const auto = panel.querySelector<HTMLElement>(
+    '[autofocus]:not([disabled]), [data-autofocus]:not([disabled])',
+  )
+  const first = auto ?? panel.querySelector<HTMLElement>(FOCUSABLE)
+  ;(first ?? panel).focus()
+}
+
 export interface ModalProps {
   title: string
   description?: ReactNode
@@ -28,6 +37,11 @@ export interface ModalProps {
   icon?: ReactNode
   /** Makes the body and footer one form, so Enter and a footer submit button both submit it. */
   onSubmit?: (e: FormEvent<HTMLFormElement>) => void
+  /**
+   * A call is in flight that closing would not stop (a share, a join, a removal): Escape, the
+   * backdrop and × leave the dialog open, so it never looks called off while it goes on.
+   */
+  busy?: boolean
 }
 
 export function Modal({
@@ -39,20 +53,19 @@ export function Modal({
   size = 'md',
   icon,
   onSubmit,
+  busy = false,
 }: ModalProps) {
   const titleId = useId()
   const descriptionId = useId()
   const panelRef = useRef<HTMLDivElement>(null)
-  const close = useEffectEvent(onClose)
+  const dismiss = () => {
+    if (!busy) onClose()
+  }
+  const close = useEffectEvent(dismiss)
 
   useEffect(() => {
     const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null
-    const panel = panelRef.current
-    if (panel) {
-      const auto = panel.querySelector<HTMLElement>('[autofocus], [data-autofocus]')
-      const first = auto ?? panel.querySelector<HTMLElement>(FOCUSABLE)
-      ;(first ?? panel).focus()
-    }
+    if (panelRef.current) focusInitial(panelRef.current)
     const onKey = (e: globalThis.KeyboardEvent) => {
       if (e.key === 'Escape') {
         e.stopPropagation()
@@ -65,6 +78,15 @@ export function Modal({
       if (previous && previous.isConnected) previous.focus()
     }
   }, [])
+
+  // The focused element went away with the content it was in (a form replaced by its result):
+  // focus would fall to the page behind the dialog, out of reach of Escape's and Tab's handling
+  // here. Put it back where a freshly opened dialog puts it.
+  useEffect(() => {
+    const panel = panelRef.current
+    const active = document.activeElement
+    if (panel && (active === null || active === document.body)) focusInitial(panel)
+  })
 
   const body = (
     <>
@@ -82,7 +104,11 @@ export function Modal({
     const items = [...panelRef.current.querySelectorAll<HTMLElement>(FOCUSABLE)]
     const first = items[0]
     const last = items[items.length - 1]
-    if (!first || !last) return
+    // Nothing to move to (all disabled while busy): Tab stays on the panel, not the page behind.
+    if (!first || !last) {
+      e.preventDefault()
+      return
+    }
     if (e.shiftKey && document.activeElement === first) {
       e.preventDefault()
       last.focus()
@@ -96,7 +122,7 @@ export function Modal({
     <div
       className="fixed inset-0 z-50 flex items-end justify-center overflow-y-auto bg-zinc-950/40 p-4 backdrop-blur-[2px] sm:items-center dark:bg-black/60"
       onMouseDown={(e) => {
-        if (e.target === e.currentTarget) onClose()
+        if (e.target === e.currentTarget) dismiss()
       }}
     >
       <div
@@ -115,11 +141,18 @@ export function Modal({
         <div className="flex items-start gap-3 px-6 pt-5">
           {icon}
           <div className="min-w-0 flex-1">
-            <h2 id={titleId} className="text-base font-semibold text-zinc-900 dark:text-zinc-50">
+            {/* A folder's or a file's name can be one long word: wrap it anywhere. */}
+            <h2
+              id={titleId}
+              className="text-base font-semibold wrap-anywhere text-zinc-900 dark:text-zinc-50"
+            >
               {title}
             </h2>
             {description ? (
-              <div id={descriptionId} className="mt-1 text-sm text-zinc-500 dark:text-zinc-400">
+              <div
+                id={descriptionId}
+                className="mt-1 text-sm wrap-anywhere text-zinc-500 dark:text-zinc-400"
+              >
                 {description}
               </div>
             ) : null}
@@ -127,8 +160,9 @@ export function Modal({
           <button
             type="button"
             aria-label="Close"
-            onClick={onClose}
-            className="-mt-1 -mr-2 rounded-lg p-1.5 text-zinc-400 hover:bg-zinc-100 hover:text-zinc-700 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
+            onClick={dismiss}
+            disabled={busy}
+            className="-mt-1 -mr-2 rounded-lg p-1.5 text-zinc-400 hover:bg-zinc-100 hover:text-zinc-700 focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:opacity-40 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
           >
             <X aria-hidden="true" className="size-4" />
           </button>

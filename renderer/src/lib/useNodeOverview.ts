@@ -37,8 +37,18 @@ export function useNodeOverview({ peers = false, refreshMs = 5000 }: NodeOvervie
   useEffect(() => {
     if (!ready) return
     let cancelled = false
+    // Refreshes never overlap (as in useNodeData): on a node slower than the timer, each new
+    // refresh would discard the answer before it, and nothing would ever show. One asked for
+    // while another runs starts when it ends.
+    let running = false
+    let again = false
 
     async function refresh() {
+      if (running) {
+        again = true
+        return
+      }
+      running = true
       const mine = ++seq.current
       try {
         const [nextStatus, nextPeers] = await Promise.all([
@@ -52,14 +62,22 @@ export function useNodeOverview({ peers = false, refreshMs = 5000 }: NodeOvervie
               () => null,
             )
           : null
-        if (cancelled || mine !== seq.current) return
-        setStatus(nextStatus)
+        if (cancelled) return
+        // A node.updated (or an applied answer) since this refresh began carries a newer status;
+        // the peers and names are still the newest there are (refreshes don't overlap): keep
+        // them, or peers coming and going faster than a refresh would hide them for good.
+        if (mine === seq.current) setStatus(nextStatus)
         if (nextPeers) setPeerList(nextPeers)
         if (names) setFolderNames(names)
         setError(null)
       } catch (err) {
-        if (cancelled || mine !== seq.current) return
-        setError(err)
+        if (!cancelled && mine === seq.current) setError(err)
+      } finally {
+        running = false
+        if (again && !cancelled) {
+          again = false
+          void refresh()
+        }
       }
     }
 

@@ -46,6 +46,10 @@ export function useSyncPause({ refreshMs = 5000 }: { refreshMs?: number } = {}):
     }
   }
 
+  // Once the node is in the state a failed call asked for (its answer was lost with the link, or
+  // someone else did it meanwhile), "couldn't pause" no longer describes anything: drop it (during
+  // render, React's way to adjust state to what changed).
+  if (failure !== null && paused === (failure.method === 'sync.pause')) setFailure(null)
   return {
     paused,
     pending,

@@ -65,4 +65,23 @@ describe('web session', () => {
     expect(opened[1]?.protocols).toEqual(['spare', `spare-session.${OTHER}`])
     void env.client.close()
   })
+
+  it('keeps a session it could not store for as long as the page lives', () => {
+    // Storage that reads but refuses writes (full, or a private window): an older session from
+    // before the node restarted is still in it.
+    const stored = new Map([['spare.session', OTHER]])
+    const localStorage = {
+      getItem: (k: string) => stored.get(k) ?? null,
+      setItem: () => {
+        throw new DOMException('quota exceeded', 'QuotaExceededError')
+      },
+    }
+    window.history.replaceState(null, '', `/#session=${SESSION}`)
+    expect(
+      takeSessionFromUrl({ localStorage, location: window.location, history: window.history }),
+    ).toBe(true)
+    expect(window.location.hash).toBe('')
+    // The login just handed over, not the stale one left in storage, nor none.
+    expect(readSession({ localStorage })).toBe(SESSION)
+  })
 })

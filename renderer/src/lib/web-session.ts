@@ -14,7 +14,8 @@ export interface SessionHost {
   localStorage?: Pick<Storage, 'getItem' | 'setItem'> | null
 }
 
-// When localStorage is unavailable (privacy settings), the session lasts as long as the page.
+// When localStorage is unavailable (privacy settings) or refuses to store (full), the session
+// lasts as long as the page. It comes first: storage may still hold an older one.
 let memorySession: string | null = null
 
 function storageOf(host: SessionHost): Pick<Storage, 'getItem' | 'setItem'> | null {
@@ -28,13 +29,14 @@ function storageOf(host: SessionHost): Pick<Storage, 'getItem' | 'setItem'> | nu
 
 /** The session this page holds, or null. Read afresh each time: another tab may log in. */
 export function readSession(host: SessionHost): string | null {
+  if (memorySession !== null) return memorySession
   const storage = storageOf(host)
-  if (!storage) return memorySession
+  if (!storage) return null
   try {
     const stored = storage.getItem(WEB_SESSION.storageKey)
     return stored !== null && SESSION_RE.test(stored) ? stored : null
   } catch {
-    return memorySession
+    return null
   }
 }
 
@@ -57,6 +59,7 @@ export function takeSessionFromUrl(
   try {
     if (!storage) throw new Error('no localStorage')
     storage.setItem(WEB_SESSION.storageKey, id)
+    memorySession = null // stored: other tabs share it from now on
   } catch {
     memorySession = id // for as long as this page lives
   }

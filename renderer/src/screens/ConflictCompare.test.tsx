@@ -206,6 +206,13 @@ describe('Conflicts: compare the two versions', () => {
     expect(keep).toHaveFocus()
     expect(node.callsOf('folders.resolveConflict')).toEqual([])
 
+    // Escape backs out of the question, not out of the whole comparison.
+    await user.click(keep)
+    await user.keyboard('{Escape}')
+    expect(screen.getByRole('dialog')).toBe(dialog)
+    expect(within(dialog).queryByRole('group')).not.toBeInTheDocument()
+    expect(keep).toHaveFocus()
+
     await user.click(keep)
     await user.click(within(dialog).getByRole('button', { name: 'Delete the copy' }))
     await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument())
@@ -272,7 +279,10 @@ describe('Conflicts: compare the two versions', () => {
     expect(within(conflicts).getByRole('list', { name: 'Conflicts in Notes' })).toBeInTheDocument()
     expect(node.folders.get(notes.id)?.sync?.contents[COPY]).toBe(COPY_TEXT)
 
-    // Escape closes the dialog, nothing changed.
+    // Escape backs out of the question, then closes the dialog; nothing changed.
+    await user.keyboard('{Escape}')
+    expect(within(dialog).queryByRole('group')).not.toBeInTheDocument()
+    expect(screen.getByRole('dialog')).toBe(dialog)
     await user.keyboard('{Escape}')
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
     expect(within(conflicts).getByRole('button', { name: /^Compare / })).toHaveFocus()

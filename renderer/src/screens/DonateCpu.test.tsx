@@ -383,6 +383,23 @@ describe('DonateScreen: pause donating', () => {
     expect(alert).toHaveTextContent('the node is closing')
     expect(screen.getByRole('button', { name: 'Pause donating' })).toBeEnabled()
   })
+
+  it('drops a failure once donating is paused after all (from elsewhere, or the answer was lost)', async () => {
+    const node = donatingNode()
+    node.handlers['donate.pause'] = () => {
+      throw new ApiError(
+        'UNAVAILABLE',
+        'The connection to the Spare node dropped before it answered.',
+      )
+    }
+    const { user } = setup(node)
+    await user.click(await screen.findByRole('button', { name: 'Pause donating' }))
+    expect(await screen.findByRole('alert')).toHaveTextContent('Couldn’t pause donating')
+    node.donate.pause = { until: null }
+    act(() => node.emit('donate.updated', node.donateStatus()))
+    expect(screen.getByRole('button', { name: 'Resume donating' })).toBeVisible()
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument()
+  })
 })
 
 describe('DonateScreen: jobs', () => {

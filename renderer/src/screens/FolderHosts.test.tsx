@@ -161,6 +161,8 @@ describe('Two-way folders: hosts', () => {
       await user.click(save)
       expect(within(section).getByText(message)).toBeInTheDocument()
       expect(input).toHaveAttribute('aria-invalid', 'true')
+      // The keyboard goes to the field in error, whose error a screen reader then reads.
+      expect(input).toHaveFocus()
       expect(input).toHaveValue(typed)
     }
     expect(node.callsOf('folders.configure')).toEqual([])

@@ -251,6 +251,51 @@ describe('FoldersScreen: share', () => {
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
   })
 
+  it('moves the focus to the invite once shared, and back to the opener when closed', async () => {
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.share': () => ({ folder: folder({ name: 'Photos' }), invite: INVITE }),
+    })
+    const { user } = setup(node)
+    const opener = await screen.findByRole('button', { name: 'Share a folder' })
+    await user.click(opener)
+    await user.keyboard('/home/ada/Photos{Enter}')
+
+    // The form's focused button is gone with the form: the invite's Copy button takes the focus,
+    // so Tab stays inside the dialog instead of wandering into the page behind it.
+    const result = await screen.findByRole('dialog', { name: '“Photos” is shared' })
+    expect(within(result).getByRole('button', { name: 'Copy invite' })).toHaveFocus()
+    await user.tab()
+    expect(result).toContainElement(document.activeElement as HTMLElement)
+
+    await user.keyboard('{Escape}')
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
+    expect(screen.getByRole('button', { name: 'Share a folder' })).toHaveFocus()
+  })
+
+  it('stays open while the node shares, then shows the invite', async () => {
+    const answer = deferred<{ folder: ReturnType<typeof folder>; invite: string }>()
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.share': () => answer.promise,
+    })
+    const { user } = setup(node)
+    await user.click(await screen.findByRole('button', { name: 'Share a folder' }))
+    await user.keyboard('/home/ada/Photos{Enter}')
+    const dialog = screen.getByRole('dialog', { name: 'Share a folder' })
+    expect(within(dialog).getByRole('status')).toHaveTextContent('Sharing /home/ada/Photos…')
+
+    await user.keyboard('{Escape}')
+    expect(dialog).toBeInTheDocument()
+    expect(within(dialog).getByRole('button', { name: 'Cancel' })).toBeDisabled()
+
+    await act(async () => answer.resolve({ folder: folder({ name: 'Photos' }), invite: INVITE }))
+    const result = await screen.findByRole('dialog', { name: '“Photos” is shared' })
+    expect(within(result).getByTestId('invite-text')).toHaveTextContent(INVITE)
+    await user.keyboard('{Escape}')
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
+  })
+
   it('omits an empty name', async () => {
     const node = new FakeNode({
       'folders.list': () => [],
@@ -372,8 +417,12 @@ describe('FoldersScreen: join', () => {
     expect(within(dialog).getByText('An invite is required.')).toBeInTheDocument()
     expect(within(dialog).getByText('A folder path is required.')).toBeInTheDocument()
     expect(node.callsOf('folders.join')).toEqual([])
+    // The keyboard goes to the first field in error, not left on the Join button.
+    expect(within(dialog).getByLabelText('Invite')).toHaveFocus()
 
     await user.type(within(dialog).getByLabelText('Invite'), `${INVITE}\n`)
+    await user.click(within(dialog).getByRole('button', { name: 'Join' }))
+    expect(within(dialog).getByLabelText('Destination path')).toHaveFocus()
     await user.type(within(dialog).getByLabelText('Destination path'), '/home/ada/Shared')
     await user.click(within(dialog).getByRole('button', { name: 'Join' }))
 
@@ -382,6 +431,50 @@ describe('FoldersScreen: join', () => {
     expect(within(card).getByText('Reader')).toBeInTheDocument()
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
     expect(screen.getByText(/Joined “Shared”/)).toBeInTheDocument()
+  })
+
+  it('stays open while the node joins: closing would not stop the join', async () => {
+    const answer = deferred<{ folder: ReturnType<typeof folder> }>()
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.join': () => answer.promise,
+    })
+    const { user } = setup(node)
+    await user.click(await screen.findByRole('button', { name: 'Join a folder' }))
+    const dialog = screen.getByRole('dialog', { name: 'Join a folder' })
+    await user.type(within(dialog).getByLabelText('Invite'), INVITE)
+    await user.type(within(dialog).getByLabelText('Destination path'), '/home/ada/Shared')
+    await user.click(within(dialog).getByRole('button', { name: 'Join' }))
+    expect(within(dialog).getByRole('status')).toHaveTextContent('Joining…')
+
+    // Neither Escape, nor the backdrop, nor Cancel or × pretend to call it off.
+    await user.keyboard('{Escape}')
+    expect(dialog).toBeInTheDocument()
+    expect(within(dialog).getByRole('button', { name: 'Cancel' })).toBeDisabled()
+    expect(within(dialog).getByRole('button', { name: 'Close' })).toBeDisabled()
+    await user.click(dialog.parentElement as HTMLElement)
+    expect(dialog).toBeInTheDocument()
+
+    await act(async () => answer.resolve({ folder: folder({ name: 'Shared' }) }))
+    expect(await screen.findByRole('article', { name: 'Shared' })).toBeInTheDocument()
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
+  })
+
+  it('joins with an invite a mail or chat app broke across lines', async () => {
+    const node = new FakeNode({
+      'folders.list': () => [],
+      'folders.join': () => ({ folder: folder({ name: 'Shared' }) }),
+    })
+    const { user } = setup(node)
+    await user.click(await screen.findByRole('button', { name: 'Join a folder' }))
+    const dialog = screen.getByRole('dialog', { name: 'Join a folder' })
+    // An invite has no spaces: the ones a wrapped message put in are not part of it.
+    const wrapped = `  ${INVITE.slice(0, 16)}\n${INVITE.slice(16, 30)} \r\n ${INVITE.slice(30)}\n`
+    await user.click(within(dialog).getByLabelText('Invite'))
+    await user.paste(wrapped)
+    await user.type(within(dialog).getByLabelText('Destination path'), '/home/ada/Shared')
+    await user.click(within(dialog).getByRole('button', { name: 'Join' }))
+    expect(node.callsOf('folders.join')).toEqual([{ invite: INVITE, path: '/home/ada/Shared' }])
   })
 
   it('shows a join failure in the dialog', async () => {
@@ -437,7 +530,8 @@ describe('FoldersScreen: stop syncing', () => {
     expect(node.callsOf('folders.unshare')).toEqual([{ id: photos.id }])
     await waitFor(() => expect(screen.queryByRole('article', { name: 'Photos' })).toBeNull())
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
-    expect(screen.getByText(/Its files are still in \/home\/ada\/Photos/)).toBeInTheDocument()
+    // The card and its button are gone: the keyboard lands on what happened, not on the page.
+    expect(screen.getByText(/Its files are still in \/home\/ada\/Photos/)).toHaveFocus()
   })
 
   it('shows an unshare failure in the dialog and keeps the folder', async () => {

@@ -1,5 +1,5 @@
 // Folders: what this node shares and receives, live from folder events.
-import { useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { CirclePause, FolderInput, FolderPlus, FolderSync, RefreshCw } from 'lucide-react'
 import type { FolderSummary } from '../../../shared/contract.ts'
 import { Button, ErrorAlert, PageHeader, Spinner } from '../components/ui.tsx'
@@ -73,6 +73,15 @@ export function FoldersScreen() {
   const [dialog, setDialog] = useState<Dialog>(null)
   const [notice, setNotice] = useState<string | null>(null)
   const [pickError, setPickError] = useState<unknown>(null)
+  const noticeRef = useRef<HTMLParagraphElement>(null)
+  // A stopped folder's card goes with the button that opened the dialog: the focus goes to the
+  // notice instead of being lost to the page.
+  const focusNotice = useRef(false)
+  useEffect(() => {
+    if (!notice || !focusNotice.current) return
+    focusNotice.current = false
+    noticeRef.current?.focus()
+  }, [notice])
 
   async function startShare() {
     setNotice(null)
@@ -124,7 +133,11 @@ export function FoldersScreen() {
       <PausedNotice />
       <div role="status" aria-live="polite" className="empty:hidden">
         {notice ? (
-          <p className="mb-4 rounded-lg border border-emerald-200 bg-emerald-50 px-3 py-2.5 text-sm text-emerald-800 dark:border-emerald-900/70 dark:bg-emerald-950/50 dark:text-emerald-200">
+          <p
+            ref={noticeRef}
+            tabIndex={-1}
+            className="mb-4 focus:outline-none rounded-lg border border-emerald-200 bg-emerald-50 px-3 py-2.5 text-sm text-emerald-800 dark:border-emerald-900/70 dark:bg-emerald-950/50 dark:text-emerald-200"
+          >
             {notice}
           </p>
         ) : null}
@@ -201,6 +214,7 @@ export function FoldersScreen() {
           onStopped={(folder) => {
             folders.remove(folder.id)
             setDialog(null)
+            focusNotice.current = true
             setNotice(`Stopped syncing “${folder.name}”. Its files are still in ${folder.path}.`)
           }}
         />

@@ -313,6 +313,7 @@ describe('LedgerScreen: verify another node’s ledger', () => {
       await user.click(verify)
       expect(form().panel).toHaveTextContent(message)
       expect(input).toHaveAttribute('aria-invalid', 'true')
+      expect(input).toHaveFocus()
       expect(input).toHaveValue(typed)
     }
     expect(node.callsOf('ledger.verify')).toEqual([])

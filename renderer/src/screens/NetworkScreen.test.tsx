@@ -2,7 +2,14 @@ import { act, screen, waitFor, within } from '@testing-library/react'
 import { userEvent } from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../../shared/contract.ts'
-import { FakeNode, folder, nodeStatus, peer, renderWithSpare } from '../test-utils/fake-node.tsx'
+import {
+  FakeNode,
+  deferred,
+  folder,
+  nodeStatus,
+  peer,
+  renderWithSpare,
+} from '../test-utils/fake-node.tsx'
 import { NetworkScreen } from './NetworkScreen.tsx'
 
 describe('NetworkScreen', () => {
@@ -44,6 +51,53 @@ describe('NetworkScreen', () => {
     expect(within(row).getByText('1 KB')).toBeInTheDocument()
     expect(within(row).getByText('5 minutes ago')).toBeInTheDocument()
     expect(screen.getByText('1 connected')).toBeInTheDocument()
+  })
+
+  it('shows a slow node’s answer: a refresh due meanwhile waits for it instead of discarding it', async () => {
+    // Each node.status answers only when the test says so: the node is slower than the timer.
+    const answers: Array<ReturnType<typeof deferred<ReturnType<typeof nodeStatus>>>> = []
+    const node = new FakeNode({
+      'node.status': () => {
+        const answer = deferred<ReturnType<typeof nodeStatus>>()
+        answers.push(answer)
+        return answer.promise
+      },
+      'peers.list': () => [],
+      'folders.list': () => [],
+    })
+    renderWithSpare(<NetworkScreen refreshMs={20} />, { node })
+    await waitFor(() => expect(answers.length).toBeGreaterThan(0))
+    // Several timer ticks pass while the first call is unanswered.
+    await act(() => new Promise((resolve) => setTimeout(resolve, 100)))
+    // Not one call per tick piled up behind the slow one.
+    expect(answers.length).toBe(1)
+    await act(async () => answers[0]?.resolve(nodeStatus({ nodeId: 'c'.repeat(64) })))
+    expect(await screen.findByTestId('node-id')).toHaveTextContent('c'.repeat(64))
+    expect(screen.queryByText('Loading network status…')).not.toBeInTheDocument()
+  })
+
+  it('shows the peers a refresh found although node.updated came meanwhile (peers churning)', async () => {
+    const lists: Array<ReturnType<typeof deferred<ReturnType<typeof peer>[]>>> = []
+    const node = new FakeNode({
+      'node.status': () => nodeStatus({ peers: 1 }),
+      'peers.list': () => {
+        const list = deferred<ReturnType<typeof peer>[]>()
+        lists.push(list)
+        return list.promise
+      },
+      'folders.list': () => [],
+    })
+    renderWithSpare(<NetworkScreen refreshMs={0} />, { node })
+    await waitFor(() => expect(lists.length).toBe(1))
+    // A peer comes or goes while the list is being fetched: the event carries the status only.
+    act(() => node.emit('node.updated', nodeStatus({ peers: 2 })))
+    await act(async () => lists[0]?.resolve([peer({ id: 'd'.repeat(64) })]))
+    const peers = await screen.findByRole('list', { name: 'Peers' })
+    expect(
+      within(peers).getByRole('listitem', { name: `Peer ${'d'.repeat(64)}` }),
+    ).toBeInTheDocument()
+    // The status from the event is not overwritten by the older answer.
+    expect(screen.getByText('Peers', { selector: 'dt' }).closest('div')).toHaveTextContent('Peers2')
   })
 
   it('names the default bootstrap on the public network and says when no peer is connected', async () => {

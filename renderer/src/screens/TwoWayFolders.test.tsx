@@ -4,10 +4,16 @@
 import { act, screen, waitFor, within } from '@testing-library/react'
 import { userEvent } from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
-import { ApiError, type FolderSummary, type Version } from '../../../shared/contract.ts'
+import {
+  ApiError,
+  type FolderSummary,
+  type MethodResult,
+  type Version,
+} from '../../../shared/contract.ts'
 import { formatBytes } from '../lib/format.ts'
 import {
   FakeNode,
+  deferred,
   folder,
   member,
   renderWithSpare,
@@ -159,6 +165,8 @@ describe('Two-way folders: invite', () => {
     expect(node.callsOf('folders.invite')).toEqual([{ id: notes.id, readOnly: false }])
     const first = await within(dialog).findByTestId('invite-text')
     const firstInvite = first.textContent
+    // The Create button went away with the form: the focus moves to the invite, not the page.
+    expect(within(dialog).getByRole('button', { name: 'Copy invite' })).toHaveFocus()
     expect(firstInvite).toMatch(/^spare1w/)
     expect(dialog).toHaveTextContent(/single use: it adds one device as a writer/)
     expect(await within(dialog).findByRole('img', { name: /QR code/ })).toBeInTheDocument()
@@ -166,6 +174,7 @@ describe('Two-way folders: invite', () => {
     await expect(navigator.clipboard.readText()).resolves.toBe(firstInvite)
 
     await user.click(within(dialog).getByRole('button', { name: 'Another invite' }))
+    expect(dialog).toContainElement(document.activeElement as HTMLElement)
     await user.click(within(dialog).getByRole('radio', { name: 'Read-only' }))
     await user.click(within(dialog).getByRole('button', { name: 'Create invite' }))
     expect(node.callsOf('folders.invite')).toEqual([
@@ -325,9 +334,10 @@ describe('Two-way folders: members', () => {
     const removed = within(section(card, 'Members')).getByRole('listitem', { name: 'bob-desktop' })
     expect(removed).toHaveTextContent('Removed')
     expect(within(removed).queryByRole('button', { name: 'Remove' })).not.toBeInTheDocument()
+    // Its Remove button is gone: the keyboard lands on what happened, not on the page.
     expect(
       within(card).getByText(`Removed bob-desktop (${bob.device}). Its later changes are refused.`),
-    ).toBeInTheDocument()
+    ).toHaveFocus()
     // The node's folder.updated carries the new writer count to the card.
     expect(within(card).getByText('Writers').closest('div')).toHaveTextContent('Writers1')
   })
@@ -421,7 +431,53 @@ describe('Two-way folders: conflicts', () => {
   })
 })
 
+describe('Two-way folders: details while the folder keeps changing', () => {
+  it('shows an answer that a newer change overtook, and asks again once, not per change', async () => {
+    // A folder that syncs: its version moves on faster than the node lists its conflicts.
+    const answers: Array<ReturnType<typeof deferred<MethodResult<'folders.conflicts'>>>> = []
+    const node = new FakeNode({
+      'folders.conflicts': () => {
+        const answer = deferred<MethodResult<'folders.conflicts'>>()
+        answers.push(answer)
+        return answer.promise
+      },
+    })
+    const notes = node.addFolder(folder({ name: 'Notes', kind: 'sync', role: 'writer' }))
+    const { user } = setup(node)
+    const card = await openDetails(user)
+    const conflicts = section(card, 'Conflicts')
+    await waitFor(() => expect(answers.length).toBe(1))
+    for (const version of [notes.version + 1, notes.version + 2, notes.version + 3]) {
+      act(() => node.emit('folder.updated', { ...notes, version }))
+    }
+    await act(async () => answers[0]?.resolve([]))
+    // The answer is shown although the folder changed meanwhile (it is the newest there is)…
+    expect(within(conflicts).getByText('No conflicts in this folder.')).toBeInTheDocument()
+    // …and the changes meanwhile cost one more call, made once this one was answered.
+    expect(answers.length).toBe(2)
+    await act(async () => answers[1]?.resolve([]))
+    expect(answers.length).toBe(2)
+  })
+})
+
 describe('Two-way folders: versions', () => {
+  it('lists a version whose time is past what a date can hold (a peer’s bad clock)', async () => {
+    const node = new FakeNode()
+    const far = version({ id: 'f00d.1', at: 1e17, size: 10, device: 'f00d', current: true })
+    node.addFolder(folder({ name: 'Notes', kind: 'sync', role: 'writer' }), {
+      versions: { '/odd.txt': [far] },
+    })
+    const { user } = setup(node)
+    const card = await openDetails(user)
+    const panel = section(card, 'Versions')
+    await user.type(within(panel).getByLabelText('File in the folder'), 'odd.txt{Enter}')
+    const list = await within(panel).findByRole('list', { name: 'Versions of odd.txt' })
+    const row = within(list).getByRole('listitem', { name: 'Version f00d.1' })
+    expect(within(row).getByText('—')).toBeInTheDocument()
+    // The rest of the screen is still there.
+    expect(screen.getByRole('heading', { level: 1, name: 'Folders' })).toBeInTheDocument()
+  })
+
   it('lists a file’s versions newest first with time, size, device and badges', async () => {
     const { node, notes, versions } = notesNode()
     const { user } = setup(node)

@@ -50,6 +50,9 @@ export function DonatePause({
   const pauseRef = useRef<HTMLButtonElement>(null)
   const pause = status.pause
   const paused = pause !== null
+  // Once donating is as a failed call wanted it (its answer was lost with the link, or the tray
+  // did it meanwhile), its failure no longer describes anything: drop it.
+  if (failure !== null && paused === (failure.action !== 'resume')) setFailure(null)
 
   useEffect(() => {
     if (!moveFocus.current) return

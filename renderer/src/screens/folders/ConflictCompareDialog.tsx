@@ -7,7 +7,7 @@ import type { Conflict, FolderSummary, Member } from '../../../../shared/contrac
 import { Modal } from '../../components/Modal.tsx'
 import { Badge, Button, ErrorAlert, Spinner, cx } from '../../components/ui.tsx'
 import { errorMessage } from '../../lib/errors.ts'
-import { formatBytes } from '../../lib/format.ts'
+import { formatBytes, formatTimeMs, isoOf } from '../../lib/format.ts'
 import { diffLines, splitLines, type DiffLine } from '../../lib/line-diff.ts'
 import { useClient } from '../../lib/spare-context.tsx'
 import { useFolderData, type FolderData } from './useFolderData.ts'
@@ -148,9 +148,7 @@ function Column({
           </dd>
           <dt className="text-zinc-500 dark:text-zinc-400">Modified</dt>
           <dd className="text-zinc-900 dark:text-zinc-100">
-            <time dateTime={new Date(info.mtime).toISOString()}>
-              {new Date(info.mtime).toLocaleString()}
-            </time>
+            <time dateTime={isoOf(info.mtime)}>{formatTimeMs(info.mtime)}</time>
           </dd>
           <dt className="text-zinc-500 dark:text-zinc-400">Device</dt>
           <dd className="break-all text-zinc-900 dark:text-zinc-100">
@@ -319,12 +317,17 @@ export function ConflictCompareDialog({
         </>
       }
       onClose={onClose}
+      busy={busy}
       icon={
         <div className="flex size-9 shrink-0 items-center justify-center rounded-full bg-amber-50 text-amber-600 dark:bg-amber-950/60 dark:text-amber-300">
           <FileDiff aria-hidden="true" className="size-4" />
         </div>
       }
-      footer={<Button onClick={onClose}>Close</Button>}
+      footer={
+        <Button onClick={onClose} disabled={busy}>
+          Close
+        </Button>
+      }
     >
       <div className="space-y-4">
         <div className="grid gap-4 md:grid-cols-2">
@@ -372,6 +375,12 @@ export function ConflictCompareDialog({
           <div
             role="group"
             aria-labelledby={confirmTitleId}
+            // Escape backs out of this question first, as Cancel does, not out of the dialog.
+            onKeyDown={(e) => {
+              if (e.key !== 'Escape') return
+              e.stopPropagation()
+              if (!busy) cancel()
+            }}
             className="space-y-3 rounded-xl border border-amber-300 bg-amber-50 p-4 dark:border-amber-800 dark:bg-amber-950/40"
           >
             <div>

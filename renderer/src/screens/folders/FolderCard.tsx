@@ -228,6 +228,7 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
           <div className="flex flex-wrap items-center gap-2">
             <h2
               id={headingId}
+              title={folder.name}
               className="truncate text-base font-semibold text-zinc-900 dark:text-zinc-50"
             >
               {folder.name}

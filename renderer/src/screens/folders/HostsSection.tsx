@@ -16,6 +16,7 @@ import {
 import { useClient, useNow } from '../../lib/spare-context.tsx'
 import { DetailSection } from './DetailSection.tsx'
 import { checkParams } from './validation.ts'
+import { useFocusInvalid } from '../../lib/useFocusInvalid.ts'
 
 export const MAX_HOSTS = 16
 
@@ -101,6 +102,7 @@ export function HostsSection({ folder }: { folder: FolderSummary }) {
   const [fieldError, setFieldError] = useState<string | null>(null)
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
+  const focusInvalid = useFocusInvalid()
   const [saved, setSaved] = useState<number | null>(null)
   const titleId = `folder-${folder.id}-hosts`
   const text = draft ?? String(folder.hostsWanted)
@@ -114,6 +116,7 @@ export function HostsSection({ folder }: { folder: FolderSummary }) {
     setSaved(null)
     if ('error' in parsed) {
       setFieldError(parsed.error)
+      focusInvalid(e.currentTarget)
       return
     }
     setFieldError(null)

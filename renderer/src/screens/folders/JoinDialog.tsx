@@ -7,6 +7,7 @@ import { Button, ErrorAlert, Field } from '../../components/ui.tsx'
 import { errorMessage } from '../../lib/errors.ts'
 import { useSpare } from '../../lib/spare-context.tsx'
 import { checkParams, type FieldErrors } from './validation.ts'
+import { useFocusInvalid } from '../../lib/useFocusInvalid.ts'
 
 export interface JoinDialogProps {
   onClose: () => void
@@ -20,6 +21,7 @@ export function JoinDialog({ onClose, onJoined }: JoinDialogProps) {
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({})
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
+  const focusInvalid = useFocusInvalid()
 
   async function join(params: MethodParams<'folders.join'>) {
     try {
@@ -34,11 +36,15 @@ export function JoinDialog({ onClose, onJoined }: JoinDialogProps) {
   function onSubmit(e: FormEvent) {
     e.preventDefault()
     if (busy) return
-    const params = { invite: invite.trim(), path: path.trim() }
+    // An invite has no whitespace: what a wrapped mail or chat message put inside it goes.
+    const params = { invite: invite.replace(/\s+/g, ''), path: path.trim() }
     const invalid = checkParams('folders.join', params)
     setFieldErrors(invalid ?? {})
     setError(null)
-    if (invalid) return
+    if (invalid) {
+      focusInvalid(e.currentTarget)
+      return
+    }
     setBusy(true)
     void join(params)
   }
@@ -59,9 +65,12 @@ export function JoinDialog({ onClose, onJoined }: JoinDialogProps) {
       description="Paste the invite someone sent you and choose where its files go on this device."
       onClose={onClose}
       onSubmit={onSubmit}
+      busy={busy}
       footer={
         <>
-          <Button onClick={onClose}>Cancel</Button>
+          <Button onClick={onClose} disabled={busy}>
+            Cancel
+          </Button>
           <Button type="submit" variant="primary" icon={FolderInput} busy={busy}>
             Join
           </Button>

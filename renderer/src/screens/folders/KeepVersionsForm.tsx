@@ -7,6 +7,7 @@ import { errorMessage } from '../../lib/errors.ts'
 import { useClient } from '../../lib/spare-context.tsx'
 import { DetailSection } from './DetailSection.tsx'
 import { checkParams } from './validation.ts'
+import { useFocusInvalid } from '../../lib/useFocusInvalid.ts'
 
 /** The days typed, or a sentence saying what is wrong with them. */
 export function parseDays(text: string, id: string): { days: number } | { error: string } {
@@ -32,6 +33,7 @@ export function KeepVersionsForm({
   const [fieldError, setFieldError] = useState<string | null>(null)
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
+  const focusInvalid = useFocusInvalid()
   const [saved, setSaved] = useState<number | null>(null)
   const titleId = `folder-${folder.id}-keep-versions`
   const text = draft ?? (folder.versionsDays === null ? '' : String(folder.versionsDays))
@@ -44,6 +46,7 @@ export function KeepVersionsForm({
     setSaved(null)
     if ('error' in parsed) {
       setFieldError(parsed.error)
+      focusInvalid(e.currentTarget)
       return
     }
     setFieldError(null)

@@ -1,5 +1,5 @@
 // The writers of a two-way folder, and removing one (after a confirmation).
-import { useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { RefreshCw, UserMinus } from 'lucide-react'
 import type { FolderSummary, Member } from '../../../../shared/contract.ts'
 import { Modal } from '../../components/Modal.tsx'
@@ -58,6 +58,7 @@ function RemoveMemberDialog({
       size="sm"
       title={`Remove ${memberTitle(member)} from “${folder.name}”?`}
       onClose={onClose}
+      busy={busy}
       icon={
         <div className="flex size-9 shrink-0 items-center justify-center rounded-full bg-red-50 text-red-600 dark:bg-red-950/60 dark:text-red-300">
           <UserMinus aria-hidden="true" className="size-4" />
@@ -65,7 +66,7 @@ function RemoveMemberDialog({
       }
       footer={
         <>
-          <Button onClick={onClose} data-autofocus="">
+          <Button onClick={onClose} disabled={busy} data-autofocus="">
             Cancel
           </Button>
           <Button variant="danger" busy={busy} onClick={() => void confirm()}>
@@ -101,6 +102,13 @@ export function MembersSection({ folder }: { folder: FolderSummary }) {
   )
   const [removing, setRemoving] = useState<Member | null>(null)
   const [notice, setNotice] = useState<string | null>(null)
+  const noticeRef = useRef<HTMLParagraphElement>(null)
+
+  // The removed member's Remove button is gone with the dialog's opener: focus goes to what
+  // happened instead of being lost to the page.
+  useEffect(() => {
+    if (notice) noticeRef.current?.focus()
+  }, [notice])
   const titleId = `folder-${folder.id}-members`
   const blocked = cannotRemove(folder)
   const blockedId = `${titleId}-blocked`
@@ -194,7 +202,12 @@ export function MembersSection({ folder }: { folder: FolderSummary }) {
           </ul>
         </>
       )}
-      <p role="status" className="text-xs text-emerald-700 empty:hidden dark:text-emerald-300">
+      <p
+        ref={noticeRef}
+        role="status"
+        tabIndex={-1}
+        className="text-xs text-emerald-700 empty:hidden focus:outline-none dark:text-emerald-300"
+      >
         {notice}
       </p>
       {removing ? (

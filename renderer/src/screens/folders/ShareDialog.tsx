@@ -11,6 +11,7 @@ import { errorMessage } from '../../lib/errors.ts'
 import { useSpare } from '../../lib/spare-context.tsx'
 import { WriterInviteNote } from './InviteDialog.tsx'
 import { checkParams, type FieldErrors } from './validation.ts'
+import { useFocusInvalid } from '../../lib/useFocusInvalid.ts'
 
 export type ShareMode = NonNullable<MethodParams<'folders.share'>['mode']>
 
@@ -44,6 +45,7 @@ export function ShareDialog({ onClose, onShared, initialPath = '' }: ShareDialog
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
   const [result, setResult] = useState<{ folder: FolderSummary; invite: string } | null>(null)
+  const focusInvalid = useFocusInvalid()
 
   async function share(params: MethodParams<'folders.share'>) {
     try {
@@ -65,7 +67,10 @@ export function ShareDialog({ onClose, onShared, initialPath = '' }: ShareDialog
     const invalid = checkParams('folders.share', params)
     setFieldErrors(invalid ?? {})
     setError(null)
-    if (invalid) return
+    if (invalid) {
+      focusInvalid(e.currentTarget)
+      return
+    }
     setBusy(true)
     void share(params)
   }
@@ -107,9 +112,12 @@ export function ShareDialog({ onClose, onShared, initialPath = '' }: ShareDialog
       description="Spare syncs the folder from this device. You get an invite to send to other devices or people."
       onClose={onClose}
       onSubmit={onSubmit}
+      busy={busy}
       footer={
         <>
-          <Button onClick={onClose}>Cancel</Button>
+          <Button onClick={onClose} disabled={busy}>
+            Cancel
+          </Button>
           <Button type="submit" variant="primary" icon={Share2} busy={busy}>
             Share
           </Button>

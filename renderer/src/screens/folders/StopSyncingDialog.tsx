@@ -35,6 +35,7 @@ export function StopSyncingDialog({ folder, onClose, onStopped }: StopSyncingDia
       size="sm"
       title={`Stop syncing “${folder.name}”?`}
       onClose={onClose}
+      busy={busy}
       icon={
         <div className="flex size-9 shrink-0 items-center justify-center rounded-full bg-red-50 text-red-600 dark:bg-red-950/60 dark:text-red-300">
           <Unplug aria-hidden="true" className="size-4" />
@@ -42,7 +43,7 @@ export function StopSyncingDialog({ folder, onClose, onStopped }: StopSyncingDia
       }
       footer={
         <>
-          <Button onClick={onClose} data-autofocus="">
+          <Button onClick={onClose} disabled={busy} data-autofocus="">
             Cancel
           </Button>
           <Button variant="danger" busy={busy} onClick={() => void confirm()}>

@@ -7,11 +7,12 @@ import { ChoiceGroup } from '../../components/ChoiceGroup.tsx'
 import { Modal } from '../../components/Modal.tsx'
 import { Badge, Button, ErrorAlert, Field, Spinner } from '../../components/ui.tsx'
 import { errorMessage } from '../../lib/errors.ts'
-import { formatBytes } from '../../lib/format.ts'
+import { formatBytes, formatTimeMs, isoOf } from '../../lib/format.ts'
 import { useClient } from '../../lib/spare-context.tsx'
 import { DetailSection } from './DetailSection.tsx'
 import { useFolderData } from './useFolderData.ts'
 import { checkParams } from './validation.ts'
+import { useFocusInvalid } from '../../lib/useFocusInvalid.ts'
 
 export interface VersionsQuery {
   /** What the path field holds. */
@@ -22,8 +23,9 @@ export interface VersionsQuery {
   refresh: number
 }
 
+/** When a version was made; '—' for a time no date can hold (a peer's clock or data gone bad). */
 function versionTime(v: Version): string {
-  return new Date(v.at).toLocaleString()
+  return formatTimeMs(v.at)
 }
 
 /** A file's versions with content can be restored; a deletion or a folder has none. */
@@ -75,6 +77,7 @@ function RestoreDialog({
   const [toError, setToError] = useState<string | null>(null)
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
+  const focusInvalid = useFocusInvalid()
 
   function checkTo(value: string): string | null {
     if (!value) return 'Enter the full path of the file to write, like /home/you/restored.txt.'
@@ -91,13 +94,18 @@ function RestoreDialog({
     const dest = to.trim()
     const problem = target === 'elsewhere' ? checkTo(dest) : null
     setToError(problem)
-    if (problem) return
+    if (problem) {
+      focusInvalid(e.currentTarget)
+      return
+    }
     const params: MethodParams<'folders.restore'> = { id: folder.id, path, version: version.id }
     if (target === 'elsewhere') params.to = dest
     const invalid = checkParams('folders.restore', params)
     if (invalid) {
-      if (invalid.to) setToError(invalid.to)
-      else setError(new Error(Object.values(invalid).join(' ')))
+      if (invalid.to) {
+        setToError(invalid.to)
+        focusInvalid(e.currentTarget)
+      } else setError(new Error(Object.values(invalid).join(' ')))
       return
     }
     setBusy(true)
@@ -121,6 +129,7 @@ function RestoreDialog({
       }
       onClose={onClose}
       onSubmit={(e) => void submit(e)}
+      busy={busy}
       icon={
         <div className="flex size-9 shrink-0 items-center justify-center rounded-full bg-indigo-50 text-indigo-600 dark:bg-indigo-950/60 dark:text-indigo-300">
           <RotateCcw aria-hidden="true" className="size-4" />
@@ -128,7 +137,9 @@ function RestoreDialog({
       }
       footer={
         <>
-          <Button onClick={onClose}>Cancel</Button>
+          <Button onClick={onClose} disabled={busy}>
+            Cancel
+          </Button>
           <Button type="submit" variant="primary" icon={RotateCcw} busy={busy}>
             Restore
           </Button>
@@ -208,13 +219,17 @@ export function VersionsSection({
   const [notice, setNotice] = useState<string | null>(null)
   const titleId = `folder-${folder.id}-versions`
   const timeId = useId()
+  const focusInvalid = useFocusInvalid()
 
   function submit(e: FormEvent) {
     e.preventDefault()
     const typed = query.input.trim()
     const invalid = checkParams('folders.versions', { id: folder.id, path: typed })
     setFieldError(invalid?.path ?? null)
-    if (invalid) return
+    if (invalid) {
+      focusInvalid(e.currentTarget)
+      return
+    }
     setNotice(null)
     onShow(typed)
   }
@@ -284,7 +299,7 @@ export function VersionsSection({
                     <p className="flex flex-wrap items-center gap-2 text-sm">
                       <time
                         id={`${timeId}-${v.id}`}
-                        dateTime={new Date(v.at).toISOString()}
+                        dateTime={isoOf(v.at)}
                         className="font-medium text-zinc-900 dark:text-zinc-100"
                       >
                         {versionTime(v)}

@@ -9,6 +9,7 @@ import { formatCount, formatCredit } from '../../lib/format.ts'
 import { useClient } from '../../lib/spare-context.tsx'
 import { checkParams } from '../folders/validation.ts'
 import { ReceiptsTable } from './ReceiptsTable.tsx'
+import { useFocusInvalid } from '../../lib/useFocusInvalid.ts'
 
 /** The key typed (spaces around it and upper case forgiven), or what is wrong with it. */
 export function parseLedgerKey(text: string): { key: string } | { error: string } {
@@ -123,6 +124,7 @@ export function VerifyForm({ now }: { now: number }) {
   const [text, setText] = useState('')
   const [fieldError, setFieldError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  const focusInvalid = useFocusInvalid()
   const [error, setError] = useState<unknown>(null)
   const [report, setReport] = useState<LedgerReport | null>(null)
 
@@ -132,6 +134,7 @@ export function VerifyForm({ now }: { now: number }) {
     const parsed = parseLedgerKey(text)
     if ('error' in parsed) {
       setFieldError(parsed.error)
+      focusInvalid(e.currentTarget)
       return
     }
     setFieldError(null)
