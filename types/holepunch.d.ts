@@ -52,6 +52,8 @@ declare module 'hyperdht' {
     fullyBootstrapped(): Promise<void>
     destroy(opts?: { force?: boolean }): Promise<void>
     address(): { host: string; port: number }
+    /** Looks a topic up: each reply names the peers announced there. */
+    lookup(topic: Buffer): AsyncIterable<{ peers: Array<{ publicKey: Buffer }> }>
     readonly destroyed: boolean
     readonly firewalled: boolean
     readonly ephemeral: boolean
