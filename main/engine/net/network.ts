@@ -5,7 +5,7 @@
 //            node to notice takes the port over. Every local node is a full (non-ephemeral) DHT
 //            node, so records survive the host leaving.
 //  - custom: an explicit `host:port,...` bootstrap list (private networks, tests).
-import { isIPv4 } from 'node:net'
+import { isIPv4, isIPv6 } from 'node:net'
 import HyperDHT from 'hyperdht'
 import type { NetworkMode } from '../../../shared/contract.ts'
 
@@ -49,6 +49,10 @@ export function parseNetwork(value: string, localPort: number): NetworkConfig {
     }
     const host = m[1]
     const port = Number(m[2])
+    if (isIPv6(host.replace(/^\[(.*)\]$/, '$1')))
+      throw new NetworkConfigError(
+        `IPv6 addresses are not supported ("${host}"): the DHT speaks IPv4; give an IPv4 address or a host name`,
+      )
     // Digits and dots only is an IPv4 address or a typo (no top-level domain is numeric).
     const numeric = /^[\d.]+$/.test(host)
     if (numeric ? !isIPv4(host) : !HOST_RE.test(host))
