@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { createRequire } from 'node:module'
 import Protomux from 'protomux'
 import type { ProtomuxEncoding } from 'protomux'
-import { openMessageChannel } from '../../main/engine/net/peer-channel.ts'
+import { MAX_BAD_MESSAGES, openMessageChannel } from '../../main/engine/net/peer-channel.ts'
 
 interface SecretStream {
   rawStream: NodeJS.ReadWriteStream
@@ -59,11 +59,13 @@ function receiver(mux: Protomux) {
   const bad: string[] = []
   const newer: Array<{ reason: string; v: number }> = []
   let onGot: (() => void) | null = null
+  let closed!: () => void
+  const whenClosed = new Promise<void>((resolve) => (closed = resolve))
   openMessageChannel<Msg>(mux, {
     protocol: PROTOCOL,
     decode,
     onopen: () => {},
-    onclose: () => {},
+    onclose: () => closed(),
     onmessage: async (m) => {
       got.push(m.n)
       onGot?.()
@@ -76,6 +78,7 @@ function receiver(mux: Protomux) {
     got,
     bad,
     newer,
+    whenClosed,
     /** Resolves once a ping numbered `n` was handled (messages arrive in order). */
     until: (n: number) =>
       new Promise<void>((resolve) => {
@@ -179,6 +182,35 @@ describe('peer channel versions', () => {
     hostileMsg.send(enc({ t: 'ping', n: 2 }))
     await r.until(2)
     expect(r.bad).toEqual(['unknown type x'])
+    expect(closed()).toBe(false)
+    end()
+  })
+
+  // A peer sending junk as fast as it can wrote a strike and a log line for every frame of a few
+  // bytes, without end.
+  it('closes the channel after MAX_BAD_MESSAGES undecodable messages, handling nothing more', async () => {
+    const { a, b, closed, end } = pair()
+    const r = receiver(b)
+    // A second channel whose message, sent last, arrives after everything sent before it.
+    const barrier = new Promise<void>((resolve) => {
+      const mine = b.createChannel({ protocol: 'spare-test/barrier' })!
+      mine.addMessage({ onmessage: () => resolve() })
+      mine.open()
+    })
+    const theirs = a.createChannel({ protocol: 'spare-test/barrier' })!
+    const barrierMsg = theirs.addMessage({})
+    theirs.open()
+    const hostile = a.createChannel({ protocol: PROTOCOL })!
+    const hostileMsg = hostile.addMessage({})
+    hostile.open()
+    for (let i = 0; i < 1000; i++) hostileMsg.send(Buffer.from('junk'))
+    hostileMsg.send(enc({ t: 'ping', n: 1 }))
+    barrierMsg.send(Buffer.from('after'))
+    await barrier
+    expect(r.bad.length).toBe(MAX_BAD_MESSAGES)
+    expect(r.got).toEqual([])
+    await r.whenClosed
+    // The connection itself stays: replication runs on it too.
     expect(closed()).toBe(false)
     end()
   })

@@ -13,6 +13,14 @@ import crypto from 'hypercore-crypto'
 import type Protomux from 'protomux'
 import type { ProtomuxEncoding, ProtomuxMessage } from 'protomux'
 
+/**
+ * Undecodable messages one channel takes before it closes. Each is reported (a strike and a log
+ * line at the caller): a peer sending nothing but junk could otherwise write log lines, and
+ * the strikes file, as fast as it sends frames of a few bytes. A channel closed for it stays
+ * closed for that connection.
+ */
+export const MAX_BAD_MESSAGES = 16
+
 /** The version a peer that sends none (a node from before versions were sent) speaks. */
 export const FIRST_PROTOCOL_VERSION = 1
 
@@ -60,6 +68,7 @@ export function openMessageChannel<M>(
   // Known before any message: Protomux decodes the handshake and calls onopen before it hands
   // over the peer's first message.
   let peerVersion = FIRST_PROTOCOL_VERSION
+  let bad = 0
   const channel = mux.createChannel({
     protocol: opts.protocol,
     handshake: versionHandshake as ProtomuxEncoding<unknown>,
@@ -77,7 +86,11 @@ export function openMessageChannel<M>(
         m = opts.decode(buf)
       } catch (err) {
         if (peerVersion > version) opts.onnewer?.((err as Error).message, peerVersion)
-        else opts.onbad((err as Error).message)
+        else if (bad < MAX_BAD_MESSAGES) {
+          bad++
+          opts.onbad((err as Error).message)
+          if (bad === MAX_BAD_MESSAGES) channel.close()
+        }
         return
       }
       opts.onmessage(m).catch((err: Error) => opts.onfail(err, m))
