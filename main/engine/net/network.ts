@@ -86,6 +86,15 @@ export function isLoopbackOnly(config: NetworkConfig): boolean {
   return false
 }
 
+/**
+ * The first port every DHT node Spare opens tries (then the next four, then any). HyperDHT's
+ * default, 49737, is the local network's bootstrap port: a node on the public network took it
+ * (on every interface, 127.0.0.1 included), so a `local` node started next on the machine found
+ * the port busy, took that for another local node hosting the bootstrap, and bootstrapped off the
+ * public node instead. Other Holepunch apps keep HyperDHT's default and can still hold 49737.
+ */
+export const DHT_PORT = 49738
+
 export interface OpenNetwork {
   dht: HyperDHT
   /**
@@ -108,7 +117,7 @@ export async function openNetwork(
   log: (msg: string) => void = () => {},
 ): Promise<OpenNetwork> {
   if (config.mode === 'public') {
-    const dht = new HyperDHT({ keyPair })
+    const dht = new HyperDHT({ keyPair, port: DHT_PORT })
     return { dht, onTopologyChange: null, close: () => dht.destroy() }
   }
   const bootstrap =
@@ -122,6 +131,7 @@ export async function openNetwork(
   const dht = new HyperDHT({
     keyPair,
     bootstrap,
+    port: DHT_PORT,
     ...(loopback ? { host: '127.0.0.1', firewalled: false } : {}),
     // In the local mode every node is a full DHT node, so records outlive the bootstrap host.
     ...(config.mode === 'local' ? { ephemeral: false } : {}),
