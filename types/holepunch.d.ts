@@ -52,6 +52,8 @@ declare module 'hyperdht' {
     fullyBootstrapped(): Promise<void>
     destroy(opts?: { force?: boolean }): Promise<void>
     address(): { host: string; port: number }
+    /** Looks a topic up: each reply names the peers announced there. */
+    lookup(topic: Buffer): AsyncIterable<{ peers: Array<{ publicKey: Buffer }> }>
     readonly destroyed: boolean
     readonly firewalled: boolean
     readonly ephemeral: boolean
@@ -322,6 +324,12 @@ declare module 'protomux' {
   export interface ProtomuxMessage {
     send(message: Buffer): boolean
   }
+  /** A compact-encoding codec: `state` is { buffer, start, end }. */
+  export interface ProtomuxEncoding<T> {
+    preencode(state: { start: number; end: number }, value: T): void
+    encode(state: { buffer: Buffer; start: number; end: number }, value: T): void
+    decode(state: { buffer: Buffer; start: number; end: number }): T
+  }
   export interface ProtomuxChannel {
     open(handshake?: unknown): void
     close(): void
@@ -337,9 +345,20 @@ declare module 'protomux' {
       protocol: string
       id?: Buffer | null
       unique?: boolean
-      onopen?: () => void
+      /** Encodes the value given to open(); the peer's decoded value is passed to its onopen. */
+      handshake?: ProtomuxEncoding<unknown>
+      onopen?: (handshake: unknown) => void
       onclose?: () => void
     }): ProtomuxChannel | null
   }
   export default Protomux
+}
+
+declare module 'compact-encoding' {
+  import type { ProtomuxEncoding } from 'protomux'
+  const c: {
+    /** Unsigned integer, 1 to 9 bytes. */
+    uint: ProtomuxEncoding<number>
+  }
+  export default c
 }

@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { createRequire } from 'node:module'
+import crypto from 'hypercore-crypto'
+import { openNetwork } from '../../main/engine/net/network.ts'
 import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
@@ -77,5 +79,19 @@ describe('the local network mode', () => {
     expect(bound.filter((a) => !a.startsWith('127.0.0.1:'))).toEqual([])
     expect(sentTo.length).toBeGreaterThan(0)
     expect(sentTo.filter((a) => !a.startsWith('127.'))).toEqual([])
+  })
+})
+
+describe('the public network mode', () => {
+  // HyperDHT binds 49737 (then the next four) by default, on every interface: the local network's
+  // bootstrap port. A local node started next on the machine found it busy, took that for
+  // another local node hosting the bootstrap, and bootstrapped off the public node instead.
+  it('leaves the local bootstrap port (49737) alone', async () => {
+    const net = await openNetwork({ mode: 'public' }, crypto.keyPair())
+    fx.defer(() => net.close())
+    // Its sockets are bound first thing; it never gets further offline (no public bootstrap).
+    await new Promise((resolve) => net.dht.once('listening', resolve))
+    expect(bound.length).toBeGreaterThan(0)
+    expect(bound.filter((a) => a.endsWith(':49737'))).toEqual([])
   })
 })

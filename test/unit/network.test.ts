@@ -94,13 +94,21 @@ describe('parseNetwork', () => {
     ['-leading.example'],
     ['trailing-.example'],
     ['a..b'],
-    ['[::1]'],
     ['host!'],
     ['ünïcode.example'],
     ['http://127.0.0.1'],
   ])('refuses the junk host %j', (host) => {
     expect(refusal(`${host}:80`).message).toBe(`"${host}" is not a valid host name or IPv4 address`)
   })
+
+  // HyperDHT speaks IPv4 only: an IPv6 address was refused as "not a valid host name", which
+  // reads as a typo rather than as unsupported.
+  it.each([['[::1]:49737'], ['::1:49737'], ['[2001:db8::1]:80'], ['fe80::1:80']])(
+    'refuses the IPv6 address in %j as unsupported',
+    (v) => {
+      expect(refusal(v).message).toMatch(/^IPv6 addresses are not supported/)
+    },
+  )
 
   // All digits and dots is an IPv4 address or nothing (no top-level domain is numeric): a typo'd
   // address used to pass as a host name, and the node started on a bootstrap nobody answers at.

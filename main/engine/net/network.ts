@@ -5,7 +5,7 @@
 //            node to notice takes the port over. Every local node is a full (non-ephemeral) DHT
 //            node, so records survive the host leaving.
 //  - custom: an explicit `host:port,...` bootstrap list (private networks, tests).
-import { isIPv4 } from 'node:net'
+import { isIPv4, isIPv6 } from 'node:net'
 import HyperDHT from 'hyperdht'
 import type { NetworkMode } from '../../../shared/contract.ts'
 
@@ -49,6 +49,10 @@ export function parseNetwork(value: string, localPort: number): NetworkConfig {
     }
     const host = m[1]
     const port = Number(m[2])
+    if (isIPv6(host.replace(/^\[(.*)\]$/, '$1')))
+      throw new NetworkConfigError(
+        `IPv6 addresses are not supported ("${host}"): the DHT speaks IPv4; give an IPv4 address or a host name`,
+      )
     // Digits and dots only is an IPv4 address or a typo (no top-level domain is numeric).
     const numeric = /^[\d.]+$/.test(host)
     if (numeric ? !isIPv4(host) : !HOST_RE.test(host))
@@ -82,6 +86,15 @@ export function isLoopbackOnly(config: NetworkConfig): boolean {
   return false
 }
 
+/**
+ * The first port every DHT node Spare opens tries (then the next four, then any). HyperDHT's
+ * default, 49737, is the local network's bootstrap port: a node on the public network took it
+ * (on every interface, 127.0.0.1 included), so a `local` node started next on the machine found
+ * the port busy, took that for another local node hosting the bootstrap, and bootstrapped off the
+ * public node instead. Other Holepunch apps keep HyperDHT's default and can still hold 49737.
+ */
+export const DHT_PORT = 49738
+
 export interface OpenNetwork {
   dht: HyperDHT
   /**
@@ -104,7 +117,7 @@ export async function openNetwork(
   log: (msg: string) => void = () => {},
 ): Promise<OpenNetwork> {
   if (config.mode === 'public') {
-    const dht = new HyperDHT({ keyPair })
+    const dht = new HyperDHT({ keyPair, port: DHT_PORT })
     return { dht, onTopologyChange: null, close: () => dht.destroy() }
   }
   const bootstrap =
@@ -118,6 +131,7 @@ export async function openNetwork(
   const dht = new HyperDHT({
     keyPair,
     bootstrap,
+    port: DHT_PORT,
     ...(loopback ? { host: '127.0.0.1', firewalled: false } : {}),
     // In the local mode every node is a full DHT node, so records outlive the bootstrap host.
     ...(config.mode === 'local' ? { ephemeral: false } : {}),

@@ -102,13 +102,28 @@ export class Swarm extends EventEmitter {
     this.emit('peers')
   }
 
-  /** Joins a topic (as server and client unless told). Joins are reference counted. */
+  /**
+   * Joins a topic (as server and client unless told). Joins are reference counted. A join that
+   * asks for a role the topic's earlier joins did not (a folder announcing a topic something else
+   * only looked up) widens the topic to it, until its last join leaves: the first join's mode used
+   * to stay, and the folder was never announced. (Never narrowed: leave() does not say which
+   * join leaves, and one role too many only costs a lookup or an announce.)
+   */
   async join(topic: Buffer, mode: JoinMode = { server: true, client: true }): Promise<void> {
     if (this.closed) return
     const k = topic.toString('hex')
     const existing = this.topics.get(k)
     if (existing) {
       existing.refs++
+      const wider = {
+        server: existing.mode.server || mode.server,
+        client: existing.mode.client || mode.client,
+      }
+      if (wider.server === existing.mode.server && wider.client === existing.mode.client) return
+      existing.mode = wider
+      await existing.discovery
+        ?.refresh(wider)
+        .catch((err: Error) => this.log.debug({ err: err.message }, 'refresh failed'))
       return
     }
     const entry = { refs: 1, discovery: null as Discovery | null, mode }
