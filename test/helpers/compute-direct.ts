@@ -14,7 +14,11 @@ import {
   type ComputeDeps,
   type ComputeTimers,
 } from '../../main/engine/compute/compute.ts'
-import { decodeMessage, type Message } from '../../main/engine/compute/messages.ts'
+import {
+  COMPUTE_PROTOCOL_VERSION,
+  decodeMessage,
+  type Message,
+} from '../../main/engine/compute/messages.ts'
 import type { Ledger } from '../../main/engine/ledger/ledger.ts'
 import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
 import { DonateLimitsSchema, type DonateLimits } from '../../main/engine/limits/governor.ts'
@@ -27,6 +31,8 @@ export interface FakeSession {
   ledger: string | null
   slots: number
   waiting: Map<string, unknown>
+  /** The compute protocol version the peer at the other end speaks. */
+  version: number
 }
 
 /**
@@ -85,6 +91,7 @@ export function fakeSession(sent: Message[], slots = 0): FakeSession {
     ledger: null,
     slots,
     waiting: new Map(),
+    version: COMPUTE_PROTOCOL_VERSION,
   }
 }
 

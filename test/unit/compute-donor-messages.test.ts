@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { jobId, type Compute } from '../../main/engine/compute/compute.ts'
 import {
   COMPUTE_HELLO_TAG,
+  COMPUTE_PROTOCOL_VERSION,
   decodeMessage,
   type Message,
 } from '../../main/engine/compute/messages.ts'
@@ -62,6 +63,7 @@ describe('a donor whose submitter cancels a running job', () => {
       ledger: null,
       slots: 0,
       waiting: new Map(),
+      version: COMPUTE_PROTOCOL_VERSION,
     }
     inside.sessions.add(session)
     const module = await assemble(INFINITE_LOOP)
@@ -103,6 +105,7 @@ describe('a donor greeted again on the same connection', () => {
       ledger: null,
       slots: 0,
       waiting: new Map(),
+      version: COMPUTE_PROTOCOL_VERSION,
     }
     inside.sessions.add(session)
     // A result kept for the submitter, never collected.
@@ -237,6 +240,7 @@ describe('a donor whose kept results one submitter floods with quick jobs', () =
       ledger: null,
       slots: 0,
       waiting: new Map(),
+      version: COMPUTE_PROTOCOL_VERSION,
     }
     inside.sessions.add(again)
     await inside.onMessage(again, {

@@ -7,7 +7,13 @@
 //     before.
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Compute } from '../../main/engine/compute/compute.ts'
-import { decodeMessage, encodeMessage, type Message } from '../../main/engine/compute/messages.ts'
+import {
+  COMPUTE_PROTOCOL_VERSION,
+  HELD_SINCE_VERSION,
+  decodeMessage,
+  encodeMessage,
+  type Message,
+} from '../../main/engine/compute/messages.ts'
 import type { CpuGovernor } from '../../main/engine/limits/cpu.ts'
 import { directCompute, jobMessage, type FakeSession } from '../helpers/compute-direct.ts'
 import { INFINITE_LOOP, assemble } from '../helpers/hostile-modules.ts'
@@ -57,6 +63,7 @@ async function pair(): Promise<{
     ledger: null,
     slots: 0,
     waiting: new Map(),
+    version: COMPUTE_PROTOCOL_VERSION,
   })
   const toDonor: FakeSession = link(donor.me, (m) => {
     void donor.onMessage(toSubmitter, m)
@@ -157,6 +164,18 @@ describe('a donor that keeps a job through a snooze', () => {
     await p.submitter.tendJob(job)
     expect(job.donors[0]).toMatchObject({ state: 'gone', error: 'no answer in time' })
     expect(p.submitter.state.strikes[p.donor.me]).toBe(1)
+    await cancelled(p, job.id)
+  }, 30_000)
+
+  it('tells a submitter from before the held message nothing (it would strike the donor)', async () => {
+    const p = await pair()
+    p.toSubmitter.version = HELD_SINCE_VERSION - 1
+    p.governor.setPause({ until: Date.now() + 5000 })
+    const job = await jobOut(p)
+    p.donor.pump()
+    expect(p.fromDonor.map((m) => m.t)).not.toContain('held')
+    // The job is still kept through the snooze: only the message is left out.
+    expect(p.donor.live.has(job.id)).toBe(true)
     await cancelled(p, job.id)
   }, 30_000)
 

@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest'
 import { createRequire } from 'node:module'
 import Protomux from 'protomux'
 import type { ProtomuxEncoding } from 'protomux'
-import { MAX_BAD_MESSAGES, openMessageChannel } from '../../main/engine/net/peer-channel.ts'
+import {
+  FIRST_PROTOCOL_VERSION,
+  MAX_BAD_MESSAGES,
+  openMessageChannel,
+} from '../../main/engine/net/peer-channel.ts'
 
 interface SecretStream {
   rawStream: NodeJS.ReadWriteStream
@@ -109,6 +113,27 @@ describe('peer channel versions', () => {
     expect(r.got).toEqual([1, 3])
     expect(r.bad).toEqual([])
     expect(r.newer).toEqual([{ reason: 'unknown type added-in-v2', v: 2 }])
+    end()
+  })
+
+  it('tells each end the version the other speaks when the channel opens', async () => {
+    const { a, b, end } = pair()
+    const opened = (mux: Protomux, version?: number): Promise<number> =>
+      new Promise((resolve) => {
+        openMessageChannel<Msg>(mux, {
+          protocol: PROTOCOL,
+          ...(version === undefined ? {} : { version }),
+          decode,
+          onopen: resolve,
+          onclose: () => {},
+          onmessage: async () => {},
+          onbad: () => {},
+          onfail: () => {},
+        })
+      })
+    const [atA, atB] = await Promise.all([opened(a, 3), opened(b)])
+    expect(atA).toBe(FIRST_PROTOCOL_VERSION)
+    expect(atB).toBe(3)
     end()
   })
 

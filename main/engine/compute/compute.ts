@@ -37,7 +37,12 @@ import {
 } from '../../../shared/contract.ts'
 import type { Logger } from '../logger.ts'
 import { Swarm } from '../net/swarm.ts'
-import { openMessageChannel, signHello, verifyHello } from '../net/peer-channel.ts'
+import {
+  FIRST_PROTOCOL_VERSION,
+  openMessageChannel,
+  signHello,
+  verifyHello,
+} from '../net/peer-channel.ts'
 import type { Ledger } from '../ledger/ledger.ts'
 import { LedgerScores } from '../ledger/scores.ts'
 import {
@@ -56,6 +61,8 @@ import { startJob, type JobProcess, type RunResult } from './sandbox.ts'
 import {
   COMPUTE_HELLO_TAG,
   COMPUTE_PROTOCOL,
+  COMPUTE_PROTOCOL_VERSION,
+  HELD_SINCE_VERSION,
   decodeMessage,
   encodeMessage,
   type Message,
@@ -259,6 +266,8 @@ interface Session {
   ledger: string | null
   slots: number
   waiting: Map<string, (m: Extract<Message, { t: 'countersign' }> | null) => void>
+  /** The compute protocol version the peer speaks (known when the channel opens). */
+  version: number
 }
 
 export interface ComputeDeps {
@@ -599,6 +608,7 @@ export class Compute extends EventEmitter {
       ledger: null,
       slots: 0,
       waiting: new Map(),
+      version: FIRST_PROTOCOL_VERSION,
     }
     this.sessions.add(session)
     conn.on('close', () => {
@@ -610,8 +620,12 @@ export class Compute extends EventEmitter {
     })
     session.msg = openMessageChannel(Protomux.from(conn), {
       protocol: COMPUTE_PROTOCOL,
+      version: COMPUTE_PROTOCOL_VERSION,
       decode: decodeMessage,
-      onopen: () => this.sendHello(session),
+      onopen: (peerVersion) => {
+        session.version = peerVersion
+        this.sendHello(session)
+      },
       onclose: () => {
         session.msg = null
       },
@@ -874,7 +888,9 @@ export class Compute extends EventEmitter {
   private tellHeld(run: LiveRun, until: number, now: number): void {
     if (run.heldTold === until) return
     const s = this.sessionOf(run.record.submitter)
-    if (!s) return
+    // A submitter from before 'held' would strike this donor for it: it is told nothing, and gives
+    // up on the job here as it always did.
+    if (!s || s.version < HELD_SINCE_VERSION) return
     run.heldTold = until
     this.send(s, { t: 'held', id: run.record.id, forMs: Math.max(0, Math.round(until - now)) })
   }

@@ -19,6 +19,14 @@ const base64 = (maxBytes: number): z.ZodString =>
     .regex(/^[A-Za-z0-9+/]*={0,2}$/)
 
 export const COMPUTE_PROTOCOL = 'spare-compute/1'
+/**
+ * This node's version of the compute protocol, sent when the channel opens (net/peer-channel.ts).
+ * 2 added 'held'. A message is sent only to peers on a version that knows it: a peer on an older
+ * one (or from before versions were sent, which counts as 1) would refuse it as bad.
+ */
+export const COMPUTE_PROTOCOL_VERSION = 2
+/** The first version that knows the 'held' message. */
+export const HELD_SINCE_VERSION = 2
 export const COMPUTE_HELLO_TAG = 'spare-compute-hello-v1\0'
 /** Largest message: a job with a full module and input, base64, plus its fields. */
 export const MAX_MESSAGE_BYTES =
@@ -61,7 +69,7 @@ export const MessageSchema = z.discriminatedUnion('t', [
    * Donor → submitter: the job is kept, but its donating is held (a snooze, its schedule) for
    * `forMs` more; it runs after that. The submitter waits that long on top of the job's time
    * limit. (Donors before this message said nothing: they are given up on as before. Submitters
-   * before it refuse it as a bad message.)
+   * before it would refuse it as a bad message, so it goes only to peers on HELD_SINCE_VERSION.)
    */
   z.strictObject({ t: z.literal('held'), id: hex32, forMs: ms }),
   /** Donor → submitter: the output (or the failure) and the CPU time it took. */

@@ -48,7 +48,8 @@ export interface MessageChannelOptions<M> {
   version?: number
   /** Parses a message from the peer; throws on anything malformed. */
   decode: (buf: Buffer) => M
-  onopen: () => void
+  /** The channel is open; `peerVersion`: the version the peer speaks (what it may be sent). */
+  onopen: (peerVersion: number) => void
   onclose: () => void
   onmessage: (m: M) => Promise<void>
   /** The peer sent something `decode` refused (a peer on the same or an older version). */
@@ -74,7 +75,7 @@ export function openMessageChannel<M>(
     handshake: versionHandshake as ProtomuxEncoding<unknown>,
     onopen: (handshake) => {
       peerVersion = typeof handshake === 'number' ? handshake : FIRST_PROTOCOL_VERSION
-      opts.onopen()
+      opts.onopen(peerVersion)
     },
     onclose: opts.onclose,
   })
