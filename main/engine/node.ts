@@ -275,6 +275,10 @@ export class SpareNode extends EventEmitter {
         await this.openFolder(rec)
       } catch (err) {
         this.log.error({ folder: rec.id, err: (err as Error).message }, 'cannot open folder')
+        // Its record stays in settings.json; without this it was only missing from the list.
+        this.notices.push(
+          `folder ${rec.id} (${rec.name}, ${rec.path}) could not be opened: ${(err as Error).message}`,
+        )
       }
     }
     this.cleanup.push(async () => {
@@ -328,8 +332,12 @@ export class SpareNode extends EventEmitter {
       paused: this.settings.value.syncPaused,
       uptime: Math.round((Date.now() - this.startedAt) / 1000),
       dataDir: this.dataDir,
+      notices: [...this.notices, ...(this.compute?.notices ?? [])],
     }
   }
+
+  /** What this start could not open (see NodeStatus.notices); compute adds its own. */
+  private readonly notices: string[] = []
 
   peers(): Peer[] {
     this.assertOpen()

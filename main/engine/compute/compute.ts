@@ -404,19 +404,37 @@ export class Compute extends EventEmitter {
 
   // ---------------------------------------------------------------- persistence
 
+  /**
+   * What the last start could not read and did about it (a damaged compute.json set aside): shown
+   * in `spare status`, not only in the log, since the jobs and receipts in it are gone from view.
+   */
+  readonly notices: string[] = []
+
   private async load(): Promise<void> {
     let text: string
     try {
       text = await fs.readFile(this.file, 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-      throw err
+      // A directory in its place or a file this user cannot read: nothing to set aside safely.
+      throw new Error(
+        `${this.file} cannot be read (${(err as Error).message}). Fix its permissions or move it away; Spare will not overwrite it.`,
+        { cause: err },
+      )
     }
     let raw: unknown = null
     try {
       raw = JSON.parse(text)
     } catch {
       // handled below: set aside like any other unreadable state
+    }
+    const format = (raw as { format?: unknown } | null)?.format
+    if (typeof format === 'number' && format > 1) {
+      // A newer Spare's jobs and receipts: starting empty would write over them with a format-1
+      // file, and the newer Spare would find none when it came back.
+      throw new Error(
+        `${this.file} was written by a newer Spare (format ${format}; this one reads format 1). Upgrade Spare.`,
+      )
     }
     const parsed = StateSchema.safeParse(raw)
     if (!parsed.success) {
@@ -425,6 +443,9 @@ export class Compute extends EventEmitter {
       this.log.error(
         { file: this.file, aside },
         'compute state unreadable: set aside, starting empty',
+      )
+      this.notices.push(
+        `${this.file} could not be read: set aside as ${aside}; the compute jobs and receipts in it are not shown or proposed`,
       )
       return
     }
