@@ -143,6 +143,7 @@ export class SpareNode extends EventEmitter {
   }
 
   private async open(): Promise<void> {
+    const openedAt = Date.now()
     await fs.mkdir(this.dataDir, { recursive: true, mode: 0o700 })
     this.realDataDir = await fs.realpath(this.dataDir)
     await acquireDirLock(this.lockFile, this.dataDir)
@@ -297,6 +298,7 @@ export class SpareNode extends EventEmitter {
     }, 5000)
     lonely.unref()
     this.cleanup.push(async () => clearInterval(lonely))
+    await this.noticeSetAside(openedAt)
     this.startedAt = Date.now()
     this.log.info({ nodeId: this.nodeId, folders: this.folders.size }, 'ready')
   }
@@ -338,6 +340,25 @@ export class SpareNode extends EventEmitter {
 
   /** What this start could not open (see NodeStatus.notices); compute adds its own. */
   private readonly notices: string[] = []
+
+  /**
+   * State files this start found damaged and set aside as `NAME.corrupt-TIME` (hosting.json, a
+   * folder's index): each part logs it; this names them in the status too. compute.json says
+   * more itself (Compute.notices).
+   */
+  private async noticeSetAside(since: number): Promise<void> {
+    const foldersDir = path.join(this.dataDir, 'folders')
+    const ids = await fs.readdir(foldersDir).catch(() => [] as string[])
+    for (const dir of [this.dataDir, ...ids.map((id) => path.join(foldersDir, id))]) {
+      for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+        const m = /^(.+)\.corrupt-(\d+)$/.exec(name)
+        if (!m || Number(m[2]) < since) continue
+        this.notices.push(
+          `${path.join(dir, m[1]!)} could not be read: set aside as ${path.join(dir, name)}, and started without it`,
+        )
+      }
+    }
+  }
 
   peers(): Peer[] {
     this.assertOpen()
