@@ -52,6 +52,7 @@ import type { LedgerReport } from './ledger/ledger.ts'
 import { decodeInvite, encodeInvite, InviteError } from './folders/invite.ts'
 import { VERSION } from './version.ts'
 import { acquireDirLock, releaseDirLock } from './dir-lock.ts'
+import { writeFileAtomic } from './util/atomic.ts'
 
 export interface SpareNodeOptions {
   dataDir: string
@@ -67,6 +68,8 @@ export interface SpareNodeOptions {
 }
 
 const WRITE_BUFFER_BYTES = 16 * 1024 * 1024
+/** The node id the data directory's store gave when it was first opened (checkStoreIdentity). */
+export const NODE_ID_FILE = 'node-id'
 
 type Phase = 'new' | 'opening' | 'open' | 'closing' | 'closed'
 
@@ -200,6 +203,7 @@ export class SpareNode extends EventEmitter {
     // is fresh each start: stale DHT records of a previous run then name a key nobody answers to,
     // instead of one that hyperswarm dedupes against the live record (which stalled reconnects).
     this.identity = await this.store.createKeyPair('spare-identity')
+    await this.checkStoreIdentity()
     const keyPair = crypto.keyPair()
     this.net = await openNetwork(this.networkConfig, keyPair, (m) => this.log.info(m))
     this.cleanup.push(() => this.net.close())
@@ -335,6 +339,39 @@ export class SpareNode extends EventEmitter {
       uptime: Math.round((Date.now() - this.startedAt) / 1000),
       dataDir: this.dataDir,
       notices: [...this.notices, ...(this.compute?.notices ?? [])],
+    }
+  }
+
+  /**
+   * The node id this data directory had (`DATA/node-id`) must be the one its store gives. A store
+   * that was emptied, lost or swapped (a backup without it, a hand-made copy) gives another: a
+   * start on it silently had a new identity and ledger (credit gone), and owned folders published
+   * new drives that no member follows. Refused instead, naming what to do.
+   */
+  private async checkStoreIdentity(): Promise<void> {
+    const file = path.join(this.dataDir, NODE_ID_FILE)
+    const id = this.identity.publicKey.toString('hex')
+    let known: string | null = null
+    try {
+      known = (await fs.readFile(file, 'utf8')).trim()
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new Error(`${file} cannot be read (${(err as Error).message}).`, { cause: err })
+      }
+    }
+    // Absent (a data directory of an older Spare, or a new one) or damaged: the store's is it.
+    if (known === null || !/^[0-9a-f]{64}$/.test(known)) {
+      if (known !== null) this.notices.push(`${file} was damaged: written again (${id})`)
+      await writeFileAtomic(file, id + '\n')
+      return
+    }
+    if (known !== id) {
+      const store = path.join(this.dataDir, 'store')
+      throw new Error(
+        `the store ${store} is not this data directory's: it gives node id ${id}, ${file} says ${known}. ` +
+          `It was emptied, lost or replaced; restore it from a backup. Starting on it would lose this node's ledger and the keys of the folders it owns. ` +
+          `To start over as a new node anyway, remove ${file}.`,
+      )
     }
   }
 
