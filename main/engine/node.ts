@@ -183,12 +183,22 @@ export class SpareNode extends EventEmitter {
     // RocksDB's default memtable (64 MB, two of them) held most of a busy daemon's memory; 16 MB
     // keeps a daemon under ~200 MB while replicating (see docs/ARCHITECTURE.md, Performance).
     // RocksDB's own blob garbage collection is off: StoreReclaim collects when Spare deleted.
-    const storage = new CoreStorage(path.join(this.dataDir, 'store'), {
+    const storeDir = path.join(this.dataDir, 'store')
+    const storage = new CoreStorage(storeDir, {
       writeBufferSize: WRITE_BUFFER_BYTES,
       blobGarbageCollectionAgeCutOff: 0,
     })
     this.store = new Corestore(storage)
-    await this.store.ready()
+    try {
+      await this.store.ready()
+    } catch (err) {
+      await this.store.close().catch(() => {})
+      // RocksDB names no file ("CURRENT file does not end with newline"): say which store.
+      throw new Error(
+        `the store ${storeDir} cannot be opened (${(err as Error).message}). It is damaged: restore it from a backup.`,
+        { cause: err },
+      )
+    }
     this.cleanup.push(() => this.store.close())
     this.reclaim = new StoreReclaim(storage, this.log.child({ part: 'store' }), {
       ...RECLAIM_DEFAULTS,

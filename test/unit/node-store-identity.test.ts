@@ -1,6 +1,7 @@
 // A data directory whose store was emptied, lost or swapped while settings.json still names its
 // folders: the store gives another node id. A start on it silently became a new node (ledger and
-// credit gone) and its owned folders published new drives nobody follows. Real nodes.
+// credit gone) and its owned folders published new drives nobody follows. And a damaged store is
+// named. Real nodes.
 import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -53,5 +54,20 @@ describe('a data directory whose store is not its own', () => {
       expect(again.nodeId).toBe(id)
       await again.close()
     }
+  })
+
+  it('a damaged store: refused, naming it', async () => {
+    const network = await fx.testnet()
+    const dataDir = path.join(await fx.tmpDir(), 'data')
+    const first = new SpareNode({ dataDir, network, logLevel: 'fatal' })
+    await first.ready()
+    await first.close()
+    // RocksDB's pointer to its manifest, cut short.
+    await fs.writeFile(path.join(dataDir, 'store', 'db', 'CURRENT'), '')
+    const node = new SpareNode({ dataDir, network, logLevel: 'fatal' })
+    fx.defer(() => node.close())
+    await expect(node.ready()).rejects.toThrow(
+      `the store ${path.join(dataDir, 'store')} cannot be opened`,
+    )
   })
 })
