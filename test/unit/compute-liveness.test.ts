@@ -9,7 +9,8 @@
 //   - Donors that gave a job back use none of its donor budget, up to a bound (maxGivenBack),
 //     and a job out of donors says what happened: 'no-quorum' only when donors disagreed.
 //   - A submitted job with some answers, no donor at work and none to ask ends 'no-donors'.
-//   - A submitted job whose module or input file is missing ends once with a clear error.
+//   - A submitted job whose module or input file is missing, or damaged, ends once with a clear
+//     error (sent damaged, every donor struck this node for it).
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import crypto from 'hypercore-crypto'
@@ -443,5 +444,25 @@ describe('a submitted job that can make no progress', () => {
     expect(job.state).toBe('failed')
     expect(job.error?.kind).toBe('invalid')
     expect(job.error?.message).toMatch(/\.wasm is missing/)
+  })
+
+  it('ends with a clear error, sending nothing, when its files were damaged on disk', async () => {
+    const { inside, dataDir } = await node({})
+    const sent: Message[] = []
+    inside.sessions.add(session(sent, 2))
+    const module = Buffer.from('0061736d01000000', 'hex') // an empty wasm module
+    const msg = jobMessage(module, Buffer.from('some input'))
+    const job = { ...submitted([]), id: msg.id, nonce: msg.nonce }
+    inside.state.submitted.push(job)
+    const jobs = path.join(dataDir, 'compute', 'jobs')
+    await writeFile(path.join(jobs, `${job.id}.wasm`), module)
+    // Cut short by a crash while it was written.
+    await writeFile(path.join(jobs, `${job.id}.input`), 'some in')
+    await inside.tendJob(job)
+    // Sent, every donor refused it and struck this node for a job id that did not match.
+    expect(sent.filter((m) => m.t === 'job')).toEqual([])
+    expect(job.state).toBe('failed')
+    expect(job.error?.kind).toBe('invalid')
+    expect(job.error?.message).toMatch(/files in compute\/jobs were damaged/)
   })
 })

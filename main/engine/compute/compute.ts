@@ -1415,6 +1415,16 @@ export class Compute extends EventEmitter {
           const file = path.relative(this.deps.dataDir, e.path ?? this.jobFile(job.id, 'wasm'))
           return this.fail(job, 'invalid', `the job's file ${file} ${what}: it can't be sent`)
         }
+        // Cut short or changed on disk (a crash mid-write without an atomic rename, a disk error):
+        // every donor would refuse it and strike this node for a job id that does not match.
+        if (jobId(module, input, job.nonce) !== job.id) {
+          const dir = path.relative(this.deps.dataDir, path.dirname(this.jobFile(job.id, 'wasm')))
+          return this.fail(
+            job,
+            'invalid',
+            `the job's files in ${dir} were damaged (they no longer match the job id): it can't be sent`,
+          )
+        }
         for (const s of picked) {
           const identity = s.identity as string
           s.slots--
