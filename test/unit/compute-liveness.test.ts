@@ -16,6 +16,7 @@ import path from 'node:path'
 import crypto from 'hypercore-crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
+  jobId,
   maxGivenBack,
   type Compute,
   type ComputeTimers,
@@ -358,10 +359,14 @@ describe('a submitted job that runs out of donors to ask', () => {
     const { inside, dataDir } = await node({})
     const sent: Message[] = []
     inside.sessions.add(session(sent, 1)) // a donor it has not asked, with a slot
-    const job = { ...submitted(donors), replicas, quorum: Math.floor(replicas / 2) + 1 }
+    const [module, input] = [await assemble(INFINITE_LOOP), Buffer.alloc(0)]
+    const record = submitted(donors)
+    // Its id is its files' (a job whose files do not match is not sent).
+    const id = jobId(module, input, record.nonce as string)
+    const job = { ...record, id, replicas, quorum: Math.floor(replicas / 2) + 1 }
     const file = path.join(dataDir, 'compute', 'jobs', job.id)
-    await writeFile(`${file}.wasm`, await assemble(INFINITE_LOOP))
-    await writeFile(`${file}.input`, Buffer.alloc(0))
+    await writeFile(`${file}.wasm`, module)
+    await writeFile(`${file}.input`, input)
     inside.state.submitted.push(job)
     await inside.tendJob(job)
     return { job, sent }
