@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { promises as fs, existsSync } from 'node:fs'
 import path from 'node:path'
 import { SpareNode } from '../../main/engine/node.ts'
+import { hashHex } from '../../main/engine/compute/compute.ts'
 import { useFixtures } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
@@ -72,5 +73,40 @@ describe('a damaged compute.json', () => {
     )
     expect(err?.message).toContain(file)
     expect((await fs.stat(file)).isDirectory()).toBe(true)
+  })
+
+  it("a done job's output damaged on disk: an error naming it, not the damaged bytes", async () => {
+    const { dataDir, file, net } = await ranOnce()
+    const output = Buffer.from('the answer the donors agreed on\n')
+    const id = 'ab'.repeat(32)
+    const job = {
+      id,
+      nonce: 'cd'.repeat(16),
+      name: 'job',
+      state: 'done',
+      replicas: 1,
+      quorum: 1,
+      wallMs: 60_000,
+      moduleBytes: 8,
+      inputBytes: 0,
+      submittedAt: Date.now() - 1000,
+      finishedAt: Date.now(),
+      donors: [],
+      resultHash: hashHex(output),
+      outputBytes: output.length,
+      error: null,
+    }
+    const doc = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>
+    await fs.writeFile(file, JSON.stringify({ ...doc, submitted: [job] }))
+    const out = path.join(dataDir, 'compute', 'jobs', `${id}.output`)
+    await fs.writeFile(out, output)
+    const node = await startAgain(dataDir, net)
+    await node.ready()
+    expect((await node.job(id)).output).toBe(output.toString('base64'))
+    // Cut short by a crash while it was written (or changed since).
+    await fs.writeFile(out, output.subarray(0, 10))
+    await expect(node.job(id)).rejects.toThrow(
+      /compute\/jobs\/abab.*\.output\) was damaged on disk/,
+    )
   })
 })

@@ -559,9 +559,15 @@ export class Compute extends EventEmitter {
     if (!j) return null
     let output: string | null = null
     if (j.state === 'done') {
-      output =
-        (await fs.readFile(this.jobFile(id, 'output')).catch(() => null))?.toString('base64') ??
-        null
+      const file = this.jobFile(id, 'output')
+      const out = await fs.readFile(file).catch(() => null)
+      // Cut short or changed on disk: it was handed out as the job's answer without a word.
+      if (out && j.resultHash !== null && hashHex(out) !== j.resultHash) {
+        throw new Error(
+          `the output of job ${id.slice(0, 12)}… (${path.relative(this.deps.dataDir, file)}) was damaged on disk: it no longer matches the result its donors agreed on`,
+        )
+      }
+      output = out?.toString('base64') ?? null
     }
     return { ...summarize(j), output }
   }
