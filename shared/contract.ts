@@ -98,6 +98,11 @@ export const NodeStatusSchema = z.object({
   paused: z.boolean(),
   uptime: z.number().nonnegative(),
   dataDir: z.string(),
+  /**
+   * What this start could not read under the data directory and what it did about it (a damaged
+   * state file set aside, a folder that could not open). Absent from older daemons.
+   */
+  notices: z.array(z.string()).optional(),
 })
 export type NodeStatus = z.infer<typeof NodeStatusSchema>
 

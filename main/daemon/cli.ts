@@ -75,6 +75,7 @@ function formatStatus(s: NodeStatus): string {
     `Folders   ${s.folders}`,
     `Uptime    ${formatDuration(s.uptime)}`,
     `Data dir  ${s.dataDir}`,
+    ...(s.notices ?? []).map((n) => `Notice    ${n}`),
   ].join('\n')
 }
 

@@ -104,6 +104,8 @@ async function serve(
       `  data     ${status.dataDir}`,
       `  API      ${server.address.url} (token in ${node.dataDir}/api-token)`,
       `  web UI   ${server.loginLink()}  (one-time link; \`spare ui\` prints a new one)`,
+      // What could not be read under the data directory (also in `spare status`).
+      ...(status.notices ?? []).map((n) => `  notice   ${n}`),
       'Press Ctrl+C to stop.',
       '',
     ].join('\n'),

@@ -81,8 +81,15 @@ async function readPid(file: string): Promise<number | undefined> {
   try {
     text = await fs.readFile(file, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      // A symlink to nothing holds no pid: stale, like an empty file (it was retried for ever).
+      return (await fs.lstat(file).catch(() => null)) ? 0 : undefined
+    }
+    // A directory in its place, or a file this user cannot read: named, with what to do.
+    throw new Error(
+      `the lock file ${file} cannot be read (${(err as Error).message}). If no Spare is running, remove it.`,
+      { cause: err },
+    )
   }
   const pid = Number(text.trim())
   return Number.isInteger(pid) && pid > 0 ? pid : 0

@@ -49,7 +49,15 @@ export function openLogger(
     renameSync(file, `${file}.1`)
     return true
   }
-  rotate()
+  try {
+    rotate()
+  } catch (err) {
+    // Something in the way of spare.log.1 (a directory, say): a start refused over its log's
+    // rotation. It appends to the full log instead, and the checks below try again.
+    process.stderr.write(
+      `spare: cannot move the full log ${file} aside: ${(err as Error).message}\n`,
+    )
+  }
   const dest = pino.destination({ dest: file, sync: false, mkdir: true })
   // A write or reopen failing later (disk full, the folder removed) must not crash the node
   // either: said once on stderr, and the node goes on without its log file.

@@ -52,6 +52,7 @@ import type { LedgerReport } from './ledger/ledger.ts'
 import { decodeInvite, encodeInvite, InviteError } from './folders/invite.ts'
 import { VERSION } from './version.ts'
 import { acquireDirLock, releaseDirLock } from './dir-lock.ts'
+import { writeFileAtomic } from './util/atomic.ts'
 
 export interface SpareNodeOptions {
   dataDir: string
@@ -67,6 +68,8 @@ export interface SpareNodeOptions {
 }
 
 const WRITE_BUFFER_BYTES = 16 * 1024 * 1024
+/** The node id the data directory's store gave when it was first opened (checkStoreIdentity). */
+export const NODE_ID_FILE = 'node-id'
 
 type Phase = 'new' | 'opening' | 'open' | 'closing' | 'closed'
 
@@ -143,6 +146,7 @@ export class SpareNode extends EventEmitter {
   }
 
   private async open(): Promise<void> {
+    const openedAt = Date.now()
     await fs.mkdir(this.dataDir, { recursive: true, mode: 0o700 })
     this.realDataDir = await fs.realpath(this.dataDir)
     await acquireDirLock(this.lockFile, this.dataDir)
@@ -179,12 +183,22 @@ export class SpareNode extends EventEmitter {
     // RocksDB's default memtable (64 MB, two of them) held most of a busy daemon's memory; 16 MB
     // keeps a daemon under ~200 MB while replicating (see docs/ARCHITECTURE.md, Performance).
     // RocksDB's own blob garbage collection is off: StoreReclaim collects when Spare deleted.
-    const storage = new CoreStorage(path.join(this.dataDir, 'store'), {
+    const storeDir = path.join(this.dataDir, 'store')
+    const storage = new CoreStorage(storeDir, {
       writeBufferSize: WRITE_BUFFER_BYTES,
       blobGarbageCollectionAgeCutOff: 0,
     })
     this.store = new Corestore(storage)
-    await this.store.ready()
+    try {
+      await this.store.ready()
+    } catch (err) {
+      await this.store.close().catch(() => {})
+      // RocksDB names no file ("CURRENT file does not end with newline"): say which store.
+      throw new Error(
+        `the store ${storeDir} cannot be opened (${(err as Error).message}). It is damaged: restore it from a backup.`,
+        { cause: err },
+      )
+    }
     this.cleanup.push(() => this.store.close())
     this.reclaim = new StoreReclaim(storage, this.log.child({ part: 'store' }), {
       ...RECLAIM_DEFAULTS,
@@ -199,6 +213,7 @@ export class SpareNode extends EventEmitter {
     // is fresh each start: stale DHT records of a previous run then name a key nobody answers to,
     // instead of one that hyperswarm dedupes against the live record (which stalled reconnects).
     this.identity = await this.store.createKeyPair('spare-identity')
+    await this.checkStoreIdentity()
     const keyPair = crypto.keyPair()
     this.net = await openNetwork(this.networkConfig, keyPair, (m) => this.log.info(m))
     this.cleanup.push(() => this.net.close())
@@ -275,6 +290,10 @@ export class SpareNode extends EventEmitter {
         await this.openFolder(rec)
       } catch (err) {
         this.log.error({ folder: rec.id, err: (err as Error).message }, 'cannot open folder')
+        // Its record stays in settings.json; without this it was only missing from the list.
+        this.notices.push(
+          `folder ${rec.id} (${rec.name}, ${rec.path}) could not be opened: ${(err as Error).message}`,
+        )
       }
     }
     this.cleanup.push(async () => {
@@ -293,6 +312,7 @@ export class SpareNode extends EventEmitter {
     }, 5000)
     lonely.unref()
     this.cleanup.push(async () => clearInterval(lonely))
+    await this.noticeSetAside(openedAt)
     this.startedAt = Date.now()
     this.log.info({ nodeId: this.nodeId, folders: this.folders.size }, 'ready')
   }
@@ -328,6 +348,62 @@ export class SpareNode extends EventEmitter {
       paused: this.settings.value.syncPaused,
       uptime: Math.round((Date.now() - this.startedAt) / 1000),
       dataDir: this.dataDir,
+      notices: [...this.notices, ...(this.compute?.notices ?? [])],
+    }
+  }
+
+  /**
+   * The node id this data directory had (`DATA/node-id`) must be the one its store gives. A store
+   * that was emptied, lost or swapped (a backup without it, a hand-made copy) gives another: a
+   * start on it silently had a new identity and ledger (credit gone), and owned folders published
+   * new drives that no member follows. Refused instead, naming what to do.
+   */
+  private async checkStoreIdentity(): Promise<void> {
+    const file = path.join(this.dataDir, NODE_ID_FILE)
+    const id = this.identity.publicKey.toString('hex')
+    let known: string | null = null
+    try {
+      known = (await fs.readFile(file, 'utf8')).trim()
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new Error(`${file} cannot be read (${(err as Error).message}).`, { cause: err })
+      }
+    }
+    // Absent (a data directory of an older Spare, or a new one) or damaged: the store's is it.
+    if (known === null || !/^[0-9a-f]{64}$/.test(known)) {
+      if (known !== null) this.notices.push(`${file} was damaged: written again (${id})`)
+      await writeFileAtomic(file, id + '\n')
+      return
+    }
+    if (known !== id) {
+      const store = path.join(this.dataDir, 'store')
+      throw new Error(
+        `the store ${store} is not this data directory's: it gives node id ${id}, ${file} says ${known}. ` +
+          `It was emptied, lost or replaced; restore it from a backup. Starting on it would lose this node's ledger and the keys of the folders it owns. ` +
+          `To start over as a new node anyway, remove ${file}.`,
+      )
+    }
+  }
+
+  /** What this start could not open (see NodeStatus.notices); compute adds its own. */
+  private readonly notices: string[] = []
+
+  /**
+   * State files this start found damaged and set aside as `NAME.corrupt-TIME` (hosting.json, a
+   * folder's index): each part logs it; this names them in the status too. compute.json says
+   * more itself (Compute.notices).
+   */
+  private async noticeSetAside(since: number): Promise<void> {
+    const foldersDir = path.join(this.dataDir, 'folders')
+    const ids = await fs.readdir(foldersDir).catch(() => [] as string[])
+    for (const dir of [this.dataDir, ...ids.map((id) => path.join(foldersDir, id))]) {
+      for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+        const m = /^(.+)\.corrupt-(\d+)$/.exec(name)
+        if (!m || Number(m[2]) < since) continue
+        this.notices.push(
+          `${path.join(dir, m[1]!)} could not be read: set aside as ${path.join(dir, name)}, and started without it`,
+        )
+      }
     }
   }
 

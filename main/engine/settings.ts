@@ -11,6 +11,12 @@ import { DonateLimitsSchema, noLimits } from './limits/governor.ts'
 
 export const SETTINGS_VERSION = 1
 export const SETTINGS_FILE = 'settings.json'
+/**
+ * The settings as they were before the last write. A crash mid-write on a file system whose
+ * rename is not atomic, or a bad hand edit, leaves settings.json unreadable; it holds the only
+ * copy of every folder's keys, so the refusal points here instead of leaving nothing to go back to.
+ */
+export const SETTINGS_PREV_FILE = 'settings.json.prev'
 
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex characters')
 
@@ -119,11 +125,15 @@ export function defaultSettings(): Settings {
 
 export class SettingsStore {
   readonly file: string
+  readonly prevFile: string
   private current: Settings | null = null
+  /** The text of the file as last read or written (valid): what `prevFile` gets before a write. */
+  private lastText: string | null = null
   private writing: Promise<void> = Promise.resolve()
 
   constructor(dataDir: string) {
     this.file = path.join(dataDir, SETTINGS_FILE)
+    this.prevFile = path.join(dataDir, SETTINGS_PREV_FILE)
   }
 
   get value(): Settings {
@@ -138,7 +148,10 @@ export class SettingsStore {
       text = await fs.readFile(this.file, 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new SettingsError(this.file, `cannot be read: ${(err as Error).message}`)
+        throw new SettingsError(
+          this.file,
+          `cannot be read: ${(err as Error).message}.${await this.prevHint()}`,
+        )
       }
       this.current = defaultSettings()
       await this.save(this.current)
@@ -150,11 +163,11 @@ export class SettingsStore {
     } catch (err) {
       throw new SettingsError(
         this.file,
-        `is not valid JSON (${(err as Error).message}). Fix or move the file away; Spare will not overwrite it.`,
+        `is not valid JSON (${(err as Error).message}). ${KEEP}${await this.prevHint()}`,
       )
     }
     if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
-      throw new SettingsError(this.file, 'must hold a JSON object')
+      throw new SettingsError(this.file, `must hold a JSON object. ${KEEP}${await this.prevHint()}`)
     }
     const before = (doc as Record<string, unknown>).version
     const migrated = migrate(
@@ -165,9 +178,13 @@ export class SettingsStore {
     )
     const parsed = SettingsSchema.safeParse(migrated)
     if (!parsed.success) {
-      throw new SettingsError(this.file, `is not valid: ${describeZodError(parsed.error)}`)
+      throw new SettingsError(
+        this.file,
+        `is not valid: ${describeZodError(parsed.error)}. ${KEEP}${await this.prevHint()}`,
+      )
     }
     this.current = parsed.data
+    this.lastText = text
     if (before !== SETTINGS_VERSION) await this.save(this.current)
     else this.onDisk = parsed.data
     return this.current
@@ -216,12 +233,31 @@ export class SettingsStore {
     this.onDisk = settings
   }
 
-  private write(settings: Settings): Promise<void> {
+  private async write(settings: Settings): Promise<void> {
     const text = JSON.stringify(settings, null, 2) + '\n'
-    // Settings hold folder encryption keys: owner-only permissions.
-    return writeFileAtomic(this.file, text, { mode: 0o600 })
+    // Settings hold folder encryption keys: owner-only permissions, for both copies. The previous
+    // one first: whichever write a crash cuts short, the other file is whole.
+    if (this.lastText !== null && this.lastText !== text)
+      await writeFileAtomic(this.prevFile, this.lastText, { mode: 0o600 })
+    await writeFileAtomic(this.file, text, { mode: 0o600 })
+    this.lastText = text
+  }
+
+  /** Where the settings before the last write are, when that copy is usable; else ''. */
+  private async prevHint(): Promise<string> {
+    try {
+      const doc = JSON.parse(await fs.readFile(this.prevFile, 'utf8')) as Record<string, unknown>
+      const migrated = migrate(doc, SETTINGS_VERSION, MIGRATIONS, this.prevFile)
+      if (!SettingsSchema.safeParse(migrated).success) return ''
+    } catch {
+      return ''
+    }
+    return ` The settings as they were before the last change are in ${this.prevFile}: to go back to them, copy it over ${SETTINGS_FILE}.`
   }
 }
+
+const KEEP =
+  'Fix it or put a copy in its place; Spare will not overwrite it (it holds the keys of your folders).'
 
 function apply(s: Settings, change: (s: Settings) => Settings): Settings {
   return SettingsSchema.parse(change(structuredClone(s)))

@@ -9,12 +9,14 @@
 //   - Donors that gave a job back use none of its donor budget, up to a bound (maxGivenBack),
 //     and a job out of donors says what happened: 'no-quorum' only when donors disagreed.
 //   - A submitted job with some answers, no donor at work and none to ask ends 'no-donors'.
-//   - A submitted job whose module or input file is missing ends once with a clear error.
+//   - A submitted job whose module or input file is missing, or damaged, ends once with a clear
+//     error (sent damaged, every donor struck this node for it).
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import crypto from 'hypercore-crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
+  jobId,
   maxGivenBack,
   type Compute,
   type ComputeTimers,
@@ -357,10 +359,14 @@ describe('a submitted job that runs out of donors to ask', () => {
     const { inside, dataDir } = await node({})
     const sent: Message[] = []
     inside.sessions.add(session(sent, 1)) // a donor it has not asked, with a slot
-    const job = { ...submitted(donors), replicas, quorum: Math.floor(replicas / 2) + 1 }
+    const [module, input] = [await assemble(INFINITE_LOOP), Buffer.alloc(0)]
+    const record = submitted(donors)
+    // Its id is its files' (a job whose files do not match is not sent).
+    const id = jobId(module, input, record.nonce as string)
+    const job = { ...record, id, replicas, quorum: Math.floor(replicas / 2) + 1 }
     const file = path.join(dataDir, 'compute', 'jobs', job.id)
-    await writeFile(`${file}.wasm`, await assemble(INFINITE_LOOP))
-    await writeFile(`${file}.input`, Buffer.alloc(0))
+    await writeFile(`${file}.wasm`, module)
+    await writeFile(`${file}.input`, input)
     inside.state.submitted.push(job)
     await inside.tendJob(job)
     return { job, sent }
@@ -443,5 +449,25 @@ describe('a submitted job that can make no progress', () => {
     expect(job.state).toBe('failed')
     expect(job.error?.kind).toBe('invalid')
     expect(job.error?.message).toMatch(/\.wasm is missing/)
+  })
+
+  it('ends with a clear error, sending nothing, when its files were damaged on disk', async () => {
+    const { inside, dataDir } = await node({})
+    const sent: Message[] = []
+    inside.sessions.add(session(sent, 2))
+    const module = Buffer.from('0061736d01000000', 'hex') // an empty wasm module
+    const msg = jobMessage(module, Buffer.from('some input'))
+    const job = { ...submitted([]), id: msg.id, nonce: msg.nonce }
+    inside.state.submitted.push(job)
+    const jobs = path.join(dataDir, 'compute', 'jobs')
+    await writeFile(path.join(jobs, `${job.id}.wasm`), module)
+    // Cut short by a crash while it was written.
+    await writeFile(path.join(jobs, `${job.id}.input`), 'some in')
+    await inside.tendJob(job)
+    // Sent, every donor refused it and struck this node for a job id that did not match.
+    expect(sent.filter((m) => m.t === 'job')).toEqual([])
+    expect(job.state).toBe('failed')
+    expect(job.error?.kind).toBe('invalid')
+    expect(job.error?.message).toMatch(/files in compute\/jobs were damaged/)
   })
 })

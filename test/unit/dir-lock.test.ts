@@ -38,3 +38,23 @@ describe('acquireDirLock', () => {
     expect(await fs.readFile(lock, 'utf8')).toBe('1')
   })
 })
+
+describe('a damaged lock file', () => {
+  it('a directory in its place: refused, naming the file', async () => {
+    const dir = await fx.tmpDir()
+    const lock = path.join(dir, 'spare.lock')
+    await fs.mkdir(lock)
+    await expect(acquireDirLock(lock, dir)).rejects.toThrow(`the lock file ${lock} cannot be read`)
+    expect((await fs.stat(lock)).isDirectory()).toBe(true)
+  })
+
+  it('a symlink to nothing is stale: taken over', async () => {
+    const dir = await fx.tmpDir()
+    const lock = path.join(dir, 'spare.lock')
+    await fs.symlink(path.join(dir, 'gone'), lock)
+    await acquireDirLock(lock, dir)
+    expect(await fs.readFile(lock, 'utf8')).toBe(String(process.pid))
+    expect((await fs.lstat(lock)).isFile()).toBe(true)
+    await releaseDirLock(lock)
+  })
+})

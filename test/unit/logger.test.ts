@@ -24,6 +24,22 @@ describe('openLogger', () => {
     expect(await fs.readFile(file, 'utf8')).toMatch(/^\{.*"msg":"new"\}\n$/)
   })
 
+  it('starts with a full log whose rotation fails (a directory in the way), appending', async () => {
+    const dataDir = await fx.tmpDir()
+    const file = path.join(dataDir, 'logs', 'spare.log')
+    await fs.mkdir(`${file}.1`, { recursive: true })
+    await fs.writeFile(path.join(`${file}.1`, 'x'), 'x')
+    await fs.writeFile(file, 'old\n'.repeat(1000))
+    const logs = openLogger(dataDir, 'info', { maxBytes: 1000 })
+    logs.logger.info('new')
+    await logs.close()
+    // (close() can resolve before the last line is on disk: wait for it.)
+    await waitFor(
+      async () => /^(old\n){1000}\{.*"msg":"new"\}\n$/.test(await fs.readFile(file, 'utf8')),
+      3000,
+    )
+  })
+
   it('keeps a running log within its size: the current file and one before it', async () => {
     const dataDir = await fx.tmpDir()
     const file = path.join(dataDir, 'logs', 'spare.log')

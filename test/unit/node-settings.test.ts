@@ -47,4 +47,34 @@ describe('SpareNode and a hand-edited settings file', () => {
     )
     expect(existsSync(path.join(dataDir, 'spare.lock'))).toBe(false)
   })
+
+  it('cut short by a crash: refused, pointing to the copy before the last change, which starts', async () => {
+    const network = await fx.testnet()
+    const dataDir = path.join(await fx.tmpDir(), 'data')
+    const [one, two] = [await fx.tmpDir(), await fx.tmpDir()]
+    const first = new SpareNode({ dataDir, network, logLevel: 'warn' })
+    await first.ready()
+    const { folder } = await first.share(one, 'one', 'sync')
+    await first.share(two, 'two', 'sync')
+    await first.close()
+    // A crash while settings.json was being rewritten, on a file system whose rename is not atomic.
+    const file = path.join(dataDir, 'settings.json')
+    const text = await fs.readFile(file, 'utf8')
+    await fs.writeFile(file, text.slice(0, Math.floor(text.length / 2)))
+    const node = new SpareNode({ dataDir, network, logLevel: 'warn' })
+    fx.defer(() => node.close())
+    const err = await node.ready().then(
+      () => null,
+      (e: unknown) => e as Error,
+    )
+    const prev = path.join(dataDir, 'settings.json.prev')
+    expect(err).toBeInstanceOf(SettingsError)
+    expect(err?.message).toContain(`are in ${prev}`)
+    // Doing what it says brings the folders back, keys and all, up to the change before.
+    await fs.copyFile(prev, file)
+    const again = new SpareNode({ dataDir, network, logLevel: 'warn' })
+    fx.defer(() => again.close())
+    await again.ready()
+    expect(again.listFolders().map((f) => f.id)).toEqual([folder.id])
+  })
 })

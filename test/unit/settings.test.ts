@@ -5,6 +5,7 @@ import {
   defaultSettings,
   migrate,
   SETTINGS_FILE,
+  SETTINGS_PREV_FILE,
   SETTINGS_VERSION,
   SettingsError,
   SettingsStore,
@@ -112,7 +113,13 @@ describe('SettingsStore', () => {
     const again = new SettingsStore(path.dirname(store.file))
     expect(await again.load()).toEqual(next)
     expect(await modeOf(store.file)).toBe(0o600)
-    expect(await fs.readdir(path.dirname(store.file))).toEqual([SETTINGS_FILE])
+    // Beside it, the settings before the update (they hold folder keys too: 0600).
+    expect((await fs.readdir(path.dirname(store.file))).sort()).toEqual([
+      SETTINGS_FILE,
+      SETTINGS_PREV_FILE,
+    ])
+    expect(await modeOf(store.prevFile)).toBe(0o600)
+    expect(JSON.parse(await fs.readFile(store.prevFile, 'utf8'))).toEqual(defaultSettings())
   })
 
   it('fills defaults for missing optional fields of an existing file', async () => {
@@ -134,7 +141,10 @@ describe('SettingsStore', () => {
     )
     const onDisk = JSON.parse(await fs.readFile(store.file, 'utf8')) as { folders: FolderRecord[] }
     expect(onDisk.folders.map((f) => f.name)).toEqual([1, 2, 3, 4, 5, 6].map((n) => `folder ${n}`))
-    expect(await fs.readdir(path.dirname(store.file))).toEqual([SETTINGS_FILE])
+    expect((await fs.readdir(path.dirname(store.file))).sort()).toEqual([
+      SETTINGS_FILE,
+      SETTINGS_PREV_FILE,
+    ])
   })
 
   // BUG (main/engine/settings.ts, update): the new value replaced the current one before it was

@@ -413,19 +413,37 @@ export class Compute extends EventEmitter {
 
   // ---------------------------------------------------------------- persistence
 
+  /**
+   * What the last start could not read and did about it (a damaged compute.json set aside): shown
+   * in `spare status`, not only in the log, since the jobs and receipts in it are gone from view.
+   */
+  readonly notices: string[] = []
+
   private async load(): Promise<void> {
     let text: string
     try {
       text = await fs.readFile(this.file, 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-      throw err
+      // A directory in its place or a file this user cannot read: nothing to set aside safely.
+      throw new Error(
+        `${this.file} cannot be read (${(err as Error).message}). Fix its permissions or move it away; Spare will not overwrite it.`,
+        { cause: err },
+      )
     }
     let raw: unknown = null
     try {
       raw = JSON.parse(text)
     } catch {
       // handled below: set aside like any other unreadable state
+    }
+    const format = (raw as { format?: unknown } | null)?.format
+    if (typeof format === 'number' && format > 1) {
+      // A newer Spare's jobs and receipts: starting empty would write over them with a format-1
+      // file, and the newer Spare would find none when it came back.
+      throw new Error(
+        `${this.file} was written by a newer Spare (format ${format}; this one reads format 1). Upgrade Spare.`,
+      )
     }
     const parsed = StateSchema.safeParse(raw)
     if (!parsed.success) {
@@ -434,6 +452,9 @@ export class Compute extends EventEmitter {
       this.log.error(
         { file: this.file, aside },
         'compute state unreadable: set aside, starting empty',
+      )
+      this.notices.push(
+        `${this.file} could not be read: set aside as ${aside}; the compute jobs and receipts in it are not shown or proposed`,
       )
       return
     }
@@ -547,9 +568,15 @@ export class Compute extends EventEmitter {
     if (!j) return null
     let output: string | null = null
     if (j.state === 'done') {
-      output =
-        (await fs.readFile(this.jobFile(id, 'output')).catch(() => null))?.toString('base64') ??
-        null
+      const file = this.jobFile(id, 'output')
+      const out = await fs.readFile(file).catch(() => null)
+      // Cut short or changed on disk: it was handed out as the job's answer without a word.
+      if (out && j.resultHash !== null && hashHex(out) !== j.resultHash) {
+        throw new Error(
+          `the output of job ${id.slice(0, 12)}… (${path.relative(this.deps.dataDir, file)}) was damaged on disk: it no longer matches the result its donors agreed on`,
+        )
+      }
+      output = out?.toString('base64') ?? null
     }
     return { ...summarize(j), output }
   }
@@ -1409,6 +1436,16 @@ export class Compute extends EventEmitter {
           const what = e.code === 'ENOENT' ? 'is missing' : `can't be read (${e.code ?? e.message})`
           const file = path.relative(this.deps.dataDir, e.path ?? this.jobFile(job.id, 'wasm'))
           return this.fail(job, 'invalid', `the job's file ${file} ${what}: it can't be sent`)
+        }
+        // Cut short or changed on disk (a crash mid-write without an atomic rename, a disk error):
+        // every donor would refuse it and strike this node for a job id that does not match.
+        if (jobId(module, input, job.nonce) !== job.id) {
+          const dir = path.relative(this.deps.dataDir, path.dirname(this.jobFile(job.id, 'wasm')))
+          return this.fail(
+            job,
+            'invalid',
+            `the job's files in ${dir} were damaged (they no longer match the job id): it can't be sent`,
+          )
         }
         for (const s of picked) {
           const identity = s.identity as string

@@ -199,26 +199,23 @@ export class ReaderFolder extends Folder {
   // ---- the local index ----
 
   private async loadIndex(): Promise<void> {
-    let text: string
+    let problem: string
     try {
-      text = await fs.readFile(this.indexFile, 'utf8')
-    } catch {
-      return
-    }
-    try {
-      const doc = JSON.parse(text) as IndexFile
+      const doc = JSON.parse(await fs.readFile(this.indexFile, 'utf8')) as IndexFile
       if (doc.format !== 1 || typeof doc.records !== 'object') throw new Error('unknown format')
       this.index = new Map(Object.entries(doc.records))
       this.appliedVersion = Number.isInteger(doc.appliedVersion) ? doc.appliedVersion : 0
+      return
     } catch (err) {
-      // The index is a cache of what we wrote; the folder itself is intact. Rebuild it and say so.
-      this.log.warn(
-        { file: this.indexFile, err: (err as Error).message },
-        'sync index unreadable; rebuilding',
-      )
-      const aside = `${this.indexFile}.corrupt-${Date.now()}`
-      await fs.rename(this.indexFile, aside).catch(() => {})
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      // A directory in its place (or a file that cannot be read) was skipped without a word, and
+      // every save after failed on it: it is set aside like a damaged one.
+      problem = (err as Error).message
     }
+    // The index is a cache of what we wrote; the folder itself is intact. Rebuild it and say so.
+    this.log.warn({ file: this.indexFile, err: problem }, 'sync index unreadable; rebuilding')
+    const aside = `${this.indexFile}.corrupt-${Date.now()}`
+    await fs.rename(this.indexFile, aside).catch(() => {})
   }
 
   private scheduleSave(): void {
