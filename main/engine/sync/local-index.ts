@@ -69,17 +69,26 @@ export class LocalIndex {
    * folder's full scan then adopts every file whose content matches the current version.
    */
   async load(): Promise<string | null> {
-    let text: string
+    let text: string | null = null
     try {
       text = await fs.readFile(this.file, 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-      throw err
+      // Unreadable (a directory in its place, no right to read it): like a damaged one, set
+      // aside and rebuilt, since it is a cache of what the logs and the disk hold. Thrown as it
+      // was, the folder never opened, and every save after failed on it.
     }
-    const parsed = FileSchema.safeParse(safeJson(text))
-    if (!parsed.success) {
+    const parsed = text === null ? null : FileSchema.safeParse(safeJson(text))
+    if (!parsed?.success) {
       const aside = `${this.file}.corrupt-${Date.now()}`
-      await fs.rename(this.file, aside).catch(() => {})
+      try {
+        await fs.rename(this.file, aside)
+      } catch (err) {
+        throw new Error(
+          `the folder index ${this.file} cannot be read, nor moved aside (${(err as Error).message}); move it away by hand`,
+          { cause: err },
+        )
+      }
       return aside
     }
     for (const [k, e] of Object.entries(parsed.data.entries)) this.set(k, e, false)
