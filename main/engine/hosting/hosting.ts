@@ -151,6 +151,12 @@ function heldBytes(core: Hypercore, blocks: number): number {
 export const SERVED_SLACK_BYTES = 64 * 1024
 /** The start of an owner's reason for refusing a storage receipt whose period it signed already. */
 const OVERLAPS = 'the period overlaps one'
+
+/** An agreement's key: its owner and folder (a host keeps one agreement per requester). */
+function agreementKey(h: { owner: string; folder: string }): string {
+  return `${h.owner}/${h.folder}`
+}
+
 /** The start of a member's reason for declining a served receipt (no strike: see onServed). */
 const NOT_A_MEMBER = 'not a member of that folder'
 /** How many times a served receipt whose answer was lost is looked for in the member's ledger. */
@@ -541,6 +547,11 @@ export class Hosting extends EventEmitter {
   private closed = false
   private ticking = false
   private recoveringServed = false
+  /**
+   * Agreements (owner, folder) whose last receipt is being taken from the owner's ledger (see
+   * recoverReceipts): no receipt is proposed for them meanwhile, and none is recovered twice.
+   */
+  private readonly recovering = new Set<string>()
   private saveTimer: NodeJS.Timeout | null = null
   private readonly me: string
   private readonly file: string
@@ -1556,6 +1567,8 @@ export class Hosting extends EventEmitter {
         h.auditsAnswered = 0
       }
       if (now - h.lastReceiptTo < this.timers.receiptMs) continue
+      // Its last receipt is being recovered: a new one now would be refused again (a strike).
+      if (this.recovering.has(agreementKey(h))) continue
       // Nothing verified yet in this period (an owner countersigns only after a passed audit):
       // the period goes on until one passes.
       if (h.auditsAnswered === 0) continue
@@ -1606,7 +1619,7 @@ export class Hosting extends EventEmitter {
       if (!reply.sig) {
         const reason = reply.reason
         this.log.info({ folder: h.folder, reason }, 'the owner did not countersign a receipt')
-        if (reason?.startsWith(OVERLAPS)) await this.recoverReceipts(h, s)
+        if (reason?.startsWith(OVERLAPS)) this.recoverSoon(h, s)
         continue
       }
       const signed: SignedReceipt = { body, hostSig, ownerSig: reply.sig }
@@ -1628,6 +1641,20 @@ export class Hosting extends EventEmitter {
   }
 
   /**
+   * Runs recoverReceipts beside the tick, once at a time per agreement: checking the owner's
+   * ledger can take up to its 2-minute cap (a ledger served slowly or by no one), and audits,
+   * fetches and other folders' receipts must not wait for it.
+   */
+  private recoverSoon(h: Hosted, s: Session): void {
+    const key = agreementKey(h)
+    if (this.recovering.has(key) || !s.ledger) return
+    this.recovering.add(key)
+    void this.recoverReceipts(h, s)
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'receipt recovery failed'))
+      .finally(() => this.recovering.delete(key))
+  }
+
+  /**
    * The owner says the period was signed already: it countersigned a receipt this node never
    * recorded (the answer was lost with the connection or came after the timeout, or this node was
    * killed before appending it). The owner's ledger is public and has it, signed by both: it is
@@ -1637,6 +1664,7 @@ export class Hosting extends EventEmitter {
     if (!s.ledger) return
     const report = await this.scores.report(h.owner, s.ledger).catch(() => null)
     for (const r of [...(report?.receipts ?? [])].reverse()) {
+      if (this.closed) return
       const b = r.body
       if (b.kind !== 'storage' || b.host !== this.me || b.owner !== h.owner) continue
       if (b.folder !== h.folder || b.to <= h.lastReceiptTo) continue
