@@ -860,7 +860,7 @@ export class Hosting extends EventEmitter {
       { upPriority: () => session.balance },
     )
     session.teardown = pipe
-    session.sentUp = () => this.sentUp(bridge, pipe, () => produced)
+    session.sentUp = () => this.sentUp(bridge, mux, pipe, () => produced)
     this.byMux.set(mux as object, session)
     // Everything that comes in from the peer, counted before the throttle: what its served
     // receipts are checked against.
@@ -934,6 +934,7 @@ export class Hosting extends EventEmitter {
    */
   private async sentUp(
     bridge: ReplicationBridge,
+    mux: unknown,
     pipe: ThrottledPipe,
     produced: () => number,
   ): Promise<void> {
@@ -946,12 +947,21 @@ export class Hosting extends EventEmitter {
     const cap = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, 1000 + (2 * ahead * 1000) / rate)
     })
+    let waiting = true
     const flushed = (async () => {
+      // A corked mux (Hypercore corks it while it answers block requests) holds what was sent
+      // meanwhile in a batch, written to the noise stream when it is uncorked.
+      while (waiting && (mux as { corked?: number }).corked) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
       await StreamxWritable.drained(bridge.noiseStream as unknown as StreamxWritable)
       await StreamxWritable.drained(bridge.reverse as unknown as StreamxWritable)
       await pipe.whenSentUp(produced())
     })().catch(() => {})
-    await Promise.race([flushed, cap]).finally(() => clearTimeout(timer))
+    await Promise.race([flushed, cap]).finally(() => {
+      waiting = false
+      clearTimeout(timer)
+    })
   }
 
   private sendHello(s: Session): void {
