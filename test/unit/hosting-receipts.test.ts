@@ -13,6 +13,9 @@
 //     different receipt for that period is a conflict and a strike.
 //   - A host that never got a member's countersignature of a served receipt takes it from the
 //     member's ledger.
+//   - A host refused as overlapping takes the receipt from the owner's ledger beside its timer: a
+//     ledger check held open (up to 2 minutes) stops no other folder's receipts, and the folder's
+//     own are not proposed again (refused, a strike each) until the check ends.
 import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
@@ -42,11 +45,13 @@ interface SessionView {
 /** The parts of a node's Hosting this test drives or changes (private to the class). */
 interface HostingInside {
   sessions: Set<SessionView>
+  scores: { report(identity: string, ledgerKey: string): Promise<unknown> }
   send(s: SessionView, m: Message): void
   proposeReceipts: () => Promise<void>
   request(s: SessionView, m: Message & { id: number }, timeoutMs: number): Promise<Message>
   deps: { identity: KeyPair }
   state: {
+    hosted: Array<{ folder: string; owner: string; proposal: unknown }>
     hosts: Record<
       string,
       Array<{ host: string; lastReceiptTo: number; auditsSinceReceipt: number }>
@@ -151,6 +156,10 @@ async function sendToOwner(
   await waitFor(() => reply !== null, 10_000, 'the owner to answer')
   owner.send = realSend
   return reply!
+}
+
+function folderOf(r: SignedReceipt): string | null {
+  return r.body.kind === 'compute' ? null : r.body.folder
 }
 
 function storageReceipts(node: SpareNode, host: string): SignedReceipt[] {
@@ -323,6 +332,83 @@ describe('a lost countersignature', () => {
     expect(replies[4]!.sig).toBeNull()
     expect(a.ledger().strikes[h.nodeId] ?? 0).toBe(1)
   }, 120_000)
+})
+
+describe('a receipt taken from the owner ledger', () => {
+  it("does not hold the host's timer: another folder's receipts go on meanwhile", async () => {
+    const { h, a, id } = await hostedFolder()
+    const src = path.join(await fx.tmpDir('spare-receipts-src2-'), 'src')
+    await fs.mkdir(src, { recursive: true })
+    await fs.writeFile(path.join(src, 'other.bin'), randomBytes(64 * 1024))
+    const other = (await a.share(src)).folder.id
+    await waitFor(
+      () => hostsOf(a, other).some((x) => x.host === h.nodeId && x.auditsPassed > 0),
+      60_000,
+      'the host passing an audit of the second folder',
+    )
+    const host = hostingOf(h)
+    // The check of the owner's ledger is held open until the test lets it go (as a ledger served
+    // slowly holds it, up to its 2-minute cap); the real check runs then.
+    let release = (): void => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    fx.defer(() => release())
+    let recoveries = 0
+    let lost: SignedReceipt | null = null
+    let refusedAt = 0
+    let refusals = 0
+    const realReport = host.scores.report.bind(host.scores)
+    host.scores.report = async (identity, ledgerKey) => {
+      if (identity === a.nodeId && refusedAt > 0) {
+        recoveries++
+        await held
+      }
+      return realReport(identity, ledgerKey)
+    }
+    // The first receipt of the folder is countersigned but its answer never comes, and the host
+    // loses its proposal (killed before saving it): it proposes a new one, refused as overlapping.
+    const realRequest = host.request.bind(host)
+    host.request = async (s, m, timeoutMs) => {
+      const reply = await realRequest(s, m, timeoutMs)
+      if (m.t !== 'receipt') return reply
+      const sent = m.receipt as SignedReceipt
+      if (sent.body.kind !== 'storage' || sent.body.folder !== id) return reply
+      if (!lost && reply.t === 'countersign' && reply.sig) {
+        lost = { ...sent, ownerSig: reply.sig }
+        for (const x of host.state.hosted) if (x.folder === id) x.proposal = null
+        return { t: 'proof', id: m.id, hash: null }
+      }
+      if (reply.t === 'countersign' && !reply.sig && /overlaps/.test(reply.reason ?? '')) {
+        refusals++
+        refusedAt ||= Date.now()
+      }
+      return reply
+    }
+    const strikesBefore = a.ledger().strikes[h.nodeId] ?? 0
+    await waitFor(() => refusedAt > 0, 30_000, 'a new receipt refused as overlapping')
+    await waitFor(
+      () =>
+        storageReceipts(h, h.nodeId).some((r) => folderOf(r) === other && r.body.to > refusedAt),
+      15_000,
+      'a receipt of the other folder while the recovery is held',
+    )
+    expect(recoveries).toBe(1)
+    expect(refusals).toBe(1)
+    expect(a.ledger().strikes[h.nodeId] ?? 0).toBe(strikesBefore + 1)
+
+    // Let go: the receipt is taken from the owner's ledger, and the folder's receipts go on.
+    release()
+    const { body } = lost as unknown as SignedReceipt
+    await waitFor(
+      () =>
+        storageReceipts(h, h.nodeId).some((r) => r.body.nonce === body.nonce) &&
+        storageReceipts(h, h.nodeId).some((r) => folderOf(r) === id && r.body.from === body.to),
+      30_000,
+      'the lost receipt in the host ledger, and the period after it',
+    )
+    expect(a.ledger().strikes[h.nodeId] ?? 0).toBe(strikesBefore + 1)
+  }, 180_000)
 })
 
 describe('a lost countersignature of a served receipt', () => {

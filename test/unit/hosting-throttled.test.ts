@@ -4,6 +4,9 @@
 //     throttled connection as the blocks it fetches, behind them, and a 16-block batch (1 MiB of
 //     64 KiB blocks) at this rate takes about four audit timeouts to come through.
 //   - A throttled host that keeps nothing still fails its audits and is replaced.
+//   - An owner whose own upload is throttled far below its host's download sends its audits
+//     behind the blocks it uploads: the host is not failed for the time they spend in the owner's
+//     own queue.
 import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
@@ -22,6 +25,9 @@ useHostingTimers('audit=700,timeout=2000,receipt=600000,gone=600000,window=100,s
 /** The hosting download rate: a 1 MiB batch takes 4 s, twice the audit timeout. */
 const RATE = 256 * 1024
 const SIZE = 3 * 1024 * 1024
+/** The owner's hosting upload in the second test, and its folder's size. */
+const OWNER_UP = 128 * 1024
+const OWNER_SIZE = 2 * 1024 * 1024
 
 /** The parts of a node's Hosting this test looks at or changes (private to the class). */
 interface HostingInside {
@@ -90,5 +96,41 @@ describe('audits of a throttled host', () => {
       30_000,
       'the owner to replace a throttled host that keeps nothing',
     )
+  }, 180_000)
+})
+
+describe('audits from a throttled owner', () => {
+  it("an honest host is not failed for the time an audit waits in the owner's upload", async () => {
+    await fx.testnet()
+    const h = await fx.readyNode()
+    await h.setDonateLimits({ diskBytes: 1e9 })
+    const a = await fx.readyNode()
+    // The owner uploads at OWNER_UP: its audits wait behind the blocks it sends the host (about
+    // 2 s for what the pipe holds, the audit timeout), audited every 700 ms as it uploads.
+    await a.setDonateLimits({ upBytesPerSec: OWNER_UP })
+    const src = path.join(await fx.tmpDir('spare-throttled-src-'), 'src')
+    await fs.mkdir(src, { recursive: true })
+    await fs.writeFile(path.join(src, 'data.bin'), randomBytes(OWNER_SIZE))
+    const { folder } = await a.share(src)
+    const id = folder.id
+    const audits = watchAudits(a, id, h.nodeId)
+
+    await waitFor(
+      async () => {
+        const held = (await h.donateStatus()).hosting.find((x) => x.folder === id)
+        const passed = hostsOf(a, id).find((x) => x.host === h.nodeId)?.auditsPassed ?? 0
+        return held && held.bytes >= OWNER_SIZE / 4 && passed >= 5
+      },
+      60_000,
+      'the host holding a quarter of the folder and passing audits',
+    ).catch(async (err: Error) => {
+      const held = (await h.donateStatus()).hosting.find((x) => x.folder === id)?.bytes
+      const passed = hostsOf(a, id).find((x) => x.host === h.nodeId)?.auditsPassed
+      throw new Error(
+        `${err.message}; held ${held}, passed ${passed}, audit failures: ${[...audits.reasons].join(', ')}`,
+      )
+    })
+    expect([...audits.reasons].filter((r) => r === 'no answer in time')).toEqual([])
+    expect(hostingOf(a).state.banned[id] ?? []).not.toContain(h.nodeId)
   }, 180_000)
 })

@@ -58,11 +58,17 @@ import type { HypercorePeer } from 'hypercore'
 import type HyperDHT from 'hyperdht'
 import type { SwarmConnection } from 'hyperswarm'
 import { z } from 'zod'
+import { Writable as StreamxWritable } from 'streamx'
 import type { Logger } from '../logger.ts'
 import { Swarm } from '../net/swarm.ts'
 import { openMessageChannel, signHello, verifyHello } from '../net/peer-channel.ts'
 import { Governor, planEviction, type DonateLimits, type DonateStatus } from '../limits/governor.ts'
-import { throttledPipe, type PipeStream } from '../limits/throttle.ts'
+import {
+  MAX_PIECE,
+  throttledPipe,
+  type PipeStream,
+  type ThrottledPipe,
+} from '../limits/throttle.ts'
 import { Ledger, verifyLedger, type LedgerReport } from '../ledger/ledger.ts'
 import { LedgerScores } from '../ledger/scores.ts'
 import {
@@ -151,6 +157,12 @@ function heldBytes(core: Hypercore, blocks: number): number {
 export const SERVED_SLACK_BYTES = 64 * 1024
 /** The start of an owner's reason for refusing a storage receipt whose period it signed already. */
 const OVERLAPS = 'the period overlaps one'
+
+/** An agreement's key: its owner and folder (a host keeps one agreement per requester). */
+function agreementKey(h: { owner: string; folder: string }): string {
+  return `${h.owner}/${h.folder}`
+}
+
 /** The start of a member's reason for declining a served receipt (no strike: see onServed). */
 const NOT_A_MEMBER = 'not a member of that folder'
 /** How many times a served receipt whose answer was lost is looked for in the member's ledger. */
@@ -396,6 +408,11 @@ interface Session {
   nextId: number
   waiting: Map<number, (m: Message) => void>
   teardown: () => void
+  /**
+   * Resolves once what was written to this connection so far has gone through this node's upload
+   * limit (at once without one; see sentUp). A request's timeout starts then.
+   */
+  sentUp: () => Promise<void>
   /** Host side: bytes of hosted cores uploaded to this peer, per folder, not yet in a receipt. */
   servedOut: Map<string, { bytes: number; from: number }>
   /** Member side: bytes received from this peer on this connection (everything). */
@@ -410,6 +427,20 @@ interface Session {
   balance: number
   balanceAt: number
 }
+
+/**
+ * Corestore's protocol stream (`store.replicate(isInitiator)`): the bridge whose readable side is
+ * the encrypted bytes for the transport; its noise stream encrypts what the mux writes and
+ * writes it to `reverse`, which pushes it onto the bridge.
+ */
+interface ReplicationBridge {
+  noiseStream: { userData: unknown }
+  reverse: unknown
+  push(data: Uint8Array | null): boolean
+}
+
+/** The most bytes assumed in a replication stream's buffers before encryption (see sentUp). */
+const SENT_UP_SLACK_BYTES = 4 * MAX_PIECE
 
 /** A countersignature request's answer, and whether refusing it is a strike against the peer. */
 interface Answer {
@@ -541,6 +572,11 @@ export class Hosting extends EventEmitter {
   private closed = false
   private ticking = false
   private recoveringServed = false
+  /**
+   * Agreements (owner, folder) whose last receipt is being taken from the owner's ledger (see
+   * recoverReceipts): no receipt is proposed for them meanwhile, and none is recovered twice.
+   */
+  private readonly recovering = new Set<string>()
   private saveTimer: NodeJS.Timeout | null = null
   private readonly me: string
   private readonly file: string
@@ -797,6 +833,7 @@ export class Hosting extends EventEmitter {
       nextId: 1,
       waiting: new Map(),
       teardown: () => {},
+      sentUp: () => Promise.resolve(),
       servedOut: new Map(),
       received: 0,
       hostedIn: 0,
@@ -805,7 +842,16 @@ export class Hosting extends EventEmitter {
       balance: 0,
       balanceAt: 0,
     }
-    session.teardown = throttledPipe(
+    // What the replication stream has produced (encrypted, for the pipe to read), counted as it
+    // is pushed: the offset a message written now reaches once it is encrypted.
+    const bridge = inner as unknown as ReplicationBridge
+    let produced = 0
+    const push = bridge.push.bind(bridge)
+    bridge.push = (data) => {
+      if (data) produced += data.byteLength
+      return push(data)
+    }
+    const pipe = throttledPipe(
       inner as unknown as PipeStream, // streamx Duplexes: what throttledPipe expects
       conn as unknown as PipeStream,
       this.governor.up,
@@ -813,6 +859,8 @@ export class Hosting extends EventEmitter {
       // Give to get: what this node uploads to a peer with a better balance goes first.
       { upPriority: () => session.balance },
     )
+    session.teardown = pipe
+    session.sentUp = () => this.sentUp(bridge, mux, pipe, () => produced)
     this.byMux.set(mux as object, session)
     // Everything that comes in from the peer, counted before the throttle: what its served
     // receipts are checked against.
@@ -842,18 +890,77 @@ export class Hosting extends EventEmitter {
     s.msg?.send(encodeMessage(m))
   }
 
-  private request(s: Session, m: Message & { id: number }, timeoutMs: number): Promise<Message> {
+  /**
+   * Sends `m` and resolves with the peer's answer, or with `{t: 'proof', hash: null}` when none
+   * came within `timeoutMs`. The time starts once `m` has gone through this node's upload limit
+   * (`clock.started` is set then): a small message shares the throttled stream with the blocks
+   * this node uploads and waits behind those already in it, which the peer has nothing to do
+   * with (an owner uploading at a low rate failed its honest host's audits).
+   */
+  private request(
+    s: Session,
+    m: Message & { id: number },
+    timeoutMs: number,
+    clock: { started: number } = { started: 0 },
+  ): Promise<Message> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        s.waiting.delete(m.id)
-        resolve({ t: 'proof', id: m.id, hash: null })
-      }, timeoutMs)
+      let timer: NodeJS.Timeout | null = null
+      let done = false
       s.waiting.set(m.id, (reply) => {
-        clearTimeout(timer)
+        done = true
+        if (timer) clearTimeout(timer)
         s.waiting.delete(m.id)
         resolve(reply)
       })
       this.send(s, m)
+      void s.sentUp().then(() => {
+        if (done) return
+        clock.started = Date.now()
+        timer = setTimeout(() => {
+          done = true
+          s.waiting.delete(m.id)
+          resolve({ t: 'proof', id: m.id, hash: null })
+        }, timeoutMs)
+      })
+    })
+  }
+
+  /**
+   * Resolves once every message written to the replication stream so far has gone through the
+   * upload limit: it is encrypted (the noise stream and its bridge drained of the writes queued
+   * now), then the pipe sent as many bytes as the stream had produced by then. At once without
+   * an upload limit. Waits at most twice what the bytes ahead need at the limit's rate (plus a
+   * second): a peer that stops reading stalls the pipe, and must not stop the clock with it.
+   */
+  private async sentUp(
+    bridge: ReplicationBridge,
+    mux: unknown,
+    pipe: ThrottledPipe,
+    produced: () => number,
+  ): Promise<void> {
+    const rate = this.governor.up.ratePerSec
+    if (rate === null) return
+    // Ahead of a message written now: what the pipe has not sent yet, and what the stream's
+    // buffers may still hold before encryption (a few blocks, each at most a piece or so).
+    const ahead = produced() - pipe.sentUp() + SENT_UP_SLACK_BYTES
+    let timer: NodeJS.Timeout | undefined
+    const cap = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 1000 + (2 * ahead * 1000) / rate)
+    })
+    let waiting = true
+    const flushed = (async () => {
+      // A corked mux (Hypercore corks it while it answers block requests) holds what was sent
+      // meanwhile in a batch, written to the noise stream when it is uncorked.
+      while (waiting && (mux as { corked?: number }).corked) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      await StreamxWritable.drained(bridge.noiseStream as unknown as StreamxWritable)
+      await StreamxWritable.drained(bridge.reverse as unknown as StreamxWritable)
+      await pipe.whenSentUp(produced())
+    })().catch(() => {})
+    await Promise.race([flushed, cap]).finally(() => {
+      waiting = false
+      clearTimeout(timer)
     })
   }
 
@@ -1556,6 +1663,8 @@ export class Hosting extends EventEmitter {
         h.auditsAnswered = 0
       }
       if (now - h.lastReceiptTo < this.timers.receiptMs) continue
+      // Its last receipt is being recovered: a new one now would be refused again (a strike).
+      if (this.recovering.has(agreementKey(h))) continue
       // Nothing verified yet in this period (an owner countersigns only after a passed audit):
       // the period goes on until one passes.
       if (h.auditsAnswered === 0) continue
@@ -1606,7 +1715,7 @@ export class Hosting extends EventEmitter {
       if (!reply.sig) {
         const reason = reply.reason
         this.log.info({ folder: h.folder, reason }, 'the owner did not countersign a receipt')
-        if (reason?.startsWith(OVERLAPS)) await this.recoverReceipts(h, s)
+        if (reason?.startsWith(OVERLAPS)) this.recoverSoon(h, s)
         continue
       }
       const signed: SignedReceipt = { body, hostSig, ownerSig: reply.sig }
@@ -1628,6 +1737,20 @@ export class Hosting extends EventEmitter {
   }
 
   /**
+   * Runs recoverReceipts beside the tick, once at a time per agreement: checking the owner's
+   * ledger can take up to its 2-minute cap (a ledger served slowly or by no one), and audits,
+   * fetches and other folders' receipts must not wait for it.
+   */
+  private recoverSoon(h: Hosted, s: Session): void {
+    const key = agreementKey(h)
+    if (this.recovering.has(key) || !s.ledger) return
+    this.recovering.add(key)
+    void this.recoverReceipts(h, s)
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'receipt recovery failed'))
+      .finally(() => this.recovering.delete(key))
+  }
+
+  /**
    * The owner says the period was signed already: it countersigned a receipt this node never
    * recorded (the answer was lost with the connection or came after the timeout, or this node was
    * killed before appending it). The owner's ledger is public and has it, signed by both: it is
@@ -1637,6 +1760,7 @@ export class Hosting extends EventEmitter {
     if (!s.ledger) return
     const report = await this.scores.report(h.owner, s.ledger).catch(() => null)
     for (const r of [...(report?.receipts ?? [])].reverse()) {
+      if (this.closed) return
       const b = r.body
       if (b.kind !== 'storage' || b.host !== this.me || b.owner !== h.owner) continue
       if (b.folder !== h.folder || b.to <= h.lastReceiptTo) continue
@@ -2202,12 +2326,14 @@ export class Hosting extends EventEmitter {
     const sample = await f.auditSample(range)
     if (!sample) return
     const nonce = randomBytes(16).toString('hex')
-    const started = Date.now()
+    const clock = { started: Infinity }
     const reply = await this.request(
       s,
       { t: 'audit', id: s.nextId++, core: sample.core, index: sample.index, nonce },
       this.timers.auditTimeoutMs,
+      clock,
     )
+    const started = clock.started
     const expected = crypto.hash([Buffer.from(nonce, 'hex'), sample.block]).toString('hex')
     let reason: string | null = null
     if (reply.t !== 'proof' || reply.hash === null) {

@@ -279,7 +279,11 @@ export interface PipeStream {
  * which is what makes backpressure reach the source. `priority` is read for every piece (so a
  * peer whose balance changes moves up or down at once).
  */
-export function throttleTransform(bucket: TokenBucket, priority?: () => number): Transform {
+export function throttleTransform(
+  bucket: TokenBucket,
+  priority?: () => number,
+  onPassed?: (bytes: number) => void,
+): Transform {
   const abort = new AbortController()
   const stream: Transform = new Transform({
     transform(data: unknown, cb: (err: Error | null, mapped: unknown) => void) {
@@ -294,6 +298,7 @@ export function throttleTransform(bucket: TokenBucket, priority?: () => number):
           await bucket.take(piece.byteLength, { signal: abort.signal, priority: priority?.() })
           if (stream.destroying || stream.destroyed) return
           stream.push(piece)
+          onPassed?.(piece.byteLength)
         }
       })().then(
         () => cb(null, null),
@@ -320,6 +325,15 @@ function pump(src: PipeStream, dest: PipeStream): void {
   src.on('end', () => dest.end())
 }
 
+/** What throttledPipe returns: its teardown, and how far the upward direction got. */
+export interface ThrottledPipe {
+  (): void
+  /** Bytes from inner that went through the `up` bucket so far. */
+  sentUp(): number
+  /** Resolves once sentUp() reaches `bytes` (at once when it has), or when the pipe is torn down. */
+  whenSentUp(bytes: number): Promise<void>
+}
+
 /**
  * Connects inner ⇄ outer: inner → outer takes `up` tokens, outer → inner takes `down` tokens.
  * An error on any stream, or a close that was not preceded by the end of its readable side (a
@@ -334,8 +348,16 @@ export function throttledPipe(
   up: TokenBucket,
   down: TokenBucket,
   opts: { upPriority?: () => number; downPriority?: () => number } = {},
-): () => void {
-  const upward: PipeStream = throttleTransform(up, opts.upPriority)
+): ThrottledPipe {
+  let sent = 0
+  let waiters: Array<{ bytes: number; resolve: () => void }> = []
+  const upward: PipeStream = throttleTransform(up, opts.upPriority, (n) => {
+    sent += n
+    if (!waiters.some((w) => w.bytes <= sent)) return
+    const due = waiters.filter((w) => w.bytes <= sent)
+    waiters = waiters.filter((w) => w.bytes > sent)
+    for (const w of due) w.resolve()
+  })
   const downward: PipeStream = throttleTransform(down, opts.downPriority)
   const all = [inner, upward, downward, outer]
   let done = false
@@ -343,6 +365,7 @@ export function throttledPipe(
     if (done) return
     done = true
     for (const s of all) if (!s.destroyed) s.destroy()
+    for (const w of waiters.splice(0)) w.resolve()
   }
   for (const s of all) {
     let ended = false
@@ -359,5 +382,11 @@ export function throttledPipe(
   pump(upward, outer)
   pump(outer, downward)
   pump(downward, inner)
-  return teardown
+  return Object.assign(teardown, {
+    sentUp: () => sent,
+    whenSentUp: (bytes: number): Promise<void> =>
+      done || sent >= bytes
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.push({ bytes, resolve })),
+  })
 }
