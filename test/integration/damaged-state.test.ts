@@ -27,10 +27,11 @@ describe('a daemon whose state files were damaged while it was down', () => {
     const computeFile = path.join(d.dataDir, 'compute', 'compute.json')
     const text = await fs.readFile(computeFile, 'utf8')
     await fs.writeFile(computeFile, text.slice(0, Math.floor(text.length / 2)))
-    // A directory where the folder's index was: the folder cannot open.
-    const index = path.join(d.dataDir, 'folders', folder.id, 'sync-index.json')
-    await fs.rm(index, { force: true })
-    await fs.mkdir(index)
+    // A file where the folder's state directory was: the folder cannot open. (A directory where
+    // its index was no longer does that: the index is set aside and rebuilt.)
+    const stateDir = path.join(d.dataDir, 'folders', folder.id)
+    await fs.rm(stateDir, { recursive: true, force: true })
+    await fs.writeFile(stateDir, 'not a directory\n')
 
     d.output = ''
     await d.start()
