@@ -252,7 +252,7 @@ export function SubmitJobDialog({
             inputMode="numeric"
             hint={
               typeof n === 'number'
-                ? `${n} donors run it at once; a majority (${quorumOf(n)} of ${n}) must get the same output for it to count.`
+                ? `${n} ${n === 1 ? 'donor runs' : 'donors run'} it at once; a majority (${quorumOf(n)} of ${n}) must get the same output for it to count.`
                 : 'Donors that run it at once, 1 to 9; a majority must get the same output.'
             }
             error={fieldErrors.replicas ?? null}
