@@ -190,6 +190,7 @@ describe('web UI: submitting a compute job', () => {
     })
     await dialog.getByRole('button', { name: 'Submit' }).click()
     await dialog.getByText(/notes\.wasm is not a WebAssembly module/).waitFor()
+    await screenshot(page, 'donate-submit-job-error')
 
     // The reverse sample: writes its input back to front.
     await moduleField.setInputFiles({
@@ -233,6 +234,23 @@ describe('web UI: submitting a compute job', () => {
     const list = page.getByRole('table', { name: 'Jobs this node submitted' })
     await list.getByRole('button', { name: 'reverse.wasm' }).waitFor()
     await list.getByText('Done').waitFor()
+
+    // The detail narrow (a phone, or 200 % zoom) and dark.
+    const narrow = await openUi(e2e.browser, e2e.cleanup, submitter, {
+      viewport: { width: 390, height: 844 },
+      colorScheme: 'dark',
+    })
+    await openDonate(narrow.page)
+    await narrow.page
+      .getByRole('table', { name: 'Jobs this node submitted' })
+      .getByRole('button', { name: 'reverse.wasm' })
+      .click()
+    await narrow.page
+      .getByRole('dialog', { name: 'reverse.wasm' })
+      .getByTestId('job-output')
+      .waitFor()
+    await screenshot(narrow.page, 'donate-job-detail-narrow-dark')
     expect(ui.problems).toEqual([])
+    expect(narrow.problems).toEqual([])
   })
 })
