@@ -2,12 +2,17 @@
 // driven in Debian's Chromium. A CPU limit set on the Donate screen is what `spare donate --json`
 // reports; a schedule the engine can't read is refused at its field; pausing, snoozing and resuming
 // donating from the screen reach the node, and a resume from the CLI reaches the screen.
-// Screenshots of the Donate screen's CPU part (wide, narrow, dark) land in test/e2e/screenshots/.
+// A job submitted from the screen (module and input chosen as files) runs on a donor daemon, and
+// its output shows in the job's detail and saves as a download.
+// Screenshots of the Donate screen's CPU part (wide, narrow, dark), the submit dialog and a job's
+// detail land in test/e2e/screenshots/.
 //   /work/shared/tools/offline npx vitest run --project e2e test/e2e/donate.test.ts
+import { promises as fs } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { Locator, Page } from 'playwright-core'
-import type { DonateStatus } from '../../shared/contract.ts'
+import type { DonateStatus, JobSummary } from '../../shared/contract.ts'
 import { startDaemon, type TestDaemon } from '../helpers/daemon.ts'
+import { REVERSE, assemble } from '../helpers/hostile-modules.ts'
 import { openUi, screenshot, textOf, useE2eSuite } from './browser.ts'
 
 // One testnet and one browser for the file; daemons, contexts and folders are per test.
@@ -149,5 +154,103 @@ describe('web UI: donating CPU', () => {
     expect(ui.problems).toEqual([])
     expect(narrow.problems).toEqual([])
     expect(dark.problems).toEqual([])
+  })
+})
+
+describe('web UI: submitting a compute job', () => {
+  it('submits a module and input chosen as files, and shows and saves the output', async () => {
+    const [submitter, donor] = await Promise.all([
+      startDaemon(e2e.cleanup, e2e.network),
+      startDaemon(e2e.cleanup, e2e.network),
+    ])
+    // A donor that runs jobs whatever else the (shared, busy) test machine does.
+    const st = await donor.json<DonateStatus>([
+      'donate',
+      'set',
+      '--cpu',
+      '100',
+      '--suspend-above',
+      'off',
+      '--on-battery',
+      'yes',
+    ])
+    expect(st.cpu.blockedBy).toBeNull()
+    const ui = await openUi(e2e.browser, e2e.cleanup, submitter, { colorScheme: 'light' })
+    const page = ui.page
+    await openDonate(page)
+    await page.getByRole('button', { name: 'Submit a job' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Submit a job' })
+    const moduleField = dialog.getByLabel('Module')
+
+    // A file that isn't WebAssembly is refused in the page, before anything is sent.
+    await moduleField.setInputFiles({
+      name: 'notes.wasm',
+      mimeType: 'application/wasm',
+      buffer: Buffer.from('not a module'),
+    })
+    await dialog.getByRole('button', { name: 'Submit' }).click()
+    await dialog.getByText(/notes\.wasm is not a WebAssembly module/).waitFor()
+    await screenshot(page, 'donate-submit-job-error')
+
+    // The reverse sample: writes its input back to front.
+    await moduleField.setInputFiles({
+      name: 'reverse.wasm',
+      mimeType: 'application/wasm',
+      buffer: await assemble(REVERSE),
+    })
+    expect(await dialog.getByLabel('Name').inputValue()).toBe('reverse.wasm')
+    await dialog.getByLabel('Input (optional)').setInputFiles({
+      name: 'word.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('!erapS morf olleH'),
+    })
+    await dialog.getByLabel('Donors (replicas)').fill('1')
+    await dialog.getByLabel('Time per donor').fill('2 min')
+    await screenshot(page, 'donate-submit-job')
+    await dialog.getByRole('button', { name: 'Submit' }).click()
+
+    // The job's detail opens and shows the output once the donor has run it.
+    const detail = page.getByRole('dialog', { name: 'reverse.wasm' })
+    const output = detail.getByTestId('job-output')
+    await output.waitFor({ timeout: 90_000 })
+    expect(await textOf(output)).toBe('Hello from Spare!')
+    const jobs = await submitter.json<{ submitted: JobSummary[] }>(['compute', 'jobs'])
+    expect(jobs.submitted).toHaveLength(1)
+    const job = jobs.submitted[0]!
+    expect(job).toMatchObject({ name: 'reverse.wasm', state: 'done', replicas: 1, quorum: 1 })
+    expect(await textOf(detail.getByTestId('job-result-hash'))).toBe(job.resultHash)
+    await detail.getByText('Agreed').waitFor()
+    await screenshot(page, 'donate-job-detail')
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      detail.getByRole('button', { name: 'Save output' }).click(),
+    ])
+    expect(download.suggestedFilename()).toBe('reverse.out')
+    expect(await fs.readFile(await download.path(), 'utf8')).toBe('Hello from Spare!')
+
+    // Closed, the list has it, done.
+    await detail.getByRole('button', { name: 'Close' }).first().click()
+    const list = page.getByRole('table', { name: 'Jobs this node submitted' })
+    await list.getByRole('button', { name: 'reverse.wasm' }).waitFor()
+    await list.getByText('Done').waitFor()
+
+    // The detail narrow (a phone, or 200 % zoom) and dark.
+    const narrow = await openUi(e2e.browser, e2e.cleanup, submitter, {
+      viewport: { width: 390, height: 844 },
+      colorScheme: 'dark',
+    })
+    await openDonate(narrow.page)
+    await narrow.page
+      .getByRole('table', { name: 'Jobs this node submitted' })
+      .getByRole('button', { name: 'reverse.wasm' })
+      .click()
+    await narrow.page
+      .getByRole('dialog', { name: 'reverse.wasm' })
+      .getByTestId('job-output')
+      .waitFor()
+    await screenshot(narrow.page, 'donate-job-detail-narrow-dark')
+    expect(ui.problems).toEqual([])
+    expect(narrow.problems).toEqual([])
   })
 })

@@ -58,6 +58,13 @@ describe('format', () => {
     expect(formatCredit(0)).toBe('0 B·h')
     expect(formatCredit(-1_500_000)).toBe('-1.5 MB·h')
     expect(formatCredit(Number.NaN)).toBe('—')
+    // Tiny amounts are not rounded to nothing.
+    expect(formatCredit(0.004)).toBe('< 1 B·h')
+    expect(formatCredit(0.7, { signed: true })).toBe('< 1 B·h')
+    expect(formatCredit(-0.2)).toBe('> -1 B·h')
+    expect(formatCredit(3_200_000_000, { signed: true })).toBe('+3.2 GB·h')
+    expect(formatCredit(-3, { signed: true })).toBe('-3 B·h')
+    expect(formatCredit(0, { signed: true })).toBe('0 B·h')
   })
 
   it('shortens long ids and formats times given in ms', () => {

@@ -66,11 +66,15 @@ export function formatDateTime(iso: string): string {
 
 /**
  * Ledger credit, in byte-hours: 1 GB kept for an hour, or 1 GB served, is 1 GB·h. Negative for a
- * balance in debt: "-3.2 GB·h".
+ * balance in debt: "-3.2 GB·h"; `signed` puts "+" before a positive one (a balance). Credit under
+ * 1 B·h (a few ms of a small folder) is "< 1 B·h" (or "> -1 B·h"), never a rounded "0 B·h" that
+ * would read as none at all.
  */
-export function formatCredit(byteHours: number): string {
+export function formatCredit(byteHours: number, { signed = false } = {}): string {
   if (!Number.isFinite(byteHours)) return '—'
-  const sign = byteHours < 0 ? '-' : ''
+  if (byteHours > 0 && byteHours < 1) return '< 1 B·h'
+  if (byteHours < 0 && byteHours > -1) return '> -1 B·h'
+  const sign = byteHours < 0 ? '-' : signed && byteHours > 0 ? '+' : ''
   return `${sign}${formatBytes(Math.abs(byteHours))}·h`
 }
 

@@ -283,6 +283,24 @@ describe('DonateScreen: limits', () => {
     ).toBeInTheDocument()
   })
 
+  it('warns only about an edit that drops folders, not about usage already over the limits', async () => {
+    const { node } = donatingNode()
+    // 10 GB kept against an 8 GB limit: already over, with nothing edited.
+    node.donate = { ...node.donate, limits: { ...node.donate.limits, diskBytes: 8e9 } }
+    const { user } = setup(node)
+    const size = await screen.findByRole('textbox', { name: 'Size limit' })
+    expect(size).toHaveValue('8 GB')
+    expect(screen.queryByText(/less than the/)).not.toBeInTheDocument()
+    // Raising the limit drops nothing more.
+    await user.clear(size)
+    await user.type(size, '9GB')
+    expect(screen.queryByText(/less than the/)).not.toBeInTheDocument()
+    // Lowering it does.
+    await user.clear(size)
+    await user.type(size, '6GB')
+    expect(screen.getByText(/this node can keep 6 GB, less than the 10 GB/)).toBeInTheDocument()
+  })
+
   it('shows the node’s refusal near the form and keeps what was typed', async () => {
     const { node } = donatingNode({
       'donate.set': () => {

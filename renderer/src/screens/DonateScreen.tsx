@@ -1,7 +1,9 @@
 // Donate: how much disk, bandwidth and CPU this node lends to others, what it keeps for them and
 // the jobs it runs, and pausing it all for a while. Refreshed like the Network screen (a timer and
 // node.updated), on folder.updated too, and donate.updated shows the node's new status at once.
-import { FolderOpen, RefreshCw } from 'lucide-react'
+import { useState } from 'react'
+import { Cpu, FolderOpen, RefreshCw } from 'lucide-react'
+import type { JobSummary } from '../../../shared/contract.ts'
 import { Button, ErrorAlert, PageHeader, Panel, Spinner } from '../components/ui.tsx'
 import { errorMessage } from '../lib/errors.ts'
 import { formatBytes, formatCount } from '../lib/format.ts'
@@ -12,8 +14,10 @@ import { CpuLimitsForm } from './donate/CpuLimitsForm.tsx'
 import { CpuUsage } from './donate/CpuUsage.tsx'
 import { DiskUsage } from './donate/DiskUsage.tsx'
 import { DonatePause } from './donate/DonatePause.tsx'
+import { JobDetailDialog } from './donate/JobDetailDialog.tsx'
 import { KeptForOthers } from './donate/KeptForOthers.tsx'
 import { LimitsForm } from './donate/LimitsForm.tsx'
+import { SubmitJobDialog } from './donate/SubmitJobDialog.tsx'
 
 function Count({ n, one, many }: { n: number; one: string; many: string }) {
   return (
@@ -37,6 +41,18 @@ export function DonateScreen({ refreshMs = 5000 }: { refreshMs?: number }) {
   })
   const now = useNow(15_000)
   const status = donate.data
+  const [submitting, setSubmitting] = useState(false)
+  const [open, setOpen] = useState<JobSummary | null>(null)
+
+  function submitted(job: JobSummary) {
+    setSubmitting(false)
+    // In the list at once, before the refresh that follows brings its donors.
+    if (jobs.data && !jobs.data.submitted.some((j) => j.id === job.id)) {
+      jobs.apply({ ...jobs.data, submitted: [job, ...jobs.data.submitted] })
+    }
+    jobs.retry()
+    setOpen(job)
+  }
 
   return (
     <>
@@ -120,12 +136,25 @@ export function DonateScreen({ refreshMs = 5000 }: { refreshMs?: number }) {
             title="Jobs this node submitted"
             titleId="donate-submitted-title"
             actions={
-              jobs.data ? <Count n={jobs.data.submitted.length} one="job" many="jobs" /> : null
+              <span className="flex items-center gap-3">
+                {jobs.data ? <Count n={jobs.data.submitted.length} one="job" many="jobs" /> : null}
+                <Button size="sm" icon={Cpu} onClick={() => setSubmitting(true)}>
+                  Submit a job
+                </Button>
+              </span>
             }
           >
-            {jobs.data ? <SubmittedJobs jobs={jobs.data.submitted} now={now} /> : null}
+            {jobs.data ? (
+              <SubmittedJobs jobs={jobs.data.submitted} now={now} onOpen={setOpen} />
+            ) : null}
           </Panel>
         </div>
+      ) : null}
+      {submitting ? (
+        <SubmitJobDialog onClose={() => setSubmitting(false)} onSubmitted={submitted} />
+      ) : null}
+      {open ? (
+        <JobDetailDialog job={open} onClose={() => setOpen(null)} refreshMs={refreshMs} />
       ) : null}
     </>
   )

@@ -77,6 +77,21 @@ describe('LedgerScreen: this node’s ledger', () => {
     expect(stat('Receipts')).toHaveTextContent('2')
   })
 
+  it('shows a tiny positive balance as under 1 B·h, not as +0 B·h', async () => {
+    const node = new FakeNode()
+    const now = Date.now()
+    // 100 bytes kept for 10 s: 0.28 B·h.
+    node.ledger.receipts = [
+      receipt({ kind: 'storage', host: ME, owner: OWNER, bytes: 100, from: now - 10_000, to: now }),
+    ]
+    setup(node)
+    await screen.findByTestId('ledger-key')
+    const own = region('This node’s ledger')
+    const stat = (label: string) => within(own).getByText(label).nextElementSibling
+    expect(stat('Given')).toHaveTextContent(/^< 1 B·h$/)
+    expect(stat('Balance')).toHaveTextContent(/^< 1 B·h$/)
+  })
+
   it('lists recent receipts newest first, marking this node’s side', async () => {
     const { node } = ledgerNode()
     setup(node)

@@ -78,8 +78,7 @@ function LedgerPanel({ ledger }: { ledger: Ledger }) {
                 ledger.balance < 0 && 'text-amber-700 dark:text-amber-300',
               )}
             >
-              {ledger.balance > 0 ? '+' : ''}
-              {formatCredit(ledger.balance)}
+              {formatCredit(ledger.balance, { signed: true })}
             </span>
           </Stat>
           <Stat label="Receipts">{formatCount(ledger.receipts)}</Stat>

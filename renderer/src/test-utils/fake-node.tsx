@@ -10,7 +10,7 @@
 // eviction (main/engine/limits/governor.ts); donate.pause/resume keep the pause and emit
 // donate.updated, and donate.get's `cpu` says whether jobs may run from readings a test sets
 // (`donate.cpu`), blocked in the engine's order (off, paused, schedule, battery, in use, busy).
-// compute.jobs/job answer from `compute`. ledger.get/verify answer from `ledger` and the other
+// compute.jobs/job answer from `compute` (and `outputs`); compute.submit adds a waiting job there. ledger.get/verify answer from `ledger` and the other
 // nodes' ledgers a test adds (addRemoteLedger), totals in byte-hours as main/engine/ledger counts.
 import { render, type RenderResult } from '@testing-library/react'
 import type { ReactElement } from 'react'
@@ -188,6 +188,8 @@ export class FakeNode {
   }
   /** Jobs this node submitted and jobs it runs for others, as compute.jobs answers them. */
   compute: { submitted: JobSummary[]; run: RunSummary[] } = { submitted: [], run: [] }
+  /** The agreed output (base64) of submitted jobs by id, as compute.job answers it. */
+  outputs = new Map<string, string>()
   /** This node's ledger, as the built-in ledger.get answers it. */
   ledger: FakeLedgerState = {
     key: LEDGER_KEY,
@@ -276,8 +278,10 @@ export class FakeNode {
           const { id } = methods['compute.job'].params.parse(p)
           const found = this.compute.submitted.find((j) => j.id === id)
           if (!found) throw new ApiError('NOT_FOUND', `no job ${id} (see \`spare compute jobs\`)`)
-          return { ...found, output: null }
+          return { ...found, output: this.outputs.get(id) ?? null }
         }
+      case 'compute.submit':
+        return (p) => this.submitJob(methods['compute.submit'].params.parse(p))
       case 'ledger.get':
         return () => this.ownLedger()
       case 'ledger.verify':
@@ -285,6 +289,29 @@ export class FakeNode {
       default:
         return undefined
     }
+  }
+
+  /** A new job, waiting for donors, as the engine's submitJob answers it (main/engine/compute). */
+  private submitJob(p: MethodParams<'compute.submit'>): JobSummary {
+    const replicas = p.replicas ?? 2
+    const submitted: JobSummary = {
+      id: hex(64),
+      name: p.name ?? 'job',
+      state: 'waiting',
+      replicas,
+      quorum: Math.floor(replicas / 2) + 1,
+      moduleBytes: atob(p.module).length,
+      inputBytes: atob(p.input).length,
+      submittedAt: Date.now(),
+      finishedAt: null,
+      donors: [],
+      resultHash: null,
+      outputBytes: null,
+      error: null,
+    }
+    this.compute.submitted = [submitted, ...this.compute.submitted]
+    this.emit('job.updated', submitted)
+    return submitted
   }
 
   /**

@@ -34,7 +34,7 @@ const RUN_STATE: Record<RunSummary['state'], { label: string; tone: BadgeTone }>
   failed: { label: 'Failed', tone: 'red' },
 }
 
-const JOB_STATE: Record<JobSummary['state'], { label: string; tone: BadgeTone }> = {
+export const JOB_STATE: Record<JobSummary['state'], { label: string; tone: BadgeTone }> = {
   waiting: { label: 'Waiting for donors', tone: 'neutral' },
   running: { label: 'Running', tone: 'blue' },
   done: { label: 'Done', tone: 'green' },
@@ -183,13 +183,22 @@ export function donorsText(job: JobSummary): string {
   return parts.length > 0 ? parts.join(' · ') : 'None yet'
 }
 
-export function SubmittedJobs({ jobs, now }: { jobs: readonly JobSummary[]; now: number }) {
+export function SubmittedJobs({
+  jobs,
+  now,
+  onOpen,
+}: {
+  jobs: readonly JobSummary[]
+  now: number
+  /** Shows a job's detail: its donors and output. */
+  onOpen: (job: JobSummary) => void
+}) {
   if (jobs.length === 0) {
     return (
       <Empty>
         <p>
           This node hasn’t submitted any jobs. To run a WebAssembly program on other nodes’ spare
-          CPU, submit it from a terminal:
+          CPU, use Submit a job, or submit it from a terminal:
         </p>
         <p className="flex items-center gap-1">
           <Terminal aria-hidden="true" className="size-4 shrink-0 text-zinc-400" />
@@ -226,9 +235,14 @@ export function SubmittedJobs({ jobs, now }: { jobs: readonly JobSummary[]; now:
         return (
           <tr key={j.id} aria-label={`Job ${j.id}`}>
             <Td>
-              <span className="block font-medium text-zinc-900 dark:text-zinc-100">
+              <button
+                type="button"
+                onClick={() => onOpen(j)}
+                title="Show its donors and output"
+                className="block text-left font-medium text-zinc-900 underline-offset-2 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-zinc-100"
+              >
                 {j.name || 'Unnamed job'}
-              </span>
+              </button>
               <span className="block font-mono text-xs text-zinc-500" title={j.id}>
                 {shortId(j.id, 12)}
               </span>

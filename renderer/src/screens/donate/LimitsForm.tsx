@@ -12,11 +12,17 @@ import { SaveRow } from './SaveRow.tsx'
 import { ALL_LIMITS, DISK_LIMITS, RATE_LIMITS, type LimitDef, type Limits } from './limits.ts'
 import { useLimitsForm } from './useLimitsForm.ts'
 
-/** What saving `limits` would do to the folders kept for others, or null when nothing. */
-function evictionWarning(status: DonateStatus, limits: Limits): string | null {
-  if (status.hosting.length === 0) return null
-  const next = diskBudget(limits, status.usedBytes, status.fs)
-  if (next.budget >= status.usedBytes) return null
+/**
+ * What saving the edited `change` would do to the folders kept for others, or null when nothing.
+ * Only an edit that lowers what may be kept below what is kept warns: hosted data already over
+ * the current limits (the disk filled up, or the node has yet to evict) is DiskUsage's to show,
+ * and nothing edited drops nothing more.
+ */
+function evictionWarning(status: DonateStatus, change: Partial<Limits>): string | null {
+  if (status.hosting.length === 0 || Object.keys(change).length === 0) return null
+  const now = diskBudget(status.limits, status.usedBytes, status.fs)
+  const next = diskBudget({ ...status.limits, ...change }, status.usedBytes, status.fs)
+  if (next.budget >= status.usedBytes || next.budget >= now.budget) return null
   const n = status.hosting.length
   if (next.binding === 'none') {
     return `With no disk limit this node donates nothing: the ${formatCount(n)} ${n === 1 ? 'folder' : 'folders'} it keeps for others will be dropped.`
@@ -32,7 +38,7 @@ export function LimitsForm({
   onSaved: (status: DonateStatus) => void
 }) {
   const form = useLimitsForm({ defs: ALL_LIMITS, status, onSaved })
-  const warning = evictionWarning(status, { ...status.limits, ...form.change })
+  const warning = evictionWarning(status, form.change)
   const field = (def: LimitDef) => <LimitField key={def.key} {...form.field(def)} />
 
   return (
