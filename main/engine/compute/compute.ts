@@ -653,6 +653,28 @@ export class Compute extends EventEmitter {
     }
   }
 
+  /**
+   * Newest wins: another session of the identity `s` just proved is a connection of an earlier
+   * run of that node (it crashed or lost its network and came back with a fresh transport key;
+   * Hyperswarm dedupes only connections between the same two transport keys). That end is dead,
+   * and its connection would only time out, about 17 s later; until then sessionOf() could pick
+   * it and jobs, results and receipts sent on it were lost. It is dropped now.
+   */
+  private retireOlder(s: Session): void {
+    for (const old of this.sessions) {
+      if (old === s || old.identity !== s.identity) continue
+      this.sessions.delete(old)
+      old.msg = null
+      for (const w of old.waiting.values()) w(null)
+      old.waiting.clear()
+      this.log.info(
+        { peer: s.identity?.slice(0, 12) },
+        'peer reconnected; older connection dropped',
+      )
+      old.conn.destroy()
+    }
+  }
+
   private sessionOf(identity: string): Session | null {
     for (const s of this.sessions) if (s.identity === identity && s.msg) return s
     return null
@@ -680,6 +702,7 @@ export class Compute extends EventEmitter {
       s.identity = m.identity
       s.ledger = m.ledger
       s.slots = m.slots
+      this.retireOlder(s)
       this.resendResults(s)
       // Holds it was told of may have been missed while it was away: told again at the next pump.
       for (const run of this.live.values())
