@@ -202,7 +202,7 @@ export class SpareNode extends EventEmitter {
     const keyPair = crypto.keyPair()
     this.net = await openNetwork(this.networkConfig, keyPair, (m) => this.log.info(m))
     this.cleanup.push(() => this.net.close())
-    this.swarm = new Swarm(this.net.dht, keyPair, this.store, this.log)
+    this.swarm = new Swarm(this.net.dht, keyPair, this.store, this.log, { identity: this.identity })
     this.swarm.on('peers', () => this.emit('node', this.status()))
     this.net.onTopologyChange = () => {
       this.log.info('local network changed shape; re-announcing folders')
