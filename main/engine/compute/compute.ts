@@ -408,6 +408,11 @@ export class Compute extends EventEmitter {
     await this.swarm.setPaused(paused)
   }
 
+  /** Announces and looks up the compute topic again now (the DHT changed shape under it). */
+  refresh(): void {
+    this.swarm?.refreshAll()
+  }
+
   /** New limits (the CPU governor gets them from the node); joins or leaves the donor topic. */
   setLimits(limits: DonateLimits): void {
     this.limits = limits
