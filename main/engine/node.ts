@@ -217,12 +217,9 @@ export class SpareNode extends EventEmitter {
     const keyPair = crypto.keyPair()
     this.net = await openNetwork(this.networkConfig, keyPair, (m) => this.log.info(m))
     this.cleanup.push(() => this.net.close())
-    this.swarm = new Swarm(this.net.dht, keyPair, this.store, this.log)
+    this.swarm = new Swarm(this.net.dht, keyPair, this.store, this.log, { identity: this.identity })
     this.swarm.on('peers', () => this.emit('node', this.status()))
-    this.net.onTopologyChange = () => {
-      this.log.info('local network changed shape; re-announcing folders')
-      this.swarm.refreshAll()
-    }
+    this.net.onTopologyChange = () => this.topologyChanged()
     this.cleanup.push(() => this.swarm.close())
     await this.swarm.swarm.listen()
     if (this.settings.value.syncPaused) await this.swarm.setPaused(true)
@@ -315,6 +312,18 @@ export class SpareNode extends EventEmitter {
     await this.noticeSetAside(openedAt)
     this.startedAt = Date.now()
     this.log.info({ nodeId: this.nodeId, folders: this.folders.size }, 'ready')
+  }
+
+  /**
+   * The local DHT changed shape (this node took over the bootstrap port): every swarm on it
+   * announces and looks up its topics again at once, the compute one too (it missed donors and
+   * submitters until Hyperswarm's own refresh, 10 minutes later). The hosting swarm has no such
+   * hook yet.
+   */
+  private topologyChanged(): void {
+    this.log.info('local network changed shape; re-announcing')
+    this.swarm.refreshAll()
+    this.compute?.refresh()
   }
 
   /** Runs the cleanup steps in reverse order of opening; every step runs even if one fails. */
@@ -567,7 +576,7 @@ export class SpareNode extends EventEmitter {
       const prev = this.net
       this.net = next
       this.networkConfig = config
-      next.onTopologyChange = () => this.swarm.refreshAll()
+      next.onTopologyChange = () => this.topologyChanged()
       await this.swarm.switchTo(next.dht, keyPair)
       await this.hosting?.switchTo(next.dht)
       await this.compute?.switchTo(next.dht)

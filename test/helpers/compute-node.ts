@@ -6,6 +6,7 @@ import Corestore from 'corestore'
 import HyperDHT from 'hyperdht'
 import pino from 'pino'
 import { Compute } from '../../main/engine/compute/compute.ts'
+import type { Logger } from '../../main/engine/logger.ts'
 import { Ledger } from '../../main/engine/ledger/ledger.ts'
 import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
 import { DonateLimitsSchema, type DonateLimits } from '../../main/engine/limits/governor.ts'
@@ -18,13 +19,15 @@ export interface KeyPair {
 
 /**
  * Opens a node on `network` (host:port,...) with `limits`. `identity`: another node's key pair,
- * for a peer that shows up as that node on a second connection.
+ * for a peer that shows up as that node on a second connection. `log`: where it logs (errors
+ * only, nowhere, unless told).
  */
 export async function computeNode(
   cleanup: Cleanup,
   network: string,
   limits: Partial<DonateLimits>,
   identity?: KeyPair,
+  log?: Logger,
 ): Promise<{ compute: Compute; identity: KeyPair }> {
   const dataDir = await tempDir(cleanup, 'spare-compute-')
   const store = new Corestore(path.join(dataDir, 'store'))
@@ -46,7 +49,7 @@ export async function computeNode(
     store,
     dht,
     identity: id,
-    log: pino({ level: 'error' }),
+    log: log ?? pino({ level: 'error' }),
     dataDir,
     ledger,
     governor,

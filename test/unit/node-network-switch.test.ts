@@ -88,6 +88,22 @@ describe('SpareNode.setNetwork', () => {
     for (const dht of swarmDhts(node)) expect(dht.destroyed).toBe(true)
   })
 
+  // A local bootstrap takeover (the DHT changed shape) re-announced only the node's own swarm:
+  // the compute swarm, on the same DHT, found no donors or submitters until Hyperswarm's own
+  // refresh 10 minutes later. Before and after a network change.
+  it('a DHT that changed shape re-announces the compute topic too', async () => {
+    const a = await fx.testnet()
+    const b = await fx.testnet()
+    const node = await fx.readyNode({ network: a })
+    const compute = insides(node).compute!.swarm
+    const refresh = vi.spyOn(compute, 'refreshAll')
+    insides(node).net.onTopologyChange?.()
+    expect(refresh).toHaveBeenCalledTimes(1)
+    await node.setNetwork(b)
+    insides(node).net.onTopologyChange?.()
+    expect(refresh).toHaveBeenCalledTimes(2)
+  }, 60_000)
+
   // Folders with no peers look again every 5 s on loopback, every 2 minutes elsewhere. The pace
   // was chosen once at start: a node switched from a loopback network to a real one kept
   // re-announcing every 5 s on it. 192.0.2.1 is TEST-NET-1 (never routed; the test runs offline).

@@ -39,6 +39,7 @@ import type { Logger } from '../logger.ts'
 import { Swarm } from '../net/swarm.ts'
 import {
   FIRST_PROTOCOL_VERSION,
+  MAX_RULE_BREAKS,
   openMessageChannel,
   signHello,
   verifyHello,
@@ -262,6 +263,13 @@ interface LiveRun {
 interface Session {
   conn: SwarmConnection
   msg: { send(buf: Buffer): void } | null
+  /** Closes the compute channel (after MAX_RULE_BREAKS). */
+  close?: () => void
+  /** Rule breaks on this connection; lines about them left out since the last one logged. */
+  breaks?: number
+  quiet?: number
+  /** When the last line about a rule break here was logged (Date.now() ms). */
+  warnedAt?: number
   identity: string | null
   ledger: string | null
   slots: number
@@ -398,6 +406,11 @@ export class Compute extends EventEmitter {
 
   async setPaused(paused: boolean): Promise<void> {
     await this.swarm.setPaused(paused)
+  }
+
+  /** Announces and looks up the compute topic again now (the DHT changed shape under it). */
+  refresh(): void {
+    this.swarm?.refreshAll()
   }
 
   /** New limits (the CPU governor gets them from the node); joins or leaves the donor topic. */
@@ -645,7 +658,7 @@ export class Compute extends EventEmitter {
       // A peer may hold two connections for a moment (a reconnect): gone only when none is left.
       if (session.identity && !this.sessionOf(session.identity)) this.donorGone(session.identity)
     })
-    session.msg = openMessageChannel(Protomux.from(conn), {
+    const channel = openMessageChannel(Protomux.from(conn), {
       protocol: COMPUTE_PROTOCOL,
       version: COMPUTE_PROTOCOL_VERSION,
       decode: decodeMessage,
@@ -657,9 +670,11 @@ export class Compute extends EventEmitter {
         session.msg = null
       },
       onmessage: (m) => this.onMessage(session, m),
-      onbad: (reason) => this.strike(session.identity, `sent a bad compute message: ${reason}`),
+      onbad: (reason) => this.breach(session, `sent a bad compute message: ${reason}`),
       onfail: (err, m) => this.log.warn({ err: err.message, t: m.t }, 'compute message failed'),
     })
+    session.msg = channel
+    session.close = () => channel?.close()
   }
 
   private sendHello(s: Session): void {
@@ -680,6 +695,28 @@ export class Compute extends EventEmitter {
     }
   }
 
+  /**
+   * Newest wins: another session of the identity `s` just proved is a connection of an earlier
+   * run of that node (it crashed or lost its network and came back with a fresh transport key;
+   * Hyperswarm dedupes only connections between the same two transport keys). That end is dead,
+   * and its connection would only time out, about 17 s later; until then sessionOf() could pick
+   * it and jobs, results and receipts sent on it were lost. It is dropped now.
+   */
+  private retireOlder(s: Session): void {
+    for (const old of this.sessions) {
+      if (old === s || old.identity !== s.identity) continue
+      this.sessions.delete(old)
+      old.msg = null
+      for (const w of old.waiting.values()) w(null)
+      old.waiting.clear()
+      this.log.info(
+        { peer: s.identity?.slice(0, 12) },
+        'peer reconnected; older connection dropped',
+      )
+      old.conn.destroy()
+    }
+  }
+
   private sessionOf(identity: string): Session | null {
     for (const s of this.sessions) if (s.identity === identity && s.msg) return s
     return null
@@ -692,21 +729,54 @@ export class Compute extends EventEmitter {
     this.saveSoon()
   }
 
+  /**
+   * A message from `s` that breaks the rules: a strike (once the peer said who it is) and a log
+   * line, at most one a second per connection (with how many were left out). After
+   * MAX_RULE_BREAKS the compute channel closes: a peer could otherwise write log lines and
+   * strikes, to disk, as fast as it sends small valid messages.
+   */
+  private breach(s: Session, reason: string): void {
+    const breaks = s.breaks ?? 0
+    if (breaks >= MAX_RULE_BREAKS) return
+    s.breaks = breaks + 1
+    const now = Date.now()
+    if (now - (s.warnedAt ?? -Infinity) >= 1000) {
+      const quiet = s.quiet ?? 0
+      const peer = s.identity?.slice(0, 12) ?? 'unknown'
+      this.log.warn({ peer, reason, ...(quiet ? { leftOut: quiet } : {}) }, 'peer misbehaved')
+      s.warnedAt = now
+      s.quiet = 0
+    } else s.quiet = (s.quiet ?? 0) + 1
+    if (s.identity) {
+      this.state.strikes[s.identity] = (this.state.strikes[s.identity] ?? 0) + 1
+      this.saveSoon()
+    }
+    if (s.breaks === MAX_RULE_BREAKS) {
+      this.log.warn(
+        { peer: s.identity?.slice(0, 12) ?? 'unknown', leftOut: s.quiet ?? 0 },
+        'peer broke the compute rules too often; channel closed',
+      )
+      s.msg = null
+      s.close?.()
+    }
+  }
+
   private async onMessage(s: Session, m: Message): Promise<void> {
     if (m.t === 'hello') {
       // One hello per connection (sent when the channel opens). Another would resend every
       // result kept for the peer (up to MAX_KEPT_RESULT_BYTES) for a few hundred bytes each.
       if (s.identity !== null) {
-        this.strike(s.identity, 'sent a second compute hello on one connection')
+        this.breach(s, 'sent a second compute hello on one connection')
         return
       }
       if (!verifyHello(COMPUTE_HELLO_TAG, s.conn, m.identity, m.sig) || m.identity === this.me) {
-        this.strike(null, 'compute hello with a bad signature')
+        this.breach(s, 'compute hello with a bad signature')
         return
       }
       s.identity = m.identity
       s.ledger = m.ledger
       s.slots = m.slots
+      this.retireOlder(s)
       this.resendResults(s)
       // Holds it was told of may have been missed while it was away: told again at the next pump.
       for (const run of this.live.values())
@@ -715,7 +785,7 @@ export class Compute extends EventEmitter {
       return
     }
     if (!s.identity) {
-      this.strike(null, `sent '${m.t}' before hello`)
+      this.breach(s, `sent '${m.t}' before hello`)
       return
     }
     switch (m.t) {
@@ -778,7 +848,7 @@ export class Compute extends EventEmitter {
     const module = Buffer.from(m.module, 'base64')
     const input = Buffer.from(m.input, 'base64')
     if (jobId(module, input, m.nonce) !== m.id) {
-      this.strike(submitter, 'sent a job whose id does not match its module and input')
+      this.breach(s, 'sent a job whose id does not match its module and input')
       return refuse('the job id does not match its module, input and nonce')
     }
     const record: RunRecord = {
@@ -1136,7 +1206,7 @@ export class Compute extends EventEmitter {
     const raw = m.receipt as { body?: unknown; ownerSig?: unknown } | null
     const parsed = ReceiptBodySchema.safeParse(raw?.body)
     if (!parsed.success) {
-      this.strike(submitter, 'compute receipt refused: not a valid receipt')
+      this.breach(s, 'compute receipt refused: not a valid receipt')
       return answer({ sig: null, reason: 'not a valid receipt', strike: true })
     }
     const body = parsed.data
@@ -1164,7 +1234,7 @@ export class Compute extends EventEmitter {
     } finally {
       this.countersigning.delete(id)
     }
-    if (a.strike) this.strike(submitter, `compute receipt refused: ${a.reason ?? 'no reason'}`)
+    if (a.strike) this.breach(s, `compute receipt refused: ${a.reason ?? 'no reason'}`)
     if (a.sig) this.emit('changed')
     answer(a)
   }
@@ -1266,7 +1336,7 @@ export class Compute extends EventEmitter {
     // before the answer came), or any donor could pick a period to claim any CPU time.
     const out = Date.now() - a.sentAt + PERIOD_SLACK_MS
     if (m.to <= m.from || m.to - m.from > out || m.cpuMs > m.to - m.from + 1000) {
-      this.strike(donor, 'a result with an impossible period or CPU time')
+      this.breach(s, 'a result with an impossible period or CPU time')
       a.state = 'failed'
       a.error = 'its result claimed impossible times'
       return this.changedJob(job.id)
@@ -1277,7 +1347,7 @@ export class Compute extends EventEmitter {
     if (m.hash !== null && m.output !== null) {
       const output = Buffer.from(m.output, 'base64')
       if (hashHex(output) !== m.hash) {
-        this.strike(donor, 'a result whose output does not match its hash')
+        this.breach(s, 'a result whose output does not match its hash')
         a.state = 'failed'
         a.error = 'its output did not match its hash'
         return this.changedJob(job.id)
@@ -1294,7 +1364,7 @@ export class Compute extends EventEmitter {
       a.answer = `error:${m.error.kind}`
       a.error = `${m.error.kind}: ${m.error.message}`
     } else {
-      this.strike(donor, 'a result with neither output nor error')
+      this.breach(s, 'a result with neither output nor error')
       a.state = 'failed'
       a.error = 'its result had neither output nor error'
       return this.changedJob(job.id)
@@ -1686,7 +1756,7 @@ export class Compute extends EventEmitter {
     }
     const check = verifyReceipt({ body, hostSig: reply.sig, ownerSig })
     if (!check.ok) {
-      this.strike(d.identity, `countersigned a compute receipt badly: ${check.reason}`)
+      this.breach(s, `countersigned a compute receipt badly: ${check.reason}`)
       return
     }
     try {

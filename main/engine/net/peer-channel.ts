@@ -60,11 +60,23 @@ export interface MessageChannelOptions<M> {
   onfail: (err: Error, m: M) => void
 }
 
+/**
+ * Decodable messages that break a protocol's rules (a 'started' before the hello, a result that
+ * does not match its hash) one channel takes before the caller closes it: each is a strike and
+ * a log line, as undecodable ones are (MAX_BAD_MESSAGES).
+ */
+export const MAX_RULE_BREAKS = 16
+
+/** A channel's sender; `close` closes the channel (for good, on this connection). */
+export interface MessageSender extends ProtomuxMessage {
+  close(): void
+}
+
 /** Opens the channel; its message sender, or null when the peer has one of that protocol open. */
 export function openMessageChannel<M>(
   mux: Protomux,
   opts: MessageChannelOptions<M>,
-): ProtomuxMessage | null {
+): MessageSender | null {
   const version = opts.version ?? FIRST_PROTOCOL_VERSION
   // Known before any message: Protomux decodes the handshake and calls onopen before it hands
   // over the peer's first message.
@@ -98,7 +110,7 @@ export function openMessageChannel<M>(
     },
   })
   channel.open(version)
-  return msg
+  return { send: (buf) => msg.send(buf), close: () => channel.close() }
 }
 
 /** The ends of a connection, as Hyperswarm's connections have them. */

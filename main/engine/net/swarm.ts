@@ -9,11 +9,18 @@ import type Hypercore from 'hypercore'
 import type { HypercorePeer } from 'hypercore'
 import type { Logger } from '../logger.ts'
 import { unbatched } from './unbatched.ts'
+import { openMessageChannel, signHello, verifyHello } from './peer-channel.ts'
+
+/** The node swarm's hello: each end proves its node identity on the connection. */
+export const NODE_HELLO_PROTOCOL = 'spare-node/1'
+export const NODE_HELLO_TAG = 'spare-node-hello-v1\0'
 
 export interface PeerRecord {
   id: string
   connectedAt: Date
   conn: SwarmConnection
+  /** The node identity (hex) the peer proved on this connection; null until then, or never. */
+  identity: string | null
 }
 
 /** Bytes of Hypercore blocks sent to and received from each peer (by its public key, hex). */
@@ -30,6 +37,21 @@ export interface JoinMode {
 export interface SwarmOptions {
   /** Replaces the default `store.replicate(conn)` (the hosting swarm throttles its streams). */
   replicate?: (conn: SwarmConnection) => void
+  /**
+   * The node's identity: proven to every peer in a hello (NODE_HELLO_PROTOCOL; with the default
+   * replication only). A peer that proves the identity of another connection's peer is that
+   * node started again (a fresh transport key each start): the older connection is dropped.
+   */
+  identity?: { publicKey: Buffer; secretKey: Buffer }
+}
+
+/** The hello: identity (32 bytes) and signature (64); a newer version may append fields. */
+function decodeNodeHello(buf: Buffer): { identity: string; sig: string } {
+  if (buf.length < 96) throw new Error('node hello too short')
+  return {
+    identity: buf.subarray(0, 32).toString('hex'),
+    sig: buf.subarray(32, 96).toString('hex'),
+  }
 }
 
 export class Swarm extends EventEmitter {
@@ -81,7 +103,8 @@ export class Swarm extends EventEmitter {
     }
     const id = conn.remotePublicKey.toString('hex')
     this.log.debug({ peer: id.slice(0, 16) }, 'peer connected')
-    this.peers.set(id, { id, connectedAt: new Date(), conn })
+    const rec: PeerRecord = { id, connectedAt: new Date(), conn, identity: null }
+    this.peers.set(id, rec)
     conn.on('error', (err: Error) =>
       this.log.debug({ peer: id.slice(0, 16), err: err.message }, 'connection error'),
     )
@@ -95,11 +118,49 @@ export class Swarm extends EventEmitter {
     else {
       // The mux is made here, unbatched, before replication or any other channel on this
       // connection can send on it.
-      unbatched(Protomux.from(conn))
+      const mux = unbatched(Protomux.from(conn))
       this.store.replicate(conn)
+      if (this.opts.identity) this.openHello(mux, rec)
     }
     this.emit('connection', conn)
     this.emit('peers')
+  }
+
+  /**
+   * The node hello on `rec`'s connection. A peer that sends none (an older node) stays counted
+   * by its transport key. Newest wins: when a crashed node comes back, its old connection is
+   * dead but only times out about 17 s later, and it was counted twice until then (Hyperswarm
+   * dedupes only connections between the same two transport keys).
+   */
+  private openHello(mux: Protomux, rec: PeerRecord): void {
+    const me = this.opts.identity!
+    const tag = rec.id.slice(0, 16)
+    const msg = openMessageChannel(mux, {
+      protocol: NODE_HELLO_PROTOCOL,
+      decode: decodeNodeHello,
+      onopen: () => {
+        const sig = Buffer.from(signHello(NODE_HELLO_TAG, rec.conn, me.secretKey), 'hex')
+        msg?.send(Buffer.concat([me.publicKey, sig]))
+      },
+      onclose: () => {},
+      onmessage: async (m) => {
+        if (rec.identity !== null) return // one hello per connection
+        if (!verifyHello(NODE_HELLO_TAG, rec.conn, m.identity, m.sig)) {
+          this.log.debug({ peer: tag }, 'node hello with a bad signature')
+          return
+        }
+        rec.identity = m.identity
+        for (const other of [...this.peers.values()]) {
+          if (other === rec || other.identity !== m.identity) continue
+          this.log.info({ peer: tag }, 'peer reconnected; older connection dropped')
+          this.peers.delete(other.id)
+          other.conn.destroy()
+        }
+        this.emit('peers')
+      },
+      onbad: (reason) => this.log.debug({ peer: tag, reason }, 'bad node hello'),
+      onfail: () => {},
+    })
   }
 
   /**
