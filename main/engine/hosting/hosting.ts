@@ -651,13 +651,25 @@ export class Hosting extends EventEmitter {
       text = await fs.readFile(this.file, 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-      throw err
+      // A directory in its place or a file this user cannot read: nothing to set aside safely.
+      throw new Error(
+        `${this.file} cannot be read (${(err as Error).message}). Fix its permissions or move it away; Spare will not overwrite it.`,
+        { cause: err },
+      )
     }
     let raw: unknown
     try {
       raw = JSON.parse(text)
     } catch {
       raw = null
+    }
+    const format = (raw as { format?: unknown } | null)?.format
+    if (typeof format === 'number' && format > 1) {
+      // A newer Spare's agreements, hosts, bans, strikes and receipts in flight: starting afresh
+      // would write over them with a format-1 file, and the newer Spare would find none.
+      throw new Error(
+        `${this.file} was written by a newer Spare (format ${format}; this one reads format 1). Upgrade Spare.`,
+      )
     }
     const parsed = StateSchema.safeParse(raw)
     if (!parsed.success) {
