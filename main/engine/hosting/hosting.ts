@@ -1430,7 +1430,9 @@ export class Hosting extends EventEmitter {
     })
     try {
       await before
-      return await this.fetchBatchNow(entry, start, end)
+      // A batch that brings nothing (a gap no peer can fill) gives its turn up while it waits out
+      // its stall time: nothing of it is in the way of an audit, and other cores can fetch.
+      return await this.fetchBatchNow(entry, start, end, release)
     } finally {
       release()
     }
@@ -1447,6 +1449,7 @@ export class Hosting extends EventEmitter {
     entry: HostedCore,
     start: number,
     end: number,
+    idle?: () => void,
   ): Promise<'done' | 'stalled' | 'stop'> {
     const core = entry.core
     const users = this.usersOf(entry.key)
@@ -1469,20 +1472,24 @@ export class Hosting extends EventEmitter {
     if (reached()) return 'stop'
     entry.inflight += estimate
     try {
-      return await this.fetchAdmitted(entry, start, end, before, estimate)
+      return await this.fetchAdmitted(entry, start, end, before, estimate, idle)
     } finally {
       // Only now that what came is held (or nothing will): until then it counts as in flight.
       entry.inflight -= estimate
     }
   }
 
-  /** fetchBatch, once the batch (`estimate` bytes, `before` of its blocks held) counts in flight. */
+  /**
+   * fetchBatch, once the batch (`estimate` bytes, `before` of its blocks held) counts in flight.
+   * `idle` is called once no block came for idleMs (the batch goes on waiting for its stall).
+   */
   private async fetchAdmitted(
     entry: HostedCore,
     start: number,
     end: number,
     before: number,
     estimate: number,
+    idle?: () => void,
   ): Promise<'done' | 'stalled' | 'stop'> {
     const core = entry.core
     if (!(await this.admit(estimate))) {
@@ -1492,16 +1499,20 @@ export class Hosting extends EventEmitter {
     }
     const range = core.download({ start, end })
     let timer: NodeJS.Timeout | undefined
+    let idleTimer: NodeJS.Timeout | undefined
     let arm = (): void => {}
     let got: 'done' | 'stalled'
     try {
       const waitMs = entry.stalls
         ? Math.min(this.timers.fetchStallMs, GAP_STALL_MS)
         : this.timers.fetchStallMs
+      const idleMs = this.idleMs(core, waitMs)
       const stalled = new Promise<'stalled'>((resolve) => {
         arm = () => {
           clearTimeout(timer)
+          clearTimeout(idleTimer)
           timer = setTimeout(() => resolve('stalled'), waitMs)
+          if (idle) idleTimer = setTimeout(idle, idleMs)
         }
         arm()
       })
@@ -1519,6 +1530,7 @@ export class Hosting extends EventEmitter {
     } finally {
       core.off('download', arm)
       clearTimeout(timer)
+      clearTimeout(idleTimer)
       this.reserved -= estimate
     }
     const after = await countHeld(core, start, end)
@@ -1536,6 +1548,19 @@ export class Hosting extends EventEmitter {
       }
     }
     return got
+  }
+
+  /**
+   * How long a batch fetched under a download limit may bring no block before it gives its turn
+   * up (fetchBatch): four times what a block of the core needs at the rate, at least
+   * GAP_STALL_MS, at most its stall time. A batch whose blocks come that much slower than the
+   * rate is not what fills the throttled link an audit travels on.
+   */
+  private idleMs(core: Hypercore, waitMs: number): number {
+    const rate = this.governor.down.ratePerSec
+    const block = core.length ? core.byteLength / core.length : 0
+    const perBlock = rate ? (block * 1000) / rate : 0
+    return Math.min(waitMs, Math.max(GAP_STALL_MS, 4 * perBlock))
   }
 
   /**
