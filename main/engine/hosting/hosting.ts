@@ -169,6 +169,16 @@ const NOT_A_MEMBER = 'not a member of that folder'
 const SERVED_LOOKUPS = 3
 /** At most this many served receipts whose answer was lost are kept to be looked for. */
 const MAX_SERVED_LOST = 256
+/**
+ * Rule breaks (refused receipts, a bad hello, undecodable messages...) one hosting connection
+ * takes before this node closes its hosting channel, as the net layer does after MAX_BAD_MESSAGES
+ * undecodable ones: each is a strike and a log line, and a peer sending nothing but messages that
+ * decode and break the rules could grow the log and the strikes file as fast as it sent. A
+ * channel closed for it stays closed for that connection.
+ */
+export const MAX_RULE_BREAKS = 16
+/** A peer's rule breaks are logged at most this often; the ones in between are counted. */
+const STRIKE_LOG_EVERY_MS = 1000
 /** How often a connected peer's balance (its upload priority) is looked at again. */
 const BALANCE_REFRESH_MS = 60 * 1000
 
@@ -426,6 +436,13 @@ interface Session {
   /** The peer's verified ledger balance: its priority on the upload bucket (0 until known). */
   balance: number
   balanceAt: number
+  /** Rule breaks on this connection (see MAX_RULE_BREAKS). */
+  breaks: number
+  /** When its last rule break was logged, and how many were not logged since. */
+  breakLoggedAt: number
+  breaksUnlogged: number
+  /** Closes this connection's hosting channel (the connection and its replication stay). */
+  closeChannel: () => void
 }
 
 /**
@@ -853,6 +870,15 @@ export class Hosting extends EventEmitter {
       notBilled: new Set(),
       balance: 0,
       balanceAt: 0,
+      breaks: 0,
+      breakLoggedAt: 0,
+      breaksUnlogged: 0,
+      closeChannel: () => {
+        // Protomux lists a connection's channels; the hosting one is closed, not the connection.
+        for (const ch of mux as unknown as Iterable<{ protocol: string; close(): void }>) {
+          if (ch.protocol === HOSTING_PROTOCOL) ch.close()
+        }
+      },
     }
     // What the replication stream has produced (encrypted, for the pipe to read), counted as it
     // is pushed: the offset a message written now reaches once it is encrypted.
@@ -893,7 +919,7 @@ export class Hosting extends EventEmitter {
         session.msg = null
       },
       onmessage: (m) => this.onMessage(session, m),
-      onbad: (reason) => this.strike(session.identity, `sent a bad message: ${reason}`),
+      onbad: (reason) => this.strike(session, `sent a bad message: ${reason}`),
       onfail: (err, m) => this.log.warn({ err: err.message, t: m.t }, 'hosting message failed'),
     })
   }
@@ -995,17 +1021,43 @@ export class Hosting extends EventEmitter {
     return null
   }
 
-  private strike(identity: string | null, reason: string): void {
-    this.log.warn({ peer: identity?.slice(0, 12) ?? 'unknown', reason }, 'peer misbehaved')
-    if (!identity) return
-    this.state.strikes[identity] = (this.state.strikes[identity] ?? 0) + 1
-    this.saveSoon()
+  /**
+   * A rule break by the peer of `s`: a strike against its identity (once known) and a log line, at
+   * most one a second per connection (the ones in between are counted in the next). After
+   * MAX_RULE_BREAKS on one connection its hosting channel closes, and what still comes is
+   * neither struck nor logged.
+   */
+  private strike(s: Session, reason: string): void {
+    if (s.breaks >= MAX_RULE_BREAKS) return
+    s.breaks++
+    const identity = s.identity
+    const now = Date.now()
+    const last = s.breaks === MAX_RULE_BREAKS
+    if (last || now - s.breakLoggedAt >= STRIKE_LOG_EVERY_MS) {
+      const unlogged = s.breaksUnlogged
+      s.breakLoggedAt = now
+      s.breaksUnlogged = 0
+      this.log.warn(
+        {
+          peer: identity?.slice(0, 12) ?? 'unknown',
+          reason,
+          ...(unlogged ? { notLogged: unlogged } : {}),
+          ...(last ? { closed: 'its hosting channel: too many rule breaks' } : {}),
+        },
+        'peer misbehaved',
+      )
+    } else s.breaksUnlogged++
+    if (identity) {
+      this.state.strikes[identity] = (this.state.strikes[identity] ?? 0) + 1
+      this.saveSoon()
+    }
+    if (last) s.closeChannel()
   }
 
   private async onMessage(s: Session, m: Message): Promise<void> {
     if (m.t === 'hello') {
       if (!verifyHello(HELLO_TAG, s.conn, m.identity, m.sig) || m.identity === this.me) {
-        this.strike(null, 'hello with a bad signature')
+        this.strike(s, 'hello with a bad signature')
         return
       }
       s.identity = m.identity
@@ -1765,10 +1817,7 @@ export class Hosting extends EventEmitter {
       } catch (err) {
         // Already here (taken from the owner's ledger meanwhile): the owner did nothing wrong.
         if (this.ledger.has(receiptId(body))) continue
-        this.strike(
-          h.owner,
-          `countersigned a receipt that does not verify: ${(err as Error).message}`,
-        )
+        this.strike(s, `countersigned a receipt that does not verify: ${(err as Error).message}`)
       }
     }
   }
@@ -1838,7 +1887,7 @@ export class Hosting extends EventEmitter {
     const answer = (a: Answer): void =>
       this.send(s, { t: 'countersign', id: m.id, sig: a.sig, reason: a.reason })
     const refuse = (reason: string): void => {
-      this.strike(s.identity, `receipt refused: ${reason}`)
+      this.strike(s, `receipt refused: ${reason}`)
       answer({ sig: null, reason, strike: true })
     }
     const env = z
@@ -1880,7 +1929,7 @@ export class Hosting extends EventEmitter {
     }
     if (a.strike) {
       const what = body.kind === 'served' ? 'served receipt' : 'receipt'
-      this.strike(s.identity, `${what} refused: ${a.reason ?? 'no reason'}`)
+      this.strike(s, `${what} refused: ${a.reason ?? 'no reason'}`)
     }
     answer(a)
   }
@@ -2097,10 +2146,7 @@ export class Hosting extends EventEmitter {
           this.emit('changed')
         } catch (err) {
           if (this.ledger.has(receiptId(body))) continue // already here: nothing wrong
-          this.strike(
-            s.identity,
-            `countersigned a receipt that does not verify: ${(err as Error).message}`,
-          )
+          this.strike(s, `countersigned a receipt that does not verify: ${(err as Error).message}`)
         }
       }
     }
