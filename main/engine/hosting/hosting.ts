@@ -594,6 +594,8 @@ export class Hosting extends EventEmitter {
    * recoverReceipts): no receipt is proposed for them meanwhile, and none is recovered twice.
    */
   private readonly recovering = new Set<string>()
+  /** Agreements (owner, folder) whose receipt proposal waits for its answer (see proposeSoon). */
+  private readonly proposing = new Set<string>()
   private saveTimer: NodeJS.Timeout | null = null
   private readonly me: string
   private readonly file: string
@@ -1759,66 +1761,87 @@ export class Hosting extends EventEmitter {
       if (h.auditsAnswered === 0) continue
       const s = this.sessionOf(h.owner)
       if (!s) continue
-      // What it holds now, before the receipt: the owner caps the claim by it.
-      this.tellOwner(h, null)
-      // A proposal whose answer was lost goes again as it was (see Hosted.proposal).
-      const before = ReceiptBodySchema.safeParse(h.proposal?.body)
-      let body: ReceiptBody
-      let hostSig: string
-      if (
-        h.proposal &&
-        before.success &&
-        before.data.kind === 'storage' &&
-        before.data.from === h.lastReceiptTo
-      ) {
-        body = before.data
-        hostSig = h.proposal.hostSig
-      } else {
-        body = newReceiptBody({
-          kind: 'storage',
-          host: this.me,
-          owner: h.owner,
-          folder: h.folder,
-          bytes: this.heldOf(h),
-          from: h.lastReceiptTo,
-          to: now,
-          audits: h.auditsAnswered,
-        })
-        hostSig = signAs(body, this.deps.identity, 'host')
-        h.proposal = { body, hostSig }
-        // Saved before it is sent: a host killed before the answer proposes it again as it was.
-        await this.save()
-      }
-      const id = s.nextId++
-      const reply = await this.request(
-        s,
-        { t: 'receipt', id, receipt: { body, hostSig, ownerSig: null } },
-        this.timers.auditTimeoutMs,
-      )
-      if (reply.t !== 'countersign') {
-        this.log.info({ folder: h.folder }, 'no answer to a storage receipt: proposed again later')
-        continue
-      }
-      h.proposal = null
+      // A proposal still waiting for its answer: none again beside it (the owner would refuse
+      // the second as overlapping, a strike).
+      if (this.proposing.has(agreementKey(h))) continue
+      this.proposeSoon(h, s, now)
+    }
+  }
+
+  /**
+   * Runs proposeReceipt beside the tick, once at a time per agreement: an owner has up to the
+   * audit timeout to countersign, and audits, fetches and other folders' receipts waited for each
+   * answer.
+   */
+  private proposeSoon(h: Hosted, s: Session, now: number): void {
+    const key = agreementKey(h)
+    this.proposing.add(key)
+    void this.proposeReceipt(h, s, now)
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'receipt proposal failed'))
+      .finally(() => this.proposing.delete(key))
+  }
+
+  /** Proposes the storage receipt due for agreement `h` to its owner (connected as `s`). */
+  private async proposeReceipt(h: Hosted, s: Session, now: number): Promise<void> {
+    // What it holds now, before the receipt: the owner caps the claim by it.
+    this.tellOwner(h, null)
+    // A proposal whose answer was lost goes again as it was (see Hosted.proposal).
+    const before = ReceiptBodySchema.safeParse(h.proposal?.body)
+    let body: ReceiptBody
+    let hostSig: string
+    if (
+      h.proposal &&
+      before.success &&
+      before.data.kind === 'storage' &&
+      before.data.from === h.lastReceiptTo
+    ) {
+      body = before.data
+      hostSig = h.proposal.hostSig
+    } else {
+      body = newReceiptBody({
+        kind: 'storage',
+        host: this.me,
+        owner: h.owner,
+        folder: h.folder,
+        bytes: this.heldOf(h),
+        from: h.lastReceiptTo,
+        to: now,
+        audits: h.auditsAnswered,
+      })
+      hostSig = signAs(body, this.deps.identity, 'host')
+      h.proposal = { body, hostSig }
+      // Saved before it is sent: a host killed before the answer proposes it again as it was.
+      await this.save()
+    }
+    const id = s.nextId++
+    const reply = await this.request(
+      s,
+      { t: 'receipt', id, receipt: { body, hostSig, ownerSig: null } },
+      this.timers.auditTimeoutMs,
+    )
+    if (reply.t !== 'countersign') {
+      this.log.info({ folder: h.folder }, 'no answer to a storage receipt: proposed again later')
+      return
+    }
+    h.proposal = null
+    this.saveSoon()
+    if (!reply.sig) {
+      const reason = reply.reason
+      this.log.info({ folder: h.folder, reason }, 'the owner did not countersign a receipt')
+      if (reason?.startsWith(OVERLAPS)) this.recoverSoon(h, s)
+      return
+    }
+    const signed: SignedReceipt = { body, hostSig, ownerSig: reply.sig }
+    try {
+      await this.ledger.append(signed)
+      h.lastReceiptTo = body.to
+      h.auditsAnswered = 0
       this.saveSoon()
-      if (!reply.sig) {
-        const reason = reply.reason
-        this.log.info({ folder: h.folder, reason }, 'the owner did not countersign a receipt')
-        if (reason?.startsWith(OVERLAPS)) this.recoverSoon(h, s)
-        continue
-      }
-      const signed: SignedReceipt = { body, hostSig, ownerSig: reply.sig }
-      try {
-        await this.ledger.append(signed)
-        h.lastReceiptTo = body.to
-        h.auditsAnswered = 0
-        this.saveSoon()
-        this.emit('changed')
-      } catch (err) {
-        // Already here (taken from the owner's ledger meanwhile): the owner did nothing wrong.
-        if (this.ledger.has(receiptId(body))) continue
-        this.strike(s, `countersigned a receipt that does not verify: ${(err as Error).message}`)
-      }
+      this.emit('changed')
+    } catch (err) {
+      // Already here (taken from the owner's ledger meanwhile): the owner did nothing wrong.
+      if (this.ledger.has(receiptId(body))) return
+      this.strike(s, `countersigned a receipt that does not verify: ${(err as Error).message}`)
     }
   }
 
