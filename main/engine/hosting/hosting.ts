@@ -169,6 +169,16 @@ const NOT_A_MEMBER = 'not a member of that folder'
 const SERVED_LOOKUPS = 3
 /** At most this many served receipts whose answer was lost are kept to be looked for. */
 const MAX_SERVED_LOST = 256
+/**
+ * Rule breaks (refused receipts, a bad hello, undecodable messages...) one hosting connection
+ * takes before this node closes its hosting channel, as the net layer does after MAX_BAD_MESSAGES
+ * undecodable ones: each is a strike and a log line, and a peer sending nothing but messages that
+ * decode and break the rules could grow the log and the strikes file as fast as it sent. A
+ * channel closed for it stays closed for that connection.
+ */
+export const MAX_RULE_BREAKS = 16
+/** A peer's rule breaks are logged at most this often; the ones in between are counted. */
+const STRIKE_LOG_EVERY_MS = 1000
 /** How often a connected peer's balance (its upload priority) is looked at again. */
 const BALANCE_REFRESH_MS = 60 * 1000
 
@@ -426,6 +436,13 @@ interface Session {
   /** The peer's verified ledger balance: its priority on the upload bucket (0 until known). */
   balance: number
   balanceAt: number
+  /** Rule breaks on this connection (see MAX_RULE_BREAKS). */
+  breaks: number
+  /** When its last rule break was logged, and how many were not logged since. */
+  breakLoggedAt: number
+  breaksUnlogged: number
+  /** Closes this connection's hosting channel (the connection and its replication stay). */
+  closeChannel: () => void
 }
 
 /**
@@ -577,6 +594,8 @@ export class Hosting extends EventEmitter {
    * recoverReceipts): no receipt is proposed for them meanwhile, and none is recovered twice.
    */
   private readonly recovering = new Set<string>()
+  /** Agreements (owner, folder) whose receipt proposal waits for its answer (see proposeSoon). */
+  private readonly proposing = new Set<string>()
   private saveTimer: NodeJS.Timeout | null = null
   private readonly me: string
   private readonly file: string
@@ -651,13 +670,25 @@ export class Hosting extends EventEmitter {
       text = await fs.readFile(this.file, 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-      throw err
+      // A directory in its place or a file this user cannot read: nothing to set aside safely.
+      throw new Error(
+        `${this.file} cannot be read (${(err as Error).message}). Fix its permissions or move it away; Spare will not overwrite it.`,
+        { cause: err },
+      )
     }
     let raw: unknown
     try {
       raw = JSON.parse(text)
     } catch {
       raw = null
+    }
+    const format = (raw as { format?: unknown } | null)?.format
+    if (typeof format === 'number' && format > 1) {
+      // A newer Spare's agreements, hosts, bans, strikes and receipts in flight: starting afresh
+      // would write over them with a format-1 file, and the newer Spare would find none.
+      throw new Error(
+        `${this.file} was written by a newer Spare (format ${format}; this one reads format 1). Upgrade Spare.`,
+      )
     }
     const parsed = StateSchema.safeParse(raw)
     if (!parsed.success) {
@@ -841,6 +872,15 @@ export class Hosting extends EventEmitter {
       notBilled: new Set(),
       balance: 0,
       balanceAt: 0,
+      breaks: 0,
+      breakLoggedAt: 0,
+      breaksUnlogged: 0,
+      closeChannel: () => {
+        // Protomux lists a connection's channels; the hosting one is closed, not the connection.
+        for (const ch of mux as unknown as Iterable<{ protocol: string; close(): void }>) {
+          if (ch.protocol === HOSTING_PROTOCOL) ch.close()
+        }
+      },
     }
     // What the replication stream has produced (encrypted, for the pipe to read), counted as it
     // is pushed: the offset a message written now reaches once it is encrypted.
@@ -881,7 +921,7 @@ export class Hosting extends EventEmitter {
         session.msg = null
       },
       onmessage: (m) => this.onMessage(session, m),
-      onbad: (reason) => this.strike(session.identity, `sent a bad message: ${reason}`),
+      onbad: (reason) => this.strike(session, `sent a bad message: ${reason}`),
       onfail: (err, m) => this.log.warn({ err: err.message, t: m.t }, 'hosting message failed'),
     })
   }
@@ -983,17 +1023,43 @@ export class Hosting extends EventEmitter {
     return null
   }
 
-  private strike(identity: string | null, reason: string): void {
-    this.log.warn({ peer: identity?.slice(0, 12) ?? 'unknown', reason }, 'peer misbehaved')
-    if (!identity) return
-    this.state.strikes[identity] = (this.state.strikes[identity] ?? 0) + 1
-    this.saveSoon()
+  /**
+   * A rule break by the peer of `s`: a strike against its identity (once known) and a log line, at
+   * most one a second per connection (the ones in between are counted in the next). After
+   * MAX_RULE_BREAKS on one connection its hosting channel closes, and what still comes is
+   * neither struck nor logged.
+   */
+  private strike(s: Session, reason: string): void {
+    if (s.breaks >= MAX_RULE_BREAKS) return
+    s.breaks++
+    const identity = s.identity
+    const now = Date.now()
+    const last = s.breaks === MAX_RULE_BREAKS
+    if (last || now - s.breakLoggedAt >= STRIKE_LOG_EVERY_MS) {
+      const unlogged = s.breaksUnlogged
+      s.breakLoggedAt = now
+      s.breaksUnlogged = 0
+      this.log.warn(
+        {
+          peer: identity?.slice(0, 12) ?? 'unknown',
+          reason,
+          ...(unlogged ? { notLogged: unlogged } : {}),
+          ...(last ? { closed: 'its hosting channel: too many rule breaks' } : {}),
+        },
+        'peer misbehaved',
+      )
+    } else s.breaksUnlogged++
+    if (identity) {
+      this.state.strikes[identity] = (this.state.strikes[identity] ?? 0) + 1
+      this.saveSoon()
+    }
+    if (last) s.closeChannel()
   }
 
   private async onMessage(s: Session, m: Message): Promise<void> {
     if (m.t === 'hello') {
       if (!verifyHello(HELLO_TAG, s.conn, m.identity, m.sig) || m.identity === this.me) {
-        this.strike(null, 'hello with a bad signature')
+        this.strike(s, 'hello with a bad signature')
         return
       }
       s.identity = m.identity
@@ -1418,7 +1484,9 @@ export class Hosting extends EventEmitter {
     })
     try {
       await before
-      return await this.fetchBatchNow(entry, start, end)
+      // A batch that brings nothing (a gap no peer can fill) gives its turn up while it waits out
+      // its stall time: nothing of it is in the way of an audit, and other cores can fetch.
+      return await this.fetchBatchNow(entry, start, end, release)
     } finally {
       release()
     }
@@ -1435,6 +1503,7 @@ export class Hosting extends EventEmitter {
     entry: HostedCore,
     start: number,
     end: number,
+    idle?: () => void,
   ): Promise<'done' | 'stalled' | 'stop'> {
     const core = entry.core
     const users = this.usersOf(entry.key)
@@ -1457,20 +1526,24 @@ export class Hosting extends EventEmitter {
     if (reached()) return 'stop'
     entry.inflight += estimate
     try {
-      return await this.fetchAdmitted(entry, start, end, before, estimate)
+      return await this.fetchAdmitted(entry, start, end, before, estimate, idle)
     } finally {
       // Only now that what came is held (or nothing will): until then it counts as in flight.
       entry.inflight -= estimate
     }
   }
 
-  /** fetchBatch, once the batch (`estimate` bytes, `before` of its blocks held) counts in flight. */
+  /**
+   * fetchBatch, once the batch (`estimate` bytes, `before` of its blocks held) counts in flight.
+   * `idle` is called once no block came for idleMs (the batch goes on waiting for its stall).
+   */
   private async fetchAdmitted(
     entry: HostedCore,
     start: number,
     end: number,
     before: number,
     estimate: number,
+    idle?: () => void,
   ): Promise<'done' | 'stalled' | 'stop'> {
     const core = entry.core
     if (!(await this.admit(estimate))) {
@@ -1480,16 +1553,20 @@ export class Hosting extends EventEmitter {
     }
     const range = core.download({ start, end })
     let timer: NodeJS.Timeout | undefined
+    let idleTimer: NodeJS.Timeout | undefined
     let arm = (): void => {}
     let got: 'done' | 'stalled'
     try {
       const waitMs = entry.stalls
         ? Math.min(this.timers.fetchStallMs, GAP_STALL_MS)
         : this.timers.fetchStallMs
+      const idleMs = this.idleMs(core, waitMs)
       const stalled = new Promise<'stalled'>((resolve) => {
         arm = () => {
           clearTimeout(timer)
+          clearTimeout(idleTimer)
           timer = setTimeout(() => resolve('stalled'), waitMs)
+          if (idle) idleTimer = setTimeout(idle, idleMs)
         }
         arm()
       })
@@ -1507,6 +1584,7 @@ export class Hosting extends EventEmitter {
     } finally {
       core.off('download', arm)
       clearTimeout(timer)
+      clearTimeout(idleTimer)
       this.reserved -= estimate
     }
     const after = await countHeld(core, start, end)
@@ -1524,6 +1602,19 @@ export class Hosting extends EventEmitter {
       }
     }
     return got
+  }
+
+  /**
+   * How long a batch fetched under a download limit may bring no block before it gives its turn
+   * up (fetchBatch): four times what a block of the core needs at the rate, at least
+   * GAP_STALL_MS, at most its stall time. A batch whose blocks come that much slower than the
+   * rate is not what fills the throttled link an audit travels on.
+   */
+  private idleMs(core: Hypercore, waitMs: number): number {
+    const rate = this.governor.down.ratePerSec
+    const block = core.length ? core.byteLength / core.length : 0
+    const perBlock = rate ? (block * 1000) / rate : 0
+    return Math.min(waitMs, Math.max(GAP_STALL_MS, 4 * perBlock))
   }
 
   /**
@@ -1670,69 +1761,87 @@ export class Hosting extends EventEmitter {
       if (h.auditsAnswered === 0) continue
       const s = this.sessionOf(h.owner)
       if (!s) continue
-      // What it holds now, before the receipt: the owner caps the claim by it.
-      this.tellOwner(h, null)
-      // A proposal whose answer was lost goes again as it was (see Hosted.proposal).
-      const before = ReceiptBodySchema.safeParse(h.proposal?.body)
-      let body: ReceiptBody
-      let hostSig: string
-      if (
-        h.proposal &&
-        before.success &&
-        before.data.kind === 'storage' &&
-        before.data.from === h.lastReceiptTo
-      ) {
-        body = before.data
-        hostSig = h.proposal.hostSig
-      } else {
-        body = newReceiptBody({
-          kind: 'storage',
-          host: this.me,
-          owner: h.owner,
-          folder: h.folder,
-          bytes: this.heldOf(h),
-          from: h.lastReceiptTo,
-          to: now,
-          audits: h.auditsAnswered,
-        })
-        hostSig = signAs(body, this.deps.identity, 'host')
-        h.proposal = { body, hostSig }
-        // Saved before it is sent: a host killed before the answer proposes it again as it was.
-        await this.save()
-      }
-      const id = s.nextId++
-      const reply = await this.request(
-        s,
-        { t: 'receipt', id, receipt: { body, hostSig, ownerSig: null } },
-        this.timers.auditTimeoutMs,
-      )
-      if (reply.t !== 'countersign') {
-        this.log.info({ folder: h.folder }, 'no answer to a storage receipt: proposed again later')
-        continue
-      }
-      h.proposal = null
+      // A proposal still waiting for its answer: none again beside it (the owner would refuse
+      // the second as overlapping, a strike).
+      if (this.proposing.has(agreementKey(h))) continue
+      this.proposeSoon(h, s, now)
+    }
+  }
+
+  /**
+   * Runs proposeReceipt beside the tick, once at a time per agreement: an owner has up to the
+   * audit timeout to countersign, and audits, fetches and other folders' receipts waited for each
+   * answer.
+   */
+  private proposeSoon(h: Hosted, s: Session, now: number): void {
+    const key = agreementKey(h)
+    this.proposing.add(key)
+    void this.proposeReceipt(h, s, now)
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'receipt proposal failed'))
+      .finally(() => this.proposing.delete(key))
+  }
+
+  /** Proposes the storage receipt due for agreement `h` to its owner (connected as `s`). */
+  private async proposeReceipt(h: Hosted, s: Session, now: number): Promise<void> {
+    // What it holds now, before the receipt: the owner caps the claim by it.
+    this.tellOwner(h, null)
+    // A proposal whose answer was lost goes again as it was (see Hosted.proposal).
+    const before = ReceiptBodySchema.safeParse(h.proposal?.body)
+    let body: ReceiptBody
+    let hostSig: string
+    if (
+      h.proposal &&
+      before.success &&
+      before.data.kind === 'storage' &&
+      before.data.from === h.lastReceiptTo
+    ) {
+      body = before.data
+      hostSig = h.proposal.hostSig
+    } else {
+      body = newReceiptBody({
+        kind: 'storage',
+        host: this.me,
+        owner: h.owner,
+        folder: h.folder,
+        bytes: this.heldOf(h),
+        from: h.lastReceiptTo,
+        to: now,
+        audits: h.auditsAnswered,
+      })
+      hostSig = signAs(body, this.deps.identity, 'host')
+      h.proposal = { body, hostSig }
+      // Saved before it is sent: a host killed before the answer proposes it again as it was.
+      await this.save()
+    }
+    const id = s.nextId++
+    const reply = await this.request(
+      s,
+      { t: 'receipt', id, receipt: { body, hostSig, ownerSig: null } },
+      this.timers.auditTimeoutMs,
+    )
+    if (reply.t !== 'countersign') {
+      this.log.info({ folder: h.folder }, 'no answer to a storage receipt: proposed again later')
+      return
+    }
+    h.proposal = null
+    this.saveSoon()
+    if (!reply.sig) {
+      const reason = reply.reason
+      this.log.info({ folder: h.folder, reason }, 'the owner did not countersign a receipt')
+      if (reason?.startsWith(OVERLAPS)) this.recoverSoon(h, s)
+      return
+    }
+    const signed: SignedReceipt = { body, hostSig, ownerSig: reply.sig }
+    try {
+      await this.ledger.append(signed)
+      h.lastReceiptTo = body.to
+      h.auditsAnswered = 0
       this.saveSoon()
-      if (!reply.sig) {
-        const reason = reply.reason
-        this.log.info({ folder: h.folder, reason }, 'the owner did not countersign a receipt')
-        if (reason?.startsWith(OVERLAPS)) this.recoverSoon(h, s)
-        continue
-      }
-      const signed: SignedReceipt = { body, hostSig, ownerSig: reply.sig }
-      try {
-        await this.ledger.append(signed)
-        h.lastReceiptTo = body.to
-        h.auditsAnswered = 0
-        this.saveSoon()
-        this.emit('changed')
-      } catch (err) {
-        // Already here (taken from the owner's ledger meanwhile): the owner did nothing wrong.
-        if (this.ledger.has(receiptId(body))) continue
-        this.strike(
-          h.owner,
-          `countersigned a receipt that does not verify: ${(err as Error).message}`,
-        )
-      }
+      this.emit('changed')
+    } catch (err) {
+      // Already here (taken from the owner's ledger meanwhile): the owner did nothing wrong.
+      if (this.ledger.has(receiptId(body))) return
+      this.strike(s, `countersigned a receipt that does not verify: ${(err as Error).message}`)
     }
   }
 
@@ -1801,7 +1910,7 @@ export class Hosting extends EventEmitter {
     const answer = (a: Answer): void =>
       this.send(s, { t: 'countersign', id: m.id, sig: a.sig, reason: a.reason })
     const refuse = (reason: string): void => {
-      this.strike(s.identity, `receipt refused: ${reason}`)
+      this.strike(s, `receipt refused: ${reason}`)
       answer({ sig: null, reason, strike: true })
     }
     const env = z
@@ -1843,7 +1952,7 @@ export class Hosting extends EventEmitter {
     }
     if (a.strike) {
       const what = body.kind === 'served' ? 'served receipt' : 'receipt'
-      this.strike(s.identity, `${what} refused: ${a.reason ?? 'no reason'}`)
+      this.strike(s, `${what} refused: ${a.reason ?? 'no reason'}`)
     }
     answer(a)
   }
@@ -2060,10 +2169,7 @@ export class Hosting extends EventEmitter {
           this.emit('changed')
         } catch (err) {
           if (this.ledger.has(receiptId(body))) continue // already here: nothing wrong
-          this.strike(
-            s.identity,
-            `countersigned a receipt that does not verify: ${(err as Error).message}`,
-          )
+          this.strike(s, `countersigned a receipt that does not verify: ${(err as Error).message}`)
         }
       }
     }
