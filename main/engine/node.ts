@@ -317,13 +317,14 @@ export class SpareNode extends EventEmitter {
   /**
    * The local DHT changed shape (this node took over the bootstrap port): every swarm on it
    * announces and looks up its topics again at once, the compute one too (it missed donors and
-   * submitters until Hyperswarm's own refresh, 10 minutes later). The hosting swarm has no such
-   * hook yet.
+   * submitters until Hyperswarm's own refresh, 10 minutes later), and the hosting one (hosts and
+   * the folders they keep, likewise).
    */
   private topologyChanged(): void {
     this.log.info('local network changed shape; re-announcing')
     this.swarm.refreshAll()
     this.compute?.refresh()
+    this.hosting?.refresh()
   }
 
   /** Runs the cleanup steps in reverse order of opening; every step runs even if one fails. */

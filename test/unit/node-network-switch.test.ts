@@ -89,19 +89,23 @@ describe('SpareNode.setNetwork', () => {
   })
 
   // A local bootstrap takeover (the DHT changed shape) re-announced only the node's own swarm:
-  // the compute swarm, on the same DHT, found no donors or submitters until Hyperswarm's own
-  // refresh 10 minutes later. Before and after a network change.
-  it('a DHT that changed shape re-announces the compute topic too', async () => {
+  // the compute and hosting swarms, on the same DHT, found no donors, submitters or hosts until
+  // Hyperswarm's own refresh 10 minutes later. Before and after a network change.
+  it('a DHT that changed shape re-announces the compute and hosting topics too', async () => {
     const a = await fx.testnet()
     const b = await fx.testnet()
     const node = await fx.readyNode({ network: a })
     const compute = insides(node).compute!.swarm
+    const hosting = insides(node).hosting!.swarm
     const refresh = vi.spyOn(compute, 'refreshAll')
+    const hostingRefresh = vi.spyOn(hosting, 'refreshAll')
     insides(node).net.onTopologyChange?.()
     expect(refresh).toHaveBeenCalledTimes(1)
+    expect(hostingRefresh).toHaveBeenCalledTimes(1)
     await node.setNetwork(b)
     insides(node).net.onTopologyChange?.()
     expect(refresh).toHaveBeenCalledTimes(2)
+    expect(hostingRefresh).toHaveBeenCalledTimes(2)
   }, 60_000)
 
   // Folders with no peers look again every 5 s on loopback, every 2 minutes elsewhere. The pace

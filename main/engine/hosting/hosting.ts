@@ -662,6 +662,12 @@ export class Hosting extends EventEmitter {
     await this.swarm.setPaused(paused)
   }
 
+  /** Announces and looks up the hosting topics again now (the DHT changed shape under them). */
+  refresh(): void {
+    // Before open() there is no swarm: open() joins the topics itself.
+    ;(this.swarm as Swarm | undefined)?.refreshAll()
+  }
+
   // ---------------------------------------------------------------- persistence
 
   private async load(): Promise<void> {
