@@ -10,6 +10,7 @@ import type { Logger } from '../../main/engine/logger.ts'
 import { Ledger } from '../../main/engine/ledger/ledger.ts'
 import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
 import { DonateLimitsSchema, type DonateLimits } from '../../main/engine/limits/governor.ts'
+import { bootstrapOf } from './child-peer.ts'
 import { type Cleanup, tempDir } from './daemon.ts'
 
 export interface KeyPair {
@@ -34,11 +35,11 @@ export async function computeNode(
   await store.ready()
   const id: KeyPair = identity ?? (await store.createKeyPair('spare-identity'))
   const ledger = await Ledger.open(store, id)
-  const bootstrap = network.split(',').map((hp) => {
-    const [host, port] = hp.split(':')
-    return { host: host!, port: Number(port) }
+  const dht = new HyperDHT({
+    bootstrap: bootstrapOf(network),
+    host: '127.0.0.1',
+    firewalled: false,
   })
-  const dht = new HyperDHT({ bootstrap, host: '127.0.0.1', firewalled: false })
   await dht.ready()
   const parsed = DonateLimitsSchema.parse(limits)
   const governor = new CpuGovernor({
