@@ -12,23 +12,15 @@
 //   identity, as a reconnect does for a moment and a hostile peer can do for good. A job's
 //   replicas must go to different donors: the quorum counts one answer per identity, so a second
 //   copy to the same one could never count and only held the job up until its time ran out.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Compute } from '../../main/engine/compute/compute.ts'
 import { COMPUTE_TOPIC } from '../../main/engine/compute/compute.ts'
-import { Cleanup, localTestnet, waitFor } from '../helpers/daemon.ts'
+import { waitFor } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
 import { computeNode } from '../helpers/compute-node.ts'
 import { assemble, REVERSE } from '../helpers/hostile-modules.ts'
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 interface Session {
   identity: string | null
@@ -65,10 +57,10 @@ async function meet(
 
 describe('a donor that never answers', () => {
   it('is given up on, and not chosen first again', async () => {
-    const silent = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
+    const silent = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 })
     inside(silent.compute).onJob = async () => {} // takes every job, says nothing
-    const honest = await computeNode(cleanup, network, { ...DONOR, cpuCores: 1 })
-    const { compute: submitter } = await computeNode(cleanup, network, {})
+    const honest = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 1 })
+    const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
     inside(submitter).timers.graceMs = 1000
     for (const c of [silent.compute, honest.compute]) await inside(c).swarm.flush()
     await meet(submitter, (met) => met.length >= 2, 'both donors')
@@ -98,10 +90,10 @@ describe('a donor that never answers', () => {
 
 describe('a donor that never countersigns', () => {
   it('holds up no other job while its receipt waits', async () => {
-    const mute = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
+    const mute = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 })
     inside(mute.compute).onReceipt = async () => {} // takes the receipt, never answers
-    const honest = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
-    const { compute: submitter } = await computeNode(cleanup, network, {})
+    const honest = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 })
+    const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
     inside(submitter).timers.receiptTimeoutMs = 30_000
     for (const c of [mute.compute, honest.compute]) await inside(c).swarm.flush()
     await meet(submitter, (met) => met.length >= 2, 'both donors')
@@ -133,10 +125,10 @@ describe('a donor on two connections', () => {
   it('gets one replica of a job; the other goes to another donor', async () => {
     // The doubled donor offers two slots on each connection, the honest one a single slot, so
     // the submitter, which prefers more slots, turns to the doubled donor first.
-    const twice = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
-    await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 }, twice.identity)
-    const honest = await computeNode(cleanup, network, { ...DONOR, cpuCores: 1 })
-    const { compute: submitter } = await computeNode(cleanup, network, {})
+    const twice = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 })
+    await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 }, twice.identity)
+    const honest = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 1 })
+    const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
     for (const c of [twice.compute, honest.compute]) await inside(c).swarm.flush()
     const doubled = twice.identity.publicKey.toString('hex')
 

@@ -8,25 +8,17 @@
 //     held job may wait, so the job is done elsewhere meanwhile.
 //   - A donor that stops gives its jobs back too: the submitter hears it, rather than finding the
 //     donor gone (which uses the budget: a donor gone may have run it, and may send its result).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Compute } from '../../main/engine/compute/compute.ts'
 import { COMPUTE_TOPIC } from '../../main/engine/compute/compute.ts'
 import type { CpuGovernor } from '../../main/engine/limits/cpu.ts'
 import { DonateLimitsSchema, type DonateLimits } from '../../main/engine/limits/governor.ts'
-import { Cleanup, localTestnet, waitFor } from '../helpers/daemon.ts'
+import { waitFor } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
 import { computeNode } from '../helpers/compute-node.ts'
 import { assemble, REVERSE } from '../helpers/hostile-modules.ts'
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 interface Session {
   identity: string | null
@@ -91,13 +83,13 @@ describe('donors that give a job back', () => {
     // runs it one: the submitter, which prefers more slots, asks them first.
     const pausing: Compute[] = []
     for (let i = 0; i < 4; i++) {
-      const { compute } = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
+      const { compute } = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 })
       inside(compute).timers.stalledMs = 300
       onEachJob(compute, () => inside(compute).deps.governor.setPause({ until: null }), true)
       pausing.push(compute)
     }
-    const honest = await computeNode(cleanup, network, DONOR)
-    const { compute: submitter } = await computeNode(cleanup, network, {})
+    const honest = await computeNode(t.cleanup, t.network, DONOR)
+    const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
     for (const c of [...pausing, honest.compute]) await inside(c).swarm.flush()
     await meet(submitter, 5)
     const job = await submitter.submit({
@@ -130,7 +122,7 @@ describe('a donor whose user turns donating off', () => {
     const off = DonateLimitsSchema.parse({ ...DONOR, cpuPercent: 0 })
     const donors: Compute[] = []
     for (let i = 0; i < 2; i++) {
-      const { compute } = await computeNode(cleanup, network, DONOR)
+      const { compute } = await computeNode(t.cleanup, t.network, DONOR)
       // As the node does it: the governor, then compute. Only the first donor to get the job.
       onEachJob(compute, () => {
         if (donors.some((d) => d !== compute && inside(d).deps.governor.blocked() === 'off')) return
@@ -139,7 +131,7 @@ describe('a donor whose user turns donating off', () => {
       })
       donors.push(compute)
     }
-    const { compute: submitter } = await computeNode(cleanup, network, {})
+    const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
     for (const c of donors) await inside(c).swarm.flush()
     await meet(submitter, 2)
     const job = await submitter.submit({
@@ -161,15 +153,15 @@ describe('a donor whose user turns donating off', () => {
 
 describe('a donor that stops while it holds a job', () => {
   it('gives it back: the submitter asks another donor and the first uses none of the budget', async () => {
-    const stopping = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
+    const stopping = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 })
     // Its user pauses donating as the job arrives (held, not given back), then quits.
     onEachJob(
       stopping.compute,
       () => inside(stopping.compute).deps.governor.setPause({ until: null }),
       true,
     )
-    const honest = await computeNode(cleanup, network, DONOR)
-    const { compute: submitter } = await computeNode(cleanup, network, {})
+    const honest = await computeNode(t.cleanup, t.network, DONOR)
+    const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
     for (const c of [stopping.compute, honest.compute]) await inside(c).swarm.flush()
     await meet(submitter, 2)
     const job = await submitter.submit({
