@@ -45,8 +45,10 @@ const DONOR: Partial<DonateLimits> = {
   allowOnBattery: true,
 }
 
-/** Has the submitter look for donors until it met `n` with slots to give. */
-async function meet(submitter: Compute, n: number): Promise<void> {
+/** Has the submitter look for `donors` (once they announced) until it met them all with slots. */
+async function meet(submitter: Compute, donors: Compute[]): Promise<void> {
+  for (const c of donors) await inside(c).swarm.flush()
+  const n = donors.length
   await inside(submitter).swarm.join(COMPUTE_TOPIC, { server: false, client: true })
   await waitFor(
     () =>
@@ -63,6 +65,17 @@ function onEachJob(donor: Compute, hook: () => void, before = false): void {
     await real(s, m)
     if (!before) hook()
   }
+}
+
+/** Submits a replicas-1 job, named `text`, that reverses `text`. */
+async function reverseJob(submitter: Compute, text: string) {
+  return submitter.submit({
+    module: await assemble(REVERSE),
+    input: Buffer.from(text),
+    replicas: 1,
+    name: text,
+    wallMs: 60_000,
+  })
 }
 
 async function settled(submitter: Compute, id: string, timeoutMs: number) {
@@ -90,15 +103,8 @@ describe('donors that give a job back', () => {
     }
     const honest = await computeNode(t.cleanup, t.network, DONOR)
     const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
-    for (const c of [...pausing, honest.compute]) await inside(c).swarm.flush()
-    await meet(submitter, 5)
-    const job = await submitter.submit({
-      module: await assemble(REVERSE),
-      input: Buffer.from('given back'),
-      replicas: 1,
-      name: 'given back',
-      wallMs: 60_000,
-    })
+    await meet(submitter, [...pausing, honest.compute])
+    const job = await reverseJob(submitter, 'given back')
     const done = await settled(submitter, job.id, 60_000)
     expect(done.error).toBeNull()
     expect(Buffer.from(done.output!, 'base64').toString()).toBe('kcab nevig')
@@ -132,15 +138,8 @@ describe('a donor whose user turns donating off', () => {
       donors.push(compute)
     }
     const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
-    for (const c of donors) await inside(c).swarm.flush()
-    await meet(submitter, 2)
-    const job = await submitter.submit({
-      module: await assemble(REVERSE),
-      input: Buffer.from('turned off'),
-      replicas: 1,
-      name: 'turned off',
-      wallMs: 60_000,
-    })
+    await meet(submitter, donors)
+    const job = await reverseJob(submitter, 'turned off')
     const done = await settled(submitter, job.id, 60_000)
     expect(done.error).toBeNull()
     expect(Buffer.from(done.output!, 'base64').toString()).toBe('ffo denrut')
@@ -162,15 +161,8 @@ describe('a donor that stops while it holds a job', () => {
     )
     const honest = await computeNode(t.cleanup, t.network, DONOR)
     const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
-    for (const c of [stopping.compute, honest.compute]) await inside(c).swarm.flush()
-    await meet(submitter, 2)
-    const job = await submitter.submit({
-      module: await assemble(REVERSE),
-      input: Buffer.from('stopped'),
-      replicas: 1,
-      name: 'stopped',
-      wallMs: 60_000,
-    })
+    await meet(submitter, [stopping.compute, honest.compute])
+    const job = await reverseJob(submitter, 'stopped')
     const stoppingId = stopping.identity.publicKey.toString('hex')
     await waitFor(() => stopping.compute.counts().queued === 1, {
       timeoutMs: 30_000,
