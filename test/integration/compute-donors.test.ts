@@ -14,10 +14,9 @@
 //   copy to the same one could never count and only held the job up until its time ran out.
 import { describe, expect, it } from 'vitest'
 import type { Compute } from '../../main/engine/compute/compute.ts'
-import { COMPUTE_TOPIC } from '../../main/engine/compute/compute.ts'
 import { waitFor } from '../helpers/daemon.ts'
 import { useLocalTestnet } from '../helpers/testnet-hook.ts'
-import { computeNode } from '../helpers/compute-node.ts'
+import { computeNode, meetDonors } from '../helpers/compute-node.ts'
 import { assemble, REVERSE } from '../helpers/hostile-modules.ts'
 
 const t = useLocalTestnet()
@@ -33,27 +32,11 @@ interface Internals {
   onJob(s: Session, m: unknown): Promise<void>
   onReceipt(s: Session, m: unknown): Promise<void>
   timers: { graceMs: number; receiptTimeoutMs: number }
-  swarm: {
-    join(topic: Buffer, mode: { server: boolean; client: boolean }): Promise<void>
-    flush(): Promise<void>
-  }
+  swarm: { flush(): Promise<void> }
 }
 const inside = (c: Compute): Internals => c as unknown as Internals
 
 const DONOR = { cpuPercent: 100, suspendAboveOtherPercent: null, allowOnBattery: true }
-
-/** Has the submitter look for donors, until the donors it met (with slots to give) are `enough`. */
-async function meet(
-  submitter: Compute,
-  enough: (met: Session[]) => boolean,
-  what: string,
-): Promise<void> {
-  await inside(submitter).swarm.join(COMPUTE_TOPIC, { server: false, client: true })
-  await waitFor(
-    () => enough([...inside(submitter).sessions].filter((s) => s.identity && s.msg && s.slots > 0)),
-    { timeoutMs: 60_000, what },
-  )
-}
 
 describe('a donor that never answers', () => {
   it('is given up on, and not chosen first again', async () => {
@@ -63,7 +46,7 @@ describe('a donor that never answers', () => {
     const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
     inside(submitter).timers.graceMs = 1000
     for (const c of [silent.compute, honest.compute]) await inside(c).swarm.flush()
-    await meet(submitter, (met) => met.length >= 2, 'both donors')
+    await meetDonors(submitter, (met) => met.length >= 2, 'both donors')
     const module = await assemble(REVERSE)
     const silentId = silent.identity.publicKey.toString('hex')
     const run = async (text: string): Promise<string[]> => {
@@ -96,7 +79,7 @@ describe('a donor that never countersigns', () => {
     const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
     inside(submitter).timers.receiptTimeoutMs = 30_000
     for (const c of [mute.compute, honest.compute]) await inside(c).swarm.flush()
-    await meet(submitter, (met) => met.length >= 2, 'both donors')
+    await meetDonors(submitter, (met) => met.length >= 2, 'both donors')
     const module = await assemble(REVERSE)
     const run = async (text: string): Promise<number> => {
       const started = Date.now()
@@ -135,7 +118,7 @@ describe('a donor on two connections', () => {
     // Let the submitter meet both donors before the job goes out. A second connection of one
     // identity retires the first (newest wins: it is what a restarted node's dead connection
     // looks like), so the submitter never holds both at once.
-    await meet(
+    await meetDonors(
       submitter,
       (met) => met.some((s) => s.identity === doubled) && met.some((s) => s.identity !== doubled),
       'the doubled donor, and the honest one',

@@ -10,12 +10,11 @@
 //     donor gone (which uses the budget: a donor gone may have run it, and may send its result).
 import { describe, expect, it } from 'vitest'
 import type { Compute } from '../../main/engine/compute/compute.ts'
-import { COMPUTE_TOPIC } from '../../main/engine/compute/compute.ts'
 import type { CpuGovernor } from '../../main/engine/limits/cpu.ts'
 import { DonateLimitsSchema, type DonateLimits } from '../../main/engine/limits/governor.ts'
 import { waitFor } from '../helpers/daemon.ts'
 import { useLocalTestnet } from '../helpers/testnet-hook.ts'
-import { computeNode } from '../helpers/compute-node.ts'
+import { computeNode, meetDonors } from '../helpers/compute-node.ts'
 import { assemble, REVERSE } from '../helpers/hostile-modules.ts'
 
 const t = useLocalTestnet()
@@ -31,10 +30,7 @@ interface Internals {
   onJob(s: Session, m: unknown): Promise<void>
   timers: { stalledMs: number }
   deps: { governor: CpuGovernor }
-  swarm: {
-    join(topic: Buffer, mode: { server: boolean; client: boolean }): Promise<void>
-    flush(): Promise<void>
-  }
+  swarm: { flush(): Promise<void> }
 }
 const inside = (c: Compute): Internals => c as unknown as Internals
 
@@ -48,13 +44,7 @@ const DONOR: Partial<DonateLimits> = {
 /** Has the submitter look for `donors` (once they announced) until it met them all with slots. */
 async function meet(submitter: Compute, donors: Compute[]): Promise<void> {
   for (const c of donors) await inside(c).swarm.flush()
-  const n = donors.length
-  await inside(submitter).swarm.join(COMPUTE_TOPIC, { server: false, client: true })
-  await waitFor(
-    () =>
-      [...inside(submitter).sessions].filter((s) => s.identity && s.msg && s.slots > 0).length >= n,
-    { timeoutMs: 60_000, what: `${n} donors` },
-  )
+  await meetDonors(submitter, (met) => met.length >= donors.length, `${donors.length} donors`)
 }
 
 /** Runs `hook` on a donor as each job arrives there, once the donor has queued or started it. */
