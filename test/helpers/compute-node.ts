@@ -5,12 +5,13 @@ import path from 'node:path'
 import Corestore from 'corestore'
 import HyperDHT from 'hyperdht'
 import pino from 'pino'
-import { Compute } from '../../main/engine/compute/compute.ts'
+import { COMPUTE_TOPIC, Compute } from '../../main/engine/compute/compute.ts'
 import type { Logger } from '../../main/engine/logger.ts'
 import { Ledger } from '../../main/engine/ledger/ledger.ts'
 import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
 import { DonateLimitsSchema, type DonateLimits } from '../../main/engine/limits/governor.ts'
-import { type Cleanup, tempDir } from './daemon.ts'
+import { bootstrapOf } from './child-peer.ts'
+import { type Cleanup, tempDir, waitFor } from './daemon.ts'
 
 export interface KeyPair {
   publicKey: Buffer
@@ -34,11 +35,11 @@ export async function computeNode(
   await store.ready()
   const id: KeyPair = identity ?? (await store.createKeyPair('spare-identity'))
   const ledger = await Ledger.open(store, id)
-  const bootstrap = network.split(',').map((hp) => {
-    const [host, port] = hp.split(':')
-    return { host: host!, port: Number(port) }
+  const dht = new HyperDHT({
+    bootstrap: bootstrapOf(network),
+    host: '127.0.0.1',
+    firewalled: false,
   })
-  const dht = new HyperDHT({ bootstrap, host: '127.0.0.1', firewalled: false })
   await dht.ready()
   const parsed = DonateLimitsSchema.parse(limits)
   const governor = new CpuGovernor({
@@ -64,4 +65,30 @@ export async function computeNode(
     await store.close()
   })
   return { compute, identity: id }
+}
+
+/** A donor as a submitter met it: its identity once it said hello, and the slots it offers. */
+export interface MetDonor {
+  identity: string | null
+  slots: number
+}
+
+/**
+ * Has `submitter` look for donors (as it does while jobs wait) until the donors it met, with
+ * slots to give, are `enough`.
+ */
+export async function meetDonors(
+  submitter: Compute,
+  enough: (met: MetDonor[]) => boolean,
+  what: string,
+): Promise<void> {
+  const inside = submitter as unknown as {
+    sessions: Set<MetDonor & { msg: unknown }>
+    swarm: { join(topic: Buffer, mode: { server: boolean; client: boolean }): Promise<void> }
+  }
+  await inside.swarm.join(COMPUTE_TOPIC, { server: false, client: true })
+  await waitFor(
+    () => enough([...inside.sessions].filter((s) => s.identity && s.msg && s.slots > 0)),
+    { timeoutMs: 60_000, what },
+  )
 }

@@ -9,49 +9,23 @@
 //
 // usage: node --import tsx test/helpers/fake-donor.ts BOOTSTRAP DATA_DIR lying|greedy [OUTPUT_FILE]
 import { promises as fs } from 'node:fs'
-import Corestore from 'corestore'
-import HyperDHT from 'hyperdht'
-import pino from 'pino'
-import { Compute } from '../../main/engine/compute/compute.ts'
 import type { RunResult } from '../../main/engine/compute/sandbox.ts'
-import { Ledger } from '../../main/engine/ledger/ledger.ts'
-import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
-import { DonateLimitsSchema } from '../../main/engine/limits/governor.ts'
+import { openComputePeer } from './child-peer.ts'
 
 const [bootstrapArg, dataDir, mode, outputFile] = process.argv.slice(2)
 if (!bootstrapArg || !dataDir || !(mode === 'lying' || (mode === 'greedy' && outputFile))) {
   process.stderr.write('usage: fake-donor BOOTSTRAP DATA_DIR lying|greedy [OUTPUT_FILE]\n')
   process.exit(2)
 }
-const bootstrap = bootstrapArg.split(',').map((hp) => {
-  const [host, port] = hp.split(':')
-  return { host: host!, port: Number(port) }
-})
-await fs.mkdir(dataDir, { recursive: true })
-const store = new Corestore(`${dataDir}/store`)
-await store.ready()
-const identity = await store.createKeyPair('spare-identity')
-const ledger = await Ledger.open(store, identity)
-const dht = new HyperDHT({ bootstrap, host: '127.0.0.1', firewalled: false })
-await dht.ready()
-const limits = DonateLimitsSchema.parse({
+const {
+  identity,
+  ledger,
+  compute,
+  stop: close,
+} = await openComputePeer(bootstrapArg, dataDir, {
   cpuPercent: 100,
   cpuCores: 2,
   suspendAboveOtherPercent: null,
-})
-const governor = new CpuGovernor({
-  limits,
-  probe: { name: 'test', idleMs: async () => null, onBattery: async () => false },
-})
-const compute = new Compute({
-  store,
-  dht,
-  identity,
-  log: pino({ level: 'warn' }, pino.destination(2)),
-  dataDir,
-  ledger,
-  governor,
-  limits,
 })
 
 interface LiveRun {
@@ -89,11 +63,7 @@ process.stdout.write(
 )
 
 const stop = async (): Promise<void> => {
-  await compute.close()
-  governor.destroy()
-  await ledger.close()
-  await dht.destroy()
-  await store.close()
+  await close()
   process.exit(0)
 }
 process.on('SIGTERM', () => void stop())

@@ -11,16 +11,14 @@ import crypto from 'hypercore-crypto'
 // @ts-expect-error sub-encoder ships no types; it is Hyperdrive's own key encoding.
 import SubEncoder from 'sub-encoder'
 import { encodeInvite } from '../../main/engine/folders/invite.ts'
+import { bootstrapOf } from './child-peer.ts'
 
 const [bootstrapArg, storeDir, outsideDir] = process.argv.slice(2)
 if (!bootstrapArg || !storeDir || !outsideDir) {
   process.stderr.write('usage: hostile-owner BOOTSTRAP STORE_DIR OUTSIDE_DIR\n')
   process.exit(2)
 }
-const bootstrap = bootstrapArg.split(',').map((hp) => {
-  const [host, port] = hp.split(':')
-  return { host: host!, port: Number(port) }
-})
+const bootstrap = bootstrapOf(bootstrapArg)
 
 const store = new Corestore(storeDir)
 const encryptionKey = crypto.randomBytes(32)

@@ -10,46 +10,16 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import crypto from 'hypercore-crypto'
-import Corestore from 'corestore'
-import HyperDHT from 'hyperdht'
-import pino from 'pino'
-import { COMPUTE_TOPIC, Compute, jobId } from '../../main/engine/compute/compute.ts'
+import { COMPUTE_TOPIC, jobId } from '../../main/engine/compute/compute.ts'
 import { encodeMessage, type Message } from '../../main/engine/compute/messages.ts'
-import { Ledger } from '../../main/engine/ledger/ledger.ts'
-import { CpuGovernor } from '../../main/engine/limits/cpu.ts'
-import { DonateLimitsSchema } from '../../main/engine/limits/governor.ts'
+import { openComputePeer } from './child-peer.ts'
 
 const [bootstrapArg, dataDir, mode, file] = process.argv.slice(2)
 if (!bootstrapArg || !dataDir || !file || (mode !== 'raw' && mode !== 'wrongid')) {
   process.stderr.write('usage: hostile-submitter BOOTSTRAP DATA_DIR raw|wrongid FILE\n')
   process.exit(2)
 }
-const bootstrap = bootstrapArg.split(',').map((hp) => {
-  const [host, port] = hp.split(':')
-  return { host: host!, port: Number(port) }
-})
-await fs.mkdir(dataDir, { recursive: true })
-const store = new Corestore(`${dataDir}/store`)
-await store.ready()
-const identity = await store.createKeyPair('spare-identity')
-const ledger = await Ledger.open(store, identity)
-const dht = new HyperDHT({ bootstrap, host: '127.0.0.1', firewalled: false })
-await dht.ready()
-const limits = DonateLimitsSchema.parse({})
-const governor = new CpuGovernor({
-  limits,
-  probe: { name: 'test', idleMs: async () => null, onBattery: async () => false },
-})
-const compute = new Compute({
-  store,
-  dht,
-  identity,
-  log: pino({ level: 'warn' }, pino.destination(2)),
-  dataDir,
-  ledger,
-  governor,
-  limits,
-})
+const { identity, compute, stop } = await openComputePeer(bootstrapArg, dataDir)
 
 interface Session {
   identity: string | null
@@ -135,9 +105,5 @@ if (mode === 'raw') {
   )
 }
 
-await compute.close()
-governor.destroy()
-await ledger.close()
-await dht.destroy()
-await store.close()
+await stop()
 process.exit(0)

@@ -9,28 +9,17 @@
 //     member must refuse them and count them against it.
 //
 // usage: node --import tsx test/helpers/lying-host.ts BOOTSTRAP DATA_DIR [drop|overclaim-served]
-import { promises as fs } from 'node:fs'
-import Corestore from 'corestore'
-import HyperDHT from 'hyperdht'
 import pino from 'pino'
 import { Hosting, parseTimers } from '../../main/engine/hosting/hosting.ts'
 import { DonateLimitsSchema } from '../../main/engine/limits/governor.ts'
+import { openPeer } from './child-peer.ts'
 
 const [bootstrapArg, dataDir, modeArg = 'drop'] = process.argv.slice(2)
 if (!bootstrapArg || !dataDir || (modeArg !== 'drop' && modeArg !== 'overclaim-served')) {
   process.stderr.write('usage: lying-host BOOTSTRAP DATA_DIR [drop|overclaim-served]\n')
   process.exit(2)
 }
-const bootstrap = bootstrapArg.split(',').map((hp) => {
-  const [host, port] = hp.split(':')
-  return { host: host!, port: Number(port) }
-})
-await fs.mkdir(dataDir, { recursive: true })
-const store = new Corestore(`${dataDir}/store`)
-await store.ready()
-const identity = await store.createKeyPair('spare-identity')
-const dht = new HyperDHT({ bootstrap, host: '127.0.0.1', firewalled: false })
-await dht.ready()
+const { store, identity, dht } = await openPeer(bootstrapArg, dataDir)
 const hosting = new Hosting({
   store,
   dht,

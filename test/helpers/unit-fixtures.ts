@@ -74,6 +74,21 @@ export function useFixtures(): Fixtures {
   return fx
 }
 
+/**
+ * A data directory on a fresh testnet, for tests that stop a node and start another on it:
+ * `start()` gives a node on it (logging nothing, not yet ready, closed after the test), and
+ * `folder` is a directory holding a.txt ("a\n") to share.
+ */
+export async function restartable(
+  fx: Fixtures,
+): Promise<{ dataDir: string; folder: string; start(): Promise<SpareNode> }> {
+  await fx.testnet()
+  const dataDir = path.join(await fx.tmpDir(), 'data')
+  const folder = await fx.tmpDir()
+  await fs.writeFile(path.join(folder, 'a.txt'), 'a\n')
+  return { dataDir, folder, start: () => fx.node({ dataDir, logLevel: 'fatal' }) }
+}
+
 /** Runs a short-lived child process to its end and returns its pid: a pid of a dead process. */
 export async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })

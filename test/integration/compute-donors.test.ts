@@ -12,23 +12,14 @@
 //   identity, as a reconnect does for a moment and a hostile peer can do for good. A job's
 //   replicas must go to different donors: the quorum counts one answer per identity, so a second
 //   copy to the same one could never count and only held the job up until its time ran out.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Compute } from '../../main/engine/compute/compute.ts'
-import { COMPUTE_TOPIC } from '../../main/engine/compute/compute.ts'
-import { Cleanup, localTestnet, waitFor } from '../helpers/daemon.ts'
-import { computeNode } from '../helpers/compute-node.ts'
+import { waitFor } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
+import { computeNode, meetDonors } from '../helpers/compute-node.ts'
 import { assemble, REVERSE } from '../helpers/hostile-modules.ts'
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 interface Session {
   identity: string | null
@@ -41,37 +32,21 @@ interface Internals {
   onJob(s: Session, m: unknown): Promise<void>
   onReceipt(s: Session, m: unknown): Promise<void>
   timers: { graceMs: number; receiptTimeoutMs: number }
-  swarm: {
-    join(topic: Buffer, mode: { server: boolean; client: boolean }): Promise<void>
-    flush(): Promise<void>
-  }
+  swarm: { flush(): Promise<void> }
 }
 const inside = (c: Compute): Internals => c as unknown as Internals
 
 const DONOR = { cpuPercent: 100, suspendAboveOtherPercent: null, allowOnBattery: true }
 
-/** Has the submitter look for donors, until the donors it met (with slots to give) are `enough`. */
-async function meet(
-  submitter: Compute,
-  enough: (met: Session[]) => boolean,
-  what: string,
-): Promise<void> {
-  await inside(submitter).swarm.join(COMPUTE_TOPIC, { server: false, client: true })
-  await waitFor(
-    () => enough([...inside(submitter).sessions].filter((s) => s.identity && s.msg && s.slots > 0)),
-    { timeoutMs: 60_000, what },
-  )
-}
-
 describe('a donor that never answers', () => {
   it('is given up on, and not chosen first again', async () => {
-    const silent = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
+    const silent = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 })
     inside(silent.compute).onJob = async () => {} // takes every job, says nothing
-    const honest = await computeNode(cleanup, network, { ...DONOR, cpuCores: 1 })
-    const { compute: submitter } = await computeNode(cleanup, network, {})
+    const honest = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 1 })
+    const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
     inside(submitter).timers.graceMs = 1000
     for (const c of [silent.compute, honest.compute]) await inside(c).swarm.flush()
-    await meet(submitter, (met) => met.length >= 2, 'both donors')
+    await meetDonors(submitter, (met) => met.length >= 2, 'both donors')
     const module = await assemble(REVERSE)
     const silentId = silent.identity.publicKey.toString('hex')
     const run = async (text: string): Promise<string[]> => {
@@ -98,13 +73,13 @@ describe('a donor that never answers', () => {
 
 describe('a donor that never countersigns', () => {
   it('holds up no other job while its receipt waits', async () => {
-    const mute = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
+    const mute = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 })
     inside(mute.compute).onReceipt = async () => {} // takes the receipt, never answers
-    const honest = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
-    const { compute: submitter } = await computeNode(cleanup, network, {})
+    const honest = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 })
+    const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
     inside(submitter).timers.receiptTimeoutMs = 30_000
     for (const c of [mute.compute, honest.compute]) await inside(c).swarm.flush()
-    await meet(submitter, (met) => met.length >= 2, 'both donors')
+    await meetDonors(submitter, (met) => met.length >= 2, 'both donors')
     const module = await assemble(REVERSE)
     const run = async (text: string): Promise<number> => {
       const started = Date.now()
@@ -133,17 +108,17 @@ describe('a donor on two connections', () => {
   it('gets one replica of a job; the other goes to another donor', async () => {
     // The doubled donor offers two slots on each connection, the honest one a single slot, so
     // the submitter, which prefers more slots, turns to the doubled donor first.
-    const twice = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
-    await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 }, twice.identity)
-    const honest = await computeNode(cleanup, network, { ...DONOR, cpuCores: 1 })
-    const { compute: submitter } = await computeNode(cleanup, network, {})
+    const twice = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 })
+    await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 }, twice.identity)
+    const honest = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 1 })
+    const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
     for (const c of [twice.compute, honest.compute]) await inside(c).swarm.flush()
     const doubled = twice.identity.publicKey.toString('hex')
 
     // Let the submitter meet both donors before the job goes out. A second connection of one
     // identity retires the first (newest wins: it is what a restarted node's dead connection
     // looks like), so the submitter never holds both at once.
-    await meet(
+    await meetDonors(
       submitter,
       (met) => met.some((s) => s.identity === doubled) && met.some((s) => s.identity !== doubled),
       'the doubled donor, and the honest one',

@@ -3,26 +3,18 @@
 // but only within bounds: its memory must not grow with every job a peer asks for. Real parts:
 // a local testnet, a real donor (Compute, CPU governor, sandboxed job processes) and a submitter
 // that speaks the protocol by hand.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import crypto from 'hypercore-crypto'
 import type { Compute } from '../../main/engine/compute/compute.ts'
 import { COMPUTE_TOPIC, jobId } from '../../main/engine/compute/compute.ts'
 import { encodeMessage, type Message } from '../../main/engine/compute/messages.ts'
 import type { DonateLimits } from '../../main/engine/limits/governor.ts'
-import { Cleanup, localTestnet, waitFor } from '../helpers/daemon.ts'
+import { waitFor } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
 import { computeNode } from '../helpers/compute-node.ts'
 import { assemble } from '../helpers/hostile-modules.ts'
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 interface Session {
   identity: string | null
@@ -45,7 +37,7 @@ interface Internals {
 }
 
 async function node(limits: Partial<DonateLimits>): Promise<Compute> {
-  return (await computeNode(cleanup, network, limits)).compute
+  return (await computeNode(t.cleanup, t.network, limits)).compute
 }
 
 /** Writes 4 MiB of output, at once. */

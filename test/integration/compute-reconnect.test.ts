@@ -2,33 +2,18 @@
 // keeps the result and sends it again when the submitter reconnects. The submitter must take it
 // (the job is still open), not throw away work it asked for because the connection it sent the
 // job on went away meanwhile.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { DonateStatus, JobDetail, JobSummary, RunSummary } from '../../shared/contract.ts'
-import {
-  Cleanup,
-  type TestDaemon,
-  localTestnet,
-  startDaemon,
-  tempDir,
-  waitFor,
-} from '../helpers/daemon.ts'
+import { type TestDaemon, startDaemon, tempDir, waitFor } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
 import { assemble } from '../helpers/hostile-modules.ts'
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 async function donor(): Promise<TestDaemon> {
-  const d = await startDaemon(cleanup, network)
+  const d = await startDaemon(t.cleanup, t.network)
   const st = await d.json<DonateStatus>([
     'donate',
     'set',
@@ -75,8 +60,8 @@ const runOf = async (d: TestDaemon, id: string): Promise<RunSummary | undefined>
 describe('donated CPU across a reconnection', () => {
   it('takes the results donors kept while the submitter was away', async () => {
     const [d1, d2] = [await donor(), await donor()]
-    const s = await startDaemon(cleanup, network)
-    const dir = await tempDir(cleanup, 'spare-job-')
+    const s = await startDaemon(t.cleanup, t.network)
+    const dir = await tempDir(t.cleanup, 'spare-job-')
     const module = path.join(dir, 'spin.wasm')
     const input = path.join(dir, 'spin.in')
     await fs.writeFile(module, await assemble(SPIN))

@@ -3,22 +3,14 @@
 // wins: compute must send to the new connection, and drop the old one, at once. Real parts: a
 // local testnet, a real donor in this process, a real peer in a child process killed with SIGKILL
 // (its sockets never closed).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
-import { Cleanup, ROOT, localTestnet, tempDir, waitFor } from '../helpers/daemon.ts'
+import { ROOT, tempDir, waitFor } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
 import { computeNode } from '../helpers/compute-node.ts'
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 interface Session {
   identity: string | null
@@ -35,10 +27,10 @@ interface Internals {
 async function client(dir: string): Promise<{ child: ChildProcess; identity: string }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'test/helpers/compute-client.ts'), network, dir],
+    ['--import', 'tsx', path.join(ROOT, 'test/helpers/compute-client.ts'), t.network, dir],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env },
   )
-  cleanup.add(
+  t.cleanup.add(
     () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve()
@@ -62,14 +54,14 @@ async function client(dir: string): Promise<{ child: ChildProcess; identity: str
 
 describe('a compute peer that crashes and comes back', () => {
   it('is sent to on its new connection, and its old one is dropped', async () => {
-    const { compute } = await computeNode(cleanup, network, {
+    const { compute } = await computeNode(t.cleanup, t.network, {
       cpuPercent: 100,
       cpuCores: 2,
       suspendAboveOtherPercent: null,
       allowOnBattery: true,
     })
     const d = compute as unknown as Internals
-    const dir = await tempDir(cleanup, 'spare-client-')
+    const dir = await tempDir(t.cleanup, 'spare-client-')
     const first = await client(dir)
     const ofPeer = (): Session[] =>
       [...d.sessions].filter((s) => s.identity === first.identity && s.msg)

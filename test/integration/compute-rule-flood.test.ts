@@ -3,7 +3,7 @@
 // as many as it cared to send. Now one connection gets MAX_RULE_BREAKS of them before its compute
 // channel closes, and at most one log line a second. Real parts: a local testnet, a real donor,
 // a peer that speaks the protocol by hand over a real Hyperswarm connection.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Writable } from 'node:stream'
 import HyperDHT from 'hyperdht'
 import Hyperswarm from 'hyperswarm'
@@ -23,19 +23,12 @@ import {
   openMessageChannel,
   signHello,
 } from '../../main/engine/net/peer-channel.ts'
-import { Cleanup, localTestnet, waitFor } from '../helpers/daemon.ts'
+import { waitFor } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
+import { bootstrapOf } from '../helpers/child-peer.ts'
 import { computeNode } from '../helpers/compute-node.ts'
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 const FLOOD = 200
 
@@ -49,8 +42,8 @@ describe('a peer flooding a donor with rule breaks', () => {
       },
     })
     const { compute } = await computeNode(
-      cleanup,
-      network,
+      t.cleanup,
+      t.network,
       { cpuPercent: 100, cpuCores: 2, suspendAboveOtherPercent: null, allowOnBattery: true },
       undefined,
       pino({ level: 'warn' }, sink),
@@ -59,13 +52,13 @@ describe('a peer flooding a donor with rule breaks', () => {
 
     const me = crypto.keyPair()
     const identity = me.publicKey.toString('hex')
-    const bootstrap = network.split(',').map((hp) => {
-      const [host, port] = hp.split(':')
-      return { host: host!, port: Number(port) }
+    const dht = new HyperDHT({
+      bootstrap: bootstrapOf(t.network),
+      host: '127.0.0.1',
+      firewalled: false,
     })
-    const dht = new HyperDHT({ bootstrap, host: '127.0.0.1', firewalled: false })
     const swarm = new Hyperswarm({ dht })
-    cleanup.add(async () => {
+    t.cleanup.add(async () => {
       await swarm.destroy()
       await dht.destroy()
     })

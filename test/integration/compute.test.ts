@@ -2,7 +2,7 @@
 // gets the result they agree on; a lying donor is outvoted and gets no credit; hostile modules
 // are stopped and the donors go on working; compute receipts land in ledgers a third node can
 // verify; pause, snooze and bad limits from the command line.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
@@ -14,32 +14,16 @@ import type {
   LedgerReport,
   RunSummary,
 } from '../../shared/contract.ts'
-import {
-  Cleanup,
-  ROOT,
-  type TestDaemon,
-  localTestnet,
-  startDaemon,
-  tempDir,
-  waitFor,
-} from '../helpers/daemon.ts'
+import { ROOT, type TestDaemon, startDaemon, tempDir, waitFor } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 const PRIMES = path.join(ROOT, 'examples/compute/primes.wasm')
 
 /** A donor that runs jobs at full speed whatever else the (shared, busy) test machine does. */
 async function donor(): Promise<TestDaemon> {
-  const d = await startDaemon(cleanup, network)
+  const d = await startDaemon(t.cleanup, t.network)
   const st = await d.json<DonateStatus>([
     'donate',
     'set',
@@ -84,7 +68,7 @@ function primesReference(lo: number, hi: number): Buffer {
 }
 
 async function writeTemp(name: string, data: Buffer | string): Promise<string> {
-  const file = path.join(await tempDir(cleanup, 'spare-job-'), name)
+  const file = path.join(await tempDir(t.cleanup, 'spare-job-'), name)
   await fs.writeFile(file, data)
   return file
 }
@@ -132,15 +116,15 @@ async function fakeDonor(
   mode: 'lying' | 'greedy',
   output?: Buffer,
 ): Promise<{ identity: string; ledger: string }> {
-  const dir = await tempDir(cleanup, `spare-${mode}-`)
-  const args = [path.join(ROOT, 'test/helpers/fake-donor.ts'), network, dir, mode]
+  const dir = await tempDir(t.cleanup, `spare-${mode}-`)
+  const args = [path.join(ROOT, 'test/helpers/fake-donor.ts'), t.network, dir, mode]
   if (output) args.push(await writeTemp('answer.bin', output))
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: process.env,
   })
-  cleanup.add(
+  t.cleanup.add(
     () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve()
@@ -163,21 +147,21 @@ async function fakeDonor(
 
 /** Runs the hostile submitter to the end; returns its one line of JSON. */
 async function hostileSubmitter(mode: 'raw' | 'wrongid', file: string): Promise<unknown> {
-  const dir = await tempDir(cleanup, 'spare-hostile-')
+  const dir = await tempDir(t.cleanup, 'spare-hostile-')
   const child = spawn(
     process.execPath,
     [
       '--import',
       'tsx',
       path.join(ROOT, 'test/helpers/hostile-submitter.ts'),
-      network,
+      t.network,
       dir,
       mode,
       file,
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env },
   )
-  cleanup.add(() => {
+  t.cleanup.add(() => {
     if (child.exitCode === null) child.kill('SIGKILL')
   })
   let out = ''
@@ -192,9 +176,9 @@ async function hostileSubmitter(mode: 'raw' | 'wrongid', file: string): Promise<
 describe('donated CPU', () => {
   it('runs a job on two donors; the submitter gets the agreed result and both get receipts', async () => {
     const [d1, d2] = [await donor(), await donor()]
-    const s = await startDaemon(cleanup, network)
+    const s = await startDaemon(t.cleanup, t.network)
     const input = await writeTemp('range.bin', primesInput(1_000_000, 1_020_000))
-    const out = path.join(await tempDir(cleanup), 'primes.out')
+    const out = path.join(await tempDir(t.cleanup), 'primes.out')
 
     const res = await s.cli(['compute', 'submit', PRIMES, '--input', input, '--out', out])
     expect(res.code, res.stderr).toBe(0)
@@ -229,7 +213,7 @@ describe('donated CPU', () => {
     // A third node fetches a donor's ledger and checks every signature.
     const d1l = await d1.json<Ledger>(['ledger'])
     expect(d1l.given).toBeGreaterThan(0)
-    const third = await startDaemon(cleanup, network)
+    const third = await startDaemon(t.cleanup, t.network)
     const report = await third.json<LedgerReport>(['ledger', 'verify', d1l.key])
     expect(report.valid).toBe(true)
     expect(report.receipts.some((r) => r.body.kind === 'compute')).toBe(true)
@@ -239,7 +223,7 @@ describe('donated CPU', () => {
   it('outvotes a donor that returns a wrong result and gives it no credit', async () => {
     const liarLedger = (await fakeDonor('lying')).ledger
     const [d1, d2] = [await donor(), await donor()]
-    const s = await startDaemon(cleanup, network)
+    const s = await startDaemon(t.cleanup, t.network)
     const input = await writeTemp('range.bin', primesInput(5_000_000, 5_010_000))
     // Three replicas on three donors: the liar is one of them once the submitter has met all
     // three (a submitter that has met only the two honest ones settles without it: try again).
@@ -277,7 +261,7 @@ describe('donated CPU', () => {
     const greedy = (await fakeDonor('greedy', primesReference(5_000_000, 5_010_000))).identity
     await donor()
     await donor()
-    const s = await startDaemon(cleanup, network)
+    const s = await startDaemon(t.cleanup, t.network)
     const input = await writeTemp('range.bin', primesInput(5_000_000, 5_010_000))
     // Three replicas on three donors: the greedy one is among them once the submitter has met
     // all three (a submitter that has met only the two honest ones settles without it).
@@ -308,7 +292,7 @@ describe('donated CPU', () => {
 
   it('stops hostile modules, reports them, and the donors keep working', async () => {
     const [d1, d2] = [await donor(), await donor()]
-    const s = await startDaemon(cleanup, network)
+    const s = await startDaemon(t.cleanup, t.network)
     const input = await writeTemp('empty.bin', '')
 
     const loop = await writeTemp(
@@ -414,7 +398,7 @@ describe('donated CPU', () => {
     }
 
     // The donors go on: a normal job gets its result.
-    const s = await startDaemon(cleanup, network)
+    const s = await startDaemon(t.cleanup, t.network)
     const range = await writeTemp('range.bin', primesInput(100, 200))
     const ok = await submit(s, PRIMES, range)
     expect(ok.state).toBe('done')

@@ -1,6 +1,6 @@
 // Bad input from everywhere: hostile peers, bad invites, strangers at the API, a mangled settings
 // file, a full disk. Real daemons on a local testnet, driven through the CLI.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { spawn, execFileSync } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import http from 'node:http'
@@ -8,9 +8,7 @@ import path from 'node:path'
 import WebSocket from 'ws'
 import type { FolderSummary } from '../../shared/contract.ts'
 import {
-  Cleanup,
   ROOT,
-  localTestnet,
   runCli,
   snapshotTree,
   startDaemon,
@@ -19,17 +17,9 @@ import {
   waitForSameTree,
   writeRandomFile,
 } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 async function listAll(root: string): Promise<string[]> {
   const out: string[] = []
@@ -46,7 +36,7 @@ async function listAll(root: string): Promise<string[]> {
 
 describe('hostile peers', () => {
   it('refuses entries whose paths escape the folder and writes nothing outside it', async () => {
-    const base = await tempDir(cleanup, 'spare-hostile-')
+    const base = await tempDir(t.cleanup, 'spare-hostile-')
     const outside = path.join(base, 'outside')
     const dst = path.join(base, 'inside', 'mirror')
     await fs.mkdir(outside)
@@ -56,13 +46,13 @@ describe('hostile peers', () => {
         '--import',
         'tsx',
         path.join(ROOT, 'test/helpers/hostile-owner.ts'),
-        network,
+        t.network,
         path.join(base, 'store'),
         outside,
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     )
-    cleanup.add(
+    t.cleanup.add(
       () =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null) return resolve()
@@ -82,7 +72,7 @@ describe('hostile peers', () => {
       child.once('exit', (code) => reject(new Error(`hostile owner exited ${code}: ${err}`)))
     })
 
-    const reader = await startDaemon(cleanup, network)
+    const reader = await startDaemon(t.cleanup, t.network)
     expect((await reader.cli(['join', invite, dst])).code).toBe(0)
     await waitFor(
       async () =>
@@ -139,11 +129,11 @@ describe('hostile peers', () => {
 
 describe('bad invites', () => {
   it('refuses malformed, truncated and tampered invites with exit code 2', async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
-    const owner = await startDaemon(cleanup, network)
-    const reader = await startDaemon(cleanup, network)
+    const src = await tempDir(t.cleanup, 'spare-src-')
+    const owner = await startDaemon(t.cleanup, t.network)
+    const reader = await startDaemon(t.cleanup, t.network)
     const { invite } = await owner.json<{ invite: string }>(['share', src, '--publish'])
-    const dst = path.join(await tempDir(cleanup), 'mirror')
+    const dst = path.join(await tempDir(t.cleanup), 'mirror')
     const flip = (s: string, i: number): string =>
       s.slice(0, i) + (s[i] === 'y' ? 'b' : 'y') + s.slice(i + 1)
     const cases: Array<[string, RegExp]> = [
@@ -174,7 +164,7 @@ describe('bad invites', () => {
 
 describe('the local API', () => {
   it('refuses a wrong token, a foreign Origin and a foreign Host', async () => {
-    const d = await startDaemon(cleanup, network)
+    const d = await startDaemon(t.cleanup, t.network)
     const info = JSON.parse(await fs.readFile(path.join(d.dataDir, 'api.json'), 'utf8')) as {
       port: number
     }
@@ -222,8 +212,8 @@ describe('the local API', () => {
   })
 
   it('prints exactly one JSON document for --json read commands', async () => {
-    const d = await startDaemon(cleanup, network)
-    const src = await tempDir(cleanup, 'spare-src-')
+    const d = await startDaemon(t.cleanup, t.network)
+    const src = await tempDir(t.cleanup, 'spare-src-')
     await d.json(['share', src])
     for (const cmd of [['status'], ['folders'], ['peers']]) {
       const res = await d.cli([...cmd, '--json'])
@@ -236,7 +226,7 @@ describe('the local API', () => {
   })
 
   it('says plainly when no daemon is running (exit 1)', async () => {
-    const dir = await tempDir(cleanup)
+    const dir = await tempDir(t.cleanup)
     const res = await runCli(['status', '--data-dir', dir])
     expect(res.code).toBe(1)
     expect(res.stderr).toMatch(/no Spare daemon is running/)
@@ -250,14 +240,14 @@ describe('damaged files on disk', () => {
   ])(
     "rebuilds a reader's damaged sync index without touching the folder, and keeps syncing (%s)",
     async (mode, indexName) => {
-      const src = await tempDir(cleanup, 'spare-src-')
+      const src = await tempDir(t.cleanup, 'spare-src-')
       await fs.writeFile(path.join(src, 'a.txt'), 'a\n')
-      const owner = await startDaemon(cleanup, network)
-      const reader = await startDaemon(cleanup, network)
+      const owner = await startDaemon(t.cleanup, t.network)
+      const reader = await startDaemon(t.cleanup, t.network)
       const { invite, folder } = await owner.json<{ invite: string; folder: FolderSummary }>(
         mode === 'publish' ? ['share', src, '--publish'] : ['share', src],
       )
-      const dst = path.join(await tempDir(cleanup), 'mirror')
+      const dst = path.join(await tempDir(t.cleanup), 'mirror')
       await reader.cli(['join', invite, dst])
       await waitForSameTree(src, dst)
       await reader.stop()
@@ -281,7 +271,7 @@ describe('damaged files on disk', () => {
   )
 
   it('says clearly when the daemon file is damaged', async () => {
-    const dir = await tempDir(cleanup)
+    const dir = await tempDir(t.cleanup)
     await fs.writeFile(path.join(dir, 'api.json'), '{"port": "nope"}')
     await fs.writeFile(path.join(dir, 'api-token'), 'x'.repeat(64))
     const res = await runCli(['status', '--data-dir', dir])
@@ -292,11 +282,11 @@ describe('damaged files on disk', () => {
 
 describe('settings on disk', () => {
   it('refuses to start on a hand-mangled settings file, names it, and leaves it untouched', async () => {
-    const dir = await tempDir(cleanup)
+    const dir = await tempDir(t.cleanup)
     const file = path.join(dir, 'settings.json')
     const mangled = '{ "version": 1, "folders": [ {"id": "oops" ]\n'
     await fs.writeFile(file, mangled)
-    const res = await runCli(['daemon', '--data-dir', dir, '--network', network])
+    const res = await runCli(['daemon', '--data-dir', dir, '--network', t.network])
     expect(res.code).toBe(1)
     expect(res.stderr).toContain(file)
     expect(res.stderr).toMatch(/not valid JSON/)
@@ -305,7 +295,7 @@ describe('settings on disk', () => {
     const bad = await runCli([
       'daemon',
       '--data-dir',
-      await tempDir(cleanup),
+      await tempDir(t.cleanup),
       '--network',
       'nowhere',
     ])
@@ -329,17 +319,17 @@ describe('a full disk', () => {
   it.runIf(canMountTmpfs())(
     'pauses with a clear error, corrupts nothing, and resumes when room returns',
     async () => {
-      const src = await tempDir(cleanup, 'spare-src-')
+      const src = await tempDir(t.cleanup, 'spare-src-')
       await writeRandomFile(path.join(src, 'big-1.bin'), 3 * 1024 * 1024, 1)
       await writeRandomFile(path.join(src, 'big-2.bin'), 3 * 1024 * 1024, 2)
       await fs.writeFile(path.join(src, 'small.txt'), 'small\n')
-      const mnt = await tempDir(cleanup, 'spare-tmpfs-')
+      const mnt = await tempDir(t.cleanup, 'spare-tmpfs-')
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt])
-      cleanup.add(() => {
+      t.cleanup.add(() => {
         execFileSync('umount', ['-l', mnt])
       })
-      const owner = await startDaemon(cleanup, network)
-      const reader = await startDaemon(cleanup, network)
+      const owner = await startDaemon(t.cleanup, t.network)
+      const reader = await startDaemon(t.cleanup, t.network)
       const { invite } = await owner.json<{ invite: string }>(['share', src, '--publish'])
       const dst = path.join(mnt, 'mirror')
       expect((await reader.cli(['join', invite, dst])).code).toBe(0)
@@ -365,7 +355,7 @@ describe('a full disk', () => {
 
 describe('big files', () => {
   it('streams a file larger than a daemon may hold in memory', async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
+    const src = await tempDir(t.cleanup, 'spare-src-')
     const size = 1200 * 1024 * 1024 + 77
     // Sparse: no disk or CPU spent making it; Spare still reads and ships every byte.
     const h = await fs.open(path.join(src, 'huge.img'), 'w')
@@ -373,14 +363,14 @@ describe('big files', () => {
     await h.write(Buffer.from('head'), 0, 4, 0)
     await h.write(Buffer.from('tail'), 0, 4, size - 4)
     await h.close()
-    const owner = await startDaemon(cleanup, network)
-    const reader = await startDaemon(cleanup, network)
+    const owner = await startDaemon(t.cleanup, t.network)
+    const reader = await startDaemon(t.cleanup, t.network)
     const { invite } = await owner.json<{ invite: string; folder: FolderSummary }>([
       'share',
       src,
       '--publish',
     ])
-    const dst = path.join(await tempDir(cleanup), 'mirror')
+    const dst = path.join(await tempDir(t.cleanup), 'mirror')
     await reader.cli(['join', invite, dst])
     const peak = { owner: 0, reader: 0 }
     const rss = async (pid: number): Promise<number> => {

@@ -2,32 +2,24 @@
 // about 17 s later, and the new one comes meanwhile, from a fresh transport key. The node hello
 // on the swarm tells it is the same node: the old connection is dropped, and the peer counted
 // once, at once. Real daemons on a local testnet.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { FolderSummary, NodeStatus, Peer } from '../../shared/contract.ts'
-import { Cleanup, localTestnet, startDaemon, tempDir, waitFor } from '../helpers/daemon.ts'
+import { startDaemon, tempDir, waitFor } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 describe('a peer that crashes and comes back', () => {
   it('is counted once, on its new connection', async () => {
-    const a = await startDaemon(cleanup, network)
-    const b = await startDaemon(cleanup, network)
-    const dirA = path.join(await tempDir(cleanup), 'a')
+    const a = await startDaemon(t.cleanup, t.network)
+    const b = await startDaemon(t.cleanup, t.network)
+    const dirA = path.join(await tempDir(t.cleanup), 'a')
     await fs.mkdir(dirA)
     const { folder } = await a.json<{ folder: FolderSummary }>(['share', dirA])
     const { invite } = await a.json<{ invite: string }>(['invite', folder.id])
-    await b.json(['join', invite, path.join(await tempDir(cleanup), 'b')])
+    await b.json(['join', invite, path.join(await tempDir(t.cleanup), 'b')])
     const peersOf = (): Promise<Peer[]> => a.json<Peer[]>(['peers'])
     await waitFor(async () => (await peersOf()).length === 1, { what: 'b connected' })
     const [old] = await peersOf()

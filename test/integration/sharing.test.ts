@@ -1,11 +1,10 @@
 // Sharing a folder from one owner to several readers, through real daemons and the real CLI on
 // a local testnet.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { FolderSummary, Peer } from '../../shared/contract.ts'
 import {
-  Cleanup,
   type TestDaemon,
   localTestnet,
   snapshotTree,
@@ -15,17 +14,9 @@ import {
   waitForSameTree,
   writeRandomFile,
 } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 async function makeTree(root: string): Promise<void> {
   await fs.mkdir(path.join(root, 'docs', 'nested', 'deeper'), { recursive: true })
@@ -58,10 +49,10 @@ async function syncedPair(src: string): Promise<{
   invite: string
   folder: FolderSummary
 }> {
-  const owner = await startDaemon(cleanup, network)
-  const reader = await startDaemon(cleanup, network)
+  const owner = await startDaemon(t.cleanup, t.network)
+  const reader = await startDaemon(t.cleanup, t.network)
   const { invite, folder } = await share(owner, src)
-  const dst = path.join(await tempDir(cleanup), 'mirror')
+  const dst = path.join(await tempDir(t.cleanup), 'mirror')
   expect((await reader.cli(['join', invite, dst])).code).toBe(0)
   await waitForSameTree(src, dst)
   return { owner, reader, dst, invite, folder }
@@ -71,28 +62,28 @@ async function syncedPair(src: string): Promise<{
 async function joinAfterImport(
   src: string,
 ): Promise<{ owner: TestDaemon; reader: TestDaemon; dst: string }> {
-  const owner = await startDaemon(cleanup, network)
-  const reader = await startDaemon(cleanup, network)
+  const owner = await startDaemon(t.cleanup, t.network)
+  const reader = await startDaemon(t.cleanup, t.network)
   const { invite } = await share(owner, src)
   await waitFor(async () => (await owner.folders())[0]?.state === 'idle', { timeoutMs: 90_000 })
-  const dst = path.join(await tempDir(cleanup), 'mirror')
+  const dst = path.join(await tempDir(t.cleanup), 'mirror')
   expect((await reader.cli(['join', invite, dst])).code).toBe(0)
   return { owner, reader, dst }
 }
 
 describe('sharing a folder', () => {
   it('mirrors a tree to two readers, then keeps them live through adds, changes, deletes and moves', async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
+    const src = await tempDir(t.cleanup, 'spare-src-')
     await makeTree(src)
-    const owner = await startDaemon(cleanup, network)
-    const r1 = await startDaemon(cleanup, network)
-    const r2 = await startDaemon(cleanup, network)
+    const owner = await startDaemon(t.cleanup, t.network)
+    const r1 = await startDaemon(t.cleanup, t.network)
+    const r2 = await startDaemon(t.cleanup, t.network)
     const { invite, folder } = await share(owner, src)
     expect(invite).toMatch(/^spare1[a-z0-9]+$/)
     expect(folder.role).toBe('owner')
 
-    const dst1 = path.join(await tempDir(cleanup), 'mirror-1')
-    const dst2 = path.join(await tempDir(cleanup), 'mirror-2')
+    const dst1 = path.join(await tempDir(t.cleanup), 'mirror-1')
+    const dst2 = path.join(await tempDir(t.cleanup), 'mirror-2')
     const joined = await r1.json<{ folder: FolderSummary }>(['join', invite, dst1])
     expect(joined.folder.id).toBe(folder.id)
     expect(joined.folder.role).toBe('reader')
@@ -147,25 +138,25 @@ describe('sharing a folder', () => {
   })
 
   it('lets a late reader complete from another reader while the owner is offline', async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
+    const src = await tempDir(t.cleanup, 'spare-src-')
     await makeTree(src)
-    const owner = await startDaemon(cleanup, network)
-    const r1 = await startDaemon(cleanup, network)
+    const owner = await startDaemon(t.cleanup, t.network)
+    const r1 = await startDaemon(t.cleanup, t.network)
     const { invite } = await share(owner, src)
-    const dst1 = path.join(await tempDir(cleanup), 'm1')
+    const dst1 = path.join(await tempDir(t.cleanup), 'm1')
     await r1.cli(['join', invite, dst1])
     await waitForSameTree(src, dst1)
     await waitFor(async () => (await r1.folders())[0]?.state === 'idle')
 
     expect(await owner.stop()).toBe(0)
-    const r2 = await startDaemon(cleanup, network)
-    const dst2 = path.join(await tempDir(cleanup), 'm2')
+    const r2 = await startDaemon(t.cleanup, t.network)
+    const dst2 = path.join(await tempDir(t.cleanup), 'm2')
     expect((await r2.cli(['join', invite, dst2])).code).toBe(0)
     await waitForSameTree(src, dst2, 90_000)
   })
 
   it('recovers a byte-identical tree after kill -9 of a reader mid-transfer', async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
+    const src = await tempDir(t.cleanup, 'spare-src-')
     for (let i = 0; i < 6; i++)
       await writeRandomFile(path.join(src, `big-${i}.bin`), 24 * 1024 * 1024, i + 1)
     for (let i = 0; i < 200; i++) await fs.writeFile(path.join(src, `f-${i}.txt`), `x${i}`)
@@ -186,7 +177,7 @@ describe('sharing a folder', () => {
   })
 
   it('stops promptly while waiting for blocks from a peer that left', async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
+    const src = await tempDir(t.cleanup, 'spare-src-')
     for (let i = 0; i < 4; i++)
       await writeRandomFile(path.join(src, `big-${i}.bin`), 32 * 1024 * 1024, i + 11)
     const { owner, reader, dst } = await joinAfterImport(src)
@@ -204,7 +195,7 @@ describe('sharing a folder', () => {
   })
 
   it("reports a reader's own edits as local changes, never sends them, and keeps them when the owner changes the file", async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
+    const src = await tempDir(t.cleanup, 'spare-src-')
     await fs.writeFile(path.join(src, 'a.txt'), 'owner a\n')
     await fs.writeFile(path.join(src, 'b.txt'), 'owner b\n')
     await fs.writeFile(path.join(src, 'c.txt'), 'owner c\n')
@@ -247,7 +238,7 @@ describe('sharing a folder', () => {
   })
 
   it('keeps no plaintext name or content in any data directory', async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
+    const src = await tempDir(t.cleanup, 'spare-src-')
     const secretName = 'quarterly-secret-plan-7f3a.txt'
     const secretText = 'the launch code is tangerine-42, do not tell anyone\n'.repeat(20)
     await fs.mkdir(path.join(src, 'private-folder-name-91c2'))
@@ -281,7 +272,7 @@ describe('sharing a folder', () => {
   })
 
   it('stops syncing on unshare and leaves the files on disk', async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
+    const src = await tempDir(t.cleanup, 'spare-src-')
     await fs.writeFile(path.join(src, 'keep.txt'), 'keep me\n')
     const { reader, dst, folder } = await syncedPair(src)
     const res = await reader.cli(['unshare', folder.id])
@@ -295,7 +286,7 @@ describe('sharing a folder', () => {
   })
 
   it('pauses and resumes syncing, and stays paused across a restart', async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
+    const src = await tempDir(t.cleanup, 'spare-src-')
     await fs.writeFile(path.join(src, 'first.txt'), '1\n')
     const { reader, dst } = await syncedPair(src)
 
@@ -320,14 +311,14 @@ describe('sharing a folder', () => {
   })
 
   it('changes the network mode live, without a restart', async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
+    const src = await tempDir(t.cleanup, 'spare-src-')
     await fs.writeFile(path.join(src, 'hello.txt'), 'hello\n')
-    const owner = await startDaemon(cleanup, network)
+    const owner = await startDaemon(t.cleanup, t.network)
     const { invite } = await share(owner, src)
     // The reader starts on a network of its own, where nobody has the folder.
-    const elsewhere = await localTestnet(cleanup)
-    const reader = await startDaemon(cleanup, elsewhere)
-    const dst = path.join(await tempDir(cleanup), 'mirror')
+    const elsewhere = await localTestnet(t.cleanup)
+    const reader = await startDaemon(t.cleanup, elsewhere)
+    const dst = path.join(await tempDir(t.cleanup), 'mirror')
     expect((await reader.cli(['join', invite, dst])).code).toBe(0)
     await new Promise((r) => setTimeout(r, 1500))
     await expect(fs.access(path.join(dst, 'hello.txt'))).rejects.toThrow()
@@ -336,19 +327,19 @@ describe('sharing a folder', () => {
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/HOST:PORT/)
     // Moving to the owner's network: the folder syncs, and the choice is saved.
-    const status = await reader.json<{ network: { bootstrap: string[] } }>(['network', network])
-    expect(status.network.bootstrap.join(',')).toBe(network)
+    const status = await reader.json<{ network: { bootstrap: string[] } }>(['network', t.network])
+    expect(status.network.bootstrap.join(',')).toBe(t.network)
     await waitForSameTree(src, dst)
     const saved = JSON.parse(
       await fs.readFile(path.join(reader.dataDir, 'settings.json'), 'utf8'),
     ) as {
       network: string
     }
-    expect(saved.network).toBe(network)
+    expect(saved.network).toBe(t.network)
   })
 
   it('keeps its folders across a restart of both sides', async () => {
-    const src = await tempDir(cleanup, 'spare-src-')
+    const src = await tempDir(t.cleanup, 'spare-src-')
     await fs.writeFile(path.join(src, 'one.txt'), '1\n')
     const { owner, reader, dst } = await syncedPair(src)
     await owner.stop()

@@ -1,38 +1,28 @@
 // Two-way folders through real daemons and the real CLI on a local testnet: writers joining by
 // invite, live changes both ways, conflicts, edit against delete, versions and restore, ignores,
 // moves without transfer, removing a member, read-only members.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { Conflict, FolderSummary } from '../../shared/contract.ts'
 import type { SpareClient } from '../../shared/client.ts'
 import { connect } from '../../main/daemon/http-client.ts'
 import {
-  Cleanup,
   type TestDaemon,
-  localTestnet,
   snapshotTree,
   startDaemon,
   tempDir,
   waitFor,
   waitForSameTree,
 } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
 
 /** The daemon's local API, for what the CLI doesn't show (the UI's calls). */
 async function apiOf(d: TestDaemon): Promise<SpareClient> {
   return (await connect(d.dataDir)).client
 }
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 interface Writer {
   daemon: TestDaemon
@@ -44,16 +34,16 @@ async function writers(
   n: number,
   seed?: (dir: string) => Promise<void>,
 ): Promise<{ ws: Writer[]; id: string }> {
-  const first = await startDaemon(cleanup, network)
-  const dir0 = path.join(await tempDir(cleanup), 'w0')
+  const first = await startDaemon(t.cleanup, t.network)
+  const dir0 = path.join(await tempDir(t.cleanup), 'w0')
   await fs.mkdir(dir0)
   if (seed) await seed(dir0)
   const { folder } = await first.json<{ folder: FolderSummary }>(['share', dir0])
   const ws: Writer[] = [{ daemon: first, dir: dir0 }]
   for (let i = 1; i < n; i++) {
-    const d = await startDaemon(cleanup, network)
+    const d = await startDaemon(t.cleanup, t.network)
     const { invite } = await first.json<{ invite: string }>(['invite', folder.id])
-    const dir = path.join(await tempDir(cleanup), `w${i}`)
+    const dir = path.join(await tempDir(t.cleanup), `w${i}`)
     const res = await d.json<{ folder: FolderSummary }>(['join', invite, dir])
     expect(res.folder.role).toBe('writer')
     ws.push({ daemon: d, dir })
@@ -205,7 +195,7 @@ describe('two-way folders', () => {
     expect(versions.map((v) => v.size)).toEqual([6, 4, 4])
     expect(versions[0]!.current).toBe(true)
     // Restore the oldest version elsewhere, then the previous one in place (it syncs).
-    const dest = path.join(await tempDir(cleanup), 'old.txt')
+    const dest = path.join(await tempDir(t.cleanup), 'old.txt')
     const r1 = await b.daemon.json<{ version: string; path: string }>([
       'restore',
       id,
@@ -358,9 +348,9 @@ describe('two-way folders', () => {
       await fs.writeFile(path.join(d, 'shared.txt'), 'v1')
     })
     const [a] = ws as [Writer]
-    const r = await startDaemon(cleanup, network)
+    const r = await startDaemon(t.cleanup, t.network)
     const { invite } = await a.daemon.json<{ invite: string }>(['invite', id, '--read-only'])
-    const dir = path.join(await tempDir(cleanup), 'ro')
+    const dir = path.join(await tempDir(t.cleanup), 'ro')
     const joined = await r.json<{ folder: FolderSummary }>(['join', invite, dir])
     expect(joined.folder.role).toBe('reader')
     await waitForSameTree(a.dir, dir)
@@ -398,11 +388,11 @@ describe('two-way folders', () => {
     const { ws, id } = await writers(1)
     const [a] = ws as [Writer]
     const { invite } = await a.daemon.json<{ invite: string }>(['invite', id])
-    const d1 = await startDaemon(cleanup, network)
-    const d2 = await startDaemon(cleanup, network)
-    await d1.json(['join', invite, path.join(await tempDir(cleanup), 'j1')])
+    const d1 = await startDaemon(t.cleanup, t.network)
+    const d2 = await startDaemon(t.cleanup, t.network)
+    await d1.json(['join', invite, path.join(await tempDir(t.cleanup), 'j1')])
     await waitFor(async () => (await a.daemon.json<unknown[]>(['members', id])).length === 2)
-    await d2.json(['join', invite, path.join(await tempDir(cleanup), 'j2')])
+    await d2.json(['join', invite, path.join(await tempDir(t.cleanup), 'j2')])
     await new Promise((r) => setTimeout(r, 4000))
     expect(await a.daemon.json<unknown[]>(['members', id])).toHaveLength(2)
     expect((await d2.folders())[0]!.waitingForAccept).toBe(true)

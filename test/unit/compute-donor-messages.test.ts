@@ -14,12 +14,7 @@
 import crypto from 'hypercore-crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { jobId, type Compute } from '../../main/engine/compute/compute.ts'
-import {
-  COMPUTE_HELLO_TAG,
-  COMPUTE_PROTOCOL_VERSION,
-  decodeMessage,
-  type Message,
-} from '../../main/engine/compute/messages.ts'
+import { COMPUTE_HELLO_TAG, type Message } from '../../main/engine/compute/messages.ts'
 import { signHello } from '../../main/engine/net/peer-channel.ts'
 import type { CpuGovernor } from '../../main/engine/limits/cpu.ts'
 import {
@@ -56,15 +51,7 @@ describe('a donor whose submitter cancels a running job', () => {
   it('ends the run as cancelled and sends no result for it', async () => {
     const { inside } = await donor()
     const sent: Message[] = []
-    const session: FakeSession = {
-      conn: null,
-      msg: { send: (buf) => sent.push(decodeMessage(buf)) },
-      identity: crypto.keyPair().publicKey.toString('hex'),
-      ledger: null,
-      slots: 0,
-      waiting: new Map(),
-      version: COMPUTE_PROTOCOL_VERSION,
-    }
+    const session = fakeSession(sent)
     inside.sessions.add(session)
     const module = await assemble(INFINITE_LOOP)
     const input = Buffer.alloc(0)
@@ -98,15 +85,8 @@ describe('a donor greeted again on the same connection', () => {
     const submitter = crypto.keyPair()
     const sent: Message[] = []
     const donorEnd = { publicKey: crypto.randomBytes(32), remotePublicKey: crypto.randomBytes(32) }
-    const session: FakeSession = {
-      conn: donorEnd,
-      msg: { send: (buf) => sent.push(decodeMessage(buf)) },
-      identity: null,
-      ledger: null,
-      slots: 0,
-      waiting: new Map(),
-      version: COMPUTE_PROTOCOL_VERSION,
-    }
+    // Not yet greeted: no identity.
+    const session: FakeSession = { ...fakeSession(sent), conn: donorEnd, identity: null }
     inside.sessions.add(session)
     // A result kept for the submitter, never collected.
     const id = crypto.randomBytes(32).toString('hex')
@@ -233,15 +213,8 @@ describe('a donor whose kept results one submitter floods with quick jobs', () =
     // A comes back and gets its result.
     const sent: Message[] = []
     const donorEnd = { publicKey: crypto.randomBytes(32), remotePublicKey: crypto.randomBytes(32) }
-    const again: FakeSession = {
-      conn: donorEnd,
-      msg: { send: (buf) => sent.push(decodeMessage(buf)) },
-      identity: null,
-      ledger: null,
-      slots: 0,
-      waiting: new Map(),
-      version: COMPUTE_PROTOCOL_VERSION,
-    }
+    // Not yet greeted: no identity.
+    const again: FakeSession = { ...fakeSession(sent), conn: donorEnd, identity: null }
     inside.sessions.add(again)
     await inside.onMessage(again, {
       t: 'hello',

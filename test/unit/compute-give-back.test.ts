@@ -8,25 +8,16 @@
 //     held job may wait, so the job is done elsewhere meanwhile.
 //   - A donor that stops gives its jobs back too: the submitter hears it, rather than finding the
 //     donor gone (which uses the budget: a donor gone may have run it, and may send its result).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Compute } from '../../main/engine/compute/compute.ts'
-import { COMPUTE_TOPIC } from '../../main/engine/compute/compute.ts'
 import type { CpuGovernor } from '../../main/engine/limits/cpu.ts'
 import { DonateLimitsSchema, type DonateLimits } from '../../main/engine/limits/governor.ts'
-import { Cleanup, localTestnet, waitFor } from '../helpers/daemon.ts'
-import { computeNode } from '../helpers/compute-node.ts'
+import { waitFor } from '../helpers/daemon.ts'
+import { useLocalTestnet } from '../helpers/testnet-hook.ts'
+import { computeNode, meetDonors } from '../helpers/compute-node.ts'
 import { assemble, REVERSE } from '../helpers/hostile-modules.ts'
 
-let cleanup: Cleanup
-let network: string
-
-beforeEach(async () => {
-  cleanup = new Cleanup()
-  network = await localTestnet(cleanup)
-})
-afterEach(async () => {
-  await cleanup.run()
-})
+const t = useLocalTestnet()
 
 interface Session {
   identity: string | null
@@ -39,10 +30,7 @@ interface Internals {
   onJob(s: Session, m: unknown): Promise<void>
   timers: { stalledMs: number }
   deps: { governor: CpuGovernor }
-  swarm: {
-    join(topic: Buffer, mode: { server: boolean; client: boolean }): Promise<void>
-    flush(): Promise<void>
-  }
+  swarm: { flush(): Promise<void> }
 }
 const inside = (c: Compute): Internals => c as unknown as Internals
 
@@ -53,14 +41,10 @@ const DONOR: Partial<DonateLimits> = {
   allowOnBattery: true,
 }
 
-/** Has the submitter look for donors until it met `n` with slots to give. */
-async function meet(submitter: Compute, n: number): Promise<void> {
-  await inside(submitter).swarm.join(COMPUTE_TOPIC, { server: false, client: true })
-  await waitFor(
-    () =>
-      [...inside(submitter).sessions].filter((s) => s.identity && s.msg && s.slots > 0).length >= n,
-    { timeoutMs: 60_000, what: `${n} donors` },
-  )
+/** Has the submitter look for `donors` (once they announced) until it met them all with slots. */
+async function meet(submitter: Compute, donors: Compute[]): Promise<void> {
+  for (const c of donors) await inside(c).swarm.flush()
+  await meetDonors(submitter, (met) => met.length >= donors.length, `${donors.length} donors`)
 }
 
 /** Runs `hook` on a donor as each job arrives there, once the donor has queued or started it. */
@@ -71,6 +55,17 @@ function onEachJob(donor: Compute, hook: () => void, before = false): void {
     await real(s, m)
     if (!before) hook()
   }
+}
+
+/** Submits a replicas-1 job, named `text`, that reverses `text`. */
+async function reverseJob(submitter: Compute, text: string) {
+  return submitter.submit({
+    module: await assemble(REVERSE),
+    input: Buffer.from(text),
+    replicas: 1,
+    name: text,
+    wallMs: 60_000,
+  })
 }
 
 async function settled(submitter: Compute, id: string, timeoutMs: number) {
@@ -91,22 +86,15 @@ describe('donors that give a job back', () => {
     // runs it one: the submitter, which prefers more slots, asks them first.
     const pausing: Compute[] = []
     for (let i = 0; i < 4; i++) {
-      const { compute } = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
+      const { compute } = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 })
       inside(compute).timers.stalledMs = 300
       onEachJob(compute, () => inside(compute).deps.governor.setPause({ until: null }), true)
       pausing.push(compute)
     }
-    const honest = await computeNode(cleanup, network, DONOR)
-    const { compute: submitter } = await computeNode(cleanup, network, {})
-    for (const c of [...pausing, honest.compute]) await inside(c).swarm.flush()
-    await meet(submitter, 5)
-    const job = await submitter.submit({
-      module: await assemble(REVERSE),
-      input: Buffer.from('given back'),
-      replicas: 1,
-      name: 'given back',
-      wallMs: 60_000,
-    })
+    const honest = await computeNode(t.cleanup, t.network, DONOR)
+    const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
+    await meet(submitter, [...pausing, honest.compute])
+    const job = await reverseJob(submitter, 'given back')
     const done = await settled(submitter, job.id, 60_000)
     expect(done.error).toBeNull()
     expect(Buffer.from(done.output!, 'base64').toString()).toBe('kcab nevig')
@@ -130,7 +118,7 @@ describe('a donor whose user turns donating off', () => {
     const off = DonateLimitsSchema.parse({ ...DONOR, cpuPercent: 0 })
     const donors: Compute[] = []
     for (let i = 0; i < 2; i++) {
-      const { compute } = await computeNode(cleanup, network, DONOR)
+      const { compute } = await computeNode(t.cleanup, t.network, DONOR)
       // As the node does it: the governor, then compute. Only the first donor to get the job.
       onEachJob(compute, () => {
         if (donors.some((d) => d !== compute && inside(d).deps.governor.blocked() === 'off')) return
@@ -139,16 +127,9 @@ describe('a donor whose user turns donating off', () => {
       })
       donors.push(compute)
     }
-    const { compute: submitter } = await computeNode(cleanup, network, {})
-    for (const c of donors) await inside(c).swarm.flush()
-    await meet(submitter, 2)
-    const job = await submitter.submit({
-      module: await assemble(REVERSE),
-      input: Buffer.from('turned off'),
-      replicas: 1,
-      name: 'turned off',
-      wallMs: 60_000,
-    })
+    const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
+    await meet(submitter, donors)
+    const job = await reverseJob(submitter, 'turned off')
     const done = await settled(submitter, job.id, 60_000)
     expect(done.error).toBeNull()
     expect(Buffer.from(done.output!, 'base64').toString()).toBe('ffo denrut')
@@ -161,24 +142,17 @@ describe('a donor whose user turns donating off', () => {
 
 describe('a donor that stops while it holds a job', () => {
   it('gives it back: the submitter asks another donor and the first uses none of the budget', async () => {
-    const stopping = await computeNode(cleanup, network, { ...DONOR, cpuCores: 2 })
+    const stopping = await computeNode(t.cleanup, t.network, { ...DONOR, cpuCores: 2 })
     // Its user pauses donating as the job arrives (held, not given back), then quits.
     onEachJob(
       stopping.compute,
       () => inside(stopping.compute).deps.governor.setPause({ until: null }),
       true,
     )
-    const honest = await computeNode(cleanup, network, DONOR)
-    const { compute: submitter } = await computeNode(cleanup, network, {})
-    for (const c of [stopping.compute, honest.compute]) await inside(c).swarm.flush()
-    await meet(submitter, 2)
-    const job = await submitter.submit({
-      module: await assemble(REVERSE),
-      input: Buffer.from('stopped'),
-      replicas: 1,
-      name: 'stopped',
-      wallMs: 60_000,
-    })
+    const honest = await computeNode(t.cleanup, t.network, DONOR)
+    const { compute: submitter } = await computeNode(t.cleanup, t.network, {})
+    await meet(submitter, [stopping.compute, honest.compute])
+    const job = await reverseJob(submitter, 'stopped')
     const stoppingId = stopping.identity.publicKey.toString('hex')
     await waitFor(() => stopping.compute.counts().queued === 1, {
       timeoutMs: 30_000,

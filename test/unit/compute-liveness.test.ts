@@ -87,6 +87,17 @@ async function node(timers: Partial<ComputeTimers>): Promise<{
 
 const session = fakeSession
 
+/** A donor with `timers` that has taken an endless job from one submitter's session. */
+async function loopingDonor(timers: Partial<ComputeTimers>) {
+  const made = await node(timers)
+  const sent: Message[] = []
+  const s = session(sent)
+  made.inside.sessions.add(s)
+  const job = jobMessage(await assemble(INFINITE_LOOP), Buffer.alloc(0))
+  await made.inside.onMessage(s, job)
+  return { ...made, sent, s, job }
+}
+
 function donorRecord(identity: string, state: string, answer: string | null = null): Donor {
   return {
     identity,
@@ -160,12 +171,7 @@ describe('a donor whose donating is held', () => {
   })
 
   it('kills a job held suspended too long and tells the submitter it was not done', async () => {
-    const { inside, governor } = await node({ stalledMs: 300 })
-    const sent: Message[] = []
-    const s = session(sent)
-    inside.sessions.add(s)
-    const job = jobMessage(await assemble(INFINITE_LOOP), Buffer.alloc(0))
-    await inside.onMessage(s, job)
+    const { inside, governor, sent, job } = await loopingDonor({ stalledMs: 300 })
     const proc = inside.live.get(job.id)?.proc
     expect(proc?.pid).toBeGreaterThan(0)
     governor.setPause({ until: null })
@@ -181,12 +187,7 @@ describe('a donor whose donating is held', () => {
   }, 30_000)
 
   it('does not give up a job stopped only briefly (its CPU share)', async () => {
-    const { inside, governor } = await node({ stalledMs: 400 })
-    const sent: Message[] = []
-    const s = session(sent)
-    inside.sessions.add(s)
-    const job = jobMessage(await assemble(INFINITE_LOOP), Buffer.alloc(0))
-    await inside.onMessage(s, job)
+    const { inside, governor, sent, s, job } = await loopingDonor({ stalledMs: 400 })
     for (let i = 0; i < 4; i++) {
       governor.setPause({ until: null })
       await sleep(200)
@@ -272,12 +273,7 @@ describe('a donor whose user holds donating', () => {
   }, 30_000)
 
   it('keeps a job held past stalledMs by a snooze that ends within it', async () => {
-    const { inside, governor } = await node({ stalledMs: 300 })
-    const sent: Message[] = []
-    const s = session(sent)
-    inside.sessions.add(s)
-    const job = jobMessage(await assemble(INFINITE_LOOP), Buffer.alloc(0))
-    await inside.onMessage(s, job)
+    const { inside, governor, sent, s, job } = await loopingDonor({ stalledMs: 300 })
     // Snoozed for exactly the bound (the tray's hour against the hour a held job may wait).
     governor.setPause({ until: Date.now() + 300 })
     inside.pump()

@@ -3,18 +3,14 @@
 import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { SpareNode } from '../../main/engine/node.ts'
-import { useFixtures } from '../helpers/unit-fixtures.ts'
+import { restartable, useFixtures } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 
 describe('a node started on damaged state files', () => {
   it('names hosting.json and a folder index it set aside', async () => {
-    const network = await fx.testnet()
-    const dataDir = path.join(await fx.tmpDir(), 'data')
-    const folder = await fx.tmpDir()
-    await fs.writeFile(path.join(folder, 'a.txt'), 'a\n')
-    const first = new SpareNode({ dataDir, network, logLevel: 'fatal' })
+    const { dataDir, folder, start } = await restartable(fx)
+    const first = await start()
     await first.ready()
     const { folder: f } = await first.share(folder, 'f', 'sync')
     await new Promise((r) => setTimeout(r, 500))
@@ -26,8 +22,7 @@ describe('a node started on damaged state files', () => {
       const text = await fs.readFile(file, 'utf8')
       await fs.writeFile(file, text.slice(0, Math.floor(text.length / 2)))
     }
-    const node = new SpareNode({ dataDir, network, logLevel: 'fatal' })
-    fx.defer(() => node.close())
+    const node = await start()
     await node.ready()
     const notices = node.status().notices ?? []
     expect(notices).toHaveLength(2)
@@ -38,17 +33,13 @@ describe('a node started on damaged state files', () => {
     expect(await fs.readFile(path.join(folder, 'a.txt'), 'utf8')).toBe('a\n')
     // A later start names nothing: those were this start's.
     await node.close()
-    const again = new SpareNode({ dataDir, network, logLevel: 'fatal' })
-    fx.defer(() => again.close())
+    const again = await start()
     await again.ready()
     expect(again.status().notices).toEqual([])
   })
   it('sets aside a two-way folder index that cannot be read, and opens the folder', async () => {
-    const network = await fx.testnet()
-    const dataDir = path.join(await fx.tmpDir(), 'data')
-    const folder = await fx.tmpDir()
-    await fs.writeFile(path.join(folder, 'a.txt'), 'a\n')
-    const first = new SpareNode({ dataDir, network, logLevel: 'fatal' })
+    const { dataDir, folder, start } = await restartable(fx)
+    const first = await start()
     await first.ready()
     const { folder: f } = await first.share(folder, 'f', 'sync')
     await first.close()
@@ -57,8 +48,7 @@ describe('a node started on damaged state files', () => {
     const index = path.join(dataDir, 'folders', f.id, 'sync-index.json')
     await fs.rm(index, { force: true })
     await fs.mkdir(index)
-    const node = new SpareNode({ dataDir, network, logLevel: 'fatal' })
-    fx.defer(() => node.close())
+    const node = await start()
     await node.ready()
     const open = node.status()
     expect(open.notices?.find((x) => x.startsWith(`${index} could not be read`))).toBeDefined()

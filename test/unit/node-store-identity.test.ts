@@ -5,18 +5,15 @@
 import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { NODE_ID_FILE, SpareNode } from '../../main/engine/node.ts'
-import { useFixtures } from '../helpers/unit-fixtures.ts'
+import { NODE_ID_FILE } from '../../main/engine/node.ts'
+import { restartable, useFixtures } from '../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
 
 describe('a data directory whose store is not its own', () => {
   it('refuses to start, naming the store and what to do; settings are left', async () => {
-    const network = await fx.testnet()
-    const dataDir = path.join(await fx.tmpDir(), 'data')
-    const folder = await fx.tmpDir()
-    await fs.writeFile(path.join(folder, 'a.txt'), 'a\n')
-    const first = new SpareNode({ dataDir, network, logLevel: 'fatal' })
+    const { dataDir, folder, start } = await restartable(fx)
+    const first = await start()
     await first.ready()
     const id = first.nodeId
     await first.share(folder, 'f', 'publish')
@@ -26,8 +23,7 @@ describe('a data directory whose store is not its own', () => {
     // The store is gone (a backup that left it out, say): an empty directory in its place.
     await fs.rm(path.join(dataDir, 'store'), { recursive: true })
     await fs.mkdir(path.join(dataDir, 'store'))
-    const node = new SpareNode({ dataDir, network, logLevel: 'fatal' })
-    fx.defer(() => node.close())
+    const node = await start()
     const err = await node.ready().then(
       () => null,
       (e: unknown) => e as Error,
@@ -39,17 +35,15 @@ describe('a data directory whose store is not its own', () => {
   })
 
   it('starts as before when the store is its own, and on a data directory of an older Spare', async () => {
-    const network = await fx.testnet()
-    const dataDir = path.join(await fx.tmpDir(), 'data')
-    const first = new SpareNode({ dataDir, network, logLevel: 'fatal' })
+    const { dataDir, start } = await restartable(fx)
+    const first = await start()
     await first.ready()
     const id = first.nodeId
     await first.close()
     expect((await fs.readFile(path.join(dataDir, NODE_ID_FILE), 'utf8')).trim()).toBe(id)
     await fs.rm(path.join(dataDir, NODE_ID_FILE)) // as an older Spare left it
     for (let i = 0; i < 2; i++) {
-      const again = new SpareNode({ dataDir, network, logLevel: 'fatal' })
-      fx.defer(() => again.close())
+      const again = await start()
       await again.ready()
       expect(again.nodeId).toBe(id)
       await again.close()
@@ -57,15 +51,13 @@ describe('a data directory whose store is not its own', () => {
   })
 
   it('a damaged store: refused, naming it', async () => {
-    const network = await fx.testnet()
-    const dataDir = path.join(await fx.tmpDir(), 'data')
-    const first = new SpareNode({ dataDir, network, logLevel: 'fatal' })
+    const { dataDir, start } = await restartable(fx)
+    const first = await start()
     await first.ready()
     await first.close()
     // RocksDB's pointer to its manifest, cut short.
     await fs.writeFile(path.join(dataDir, 'store', 'db', 'CURRENT'), '')
-    const node = new SpareNode({ dataDir, network, logLevel: 'fatal' })
-    fx.defer(() => node.close())
+    const node = await start()
     await expect(node.ready()).rejects.toThrow(
       `the store ${path.join(dataDir, 'store')} cannot be opened`,
     )

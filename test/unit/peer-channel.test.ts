@@ -8,6 +8,7 @@ import {
   FIRST_PROTOCOL_VERSION,
   MAX_BAD_MESSAGES,
   openMessageChannel,
+  type MessageChannelOptions,
 } from '../../main/engine/net/peer-channel.ts'
 
 interface SecretStream {
@@ -57,6 +58,20 @@ function decode(buf: Buffer): Msg {
 
 const enc = (m: object): Buffer => Buffer.from(JSON.stringify(m))
 
+/** A channel end on `mux` whose handlers do nothing unless `opts` gives them. */
+function quietEnd(mux: Protomux, opts: Partial<MessageChannelOptions<Msg>> = {}) {
+  return openMessageChannel<Msg>(mux, {
+    protocol: PROTOCOL,
+    decode,
+    onopen: () => {},
+    onclose: () => {},
+    onmessage: async () => {},
+    onbad: () => {},
+    onfail: () => {},
+    ...opts,
+  })
+}
+
 /** The receiving end on version 1: what it handled, refused as bad, and ignored. */
 function receiver(mux: Protomux) {
   const got: number[] = []
@@ -96,16 +111,7 @@ describe('peer channel versions', () => {
   it("ignores a message type it does not know from a peer on a newer version (no 'bad')", async () => {
     const { a, b, end } = pair()
     const r = receiver(b)
-    const send = openMessageChannel<Msg>(a, {
-      protocol: PROTOCOL,
-      version: 2,
-      decode,
-      onopen: () => {},
-      onclose: () => {},
-      onmessage: async () => {},
-      onbad: () => {},
-      onfail: () => {},
-    })
+    const send = quietEnd(a, { version: 2 })
     send!.send(enc({ t: 'ping', n: 1 }))
     send!.send(enc({ t: 'added-in-v2', n: 2 }))
     send!.send(enc({ t: 'ping', n: 3 }))
@@ -120,16 +126,7 @@ describe('peer channel versions', () => {
     const { a, b, end } = pair()
     const opened = (mux: Protomux, version?: number): Promise<number> =>
       new Promise((resolve) => {
-        openMessageChannel<Msg>(mux, {
-          protocol: PROTOCOL,
-          ...(version === undefined ? {} : { version }),
-          decode,
-          onopen: resolve,
-          onclose: () => {},
-          onmessage: async () => {},
-          onbad: () => {},
-          onfail: () => {},
-        })
+        quietEnd(mux, { ...(version === undefined ? {} : { version }), onopen: resolve })
       })
     const [atA, atB] = await Promise.all([opened(a, 3), opened(b)])
     expect(atA).toBe(FIRST_PROTOCOL_VERSION)
@@ -140,15 +137,7 @@ describe('peer channel versions', () => {
   it('still reports what it cannot read from a peer on the same version as bad', async () => {
     const { a, b, end } = pair()
     const r = receiver(b)
-    const send = openMessageChannel<Msg>(a, {
-      protocol: PROTOCOL,
-      decode,
-      onopen: () => {},
-      onclose: () => {},
-      onmessage: async () => {},
-      onbad: () => {},
-      onfail: () => {},
-    })
+    const send = quietEnd(a)
     send!.send(enc({ t: 'nonsense', n: 1 }))
     send!.send(enc({ t: 'ping', n: 2 }))
     await r.until(2)
@@ -171,15 +160,7 @@ describe('peer channel versions', () => {
     expect(r.got).toEqual([2])
     expect(r.bad).toEqual(['unknown type later'])
     // And the old end reads what the new one sends.
-    const back = openMessageChannel<Msg>(b, {
-      protocol: 'spare-test/back',
-      decode,
-      onopen: () => {},
-      onclose: () => {},
-      onmessage: async () => {},
-      onbad: () => {},
-      onfail: () => {},
-    })
+    const back = quietEnd(b, { protocol: 'spare-test/back' })
     const oldBack = a.createChannel({ protocol: 'spare-test/back' })!
     const gotBack = new Promise<Buffer>((resolve) => oldBack.addMessage({ onmessage: resolve }))
     oldBack.open()

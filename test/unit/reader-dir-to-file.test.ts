@@ -40,6 +40,20 @@ async function summary(bs: SpareService): Promise<FolderSummary> {
   return f!
 }
 
+/** The owner replaces its folder x with a file; resolves once the reader has the file. */
+async function ownerMakesXAFile(aDir: string, bDir: string): Promise<void> {
+  await fs.rm(path.join(aDir, 'x'), { recursive: true })
+  await fs.writeFile(path.join(aDir, 'x'), 'now a file\n')
+  await waitFor(
+    async () => (await read(path.join(bDir, 'x'))) === 'now a file\n',
+    30_000,
+    'the file x at B',
+  )
+}
+
+const conflictCopies = async (dir: string): Promise<string[]> =>
+  (await fs.readdir(dir)).filter((n) => n.includes('sync-conflict'))
+
 describe('a published folder reader, when the owner replaces a folder with a file', () => {
   it('places the file (and a symlink) where its copy of the folder was', async () => {
     const { aDir, bDir, bs } = await pair()
@@ -58,7 +72,7 @@ describe('a published folder reader, when the owner replaces a folder with a fil
       'the symlink s at B',
     )
     // The folders held nothing of the reader's: no conflict copy, nothing refused or local.
-    expect((await fs.readdir(bDir)).filter((n) => n.includes('sync-conflict'))).toEqual([])
+    expect(await conflictCopies(bDir)).toEqual([])
     const s = await summary(bs)
     expect(s.refused).toEqual([])
     await waitFor(async () => (await summary(bs)).localChanges.length === 0, 5000, 'no changes')
@@ -72,14 +86,8 @@ describe('a published folder reader, when the owner replaces a folder with a fil
       10_000,
       'the local addition reported',
     )
-    await fs.rm(path.join(aDir, 'x'), { recursive: true })
-    await fs.writeFile(path.join(aDir, 'x'), 'now a file\n')
-    await waitFor(
-      async () => (await read(path.join(bDir, 'x'))) === 'now a file\n',
-      30_000,
-      'the file x at B',
-    )
-    const copies = (await fs.readdir(bDir)).filter((n) => n.includes('sync-conflict'))
+    await ownerMakesXAFile(aDir, bDir)
+    const copies = await conflictCopies(bDir)
     expect(copies).toHaveLength(1)
     expect(copies[0]).toMatch(/^x\.sync-conflict-\d{8}-\d{6}-local$/)
     // The owner's file that was in it is gone (the owner deleted it); the reader's is kept.
@@ -113,14 +121,8 @@ describe('a published folder reader, when the owner replaces a folder with a fil
     )
     await fs.mkdir(path.join(bDir, 'x', 'mine', 'deeper'), { recursive: true })
     await fs.writeFile(path.join(bDir, 'x', 'sub', '.DS_Store'), 'finder')
-    await fs.rm(path.join(aDir, 'x'), { recursive: true })
-    await fs.writeFile(path.join(aDir, 'x'), 'now a file\n')
-    await waitFor(
-      async () => (await read(path.join(bDir, 'x'))) === 'now a file\n',
-      30_000,
-      'the file x at B',
-    )
-    const copies = (await fs.readdir(bDir)).filter((n) => n.includes('sync-conflict'))
+    await ownerMakesXAFile(aDir, bDir)
+    const copies = await conflictCopies(bDir)
     expect(copies).toHaveLength(1)
     expect(await fs.readdir(path.join(bDir, copies[0]!), { recursive: true })).toEqual([
       'mine',

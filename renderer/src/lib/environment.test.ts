@@ -4,6 +4,7 @@ import type { BridgeResult, SpareBridge } from '../../../shared/ipc.ts'
 import { createBridgeTransport, findBridge } from './bridge-transport.ts'
 import { createEnvironment } from './environment.ts'
 import type { SocketLike } from './ws-transport.ts'
+import { idleSocket } from '../test-utils/idle-socket.ts'
 
 function fakeBridge(answer: (method: string, params: unknown) => BridgeResult) {
   let listener: ((event: string, data: unknown) => void) | null = null
@@ -89,15 +90,7 @@ describe('createEnvironment', () => {
     const opened: string[] = []
     const createSocket = (url: string): SocketLike => {
       opened.push(url)
-      return {
-        readyState: 0,
-        send: () => {},
-        close: () => {},
-        onopen: null,
-        onmessage: null,
-        onclose: null,
-        onerror: null,
-      }
+      return idleSocket()
     }
     const env = createEnvironment(
       { location: { protocol: 'http:', host: '127.0.0.1:8484' } },

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createEnvironment } from './environment.ts'
 import { readSession, sessionProtocols, takeSessionFromUrl } from './web-session.ts'
 import type { SocketLike } from './ws-transport.ts'
+import { idleSocket } from '../test-utils/idle-socket.ts'
 
 const SESSION = 'ab'.repeat(32)
 const OTHER = 'cd'.repeat(32)
@@ -34,15 +35,7 @@ describe('web session', () => {
     const sockets: SocketLike[] = []
     const createSocket = (url: string, protocols: string[]): SocketLike => {
       opened.push({ url, protocols })
-      const s: SocketLike = {
-        readyState: 0,
-        send: () => {},
-        close: () => {},
-        onopen: null,
-        onmessage: null,
-        onclose: null,
-        onerror: null,
-      }
+      const s = idleSocket()
       sockets.push(s)
       return s
     }
