@@ -12,6 +12,8 @@ import type { LogLevel } from './log-levels.ts'
 
 export const LOG_MAX_BYTES = 10 * 1024 * 1024
 const ROTATE_CHECK_MS = 60_000
+/** At most this long for the log file to close (close()). */
+const CLOSE_WAIT_MS = 5_000
 
 export interface OpenedLogger {
   logger: Logger
@@ -82,13 +84,21 @@ export function openLogger(
   return {
     logger,
     file,
+    // Resolves once the file is closed, so every line is on disk: end() only starts the last
+    // writes, and a daemon exiting right after lost its shutdown lines. A log that failed (its
+    // 'error' said on stderr) may never close: then after CLOSE_WAIT_MS at most.
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
         clearInterval(check)
-        dest.flush(() => {
-          dest.end()
+        const timer = setTimeout(resolve, CLOSE_WAIT_MS)
+        timer.unref()
+        const done = (): void => {
+          clearTimeout(timer)
           resolve()
-        })
+        }
+        dest.once('close', done)
+        dest.once('error', done)
+        dest.end()
       })),
   }
 }

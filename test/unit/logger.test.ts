@@ -33,11 +33,22 @@ describe('openLogger', () => {
     const logs = openLogger(dataDir, 'info', { maxBytes: 1000 })
     logs.logger.info('new')
     await logs.close()
-    // (close() can resolve before the last line is on disk: wait for it.)
-    await waitFor(
-      async () => /^(old\n){1000}\{.*"msg":"new"\}\n$/.test(await fs.readFile(file, 'utf8')),
-      3000,
-    )
+    expect(await fs.readFile(file, 'utf8')).toMatch(/^(old\n){1000}\{.*"msg":"new"\}\n$/)
+  })
+
+  // close() resolved when the write of the last lines had only been started: a daemon that
+  // exits right after it lost its last lines (the shutdown ones).
+  it('has every line on disk when close() resolves', async () => {
+    const dataDir = await fx.tmpDir()
+    const file = path.join(dataDir, 'logs', 'spare.log')
+    const logs = openLogger(dataDir, 'info')
+    await waitFor(async () => (await fs.stat(file).catch(() => null)) !== null, 3000)
+    for (let i = 0; i < 2000; i++) logs.logger.info({ i }, 'x'.repeat(100))
+    logs.logger.info('last')
+    await logs.close()
+    const text = await fs.readFile(file, 'utf8')
+    expect(text.trimEnd().split('\n')).toHaveLength(2001)
+    expect(text).toMatch(/"msg":"last"\}\n$/)
   })
 
   it('keeps a running log within its size: the current file and one before it', async () => {
