@@ -12,6 +12,7 @@ import { Folder, type FolderContext } from './folder.ts'
 import type { FolderRecord } from '../settings.ts'
 import { TEMP_PREFIX, parentKey, toDriveKey } from './safe-path.ts'
 import { EntryMetaSchema, type EntryMeta } from './entry.ts'
+import { LISTING, buildListing, listingWanted, ownListing, writeListing } from './listing.ts'
 
 /** Files up to this size are read whole and put in a batch; larger ones are streamed. */
 const SMALL_FILE = 1024 * 1024
@@ -99,6 +100,11 @@ export class OwnerFolder extends Folder {
   private rescanTimer: NodeJS.Timeout | null = null
   private working: Promise<void> = Promise.resolve()
   private fullScanPending = false
+  /** The newest listing of the tree (listing.ts): its version, and when it was written here. */
+  private listing: { version: number; at: number } | null = null
+  private listingBusy = false
+  /** After a failed listing, the next is not tried before this (ms since the epoch). */
+  private listingRetryAt = 0
 
   constructor(record: FolderRecord, ctx: FolderContext) {
     super(record, ctx)
@@ -140,6 +146,9 @@ export class OwnerFolder extends Folder {
     drive.core.on('peer-add', () => this.changed())
     drive.core.on('peer-remove', () => this.changed())
     await this.loadKnown()
+    const listed = await ownListing(drive)
+    // Written before this start: when is not known, so a stale one may be replaced at once.
+    this.listing = listed ? { version: listed.version, at: 0 } : null
     await fs.mkdir(this.record.path, { recursive: true })
     await this.startWatcher()
     this.ctx.swarm
@@ -387,6 +396,49 @@ export class OwnerFolder extends Folder {
     // Not idle while changes wait: one named by the watcher, or a big file being written.
     if (this.dirty.size === 0 && this.deferred.size === 0) this.setState('idle')
     this.changed()
+    this.listSoon()
+  }
+
+  /**
+   * Writes a new listing of the tree for readers' first passes when the last one is missing or
+   * stale (listing.ts). It is read from a snapshot beside the work queue, so the import goes on
+   * meanwhile; only the append waits for its turn in the queue, where nothing else is appending.
+   * A failure costs nothing but the listing: readers then walk the tree.
+   */
+  private listSoon(): void {
+    const drive = this.drive
+    if (!drive || this.closing || this.listingBusy || Date.now() < this.listingRetryAt) return
+    const version = drive.version
+    if (!listingWanted(this.known.size, version, this.listing, Date.now())) return
+    this.listingBusy = true
+    const failed = (err: Error): void => {
+      if (this.closing) return
+      this.listingRetryAt = Date.now() + LISTING.minIntervalMs
+      this.log.warn({ err: err.message }, 'cannot write the folder listing')
+    }
+    buildListing(drive, version)
+      .then((listing) => {
+        if (!listing || this.closing) {
+          this.listingBusy = false
+          return
+        }
+        this.enqueue(async () => {
+          try {
+            if (this.closing) return
+            const ref = await writeListing(drive, listing, version)
+            this.listing = { version, at: Date.now() }
+            this.log.info({ version, entries: ref.entries, bytes: ref.blob.byteLength }, 'listed')
+          } catch (err) {
+            failed(err as Error)
+          } finally {
+            this.listingBusy = false
+          }
+        })
+      })
+      .catch((err: Error) => {
+        this.listingBusy = false
+        failed(err)
+      })
   }
 
   private async walk(dir: string, out: Map<string, DiskItem>): Promise<void> {
