@@ -12,6 +12,7 @@ import {
   LISTING_KEY,
   listingWanted,
   ownListing,
+  readListing,
   writeListing,
   type ListingRef,
 } from '../../main/engine/folders/listing.ts'
@@ -222,6 +223,13 @@ describe('the listing a published folder writes for readers', () => {
       ref.blob.blockOffset,
       ref.blob.blockOffset + 1,
     )
+    // A reader holding the whole tree (a restart) does not wait for it: it walks its own tree.
+    const snapshot = drive.checkout(drive.version)
+    await expect(readListing(snapshot, blobs, { treeHere: true })).rejects.toThrow(
+      'the tree is here but the listing is not',
+    )
+    await expect(readListing(snapshot, blobs)).rejects.toThrow('did not come in time')
+    await snapshot.close()
     {
       const b = await fx.readyNode({ network })
       await join(b, invite, `${bDir}-gone`)

@@ -148,11 +148,13 @@ export async function ownListing(drive: Hyperdrive): Promise<ListingRef | null> 
  * The entries of the listing a reader's snapshot points at, and the version they are of. Null
  * when the tree has no listing. Throws, saying why, when it has one that can't be used (the caller
  * then walks the tree): a damaged reference or blob, a version the snapshot does not have, or
- * blocks that did not come in time (LISTING).
+ * blocks that did not come in time (LISTING), or, with `treeHere` (the reader holds every node of
+ * the tree), blocks that are not here.
  */
 export async function readListing(
   snapshot: Hyperdrive,
   blobs: { core: Hypercore },
+  opts: { treeHere?: boolean } = {},
 ): Promise<{ version: number; entries: DriveEntry[] } | null> {
   const lookup = dbOf(snapshot).get(LISTING_KEY)
   lookup.catch(() => {}) // a late failure after the wait below is not an unhandled rejection
@@ -169,6 +171,11 @@ export async function readListing(
   if (version >= snapshot.version) throw new Error('it names a version the tree does not have')
   if (blob.blockOffset + blob.blockLength > blobs.core.length)
     throw new Error('its blocks lie past the end of the folder content')
+  // With the whole tree here, walking it costs no round trip: a listing that is not here too is
+  // not waited for (its peers may not have it).
+  const end = blob.blockOffset + blob.blockLength
+  if (opts.treeHere && !(await blobs.core.has(blob.blockOffset, end)))
+    throw new Error('the tree is here but the listing is not')
   const started = Date.now()
   const get = (i: number, ms: number): Promise<Buffer | null> =>
     ms > 0 ? blobs.core.get(i, { timeout: ms }).catch(() => null) : Promise.resolve(null)
@@ -185,7 +192,6 @@ export async function readListing(
     blocks.push(block)
   }
   take(first)
-  const end = blob.blockOffset + blob.blockLength
   for (let at = blob.blockOffset + 1; at < end; at += LISTING_FETCH_AHEAD) {
     const left = LISTING.waitMs - (Date.now() - started)
     const batch = Array.from({ length: Math.min(LISTING_FETCH_AHEAD, end - at) }, (_, i) =>

@@ -331,7 +331,7 @@ export class ReaderFolder extends Folder {
     let keys: Set<string>
     try {
       if (!this.firstPassDone || this.appliedVersion === 0 || this.appliedVersion > target) {
-        keys = await this.loadRemote(snapshot)
+        keys = await this.loadRemote(snapshot, drive.core.contiguousLength >= target)
       } else if (this.appliedVersion === target) {
         keys = new Set()
       } else {
@@ -358,8 +358,11 @@ export class ReaderFolder extends Folder {
     this.setState('idle')
   }
 
-  /** Loads the whole remote tree (first pass): every key is checked against disk. */
-  private async loadRemote(snapshot: Hyperdrive): Promise<Set<string>> {
+  /**
+   * Loads the whole remote tree (first pass): every key is checked against disk. `treeHere`: every
+   * node of the tree is in the local store (a restart), so walking it needs no peer.
+   */
+  private async loadRemote(snapshot: Hyperdrive, treeHere: boolean): Promise<Set<string>> {
     const keys = new Set<string>()
     const seen = new Set<string>()
     const add = (entry: DriveEntry): void => {
@@ -367,7 +370,7 @@ export class ReaderFolder extends Folder {
       this.acceptEntry(entry)
       keys.add(entry.key)
     }
-    if (!(await this.loadListed(snapshot, add, keys, seen))) {
+    if (!(await this.loadListed(snapshot, treeHere, add, keys, seen))) {
       await this.warmTree(snapshot)
       for await (const entry of snapshot.list('/', { recursive: true })) add(entry)
     }
@@ -388,13 +391,14 @@ export class ReaderFolder extends Folder {
    */
   private async loadListed(
     snapshot: Hyperdrive,
+    treeHere: boolean,
     add: (entry: DriveEntry) => void,
     keys: Set<string>,
     seen: Set<string>,
   ): Promise<boolean> {
     let listed: Awaited<ReturnType<typeof readListing>>
     try {
-      listed = await readListing(snapshot, this.blobs!)
+      listed = await readListing(snapshot, this.blobs!, { treeHere })
     } catch (err) {
       if (!this.closing)
         this.log.warn(
