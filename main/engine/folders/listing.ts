@@ -169,11 +169,17 @@ export async function readListing(
   if (!ref.success) throw new Error('its reference is damaged')
   const { blob, version } = ref.data
   if (version >= snapshot.version) throw new Error('it names a version the tree does not have')
-  if (blob.blockOffset + blob.blockLength > blobs.core.length)
-    throw new Error('its blocks lie past the end of the folder content')
+  if (ref.data.entries > LISTING.maxEntries) throw new Error('it lists too many entries')
+  const end = blob.blockOffset + blob.blockLength
+  // The content core's length may not be known yet, just after the join.
+  if (end > blobs.core.length)
+    await waitAtMost(
+      blobs.core.update({ wait: true }).catch(() => false),
+      Math.min(LISTING.firstBlockMs, LISTING.waitMs),
+    )
+  if (end > blobs.core.length) throw new Error('its blocks lie past the end of the folder content')
   // With the whole tree here, walking it costs no round trip: a listing that is not here too is
   // not waited for (its peers may not have it).
-  const end = blob.blockOffset + blob.blockLength
   if (opts.treeHere && !(await blobs.core.has(blob.blockOffset, end)))
     throw new Error('the tree is here but the listing is not')
   const started = Date.now()
@@ -207,6 +213,9 @@ export async function readListing(
   } catch {
     throw new Error('it is not valid JSON')
   }
+  const listed = (parsed as { entries?: unknown } | null)?.entries
+  if (!Array.isArray(listed) || listed.length !== ref.data.entries)
+    throw new Error('it does not hold the entries its reference counts')
   const doc = ListingSchema.safeParse(parsed)
   if (!doc.success) throw new Error('it is not a listing of this format')
   if (doc.data.version !== version) throw new Error('it is of another version than its reference')

@@ -119,6 +119,10 @@ export class ReaderFolder extends Folder {
   private firstPassDone = false
   /** What the last whole listing read from the owner's listing, for tests and the log. */
   private lastListing: { version: number; entries: number; changed: number } | null = null
+  /** The running pass read the owner's listing, so the tree's nodes are not all here. */
+  private listedPass = false
+  /** The tree's nodes being fetched after such a pass (fetchTree). */
+  private treeDownload: Download | null = null
 
   constructor(record: FolderRecord, ctx: FolderContext) {
     super(record, ctx)
@@ -179,6 +183,7 @@ export class ReaderFolder extends Folder {
     for (const t of [this.saveTimer, this.retryTimer, this.localTimer, this.failedTimer])
       if (t) clearTimeout(t)
     this.recheck.close()
+    this.treeDownload?.destroy()
     await this.watcher?.close()
     // Close the drive before waiting for the running pass: a pass waiting for blocks from a
     // peer that left would otherwise wait forever; closing makes those reads fail at once.
@@ -350,6 +355,10 @@ export class ReaderFolder extends Folder {
     }
     this.appliedVersion = target
     this.firstPassDone = true
+    if (this.listedPass) {
+      this.listedPass = false
+      this.fetchTree(drive, target)
+    }
     this.lastSyncAt = new Date()
     this.scheduleSave()
     this.recount()
@@ -420,8 +429,26 @@ export class ReaderFolder extends Folder {
       }
     }
     this.lastListing = { version: listed.version, entries: listed.entries.length, changed }
+    this.listedPass = true
     this.log.info(this.lastListing, 'read the folder listing')
     return true
+  }
+
+  /**
+   * After a first pass from the listing, fetches the rest of the tree's nodes, once the files are
+   * written: a reader that walked the tree held all of them, and so could serve a later reader
+   * that walks it (its listing not usable) while the owner is away.
+   */
+  private fetchTree(drive: Hyperdrive, target: number): void {
+    if (this.treeDownload || this.closing || drive.core.contiguousLength >= target) return
+    const download = drive.core.download({ start: 0, end: target })
+    this.treeDownload = download
+    download
+      .done()
+      .catch(() => {}) // destroyed at close, or a peer left: the next first pass walks or lists
+      .finally(() => {
+        if (this.treeDownload === download) this.treeDownload = null
+      })
   }
 
   /**
