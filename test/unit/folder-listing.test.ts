@@ -151,6 +151,26 @@ describe('the listing a published folder writes for readers', () => {
     // Live changes after the first pass go on as before.
     await fs.writeFile(path.join(aDir, 'later.txt'), 'later\n')
     await synced(aDir, bDir, b)
+
+    // The owner goes away, and the listing is nowhere (b drops its copy): a new reader walks the
+    // tree, every node of which b fetched after its listed pass.
+    const now = drive.version
+    await waitFor(() => folderOf(b).drive!.core.contiguousLength >= now, 20_000, 'the tree at b')
+    const ref2 = (await ownListing(drive))!
+    await a.close()
+    const bBlobs = await folderOf(b).drive!.getBlobs()
+    await (bBlobs.core as unknown as { clear(s: number, e: number): Promise<void> }).clear(
+      ref2.blob.blockOffset,
+      ref2.blob.blockOffset + ref2.blob.blockLength,
+    )
+    const saveFirst = LISTING.firstBlockMs
+    LISTING.firstBlockMs = 300
+    fx.defer(() => (LISTING.firstBlockMs = saveFirst))
+    const c = await fx.readyNode({ network })
+    const cDir = path.join(root, 'c')
+    await join(c, invite, cDir)
+    await synced(bDir, cDir, c)
+    expect(folderOf(c).lastListing ?? null).toBeNull()
   }, 90_000)
 
   it('is written again once the tree has moved on, and kept across a restart', async () => {
