@@ -20,7 +20,7 @@ import { waitAtMost } from '../util/wait.ts'
 export const LISTING_KEY = 'spare/listing'
 export const LISTING_FORMAT = 1
 
-/** When the owner writes a listing. Tests lower `minEntries`; nothing else changes these. */
+/** When the owner writes a listing, and how long a reader waits for one. Only tests change these. */
 export const LISTING = {
   /** Trees smaller than this list fast enough node by node (about 0.25 s for 1,000). */
   minEntries: 1000,
