@@ -166,7 +166,15 @@ describe('web UI: login', () => {
       res.end('<!doctype html><title>elsewhere</title><p>elsewhere</p>')
     })
     await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', () => resolve()))
-    e2e.cleanup.add(() => new Promise<void>((resolve) => evil.close(() => resolve())))
+    // The browser may keep a connection open (keep-alive, or one opened ahead that never sends
+    // a request): close() alone then waits for it, past the hook's timeout (seen in CI).
+    e2e.cleanup.add(
+      () =>
+        new Promise<void>((resolve) => {
+          evil.close(() => resolve())
+          evil.closeAllConnections()
+        }),
+    )
     const addr = evil.address()
     const evilPort = typeof addr === 'object' && addr ? addr.port : 0
     const other = await ui.context.newPage()
