@@ -119,8 +119,8 @@ export class ReaderFolder extends Folder {
   private firstPassDone = false
   /** What the last whole listing read from the owner's listing, for tests and the log. */
   private lastListing: { version: number; entries: number; changed: number } | null = null
-  /** The running pass read the owner's listing, so the tree's nodes are not all here. */
-  private listedPass = false
+  /** A pass read the owner's listing, and the tree's nodes are not all here yet (fetchTree). */
+  private wantTree = false
   /** The tree's nodes being fetched after such a pass (fetchTree). */
   private treeDownload: Download | null = null
 
@@ -355,10 +355,7 @@ export class ReaderFolder extends Folder {
     }
     this.appliedVersion = target
     this.firstPassDone = true
-    if (this.listedPass) {
-      this.listedPass = false
-      this.fetchTree(drive, target)
-    }
+    if (this.wantTree) this.fetchTree(drive, target)
     this.lastSyncAt = new Date()
     this.scheduleSave()
     this.recount()
@@ -429,7 +426,7 @@ export class ReaderFolder extends Folder {
       }
     }
     this.lastListing = { version: listed.version, entries: listed.entries.length, changed }
-    this.listedPass = true
+    this.wantTree = true
     this.log.info(this.lastListing, 'read the folder listing')
     return true
   }
@@ -437,17 +434,23 @@ export class ReaderFolder extends Folder {
   /**
    * After a first pass from the listing, fetches the rest of the tree's nodes, once the files are
    * written: a reader that walked the tree held all of them, and so could serve a later reader
-   * that walks it (its listing not usable) while the owner is away.
+   * that walks it (its listing not usable) while the owner is away. A fetch cut short (a peer
+   * left) is started again by the next pass.
    */
   private fetchTree(drive: Hyperdrive, target: number): void {
-    if (this.treeDownload || this.closing || drive.core.contiguousLength >= target) return
+    if (this.treeDownload || this.closing) return
+    if (drive.core.contiguousLength >= target) {
+      this.wantTree = false
+      return
+    }
     const download = drive.core.download({ start: 0, end: target })
     this.treeDownload = download
     download
       .done()
-      .catch(() => {}) // destroyed at close, or a peer left: the next first pass walks or lists
+      .catch(() => {}) // destroyed at close, or a peer left: the next pass tries again
       .finally(() => {
         if (this.treeDownload === download) this.treeDownload = null
+        if (drive.core.contiguousLength >= target) this.wantTree = false
       })
   }
 
