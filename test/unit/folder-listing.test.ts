@@ -17,6 +17,7 @@ import {
   type ListingRef,
 } from '../../main/engine/folders/listing.ts'
 import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
+import { diffTrees, snapshotTree } from '../helpers/daemon.ts'
 import { SpareService } from '../../main/engine/api/service.ts'
 import type { FolderSummary } from '../../shared/contract.ts'
 
@@ -39,25 +40,6 @@ function folderOf(node: SpareNode): FolderInternals {
   const folder = [...folders.values()][0]
   if (!folder?.drive) throw new Error('no drive open')
   return folder
-}
-
-async function tree(root: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  async function walk(dir: string): Promise<void> {
-    for (const d of await fs.readdir(dir, { withFileTypes: true })) {
-      const abs = path.join(dir, d.name)
-      const rel = path.relative(root, abs)
-      if (d.isSymbolicLink()) out[rel] = `link:${await fs.readlink(abs)}`
-      else if (d.isDirectory()) {
-        out[rel + '/'] = 'dir'
-        await walk(abs)
-      } else
-        out[rel] =
-          (await fs.readFile(abs, 'utf8')) + ((await fs.stat(abs)).mode & 0o111 ? ' x' : '')
-    }
-  }
-  await walk(root)
-  return out
 }
 
 async function share(node: SpareNode, dir: string): Promise<{ invite: string }> {
@@ -93,17 +75,17 @@ async function listingOf(owner: SpareNode): Promise<ListingRef> {
 }
 
 async function synced(aDir: string, bDir: string, b: SpareNode): Promise<void> {
-  const want = JSON.stringify(await tree(aDir))
-  let got = ''
+  const want = await snapshotTree(aDir)
+  let diff = ''
   await waitFor(
     async () => {
-      got = JSON.stringify(await tree(bDir).catch(() => ({})))
-      return got === want && (await summary(b)).state === 'idle'
+      diff = diffTrees(want, await snapshotTree(bDir).catch(() => ({})))
+      return diff === '' && (await summary(b)).state === 'idle'
     },
     30_000,
     'the reader to hold the owner tree',
   ).catch((err: Error) => {
-    throw new Error(`${err.message}\nowner:  ${want}\nreader: ${got}`)
+    throw new Error(`${err.message}\n${diff}`)
   })
 }
 
