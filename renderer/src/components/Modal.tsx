@@ -9,8 +9,8 @@ import {
   type KeyboardEvent,
   type ReactNode,
 } from 'react'
-import { X } from 'lucide-react'
-import { cx } from './ui.tsx'
+import { X, type LucideIcon } from 'lucide-react'
+import { Button, cx } from './ui.tsx'
 
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]), textarea:not([disabled]), select:not([disabled]), [tabindex]:not([tabindex="-1"])'
@@ -176,5 +176,32 @@ export function Modal({
         )}
       </div>
     </div>
+  )
+}
+
+/**
+ * The footer of a form dialog: Cancel, which closes it (not while its call is in flight), and the
+ * button that submits it.
+ */
+export function FormFooter({
+  submitLabel,
+  icon,
+  onCancel,
+  busy,
+}: {
+  submitLabel: string
+  icon: LucideIcon
+  onCancel: () => void
+  busy: boolean
+}) {
+  return (
+    <>
+      <Button onClick={onCancel} disabled={busy}>
+        Cancel
+      </Button>
+      <Button type="submit" variant="primary" icon={icon} busy={busy}>
+        {submitLabel}
+      </Button>
+    </>
   )
 }

@@ -11,8 +11,8 @@ import {
   type JobSummary,
   type MethodParams,
 } from '../../../../shared/contract.ts'
-import { Modal } from '../../components/Modal.tsx'
-import { Button, ErrorAlert, Field, cx, inputClass } from '../../components/ui.tsx'
+import { FormFooter, Modal } from '../../components/Modal.tsx'
+import { ErrorAlert, Field, cx, inputClass } from '../../components/ui.tsx'
 import { parseJobWallMs } from '../../lib/cpu-units.ts'
 import { errorMessage } from '../../lib/errors.ts'
 import { formatBytes } from '../../lib/format.ts'
@@ -196,16 +196,7 @@ export function SubmitJobDialog({
       onClose={onClose}
       onSubmit={onSubmit}
       busy={busy}
-      footer={
-        <>
-          <Button onClick={onClose} disabled={busy}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" icon={Cpu} busy={busy}>
-            Submit
-          </Button>
-        </>
-      }
+      footer={<FormFooter submitLabel="Submit" icon={Cpu} onCancel={onClose} busy={busy} />}
     >
       <div className="space-y-4">
         <FileField

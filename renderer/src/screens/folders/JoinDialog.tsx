@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react'
 import { FolderInput, FolderOpen } from 'lucide-react'
 import type { FolderSummary, MethodParams } from '../../../../shared/contract.ts'
-import { Modal } from '../../components/Modal.tsx'
+import { FormFooter, Modal } from '../../components/Modal.tsx'
 import { Button, ErrorAlert, Field } from '../../components/ui.tsx'
 import { errorMessage } from '../../lib/errors.ts'
 import { useSpare } from '../../lib/spare-context.tsx'
@@ -66,16 +66,7 @@ export function JoinDialog({ onClose, onJoined }: JoinDialogProps) {
       onClose={onClose}
       onSubmit={onSubmit}
       busy={busy}
-      footer={
-        <>
-          <Button onClick={onClose} disabled={busy}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" icon={FolderInput} busy={busy}>
-            Join
-          </Button>
-        </>
-      }
+      footer={<FormFooter submitLabel="Join" icon={FolderInput} onCancel={onClose} busy={busy} />}
     >
       <div className="space-y-4">
         <Field

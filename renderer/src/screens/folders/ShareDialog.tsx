@@ -5,7 +5,7 @@ import { FolderOpen, Share2 } from 'lucide-react'
 import type { FolderSummary, MethodParams } from '../../../../shared/contract.ts'
 import { ChoiceGroup, type Choice } from '../../components/ChoiceGroup.tsx'
 import { InviteView } from '../../components/InviteView.tsx'
-import { Modal } from '../../components/Modal.tsx'
+import { FormFooter, Modal } from '../../components/Modal.tsx'
 import { Button, ErrorAlert, Field } from '../../components/ui.tsx'
 import { errorMessage } from '../../lib/errors.ts'
 import { useSpare } from '../../lib/spare-context.tsx'
@@ -113,16 +113,7 @@ export function ShareDialog({ onClose, onShared, initialPath = '' }: ShareDialog
       onClose={onClose}
       onSubmit={onSubmit}
       busy={busy}
-      footer={
-        <>
-          <Button onClick={onClose} disabled={busy}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" icon={Share2} busy={busy}>
-            Share
-          </Button>
-        </>
-      }
+      footer={<FormFooter submitLabel="Share" icon={Share2} onCancel={onClose} busy={busy} />}
     >
       <div className="space-y-4">
         <Field

@@ -4,7 +4,7 @@ import { useId, useState, type FormEvent, type Ref } from 'react'
 import { History, RefreshCw, RotateCcw } from 'lucide-react'
 import type { FolderSummary, MethodParams, Version } from '../../../../shared/contract.ts'
 import { ChoiceGroup } from '../../components/ChoiceGroup.tsx'
-import { Modal } from '../../components/Modal.tsx'
+import { FormFooter, Modal } from '../../components/Modal.tsx'
 import { Badge, Button, ErrorAlert, Field, Spinner } from '../../components/ui.tsx'
 import { errorMessage } from '../../lib/errors.ts'
 import { formatBytes, formatTimeMs, isoOf } from '../../lib/format.ts'
@@ -135,16 +135,7 @@ function RestoreDialog({
           <RotateCcw aria-hidden="true" className="size-4" />
         </div>
       }
-      footer={
-        <>
-          <Button onClick={onClose} disabled={busy}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" icon={RotateCcw} busy={busy}>
-            Restore
-          </Button>
-        </>
-      }
+      footer={<FormFooter submitLabel="Restore" icon={RotateCcw} onCancel={onClose} busy={busy} />}
     >
       <div className="space-y-4">
         <ChoiceGroup
