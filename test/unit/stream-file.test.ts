@@ -9,7 +9,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHUNK, streamFile } from '../../main/engine/folders/owner.ts'
+import { CHUNK, readFull, streamFile } from '../../main/engine/folders/owner.ts'
 
 let dir: string
 beforeAll(async () => {
@@ -127,5 +127,32 @@ describe('streamFile', () => {
       code: 'ENOENT',
     })
     expect(sink.destroyed).toBe(true)
+  })
+})
+
+describe('readFull', () => {
+  /** A file of `src` whose reads return at most `most` bytes each, as network file systems may. */
+  function shortReads(src: Buffer, dst: Buffer, most: number) {
+    let pos = 0
+    return async (at: number, length: number): Promise<number> => {
+      const n = Math.min(length, most, src.length - pos)
+      src.copy(dst, at, pos, pos + n)
+      pos += n
+      return n
+    }
+  }
+
+  it('reads on until the length is in when reads come back short', async () => {
+    const src = randomBytes(10_000)
+    const dst = Buffer.alloc(8192)
+    expect(await readFull(shortReads(src, dst, 1000), 8192)).toBe(8192)
+    expect(dst.equals(src.subarray(0, 8192))).toBe(true)
+  })
+
+  it('stops at the end of the file', async () => {
+    const src = randomBytes(2500)
+    const dst = Buffer.alloc(8192)
+    expect(await readFull(shortReads(src, dst, 1000), 8192)).toBe(2500)
+    expect(dst.subarray(0, 2500).equals(src)).toBe(true)
   })
 })

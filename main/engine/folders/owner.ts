@@ -29,7 +29,8 @@ export const CHUNK = 256 * 1024
  * A streamed file is read this much at a time, the next read going on while the blocks of the
  * last one are hashed, encrypted and stored: hyperblobs appends a stream's blocks 16 at a time.
  */
-const READ_BYTES = 16 * CHUNK
+const READ_BLOCKS = 16
+const READ_BYTES = READ_BLOCKS * CHUNK
 /** Commit a batch after this many entries or bytes, so readers see progress early. */
 const BATCH_ENTRIES = 1000
 const BATCH_BYTES = 64 * 1024 * 1024
@@ -815,8 +816,10 @@ function sinkWaiter(sink: BlockSink): (event: 'drain' | 'finish') => Promise<voi
  * bench's import, which V8 counts towards its next full collection. A buffer is read into again
  * only once each block handed from it has been written through: hyperblobs keeps the blocks it
  * is given (no copy) until it appends 16 of them, and calls back only once they are stored, and
- * the stream emits `drain` only when nothing is queued or being written. A buffer whose last
- * write did not wait for `drain` (a sink with a high-water mark above CHUNK) is not reused.
+ * the stream emits `drain` only when nothing is queued or being written. Every read but the
+ * last is whole (readFull), so each buffer's 16 blocks are one such batch. A buffer is not
+ * reused when its last write did not wait for `drain` (a sink with a high-water mark above
+ * CHUNK), or when the blocks written so far are not a whole number of batches.
  *
  * `still` is asked after each read; when it says the file changed, the sink is destroyed and
  * nothing more is read (the caller gives the copy up).
@@ -836,9 +839,13 @@ export async function streamFile(
     let turn = 0
     const read = async (i: number): Promise<Buffer> => {
       const buf = (buffers[i] ??= Buffer.allocUnsafe(READ_BYTES))
-      const { bytesRead } = await file.read(buf, 0, READ_BYTES, null)
-      return buf.subarray(0, bytesRead)
+      const n = await readFull(
+        async (at, length) => (await file.read(buf, at, length, null)).bytesRead,
+        READ_BYTES,
+      )
+      return buf.subarray(0, n)
     }
+    let written = 0
     next = read(turn)
     for (;;) {
       const buf: Buffer = await next
@@ -854,12 +861,15 @@ export async function streamFile(
       let waited = false
       for (let at = 0; at < buf.length; at += CHUNK) {
         waited = false
+        written++
         if (!sink.write(buf.subarray(at, at + CHUNK))) {
           await wait('drain')
           waited = true
         }
       }
-      if (!waited) buffers[mine] = null // its blocks may still be held: read into a new one
+      // Its blocks may still be held (no drain waited for, or not the 16th of a batch): the
+      // next read into this turn gets a new buffer.
+      if (!waited || written % READ_BLOCKS !== 0) buffers[mine] = null
     }
     const finished = wait('finish')
     sink.end()
@@ -873,6 +883,25 @@ export async function streamFile(
     if (next) await next.catch(() => {})
     await fh?.close()
   }
+}
+
+/**
+ * Reads until `length` bytes are in or the file ends (`read` returns 0), and returns how many
+ * came. A read may return less than asked before the end (network and FUSE file systems do):
+ * streamFile's blocks must then still be whole, or its buffers would fall out of step with the
+ * sink's batches of 16.
+ */
+export async function readFull(
+  read: (at: number, length: number) => Promise<number>,
+  length: number,
+): Promise<number> {
+  let n = 0
+  while (n < length) {
+    const got = await read(n, length - n)
+    if (got === 0) break
+    n += got
+  }
+  return n
 }
 
 /**
