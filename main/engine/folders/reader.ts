@@ -376,7 +376,7 @@ export class ReaderFolder extends Folder {
       this.acceptEntry(entry)
       keys.add(entry.key)
     }
-    if (!(await this.loadListed(snapshot, treeHere, add, keys, seen))) {
+    if (!(await this.loadListed(snapshot, treeHere, add, (key) => seen.delete(key)))) {
       await this.warmTree(snapshot)
       for await (const entry of snapshot.list('/', { recursive: true })) add(entry)
     }
@@ -393,14 +393,14 @@ export class ReaderFolder extends Folder {
   /**
    * The whole tree from the owner's listing (listing.ts) and the changes since it: a few blocks
    * and a short diff instead of a round trip per node. False, with nothing taken, when the tree
-   * has no listing or it can't be used; the caller then walks the tree.
+   * has no listing or it can't be used; the caller then walks the tree. `add` takes each entry of
+   * the tree; `unsee` a listed key deleted since (the caller drops what it did not see).
    */
   private async loadListed(
     snapshot: Hyperdrive,
     treeHere: boolean,
     add: (entry: DriveEntry) => void,
-    keys: Set<string>,
-    seen: Set<string>,
+    unsee: (key: string) => void,
   ): Promise<boolean> {
     let listed: Awaited<ReturnType<typeof readListing>>
     try {
@@ -419,11 +419,7 @@ export class ReaderFolder extends Folder {
     for await (const { left, right } of snapshot.diff(listed.version, '/')) {
       changed++
       if (left) add(left)
-      else if (right) {
-        seen.delete(right.key)
-        this.remote.delete(right.key)
-        keys.add(right.key)
-      }
+      else if (right) unsee(right.key)
     }
     this.lastListing = { version: listed.version, entries: listed.entries.length, changed }
     this.wantTree = true
