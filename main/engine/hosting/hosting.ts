@@ -119,6 +119,17 @@ const GAP_RETRY_MS = 60_000
 const GAP_STALL_MS = 2000
 /** A host fetching tells the owners what it holds at most this often (and 4 times an audit). */
 const STATUS_EVERY_MS = 60_000
+/** How often a batch under way reports what came of it (the UI's figures). */
+const PROGRESS_EVERY_MS = 1000
+/**
+ * A batch that brought no block for its stall time is not stalled while at least this much came
+ * in meanwhile from the core's peers: their link to this host is busy with other blocks (an
+ * owner's upload limit sends the batches of all its cores through one queue, a core's behind
+ * another's). Only up to STALL_BUSY_MS after the batch's last block: a gap in one core is found
+ * even while its peers go on sending others.
+ */
+const STALL_BUSY_BYTES = 16 * 1024
+const STALL_BUSY_MS = 120_000
 
 /**
  * The least a hosted block is taken to cost the host, whatever its size: its tree node, bitfield
@@ -503,6 +514,9 @@ type Compactable = Hypercore & {
 
 /** What a Hypercore peer carries besides what the shared types declare: its connection's mux. */
 type PeerWithMux = HypercorePeer & { protomux?: unknown }
+
+/** How a batch of a hosted core ended (fetchBatchNow). */
+type BatchResult = 'done' | 'stalled' | 'stop'
 
 interface HostedCore {
   key: string
@@ -1477,11 +1491,7 @@ export class Hosting extends EventEmitter {
    * fetchBatchNow, one batch at a time when the download is rate limited: the cores of a folder
    * (and every folder) fetch at once otherwise, and an audit would wait behind all their batches.
    */
-  private async fetchBatch(
-    entry: HostedCore,
-    start: number,
-    end: number,
-  ): Promise<'done' | 'stalled' | 'stop'> {
+  private async fetchBatch(entry: HostedCore, start: number, end: number): Promise<BatchResult> {
     if (this.governor.down.ratePerSec === null) return this.fetchBatchNow(entry, start, end)
     const before = this.throttledTurn
     let release = (): void => {}
@@ -1510,7 +1520,7 @@ export class Hosting extends EventEmitter {
     start: number,
     end: number,
     idle?: () => void,
-  ): Promise<'done' | 'stalled' | 'stop'> {
+  ): Promise<BatchResult> {
     const core = entry.core
     const users = this.usersOf(entry.key)
     if (users.length === 0) return 'stop'
@@ -1531,36 +1541,46 @@ export class Hosting extends EventEmitter {
     // Checked again and taken with no await between: another core may have started a batch.
     if (reached()) return 'stop'
     entry.inflight += estimate
+    const flight = { left: estimate }
     try {
-      return await this.fetchAdmitted(entry, start, end, before, estimate, idle)
+      return await this.fetchAdmitted(entry, start, end, before, flight, idle)
     } finally {
-      // Only now that what came is held (or nothing will): until then it counts as in flight.
-      entry.inflight -= estimate
+      // What came moved from in flight to held as it came; the rest is no longer in flight now.
+      entry.inflight -= flight.left
     }
   }
 
   /**
-   * fetchBatch, once the batch (`estimate` bytes, `before` of its blocks held) counts in flight.
-   * `idle` is called once no block came for idleMs (the batch goes on waiting for its stall).
+   * fetchBatch, once the batch (`flight.left` bytes, `before` of its blocks held) counts in
+   * flight. Each block that comes moves its share from in flight (and reserved) to held, and
+   * what is held is reported as it grows: a batch from an owner with a low upload limit can take
+   * longer than an audit period, and an owner forgives a miss only while what its host says it
+   * holds grows. `idle` is called once no block came for idleMs (the batch goes on waiting for
+   * its stall).
    */
   private async fetchAdmitted(
     entry: HostedCore,
     start: number,
     end: number,
     before: number,
-    estimate: number,
+    flight: { left: number },
     idle?: () => void,
-  ): Promise<'done' | 'stalled' | 'stop'> {
+  ): Promise<BatchResult> {
     const core = entry.core
+    const estimate = flight.left
     if (!(await this.admit(estimate))) {
       this.log.info({ folder: entry.folder }, 'hosting budget reached')
       await this.enforceBudget()
       return 'stop'
     }
     const range = core.download({ start, end })
+    const perBlock = estimate / Math.max(1, end - start - before)
+    let reserved = estimate
+    let counted = 0
+    let progressAt = Date.now()
     let timer: NodeJS.Timeout | undefined
     let idleTimer: NodeJS.Timeout | undefined
-    let arm = (): void => {}
+    let onBlock = (_index: number): void => {}
     let got: 'done' | 'stalled'
     try {
       const waitMs = entry.stalls
@@ -1568,15 +1588,46 @@ export class Hosting extends EventEmitter {
         : this.timers.fetchStallMs
       const idleMs = this.idleMs(core, waitMs)
       const stalled = new Promise<'stalled'>((resolve) => {
-        arm = () => {
+        let lastBlockAt = 0
+        let mark = 0
+        const wait = (): void => {
+          timer = setTimeout(() => {
+            // None of its blocks, but its peers' link is busy: they may be queued behind others.
+            const now = this.receivedFrom(core)
+            if (now - mark >= STALL_BUSY_BYTES && Date.now() - lastBlockAt < STALL_BUSY_MS) {
+              mark = now
+              wait()
+            } else resolve('stalled')
+          }, waitMs)
+        }
+        const arm = (): void => {
           clearTimeout(timer)
           clearTimeout(idleTimer)
-          timer = setTimeout(() => resolve('stalled'), waitMs)
+          lastBlockAt = Date.now()
+          mark = this.receivedFrom(core)
+          wait()
           if (idle) idleTimer = setTimeout(idle, idleMs)
+        }
+        onBlock = (index) => {
+          arm()
+          if (index < start || index >= end) return
+          counted++
+          entry.blocks++
+          entry.held = heldBytes(core, entry.blocks)
+          const share = Math.min(flight.left, perBlock)
+          flight.left -= share
+          entry.inflight -= share
+          const freed = Math.min(reserved, perBlock)
+          reserved -= freed
+          this.reserved -= freed
+          if (Date.now() - progressAt >= PROGRESS_EVERY_MS) {
+            progressAt = Date.now()
+            this.reportHeld(entry)
+          }
         }
         arm()
       })
-      core.on('download', arm)
+      core.on('download', onBlock)
       const finished = range.done().then(
         () => 'done' as const,
         () => 'stalled' as const, // destroyed, or the core closed
@@ -1588,26 +1639,39 @@ export class Hosting extends EventEmitter {
         range.destroy()
       }
     } finally {
-      core.off('download', arm)
+      core.off('download', onBlock)
       clearTimeout(timer)
       clearTimeout(idleTimer)
-      this.reserved -= estimate
+      this.reserved -= reserved
     }
     const after = await countHeld(core, start, end)
-    entry.blocks += after - before
+    // Blocks counted as they came are in `after` too (a block cleared meanwhile is taken back).
+    entry.blocks += after - before - counted
     entry.held = heldBytes(core, entry.blocks)
-    if (after !== before) {
-      this.emit('changed')
-      // What it holds, as it goes: an owner forgives a miss past it only while it grows fast
-      // enough between audits. It was told only once a whole pass ended, so a host fetching a
-      // large folder slowly looked stalled and was failed.
-      const every = Math.min(this.timers.auditMs / 4, STATUS_EVERY_MS)
-      const now = Date.now()
-      for (const h of this.usersOf(entry.key)) {
-        if (now - (this.toldAt.get(h) ?? 0) >= every) this.tellOwner(h, null)
-      }
-    }
+    if (after !== before) this.reportHeld(entry)
     return got
+  }
+
+  /** Bytes that came in so far on the hosting connections of a core's peers. */
+  private receivedFrom(core: Hypercore): number {
+    let n = 0
+    for (const peer of core.peers) n += this.sessionByPeer(peer)?.received ?? 0
+    return n
+  }
+
+  /**
+   * A hosted core's held bytes changed: the UI is told, and so is each owner it is kept for, at
+   * most every quarter audit period (and STATUS_EVERY_MS). An owner forgives a miss past what
+   * its host holds only while that grows fast enough between audits: told only once a whole pass
+   * ended, a host fetching a large folder slowly looked stalled and was failed.
+   */
+  private reportHeld(entry: HostedCore): void {
+    this.emit('changed')
+    const every = Math.min(this.timers.auditMs / 4, STATUS_EVERY_MS)
+    const now = Date.now()
+    for (const h of this.usersOf(entry.key)) {
+      if (now - (this.toldAt.get(h) ?? 0) >= every) this.tellOwner(h, null)
+    }
   }
 
   /**
