@@ -219,6 +219,8 @@ declare module 'hyperdrive' {
   /** A blob being written; `id` names it once the stream has finished. */
   export interface HyperblobsWriteStream extends NodeJS.WritableStream {
     readonly id: BlobId
+    /** streamx: releases the blobs core's write lock; the blocks already appended stay. */
+    destroy(err?: Error): void
   }
   export interface Hyperblobs {
     core: Hypercore

@@ -4,7 +4,6 @@
 import { constants as fsConstants, promises as fs, type Dirent, type Stats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
-import { pipeline } from 'node:stream/promises'
 import Hyperdrive, { type HyperblobsBatch } from 'hyperdrive'
 import { watchFolder, type FolderWatcher } from './watcher.ts'
 import type { LocalChange } from '../../../shared/contract.ts'
@@ -30,7 +29,8 @@ export const CHUNK = 256 * 1024
  * A streamed file is read this much at a time, the next read going on while the blocks of the
  * last one are hashed, encrypted and stored: hyperblobs appends a stream's blocks 16 at a time.
  */
-const READ_BYTES = 16 * CHUNK
+const READ_BLOCKS = 16
+const READ_BYTES = READ_BLOCKS * CHUNK
 /** Commit a batch after this many entries or bytes, so readers see progress early. */
 const BATCH_ENTRIES = 1000
 const BATCH_BYTES = 64 * 1024 * 1024
@@ -700,7 +700,7 @@ export class OwnerFolder extends Folder {
               torn ||= !now || !sameFile(before, now)
               return !torn
             }
-            await pipeline(readBlocks(abs, still), ws).catch((err: unknown) => {
+            await streamFile(abs, ws, still).catch((err: unknown) => {
               if (!torn) throw err
             })
             if (torn || !(await still()) || ws.id.byteLength !== before.size) {
@@ -762,39 +762,146 @@ export class OwnerFolder extends Folder {
   }
 }
 
+/** What streamFile writes a file's blocks to: a hyperblobs write stream (streamx) or a Node one. */
+export interface BlockSink {
+  /** false once the blocks waiting to be written reach the stream's high-water mark. */
+  write(block: Buffer): boolean
+  end(): unknown
+  destroy(): unknown
+  on(event: 'drain' | 'finish' | 'close' | 'error', listener: (err?: unknown) => void): unknown
+}
+
 /**
- * A file's content as blocks of CHUNK bytes, read READ_BYTES at a time with the next read in
- * flight while the last one's blocks are consumed. A file read in one 256 KiB call after another
- * (a read stream) left the disk idle while each append was stored, and the appends idle while
- * the disk read the next blocks one by one (about 40% of the owner's import time was idle).
+ * Waits for a sink's events. A sink that failed or closed (at any time, also between two waits)
+ * makes every wait reject with why. Its `error` stays listened to for good, so an error it emits
+ * later is not an uncaught exception: the waits are how its failure is reported.
  */
-export async function* readBlocks(
-  abs: string,
-  still?: () => Promise<boolean>,
-): AsyncGenerator<Buffer> {
-  const { fh } = await openRegular(abs)
-  const read = async (): Promise<Buffer> => {
-    const buf = Buffer.allocUnsafe(READ_BYTES)
-    const { bytesRead } = await fh.read(buf, 0, READ_BYTES, null)
-    return buf.subarray(0, bytesRead)
+function sinkWaiter(sink: BlockSink): (event: 'drain' | 'finish') => Promise<void> {
+  type Wait = { event: 'drain' | 'finish'; resolve: () => void; reject: (err: Error) => void }
+  const waits = new Set<Wait>()
+  let failed: Error | null = null
+  const fail = (err: Error): void => {
+    failed ??= err
+    for (const w of waits) w.reject(failed)
+    waits.clear()
   }
-  let next: Promise<Buffer> | null = read()
+  const settle = (event: 'drain' | 'finish'): void => {
+    for (const w of waits) {
+      if (w.event !== event) continue
+      waits.delete(w)
+      w.resolve()
+    }
+  }
+  sink.on('error', (err) =>
+    fail(err instanceof Error ? err : new Error(`write stream failed: ${String(err)}`)),
+  )
+  // After `finish` nothing waits any more; before it, a close is a failure.
+  sink.on('close', () => fail(new Error('write stream closed before it finished')))
+  sink.on('drain', () => settle('drain'))
+  sink.on('finish', () => settle('finish'))
+  return (event) =>
+    failed
+      ? Promise.reject(failed)
+      : new Promise((resolve, reject) => waits.add({ event, resolve, reject }))
+}
+
+/**
+ * Writes a file's content to `sink` as blocks of CHUNK bytes and ends it, reading READ_BYTES at a
+ * time with the next read in flight while the last one's blocks are appended (a read stream read
+ * one 256 KiB block after another: the disk idle while each append was stored, the appends idle
+ * while it read, about 40% of the owner's import time).
+ *
+ * Two read buffers take turns, so a file's reads allocate nothing after the first two. Every
+ * 4 MiB read used to be a new Buffer, kept until its blocks were stored: 500 MB of them in the
+ * bench's import, which V8 counts towards its next full collection. A buffer is read into again
+ * only once each block handed from it has been written through: hyperblobs keeps the blocks it
+ * is given (no copy) until it appends 16 of them, and calls back only once they are stored, and
+ * the stream emits `drain` only when nothing is queued or being written. Every read but the
+ * last is whole (readFull), so each buffer's 16 blocks are one such batch. A buffer is not
+ * reused when its last write did not wait for `drain` (a sink with a high-water mark above
+ * CHUNK), or when the blocks written so far are not a whole number of batches.
+ *
+ * `still` is asked after each read; when it says the file changed, the sink is destroyed and
+ * nothing more is read (the caller gives the copy up).
+ */
+export async function streamFile(
+  abs: string,
+  sink: BlockSink,
+  still?: () => Promise<boolean>,
+): Promise<void> {
+  const wait = sinkWaiter(sink)
+  let fh: FileHandle | null = null
+  let next: Promise<Buffer> | null = null
   try {
+    fh = (await openRegular(abs)).fh
+    const file = fh
+    const buffers: (Buffer | null)[] = [null, null]
+    let turn = 0
+    const read = async (i: number): Promise<Buffer> => {
+      const buf = (buffers[i] ??= Buffer.allocUnsafe(READ_BYTES))
+      const n = await readFull(
+        async (at, length) => (await file.read(buf, at, length, null)).bytesRead,
+        READ_BYTES,
+      )
+      return buf.subarray(0, n)
+    }
+    let written = 0
+    next = read(turn)
     for (;;) {
       const buf: Buffer = await next
+      next = null
       if (buf.length === 0) break
       // Changed since the read began: the caller gives this copy up; read no further.
       if (still && !(await still())) throw new Error(`changed while read: ${abs}`)
-      next = read()
-      next.catch(() => {}) // awaited in turn (or dropped when the stream ends early)
-      for (let at = 0; at < buf.length; at += CHUNK) yield buf.subarray(at, at + CHUNK)
+      const mine = turn
+      turn ^= 1
+      // The other buffer's blocks were all written through in the last turn (or it was dropped).
+      next = read(turn)
+      next.catch(() => {}) // awaited in turn (or dropped when this ends early)
+      let waited = false
+      for (let at = 0; at < buf.length; at += CHUNK) {
+        waited = false
+        written++
+        if (!sink.write(buf.subarray(at, at + CHUNK))) {
+          await wait('drain')
+          waited = true
+        }
+      }
+      // Its blocks may still be held (no drain waited for, or not the 16th of a batch): the
+      // next read into this turn gets a new buffer.
+      if (!waited || written % READ_BLOCKS !== 0) buffers[mine] = null
     }
-    next = null
+    const finished = wait('finish')
+    sink.end()
+    await finished
+  } catch (err) {
+    // Without an error: a sink destroyed with one would emit it, and the caller has it already.
+    sink.destroy()
+    throw err
   } finally {
-    // A read still in flight when the consumer stops must end before its handle closes.
+    // A read still in flight must end before its handle closes.
     if (next) await next.catch(() => {})
-    await fh.close()
+    await fh?.close()
   }
+}
+
+/**
+ * Reads until `length` bytes are in or the file ends (`read` returns 0), and returns how many
+ * came. A read may return less than asked before the end (network and FUSE file systems do):
+ * streamFile's blocks must then still be whole, or its buffers would fall out of step with the
+ * sink's batches of 16.
+ */
+export async function readFull(
+  read: (at: number, length: number) => Promise<number>,
+  length: number,
+): Promise<number> {
+  let n = 0
+  while (n < length) {
+    const got = await read(n, length - n)
+    if (got === 0) break
+    n += got
+  }
+  return n
 }
 
 /**
