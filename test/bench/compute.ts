@@ -5,9 +5,10 @@
 //   (e1) --cpu 25: the job's CPU time over the window as % of the window (aim: 20-30 %),
 //        beside the same job at --cpu 100 (the baseline: what the machine gives a
 //        lowest-priority process now);
-//   (e2) `spare donate set --cpu 0`, and separately `spare donate pause`: the time from the
-//        command until the job's CPU time stops increasing (aim: within 2 s). The command's own
-//        start-up (about 0.3 s) is inside the figure.
+//   (e2) `spare donate pause`, then (after `resume`) `spare donate set --cpu 0`: the time from
+//        the command until the job's CPU time stops increasing (aim: within 2 s). A pause keeps
+//        the job (its process is suspended); turning CPU off gives it back, and its process
+//        ending counts as stopping. The command's own start-up (about 0.3 s) is inside the figure.
 // The donor's other conditions are held still (--suspend-above off, --on-battery yes).
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -73,6 +74,12 @@ function cpuOf(pid: number): number {
   return s.cpuMs
 }
 
+/** The job's CPU time, or null once its process has ended (or is a zombie: it uses none). */
+function cpuOrGone(pid: number): number | null {
+  const s = readProcStat(pid)
+  return s && s.state !== 'Z' ? s.cpuMs : null
+}
+
 async function share(pid: number, windowMs: number): Promise<number> {
   const c0 = cpuOf(pid)
   const t0 = now()
@@ -80,19 +87,26 @@ async function share(pid: number, windowMs: number): Promise<number> {
   return (100 * (cpuOf(pid) - c0)) / (now() - t0)
 }
 
-/** Runs `cmd`, then polls until the CPU time stays still for 300 ms; ms until the last change. */
+/**
+ * Runs `cmd`, then polls until the CPU time stays still for 300 ms, or the process ends; ms
+ * until the last change (or the end).
+ */
 async function stopLatency(pid: number, cmd: () => Promise<unknown>): Promise<number> {
   const t0 = now()
   let finished = false
   const done = cmd().finally(() => {
     finished = true
   })
-  let last = cpuOf(pid)
+  let last: number | null = cpuOf(pid)
   let lastChange = now()
   while ((!finished || now() - lastChange < 300) && now() - t0 < 10_000) {
     await sleep(5)
-    const c = cpuOf(pid)
-    if (c !== last) {
+    const c = cpuOrGone(pid)
+    if (c === null) {
+      if (last !== null) lastChange = now()
+      last = null
+      if (finished) break
+    } else if (c !== last) {
       last = c
       lastChange = now()
     }
@@ -151,13 +165,20 @@ export async function benchComputeE2e(opts: {
     opts.log(
       `  --cpu 25: ${res.sharePercent.toFixed(1)} %; --cpu 100: ${res.baselinePercent.toFixed(1)} %`,
     )
-    res.stopAfterZeroMs = await stopLatency(pid, () => set('--cpu', '0'))
-    await set('--cpu', '100')
-    await sleep(1000)
+    // A pause keeps the job (suspended), so it comes first; --cpu 0 gives the job back.
     res.stopAfterPauseMs = await stopLatency(pid, async () => {
       const r = await donor.cli(['donate', 'pause'])
       if (r.code !== 0) throw new Error(`donate pause: ${r.stderr}`)
     })
+    const resumed = await donor.cli(['donate', 'resume'])
+    if (resumed.code !== 0) throw new Error(`donate resume: ${resumed.stderr}`)
+    const c0 = cpuOf(pid)
+    const t0 = now()
+    while (cpuOf(pid) === c0) {
+      if (now() - t0 > 10_000) throw new Error('the job did not run again after resume')
+      await sleep(50)
+    }
+    res.stopAfterZeroMs = await stopLatency(pid, () => set('--cpu', '0'))
     opts.log(
       `  stopped after --cpu 0: ${res.stopAfterZeroMs} ms; after pause: ${res.stopAfterPauseMs} ms`,
     )
