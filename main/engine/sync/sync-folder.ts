@@ -2403,13 +2403,20 @@ async function symlinkedParent(root: string, segments: string[]): Promise<string
  * Reads a file expected to hold `size` bytes; null when it holds more, and ECHANGED (readFully)
  * when it holds fewer: it is being written, and its turn in the scan looks again.
  */
-async function readSmallFile(file: string, size: number): Promise<Buffer | null> {
+export async function readSmallFile(file: string, size: number): Promise<Buffer | null> {
   const fh = await fs.open(file, 'r')
   try {
     const buf = Buffer.allocUnsafe(size + 1)
-    await readFully(fh, buf, size, 0, file)
-    const { bytesRead } = await fh.read(buf, size, 1, size)
-    return bytesRead === 0 ? buf.subarray(0, size) : null
+    // One read asks for a byte more than expected: a file read whole comes back short of it, so
+    // a second read to find the end is needed only when the first came back shorter still.
+    const first = (await fh.read(buf, 0, size + 1, 0)).bytesRead
+    if (first > size) return null
+    if (first < size) {
+      await readFully(fh, buf.subarray(first), size - first, first, file)
+      const { bytesRead } = await fh.read(buf, size, 1, size)
+      if (bytesRead !== 0) return null
+    }
+    return buf.subarray(0, size)
   } finally {
     await fh.close()
   }
