@@ -121,39 +121,19 @@ export function decodeOp(block: Buffer): Op {
   if (!res.success) throw new Error(`not a valid op: ${res.error.issues[0]?.message ?? 'invalid'}`)
   const op = res.data
   if (op.t === 'file') {
-    checkFileOp(op)
+    for (const c of op.chunks) {
+      if (c[1] >= op.cores.length) throw new Error('a chunk names a core the op does not list')
+      // A device fetches a chunk's blocks all at once and holds the chunk whole: a chunk of a
+      // billion blocks (or bytes) ran every member out of memory, at every start.
+      if (c[4] > MAX_CHUNK || c[3] > MAX_CHUNK_BLOCKS) {
+        throw new Error('a chunk is larger than any device makes')
+      }
+    }
+    if (op.kind === 'file' && op.hash === null) throw new Error('a file op has no content hash')
     op.cores = internCores(op.cores)
     op.origin = intern(op.origin)
     return fileOpOf(op)
   }
-  return op
-}
-
-/** What a file op must hold beyond its schema; throws with a reason. */
-function checkFileOp(op: FileOp): void {
-  for (const c of op.chunks) {
-    if (c[1] >= op.cores.length) throw new Error('a chunk names a core the op does not list')
-    // A device fetches a chunk's blocks all at once and holds the chunk whole: a chunk of a
-    // billion blocks (or bytes) ran every member out of memory, at every start.
-    if (c[4] > MAX_CHUNK || c[3] > MAX_CHUNK_BLOCKS) {
-      throw new Error('a chunk is larger than any device makes')
-    }
-  }
-  if (op.kind === 'file' && op.hash === null) throw new Error('a file op has no content hash')
-}
-
-/**
- * A file op this device encoded as `bytes` (encodeOp) and appended to its own log, as read back
- * from it as `block`: the op itself when the block holds exactly those bytes (its core list and
- * device name shared as decodeOp shares them), else null (decode the block). Parsing and
- * validating every op of its own log again cost an indexing device a fifth of what it allocated
- * (100,000 files: about 1 GB of 5.4).
- */
-export function readBackOp(op: FileOp, bytes: Buffer, block: Buffer): FileOp | null {
-  if (!bytes.equals(block)) return null
-  checkFileOp(op)
-  op.cores = internCores(op.cores)
-  op.origin = intern(op.origin)
   return op
 }
 

@@ -28,7 +28,6 @@ import {
 import {
   contentKey,
   decodeOp,
-  readBackOp,
   deviceOf,
   encodeOp,
   fileOpOf,
@@ -612,9 +611,8 @@ export class SyncFolder extends Folder {
           const seq = log.read
           let op: Op | null = null
           try {
-            const mine = key === this.ownKey ? this.readBack(seq, block) : null
-            op = mine ?? decodeOp(block)
-            if (!mine && key === this.ownKey && op.t === 'file') op = this.asRecorded(seq, op)
+            op = decodeOp(block)
+            if (key === this.ownKey && op.t === 'file') op = this.asRecorded(seq, op)
           } catch (err) {
             this.refuse(`log ${deviceOf(key)}#${seq}`, (err as Error).message)
           }
@@ -683,23 +681,11 @@ export class SyncFolder extends Folder {
   }
 
   /**
-   * The op this device recorded as `seq` in its log, when the block read back holds exactly what
-   * was appended: not parsed again (readBackOp). Null when it does not (decodeOp, then asRecorded).
-   */
-  private readBack(seq: number, block: Buffer): FileOp | null {
-    const mine = this.recorded.get(seq)
-    if (mine === undefined) return null
-    const op = readBackOp(mine.op, mine.bytes, block)
-    if (op) this.recorded.delete(seq)
-    return op
-  }
-
-  /**
    * The op this device recorded as `seq` in its log, when `read` (the same block, read back and
    * parsed) records the same: the state keeps that one, and the parsed copy goes.
    */
   private asRecorded(seq: number, read: FileOp): FileOp {
-    const mine = this.recorded.get(seq)?.op
+    const mine = this.recorded.get(seq)
     if (mine === undefined) return read
     this.recorded.delete(seq)
     if (!sameFileOp(mine, read)) return read
@@ -1125,18 +1111,12 @@ export class SyncFolder extends Folder {
    */
   private async appendOwn(ops: FileOp[]): Promise<void> {
     const log = this.ownLog as Hypercore
-    const blocks = ops.map((o) => encodeOp(o))
-    const { length } = await log.append(blocks)
+    const { length } = await log.append(ops.map((o) => encodeOp(o)))
     const first = length - ops.length
-    for (let i = 0; i < ops.length; i++) {
-      this.recorded.set(first + i, { op: fileOpOf(ops[i] as FileOp), bytes: blocks[i] as Buffer })
-    }
+    for (let i = 0; i < ops.length; i++) this.recorded.set(first + i, fileOpOf(ops[i] as FileOp))
   }
-  /**
-   * Ops this device appended (by index in its log) that readLogs has not read back yet, with the
-   * bytes appended for each.
-   */
-  private readonly recorded = new Map<number, { op: FileOp; bytes: Buffer }>()
+  /** Ops this device appended (by index in its log) that readLogs has not read back yet. */
+  private readonly recorded = new Map<number, FileOp>()
 
   private nextVersion(base: Record<string, number>): Record<string, number> {
     const clock = Math.max(this.sync.clockOf(this.ownKey ?? ''), this.localClock) + 1

@@ -1,12 +1,6 @@
 // Parsed file ops: the shape they are kept in, and telling an op read back from the one recorded.
 import { describe, expect, it } from 'vitest'
-import {
-  decodeOp,
-  encodeOp,
-  readBackOp,
-  sameFileOp,
-  type FileOp,
-} from '../../../main/engine/sync/ops.ts'
+import { decodeOp, encodeOp, sameFileOp, type FileOp } from '../../../main/engine/sync/ops.ts'
 
 const core = 'a1'.repeat(32)
 
@@ -38,25 +32,6 @@ describe('file ops', () => {
     expect(sameFileOp(a, op())).toBe(true)
     expect(a.cores).toBe(b.cores)
     expect(Object.isFrozen(a.cores)).toBe(true)
-  })
-
-  it('is taken as recorded when its own log gives back the bytes appended, and only then', () => {
-    const mine = op({ cores: [core.slice()] })
-    const bytes = encodeOp(mine)
-    const parsed = decodeOp(encodeOp(op())) as FileOp
-    // The same bytes: the op itself, its core list the one decodeOp shares.
-    const back = readBackOp(mine, bytes, Buffer.from(bytes))
-    expect(back).toBe(mine)
-    expect(back?.cores).toBe(parsed.cores)
-    // Any other bytes (a block that is not what was appended): parsed instead.
-    const other = encodeOp(op({ size: 4097 }))
-    expect(readBackOp(op(), bytes, other)).toBeNull()
-    expect(readBackOp(op(), bytes, bytes.subarray(0, bytes.length - 1))).toBeNull()
-    // What decodeOp checks beyond the schema still holds.
-    const bad = op({ chunks: [['ef'.repeat(32), 1, 7, 1, 4096]] })
-    const badBytes = encodeOp(bad)
-    expect(() => readBackOp(bad, badBytes, badBytes)).toThrow(/names a core the op does not list/)
-    expect(() => decodeOp(badBytes)).toThrow(/names a core the op does not list/)
   })
 
   it('tells ops that differ in any field apart', () => {
