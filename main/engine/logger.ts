@@ -69,7 +69,16 @@ export function openLogger(
     failed = true
     process.stderr.write(`spare: cannot write the log file ${file}: ${err.message}\n`)
   })
-  const streams: pino.StreamEntry[] = [{ level, stream: dest }]
+  // Once closing, later lines are dropped: a closing node's work still under way (a tick waiting
+  // on a store being closed) logged after the file was destroyed, and SonicBoom's write threw
+  // ("SonicBoom destroyed") from inside that work's own error handling.
+  let closing = false
+  const toFile = {
+    write(line: string): void {
+      if (!closing) dest.write(line)
+    },
+  }
+  const streams: pino.StreamEntry[] = [{ level, stream: toFile }]
   if (opts.stderr) streams.push({ level: 'warn', stream: process.stderr })
   const logger = pino({ level, base: { pid: process.pid } }, pino.multistream(streams))
   const check = setInterval(() => {
@@ -89,6 +98,7 @@ export function openLogger(
     // 'error' said on stderr) may never close: then after CLOSE_WAIT_MS at most.
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
+        closing = true
         clearInterval(check)
         const timer = setTimeout(resolve, CLOSE_WAIT_MS)
         timer.unref()

@@ -51,6 +51,20 @@ describe('openLogger', () => {
     expect(text).toMatch(/"msg":"last"\}\n$/)
   })
 
+  // A closing node's work still under way logged after the file was destroyed, and the write
+  // threw ("SonicBoom destroyed") out of that work's own error handling: an unhandled rejection.
+  it('drops lines logged once close() has begun, without throwing', async () => {
+    const dataDir = await fx.tmpDir()
+    const file = path.join(dataDir, 'logs', 'spare.log')
+    const logs = openLogger(dataDir, 'info')
+    logs.logger.info('before')
+    const closing = logs.close()
+    expect(() => logs.logger.warn('while closing')).not.toThrow()
+    await closing
+    expect(() => logs.logger.warn('after')).not.toThrow()
+    expect(await fs.readFile(file, 'utf8')).toMatch(/^\{.*"msg":"before"\}\n$/)
+  })
+
   it('keeps a running log within its size: the current file and one before it', async () => {
     const dataDir = await fx.tmpDir()
     const file = path.join(dataDir, 'logs', 'spare.log')
