@@ -1575,7 +1575,6 @@ export class Hosting extends EventEmitter {
     }
     const range = core.download({ start, end })
     const perBlock = estimate / Math.max(1, end - start - before)
-    let reserved = estimate
     let counted = 0
     let progressAt = Date.now()
     let timer: NodeJS.Timeout | undefined
@@ -1614,12 +1613,11 @@ export class Hosting extends EventEmitter {
           counted++
           entry.blocks++
           entry.held = heldBytes(core, entry.blocks)
+          // The batch's bytes not held yet are both in flight (fetchBatchNow) and reserved.
           const share = Math.min(flight.left, perBlock)
           flight.left -= share
           entry.inflight -= share
-          const freed = Math.min(reserved, perBlock)
-          reserved -= freed
-          this.reserved -= freed
+          this.reserved -= share
           if (Date.now() - progressAt >= PROGRESS_EVERY_MS) {
             progressAt = Date.now()
             this.reportHeld(entry)
@@ -1642,7 +1640,7 @@ export class Hosting extends EventEmitter {
       core.off('download', onBlock)
       clearTimeout(timer)
       clearTimeout(idleTimer)
-      this.reserved -= reserved
+      this.reserved -= flight.left
     }
     const after = await countHeld(core, start, end)
     // Blocks counted as they came are in `after` too (a block cleared meanwhile is taken back).
