@@ -40,15 +40,22 @@ export class BlobWriter {
     readonly coreHex: string,
   ) {}
 
-  /** Queues a chunk; returns where it will be once flushed. The buffer is copied. */
-  async put(chunk: Uint8Array): Promise<ChunkLocation> {
+  /**
+   * Queues a chunk; returns where it will be once flushed. The buffer is copied, unless `owned`:
+   * the caller hands it over and never writes to it again (a small file read whole, where the
+   * copy was a third of the bytes indexing such files allocated).
+   */
+  async put(chunk: Uint8Array, owned = false): Promise<ChunkLocation> {
     // Flushed before queuing, not after: a flush that fails (a full disk) throws before this
     // chunk is queued, so the caller's retry does not queue it a second time.
     if (this.pendingBytes >= FLUSH_BYTES) await this.flush()
     const block = this.core.length + this.pending.length
     let blocks = 0
     for (let i = 0; i < chunk.byteLength || (i === 0 && chunk.byteLength === 0); i += BLOCK_SIZE) {
-      this.pending.push(Buffer.from(chunk.subarray(i, i + BLOCK_SIZE)))
+      const part = chunk.subarray(i, i + BLOCK_SIZE)
+      this.pending.push(
+        owned ? Buffer.from(part.buffer, part.byteOffset, part.byteLength) : Buffer.from(part),
+      )
       blocks++
       if (chunk.byteLength === 0) break
     }

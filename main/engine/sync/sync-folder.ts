@@ -1467,7 +1467,7 @@ export class SyncFolder extends Folder {
       const h = hashChunk(data)
       let loc = this.chunkMap.get(h)
       if (!loc) {
-        loc = await this.writer.put(data)
+        loc = await this.writer.put(data, true) // read for this alone (lookAhead)
         this.chunkMap.set(h, loc)
       }
       return this.fieldsFor(contentHash([h], st.size), chunkSize, st, [[h, loc]])

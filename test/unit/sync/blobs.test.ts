@@ -47,4 +47,26 @@ describe('BlobWriter', () => {
     expect((await read(core, at)).equals(a)).toBe(true)
     expect((await read(core, bt)).equals(b)).toBe(true)
   })
+
+  it('copies a chunk it is given, and keeps one handed over as it is', async () => {
+    // A scan reads a big file through one buffer, chunk after chunk: each put must copy. A small
+    // file read for itself alone is handed over, and queued without a copy.
+    const store = new Corestore(await fx.tmpDir('spare-blobs-'))
+    fx.defer(() => store.close())
+    const core = store.get({ name: 'blobs' })
+    await core.ready()
+    const writer = new BlobWriter(core, core.key!.toString('hex'))
+    const reused = Buffer.alloc(300 * 1024, 1) // two blocks
+    const first = await writer.put(reused)
+    reused.fill(2) // the next chunk read into the same buffer
+    const second = await writer.put(reused)
+    const small = Buffer.alloc(4096, 3)
+    const handed = await writer.put(small.subarray(0, 4000), true)
+    small.fill(4) // never done by a caller that hands a buffer over: shows it was not copied
+    await writer.flush()
+    expect((await read(core, first)).equals(Buffer.alloc(300 * 1024, 1))).toBe(true)
+    expect((await read(core, second)).equals(Buffer.alloc(300 * 1024, 2))).toBe(true)
+    expect(handed.size).toBe(4000)
+    expect((await read(core, handed)).equals(Buffer.alloc(4000, 4))).toBe(true)
+  })
 })
