@@ -1,6 +1,7 @@
 // waitAtMost: used where a wait must end (a tree read ahead, a ledger update from peers).
+// Breather: lets the event loop run during a long walk (reading a log, applying a pass).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { waitAtMost } from '../../main/engine/util/wait.ts'
+import { Breather, waitAtMost } from '../../main/engine/util/wait.ts'
 
 beforeEach(() => {
   vi.useFakeTimers()
@@ -37,5 +38,26 @@ describe('waitAtMost', () => {
       'no peers',
     )
     expect(vi.getTimerCount()).toBe(0)
+  })
+})
+
+describe('Breather', () => {
+  it('is due once its time has passed, and a pause lets ready timers and I/O run', async () => {
+    vi.useRealTimers()
+    const b = new Breather(30)
+    expect(b.due()).toBe(false)
+    let ticked = false
+    setTimeout(() => (ticked = true), 0)
+    // A walk with nothing to wait for: only a pause lets the timer run.
+    const start = performance.now()
+    while (!b.due()) {
+      /* busy, as a loop over ops already in memory */
+    }
+    expect(performance.now() - start).toBeGreaterThanOrEqual(29)
+    await Promise.resolve() // a microtask is not a pause
+    expect(ticked).toBe(false)
+    await b.pause()
+    expect(ticked).toBe(true)
+    expect(b.due()).toBe(false) // counted again from the pause
   })
 })
