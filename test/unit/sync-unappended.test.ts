@@ -5,7 +5,7 @@
 // version was written over the user's file. Real nodes on a local testnet; only the storage's
 // append (a full disk) and one file's open (a slow disk) are wrapped, at the process edge.
 import { afterEach, describe, expect, it } from 'vitest'
-import { promises as fs } from 'node:fs'
+import fsCallbacks, { promises as fs } from 'node:fs'
 import path from 'node:path'
 import Hypercore from 'hypercore'
 import type { FolderSummary } from '../../shared/contract.ts'
@@ -16,10 +16,12 @@ import { useFixtures, waitFor } from '../helpers/unit-fixtures.ts'
 const fx = useFixtures()
 const realAppend = Hypercore.prototype.append
 const realOpen = fs.open
+const realOpenCallback = fsCallbacks.open
 
 afterEach(() => {
   Hypercore.prototype.append = realAppend
   fs.open = realOpen
+  fsCallbacks.open = realOpenCallback
 })
 
 interface Shared {
@@ -112,12 +114,20 @@ describe('a change is recorded only once the log holds it', () => {
       }
       return (realOpen as (...a: unknown[]) => ReturnType<typeof realOpen>)(p, ...rest)
     }) as typeof realOpen
+    // (A small file is read ahead through the callback API: util/fs-calls.ts.)
+    fsCallbacks.open = ((p: Parameters<typeof realOpenCallback>[0], ...rest: unknown[]) => {
+      const open = (): void => (realOpenCallback as (...a: unknown[]) => void)(p, ...rest)
+      if (String(p) !== slow) return open()
+      waiting = true
+      setTimeout(open, 5000)
+    }) as typeof realOpenCallback
     const stopped = await fx.readyNode({ network, dataDir })
     await waitFor(() => waiting, 15_000, 'the scan to reach the slow file')
     // The slow file is read ahead while doc.txt is recorded: give that a moment to finish.
     await new Promise((r) => setTimeout(r, 1000))
     await stopped.close()
     fs.open = realOpen
+    fsCallbacks.open = realOpenCallback
 
     const again = await fx.readyNode({ network, dataDir })
     const svc = new SpareService(again)

@@ -141,7 +141,8 @@ export async function readFully(
   }
 }
 
-function changed(file: string): Error {
+/** The error a read that found a file shorter than expected throws: it is being written. */
+export function changed(file: string): Error {
   const err: NodeJS.ErrnoException = new Error(`file changed while it was read: ${file}`)
   err.code = 'ECHANGED'
   return err

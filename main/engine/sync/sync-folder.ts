@@ -39,7 +39,7 @@ import { SyncState, type Member, type OpRef } from './state.ts'
 import { bump, compare, vvKey } from './vv.ts'
 import { LocalIndex, type LocalEntry } from './local-index.ts'
 import { BlobWriter, contentHash, hashChunk, type ChunkLocation } from './blobs.ts'
-import { chunkSizeFor, digestFile, readFully } from './chunks.ts'
+import { changed, chunkSizeFor, digestFile } from './chunks.ts'
 import { IGNORE_FILE, IgnoreRules } from './ignore.ts'
 import { findCaseClashes, portabilityProblem } from './names.ts'
 import { conflictName, conflictParts, isConflictName } from './conflict-name.ts'
@@ -48,6 +48,7 @@ import { writeFully } from '../util/write-fully.ts'
 import { moveToFreeName, renameKeeping } from '../util/keep-copy.ts'
 import { isJunkName } from '../util/junk.ts'
 import { Breather } from '../util/wait.ts'
+import { closeFd, lstat, openForReading, readAt } from '../util/fs-calls.ts'
 
 const WATCH_DEBOUNCE_MS = 30
 /** An applied path is looked at again this long after it was written (folders/recheck.ts). */
@@ -2425,31 +2426,32 @@ async function symlinkedParent(root: string, segments: string[]): Promise<string
 }
 
 /**
- * Reads a file expected to hold `size` bytes; null when it holds more, and ECHANGED (readFully)
+ * Reads a file expected to hold `size` bytes; null when it holds more, and ECHANGED (`changed`)
  * when it holds fewer: it is being written, and its turn in the scan looks again.
  */
 export async function readSmallFile(file: string, size: number): Promise<Buffer | null> {
-  const fh = await fs.open(file, 'r')
+  const fd = await openForReading(file)
   try {
     const buf = Buffer.allocUnsafe(size + 1)
     // One read asks for a byte more than expected: a file read whole comes back short of it, so
     // a second read to find the end is needed only when the first came back shorter still.
-    const first = (await fh.read(buf, 0, size + 1, 0)).bytesRead
+    const first = await readAt(fd, buf, 0, size + 1, 0)
     if (first > size) return null
-    if (first < size) {
-      await readFully(fh, buf.subarray(first), size - first, first, file)
-      const { bytesRead } = await fh.read(buf, size, 1, size)
-      if (bytesRead !== 0) return null
+    for (let filled = first; filled < size;) {
+      const n = await readAt(fd, buf, filled, size - filled, filled)
+      if (n === 0) throw changed(file)
+      filled += n
+      if (filled === size && (await readAt(fd, buf, size, 1, size)) !== 0) return null
     }
     return buf.subarray(0, size)
   } finally {
-    await fh.close()
+    await closeFd(fd)
   }
 }
 
 async function lstatOrNull(p: string): Promise<Stats | null> {
   try {
-    return await fs.lstat(p)
+    return await lstat(p)
   } catch (err) {
     if (
       (err as NodeJS.ErrnoException).code === 'ENOENT' ||

@@ -37,4 +37,15 @@ describe('readSmallFile', () => {
     const f = await file(randomBytes(100))
     await expect(readSmallFile(f, 4096)).rejects.toMatchObject({ code: 'ECHANGED' })
   })
+
+  it('fails with the system error for a path that is gone or not a file, and leaves no descriptor open', async () => {
+    const fds = async (): Promise<number> => (await fs.readdir('/proc/self/fd')).length
+    const dir = path.dirname(await file(Buffer.from('x')))
+    const before = await fds()
+    await expect(readSmallFile(path.join(dir, 'gone.bin'), 10)).rejects.toMatchObject({
+      code: 'ENOENT',
+    })
+    await expect(readSmallFile(dir, 10)).rejects.toMatchObject({ code: 'EISDIR' })
+    expect(await fds()).toBe(before)
+  })
 })
