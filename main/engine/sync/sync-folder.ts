@@ -2437,11 +2437,13 @@ export async function readSmallFile(file: string, size: number): Promise<Buffer 
     // a second read to find the end is needed only when the first came back shorter still.
     const first = await readAt(fd, buf, 0, size + 1, 0)
     if (first > size) return null
-    for (let filled = first; filled < size;) {
-      const n = await readAt(fd, buf, filled, size - filled, filled)
-      if (n === 0) throw changed(file)
-      filled += n
-      if (filled === size && (await readAt(fd, buf, size, 1, size)) !== 0) return null
+    if (first < size) {
+      for (let filled = first; filled < size;) {
+        const n = await readAt(fd, buf, filled, size - filled, filled)
+        if (n === 0) throw changed(file)
+        filled += n
+      }
+      if ((await readAt(fd, buf, size, 1, size)) !== 0) return null
     }
     return buf.subarray(0, size)
   } finally {
