@@ -748,17 +748,40 @@ describe('ApiServer: WebSocket', () => {
       ),
     )
 
+    // The healthy client reads each burst before the next is sent, as a client that keeps up
+    // does. (Sent on with one turn of the loop between bursts, 1 MiB each, it sometimes fell
+    // past the limit too on a loaded machine, and both were dropped.)
+    let read = 0
+    let caughtUp: (() => void) | null = null
+    healthy.on('message', () => {
+      read++
+      caughtUp?.()
+    })
+    const healthyReads = (count: number): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the healthy client read ${read}`)), 5000)
+        caughtUp = () => {
+          if (read < count) return
+          clearTimeout(timer)
+          caughtUp = null
+          resolve()
+        }
+        caughtUp()
+      })
+
     const status = d.node.status()
     const pad = 'x'.repeat(16 * 1024)
     let sent = 0
     let peak = 0
+    let bursts = 0
     // Real node events with a large payload, until the daemon gives up on the stuck client
     // (at most 256 MiB: far past every kernel buffer).
     while (d.server.stats().sockets === 2 && sent < 256 * 1024 * 1024) {
       for (let i = 0; i < 64; i++) d.node.emit('node', { ...status, pad })
       sent += 64 * pad.length
+      bursts++
       peak = Math.max(peak, d.server.stats().wsBuffered)
-      await new Promise((r) => setImmediate(r))
+      await healthyReads(64 * bursts)
     }
     // Dropped (no longer open) well before 256 MiB, with the buffer bounded: the limit plus what
     // one burst of 64 events adds at most.
