@@ -62,7 +62,11 @@ export class LocalIndex {
   private dirty = false
   private saving: Promise<void> = Promise.resolve()
 
-  constructor(private readonly file: string) {}
+  /** `changed` hears of every key whose entry is set or deleted. */
+  constructor(
+    private readonly file: string,
+    private readonly changed: (key: string) => void = () => {},
+  ) {}
 
   /**
    * Loads the index. A damaged file is set aside for inspection and its new name returned; the
@@ -105,6 +109,7 @@ export class LocalIndex {
     this.entries.set(key, entry)
     if (entry.local) this.localKeys.add(key)
     else this.localKeys.delete(key)
+    this.changed(key)
     if (entry.kind === 'file') {
       for (const [h] of entry.chunks) {
         const s = this.byChunk.get(h)
@@ -143,7 +148,10 @@ export class LocalIndex {
   delete(key: string): void {
     this.unlinkChunks(key)
     this.localKeys.delete(key)
-    if (this.entries.delete(key)) this.touch()
+    if (this.entries.delete(key)) {
+      this.changed(key)
+      this.touch()
+    }
   }
 
   /** Local files that hold a chunk, with its offset in each. */

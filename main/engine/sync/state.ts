@@ -61,7 +61,14 @@ export class SyncState {
   /** Paths whose frontier may have changed since the caller last drained them. */
   readonly dirty = new Set<string>()
 
-  constructor(rootKey: string) {
+  /**
+   * `changed` hears of every path whose versions may have changed (null: every path), as
+   * `dirty` records them, for callers that keep something per path up to date.
+   */
+  constructor(
+    rootKey: string,
+    private readonly changed: (path: string | null) => void = () => {},
+  ) {
     this.root = rootKey
     this.logs.set(rootKey, { init: null, membership: [], clock: 0 })
   }
@@ -102,6 +109,7 @@ export class SyncState {
         if (list) list.push(ref)
         else this.history.set(op.path, [ref])
         this.dirty.add(op.path)
+        this.changed(op.path)
         break
       }
       case 'invite':
@@ -112,6 +120,7 @@ export class SyncState {
         this.membersCache = null
         // A membership change can change which versions count anywhere.
         for (const p of this.history.keys()) this.dirty.add(p)
+        this.changed(null)
         break
     }
   }
@@ -261,7 +270,11 @@ export class SyncState {
    * since no merge (the pointwise maximum) could ever dominate the other.
    */
   frontier(path: string): OpRef[] {
-    const valid = (this.history.get(path) ?? []).filter((r) => this.isValid(r))
+    const list = this.history.get(path)
+    if (!list) return []
+    // Most paths have one version: it is the frontier when valid (no vector keys, maps or sorts).
+    if (list.length === 1) return this.isValid(list[0] as OpRef) ? [list[0] as OpRef] : []
+    const valid = list.filter((r) => this.isValid(r))
     const max = valid.filter(
       (r) => !valid.some((o) => o !== r && compare(r.op.vv, o.op.vv) === 'before'),
     )
@@ -277,6 +290,9 @@ export class SyncState {
 
   /** The version that is current for a path (null when the path was never seen). */
   current(path: string): OpRef | null {
+    const list = this.history.get(path)
+    if (!list) return null
+    if (list.length === 1) return this.isValid(list[0] as OpRef) ? (list[0] as OpRef) : null
     return this.frontier(path)[0] ?? null
   }
 

@@ -43,6 +43,7 @@ import { changed, chunkSizeFor, digestFile } from './chunks.ts'
 import { IGNORE_FILE, IgnoreRules } from './ignore.ts'
 import { findCaseClashes, portabilityProblem } from './names.ts'
 import { conflictName, conflictParts, isConflictName } from './conflict-name.ts'
+import { FolderCounts, type Totals } from './counts.ts'
 import { Recheck } from '../folders/recheck.ts'
 import { writeFully } from '../util/write-fully.ts'
 import { moveToFreeName, renameKeeping } from '../util/keep-copy.ts'
@@ -251,7 +252,16 @@ export class SyncFolder extends Folder {
   private wanted = false
   private running: Promise<void> | null = null
   private opsRead = 0
-  private totals = { files: 0, bytes: 0, localBytes: 0, conflicts: 0, at: 0 }
+  private readonly counts = new FolderCounts(
+    () => this.sync.paths(),
+    (key) => {
+      const cur = this.sync.current(key)?.op
+      if (!cur || cur.kind === 'deleted' || cur.kind === 'dir') return null
+      if (this.ignored(key, false)) return null
+      const idx = this.index.get(key)
+      return { size: cur.size, local: !!idx && sameContent(idx, cur) }
+    },
+  )
 
   constructor(record: FolderRecord, ctx: FolderContext) {
     super(record, ctx)
@@ -294,7 +304,7 @@ export class SyncFolder extends Folder {
   }
 
   override summary(): ReturnType<Folder['summary']> {
-    this.recount()
+    const totals = this.totals()
     const base = super.summary()
     const problems = [
       ...[...this.problems].map(([p, reason]) => ({ path: p, reason })),
@@ -302,11 +312,11 @@ export class SyncFolder extends Folder {
     ]
     return {
       ...base,
-      files: this.totals.files,
-      bytes: this.totals.bytes,
-      localBytes: Math.min(this.totals.localBytes, this.totals.bytes),
+      files: totals.files,
+      bytes: totals.bytes,
+      localBytes: Math.min(totals.localBytes, totals.bytes),
       kind: 'sync',
-      conflicts: this.totals.conflicts,
+      conflicts: totals.conflicts,
       problems: problems.slice(0, 100),
       members: this.sync ? [...this.sync.members().values()].filter((m) => !m.removed).length : 0,
       waitingForAccept: !!this.ownKey && !this.writable && !this.removedSelf(),
@@ -369,10 +379,14 @@ export class SyncFolder extends Folder {
     await fs.mkdir(rec.path, { recursive: true })
     await fs.mkdir(this.ctx.stateDir, { recursive: true })
     await removeStaleTemps(rec.path)
-    this.index = new LocalIndex(path.join(this.ctx.stateDir, 'sync-index.json'))
+    this.index = new LocalIndex(path.join(this.ctx.stateDir, 'sync-index.json'), (key) =>
+      this.counts.touch(key),
+    )
     const aside = await this.index.load()
     if (aside) this.log.warn({ keptAs: aside }, 'sync index unreadable; rebuilding')
-    this.sync = new SyncState(rec.key)
+    this.sync = new SyncState(rec.key, (key) =>
+      key === null ? this.counts.touchAll() : this.counts.touch(key),
+    )
 
     if (rec.role === 'writer' && rec.namespace) {
       const store = this.ctx.store.namespace(rec.namespace)
@@ -538,6 +552,9 @@ export class SyncFolder extends Folder {
       await this.applyPending()
     }
     if (this.treeChanged) this.checkClashes()
+    // The counts are whole before the folder says it is idle (reads of them measure for 20 ms
+    // at most, so after a large change they catch up here).
+    if (this.counts.behind) await this.counts.catchUp(new Breather())
     if (Date.now() - this.lastGc > GC_INTERVAL_MS && this.pendingApply.size === 0) {
       await this.collectGarbage()
     }
@@ -925,6 +942,7 @@ export class SyncFolder extends Folder {
     }
     const was = this.rules
     this.rules = IgnoreRules.parse(text)
+    if (text !== this.rulesText) this.counts.touchAll()
     if (this.rulesText !== undefined && text !== this.rulesText) {
       // What a rule taken out hid is synced now: local files (never recorded, or changed while
       // ignored) are found by a full scan, others' versions of them are applied. Otherwise they
@@ -2387,27 +2405,12 @@ export class SyncFolder extends Folder {
       path: group[0] as string,
       reason: `differs only in case from ${group.slice(1).join(', ')}: these cannot all exist on Windows or macOS`,
     }))
-    this.totals.at = 0
   }
 
-  private recount(): void {
-    // A walk over every path: at most every 2 s (a 100,000-file folder makes it cost).
-    if (!this.sync || Date.now() - this.totals.at < 2000) return
-    let files = 0
-    let bytes = 0
-    let localBytes = 0
-    let conflicts = 0
-    for (const key of this.sync.paths()) {
-      const cur = this.sync.current(key)?.op
-      if (!cur || cur.kind === 'deleted' || cur.kind === 'dir') continue
-      if (this.ignored(key, false)) continue
-      files++
-      bytes += cur.size
-      if (isConflictName(key)) conflicts++
-      const idx = this.index.get(key)
-      if (idx && sameContent(idx, cur)) localBytes += cur.size
-    }
-    this.totals = { files, bytes, localBytes, conflicts, at: Date.now() }
+  /** The folder's totals (see counts.ts): paths that changed since the last read are measured. */
+  private totals(): Readonly<Totals> {
+    if (!this.sync) return { files: 0, bytes: 0, localBytes: 0, conflicts: 0 }
+    return this.counts.current()
   }
 }
 
