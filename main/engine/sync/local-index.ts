@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs'
 import { z } from 'zod'
 import { writeFileAtomic } from '../util/atomic.ts'
+import { Breather } from '../util/wait.ts'
 import type { VersionVector } from './vv.ts'
 
 export interface LocalEntry {
@@ -202,20 +203,33 @@ export class LocalIndex {
     this.saveTimer = null
     if (!this.dirty) return this.saving
     this.dirty = false
-    let entries = this.entries
-    if (this.provisional.size) {
-      entries = new Map(entries)
-      for (const [key, prev] of this.provisional) {
-        if (prev) entries.set(key, prev)
-        else entries.delete(key)
-      }
+    // The entries as they are now: entries are replaced, never changed in place, so a copy of
+    // the map is a snapshot the text can be made from while the folder goes on.
+    const entries = new Map(this.entries)
+    for (const [key, prev] of this.provisional) {
+      if (prev) entries.set(key, prev)
+      else entries.delete(key)
     }
-    const doc = { format: 2, entries: Object.fromEntries(entries) }
     this.saving = this.saving
       .catch(() => {})
-      .then(() => writeFileAtomic(this.file, JSON.stringify(doc), { mode: 0o600 }))
+      .then(async () => writeFileAtomic(this.file, await indexText(entries), { mode: 0o600 }))
     return this.saving
   }
+}
+
+/**
+ * The index file's text: `JSON.stringify({ format: 2, entries })`, made entry by entry and
+ * letting the event loop run every 50 ms. In one call it held the loop for 0.2-0.27 s at 100,000
+ * files, every 5 s while the folder changed.
+ */
+export async function indexText(entries: Map<string, LocalEntry>): Promise<string> {
+  const parts: string[] = []
+  const breather = new Breather()
+  for (const [key, entry] of entries) {
+    parts.push(JSON.stringify(key) + ':' + JSON.stringify(entry))
+    if (breather.due()) await breather.pause()
+  }
+  return '{"format":2,"entries":{' + parts.join(',') + '}}'
 }
 
 /**

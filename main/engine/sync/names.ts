@@ -55,32 +55,54 @@ export function caseKey(key: string): string {
  * segment ('/Docs/a' vs '/docs/A') are reported at both levels.
  */
 export function findCaseClashes(keys: Iterable<string>): string[][] {
-  const groups = new Map<string, Set<string>>()
-  const add = (p: string): boolean => {
+  const groups = new CaseGroups()
+  for (const key of keys) groups.add(key)
+  return groups.clashes()
+}
+
+/** `findCaseClashes` a key at a time, for walks that pause between keys. */
+export class CaseGroups {
+  /** caseKey → the one path seen with it, or the paths when more than one (most have one). */
+  private readonly groups = new Map<string, string | Set<string>>()
+
+  add(key: string): void {
+    if (!this.addOne(key)) return
+    // Parent folders: stop at the first one already seen, its own parents are in already.
+    for (let i = key.lastIndexOf('/'); i > 0; i = key.lastIndexOf('/', i - 1)) {
+      if (!this.addOne(key.slice(0, i))) break
+    }
+  }
+
+  clashes(): string[][] {
+    const clashes: string[][] = []
+    for (const group of this.groups.values()) {
+      if (typeof group === 'string') continue
+      const paths = [...group].sort()
+      // Same last segment everywhere: the difference is in a parent, reported at that level.
+      const last = lastSegment(paths[0]!)
+      if (paths.every((p) => lastSegment(p) === last)) continue
+      clashes.push(paths)
+    }
+    return clashes.sort((a, b) => compare(a[0]!, b[0]!))
+  }
+
+  /** False when `p` was seen already. */
+  private addOne(p: string): boolean {
     const ck = caseKey(p)
-    let group = groups.get(ck)
-    if (!group) groups.set(ck, (group = new Set()))
+    const group = this.groups.get(ck)
+    if (group === undefined) {
+      this.groups.set(ck, p)
+      return true
+    }
+    if (typeof group === 'string') {
+      if (group === p) return false
+      this.groups.set(ck, new Set([group, p]))
+      return true
+    }
     if (group.has(p)) return false
     group.add(p)
     return true
   }
-  for (const key of keys) {
-    if (!add(key)) continue
-    // Parent folders: stop at the first one already seen, its own parents are in already.
-    for (let i = key.lastIndexOf('/'); i > 0; i = key.lastIndexOf('/', i - 1)) {
-      if (!add(key.slice(0, i))) break
-    }
-  }
-  const clashes: string[][] = []
-  for (const group of groups.values()) {
-    if (group.size < 2) continue
-    const paths = [...group].sort()
-    // Same last segment everywhere: the difference is in a parent, reported at that level.
-    const last = lastSegment(paths[0]!)
-    if (paths.every((p) => lastSegment(p) === last)) continue
-    clashes.push(paths)
-  }
-  return clashes.sort((a, b) => compare(a[0]!, b[0]!))
 }
 
 function lastSegment(key: string): string {

@@ -41,7 +41,7 @@ import { LocalIndex, type LocalEntry } from './local-index.ts'
 import { BlobWriter, contentHash, hashChunk, type ChunkLocation } from './blobs.ts'
 import { changed, chunkSizeFor, digestFile } from './chunks.ts'
 import { IGNORE_FILE, IgnoreRules } from './ignore.ts'
-import { findCaseClashes, portabilityProblem } from './names.ts'
+import { CaseGroups, portabilityProblem } from './names.ts'
 import { conflictName, conflictParts, isConflictName } from './conflict-name.ts'
 import { FolderCounts, type Totals } from './counts.ts'
 import { Recheck } from '../folders/recheck.ts'
@@ -551,7 +551,7 @@ export class SyncFolder extends Folder {
       if (this.state !== 'error') this.setState('syncing')
       await this.applyPending()
     }
-    if (this.treeChanged) this.checkClashes()
+    if (this.treeChanged) await this.checkClashes()
     // The counts are whole before the folder says it is idle (reads of them measure for 20 ms
     // at most, so after a large change they catch up here).
     if (this.counts.behind) await this.counts.catchUp(new Breather())
@@ -1573,7 +1573,9 @@ export class SyncFolder extends Folder {
     if (!this.ownLog) return
     const ops: FileOp[] = []
     const now = Date.now()
+    const breather = new Breather()
     for (const key of this.pendingApply) {
+      if (breather.due()) await breather.pause()
       const plan = this.sync.resolution(key, now)
       if (!plan) continue
       ops.push(...plan.copies, plan.merge)
@@ -2394,14 +2396,17 @@ export class SyncFolder extends Folder {
 
   // ---------------------------------------------------------------- reporting
 
-  private checkClashes(): void {
+  /** Paths that cannot all exist on a case-insensitive file system (a walk over every path). */
+  private async checkClashes(): Promise<void> {
     this.treeChanged = false
-    const live: string[] = []
+    const groups = new CaseGroups()
+    const breather = new Breather()
     for (const key of this.sync.paths()) {
       const cur = this.sync.current(key)?.op
-      if (cur && cur.kind !== 'deleted') live.push(key)
+      if (cur && cur.kind !== 'deleted') groups.add(key)
+      if (breather.due()) await breather.pause()
     }
-    this.clashProblems = findCaseClashes(live).map((group) => ({
+    this.clashProblems = groups.clashes().map((group) => ({
       path: group[0] as string,
       reason: `differs only in case from ${group.slice(1).join(', ')}: these cannot all exist on Windows or macOS`,
     }))

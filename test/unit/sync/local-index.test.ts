@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { LocalIndex, type LocalEntry } from '../../../main/engine/sync/local-index.ts'
+import { LocalIndex, indexText, type LocalEntry } from '../../../main/engine/sync/local-index.ts'
 import { useFixtures } from '../../helpers/unit-fixtures.ts'
 
 const fx = useFixtures()
@@ -141,5 +141,48 @@ describe('LocalIndex', () => {
     expect(a.entries.size).toBe(0)
     expect(a.localKeys.size).toBe(0)
     expect(await fs.readFile(aside as string, 'utf8')).toContain('"/a"')
+  })
+
+  it('writes the text JSON.stringify would, for any path name', async () => {
+    const entries = new Map<string, LocalEntry>([
+      ['/plain.txt', entry()],
+      ['/quote "and" back\\slash', entry({ local: 'added' })],
+      ['/ünï cödé/😀\n\t', entry({ kind: 'dir', hash: null, chunks: [] })],
+      ['/__proto__', entry({ kind: 'deleted', kept: { ino: 9, born: 1.5 } })],
+      ['/123', entry({ x: true, vv: { d1: 1, d2: 7 } })],
+    ])
+    const text = await indexText(entries)
+    expect(text).toBe(JSON.stringify({ format: 2, entries: Object.fromEntries(entries) }))
+    const file = path.join(await fx.tmpDir('spare-index-'), 'index.json')
+    const a = new LocalIndex(file)
+    for (const [k, e] of entries) a.set(k, e)
+    await a.save()
+    const b = new LocalIndex(file)
+    expect(await b.load()).toBe(null)
+    expect([...b.entries]).toEqual([...entries])
+  })
+
+  it('saves the entries as they were when the save began', async () => {
+    const file = path.join(await fx.tmpDir('spare-index-'), 'index.json')
+    const a = new LocalIndex(file)
+    for (let i = 0; i < 20_000; i++) a.set(`/f${i}`, entry({ size: i }))
+    const saved = a.save()
+    // Changes made while the text is being made belong to the next save.
+    a.set('/f0', entry({ size: 999 }))
+    a.delete('/f1')
+    a.set('/late', entry())
+    await saved
+    const b = new LocalIndex(file)
+    expect(await b.load()).toBe(null)
+    expect(b.entries.size).toBe(20_000)
+    expect(b.get('/f0')?.size).toBe(0)
+    expect(b.get('/f1')?.size).toBe(1)
+    expect(b.get('/late')).toBeUndefined()
+    await a.save()
+    const c = new LocalIndex(file)
+    await c.load()
+    expect(c.get('/f0')?.size).toBe(999)
+    expect(c.get('/f1')).toBeUndefined()
+    expect(c.get('/late')).toEqual(entry())
   })
 })
