@@ -686,7 +686,7 @@ export const ErrorCodeSchema = z.enum([
   'CONFLICT', // the request clashes with existing state (already shared, path in use): HTTP 409
   'UNAUTHORIZED', // missing or wrong token, foreign Origin or Host: HTTP 401/403
   'UNAVAILABLE', // the node is starting or closing: HTTP 503
-  'BUSY', // this connection has too many calls running; retry once some answer: HTTP 429
+  'BUSY', // too many calls running on this connection, or too many WebSockets open: HTTP 429
   'INTERNAL', // a bug or an unexpected failure: HTTP 500
 ])
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>

@@ -53,6 +53,10 @@ const SESSION_SWEEP_MS = 60 * 1000
 // Calls one WebSocket may have running at once; more are answered BUSY at once, so a client can't
 // make the daemon hold unbounded promises and results.
 const MAX_WS_IN_FLIGHT = 64
+// WebSockets open at once, over all clients; more are refused (HTTP 429) until one closes, so a
+// client that opens sockets in a loop (a UI reconnecting without closing) can't exhaust the
+// daemon's memory and file descriptors. A browser tab holds one; the CLI none.
+const MAX_WEB_SOCKETS = 64
 // Big enough for one compute job: a 2 MiB module and a 2 MiB input, base64 (about 5.6 MB).
 const MAX_BODY = 6 * 1024 * 1024
 
@@ -139,6 +143,8 @@ export interface ApiServerOptions {
   maxWsBuffered?: number
   /** Calls one WebSocket may have running at once (default 64). */
   maxWsInFlight?: number
+  /** WebSockets open at once, over all clients (default 64). */
+  maxWebSockets?: number
   /** How often expired sessions are looked for (default 1 minute). */
   sessionSweepMs?: number
 }
@@ -208,6 +214,22 @@ export class ApiServer {
       if (who instanceof ApiError || pathnameOf(req.url) !== API_PATHS.ws) {
         socket.write(
           `HTTP/1.1 ${who instanceof ApiError ? STATUS[who.code] : 404} Denied\r\nConnection: close\r\n\r\n`,
+        )
+        socket.destroy()
+        return
+      }
+      const max = this.opts.maxWebSockets ?? MAX_WEB_SOCKETS
+      // (handleUpgrade opens the socket synchronously: no verifyClient, so no upgrade is pending.)
+      if (this.sockets.size >= max) {
+        const body = JSON.stringify(
+          new ApiError(
+            'BUSY',
+            `${max} WebSockets are open to this daemon already; close one and try again`,
+          ).toJSON(),
+        )
+        socket.write(
+          `HTTP/1.1 ${STATUS.BUSY} Too Many WebSockets\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
         )
         socket.destroy()
         return

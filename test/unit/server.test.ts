@@ -839,6 +839,36 @@ describe('ApiServer: WebSocket', () => {
     expect((await box.next((m) => m.id === 7, 'an answer')).result).toEqual([])
   }, 60_000)
 
+  // BUG: WebSockets were not limited: a client opening them in a loop (a UI reconnecting
+  // without closing the old ones) grew the daemon's sockets, buffers and descriptors without bound.
+  it('refuses WebSockets past the limit until one closes, with a reason', async () => {
+    const d = await startDaemon({ maxWebSockets: 3 })
+    const open = [
+      await openWs(d.port, { headers: d.auth }),
+      await openWs(d.port, { headers: d.auth }),
+      await openWs(d.port, { headers: d.auth }),
+    ]
+    const refused = await rawUpgrade(d.port, [`Authorization: Bearer ${d.token}`], true)
+    expect(refused).toMatch(/^HTTP\/1\.1 429 /)
+    expect(refused).toContain(
+      '{"error":{"code":"BUSY","message":"3 WebSockets are open to this daemon already; close one and try again"}}',
+    )
+    await expect(openWs(d.port, { headers: d.auth })).rejects.toThrow('HTTP 429')
+    // The open ones still work.
+    const box = inbox(open[2]!)
+    open[2]!.send(JSON.stringify({ id: 1, method: 'folders.list' }))
+    expect((await box.next((m) => m.id === 1, 'an answer')).result).toEqual([])
+    // One closes: a new one opens.
+    const closed = new Promise<void>((resolve) => open[0]!.once('close', () => resolve()))
+    open[0]!.close()
+    await closed
+    await waitFor(() => (d.server.stats().sockets === 2 ? true : undefined), 5000, 'the close')
+    const again = await openWs(d.port, { headers: d.auth })
+    const againBox = inbox(again)
+    again.send(JSON.stringify({ id: 2, method: 'folders.list' }))
+    expect((await againBox.next((m) => m.id === 2, 'an answer')).result).toEqual([])
+  })
+
   it('close() ends open sockets', async () => {
     const d = await startDaemon()
     const ws = await openWs(d.port, { headers: d.auth })
@@ -849,8 +879,11 @@ describe('ApiServer: WebSocket', () => {
   })
 })
 
-/** Sends a WebSocket upgrade by hand (with the token); resolves to the raw answer head. */
-function rawUpgrade(port: number, extra: string[]): Promise<string> {
+/**
+ * Sends a WebSocket upgrade by hand (with the token); resolves to the raw answer head, or with
+ * `whole` to all the server sent before it closed.
+ */
+function rawUpgrade(port: number, extra: string[], whole = false): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1', () => {
       sock.write(
@@ -871,7 +904,7 @@ function rawUpgrade(port: number, extra: string[]): Promise<string> {
     sock.on('data', (c: Buffer) => {
       text += c.toString('latin1')
       const end = text.indexOf('\r\n\r\n')
-      if (end !== -1) {
+      if (end !== -1 && !whole) {
         sock.destroy()
         resolve(text.slice(0, end + 4))
       }
