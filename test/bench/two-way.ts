@@ -87,8 +87,8 @@ const FIGURE_LIMIT_MS = 90_000
  */
 const AWAY_MIN_MS = 65_000
 /**
- * Figure 10 polls the indexing device's state this often (both tools). Spare computes a folder's
- * summary by walking all its files, so polling every 100 ms would slow the very thing measured.
+ * Figure 10 polls the indexing device's state this often (both tools). Spare's summary once
+ * walked every file; its counts now follow changed paths, but both tools keep this one pace.
  */
 export const INDEX_POLL_MS = 250
 /** "N polls took median X ms, max Y ms": how long a tool took to answer its state. */

@@ -41,8 +41,8 @@ type Matcher = ReturnType<typeof ignore>
 /**
  * The package keeps the answer for every path it was asked about, and for each of its parents,
  * for as long as the matcher lives. Both matchers are made again this often, so what they keep
- * is about the paths of the last few minutes (a folder's count walks every path every 2 s, and
- * relies on those answers), never every path the daemon ever looked at.
+ * is about the paths of the last few minutes (scans and full recounts ask about every path),
+ * never every path the daemon ever looked at.
  */
 export const MATCHER_LIFETIME_MS = 10 * 60 * 1000
 
