@@ -147,12 +147,18 @@ const TARGETS = {
   },
 }
 
-function buildIfNeeded(name) {
+/** Whether a build target ('renderer' or 'main') is missing or older than its sources. */
+export function needsBuild(name) {
   const t = TARGETS[name]
   const abs = (p) => path.join(root, p)
   const skip = t.skip.map(abs)
   const inputs = Math.max(...t.inputs.map((p) => newestMtime(abs(p), skip)))
-  if (!isStale(outputMtime(t.outputs.map(abs)), inputs)) return
+  return isStale(outputMtime(t.outputs.map(abs)), inputs)
+}
+
+function buildIfNeeded(name) {
+  const t = TARGETS[name]
+  if (!needsBuild(name)) return
   console.log(`npm start: building ${name === 'main' ? 'the main process' : 'the renderer'}…`)
   const [cmd, args] = t.command
   const res = spawnSync(cmd, args, {

@@ -30,7 +30,6 @@ const CHROMIUM_ARGS = [
   '--disable-quic',
 ]
 
-/** Builds renderer/dist (the web UI the daemon serves) when it is missing. */
 /** What an e2e file shares: one testnet and one browser; `cleanup` is per test. */
 export interface E2eSuite {
   readonly network: string
@@ -79,12 +78,16 @@ export function useE2eSuite(): E2eSuite {
   }
 }
 
+/**
+ * Builds renderer/dist (the web UI the daemon serves) when it is missing or older than its
+ * sources, as `npm start` does: a build left from before a pull failed UI tests that pass.
+ */
 export async function ensureRendererBuilt(): Promise<void> {
-  const exists = await fs.stat(DIST_INDEX).then(
-    () => true,
-    () => false,
-  )
-  if (exists) return
+  // A plain .mjs script (no type declarations): imported by URL and typed here.
+  const start = (await import(
+    /* @vite-ignore */ new URL('../../scripts/start.mjs', import.meta.url).href
+  )) as { needsBuild(name: 'renderer' | 'main'): boolean }
+  if (!start.needsBuild('renderer')) return
   await new Promise<void>((resolve, reject) => {
     const child = spawn('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts'], {
       cwd: ROOT,
