@@ -1,6 +1,14 @@
 // Parsed file ops: the shape they are kept in, and telling an op read back from the one recorded.
 import { describe, expect, it } from 'vitest'
-import { decodeOp, encodeOp, sameFileOp, type FileOp } from '../../../main/engine/sync/ops.ts'
+import {
+  FileOpSchema,
+  decodeOp,
+  encodeOp,
+  fileOpOf,
+  plainFileOp,
+  sameFileOp,
+  type FileOp,
+} from '../../../main/engine/sync/ops.ts'
 
 const core = 'a1'.repeat(32)
 
@@ -76,5 +84,110 @@ describe('bounds on what an op names', () => {
     // The largest an honest device writes: 16 MiB in 64 blocks of 256 KiB.
     const big = op({ size: 16 * 1024 * 1024, chunks: [[h, 0, 0, 64, 16 * 1024 * 1024]] })
     expect(decodeOp(encodeOp(big))).toEqual(big)
+  })
+})
+
+describe('the plain file op check (decodeOp without the schema parser)', () => {
+  /** Values a field can be set to, most of them wrong for most fields. */
+  const odd: unknown[] = [
+    null,
+    undefined,
+    true,
+    0,
+    -0,
+    -1,
+    1.5,
+    2 ** 53,
+    Number.MAX_SAFE_INTEGER,
+    '',
+    'x',
+    '/',
+    'a1a1a1a1a1a1',
+    'A1A1A1A1A1A1',
+    'ef'.repeat(32),
+    'EF'.repeat(32),
+    'ef'.repeat(33),
+    '/' + 'p'.repeat(4095),
+    '/' + 'p'.repeat(4096),
+    [],
+    {},
+    ['ef'.repeat(32), 0, 7, 1, 4096],
+    [['ef'.repeat(32), 0, 7, 1, 4096, 9]],
+    [['ef'.repeat(32), 0, 7, 1]],
+    [['ef'.repeat(32), 0, -7, 1, 4096]],
+    [['ef'.repeat(32), '0', 7, 1, 4096]],
+    [core, 'zz'],
+    { a1a1a1a1a1a1: 0 },
+    { a1a1a1a1a1a1: 1.5 },
+    { A1A1A1A1A1A1: 1 },
+    { __proto__: 5 },
+    'file',
+    'deleted',
+    'socket',
+  ]
+  const fields = Object.keys(op()) as Array<keyof FileOp>
+
+  /** What the schema makes of `raw`, in the shape decodeOp keeps. */
+  function bySchema(raw: unknown): FileOp | null {
+    const res = FileOpSchema.safeParse(raw)
+    return res.success ? fileOpOf(res.data) : null
+  }
+
+  it('takes the ops devices write, as the schema parses them', () => {
+    const samples = [
+      op(),
+      op({ kind: 'dir', hash: null, chunks: [], size: 0 }),
+      op({ kind: 'symlink', hash: null, chunks: [], link: '../x' }),
+      op({ kind: 'deleted', hash: null, chunks: [], vv: {} }),
+      op({ x: true, path: '/ünï cödé/😀', cores: [core, 'b2'.repeat(32)] }),
+    ]
+    for (const o of samples) {
+      const raw: unknown = JSON.parse(encodeOp(o).toString())
+      const plain = plainFileOp(raw)
+      expect(plain).not.toBeNull()
+      expect(plain).toEqual(bySchema(JSON.parse(encodeOp(o).toString())))
+    }
+  })
+
+  it('never takes what the schema refuses, and parses what it takes the same way', () => {
+    let taken = 0
+    let refused = 0
+    const check = (raw: unknown): void => {
+      const plain = plainFileOp(raw)
+      const schema = bySchema(structuredClone(raw))
+      if (plain) {
+        taken++
+        expect(schema).toEqual(plain)
+      } else if (!schema) refused++
+    }
+    for (const f of fields) {
+      for (const v of odd) check({ ...JSON.parse(encodeOp(op()).toString()), [f]: v })
+      const missing = JSON.parse(encodeOp(op()).toString()) as Record<string, unknown>
+      delete missing[f]
+      check(missing)
+      check({ ...missing, extra: 1 })
+    }
+    check({ ...JSON.parse(encodeOp(op()).toString()), extra: 1 })
+    check(JSON.parse(`{"__proto__":1,${encodeOp(op()).toString().slice(1)}`))
+    for (const v of odd) check(v)
+    check({
+      ...op(),
+      vv: Object.fromEntries(
+        Array.from({ length: 1025 }, (_, i) => [i.toString(16).padStart(12, '0'), 1]),
+      ),
+    })
+    // Both kinds of answer came up: the check is not vacuous.
+    expect(taken).toBeGreaterThan(20)
+    expect(refused).toBeGreaterThan(200)
+  })
+
+  it('gives the schema the last word on what it does not take', () => {
+    const raw = { ...JSON.parse(encodeOp(op()).toString()), path: '/' + 'p'.repeat(4096) }
+    expect(plainFileOp(raw)).toBeNull()
+    expect(() => decodeOp(Buffer.from(JSON.stringify(raw)))).toThrow(/not a valid op/)
+    // An unknown field is dropped by the schema, as before.
+    const extra = { ...JSON.parse(encodeOp(op()).toString()), note: 'hi' }
+    expect(plainFileOp(extra)).toBeNull()
+    expect(decodeOp(Buffer.from(JSON.stringify(extra)))).toEqual(op())
   })
 })
