@@ -79,6 +79,14 @@ export const FolderSummarySchema = z.object({
   /** Two-way folders: donor hosts keeping its encrypted cores, and how many it wants. */
   hosts: z.array(FolderHostSchema).default([]),
   hostsWanted: z.number().int().nonnegative().default(0),
+  /**
+   * While a full scan runs (state 'scanning'): the paths it has looked at of those it found.
+   * Null otherwise, and from daemons that do not report it.
+   */
+  scan: z
+    .object({ done: z.number().int().nonnegative(), total: z.number().int().nonnegative() })
+    .nullable()
+    .default(null),
 })
 export type FolderSummary = z.infer<typeof FolderSummarySchema>
 

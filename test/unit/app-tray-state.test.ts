@@ -41,6 +41,7 @@ function folder(overrides: Partial<FolderSummary> = {}): FolderSummary {
     versionsDays: null,
     hosts: [],
     hostsWanted: 0,
+    scan: null,
     state: 'idle',
     error: null,
     files: 1,

@@ -5,7 +5,8 @@ import { promises as fs } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import path from 'node:path'
-import { main } from '../../main/daemon/cli.ts'
+import { formatFolder, main } from '../../main/daemon/cli.ts'
+import { FolderSummarySchema } from '../../shared/contract.ts'
 import { checkDaemon } from '../../main/daemon/http-client.ts'
 import { API_FILE, ApiServer, loadOrCreateToken, TOKEN_FILE } from '../../main/daemon/server.ts'
 import { SpareService } from '../../main/engine/api/service.ts'
@@ -385,5 +386,39 @@ describe('spare: against a running daemon', () => {
     const r = await run('status', '--data-dir', dataDir)
     expect(r.code).toBe(1)
     expect(r.err).toContain('missing or wrong API token')
+  })
+})
+
+describe('spare folders (human output)', () => {
+  const base = {
+    id: '0123456789abcdef',
+    name: 'Photos',
+    path: '/home/ada/Photos',
+    role: 'writer',
+    kind: 'sync',
+    error: null,
+    files: 0,
+    bytes: 0,
+    localBytes: 0,
+    peers: 0,
+    version: 0,
+    localChanges: [],
+    refused: [],
+    lastSyncAt: null,
+  }
+
+  it("shows a full scan's progress while it runs", () => {
+    const scanning = FolderSummarySchema.parse({
+      ...base,
+      state: 'scanning',
+      scan: { done: 45_000, total: 100_000 },
+    })
+    expect(formatFolder(scanning).split('\n')[0]).toBe(
+      '0123456789abcdef  Photos  [two-way, writer]  scanning 45000/100000 paths',
+    )
+    // From a daemon that does not report it, or once the scan is over: the state alone.
+    const older = FolderSummarySchema.parse({ ...base, state: 'scanning' })
+    expect(older.scan).toBeNull()
+    expect(formatFolder(older).split('\n')[0]).toMatch(/\]  scanning$/)
   })
 })

@@ -27,6 +27,8 @@ export abstract class Folder extends EventEmitter {
   drive: Hyperdrive | null = null
   state: FolderState = 'scanning'
   error: string | null = null
+  /** A full scan's progress while it runs (see FolderSummary.scan); null otherwise. */
+  protected scanProgress: { done: number; total: number } | null = null
   files = 0
   bytes = 0
   localBytes = 0
@@ -86,6 +88,7 @@ export abstract class Folder extends EventEmitter {
       versionsDays: null,
       hosts: [],
       hostsWanted: 0,
+      scan: this.scanProgress ? { ...this.scanProgress } : null,
     }
   }
 

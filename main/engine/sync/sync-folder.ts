@@ -1032,6 +1032,7 @@ export class SyncFolder extends Folder {
     try {
       await this.scanInto(batch)
     } finally {
+      this.scanProgress = null
       // Stopped before the log took every version recorded (closing, a full disk): those paths'
       // entries go back, and they are looked at again.
       for (const key of this.index.rollBack()) if (!this.closing) this.pendingScan.add(key)
@@ -1046,12 +1047,15 @@ export class SyncFolder extends Folder {
     if (this.fullScanPending) {
       this.fullScanPending = false
       this.pendingScan.clear()
+      // Shown while the folder is listed: found so far during the walk, then looked at.
+      const progress = (this.scanProgress = { done: 0, total: 0 })
       const seen = new Set<string>()
-      await this.walk(this.record.path, seen)
+      await this.walk(this.record.path, seen, progress)
       for (const [k, e] of this.index.entries) {
         if (e.kind !== 'deleted' && !seen.has(k) && !e.local) seen.add(k)
       }
       keys = [...seen]
+      progress.total = keys.length
     } else {
       keys = [...this.pendingScan]
       this.pendingScan.clear()
@@ -1093,6 +1097,10 @@ export class SyncFolder extends Folder {
           this.problems.set(key, `cannot read: ${(err as Error).message}`)
         }
       }
+      if (this.scanProgress) {
+        this.scanProgress.done = i + 1
+        this.scanProgress.total = Math.max(this.scanProgress.total, i + 1 + extra.length)
+      }
       // Publish as we go, so peers start fetching while the rest is still being read.
       if (batch.length >= OPS_PER_APPEND || (batch.length && Date.now() - this.lastFlush > 1000)) {
         await this.flushOps(batch)
@@ -1130,7 +1138,11 @@ export class SyncFolder extends Folder {
     }
   }
 
-  private async walk(dir: string, seen: Set<string>): Promise<void> {
+  private async walk(
+    dir: string,
+    seen: Set<string>,
+    progress?: { done: number; total: number },
+  ): Promise<void> {
     let list
     try {
       list = await fs.readdir(dir, { withFileTypes: true })
@@ -1143,8 +1155,9 @@ export class SyncFolder extends Folder {
       const key = toDriveKey(path.relative(this.record.path, abs))
       if (this.ignored(key, d.isDirectory())) continue
       seen.add(key)
-      if (d.isDirectory()) await this.walk(abs, seen)
+      if (d.isDirectory()) await this.walk(abs, seen, progress)
     }
+    if (progress) progress.total = seen.size
   }
 
   private lastFlush = 0
@@ -1156,6 +1169,8 @@ export class SyncFolder extends Folder {
     const ops = batch.splice(0, batch.length)
     if (this.ownLog) await this.appendOwn(ops)
     this.index.confirm()
+    // A full scan's progress reaches listeners (the UI) as it goes, not only at its end.
+    if (this.scanProgress) this.changed()
   }
 
   /**

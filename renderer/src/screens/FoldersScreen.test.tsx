@@ -107,6 +107,26 @@ describe('FoldersScreen: the list', () => {
   })
 })
 
+describe('FoldersScreen: scanning', () => {
+  it("shows a full scan's progress as it comes, and the plain note without one", async () => {
+    const big = folder({ name: 'Big', state: 'scanning', files: 0, bytes: 0, localBytes: 0 })
+    const node = new FakeNode({ 'folders.list': () => [big] })
+    setup(node)
+    const card = await screen.findByRole('article', { name: 'Big' })
+    expect(within(card).getByText('Looking through the folder for changes…')).toBeInTheDocument()
+    expect(within(card).queryByText(/paths$/)).not.toBeInTheDocument()
+
+    act(() => node.emit('folder.updated', { ...big, scan: { done: 45_000, total: 100_000 } }))
+    expect(within(card).getByText('45,000 of 100,000 paths')).toBeInTheDocument()
+    act(() => node.emit('folder.updated', { ...big, scan: { done: 99_999, total: 100_000 } }))
+    expect(within(card).getByText('99,999 of 100,000 paths')).toBeInTheDocument()
+
+    act(() => node.emit('folder.updated', { ...big, state: 'idle', files: 100_000, scan: null }))
+    expect(within(card).queryByText(/Looking through the folder/)).not.toBeInTheDocument()
+    expect(within(card).getByText('100,000')).toBeInTheDocument()
+  })
+})
+
 describe('FoldersScreen: live updates', () => {
   it('re-renders on folder.updated and folder.removed', async () => {
     const docs = folder({ name: 'Docs', state: 'idle' })

@@ -1013,6 +1013,7 @@ export function folder(overrides: Partial<FolderSummary> = {}): FolderSummary {
     versionsDays: null,
     hosts: [],
     hostsWanted: 0,
+    scan: null,
     state: 'idle',
     error: null,
     files: 12,

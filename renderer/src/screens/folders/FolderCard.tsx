@@ -319,6 +319,12 @@ export function FolderCard({ folder, now, onInvite, onStopSyncing }: FolderCardP
       {folder.state === 'scanning' ? (
         <p className="mt-4 text-xs text-amber-700 dark:text-amber-300">
           Looking through the folder for changes…
+          {folder.scan && folder.scan.total > 0 ? (
+            <span className="tabular-nums">
+              {' '}
+              {formatCount(folder.scan.done)} of {formatCount(folder.scan.total)} paths
+            </span>
+          ) : null}
         </p>
       ) : null}
 
