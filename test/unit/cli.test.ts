@@ -419,6 +419,6 @@ describe('spare folders (human output)', () => {
     // From a daemon that does not report it, or once the scan is over: the state alone.
     const older = FolderSummarySchema.parse({ ...base, state: 'scanning' })
     expect(older.scan).toBeNull()
-    expect(formatFolder(older).split('\n')[0]).toMatch(/\]  scanning$/)
+    expect(formatFolder(older).split('\n')[0]).toMatch(/\] {2}scanning$/)
   })
 })
