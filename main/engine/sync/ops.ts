@@ -167,7 +167,11 @@ export function plainFileOp(raw: unknown): FileOp | null {
   const o = raw as Record<string, unknown>
   if (o.t !== 'file' || Object.keys(o).length !== FILE_OP_FIELDS) return null
   const { path, vv, kind, mtime, size, x, hash, chunkSize, cores, chunks, link, origin, at } = o
-  if (typeof path !== 'string' || path.length < 2 || path.length > 4096) return null
+  // Rooted: the schema counts a string's length in code points, and '/' and at least one more
+  // unit are two of them; at most 4096 units are at most 4096 code points.
+  if (typeof path !== 'string' || path[0] !== '/' || path.length < 2 || path.length > 4096) {
+    return null
+  }
   if (!KINDS.has(kind) || typeof x !== 'boolean') return null
   if (!isCount(mtime) || !isCount(size) || !isCount(chunkSize) || !isCount(at)) return null
   if (hash !== null && !isHex64(hash)) return null

@@ -124,6 +124,10 @@ describe('the plain file op check (decodeOp without the schema parser)', () => {
     'file',
     'deleted',
     'socket',
+    // Two UTF-16 units but one code point, which is how the schema counts a string's length.
+    '😀',
+    '/😀',
+    'a/',
   ]
   const fields = Object.keys(op()) as Array<keyof FileOp>
 
