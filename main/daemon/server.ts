@@ -13,6 +13,7 @@ import { promises as fs, existsSync } from 'node:fs'
 import path from 'node:path'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import {
   API_PATHS,
@@ -123,6 +124,15 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
+/**
+ * Answers an upgrade it refuses and closes the connection once the answer is out (as ws itself
+ * does): destroyed right after the write, the answer could be lost to a reset.
+ */
+function refuseUpgrade(socket: Duplex, answer: string): void {
+  socket.once('finish', () => socket.destroy())
+  socket.end(answer)
+}
+
 /** The subprotocols a WebSocket handshake offers (`Sec-WebSocket-Protocol`, comma-separated). */
 function offeredProtocols(req: http.IncomingMessage): string[] {
   const header = req.headers['sec-websocket-protocol']
@@ -212,10 +222,10 @@ export class ApiServer {
     server.on('upgrade', (req, socket, head) => {
       const who = this.guard(req, { webSocket: true })
       if (who instanceof ApiError || pathnameOf(req.url) !== API_PATHS.ws) {
-        socket.write(
+        refuseUpgrade(
+          socket,
           `HTTP/1.1 ${who instanceof ApiError ? STATUS[who.code] : 404} Denied\r\nConnection: close\r\n\r\n`,
         )
-        socket.destroy()
         return
       }
       const max = this.opts.maxWebSockets ?? MAX_WEB_SOCKETS
@@ -227,11 +237,11 @@ export class ApiServer {
             `${max} WebSockets are open to this daemon already; close one and try again`,
           ).toJSON(),
         )
-        socket.write(
+        refuseUpgrade(
+          socket,
           `HTTP/1.1 ${STATUS.BUSY} Too Many WebSockets\r\nContent-Type: application/json\r\n` +
             `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
         )
-        socket.destroy()
         return
       }
       this.wss!.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, who.session))
