@@ -82,7 +82,7 @@ function formatStatus(s: NodeStatus): string {
 export function formatFolder(f: FolderSummary): string {
   const progress =
     f.bytes > 0 && f.localBytes < f.bytes ? ` ${Math.floor((100 * f.localBytes) / f.bytes)}%` : ''
-  const scan = f.scan ? ` ${f.scan.done}/${f.scan.total} paths` : ''
+  const scan = f.scan && f.state === 'scanning' ? ` ${f.scan.done}/${f.scan.total} paths` : ''
   const lines = [
     `${f.id}  ${f.name}  [${f.kind === 'sync' ? `two-way, ${f.role}` : f.role}]  ${f.state}${scan}${progress}`,
     `  path     ${f.path}`,

@@ -420,5 +420,13 @@ describe('spare folders (human output)', () => {
     const older = FolderSummarySchema.parse({ ...base, state: 'scanning' })
     expect(older.scan).toBeNull()
     expect(formatFolder(older).split('\n')[0]).toMatch(/\] {2}scanning$/)
+    // A full scan that runs while the folder shows an error: the error is what the line says.
+    const failing = FolderSummarySchema.parse({
+      ...base,
+      state: 'error',
+      error: 'the disk is full',
+      scan: { done: 3, total: 10 },
+    })
+    expect(formatFolder(failing).split('\n')[0]).toMatch(/\] {2}error$/)
   })
 })

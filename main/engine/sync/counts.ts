@@ -21,8 +21,17 @@ export interface Totals {
 /** How long one read of the totals measures changed paths before it answers with what it has. */
 export const READ_BUDGET_MS = 20
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
 export class FolderCounts {
-  private readonly totals: Totals = { files: 0, bytes: 0, localBytes: 0, conflicts: 0 }
+  private files = 0
+  private conflicts = 0
+  /**
+   * Exact whatever peers claim: a size is any safe integer, and sums of such kept by adding and
+   * subtracting as numbers would lose what was below them for good (the walk made them afresh).
+   */
+  private bytes = 0n
+  private localBytes = 0n
   /**
    * What each counted path adds to the totals: its size, or -(size + 1) when this device holds
    * the content. One number a path (a small integer for files under 1 GiB).
@@ -58,21 +67,35 @@ export class FolderCounts {
    * paths, a read answers at once with the paths measured so far (`behind` says how many are
    * left) instead of holding the event loop; `catchUp` measures the rest.
    */
-  current(budgetMs = READ_BUDGET_MS): Readonly<Totals> {
+  current(budgetMs = READ_BUDGET_MS): Totals {
     const until = performance.now() + budgetMs
     let n = 0
     for (const key of this.touched) {
       this.remeasure(key)
       if (++n % 512 === 0 && performance.now() >= until) break
     }
-    return this.totals
+    // Byte counts past what a number holds exactly (only sizes no device writes reach them) are
+    // reported as the largest that does, which every client's schema takes.
+    const safe = (b: bigint): number => (b > MAX_SAFE ? Number.MAX_SAFE_INTEGER : Number(b))
+    return {
+      files: this.files,
+      bytes: safe(this.bytes),
+      localBytes: safe(this.localBytes),
+      conflicts: this.conflicts,
+    }
   }
 
-  /** Measures every changed path, letting the event loop run as `breather` says. */
-  async catchUp(breather: Breather): Promise<void> {
+  /**
+   * Measures every changed path, letting the event loop run as `breather` says; stops early
+   * once `stop` says so (the folder is closing: what is left is measured by no one).
+   */
+  async catchUp(breather: Breather, stop: () => boolean = () => false): Promise<void> {
     for (const key of this.touched) {
       this.remeasure(key)
-      if (breather.due()) await breather.pause()
+      if (breather.due()) {
+        await breather.pause()
+        if (stop()) return
+      }
     }
   }
 
@@ -80,19 +103,20 @@ export class FolderCounts {
     this.touched.delete(key)
     const was = this.counted.get(key)
     if (was !== undefined) {
-      const size = was < 0 ? -was - 1 : was
-      this.totals.files--
-      this.totals.bytes -= size
-      if (was < 0) this.totals.localBytes -= size
-      if (isConflictName(key)) this.totals.conflicts--
+      const size = BigInt(was < 0 ? -was - 1 : was)
+      this.files--
+      this.bytes -= size
+      if (was < 0) this.localBytes -= size
+      if (isConflictName(key)) this.conflicts--
       this.counted.delete(key)
     }
     const part = this.measure(key)
     if (!part) return
     this.counted.set(key, part.local ? -part.size - 1 : part.size)
-    this.totals.files++
-    this.totals.bytes += part.size
-    if (part.local) this.totals.localBytes += part.size
-    if (isConflictName(key)) this.totals.conflicts++
+    const size = BigInt(part.size)
+    this.files++
+    this.bytes += size
+    if (part.local) this.localBytes += size
+    if (isConflictName(key)) this.conflicts++
   }
 }

@@ -554,7 +554,7 @@ export class SyncFolder extends Folder {
     if (this.treeChanged) await this.checkClashes()
     // The counts are whole before the folder says it is idle (reads of them measure for 20 ms
     // at most, so after a large change they catch up here).
-    if (this.counts.behind) await this.counts.catchUp(new Breather())
+    if (this.counts.behind) await this.counts.catchUp(new Breather(), () => this.closing)
     if (Date.now() - this.lastGc > GC_INTERVAL_MS && this.pendingApply.size === 0) {
       await this.collectGarbage()
     }
@@ -1155,9 +1155,9 @@ export class SyncFolder extends Folder {
       const key = toDriveKey(path.relative(this.record.path, abs))
       if (this.ignored(key, d.isDirectory())) continue
       seen.add(key)
+      if (progress) progress.total = seen.size
       if (d.isDirectory()) await this.walk(abs, seen, progress)
     }
-    if (progress) progress.total = seen.size
   }
 
   private lastFlush = 0
@@ -1590,7 +1590,10 @@ export class SyncFolder extends Folder {
     const now = Date.now()
     const breather = new Breather()
     for (const key of this.pendingApply) {
-      if (breather.due()) await breather.pause()
+      if (breather.due()) {
+        await breather.pause()
+        if (this.closing) return
+      }
       const plan = this.sync.resolution(key, now)
       if (!plan) continue
       ops.push(...plan.copies, plan.merge)
@@ -2419,7 +2422,14 @@ export class SyncFolder extends Folder {
     for (const key of this.sync.paths()) {
       const cur = this.sync.current(key)?.op
       if (cur && cur.kind !== 'deleted') groups.add(key)
-      if (breather.due()) await breather.pause()
+      if (breather.due()) {
+        await breather.pause()
+        // Closing: the walk's answer would reach no one (treeChanged says to look again).
+        if (this.closing) {
+          this.treeChanged = true
+          return
+        }
+      }
     }
     this.clashProblems = groups.clashes().map((group) => ({
       path: group[0] as string,
@@ -2428,7 +2438,7 @@ export class SyncFolder extends Folder {
   }
 
   /** The folder's totals (see counts.ts): paths that changed since the last read are measured. */
-  private totals(): Readonly<Totals> {
+  private totals(): Totals {
     if (!this.sync) return { files: 0, bytes: 0, localBytes: 0, conflicts: 0 }
     return this.counts.current()
   }

@@ -120,4 +120,22 @@ describe('FolderCounts', () => {
     expect({ ...c.current(1000) }).toEqual(walked(world))
     expect(measured.length).toBe(50_000)
   })
+
+  it('stays exact with sizes no device writes, and reports what a number holds', () => {
+    const world = new Map<string, Part>([['/small', { size: 2, local: true }]])
+    const { c } = counting(world)
+    c.touchAll()
+    expect(c.current().bytes).toBe(2)
+    // A peer's op may claim any safe integer: added and taken away again, nothing is lost.
+    world.set('/huge', { size: Number.MAX_SAFE_INTEGER, local: true })
+    c.touch('/huge')
+    expect(c.current()).toMatchObject({
+      files: 2,
+      bytes: Number.MAX_SAFE_INTEGER,
+      localBytes: Number.MAX_SAFE_INTEGER,
+    })
+    world.delete('/huge')
+    c.touch('/huge')
+    expect(c.current()).toEqual({ files: 1, bytes: 2, localBytes: 2, conflicts: 0 })
+  })
 })
