@@ -6,6 +6,7 @@
 // by the size as 8 bytes little-endian, so an empty file has a well-defined hash as well.
 import { promises as fs } from 'node:fs'
 import * as sodium from 'sodium-native'
+import { readAt } from '../util/fs-calls.ts'
 
 const HASH_BYTES = 32
 const SIZE_BYTES = 8
@@ -126,23 +127,29 @@ class Digest {
   }
 }
 
-/** Fills buf[0, len) from the file at pos; the file shrank if it ends first. */
+/**
+ * Fills buf[0, len) from the file at pos; the file shrank if it ends first. The file is a
+ * FileHandle or a descriptor from util/fs-calls.ts.
+ */
 export async function readFully(
-  fh: fs.FileHandle,
+  fh: fs.FileHandle | number,
   buf: Buffer,
   len: number,
   pos: number,
   file: string,
 ): Promise<void> {
   for (let filled = 0; filled < len;) {
-    const { bytesRead } = await fh.read(buf, filled, len - filled, pos + filled)
-    if (bytesRead === 0) throw changed(file)
-    filled += bytesRead
+    const n =
+      typeof fh === 'number'
+        ? await readAt(fh, buf, filled, len - filled, pos + filled)
+        : (await fh.read(buf, filled, len - filled, pos + filled)).bytesRead
+    if (n === 0) throw changed(file)
+    filled += n
   }
 }
 
 /** The error a read that found a file shorter than expected throws: it is being written. */
-export function changed(file: string): Error {
+function changed(file: string): Error {
   const err: NodeJS.ErrnoException = new Error(`file changed while it was read: ${file}`)
   err.code = 'ECHANGED'
   return err

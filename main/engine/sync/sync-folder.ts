@@ -39,7 +39,7 @@ import { SyncState, type Member, type OpRef } from './state.ts'
 import { bump, compare, vvKey } from './vv.ts'
 import { LocalIndex, type LocalEntry } from './local-index.ts'
 import { BlobWriter, contentHash, hashChunk, type ChunkLocation } from './blobs.ts'
-import { changed, chunkSizeFor, digestFile } from './chunks.ts'
+import { chunkSizeFor, digestFile, readFully } from './chunks.ts'
 import { IGNORE_FILE, IgnoreRules } from './ignore.ts'
 import { CaseGroups, portabilityProblem } from './names.ts'
 import { conflictName, conflictParts, isConflictName } from './conflict-name.ts'
@@ -2459,7 +2459,7 @@ async function symlinkedParent(root: string, segments: string[]): Promise<string
 }
 
 /**
- * Reads a file expected to hold `size` bytes; null when it holds more, and ECHANGED (`changed`)
+ * Reads a file expected to hold `size` bytes; null when it holds more, and ECHANGED (readFully)
  * when it holds fewer: it is being written, and its turn in the scan looks again.
  */
 export async function readSmallFile(file: string, size: number): Promise<Buffer | null> {
@@ -2471,11 +2471,7 @@ export async function readSmallFile(file: string, size: number): Promise<Buffer 
     const first = await readAt(fd, buf, 0, size + 1, 0)
     if (first > size) return null
     if (first < size) {
-      for (let filled = first; filled < size;) {
-        const n = await readAt(fd, buf, filled, size - filled, filled)
-        if (n === 0) throw changed(file)
-        filled += n
-      }
+      await readFully(fd, buf.subarray(first), size - first, first, file)
       if ((await readAt(fd, buf, size, 1, size)) !== 0) return null
     }
     return buf.subarray(0, size)
