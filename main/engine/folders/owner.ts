@@ -12,6 +12,7 @@ import type { FolderRecord } from '../settings.ts'
 import { TEMP_PREFIX, parentKey, toDriveKey } from './safe-path.ts'
 import { EntryMetaSchema, type EntryMeta } from './entry.ts'
 import { LISTING, buildListing, listingWanted, ownListing, writeListing } from './listing.ts'
+import { RealCase, foldsCase } from '../util/real-case.ts'
 
 /** Files up to this size are read whole and put in a batch; larger ones are streamed. */
 const SMALL_FILE = 1024 * 1024
@@ -89,6 +90,8 @@ export function isIgnoredName(name: string): boolean {
 export class OwnerFolder extends Folder {
   private watcher: FolderWatcher | null = null
   private readonly known = new Map<string, Known>()
+  /** Set when the folder's disk finds names whatever their case (macOS, Windows): real-case.ts. */
+  private realCase: RealCase | null = null
   private readonly dirty = new Set<string>()
   /** Big files changing when last looked at, to be looked at again (BIG_FILE_QUIET_MS). */
   private readonly deferred = new Set<string>()
@@ -145,6 +148,10 @@ export class OwnerFolder extends Folder {
     this.ctx.swarm.countTraffic(blobs.core)
     drive.core.on('peer-add', () => this.changed())
     drive.core.on('peer-remove', () => this.changed())
+    this.realCase = (await foldsCase(this.record.path, TEMP_PREFIX))
+      ? new RealCase(this.record.path)
+      : null
+    if (this.realCase) this.log.info('the folder is on a disk that ignores case')
     await this.loadKnown()
     const listed = await ownListing(drive)
     // Written before this start: when is not known, so a stale one may be replaced at once.
@@ -307,8 +314,10 @@ export class OwnerFolder extends Folder {
     const removed: string[] = []
     const replaced = new Set<string>()
     const folders = new Map<string, Promise<boolean>>()
+    this.realCase?.reset()
     for (const key of keys) {
-      const abs = path.join(this.record.path, ...key.slice(1).split('/'))
+      const segments = key.slice(1).split('/')
+      const abs = path.join(this.record.path, ...segments)
       let st: Stats
       try {
         // Below a folder now a link, lstat would look through it: at what the link points to,
@@ -316,6 +325,11 @@ export class OwnerFolder extends Folder {
         // each file it held). Such a path is not in the folder any more.
         if (!(await this.inRealFolder(key, folders))) throw new Error('not in the folder')
         st = await fs.lstat(abs)
+        // On a disk that ignores case, lstat finds a path renamed to another spelling under
+        // its old name too: it is gone (its new name has events of its own).
+        if (this.realCase && !(await this.realCase.spelledSo(segments))) {
+          throw new Error('renamed to another spelling')
+        }
       } catch {
         removed.push(key)
         // A removed directory takes everything below it.

@@ -30,6 +30,7 @@ import { waitAtMost } from '../util/wait.ts'
 import { writeFully } from '../util/write-fully.ts'
 import { moveToFreeName, renameKeeping } from '../util/keep-copy.ts'
 import { onlyJunkInside } from '../util/junk.ts'
+import { RealCase, foldsCase } from '../util/real-case.ts'
 
 const PARALLEL_FILES = 8
 /**
@@ -98,6 +99,8 @@ export class ReaderFolder extends Folder {
   private saveTimer: NodeJS.Timeout | null = null
   private retryTimer: NodeJS.Timeout | null = null
   private localTimer: NodeJS.Timeout | null = null
+  /** Set when the folder's disk finds names whatever their case (macOS, Windows): real-case.ts. */
+  private realCase: RealCase | null = null
   private readonly recheck = new Recheck(RECHECK_AFTER_WRITE_MS, (keys) => {
     for (const k of keys) this.markLocal(k)
   })
@@ -146,6 +149,10 @@ export class ReaderFolder extends Folder {
     await fs.mkdir(this.record.path, { recursive: true })
     await this.loadIndex()
     await removeStaleTemps(this.record.path)
+    this.realCase = (await foldsCase(this.record.path, TEMP_PREFIX))
+      ? new RealCase(this.record.path)
+      : null
+    if (this.realCase) this.log.info('the folder is on a disk that ignores case')
     const drive = new Hyperdrive(this.ctx.store, Buffer.from(this.record.key, 'hex'), {
       encryptionKey: Buffer.from(this.record.encryptionKey, 'hex'),
     })
@@ -519,6 +526,7 @@ export class ReaderFolder extends Folder {
 
   /** Brings each key on disk in line with the remote tree: deletions, then folders, then files. */
   private async applyKeys(keys: Set<string>): Promise<void> {
+    this.realCase?.reset()
     const deletions: string[] = []
     const dirs: RemoteEntry[] = []
     const files: RemoteEntry[] = []
@@ -634,10 +642,14 @@ export class ReaderFolder extends Folder {
       this.index.delete(key)
       return
     }
-    const seen = await lookAt(abs)
+    let seen = await lookAt(abs)
+    // On a disk that ignores case, another spelling of the path may be what lstat found: the
+    // owner's new name for it, or the user's. It is not this deletion's to remove.
+    if (seen && this.realCase && !(await this.realCase.spelledSo(segments))) seen = null
     if (seen && rec.kind !== 'dir' && matchesRecord(seen, rec)) {
       // Its record goes once it is removed: a removal that fails is tried again (applyKeys).
       await fs.rm(abs, { force: true })
+      this.realCase?.noted(path.dirname(abs), path.basename(abs), false)
       this.local.delete(key)
     }
     this.index.delete(key)

@@ -41,7 +41,7 @@ import { LocalIndex, type LocalEntry } from './local-index.ts'
 import { BlobWriter, contentHash, hashChunk, type ChunkLocation } from './blobs.ts'
 import { chunkSizeFor, digestFile, readFully } from './chunks.ts'
 import { IGNORE_FILE, IgnoreRules } from './ignore.ts'
-import { CaseGroups, portabilityProblem } from './names.ts'
+import { CaseGroups, caseKey, portabilityProblem } from './names.ts'
 import { conflictName, conflictParts, isConflictName } from './conflict-name.ts'
 import { FolderCounts, type Totals } from './counts.ts'
 import { Recheck } from '../folders/recheck.ts'
@@ -50,6 +50,7 @@ import { moveToFreeName, renameKeeping } from '../util/keep-copy.ts'
 import { isJunkName } from '../util/junk.ts'
 import { Breather } from '../util/wait.ts'
 import { closeFd, lstat, openForReading, readAt } from '../util/fs-calls.ts'
+import { RealCase, foldsCase } from '../util/real-case.ts'
 
 const WATCH_DEBOUNCE_MS = 30
 /** An applied path is looked at again this long after it was written (folders/recheck.ts). */
@@ -141,6 +142,20 @@ export const NO_CONTENT = {
 class FetchUnavailable extends Error {}
 /** The target changed on disk while a version was being written: record the change first. */
 class LocalChangeRace extends Error {}
+/**
+ * On a disk that ignores case: another spelling of the path, still current, holds its place (or
+ * its folder's place) there.
+ */
+class SpellingInTheWay extends Error {
+  constructor(key: string, other: string, folder = false) {
+    super(
+      folder
+        ? `its folder is ${JSON.stringify(other)} on this disk, which differs only in case from the folder's version; it is placed once that folder takes its new name`
+        : `${JSON.stringify(key)} and ${JSON.stringify(other)} differ only in case, and this folder's disk holds one of them only: ${other} stays; rename one of them to have both`,
+    )
+  }
+}
+
 /**
  * A file or link arrived where a folder stands that still holds things this device keeps
  * (ignored or not-yet-recorded files): the folder is left whole and the path tried again later.
@@ -244,6 +259,8 @@ export class SyncFolder extends Folder {
   })
   private readonly problems = new Map<string, string>()
   private clashProblems: Array<{ path: string; reason: string }> = []
+  /** Set when the folder's disk finds names whatever their case (macOS, Windows): real-case.ts. */
+  private realCase: RealCase | null = null
   private treeChanged = true
 
   private watcher: FolderWatcher | null = null
@@ -379,6 +396,8 @@ export class SyncFolder extends Folder {
     await fs.mkdir(rec.path, { recursive: true })
     await fs.mkdir(this.ctx.stateDir, { recursive: true })
     await removeStaleTemps(rec.path)
+    this.realCase = (await foldsCase(rec.path, TEMP_PREFIX)) ? new RealCase(rec.path) : null
+    if (this.realCase) this.log.info('the folder is on a disk that ignores case')
     this.index = new LocalIndex(path.join(this.ctx.stateDir, 'sync-index.json'), (key) =>
       this.counts.touch(key),
     )
@@ -1041,6 +1060,7 @@ export class SyncFolder extends Folder {
 
   private async scanInto(batch: FileOp[]): Promise<void> {
     this.replacedFolders.clear()
+    this.realCase?.reset()
     let keys: string[]
     // A full scan walks every path itself; a watcher batch must look below new folders.
     const expand = !this.fullScanPending
@@ -1060,6 +1080,7 @@ export class SyncFolder extends Folder {
       keys = [...this.pendingScan]
       this.pendingScan.clear()
     }
+    this.respelledSeen = false
     if (keys.includes('/' + IGNORE_FILE)) await this.loadIgnore()
     keys.sort()
     // Renames: a new path whose inode, size and mtime match a path that is gone keeps its digest.
@@ -1107,6 +1128,10 @@ export class SyncFolder extends Folder {
       }
     }
     await this.flushOps(batch)
+    if (this.respelledSeen && expand && !this.closing) {
+      this.fullScanPending = true
+      this.wanted = true
+    }
   }
 
   /**
@@ -1117,7 +1142,7 @@ export class SyncFolder extends Folder {
     const segments = key.slice(1).split('/')
     const abs = path.join(this.record.path, ...segments)
     try {
-      const st = await lstatOrNull(abs)
+      const st = await this.lstatSpelled(abs, segments)
       let data: Buffer | null = null
       const idx = this.index.get(key)
       if (
@@ -1267,7 +1292,11 @@ export class SyncFolder extends Folder {
     const segments = key.slice(1).split('/')
     if (segments.some((s) => s.startsWith(TEMP_PREFIX))) return null
     const abs = path.join(this.record.path, ...segments)
-    const st = this.underReplacedFolder(key) ? null : pre ? pre.st : await lstatOrNull(abs)
+    const st = this.underReplacedFolder(key)
+      ? null
+      : pre
+        ? pre.st
+        : await this.lstatSpelled(abs, segments)
     const idx = this.index.get(key)
     if (st && this.ignored(key, st.isDirectory())) return null
     if (!st && idx && this.ignored(key, idx.kind === 'dir')) return null
@@ -1483,7 +1512,11 @@ export class SyncFolder extends Folder {
         prev.mtime === st.mtimeMs &&
         prev.hash
       ) {
-        const gone = !(await lstatOrNull(path.join(this.record.path, ...moved.slice(1).split('/'))))
+        const movedSegs = moved.slice(1).split('/')
+        const gone = !(await this.lstatSpelled(
+          path.join(this.record.path, ...movedSegs),
+          movedSegs,
+        ))
         const locs = prev.chunks.map(([h]) => this.chunkMap.get(h))
         if (gone && locs.every(Boolean)) {
           return this.fieldsFor(
@@ -1755,6 +1788,7 @@ export class SyncFolder extends Folder {
 
   private async applyPending(): Promise<void> {
     this.unavailable.clear()
+    this.realCase?.reset()
     const keys = [...this.pendingApply]
     this.pendingApply.clear()
     // Most paths of a pass are often in place already (after a scan: every path it recorded),
@@ -1806,13 +1840,15 @@ export class SyncFolder extends Folder {
         // Refused before and fine now (a file below a path that was a file for a while).
         if (this.refusedApply.delete(k)) this.unrefuse(k)
       } catch (err) {
+        // Whatever it changed before it failed is read again when asked.
+        this.realCase?.reset()
         if (err instanceof LocalChangeRace) {
           this.pendingScan.add(k)
           this.pendingApply.add(k)
           this.wanted = true
         } else if (err instanceof FetchUnavailable) {
           this.waiting.add(k)
-        } else if (err instanceof FolderInTheWay) {
+        } else if (err instanceof FolderInTheWay || err instanceof SpellingInTheWay) {
           if (!this.blocked.has(k)) this.log.warn({ path: k, err: err.message }, 'not placed')
           this.blocked.add(k)
           this.problems.set(k, err.message)
@@ -1830,11 +1866,17 @@ export class SyncFolder extends Folder {
     await this.sweepDeletedFolders(dels)
     // A file blocked by its folder, whose contents' deletions came in this pass (in a later
     // append than the file): tried again now rather than at the next retry.
+    // Likewise a path blocked by another spelling of it that this pass deleted.
     if (this.blocked.size && dels.length) {
       const emptied = new Set<string>()
       for (const k of dels) for (let p = parentKey(k); p !== '/'; p = parentKey(p)) emptied.add(p)
+      const spellings = this.realCase ? new Set(dels.map(caseKey)) : null
+      const respelled = (k: string): boolean => {
+        for (let p = k; p !== '/'; p = parentKey(p)) if (spellings?.has(caseKey(p))) return true
+        return false
+      }
       for (const k of this.blocked) {
-        if (!emptied.has(k)) continue
+        if (!emptied.has(k) && !respelled(k)) continue
         this.pendingApply.add(k)
         this.wanted = true
       }
@@ -1866,11 +1908,30 @@ export class SyncFolder extends Folder {
     if (!idx && op.kind === 'deleted') return
     const abs = toDiskPath(this.record.path, segments)
     let st = await lstatOrNull(abs)
+    // On a disk that ignores case, what lstat found may be another path: the disk's spelling.
+    // A version is placed only in its own folder as spelled: put in another spelling of it, it
+    // would be the other folder's new path to every scan here.
+    let replaces: string | null = null
+    if (this.realCase && op.kind !== 'deleted' && segments.length > 1) {
+      const parent = segments.slice(0, -1)
+      if (await this.realCase.spelledOtherwise(parent)) {
+        const there = await this.realCase.onDisk(parent)
+        throw new SpellingInTheWay(key, there ? '/' + there.join('/') : parentKey(key), true)
+      }
+    }
+    if (st && this.realCase) {
+      const real = await this.realCase.onDisk(segments)
+      const other = real ? '/' + real.join('/') : null
+      if (other === null || other.normalize('NFC') !== key.normalize('NFC')) {
+        if (!(await this.otherSpelling(key, op, other, st, renameFrom))) return
+        replaces = other
+      }
+    }
     // A change this device noted while it could not write (a read-only member, or a writer not
     // admitted yet): the file on disk is the user's, even though the index describes it.
-    const noted = !!idx?.local && idx.local !== 'deleted'
+    const noted = !replaces && !!idx?.local && idx.local !== 'deleted'
     let keepLocal: string | undefined
-    if (noted || !matchesDisk(idx, st)) {
+    if (!replaces && (noted || !matchesDisk(idx, st))) {
       if (this.writable) {
         // A local change not recorded yet: record it first; it may conflict with this version.
         const bounces = (this.bounces.get(key) ?? 0) + 1
@@ -1918,6 +1979,7 @@ export class SyncFolder extends Folder {
       case 'deleted': {
         const left = await this.removeLocal(abs, st)
         this.index.set(key, { ...entryOf(op, null), local: null, kept: keptOf(left) })
+        if (!left) this.realCase?.noted(path.dirname(abs), path.basename(abs), false)
         break
       }
       case 'dir':
@@ -1970,6 +2032,7 @@ export class SyncFolder extends Folder {
             this.index.set(key, { ...entryOf(op, placed), local: null })
             const gone = this.sync.current(from)?.op
             if (gone) this.index.set(from, { ...entryOf(gone, null), local: null })
+            this.realCase?.noted(path.dirname(src), path.basename(src), false)
             break
           }
         }
@@ -1992,9 +2055,86 @@ export class SyncFolder extends Folder {
         break
       }
     }
+    // What it replaced under another spelling is gone from the disk; its deletion finds nothing.
+    if (replaces) this.index.delete(replaces)
+    if (op.kind !== 'deleted') this.realCase?.noted(path.dirname(abs), path.basename(abs), true)
+    if (keepLocal !== undefined) this.realCase?.forget(path.dirname(abs))
     this.bounces.delete(key)
     this.treeChanged = true
     if (!this.closing) this.recheck.add(key)
+  }
+
+  /**
+   * `key`'s turn on a disk that ignores case, where lstat found the path under another spelling,
+   * `other` (null when the listing could not tell). Deals with it and returns false, or returns
+   * true when what is there is `other`'s obsolete copy, which `key`'s version replaces as it is.
+   *
+   * - A deletion is not about what is there: that is `other`, with versions of its own.
+   * - `other` still current: two paths this disk can't hold both. `other` stays, `key` waits.
+   * - `other` deleted and its copy here as recorded: a rename that changed only the case, done
+   *   as a rename when the content is the same, and otherwise replaced.
+   * - Anything else there is the user's: recorded first, as any local change.
+   */
+  private async otherSpelling(
+    key: string,
+    op: FileOp,
+    other: string | null,
+    st: Stats,
+    renameFrom: Map<string, string>,
+  ): Promise<boolean> {
+    if (op.kind === 'deleted') {
+      if (this.index.get(key)) this.index.set(key, { ...entryOf(op, null), local: null })
+      return false
+    }
+    // Changed while being looked at: looked at again.
+    if (other === null) throw new LocalChangeRace()
+    const current = this.sync.current(other)?.op
+    if (current && current.kind !== 'deleted') throw new SpellingInTheWay(key, other)
+    const was = this.index.get(other)
+    if (!was || was.local || !matchesDisk(was, st)) {
+      if (!this.writable) throw new SpellingInTheWay(key, other)
+      const bounces = (this.bounces.get(key) ?? 0) + 1
+      this.bounces.set(key, bounces)
+      if (bounces > 3) {
+        this.bounces.delete(key)
+        throw new SpellingInTheWay(key, other)
+      }
+      this.pendingScan.add(other)
+      this.pendingApply.add(key)
+      this.wanted = true
+      return false
+    }
+    const from = toDiskPath(this.record.path, validateRemotePath(other))
+    const to = toDiskPath(this.record.path, validateRemotePath(key))
+    const sameFile =
+      op.kind === 'file' && was.kind === 'file' && was.hash === op.hash && was.x === op.x
+    if (sameFile || (op.kind === 'dir' && was.kind === 'dir')) {
+      await fs.rename(from, to)
+      this.realCase?.forget(path.dirname(from))
+      this.realCase?.forget(path.dirname(to))
+      if (op.kind === 'dir') {
+        // The watcher may go on naming what is inside by the old spelling: it watches again.
+        this.noteNewFolder(key)
+        // Everything below moved along, as recorded: its entries follow it.
+        const prefix = other + '/'
+        const below = [...this.index.entries].filter(([k]) => k.startsWith(prefix))
+        for (const [k, e] of below) {
+          this.index.delete(k)
+          this.index.set(key + k.slice(other.length), e)
+        }
+      }
+      if (op.kind === 'file') renameFrom.delete(`${op.hash}:${op.x}`)
+      this.index.delete(other)
+      this.index.set(key, { ...entryOf(op, await lstatOrNull(to)), local: null })
+      this.log.info({ path: key, from: other }, 'renamed to a new spelling')
+      this.bounces.delete(key)
+      this.treeChanged = true
+      if (!this.closing) this.recheck.add(key)
+      return false
+    }
+    // A folder in the way of a file is removed by its own deletion; the file waits for it.
+    if (was.kind === 'dir' || st.isDirectory()) throw new SpellingInTheWay(key, other)
+    return true
   }
 
   /**
@@ -2011,7 +2151,7 @@ export class SyncFolder extends Folder {
       const segments = p.slice(1).split('/')
       if (!(await parentsAreSafe(this.record.path, segments))) continue
       const abs = path.join(this.record.path, ...segments)
-      const st = await lstatOrNull(abs)
+      const st = await this.lstatSpelled(abs, segments)
       if (!st?.isDirectory()) continue
       const left = await this.removeLocal(abs, st)
       const idx = this.index.get(p)
@@ -2153,6 +2293,21 @@ export class SyncFolder extends Folder {
     await walk(abs, key)
     return kept
   }
+
+  /** lstat of a path; null when a disk that ignores case holds it only under another spelling. */
+  private async lstatSpelled(abs: string, segments: readonly string[]): Promise<Stats | null> {
+    const st = await lstatOrNull(abs)
+    if (st && this.realCase && !(await this.realCase.spelledSo(segments))) {
+      // There under another spelling: renamed, or named so by a watcher that kept an old one.
+      // Whatever the new name is, a full scan finds it.
+      this.respelledSeen = true
+      return null
+    }
+    return st
+  }
+
+  /** Set when a scan found a path under another spelling (lstatSpelled). */
+  private respelledSeen = false
 
   /** Removes what is at `abs`; returns the stat of a folder left because it is not empty. */
   private async removeLocal(abs: string, st: Stats | null): Promise<Stats | null> {

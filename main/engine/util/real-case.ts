@@ -1,0 +1,152 @@
+// Folders on disks that find a name whatever its case (macOS, Windows). There, lstat('README.md')
+// succeeds for a file named 'Readme.md', so a path that exists under one spelling seems to exist
+// under every other. A sync that trusted that would, for a rename that changes only the case
+// (which reaches other devices as the new name added and the old one deleted), delete the old
+// name after placing the new one: the very file it had just placed. Syncthing guards against the
+// same thing by asking the directory listing for each name's real spelling; so does this.
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { lstat } from './fs-calls.ts'
+import { caseKey } from '../sync/names.ts'
+
+/**
+ * Whether `dir` finds names whatever their case. Never writes when a name in it can tell; false
+ * when nothing can (an empty folder it may not write in).
+ */
+export async function foldsCase(dir: string, probePrefix: string): Promise<boolean> {
+  const names = await fs.readdir(dir)
+  const present = new Set(names)
+  for (const name of names) {
+    const other = swapCase(name)
+    if (other === name) continue
+    // Two names that differ only in case: only a disk that tells them apart holds both.
+    if (present.has(other)) return false
+    return exists(path.join(dir, other))
+  }
+  // Nothing to ask about (an empty folder, or names without letters): a probe file of its own.
+  const probe = path.join(dir, `${probePrefix}case-${randomBytes(6).toString('hex')}`)
+  try {
+    await fs.writeFile(probe, '', { flag: 'wx' })
+  } catch {
+    // A folder this device may only read, with nothing in it to ask about: taken as one that
+    // tells case apart, as every folder was before this check.
+    return false
+  }
+  try {
+    return await exists(path.join(dir, swapCase(path.basename(probe))))
+  } finally {
+    await fs.rm(probe, { force: true })
+  }
+}
+
+/** The name with its ASCII letters' case swapped: every disk that ignores case folds those. */
+function swapCase(name: string): string {
+  return name.replace(/[a-zA-Z]/g, (c) =>
+    c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase(),
+  )
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The spelling on disk of paths below `root`, from directory listings kept until `reset()` or
+ * until `forget(dir)` after a change in that directory. A sync pass resets it when it starts, so
+ * a listing is never older than the pass that reads it.
+ */
+export class RealCase {
+  /** Directory → its names by their folded form (caseKey): a disk like this holds one of each. */
+  private readonly listings = new Map<string, Map<string, string> | null>()
+
+  constructor(private readonly root: string) {}
+
+  reset(): void {
+    this.listings.clear()
+  }
+
+  /** Drops what is known of the directory `dir` (absolute), after a change in it. */
+  forget(dir: string): void {
+    this.listings.delete(dir)
+  }
+
+  /**
+   * Notes a change this process made: the name `name` in `dir` (absolute) now exists, spelled so
+   * (a rename onto another spelling of it keeps the new one), or is gone. Keeps a listing read
+   * earlier in a pass true without reading it again.
+   */
+  noted(dir: string, name: string, present: boolean): void {
+    const names = this.listings.get(dir)
+    if (!names) return
+    if (present) names.set(caseKey(name), name)
+    else names.delete(caseKey(name))
+  }
+
+  /**
+   * Whether every segment of `segments` (relative to the root) is spelled on disk just so. Asked
+   * about a path that lstat found: false means the disk holds it under another spelling.
+   */
+  async spelledSo(segments: readonly string[]): Promise<boolean> {
+    let dir = this.root
+    for (const seg of segments) {
+      const found = (await this.listing(dir))?.get(caseKey(seg))
+      // Spelled otherwise only in its Unicode form: macOS's own doing, not another name.
+      if (found === undefined || (found !== seg && found.normalize('NFC') !== seg.normalize('NFC')))
+        return false
+      dir = path.join(dir, seg)
+    }
+    return true
+  }
+
+  /**
+   * Whether the disk holds the folder `segments` (or a folder above it) under another spelling.
+   * False when it holds it just so, or not at all (it will be made as spelled). Listings read
+   * before this process made a folder may not name it: made as spelled, it counts as not there.
+   */
+  async spelledOtherwise(segments: readonly string[]): Promise<boolean> {
+    let dir = this.root
+    for (const seg of segments) {
+      const found = (await this.listing(dir))?.get(caseKey(seg))
+      if (found === undefined) return false
+      if (found !== seg && found.normalize('NFC') !== seg.normalize('NFC')) return true
+      dir = path.join(dir, seg)
+    }
+    return false
+  }
+
+  /**
+   * The segments as the disk spells them, for a path that lstat found; null when a listing can't
+   * tell (a directory gone meanwhile).
+   */
+  async onDisk(segments: readonly string[]): Promise<string[] | null> {
+    let dir = this.root
+    const out: string[] = []
+    for (const seg of segments) {
+      const found = (await this.listing(dir))?.get(caseKey(seg))
+      if (found === undefined) return null
+      out.push(found)
+      dir = path.join(dir, found)
+    }
+    return out
+  }
+
+  private async listing(dir: string): Promise<Map<string, string> | null> {
+    let names = this.listings.get(dir)
+    if (names === undefined) {
+      try {
+        names = new Map()
+        for (const name of await fs.readdir(dir)) names.set(caseKey(name), name)
+      } catch {
+        names = null
+      }
+      this.listings.set(dir, names)
+    }
+    return names
+  }
+}
