@@ -114,7 +114,7 @@ describe.runIf(caseFsTests)('a disk that ignores case', () => {
   })
 
   it('takes a rename that changes only the case as a rename, for files and folders', async () => {
-    const { a, b, aDir, bDir } = await pair({
+    const { a, b, bs, aDir, bDir } = await pair({
       'Readme.md': 'read me\n',
       'Docs/a.txt': 'a\n',
       'Docs/Sub/b.txt': 'b\n',
@@ -130,6 +130,8 @@ describe.runIf(caseFsTests)('a disk that ignores case', () => {
     }
     await sameTree(bDir, start, 'B holds the folder')
     await idle(a, b)
+    const ino = async (rel: string): Promise<number> => (await fs.lstat(path.join(bDir, rel))).ino
+    const [readmeIno, aIno] = [await ino('Readme.md'), await ino('Docs/a.txt')]
 
     await fs.rename(path.join(aDir, 'Readme.md'), path.join(aDir, 'README.md'))
     await fs.rename(path.join(aDir, 'Docs'), path.join(aDir, 'DOCS'))
@@ -155,6 +157,14 @@ describe.runIf(caseFsTests)('a disk that ignores case', () => {
     expect(await tree(aDir)).toEqual(renamed)
     expect(folder(b).files).toBe(4)
     expect(folder(b).problems).toEqual([])
+    // Renamed in place, not deleted and fetched again.
+    expect([await ino('README.md'), await ino('DOCS/a.txt')]).toEqual([readmeIno, aIno])
+    // The old name's version is not restored over the new name, which stands where it would go.
+    const id = (b.listFolders()[0] as unknown as { id: string }).id
+    await expect(bs.call('folders.restore', { id, path: '/Readme.md' })).rejects.toThrow(
+      /\/README\.md is where \/Readme\.md would go/,
+    )
+    expect(await tree(bDir)).toEqual(renamed)
 
     // Renamed at B, on the case-insensitive disk: reaches A as a rename too.
     await fs.rename(path.join(bDir, 'README.md'), path.join(bDir, 'readme.md'))
@@ -171,6 +181,24 @@ describe.runIf(caseFsTests)('a disk that ignores case', () => {
     await idle(a, b)
     expect(await tree(bDir)).toEqual(back)
     expect(folder(a).files).toBe(4)
+
+    // A folder renamed and a file in it deleted at once: the file goes, nothing else.
+    await fs.rename(path.join(aDir, 'DOCS'), path.join(aDir, 'Docs'))
+    await fs.rm(path.join(aDir, 'Docs', 'a.txt'))
+    const last = {
+      '/Docs': '<dir>',
+      '/Docs/sub': '<dir>',
+      '/Docs/sub/b.txt': 'b\n',
+      '/keep.txt': 'keep\n',
+      '/readme.md': 'read me\n',
+    }
+    await sameTree(bDir, last, 'B renamed the folder, without the deleted file')
+    await idle(b, a)
+    await new Promise((r) => setTimeout(r, 1500))
+    await idle(b, a)
+    expect(await tree(aDir)).toEqual(last)
+    expect(await tree(bDir)).toEqual(last)
+    expect(folder(b).files).toBe(3)
   }, 120_000)
 
   it('keeps one of two names that differ only in case, and places the other once it can', async () => {

@@ -148,15 +148,15 @@ export class OwnerFolder extends Folder {
     this.ctx.swarm.countTraffic(blobs.core)
     drive.core.on('peer-add', () => this.changed())
     drive.core.on('peer-remove', () => this.changed())
-    this.realCase = (await foldsCase(this.record.path, TEMP_PREFIX))
-      ? new RealCase(this.record.path)
-      : null
-    if (this.realCase) this.log.info('the folder is on a disk that ignores case')
     await this.loadKnown()
     const listed = await ownListing(drive)
     // Written before this start: when is not known, so a stale one may be replaced at once.
     this.listing = listed ? { version: listed.version, at: 0 } : null
     await fs.mkdir(this.record.path, { recursive: true })
+    this.realCase = (await foldsCase(this.record.path, TEMP_PREFIX))
+      ? new RealCase(this.record.path)
+      : null
+    if (this.realCase) this.log.info('the folder is on a disk that ignores case')
     await this.startWatcher()
     this.ctx.swarm
       .join(drive.discoveryKey)
@@ -327,7 +327,8 @@ export class OwnerFolder extends Folder {
         st = await fs.lstat(abs)
         // On a disk that ignores case, lstat finds a path renamed to another spelling under
         // its old name too: it is gone (its new name has events of its own).
-        if (this.realCase && !(await this.realCase.spelledSo(segments))) {
+        // (A listing that can't be read leaves lstat's answer standing, as before this check.)
+        if (this.realCase && !(await this.realCase.spelledSo(segments).catch(() => true))) {
           throw new Error('renamed to another spelling')
         }
       } catch {

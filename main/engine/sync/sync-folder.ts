@@ -1805,6 +1805,22 @@ export class SyncFolder extends Folder {
       .filter((k) => current.get(k)?.kind === 'deleted')
       .sort()
       .reverse()
+    // A put waiting for another spelling of its path, or of a folder above it, that this pass
+    // deletes (it came in an earlier append than the deletion): tried in this pass, before the
+    // deletion, so the copy here is renamed to it, not deleted and fetched again.
+    if (this.realCase && this.blocked.size && dels.length) {
+      const gone = new Set(dels.map(caseKey))
+      const added: string[] = []
+      for (const k of this.blocked) {
+        if (current.has(k) || !respelledBy(k, gone)) continue
+        const cur = this.sync.current(k)?.op
+        if (!cur || cur.kind === 'deleted') continue
+        current.set(k, cur)
+        added.push(k)
+      }
+      if (added.length) puts.push(...added)
+      puts.sort()
+    }
     // Content that moved: a local file about to be deleted whose content a new path wants.
     const renameFrom = new Map<string, string>()
     for (const k of dels) {
@@ -1840,8 +1856,8 @@ export class SyncFolder extends Folder {
         // Refused before and fine now (a file below a path that was a file for a while).
         if (this.refusedApply.delete(k)) this.unrefuse(k)
       } catch (err) {
-        // Whatever it changed before it failed is read again when asked.
-        this.realCase?.reset()
+        // Whatever it changed in its folder before it failed is read again when asked.
+        this.realCase?.forget(path.dirname(path.join(this.record.path, ...k.slice(1).split('/'))))
         if (err instanceof LocalChangeRace) {
           this.pendingScan.add(k)
           this.pendingApply.add(k)
@@ -1871,12 +1887,8 @@ export class SyncFolder extends Folder {
       const emptied = new Set<string>()
       for (const k of dels) for (let p = parentKey(k); p !== '/'; p = parentKey(p)) emptied.add(p)
       const spellings = this.realCase ? new Set(dels.map(caseKey)) : null
-      const respelled = (k: string): boolean => {
-        for (let p = k; p !== '/'; p = parentKey(p)) if (spellings?.has(caseKey(p))) return true
-        return false
-      }
       for (const k of this.blocked) {
-        if (!emptied.has(k) && !respelled(k)) continue
+        if (!emptied.has(k) && !(spellings && respelledBy(k, spellings))) continue
         this.pendingApply.add(k)
         this.wanted = true
       }
@@ -1921,8 +1933,14 @@ export class SyncFolder extends Folder {
     }
     if (st && this.realCase) {
       const real = await this.realCase.onDisk(segments)
-      const other = real ? '/' + real.join('/') : null
-      if (other === null || other.normalize('NFC') !== key.normalize('NFC')) {
+      // Segments the disk spells otherwise only in their Unicode form are the key's own.
+      const other = real
+        ? '/' +
+          real
+            .map((r, i) => (r.normalize('NFC') === segments[i]!.normalize('NFC') ? segments[i] : r))
+            .join('/')
+        : null
+      if (other !== key) {
         if (!(await this.otherSpelling(key, op, other, st, renameFrom))) return
         replaces = other
       }
@@ -2082,12 +2100,21 @@ export class SyncFolder extends Folder {
     st: Stats,
     renameFrom: Map<string, string>,
   ): Promise<boolean> {
+    if (other === null) {
+      // Changed while being looked at (lstat found it, its listing did not): looked at again, a
+      // few times. A name this folding can't match (a disk's own rules for some letters) is
+      // left alone: a deletion leaves what is there, a put waits.
+      const bounces = (this.bounces.get(key) ?? 0) + 1
+      this.bounces.set(key, bounces)
+      if (bounces <= 3) throw new LocalChangeRace()
+      this.bounces.delete(key)
+      if (op.kind !== 'deleted') throw new SpellingInTheWay(key, 'another spelling of it')
+    }
     if (op.kind === 'deleted') {
       if (this.index.get(key)) this.index.set(key, { ...entryOf(op, null), local: null })
       return false
     }
-    // Changed while being looked at: looked at again.
-    if (other === null) throw new LocalChangeRace()
+    if (other === null) return false
     const current = this.sync.current(other)?.op
     if (current && current.kind !== 'deleted') throw new SpellingInTheWay(key, other)
     const was = this.index.get(other)
@@ -2115,12 +2142,30 @@ export class SyncFolder extends Folder {
       if (op.kind === 'dir') {
         // The watcher may go on naming what is inside by the old spelling: it watches again.
         this.noteNewFolder(key)
-        // Everything below moved along, as recorded: its entries follow it.
+        // Everything below moved along, as recorded: its entries follow it. Not what the folder
+        // held that is deleted where it was and not put where it is now (deleted by the device
+        // that renamed the folder): gone, as its deletion would have made it, unless changed
+        // here (recorded then as this device's).
         const prefix = other + '/'
         const below = [...this.index.entries].filter(([k]) => k.startsWith(prefix))
+        // Deepest first: a folder is empty, if it is to be, when its turn comes.
+        below.sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0))
         for (const [k, e] of below) {
+          const moved = key + k.slice(other.length)
           this.index.delete(k)
-          this.index.set(key + k.slice(other.length), e)
+          const now = this.sync.current(moved)?.op
+          if (this.sync.current(k)?.op.kind !== 'deleted' || (now && now.kind !== 'deleted')) {
+            this.index.set(moved, e)
+            continue
+          }
+          const there = toDiskPath(this.record.path, validateRemotePath(moved))
+          const cst = await lstatOrNull(there)
+          if (!cst) continue
+          if (e.kind === 'dir' && cst.isDirectory()) {
+            await fs.rmdir(there).catch(() => this.pendingScan.add(moved))
+          } else if (e.kind !== 'dir' && !e.local && matchesDisk(e, cst)) {
+            await fs.rm(there, { force: true })
+          } else this.pendingScan.add(moved)
         }
       }
       if (op.kind === 'file') renameFrom.delete(`${op.hash}:${op.x}`)
@@ -2297,7 +2342,8 @@ export class SyncFolder extends Folder {
   /** lstat of a path; null when a disk that ignores case holds it only under another spelling. */
   private async lstatSpelled(abs: string, segments: readonly string[]): Promise<Stats | null> {
     const st = await lstatOrNull(abs)
-    if (st && this.realCase && !(await this.realCase.spelledSo(segments))) {
+    // (A listing that can't be read leaves lstat's answer standing, as before this check.)
+    if (st && this.realCase && !(await this.realCase.spelledSo(segments).catch(() => true))) {
       // There under another spelling: renamed, or named so by a watcher that kept an old one.
       // Whatever the new name is, a full scan finds it.
       this.respelledSeen = true
@@ -2480,6 +2526,17 @@ export class SyncFolder extends Folder {
     }
     const segments = validateRemotePath(key)
     const target = dest ?? toDiskPath(this.record.path, segments)
+    // On a disk that ignores case, another path may stand where this one would go: not replaced.
+    if (!dest && this.realCase && (await lstatOrNull(target))) {
+      this.realCase.reset()
+      const real = await this.realCase.onDisk(segments)
+      if (!real || real.some((r, i) => r.normalize('NFC') !== segments[i]!.normalize('NFC'))) {
+        throw new ApiError(
+          'CONFLICT',
+          `${real ? '/' + real.join('/') : 'another spelling of it'} is where ${key} would go on this disk, which ignores case; restore it to another place (--to)`,
+        )
+      }
+    }
     if (!dest) await ensureSafeParents(this.record.path, segments)
     else await fs.mkdir(path.dirname(target), { recursive: true })
     const tmp = path.join(path.dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
@@ -2597,6 +2654,12 @@ export class SyncFolder extends Folder {
     if (!this.sync) return { files: 0, bytes: 0, localBytes: 0, conflicts: 0 }
     return this.counts.current()
   }
+}
+
+/** Whether `key`, or a folder above it, has the same caseKey as one in `gone` (caseKeys). */
+function respelledBy(key: string, gone: Set<string>): boolean {
+  for (let p = key; p !== '/'; p = parentKey(p)) if (gone.has(caseKey(p))) return true
+  return false
 }
 
 function sameStat(a: Stats | null, b: Stats | null): boolean {

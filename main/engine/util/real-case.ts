@@ -56,14 +56,24 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/** How long a directory's listing is trusted: changes of this process are noted in it. */
+const LISTING_LIFETIME_MS = 1000
+
+interface Listing {
+  at: number
+  /** Its names by their folded form (caseKey), null for a directory that is not there. */
+  names: Promise<Map<string, string> | null>
+}
+
 /**
- * The spelling on disk of paths below `root`, from directory listings kept until `reset()` or
- * until `forget(dir)` after a change in that directory. A sync pass resets it when it starts, so
- * a listing is never older than the pass that reads it.
+ * The spelling on disk of paths below `root`, from directory listings kept for a second at most
+ * (as Syncthing keeps them), less after `reset()` or `forget(dir)`. This process's own changes are
+ * noted in them (`noted`); a user's rename in that second may be missed, as by any lstat.
+ * Listing a directory that exists can fail (too many open files, no permission to list): the
+ * error is thrown, not taken for an empty directory, and not kept.
  */
 export class RealCase {
-  /** Directory → its names by their folded form (caseKey): a disk like this holds one of each. */
-  private readonly listings = new Map<string, Map<string, string> | null>()
+  private readonly listings = new Map<string, Listing>()
 
   constructor(private readonly root: string) {}
 
@@ -82,10 +92,14 @@ export class RealCase {
    * earlier in a pass true without reading it again.
    */
   noted(dir: string, name: string, present: boolean): void {
-    const names = this.listings.get(dir)
-    if (!names) return
-    if (present) names.set(caseKey(name), name)
-    else names.delete(caseKey(name))
+    const listing = this.listings.get(dir)
+    if (!listing) return
+    // Applied once the listing is in, whichever comes first.
+    listing.names = listing.names.then((names) => {
+      if (present) names?.set(caseKey(name), name)
+      else names?.delete(caseKey(name))
+      return names
+    })
   }
 
   /**
@@ -136,17 +150,24 @@ export class RealCase {
     return out
   }
 
-  private async listing(dir: string): Promise<Map<string, string> | null> {
-    let names = this.listings.get(dir)
-    if (names === undefined) {
-      try {
-        names = new Map()
-        for (const name of await fs.readdir(dir)) names.set(caseKey(name), name)
-      } catch {
-        names = null
-      }
-      this.listings.set(dir, names)
-    }
-    return names
+  private listing(dir: string): Promise<Map<string, string> | null> {
+    const now = Date.now()
+    const kept = this.listings.get(dir)
+    if (kept && now - kept.at < LISTING_LIFETIME_MS) return kept.names
+    const listing: Listing = { at: now, names: Promise.resolve(null) }
+    listing.names = fs.readdir(dir).then(
+      (list) => {
+        const out = new Map<string, string>()
+        for (const name of list) out.set(caseKey(name), name)
+        return out
+      },
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null
+        if (this.listings.get(dir) === listing) this.listings.delete(dir)
+        throw err
+      },
+    )
+    this.listings.set(dir, listing)
+    return listing.names
   }
 }
