@@ -201,6 +201,52 @@ describe.runIf(caseFsTests)('a disk that ignores case', () => {
     expect(folder(b).files).toBe(3)
   }, 120_000)
 
+  it('moves a waiting name into the place of the other spelling once that is deleted', async () => {
+    const { a, b, aDir, bDir } = await pair({ 'Plan.txt': 'same\n' })
+    await sameTree(bDir, { '/Plan.txt': 'same\n' }, 'B holds it')
+    const before = (await fs.lstat(path.join(bDir, 'Plan.txt'))).ino
+    // The new spelling first, while the old one is still there: B can hold only one.
+    await fs.writeFile(path.join(aDir, 'PLAN.txt'), 'same\n')
+    await waitFor(
+      () => folder(b).problems.some((p) => p.path === '/PLAN.txt' && /only in case/.test(p.reason)),
+      30_000,
+      'B waits with the new spelling',
+    )
+    // The old one's deletion comes in a later pass: the file is renamed, not fetched again.
+    await fs.rm(path.join(aDir, 'Plan.txt'))
+    await sameTree(bDir, { '/PLAN.txt': 'same\n' }, 'B holds the new spelling')
+    expect((await fs.lstat(path.join(bDir, 'PLAN.txt'))).ino).toBe(before)
+    await idle(b, a)
+    expect(await tree(aDir)).toEqual({ '/PLAN.txt': 'same\n' })
+    expect(folder(b).problems).toEqual([])
+  }, 120_000)
+
+  it('drops what a folder renamed by case lost in the same change', async () => {
+    const { a, b, as, aDir, bDir } = await pair({ 'Docs/a.txt': 'a\n', 'Docs/b.txt': 'b\n' })
+    await sameTree(
+      bDir,
+      { '/Docs': '<dir>', '/Docs/a.txt': 'a\n', '/Docs/b.txt': 'b\n' },
+      'B holds the folder',
+    )
+    await idle(a, b)
+    const before = (await fs.lstat(path.join(bDir, 'Docs', 'b.txt'))).ino
+    // Both changes reach B at once: A records them while it is paused.
+    await as.call('sync.pause', {})
+    await fs.rename(path.join(aDir, 'Docs'), path.join(aDir, 'DOCS'))
+    await fs.rm(path.join(aDir, 'DOCS', 'a.txt'))
+    // (A records within its 30 ms watch debounce; a second is ample. Paused, it shows 'paused'.)
+    await new Promise((r) => setTimeout(r, 1000))
+    await as.call('sync.resume', {})
+    const want = { '/DOCS': '<dir>', '/DOCS/b.txt': 'b\n' }
+    await sameTree(bDir, want, 'B renamed the folder, without the deleted file')
+    expect((await fs.lstat(path.join(bDir, 'DOCS', 'b.txt'))).ino).toBe(before)
+    await idle(b, a)
+    await new Promise((r) => setTimeout(r, 1500))
+    await idle(b, a)
+    expect(await tree(bDir)).toEqual(want)
+    expect(await tree(aDir)).toEqual(want)
+  }, 120_000)
+
   it('keeps one of two names that differ only in case, and places the other once it can', async () => {
     const { a, b, aDir, bDir } = await pair({ 'Notes.txt': 'upper\n', 'notes.txt': 'lower\n' })
     // B holds the first in order; the other waits, named in the folder's problems.
