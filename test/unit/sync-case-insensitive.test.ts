@@ -59,15 +59,18 @@ async function idle(...nodes: SpareNode[]): Promise<void> {
   for (const n of nodes) await waitFor(() => folder(n).state === 'idle', 30_000, 'idle')
 }
 
-/** A pair sharing a folder: A on a case-sensitive disk, B on a case-insensitive one. */
-async function pair(files: Record<string, string>) {
+/**
+ * A pair sharing a folder holding `files`, two-way or published by A: A on a case-sensitive
+ * disk, B on a case-insensitive one.
+ */
+async function pair(files: Record<string, string>, mode: 'sync' | 'publish' = 'sync') {
   const p = await twoNodes(fx, 'spare-case-')
   const bDir = path.join(await caseInsensitiveDir(fx), 'b')
   for (const [rel, content] of Object.entries(files)) {
     await fs.mkdir(path.dirname(path.join(p.aDir, rel)), { recursive: true })
     await fs.writeFile(path.join(p.aDir, rel), content)
   }
-  const shared = (await p.as.call('folders.share', { path: p.aDir, mode: 'sync' })) as {
+  const shared = (await p.as.call('folders.share', { path: p.aDir, mode })) as {
     invite: string
   }
   await p.bs.call('folders.join', { invite: shared.invite, path: bDir })
@@ -281,18 +284,9 @@ describe.runIf(caseFsTests)('a disk that ignores case', () => {
 
 describe.runIf(caseFsTests)('a reader on a disk that ignores case', () => {
   async function published(files: Record<string, string>) {
-    const p = await twoNodes(fx, 'spare-case-pub-')
-    const bDir = path.join(await caseInsensitiveDir(fx), 'b')
-    for (const [rel, content] of Object.entries(files)) {
-      await fs.mkdir(path.dirname(path.join(p.aDir, rel)), { recursive: true })
-      await fs.writeFile(path.join(p.aDir, rel), content)
-    }
-    const shared = (await p.as.call('folders.share', { path: p.aDir, mode: 'publish' })) as {
-      invite: string
-    }
-    await p.bs.call('folders.join', { invite: shared.invite, path: bDir })
-    await sameTree(bDir, await tree(p.aDir), 'the reader holds the folder')
-    return { ...p, bDir }
+    const p = await pair(files, 'publish')
+    await sameTree(p.bDir, await tree(p.aDir), 'the reader holds the folder')
+    return p
   }
 
   it("mirrors the owner's renames that change only the case", async () => {
