@@ -72,6 +72,10 @@ class CaseFS(Operations):
         return out
 
     def readdir(self, path, fh):
+        # A folder that can be entered but not listed, as one without read permission is (root,
+        # which the tests run as, may list anything): its name ends with '.unlistable'.
+        if path.endswith('.unlistable'):
+            raise FuseOSError(errno.EIO)
         return ['.', '..'] + os.listdir(self._real(path))
 
     def readlink(self, path):

@@ -114,7 +114,39 @@ describe.runIf(caseFsTests)('a disk that ignores case', () => {
     await fs.writeFile(path.join(ci, 'cafe\u0301.txt'), 'x')
     real.forget(ci)
     expect(await real.spelledSo(['caf\u00e9.txt'])).toBe(true)
+    // A folder that can't be listed is an error, not an empty folder (nor a missing path).
+    await fs.mkdir(path.join(ci, 'box.unlistable'))
+    await fs.writeFile(path.join(ci, 'box.unlistable', 'f.txt'), 'x')
+    await expect(fs.readdir(path.join(ci, 'box.unlistable'))).rejects.toThrow(/EIO/)
+    real.reset()
+    await expect(real.spelledSo(['box.unlistable', 'f.txt'])).rejects.toThrow(/EIO/)
+    await expect(real.onDisk(['box.unlistable', 'f.txt'])).rejects.toThrow(/EIO/)
+    expect(await real.onDisk(['nothing', 'f.txt'])).toBeNull()
   })
+
+  it('keeps files in a folder it cannot list, however often it scans', async () => {
+    const { a, b, aDir, bDir } = await pair({ 'box.unlistable/f.txt': 'f\n', 'top.txt': 't\n' })
+    const all = { '/box.unlistable': '<dir>', '/box.unlistable/f.txt': 'f\n', '/top.txt': 't\n' }
+    await waitFor(
+      async () =>
+        (await fs.readFile(path.join(bDir, 'box.unlistable', 'f.txt'), 'utf8').catch(() => '')) ===
+        'f\n',
+      30_000,
+      'B holds the file',
+    )
+    // A new folder from A makes B watch again and scan in full: the walk can't list the box,
+    // and f.txt is looked at alone. Its listing fails; lstat's answer stands.
+    await fs.mkdir(path.join(aDir, 'later'))
+    await waitFor(
+      async () => (await fs.stat(path.join(bDir, 'later')).catch(() => null)) !== null,
+      30_000,
+      'B has later/',
+    )
+    await new Promise((r) => setTimeout(r, 2500))
+    await idle(b, a)
+    expect(await tree(aDir)).toEqual({ ...all, '/later': '<dir>' })
+    expect(await fs.readFile(path.join(bDir, 'box.unlistable', 'f.txt'), 'utf8')).toBe('f\n')
+  }, 120_000)
 
   it('takes a rename that changes only the case as a rename, for files and folders', async () => {
     const { a, b, bs, aDir, bDir } = await pair({

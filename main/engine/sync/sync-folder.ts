@@ -154,6 +154,13 @@ class SpellingInTheWay extends Error {
         : `${JSON.stringify(key)} and ${JSON.stringify(other)} differ only in case, and this folder's disk holds one of them only: ${other} stays; rename one of them to have both`,
     )
   }
+
+  /** A folder whose listing could not be read (too many open files, no permission to list). */
+  static unlisted(err: Error): SpellingInTheWay {
+    const e = new SpellingInTheWay('', '')
+    e.message = `cannot list its folder to check the spelling on this disk, which ignores case: ${err.message}`
+    return e
+  }
 }
 
 /**
@@ -1924,15 +1931,19 @@ export class SyncFolder extends Folder {
     // A version is placed only in its own folder as spelled: put in another spelling of it, it
     // would be the other folder's new path to every scan here.
     let replaces: string | null = null
+    // (A listing that can't be read waits, with the others that wait, rather than refuse.)
+    const unlisted = (err: Error): never => {
+      throw SpellingInTheWay.unlisted(err)
+    }
     if (this.realCase && op.kind !== 'deleted' && segments.length > 1) {
       const parent = segments.slice(0, -1)
-      if (await this.realCase.spelledOtherwise(parent)) {
-        const there = await this.realCase.onDisk(parent)
+      if (await this.realCase.spelledOtherwise(parent).catch(unlisted)) {
+        const there = await this.realCase.onDisk(parent).catch(unlisted)
         throw new SpellingInTheWay(key, there ? '/' + there.join('/') : parentKey(key), true)
       }
     }
     if (st && this.realCase) {
-      const real = await this.realCase.onDisk(segments)
+      const real = await this.realCase.onDisk(segments).catch(unlisted)
       // Segments the disk spells otherwise only in their Unicode form are the key's own.
       const other = real
         ? '/' +
