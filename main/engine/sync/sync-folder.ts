@@ -1944,13 +1944,7 @@ export class SyncFolder extends Folder {
     }
     if (st && this.realCase) {
       const real = await this.realCase.onDisk(segments).catch(unlisted)
-      // Segments the disk spells otherwise only in their Unicode form are the key's own.
-      const other = real
-        ? '/' +
-          real
-            .map((r, i) => (r.normalize('NFC') === segments[i]!.normalize('NFC') ? segments[i] : r))
-            .join('/')
-        : null
+      const other = real ? '/' + real.join('/') : null
       if (other !== key) {
         if (!(await this.otherSpelling(key, op, other, st, renameFrom))) return
         replaces = other
@@ -1963,10 +1957,7 @@ export class SyncFolder extends Folder {
     if (!replaces && (noted || !matchesDisk(idx, st))) {
       if (this.writable) {
         // A local change not recorded yet: record it first; it may conflict with this version.
-        const bounces = (this.bounces.get(key) ?? 0) + 1
-        this.bounces.set(key, bounces)
-        if (bounces > 3) {
-          this.bounces.delete(key)
+        if (this.bounced(key)) {
           throw new Error('the local file here changed and could not be recorded; left as it is')
         }
         this.pendingScan.add(key)
@@ -2094,6 +2085,20 @@ export class SyncFolder extends Folder {
   }
 
   /**
+   * Counts one more time `key` was sent back to be looked at again before it could be applied;
+   * true (and the count starts over) once that has happened more than 3 times in a row.
+   */
+  private bounced(key: string): boolean {
+    const bounces = (this.bounces.get(key) ?? 0) + 1
+    if (bounces <= 3) {
+      this.bounces.set(key, bounces)
+      return false
+    }
+    this.bounces.delete(key)
+    return true
+  }
+
+  /**
    * `key`'s turn on a disk that ignores case, where lstat found the path under another spelling,
    * `other` (null when the listing could not tell). Deals with it and returns false, or returns
    * true when what is there is `other`'s obsolete copy, which `key`'s version replaces as it is.
@@ -2115,10 +2120,7 @@ export class SyncFolder extends Folder {
       // Changed while being looked at (lstat found it, its listing did not): looked at again, a
       // few times. A name this folding can't match (a disk's own rules for some letters) is
       // left alone: a deletion leaves what is there, a put waits.
-      const bounces = (this.bounces.get(key) ?? 0) + 1
-      this.bounces.set(key, bounces)
-      if (bounces <= 3) throw new LocalChangeRace()
-      this.bounces.delete(key)
+      if (!this.bounced(key)) throw new LocalChangeRace()
       if (op.kind !== 'deleted') throw new SpellingInTheWay(key, 'another spelling of it')
     }
     if (op.kind === 'deleted') {
@@ -2131,12 +2133,7 @@ export class SyncFolder extends Folder {
     const was = this.index.get(other)
     if (!was || was.local || !matchesDisk(was, st)) {
       if (!this.writable) throw new SpellingInTheWay(key, other)
-      const bounces = (this.bounces.get(key) ?? 0) + 1
-      this.bounces.set(key, bounces)
-      if (bounces > 3) {
-        this.bounces.delete(key)
-        throw new SpellingInTheWay(key, other)
-      }
+      if (this.bounced(key)) throw new SpellingInTheWay(key, other)
       this.pendingScan.add(other)
       this.pendingApply.add(key)
       this.wanted = true
@@ -2541,7 +2538,7 @@ export class SyncFolder extends Folder {
     if (!dest && this.realCase && (await lstatOrNull(target))) {
       this.realCase.reset()
       const real = await this.realCase.onDisk(segments)
-      if (!real || real.some((r, i) => r.normalize('NFC') !== segments[i]!.normalize('NFC'))) {
+      if (!real || '/' + real.join('/') !== key) {
         throw new ApiError(
           'CONFLICT',
           `${real ? '/' + real.join('/') : 'another spelling of it'} is where ${key} would go on this disk, which ignores case; restore it to another place (--to)`,

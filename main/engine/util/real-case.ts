@@ -56,6 +56,11 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/** Names the same but for their Unicode form: macOS's own doing (NFD), not another name. */
+function sameName(onDisk: string, asked: string): boolean {
+  return onDisk === asked || onDisk.normalize('NFC') === asked.normalize('NFC')
+}
+
 /** How long a directory's listing is trusted: changes of this process are noted in it. */
 const LISTING_LIFETIME_MS = 1000
 
@@ -110,9 +115,7 @@ export class RealCase {
     let dir = this.root
     for (const seg of segments) {
       const found = (await this.listing(dir))?.get(caseKey(seg))
-      // Spelled otherwise only in its Unicode form: macOS's own doing, not another name.
-      if (found === undefined || (found !== seg && found.normalize('NFC') !== seg.normalize('NFC')))
-        return false
+      if (found === undefined || !sameName(found, seg)) return false
       dir = path.join(dir, seg)
     }
     return true
@@ -128,15 +131,16 @@ export class RealCase {
     for (const seg of segments) {
       const found = (await this.listing(dir))?.get(caseKey(seg))
       if (found === undefined) return false
-      if (found !== seg && found.normalize('NFC') !== seg.normalize('NFC')) return true
+      if (!sameName(found, seg)) return true
       dir = path.join(dir, seg)
     }
     return false
   }
 
   /**
-   * The segments as the disk spells them, for a path that lstat found; null when a listing can't
-   * tell (a directory gone meanwhile).
+   * The segments as the disk spells them, for a path that lstat found (a segment spelled
+   * otherwise only in its Unicode form is given as asked); null when a listing can't tell (a
+   * directory gone meanwhile).
    */
   async onDisk(segments: readonly string[]): Promise<string[] | null> {
     let dir = this.root
@@ -144,7 +148,7 @@ export class RealCase {
     for (const seg of segments) {
       const found = (await this.listing(dir))?.get(caseKey(seg))
       if (found === undefined) return null
-      out.push(found)
+      out.push(sameName(found, seg) ? seg : found)
       dir = path.join(dir, found)
     }
     return out
